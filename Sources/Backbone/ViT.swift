@@ -1,0 +1,212 @@
+import Numerics
+
+/// The frozen ViT backbone: a forward pass that returns the activations ("taps") side networks read.
+///
+/// Follows timm's `VisionTransformer` (see shared/METHODS.md): patch embedding as one GEMM over
+/// unfolded patches, class token, position embedding, pre-norm blocks
+/// `x = x + proj(attn(LN1(x)))`, `x = x + fc2(GELU(fc1(LN2(x))))`, final LayerNorm.
+/// Taps: z₀ = tokens after the position embedding, zᵢ = output of block i (1…L), and optionally
+/// LN(z_L) (the final `norm`).
+///
+/// Legend: B batch, C channels, S image side, P patch side, G = S/P, N = G² + 1 tokens, D width,
+/// H heads, Dh = D/H, Hd MLP width, F = C·P·P.
+public final class ViT: @unchecked Sendable {
+    public let config: ViTConfig
+    public let parameters: ViTParameters
+
+    public init(config: ViTConfig, parameters: ViTParameters) {
+        if let problem = config.inconsistency { preconditionFailure("ViT: \(problem)") }
+        if let (name, expected, found) = parameters.shapeMismatch(for: config) {
+            preconditionFailure("ViT: parameter \(name) has shape \(found), expected \(expected)")
+        }
+        self.config = config
+        self.parameters = parameters
+    }
+
+    public convenience init(_ loaded: LoadedViT) {
+        self.init(config: loaded.config, parameters: loaded.parameters)
+    }
+
+    /// Activations of one forward pass, each (B, N, D).
+    public struct Output {
+        /// z_i for each requested i in 0…depth.
+        public var taps: [Int: Tensor]
+        /// LN(z_L) with the final norm, if requested.
+        public var normalizedFinal: Tensor?
+    }
+
+    /// Runs the backbone on `images` (B, C, S, S), already resized and normalized.
+    ///
+    /// The batch is split into up to `threads` chunks of whole images that run concurrently, each
+    /// with single-threaded BLAS: every kernel (GEMMs and elementwise alike) then runs on all cores
+    /// without synchronisation. A batch smaller than `threads` uses multi-threaded BLAS instead.
+    public func forward(images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
+                        threads: Int = availableCores) -> Output {
+        let c = config
+        precondition(images.shape.count == 4 && images.shape[1] == c.channels
+                        && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
+                     "ViT.forward: images have shape \(images.shape), expected (B, \(c.channels), \(c.imageSize), \(c.imageSize))")
+        precondition(requested.allSatisfy { (0...c.depth).contains($0) }, "ViT.forward: taps \(requested) not in 0…\(c.depth)")
+        let batch = images.shape[0]
+        var output = Output(taps: [:], normalizedFinal: normalizedFinal ? Tensor(shape: [batch, c.tokens, c.width]) : nil)
+        for i in Set(requested) { output.taps[i] = Tensor(shape: [batch, c.tokens, c.width]) }
+        if batch == 0 { return output }
+
+        let workers = max(1, min(threads, batch))
+        let chunks = (0..<workers).map { w in (w * batch / workers)..<((w + 1) * batch / workers) }
+        // Each worker writes the rows of its own images into every output.
+        let tapIndices = output.taps.keys.sorted()
+        var arrays = tapIndices.map { output.taps[$0]!.storage } + [output.normalizedFinal?.storage ?? []]
+        images.withUnsafePointer { imagePointer in
+            withMutablePointers(&arrays) { pointers in
+                let tapPointers = Dictionary(uniqueKeysWithValues: zip(tapIndices, pointers))
+                let finalPointer = normalizedFinal ? pointers.last! : nil
+                BLAS.withThreadCount(workers > 1 ? 1 : threads) {
+                    parallelFor(workers) { w in
+                        self.forwardChunk(images: imagePointer, range: chunks[w], taps: tapPointers, normalizedFinal: finalPointer)
+                    }
+                }
+            }
+        }
+        for (i, index) in tapIndices.enumerated() {
+            output.taps[index] = Tensor(shape: [batch, c.tokens, c.width], storage: arrays[i])
+        }
+        if normalizedFinal { output.normalizedFinal = Tensor(shape: [batch, c.tokens, c.width], storage: arrays.last!) }
+        return output
+    }
+
+    /// The whole network on images `range` of the batch, writing their rows of each tap.
+    private func forwardChunk(images: UnsafePointer<Float>, range: Range<Int>,
+                              taps: [Int: UnsafeMutablePointer<Float>], normalizedFinal: UnsafeMutablePointer<Float>?) {
+        let c = config, p = parameters
+        let b = range.count, N = c.tokens, D = c.width, Hd = c.hiddenWidth, F = c.patchFeatures
+        let patches = c.gridSize * c.gridSize
+        let M = b * N
+        let imageSize = c.channels * c.imageSize * c.imageSize
+        var work = Workspace(rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
+                             heads: c.heads, tokens: N)
+        work.withPointers { x, ln, qkv, attn, hidden, unfolded, probs in
+            // Patch embedding: unfold (b·G², F), one GEMM into ln as scratch (b·G², D).
+            unfoldPatches(out: unfolded, images: images + range.lowerBound * imageSize, count: b)
+            p.patchWeight.withUnsafePointer { w in
+                BLAS.sgemm(transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
+            }
+            // Tokens: [cls ; patches + bias] + pos_embed.
+            p.classToken.withUnsafePointer { cls in
+            p.patchBias.withUnsafePointer { bias in
+            p.positionEmbedding.withUnsafePointer { pos in
+                for image in 0..<b {
+                    let tokens = x + image * N * D
+                    for d in 0..<D { tokens[d] = cls[d] + pos[d] }
+                    for t in 1..<N {
+                        let row = tokens + t * D, patch = ln + (image * patches + t - 1) * D, e = pos + t * D
+                        for d in 0..<D { row[d] = patch[d] + bias[d] + e[d] }
+                    }
+                }
+            } } }
+            emitTap(0, from: x, range: range, taps: taps)
+
+            for (index, block) in p.blocks.enumerated() {
+                // x = x + proj(attn(LN1(x)))
+                layerNorm(out: ln, inp: x, weight: block.norm1Weight, bias: block.norm1Bias, rows: M)
+                linear(out: qkv, inp: ln, weight: block.qkvWeight, bias: block.qkvBias, rows: M, accumulate: false)
+                let scale = 1 / Float(c.headDim).squareRoot()
+                for image in 0..<b {
+                    attentionForward(out: attn + image * N * D, probs: probs, qkv: qkv + image * N * 3 * D,
+                                     batch: 1, tokens: N, heads: c.heads, headDim: c.headDim, scale: scale)
+                }
+                linear(out: x, inp: attn, weight: block.projWeight, bias: block.projBias, rows: M, accumulate: true)
+                // x = x + fc2(GELU(fc1(LN2(x))))
+                layerNorm(out: ln, inp: x, weight: block.norm2Weight, bias: block.norm2Bias, rows: M)
+                block.fc1Weight.withUnsafePointer { w in
+                    BLAS.sgemm(transB: true, m: M, n: Hd, k: D, a: ln, lda: D, b: w, ldb: D, c: hidden, ldc: Hd)
+                }
+                block.fc1Bias.withUnsafePointer { bias in
+                    biasGELUForward(out: hidden, preActivation: nil, bias: bias, rows: M, cols: Hd)
+                }
+                linear(out: x, inp: hidden, weight: block.fc2Weight, bias: block.fc2Bias, rows: M, accumulate: true)
+                emitTap(index + 1, from: x, range: range, taps: taps)
+            }
+            if let normalizedFinal {
+                layerNorm(out: normalizedFinal + range.lowerBound * N * D, inp: x,
+                          weight: p.normWeight, bias: p.normBias, rows: M)
+            }
+        }
+    }
+
+    private func emitTap(_ index: Int, from x: UnsafePointer<Float>, range: Range<Int>, taps: [Int: UnsafeMutablePointer<Float>]) {
+        guard let destination = taps[index] else { return }
+        let rowsPerImage = config.tokens * config.width
+        (destination + range.lowerBound * rowsPerImage).update(from: x, count: range.count * rowsPerImage)
+    }
+
+    private func layerNorm(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor, rows: Int) {
+        weight.withUnsafePointer { w in
+            bias.withUnsafePointer { b in
+                layerNormForward(out: out, mean: nil, rstd: nil, inp: inp, weight: w, bias: b,
+                                 rows: rows, cols: config.width, eps: config.layerNormEps)
+            }
+        }
+    }
+
+    private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor,
+                        rows: Int, accumulate: Bool) {
+        weight.withUnsafePointer { w in
+            bias.withUnsafePointer { b in
+                linearForward(out: out, inp: inp, weight: w, bias: b, rows: rows,
+                              inFeatures: weight.shape[1], outFeatures: weight.shape[0], accumulate: accumulate)
+            }
+        }
+    }
+
+    /// out (count·G², F) ← images (count, C, S, S): each patch's pixels in (c, i, j) order, the
+    /// flattening of the conv kernel (D, C, P, P), so the patch conv is one GEMM.
+    private func unfoldPatches(out: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>, count: Int) {
+        let c = config, P = c.patchSize, S = c.imageSize, G = c.gridSize
+        var o = out
+        for image in 0..<count {
+            let base = images + image * c.channels * S * S
+            for gy in 0..<G {
+                for gx in 0..<G {
+                    for channel in 0..<c.channels {
+                        for i in 0..<P {
+                            let source = base + (channel * S + gy * P + i) * S + gx * P
+                            o.update(from: source, count: P)
+                            o += P
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scratch buffers of one worker's chunk, allocated once per forward call.
+private struct Workspace {
+    var x, ln, qkv, attn, hidden, unfolded, probs: [Float]
+
+    init(rows M: Int, width D: Int, hidden Hd: Int, patchRows: Int, patchFeatures F: Int, heads H: Int, tokens N: Int) {
+        x = [Float](repeating: 0, count: M * D)
+        ln = [Float](repeating: 0, count: max(M, patchRows) * D)
+        qkv = [Float](repeating: 0, count: M * 3 * D)
+        attn = [Float](repeating: 0, count: M * D)
+        hidden = [Float](repeating: 0, count: M * Hd)
+        unfolded = [Float](repeating: 0, count: patchRows * F)
+        probs = [Float](repeating: 0, count: H * N * N)
+    }
+
+    mutating func withPointers(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>) -> Void) {
+        x.withUnsafeMutableBufferPointer { x in
+        ln.withUnsafeMutableBufferPointer { ln in
+        qkv.withUnsafeMutableBufferPointer { qkv in
+        attn.withUnsafeMutableBufferPointer { attn in
+        hidden.withUnsafeMutableBufferPointer { hidden in
+        unfolded.withUnsafeMutableBufferPointer { unfolded in
+        probs.withUnsafeMutableBufferPointer { probs in
+            body(x.baseAddress!, ln.baseAddress!, qkv.baseAddress!, attn.baseAddress!, hidden.baseAddress!,
+                 unfolded.baseAddress!, probs.baseAddress!)
+        } } } } } } }
+    }
+}

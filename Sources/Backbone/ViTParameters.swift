@@ -1,0 +1,77 @@
+import Numerics
+
+/// The frozen backbone's weights in timm's layout, whatever file convention they came from.
+/// Legend: D width, Hd hidden (MLP) width, F = channels·P·P, N tokens.
+public struct ViTParameters {
+    public struct Block {
+        public var norm1Weight, norm1Bias: Tensor      // (D)
+        public var qkvWeight: Tensor                   // (3D, D): rows q | k | v
+        public var qkvBias: Tensor                     // (3D)
+        public var projWeight: Tensor                  // (D, D)
+        public var projBias: Tensor                    // (D)
+        public var norm2Weight, norm2Bias: Tensor      // (D)
+        public var fc1Weight: Tensor                   // (Hd, D)
+        public var fc1Bias: Tensor                     // (Hd)
+        public var fc2Weight: Tensor                   // (D, Hd)
+        public var fc2Bias: Tensor                     // (D)
+    }
+
+    public var patchWeight: Tensor                     // (D, F): the conv kernel (D, C, P, P) flattened
+    public var patchBias: Tensor                       // (D)
+    public var classToken: Tensor                      // (D)
+    public var positionEmbedding: Tensor               // (N, D)
+    public var blocks: [Block]
+    public var normWeight, normBias: Tensor            // (D)
+
+    /// Random weights with timm's initialisation (truncated normal, std 0.02; LayerNorm 1/0; biases 0;
+    /// position embedding std 0.02; class token std 1e-6). For benchmarks and tests.
+    public static func random(_ config: ViTConfig, seed: UInt64) -> ViTParameters {
+        var rng = SeededRNG(seed: seed)
+        let d = config.width, h = config.hiddenWidth
+        func normal(_ shape: [Int], std: Float) -> Tensor {
+            var t = Tensor(shape: shape)
+            for i in 0..<t.count { t.storage[i] = rng.nextTruncatedNormal(std: std) }
+            return t
+        }
+        func ones(_ n: Int) -> Tensor { Tensor(shape: [n], repeating: 1) }
+        func zeros(_ n: Int) -> Tensor { Tensor(shape: [n]) }
+        let blocks = (0..<config.depth).map { _ in
+            Block(norm1Weight: ones(d), norm1Bias: zeros(d),
+                  qkvWeight: normal([3 * d, d], std: 0.02), qkvBias: zeros(3 * d),
+                  projWeight: normal([d, d], std: 0.02), projBias: zeros(d),
+                  norm2Weight: ones(d), norm2Bias: zeros(d),
+                  fc1Weight: normal([h, d], std: 0.02), fc1Bias: zeros(h),
+                  fc2Weight: normal([d, h], std: 0.02), fc2Bias: zeros(d))
+        }
+        return ViTParameters(
+            patchWeight: normal([d, config.patchFeatures], std: 0.02), patchBias: zeros(d),
+            classToken: normal([d], std: 1e-6), positionEmbedding: normal([config.tokens, d], std: 0.02),
+            blocks: blocks, normWeight: ones(d), normBias: zeros(d))
+    }
+
+    /// Checks every tensor against `config`; returns the first mismatch as (name, expected, found).
+    public func shapeMismatch(for config: ViTConfig) -> (String, [Int], [Int])? {
+        let d = config.width, h = config.hiddenWidth
+        var expected: [(String, Tensor, [Int])] = [
+            ("patch_embed.proj.weight", patchWeight, [d, config.patchFeatures]),
+            ("patch_embed.proj.bias", patchBias, [d]),
+            ("cls_token", classToken, [d]),
+            ("pos_embed", positionEmbedding, [config.tokens, d]),
+            ("norm.weight", normWeight, [d]), ("norm.bias", normBias, [d]),
+        ]
+        if blocks.count != config.depth { return ("blocks", [config.depth], [blocks.count]) }
+        for (i, b) in blocks.enumerated() {
+            let p = "blocks.\(i)."
+            expected += [
+                (p + "norm1.weight", b.norm1Weight, [d]), (p + "norm1.bias", b.norm1Bias, [d]),
+                (p + "attn.qkv.weight", b.qkvWeight, [3 * d, d]), (p + "attn.qkv.bias", b.qkvBias, [3 * d]),
+                (p + "attn.proj.weight", b.projWeight, [d, d]), (p + "attn.proj.bias", b.projBias, [d]),
+                (p + "norm2.weight", b.norm2Weight, [d]), (p + "norm2.bias", b.norm2Bias, [d]),
+                (p + "mlp.fc1.weight", b.fc1Weight, [h, d]), (p + "mlp.fc1.bias", b.fc1Bias, [h]),
+                (p + "mlp.fc2.weight", b.fc2Weight, [d, h]), (p + "mlp.fc2.bias", b.fc2Bias, [d]),
+            ]
+        }
+        for (name, tensor, shape) in expected where tensor.shape != shape { return (name, shape, tensor.shape) }
+        return nil
+    }
+}

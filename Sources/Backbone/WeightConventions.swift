@@ -1,0 +1,275 @@
+import Numerics
+
+/// Naming conventions of ViT checkpoints that hpsweep maps onto timm's parameters.
+public enum WeightConvention: String, Sendable {
+    /// timm's `vision_transformer.py` names (`blocks.{i}.attn.qkv.weight`, …), safetensors.
+    case timm
+    /// HuggingFace `ViTModel` names (`encoder.layer.{i}.attention.attention.query.weight`, …).
+    case huggingface
+    /// The original Google `ViT-B_16.npz` names (`Transformer/encoderblock_{i}/…`), a zip of .npy.
+    case googleNPZ = "google-npz"
+
+    /// Identifies the convention (and the key prefix, e.g. "vit." or "module.") from the tensor names.
+    static func detect(_ names: [String]) -> (WeightConvention, prefix: String)? {
+        for name in names where name.hasSuffix("patch_embed.proj.weight") {
+            let prefix = String(name.dropLast("patch_embed.proj.weight".count))
+            if names.contains(prefix + "cls_token") { return (.timm, prefix) }
+        }
+        for name in names where name.hasSuffix("embeddings.patch_embeddings.projection.weight") {
+            let prefix = String(name.dropLast("embeddings.patch_embeddings.projection.weight".count))
+            if names.contains(prefix + "embeddings.cls_token") { return (.huggingface, prefix) }
+        }
+        if names.contains("embedding/kernel") && names.contains("Transformer/posembed_input/pos_embedding") {
+            return (.googleNPZ, "")
+        }
+        return nil
+    }
+}
+
+/// A backbone read from a checkpoint: its configuration (inferred from the tensor shapes), its
+/// weights in timm's layout, and the convention that was found.
+public struct LoadedViT {
+    public let path: String
+    public let convention: WeightConvention
+    public let config: ViTConfig
+    public let parameters: ViTParameters
+    /// Storage type of the patch embedding (representative of the file).
+    public let scalarType: ScalarType
+
+    /// Opens a `.safetensors` or `.npz` checkpoint in any supported convention.
+    /// - Parameters:
+    ///   - heads: attention heads, needed for timm/HuggingFace files (their tensors do not record it);
+    ///     defaults to the usual count for the width (ViT-Ti 3, S 6, B 12, L 16).
+    ///   - layerNormEps: overrides the convention's default (1e-6 timm/Google, 1e-12 HuggingFace).
+    public init(path: String, heads: Int? = nil, layerNormEps: Float? = nil) throws {
+        let archive = try Self.openArchive(path)
+        guard let (convention, prefix) = WeightConvention.detect(archive.names) else {
+            throw WeightsError.unknownConvention(path: path, sampleKeys: archive.names)
+        }
+        self.path = path
+        self.convention = convention
+        var mapper = ConventionMapper(archive: archive, prefix: prefix)
+        var config: ViTConfig
+        switch convention {
+        case .timm: (config, parameters) = try mapper.timm(heads: heads)
+        case .huggingface: (config, parameters) = try mapper.huggingface(heads: heads)
+        case .googleNPZ: (config, parameters) = try mapper.google(heads: heads)
+        }
+        if let layerNormEps { config.layerNormEps = layerNormEps }
+        self.config = config
+        scalarType = archive.scalarType(of: mapper.patchKey) ?? .float32
+    }
+
+    static func openArchive(_ path: String) throws -> TensorArchive {
+        if path.hasSuffix(".npz") { return try NPZFile(path: path) }
+        if path.hasSuffix(".bin") || path.hasSuffix(".pth") || path.hasSuffix(".pt") || path.hasSuffix(".ckpt") {
+            throw WeightsError.badHeader(path: path, detail: "PyTorch pickle checkpoints are not read (unsafe to unpickle); save the state dict with safetensors.torch.save_file")
+        }
+        // Sniff: a zip starts with "PK"; anything else is tried as safetensors.
+        if let file = try? MappedFile(path: path), file.count >= 2,
+           file.bytes.load(as: UInt8.self) == 0x50, file.bytes.load(fromByteOffset: 1, as: UInt8.self) == 0x4B {
+            return try NPZFile(path: path)
+        }
+        return try SafeTensorsFile(path: path)
+    }
+}
+
+/// Maps one archive's tensors onto `ViTParameters`, checking every shape against the inferred config.
+struct ConventionMapper {
+    let archive: TensorArchive
+    let prefix: String
+    var patchKey = ""
+
+    init(archive: TensorArchive, prefix: String) { self.archive = archive; self.prefix = prefix }
+
+    private func shape(_ name: String) throws -> [Int] {
+        guard let s = archive.shape(of: name) else { throw WeightsError.missingTensor(path: archive.path, tensor: name) }
+        return s
+    }
+
+    private func fail(_ detail: String) -> WeightsError { .inconsistentModel(path: archive.path, detail: detail) }
+
+    /// Depth = number of consecutive blocks whose `probe(i)` tensor exists.
+    private func countBlocks(_ probe: (Int) -> String) -> Int {
+        var depth = 0
+        while archive.contains(probe(depth)) { depth += 1 }
+        return depth
+    }
+
+    private func makeConfig(width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
+                            heads: Int?, eps: Float) throws -> ViTConfig {
+        let grid = Int(Double(tokens - 1).squareRoot().rounded())
+        guard tokens >= 2, grid * grid == tokens - 1 else {
+            throw fail("position embedding has \(tokens) tokens; expected a class token plus a square grid of patches")
+        }
+        guard depth > 0 else { throw fail("no transformer blocks found") }
+        guard hidden % width == 0 else { throw fail("MLP width \(hidden) is not a multiple of width \(width)") }
+        guard let heads = heads ?? ViTConfig.conventionalHeads(forWidth: width) else {
+            throw fail("cannot infer the head count for width \(width); give it explicitly (--heads / backbone.heads)")
+        }
+        let config = ViTConfig(imageSize: grid * patch, patchSize: patch, width: width, depth: depth, heads: heads,
+                               mlpRatio: hidden / width, channels: channels, layerNormEps: eps)
+        if let problem = config.inconsistency { throw fail(problem) }
+        return config
+    }
+
+    private func vector(_ name: String, _ n: Int) throws -> Tensor { try archive.tensor(name, shape: [n]) }
+
+    /// The tensor `name` with shape `stored`, reshaped to `shape` (same elements, same order).
+    private func tensor(_ name: String, stored: [Int], as shape: [Int]) throws -> Tensor {
+        try archive.tensor(name, shape: stored).reshaped(shape)
+    }
+
+    // MARK: - timm
+
+    mutating func timm(heads: Int?) throws -> (ViTConfig, ViTParameters) {
+        let p = prefix
+        patchKey = p + "patch_embed.proj.weight"
+        let patchShape = try shape(patchKey)
+        guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
+        }
+        let d = patchShape[0]
+        let pos = try shape(p + "pos_embed")
+        guard pos.count == 3, pos[0] == 1, pos[2] == d else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: p + "pos_embed", expected: [1, -1, d], found: pos)
+        }
+        let depth = countBlocks { "\(p)blocks.\($0).norm1.weight" }
+        let hidden = try shape("\(p)blocks.0.mlp.fc1.weight").first ?? 0
+        let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
+                                    hidden: hidden, heads: heads, eps: 1e-6)
+        let h = config.hiddenWidth
+        let blocks = try (0..<depth).map { i -> ViTParameters.Block in
+            let b = "\(p)blocks.\(i)."
+            return ViTParameters.Block(
+                norm1Weight: try vector(b + "norm1.weight", d), norm1Bias: try vector(b + "norm1.bias", d),
+                qkvWeight: try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), qkvBias: try vector(b + "attn.qkv.bias", 3 * d),
+                projWeight: try archive.tensor(b + "attn.proj.weight", shape: [d, d]), projBias: try vector(b + "attn.proj.bias", d),
+                norm2Weight: try vector(b + "norm2.weight", d), norm2Bias: try vector(b + "norm2.bias", d),
+                fc1Weight: try archive.tensor(b + "mlp.fc1.weight", shape: [h, d]), fc1Bias: try vector(b + "mlp.fc1.bias", h),
+                fc2Weight: try archive.tensor(b + "mlp.fc2.weight", shape: [d, h]), fc2Bias: try vector(b + "mlp.fc2.bias", d))
+        }
+        let parameters = ViTParameters(
+            patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
+            patchBias: try vector(p + "patch_embed.proj.bias", d),
+            classToken: try tensor(p + "cls_token", stored: [1, 1, d], as: [d]),
+            positionEmbedding: try tensor(p + "pos_embed", stored: pos, as: [config.tokens, d]),
+            blocks: blocks,
+            normWeight: try vector(p + "norm.weight", d), normBias: try vector(p + "norm.bias", d))
+        return (config, parameters)
+    }
+
+    // MARK: - HuggingFace ViTModel
+
+    mutating func huggingface(heads: Int?) throws -> (ViTConfig, ViTParameters) {
+        let p = prefix
+        patchKey = p + "embeddings.patch_embeddings.projection.weight"
+        let patchShape = try shape(patchKey)
+        guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
+        }
+        let d = patchShape[0]
+        let posKey = p + "embeddings.position_embeddings"
+        let pos = try shape(posKey)
+        guard pos.count == 3, pos[0] == 1, pos[2] == d else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: posKey, expected: [1, -1, d], found: pos)
+        }
+        let depth = countBlocks { "\(p)encoder.layer.\($0).layernorm_before.weight" }
+        let hidden = try shape("\(p)encoder.layer.0.intermediate.dense.weight").first ?? 0
+        let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
+                                    hidden: hidden, heads: heads, eps: 1e-12)
+        let h = config.hiddenWidth
+        let blocks = try (0..<depth).map { i -> ViTParameters.Block in
+            let b = "\(p)encoder.layer.\(i)."
+            let a = b + "attention.attention."
+            // Separate query/key/value Linears stack into timm's qkv rows q | k | v.
+            let qkvWeight = try ["query", "key", "value"].flatMap { try archive.tensor(a + $0 + ".weight", shape: [d, d]).storage }
+            let qkvBias = try ["query", "key", "value"].flatMap { try vector(a + $0 + ".bias", d).storage }
+            return ViTParameters.Block(
+                norm1Weight: try vector(b + "layernorm_before.weight", d), norm1Bias: try vector(b + "layernorm_before.bias", d),
+                qkvWeight: Tensor(shape: [3 * d, d], storage: qkvWeight), qkvBias: Tensor(shape: [3 * d], storage: qkvBias),
+                projWeight: try archive.tensor(b + "attention.output.dense.weight", shape: [d, d]),
+                projBias: try vector(b + "attention.output.dense.bias", d),
+                norm2Weight: try vector(b + "layernorm_after.weight", d), norm2Bias: try vector(b + "layernorm_after.bias", d),
+                fc1Weight: try archive.tensor(b + "intermediate.dense.weight", shape: [h, d]), fc1Bias: try vector(b + "intermediate.dense.bias", h),
+                fc2Weight: try archive.tensor(b + "output.dense.weight", shape: [d, h]), fc2Bias: try vector(b + "output.dense.bias", d))
+        }
+        let parameters = ViTParameters(
+            patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
+            patchBias: try vector(p + "embeddings.patch_embeddings.projection.bias", d),
+            classToken: try tensor(p + "embeddings.cls_token", stored: [1, 1, d], as: [d]),
+            positionEmbedding: try tensor(posKey, stored: pos, as: [config.tokens, d]),
+            blocks: blocks,
+            normWeight: try vector(p + "layernorm.weight", d), normBias: try vector(p + "layernorm.bias", d))
+        return (config, parameters)
+    }
+
+    // MARK: - Google ViT .npz (Flax names, kernels stored (in, out))
+
+    mutating func google(heads: Int?) throws -> (ViTConfig, ViTParameters) {
+        patchKey = "embedding/kernel"
+        let kernel = try shape(patchKey)                 // (P, P, C, D)
+        guard kernel.count == 4, kernel[0] == kernel[1] else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, -1, 3, -1], found: kernel)
+        }
+        let (patch, channels, d) = (kernel[0], kernel[2], kernel[3])
+        let posKey = "Transformer/posembed_input/pos_embedding"
+        let pos = try shape(posKey)
+        guard pos.count == 3, pos[0] == 1, pos[2] == d else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: posKey, expected: [1, -1, d], found: pos)
+        }
+        let block0 = "Transformer/encoderblock_0/"
+        let depth = countBlocks { "Transformer/encoderblock_\($0)/LayerNorm_0/scale" }
+        let hidden = try shape(block0 + "MlpBlock_3/Dense_0/kernel").last ?? 0
+        let query = try shape(block0 + "MultiHeadDotProductAttention_1/query/kernel")   // (D, H, Dh)
+        guard query.count == 3, query[0] == d, query[1] * query[2] == d else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: block0 + "MultiHeadDotProductAttention_1/query/kernel",
+                                             expected: [d, -1, -1], found: query)
+        }
+        if let heads, heads != query[1] {
+            throw fail("the checkpoint has \(query[1]) heads but \(heads) were requested")
+        }
+        let config = try makeConfig(width: d, channels: channels, patch: patch, tokens: pos[1], depth: depth,
+                                    hidden: hidden, heads: query[1], eps: 1e-6)
+        let h = config.hiddenWidth, nh = config.heads, dh = config.headDim
+        // (P, P, C, D) → (D, C, P, P), flattened to (D, C·P·P).
+        let k = try archive.tensor(patchKey, shape: kernel)
+        var patchWeight = Tensor(shape: [d, config.patchFeatures])
+        for i in 0..<patch { for j in 0..<patch { for c in 0..<channels { for o in 0..<d {
+            patchWeight.storage[o * config.patchFeatures + (c * patch + i) * patch + j] = k.storage[((i * patch + j) * channels + c) * d + o]
+        } } } }
+        let blocks = try (0..<depth).map { i -> ViTParameters.Block in
+            let b = "Transformer/encoderblock_\(i)/"
+            let a = b + "MultiHeadDotProductAttention_1/"
+            let qkvWeight = try ["query", "key", "value"].flatMap {
+                try transposed(archive.tensor(a + $0 + "/kernel", shape: [d, nh, dh]).storage, rows: d, cols: d)
+            }
+            let qkvBias = try ["query", "key", "value"].flatMap { try archive.tensor(a + $0 + "/bias", shape: [nh, dh]).storage }
+            return ViTParameters.Block(
+                norm1Weight: try vector(b + "LayerNorm_0/scale", d), norm1Bias: try vector(b + "LayerNorm_0/bias", d),
+                qkvWeight: Tensor(shape: [3 * d, d], storage: qkvWeight), qkvBias: Tensor(shape: [3 * d], storage: qkvBias),
+                projWeight: Tensor(shape: [d, d], storage: transposed(try archive.tensor(a + "out/kernel", shape: [nh, dh, d]).storage, rows: d, cols: d)),
+                projBias: try vector(a + "out/bias", d),
+                norm2Weight: try vector(b + "LayerNorm_2/scale", d), norm2Bias: try vector(b + "LayerNorm_2/bias", d),
+                fc1Weight: Tensor(shape: [h, d], storage: transposed(try archive.tensor(b + "MlpBlock_3/Dense_0/kernel", shape: [d, h]).storage, rows: d, cols: h)),
+                fc1Bias: try vector(b + "MlpBlock_3/Dense_0/bias", h),
+                fc2Weight: Tensor(shape: [d, h], storage: transposed(try archive.tensor(b + "MlpBlock_3/Dense_1/kernel", shape: [h, d]).storage, rows: h, cols: d)),
+                fc2Bias: try vector(b + "MlpBlock_3/Dense_1/bias", d))
+        }
+        let parameters = ViTParameters(
+            patchWeight: patchWeight, patchBias: try vector("embedding/bias", d),
+            classToken: try tensor("cls", stored: [1, 1, d], as: [d]),
+            positionEmbedding: try tensor(posKey, stored: pos, as: [config.tokens, d]),
+            blocks: blocks,
+            normWeight: try vector("Transformer/encoder_norm/scale", d), normBias: try vector("Transformer/encoder_norm/bias", d))
+        return (config, parameters)
+    }
+}
+
+/// The (cols, rows) transpose of a row-major (rows, cols) matrix.
+func transposed(_ values: [Float], rows: Int, cols: Int) -> [Float] {
+    precondition(values.count == rows * cols, "transposed: \(values.count) values for \(rows)×\(cols)")
+    var result = [Float](repeating: 0, count: values.count)
+    for r in 0..<rows { for c in 0..<cols { result[c * rows + r] = values[r * cols + c] } }
+    return result
+}

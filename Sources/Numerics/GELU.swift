@@ -1,0 +1,39 @@
+// GELU, exact (erf) form as in timm/PyTorch `nn.GELU()` (approximate='none'):
+//   gelu(x) = x · Φ(x) = ½ x (1 + erf(x / √2))      (Hendrycks & Gimpel 2016, arXiv 1606.08415)
+//   gelu'(x) = Φ(x) + x · φ(x)
+// Legend: n = number of elements (any shape, elementwise).
+
+/// out (n) = gelu(inp (n)). `out` may alias `inp`.
+@inlinable
+public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n {
+        let x = inp[i]
+        out[i] = x * normalCDF(x)
+    }
+}
+
+/// dinp (n) += gelu'(inp) · dout. Needs the forward's input, not its output.
+@inlinable
+public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                         dout: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n {
+        let x = inp[i]
+        dinp[i] += (normalCDF(x) + x * normalPDF(x)) * dout[i]
+    }
+}
+
+/// out (rows, cols) = gelu(out + bias (cols)): the epilogue of a Linear whose GEMM ran without bias.
+/// Keeps the pre-activation in `preActivation` when backward will need it.
+@inlinable
+public func biasGELUForward(out: UnsafeMutablePointer<Float>, preActivation: UnsafeMutablePointer<Float>?,
+                            bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows {
+        let row = out + r * cols
+        let pre = preActivation.map { $0 + r * cols }
+        for c in 0..<cols {
+            let x = row[c] + bias[c]
+            pre?[c] = x
+            row[c] = x * normalCDF(x)
+        }
+    }
+}

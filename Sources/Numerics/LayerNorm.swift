@@ -1,0 +1,62 @@
+// LayerNorm over the last dimension (Ba, Kiros, Hinton 2016), forward and backward side by side,
+// after llm.c's `layernorm_forward` / `layernorm_backward`.
+// Legend: M rows (batch × tokens), C features.
+//   mean_r = Σ_c x_rc / C,  rstd_r = 1 / sqrt(Σ_c (x_rc − mean_r)² / C + eps)
+//   out_rc = (x_rc − mean_r) · rstd_r · weight_c + bias_c
+// timm's ViT uses eps = 1e-6, HuggingFace's ViT 1e-12.
+
+/// out (M, C) = LN(inp (M, C)); saves mean (M) and rstd (M) for backward when given.
+/// `out` may alias `inp`.
+@inlinable
+public func layerNormForward(
+    out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?,
+    inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    rows M: Int, cols C: Int, eps: Float
+) {
+    let invC = 1 / Float(C)
+    for r in 0..<M {
+        let x = inp + r * C
+        var sum: Float = 0
+        for c in 0..<C { sum += x[c] }
+        let m = sum * invC
+        var sumSq: Float = 0
+        for c in 0..<C { let d = x[c] - m; sumSq += d * d }
+        let s = 1 / (sumSq * invC + eps).squareRoot()
+        let y = out + r * C
+        for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
+        mean?[r] = m
+        rstd?[r] = s
+    }
+}
+
+/// Accumulates dinp (M, C), dweight (C), dbias (C) from dout (M, C), given the forward's input and
+/// its saved mean/rstd.
+@inlinable
+public func layerNormBackward(
+    dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+    dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+    rows M: Int, cols C: Int
+) {
+    let invC = 1 / Float(C)
+    for r in 0..<M {
+        let x = inp + r * C, dy = dout + r * C, dx = dinp + r * C
+        let m = mean[r], s = rstd[r]
+        // Two reductions: mean of dnorm and mean of dnorm · norm, where dnorm = weight · dy.
+        var dnormMean: Float = 0, dnormNormMean: Float = 0
+        for c in 0..<C {
+            let norm = (x[c] - m) * s
+            let dnorm = weight[c] * dy[c]
+            dnormMean += dnorm
+            dnormNormMean += dnorm * norm
+        }
+        dnormMean *= invC
+        dnormNormMean *= invC
+        for c in 0..<C {
+            let norm = (x[c] - m) * s
+            dbias?[c] += dy[c]
+            dweight?[c] += norm * dy[c]
+            dx[c] += (weight[c] * dy[c] - dnormMean - norm * dnormNormMean) * s
+        }
+    }
+}

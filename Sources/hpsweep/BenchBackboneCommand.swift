@@ -1,0 +1,100 @@
+import Backbone
+import Foundation
+import Numerics
+
+/// `hpsweep bench backbone`: throughput of the frozen ViT forward against the machine's own sgemm.
+enum BenchBackboneCommand: Command {
+    static let path = ["bench", "backbone"]
+    static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
+    static let usage = "[--config NAME] [--weights FILE] [--batch N] [--threads N] [--iterations N] [--taps all|last]"
+    static let options = [
+        OptionSpec(name: "config", valueName: "NAME", help: "Named ViT: \(ViTConfig.presets.map(\.name).joined(separator: ", ")) (default vit-b16)."),
+        OptionSpec(name: "weights", valueName: "FILE", help: "Use a checkpoint (.safetensors/.npz) instead of random weights."),
+        OptionSpec(name: "heads", valueName: "N", help: "Attention heads of --weights when they cannot be inferred."),
+        OptionSpec(name: "batch", valueName: "N", help: "Images per forward pass (default 32)."),
+        OptionSpec(name: "threads", valueName: "N", help: "Threads (default: all \(availableCores) cores)."),
+        OptionSpec(name: "iterations", valueName: "N", help: "Timed forward passes after one warm-up (default 3)."),
+        OptionSpec(name: "taps", valueName: "WHICH", help: "Keep every block's output (all, default) or only the last (last)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])' for '\(displayName)'") }
+        let batch = try arguments.positiveInt("batch", default: 32)
+        let threads = try arguments.positiveInt("threads", default: availableCores)
+        let iterations = try arguments.positiveInt("iterations", default: 3)
+        let tapsChoice = arguments.values["taps"] ?? "all"
+        guard tapsChoice == "all" || tapsChoice == "last" else { throw UsageError("option '--taps' must be 'all' or 'last', got '\(tapsChoice)'") }
+
+        let vit: ViT
+        let label: String
+        if let weightsPath = arguments.values["weights"] {
+            let heads = try arguments.values["heads"].map { _ in try arguments.positiveInt("heads", default: 1) }
+            let loaded = try LoadedViT(path: weightsPath, heads: heads)
+            vit = ViT(loaded)
+            label = "\(weightsPath) (\(loaded.convention.rawValue), \(loaded.scalarType.rawValue))"
+        } else {
+            let name = arguments.values["config"] ?? "vit-b16"
+            guard let config = ViTConfig.preset(named: name) else {
+                let names = ViTConfig.presets.map(\.name)
+                let near = names.min { editDistance(name, $0) < editDistance(name, $1) } ?? names[0]
+                throw UsageError("unknown ViT config '\(name)'; known: \(names.joined(separator: ", ")) (did you mean '\(near)'?)")
+            }
+            vit = ViT(config: config, parameters: .random(config, seed: 0))
+            label = "\(name), random weights"
+        }
+        let c = vit.config
+        print("hpsweep bench backbone: \(label)")
+        print("  \(c), \(c.tokens) tokens, \(String(format: "%.1f", Double(c.parameterCount) / 1e6))M parameters")
+        print("  batch \(batch), \(threads) thread\(threads == 1 ? "" : "s"), taps: \(tapsChoice == "all" ? "z0…z\(c.depth)" : "z\(c.depth)")")
+
+        // The machine's sgemm rate on the backbone's largest GEMM (the MLP's fc1), same thread count.
+        let m = batch * c.tokens, n = c.hiddenWidth, k = c.width
+        let sgemmRate = measureSGEMM(m: m, n: n, k: k, threads: threads)
+        print(String(format: "  sgemm %d×%d×%d, %d threads: %.1f GFLOP/s", m, n, k, threads, sgemmRate))
+
+        var rng = SeededRNG(seed: 1)
+        var images = Tensor(shape: [batch, c.channels, c.imageSize, c.imageSize])
+        for i in 0..<images.count { images.storage[i] = rng.nextNormal() }
+        let taps = tapsChoice == "all" ? Array(0...c.depth) : [c.depth]
+        var times: [Double] = []
+        for iteration in 0...iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let output = vit.forward(images: images, taps: taps, threads: threads)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            precondition(output.taps[c.depth]!.storage.allSatisfy { $0.isFinite }, "bench: non-finite activations")
+            if iteration > 0 { times.append(seconds) }
+            print(String(format: "  %@ %.3f s", iteration == 0 ? "warm-up:  " : "pass \(iteration):   ", seconds))
+        }
+        let median = times.sorted()[times.count / 2]
+        let flops = c.forwardFLOPsPerImage * Double(batch)
+        let rate = flops / median / 1e9
+        print(String(format: "  forward: %.3f s/batch (median of %d), %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image)",
+                     median, times.count, Double(batch) / median, rate, c.forwardFLOPsPerImage / 1e9))
+        print(String(format: "  forward / sgemm: %.2f", rate / sgemmRate))
+        print(String(format: "  peak resident memory: %.0f MiB", peakResidentMiB()))
+    }
+
+    /// GFLOP/s of `C = A·Bᵀ` (m×k by n×k) with `threads` BLAS threads: median of 5 after a warm-up.
+    static func measureSGEMM(m: Int, n: Int, k: Int, threads: Int) -> Double {
+        var rng = SeededRNG(seed: 2)
+        var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: n * k)
+        var c = [Float](repeating: 0, count: m * n)
+        rng.fillNormal(&a, count: a.count, std: 1)
+        rng.fillNormal(&b, count: b.count, std: 1)
+        var times: [Double] = []
+        BLAS.withThreadCount(threads) {
+            for iteration in 0..<6 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                BLAS.sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &c, ldc: n)
+                if iteration > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+            }
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / times.sorted()[times.count / 2] / 1e9
+    }
+
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024   // Linux reports KiB
+    }
+}

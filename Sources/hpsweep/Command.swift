@@ -1,0 +1,27 @@
+import Foundation
+
+/// One `hpsweep` subcommand: its name path (e.g. ["bench", "backbone"]), help, options and action.
+protocol Command {
+    static var path: [String] { get }
+    static var summary: String { get }
+    static var usage: String { get }
+    static var options: [OptionSpec] { get }
+    static func run(_ arguments: ParsedArguments) throws
+}
+
+extension Command {
+    static var displayName: String { "hpsweep " + path.joined(separator: " ") }
+
+    static var help: String {
+        var text = "\(summary)\n\nUsage: \(displayName) \(usage)\n"
+        if !options.isEmpty {
+            text += "\nOptions:\n"
+            for option in options {
+                let left = "  --\(option.name)" + (option.valueName.map { " \($0)" } ?? "")
+                text += left.padding(toLength: max(left.count + 2, 26), withPad: " ", startingAt: 0) + option.help + "\n"
+            }
+        }
+        text += "  --help                  Show this help.\n"
+        return text
+    }
+}

@@ -1,0 +1,70 @@
+import Backbone
+import Foundation
+import Numerics
+
+// hpsweep's entry point: argument dispatch and error reporting only; the work lives in the modules.
+
+let commands: [any Command.Type] = [BenchBackboneCommand.self, InspectWeightsCommand.self]
+let version = "0.1.0"
+
+func printTopLevelHelp() {
+    print("""
+    hpsweep \(version): hyperparameter sweeps of side-tuned vision transformers.
+
+    Usage: hpsweep <command> [options]
+
+    Commands:
+    """)
+    for command in commands {
+        let name = command.path.joined(separator: " ")
+        print("  " + name.padding(toLength: max(name.count + 2, 20), withPad: " ", startingAt: 0) + command.summary)
+    }
+    print("\nRun 'hpsweep help <command>' or 'hpsweep <command> --help' for a command's options.")
+}
+
+/// The command whose path is the longest prefix of `words`, and the words after it.
+func resolve(_ words: [String]) -> (any Command.Type, [String])? {
+    for command in commands.sorted(by: { $0.path.count > $1.path.count }) where words.starts(with: command.path) {
+        return (command, Array(words.dropFirst(command.path.count)))
+    }
+    return nil
+}
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("hpsweep: error: \(message)\n".utf8))
+    exit(status)
+}
+
+var words = Array(CommandLine.arguments.dropFirst())
+if words.isEmpty || words == ["--help"] || words == ["-h"] || words == ["help"] {
+    printTopLevelHelp()
+    exit(0)
+}
+if words == ["--version"] || words == ["version"] {
+    print("hpsweep \(version)")
+    exit(0)
+}
+var wantsHelp = false
+if words.first == "help" { wantsHelp = true; words.removeFirst() }
+if words.contains("--help") || words.contains("-h") { wantsHelp = true; words.removeAll { $0 == "--help" || $0 == "-h" } }
+
+guard let (command, rest) = resolve(words) else {
+    let typed = words.prefix(2).joined(separator: " ")
+    let names = commands.map { $0.path.joined(separator: " ") }
+    let near = names.min { editDistance(typed, $0) < editDistance(typed, $1) }!
+    fail("unknown command '\(typed)'; did you mean '\(near)'? (see 'hpsweep help')", status: 2)
+}
+if wantsHelp {
+    print(command.help, terminator: "")
+    exit(0)
+}
+do {
+    let arguments = try ParsedArguments(rest, specs: command.options, command: command.displayName)
+    try command.run(arguments)
+} catch let error as UsageError {
+    fail(error.description, status: 2)
+} catch let error as WeightsError {
+    fail(error.description, status: 1)
+} catch {
+    fail("\(error)", status: 1)
+}
