@@ -1,5 +1,21 @@
 // swift-tools-version:5.10
+import Foundation
 import PackageDescription
+
+// Numeric code is compiled for this machine's vector unit when it has AVX2 and FMA (like
+// -march=native): the GELU, softmax and LayerNorm loops run twice as wide. HPSWEEP_PORTABLE=1 builds
+// for the baseline x86-64 instead (a binary to copy to older machines).
+let nativeVectorFlags: [SwiftSetting] = {
+    #if arch(x86_64) && os(Linux)
+    if ProcessInfo.processInfo.environment["HPSWEEP_PORTABLE"] == "1" { return [] }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    let set = Set(flags.split(separator: " ").map(String.init))
+    return set.isSuperset(of: ["avx2", "fma", "f16c", "bmi2"]) ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    #else
+    return []
+    #endif
+}()
 
 // hpsweep: hyperparameter sweeps of side-tuned vision transformers (see README.md).
 // No third-party Swift packages: Foundation, Dispatch, and system libraries only.
@@ -18,8 +34,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Modules
-        .target(name: "Numerics", dependencies: ["CBLAS"]),
-        .target(name: "Backbone", dependencies: ["Numerics", "CZlib"]),
+        .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: nativeVectorFlags),
+        .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone"]),
 
         // MARK: - Tests

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 
 /// The frozen ViT backbone: a forward pass that returns the activations ("taps") side networks read.
@@ -48,16 +49,17 @@ public final class ViT: @unchecked Sendable {
                      "ViT.forward: images have shape \(images.shape), expected (B, \(c.channels), \(c.imageSize), \(c.imageSize))")
         precondition(requested.allSatisfy { (0...c.depth).contains($0) }, "ViT.forward: taps \(requested) not in 0…\(c.depth)")
         let batch = images.shape[0]
-        var output = Output(taps: [:], normalizedFinal: normalizedFinal ? Tensor(shape: [batch, c.tokens, c.width]) : nil)
-        for i in Set(requested) { output.taps[i] = Tensor(shape: [batch, c.tokens, c.width]) }
-        if batch == 0 { return output }
+        let tapIndices = Set(requested).sorted()
+        let elements = batch * c.tokens * c.width
+        var output = Output(taps: [:], normalizedFinal: nil)
+        // Each worker writes the rows of its own images into every output array.
+        var arrays = [[Float]](repeating: [], count: tapIndices.count + 1)
+        for i in 0..<tapIndices.count { arrays[i] = [Float](repeating: 0, count: elements) }
+        if normalizedFinal { arrays[tapIndices.count] = [Float](repeating: 0, count: elements) }
 
         let workers = max(1, min(threads, batch))
         let chunks = (0..<workers).map { w in (w * batch / workers)..<((w + 1) * batch / workers) }
-        // Each worker writes the rows of its own images into every output.
-        let tapIndices = output.taps.keys.sorted()
-        var arrays = tapIndices.map { output.taps[$0]!.storage } + [output.normalizedFinal?.storage ?? []]
-        images.withUnsafePointer { imagePointer in
+        if batch > 0 { images.withUnsafePointer { imagePointer in
             withMutablePointers(&arrays) { pointers in
                 let tapPointers = Dictionary(uniqueKeysWithValues: zip(tapIndices, pointers))
                 let finalPointer = normalizedFinal ? pointers.last! : nil
@@ -67,7 +69,7 @@ public final class ViT: @unchecked Sendable {
                     }
                 }
             }
-        }
+        } }
         for (i, index) in tapIndices.enumerated() {
             output.taps[index] = Tensor(shape: [batch, c.tokens, c.width], storage: arrays[i])
         }
@@ -83,8 +85,9 @@ public final class ViT: @unchecked Sendable {
         let patches = c.gridSize * c.gridSize
         let M = b * N
         let imageSize = c.channels * c.imageSize * c.imageSize
-        var work = Workspace(rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
-                             heads: c.heads, tokens: N)
+        var work = takeWorkspace(rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
+                                 heads: c.heads, tokens: N)
+        defer { returnWorkspace(work) }
         work.withPointers { x, ln, qkv, attn, hidden, unfolded, probs in
             // Patch embedding: unfold (b·G², F), one GEMM into ln as scratch (b·G², D).
             unfoldPatches(out: unfolded, images: images + range.lowerBound * imageSize, count: b)
@@ -132,6 +135,30 @@ public final class ViT: @unchecked Sendable {
                           weight: p.normWeight, bias: p.normBias, rows: M)
             }
         }
+    }
+
+    // Workspaces are kept between calls: allocating ~100 MB of scratch per chunk per call costs
+    // page faults on every batch. One is kept per concurrent worker.
+    private let workspaceLock = NSLock()
+    private var idleWorkspaces: [Workspace] = []
+
+    private func takeWorkspace(rows: Int, width: Int, hidden: Int, patchRows: Int, patchFeatures: Int,
+                               heads: Int, tokens: Int) -> Workspace {
+        let sizes = Workspace.Sizes(rows: rows, width: width, hidden: hidden, patchRows: patchRows,
+                                    patchFeatures: patchFeatures, heads: heads, tokens: tokens)
+        workspaceLock.lock()
+        defer { workspaceLock.unlock() }
+        if let index = idleWorkspaces.firstIndex(where: { $0.sizes == sizes }) {
+            return idleWorkspaces.remove(at: index)
+        }
+        return Workspace(sizes)
+    }
+
+    private func returnWorkspace(_ workspace: Workspace) {
+        workspaceLock.lock()
+        defer { workspaceLock.unlock() }
+        idleWorkspaces.append(workspace)
+        if idleWorkspaces.count > availableCores { idleWorkspaces.removeFirst() }
     }
 
     private func emitTap(_ index: Int, from x: UnsafePointer<Float>, range: Range<Int>, taps: [Int: UnsafeMutablePointer<Float>]) {
@@ -183,9 +210,14 @@ public final class ViT: @unchecked Sendable {
 
 /// Scratch buffers of one worker's chunk, allocated once per forward call.
 private struct Workspace {
+    struct Sizes: Equatable { let rows, width, hidden, patchRows, patchFeatures, heads, tokens: Int }
+    let sizes: Sizes
     var x, ln, qkv, attn, hidden, unfolded, probs: [Float]
 
-    init(rows M: Int, width D: Int, hidden Hd: Int, patchRows: Int, patchFeatures F: Int, heads H: Int, tokens N: Int) {
+    init(_ sizes: Sizes) {
+        self.sizes = sizes
+        let (M, D, Hd, patchRows, F, H, N) = (sizes.rows, sizes.width, sizes.hidden, sizes.patchRows,
+                                             sizes.patchFeatures, sizes.heads, sizes.tokens)
         x = [Float](repeating: 0, count: M * D)
         ln = [Float](repeating: 0, count: max(M, patchRows) * D)
         qkv = [Float](repeating: 0, count: M * 3 * D)

@@ -16,12 +16,8 @@ public func layerNormForward(
     let invC = 1 / Float(C)
     for r in 0..<M {
         let x = inp + r * C
-        var sum: Float = 0
-        for c in 0..<C { sum += x[c] }
-        let m = sum * invC
-        var sumSq: Float = 0
-        for c in 0..<C { let d = x[c] - m; sumSq += d * d }
-        let s = 1 / (sumSq * invC + eps).squareRoot()
+        let m = vectorSum(x, count: C) * invC
+        let s = 1 / (vectorSumOfSquaredDeviations(x, count: C, mean: m) * invC + eps).squareRoot()
         let y = out + r * C
         for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
         mean?[r] = m

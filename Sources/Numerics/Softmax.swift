@@ -10,16 +10,9 @@ public func softmaxForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<
     precondition(scale > 0, "softmaxForward: scale must be positive, got \(scale)")
     for r in 0..<M {
         let x = inp + r * C, y = out + r * C
-        var maxValue = -Float.infinity
-        for c in 0..<C { maxValue = max(maxValue, x[c]) }
-        let shift = maxValue * scale
-        var sum: Float = 0
-        for c in 0..<C {
-            let e = fastExp(x[c] * scale - shift)
-            y[c] = e
-            sum += e
-        }
-        let inv = 1 / sum
+        let shift = vectorMax(x, count: C) * scale
+        for c in 0..<C { y[c] = fastExp(x[c] * scale - shift) }
+        let inv = 1 / vectorSum(y, count: C)
         for c in 0..<C { y[c] *= inv }
     }
 }
@@ -31,8 +24,7 @@ public func softmaxBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePoint
                             probs: UnsafePointer<Float>, rows M: Int, cols C: Int, scale: Float = 1) {
     for r in 0..<M {
         let p = probs + r * C, dp = dout + r * C, dx = dinp + r * C
-        var dot: Float = 0
-        for c in 0..<C { dot += dp[c] * p[c] }
+        let dot = vectorDot(dp, p, count: C)
         for c in 0..<C { dx[c] += scale * p[c] * (dp[c] - dot) }
     }
 }
@@ -43,8 +35,7 @@ public func softmaxBackwardInPlace(grad: UnsafeMutablePointer<Float>, probs: Uns
                                    rows M: Int, cols C: Int, scale: Float = 1) {
     for r in 0..<M {
         let p = probs + r * C, g = grad + r * C
-        var dot: Float = 0
-        for c in 0..<C { dot += g[c] * p[c] }
+        let dot = vectorDot(g, p, count: C)
         for c in 0..<C { g[c] = scale * p[c] * (g[c] - dot) }
     }
 }
