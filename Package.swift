@@ -40,7 +40,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "_TestSupport"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
     ]
 )
