@@ -42,5 +42,6 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
     ]
 )
