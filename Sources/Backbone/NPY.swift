@@ -31,11 +31,13 @@ public struct NPYHeader: Equatable {
 
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// Parses the header at the start of `bytes` (`count` bytes long). `name` is used in errors.
-    public init(bytes: UnsafeRawPointer, count: Int, name: String) throws {
+    /// Parses the header at the start of `bytes`, an array of `count` bytes of which the first
+    /// `available` (default: all) may be read. `name` is used in errors.
+    public init(bytes: UnsafeRawPointer, count: Int, name: String, available: Int? = nil) throws {
         func fail(_ detail: String) -> NPYError { NPYError(name: name, detail: detail) }
+        let readable = min(available ?? count, count)
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard count >= 10 else { throw fail("too short to be a .npy file (\(count) bytes)") }
+        guard readable >= 10 else { throw fail("too short to be a .npy file (\(count) bytes)") }
         for (i, byte) in magic.enumerated() where bytes.load(fromByteOffset: i, as: UInt8.self) != byte {
             throw fail("missing the \\x93NUMPY magic")
         }
@@ -46,13 +48,13 @@ public struct NPYHeader: Equatable {
             headerLength = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
             headerStart = 10
         case 2, 3:
-            guard count >= 12 else { throw fail("too short for a version \(major) header") }
+            guard readable >= 12 else { throw fail("too short for a version \(major) header") }
             headerLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
             headerStart = 12
         default:
             throw fail("unsupported .npy format version \(major)")
         }
-        guard headerLength <= 1 << 20, headerStart + headerLength <= count else {
+        guard headerLength <= 1 << 20, headerStart + headerLength <= readable else {
             throw fail("header length \(headerLength) runs past the end of the file (\(count) bytes)")
         }
         let text = String(decoding: UnsafeRawBufferPointer(start: bytes + headerStart, count: headerLength), as: UTF8.self)

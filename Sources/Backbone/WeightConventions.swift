@@ -120,20 +120,26 @@ struct ConventionMapper {
         try archive.tensor(name, shape: stored).reshaped(shape)
     }
 
+    /// Shapes of a PyTorch-layout patch conv (D, C, P, P) and position embedding (1, N, D), checked.
+    private func embeddingShapes(patch patchKey: String, position posKey: String) throws -> (patch: [Int], position: [Int]) {
+        let patchShape = try shape(patchKey)
+        guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
+        }
+        let pos = try shape(posKey)
+        guard pos.count == 3, pos[0] == 1, pos[2] == patchShape[0] else {
+            throw WeightsError.shapeMismatch(path: archive.path, tensor: posKey, expected: [1, -1, patchShape[0]], found: pos)
+        }
+        return (patchShape, pos)
+    }
+
     // MARK: - timm
 
     mutating func timm(heads: Int?) throws -> (ViTConfig, ViTParameters) {
         let p = prefix
         patchKey = p + "patch_embed.proj.weight"
-        let patchShape = try shape(patchKey)
-        guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
-        }
+        let (patchShape, pos) = try embeddingShapes(patch: patchKey, position: p + "pos_embed")
         let d = patchShape[0]
-        let pos = try shape(p + "pos_embed")
-        guard pos.count == 3, pos[0] == 1, pos[2] == d else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: p + "pos_embed", expected: [1, -1, d], found: pos)
-        }
         let depth = countBlocks { "\(p)blocks.\($0).norm1.weight" }
         let hidden = try shape("\(p)blocks.0.mlp.fc1.weight").first ?? 0
         let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
@@ -164,16 +170,9 @@ struct ConventionMapper {
     mutating func huggingface(heads: Int?) throws -> (ViTConfig, ViTParameters) {
         let p = prefix
         patchKey = p + "embeddings.patch_embeddings.projection.weight"
-        let patchShape = try shape(patchKey)
-        guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
-        }
-        let d = patchShape[0]
         let posKey = p + "embeddings.position_embeddings"
-        let pos = try shape(posKey)
-        guard pos.count == 3, pos[0] == 1, pos[2] == d else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: posKey, expected: [1, -1, d], found: pos)
-        }
+        let (patchShape, pos) = try embeddingShapes(patch: patchKey, position: posKey)
+        let d = patchShape[0]
         let depth = countBlocks { "\(p)encoder.layer.\($0).layernorm_before.weight" }
         let hidden = try shape("\(p)encoder.layer.0.intermediate.dense.weight").first ?? 0
         let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,

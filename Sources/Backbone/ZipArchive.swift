@@ -97,9 +97,8 @@ public final class ZipArchive {
         return members
     }
 
-    /// The member's uncompressed bytes, CRC-checked. Stored members are copied from the map;
-    /// deflated ones are inflated with zlib.
-    public func contents(of member: Member) throws -> Data {
+    /// Where a member's (possibly compressed) bytes start in the file, checked against its size.
+    private func dataStart(of member: Member) throws -> Int {
         let bytes = file.bytes, size = file.count
         let at = member.localHeaderOffset
         guard at >= 0, at + 30 <= size,
@@ -112,6 +111,22 @@ public final class ZipArchive {
         guard member.compressedSize <= size, start <= size - member.compressedSize else {
             throw WeightsError.truncated(path: path, detail: "member '\(member.name)' needs \(member.compressedSize) bytes at offset \(start); the file has \(size)")
         }
+        return start
+    }
+
+    /// The first `limit` bytes of a stored member, straight from the map (no copy, no CRC check);
+    /// nil for a compressed member. For reading headers without reading whole members.
+    public func storedPrefix(of member: Member, limit: Int) throws -> UnsafeRawBufferPointer? {
+        guard member.method == 0 else { return nil }
+        let start = try dataStart(of: member)
+        return UnsafeRawBufferPointer(start: file.bytes + start, count: min(limit, member.compressedSize))
+    }
+
+    /// The member's uncompressed bytes, CRC-checked. Stored members are copied from the map;
+    /// deflated ones are inflated with zlib.
+    public func contents(of member: Member) throws -> Data {
+        let bytes = file.bytes
+        let start = try dataStart(of: member)
         let output: Data
         switch member.method {
         case 0:
@@ -167,11 +182,19 @@ public final class NPZFile: TensorArchive {
         zip = try ZipArchive(path: path)
         var headers: [String: (ZipArchive.Member, NPYHeader)] = [:]
         for member in zip.members where member.name.hasSuffix(".npy") {
-            // Only the header is needed now; read the member's first bytes (whole member if deflated).
-            let data = try zip.contents(of: member)
-            let header = try data.withUnsafeBytes { raw in
-                do { return try NPYHeader(bytes: raw.baseAddress!, count: raw.count, name: member.name) }
-                catch let error as NPYError { throw WeightsError.badHeader(path: path, detail: error.description) }
+            // Only the header is needed now: parse it in place for stored members (the data size is
+            // checked against the member's declared size); deflated ones must be inflated whole.
+            let header: NPYHeader
+            do {
+                if let prefix = try zip.storedPrefix(of: member, limit: 1 << 20 + 16) {
+                    header = try NPYHeader(bytes: prefix.baseAddress!, count: member.uncompressedSize, name: member.name,
+                                           available: prefix.count)
+                } else {
+                    let data = try zip.contents(of: member)
+                    header = try data.withUnsafeBytes { try NPYHeader(bytes: $0.baseAddress!, count: $0.count, name: member.name) }
+                }
+            } catch let error as NPYError {
+                throw WeightsError.badHeader(path: path, detail: error.description)
             }
             headers[String(member.name.dropLast(4))] = (member, header)
         }
