@@ -33,15 +33,22 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
+
         // MARK: - Modules
         .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: nativeVectorFlags),
         .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
-        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone"]),
+        .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
+        .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
+        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
     ]
 )

@@ -35,6 +35,9 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
+// Progress lines must reach a pipe or log file as they are printed, not when the buffer fills.
+setvbuf(stdout, nil, _IOLBF, 0)
+
 var words = Array(CommandLine.arguments.dropFirst())
 if words.isEmpty || words == ["--help"] || words == ["-h"] || words == ["help"] {
     printTopLevelHelp()

@@ -1,0 +1,86 @@
+import Backbone
+import Numerics
+
+/// A split given as NumPy arrays: images `.npy` — uint8 (N, H, W, 3), (N, H, W, 1) or (N, H, W),
+/// which go through the usual preprocessing, or float32 (N, 3, S, S), taken as already-preprocessed
+/// backbone input — and labels `.npy` of N integers. The image array is memory-mapped, not loaded.
+public struct NumpySplit: ImageSplit {
+    enum Layout { case uint8NHWC(height: Int, width: Int, channels: Int), float32NCHW(size: Int) }
+
+    public let name: String
+    public let imagesPath: String
+    public let labelsPath: String
+    public let labels: [Int]
+    private let file: MappedFile
+    private let header: NPYHeader
+    private let layout: Layout
+
+    public var count: Int { labels.count }
+    public var files: [String] { [imagesPath, labelsPath] }
+
+    public init(name: String, images: String, labels labelsPath: String, classes: Int? = nil) throws {
+        self.name = name
+        imagesPath = images
+        self.labelsPath = labelsPath
+        func open(_ path: String) throws -> (MappedFile, NPYHeader) {
+            let mapped: MappedFile
+            do { mapped = try MappedFile(path: path) } catch {
+                throw DatasetError.missingFile(path: path, referencedFrom: nil, line: nil)
+            }
+            do { return (mapped, try NPYHeader(bytes: mapped.bytes, count: mapped.count, name: path)) }
+            catch let error as NPYError { throw DatasetError.badArray(path: path, reason: error.detail) }
+        }
+        (file, header) = try open(images)
+        let shape = header.shape
+        switch (header.element, shape.count) {
+        case (.uint8, 4) where shape[3] == 3 || shape[3] == 1:
+            layout = .uint8NHWC(height: shape[1], width: shape[2], channels: shape[3])
+        case (.uint8, 3):
+            layout = .uint8NHWC(height: shape[1], width: shape[2], channels: 1)
+        case (.float32, 4) where shape[1] == 3 && shape[2] == shape[3]:
+            layout = .float32NCHW(size: shape[2])
+        default:
+            throw DatasetError.badArray(path: images, reason: "images must be uint8 (N, H, W[, 1 or 3]) or float32 (N, 3, S, S); found \(header.element.rawValue) \(shape)")
+        }
+        if case .uint8NHWC(let h, let w, _) = layout, h == 0 || w == 0 {
+            throw DatasetError.badArray(path: images, reason: "images have zero size \(shape)")
+        }
+        let (labelFile, labelHeader) = try open(labelsPath)
+        guard labelHeader.shape.count == 1 else {
+            throw DatasetError.badArray(path: labelsPath, reason: "labels must be one-dimensional, found shape \(labelHeader.shape)")
+        }
+        guard let labels = labelHeader.integers(from: labelFile.bytes) else {
+            throw DatasetError.badArray(path: labelsPath, reason: "labels must be integers")
+        }
+        guard labels.count == shape[0] else {
+            throw DatasetError.mismatchedCounts(images: images, labels: labelsPath, imageCount: shape[0], labelCount: labels.count)
+        }
+        guard !labels.isEmpty else { throw DatasetError.emptySplit(path: images) }
+        self.labels = labels
+        if let classes { try validateLabels(classes: classes, source: labelsPath) }
+        else if let negative = labels.first(where: { $0 < 0 }) {
+            throw DatasetError.labelOutOfRange(path: labelsPath, line: nil, label: negative, classes: Int.max)
+        }
+    }
+
+    public func checkLabels(classes: Int) throws { try validateLabels(classes: classes, source: labelsPath) }
+
+    public func loadImage(at index: Int, preprocessing: Preprocessing, into out: UnsafeMutablePointer<Float>) throws {
+        let base = file.bytes + header.dataOffset
+        switch layout {
+        case let .uint8NHWC(height, width, channels):
+            let size = height * width * channels
+            let source = (base + index * size).assumingMemoryBound(to: UInt8.self)
+            var pixels = [UInt8](repeating: 0, count: height * width * 3)
+            for p in 0..<(height * width) {
+                for c in 0..<3 { pixels[p * 3 + c] = source[p * channels + (channels == 3 ? c : 0)] }
+            }
+            preprocessing.apply(RGBImage(width: width, height: height, pixels: pixels), into: out)
+        case let .float32NCHW(size):
+            guard size == preprocessing.imageSize else {
+                throw DatasetError.badArray(path: imagesPath, reason: "float32 images are \(size)×\(size) but the backbone takes \(preprocessing.imageSize)×\(preprocessing.imageSize) (float input is not resized)")
+            }
+            ScalarType.float32.decode(base + index * 3 * size * size * 4, count: 3 * size * size, into: out)
+        }
+    }
+}
