@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
-        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
+        .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
+        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "Sweep"]),
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),

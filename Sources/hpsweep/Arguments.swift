@@ -1,3 +1,5 @@
+import Sweep
+
 /// A user's mistake on the command line: printed as one line, exit status 2.
 struct UsageError: Error, CustomStringConvertible {
     let description: String
@@ -71,20 +73,4 @@ struct ParsedArguments {
         guard let (best, distance) = scored, distance <= max(2, best.count / 3) else { return "" }
         return "; did you mean '--\(best)'?"
     }
-}
-
-/// Levenshtein distance, for did-you-mean suggestions.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + [Int](repeating: 0, count: b.count)
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

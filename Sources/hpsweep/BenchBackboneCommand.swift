@@ -1,6 +1,7 @@
 import Backbone
 import Foundation
 import Numerics
+import Sweep
 
 /// `hpsweep bench backbone`: throughput of the frozen ViT forward against the machine's own sgemm.
 enum BenchBackboneCommand: Command {

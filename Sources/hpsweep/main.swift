@@ -1,10 +1,15 @@
 import Backbone
+import Cache
 import Foundation
 import Numerics
+import Sweep
 
 // hpsweep's entry point: argument dispatch and error reporting only; the work lives in the modules.
 
-let commands: [any Command.Type] = [BenchBackboneCommand.self, InspectWeightsCommand.self]
+let commands: [any Command.Type] = [
+    CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
+    BenchBackboneCommand.self, InspectWeightsCommand.self,
+]
 let version = "0.1.0"
 
 func printTopLevelHelp() {
@@ -66,7 +71,9 @@ do {
     try command.run(arguments)
 } catch let error as UsageError {
     fail(error.description, status: 2)
-} catch let error as WeightsError {
+} catch let error as CustomStringConvertible & Error {
+    // Every user-facing error type (WeightsError, DatasetError, CacheError, SpecError, …) describes
+    // itself in one line that names the file.
     fail(error.description, status: 1)
 } catch {
     fail("\(error)", status: 1)

@@ -1,0 +1,86 @@
+import Foundation
+import Numerics
+
+/// A finished cache directory, opened read-only. Arrays are memory-mapped: reading a batch touches
+/// only its pages, and training never loads a whole cache into memory.
+///
+/// Opening checks the header and that every array file exists with exactly the declared size (so a
+/// truncated cache is caught at once); `verify()` also checks every CRC-32 (a flipped bit).
+public final class ActivationCache: @unchecked Sendable {
+    public let directory: String
+    public let header: CacheHeader
+    private var mapped: [String: MappedFile] = [:]
+    private let lock = NSLock()
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let headerPath = (directory as NSString).appendingPathComponent(CacheHeader.fileName)
+        guard let data = FileManager.default.contents(atPath: headerPath) else {
+            throw CacheError.notACache(path: directory, detail: "no \(CacheHeader.fileName)")
+        }
+        header = try CacheHeader(json: data, path: headerPath)
+        for array in header.arrays {
+            let path = self.path(of: array)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  let size = (attributes[.size] as? NSNumber)?.intValue else { throw CacheError.missingArray(path: path) }
+            guard size == array.bytes else { throw CacheError.truncatedArray(path: path, expectedBytes: array.bytes, actualBytes: size) }
+        }
+    }
+
+    public var key: String { header.key }
+    public var splitNames: [String] { header.splits.keys.sorted() }
+
+    public func path(of array: CacheArray) -> String { (directory as NSString).appendingPathComponent(array.file) }
+
+    /// Recomputes every array's CRC-32 against the header.
+    public func verify() throws {
+        for array in header.arrays {
+            let file = try map(array)
+            let crc = CRC32.of(UnsafeRawBufferPointer(start: file.bytes, count: file.count))
+            guard crc == array.crc32 else { throw CacheError.checksumMismatch(path: path(of: array), expected: array.crc32, actual: crc) }
+        }
+    }
+
+    private func map(_ array: CacheArray) throws -> MappedFile {
+        lock.lock()
+        defer { lock.unlock() }
+        if let file = mapped[array.file] { return file }
+        let file: MappedFile
+        do { file = try MappedFile(path: path(of: array)) } catch { throw CacheError.missingArray(path: path(of: array)) }
+        guard file.count == array.bytes else { throw CacheError.truncatedArray(path: path(of: array), expectedBytes: array.bytes, actualBytes: file.count) }
+        mapped[array.file] = file
+        return file
+    }
+
+    /// The labels of `split`.
+    public func labels(_ split: String) throws -> [Int] {
+        guard let array = header.array(split: split, tap: "labels") else {
+            throw CacheError.unknownSplit(split: split, available: splitNames)
+        }
+        let file = try map(array)
+        return (0..<array.shape[0]).map { Int(Int64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+    }
+
+    /// Examples `indices` of (`split`, `tap`) as Floats, each (tokens, width), written consecutively
+    /// at `out` (indices.count × tokens × width).
+    public func read(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
+        guard header.splits[split] != nil else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let array = header.array(split: split, tap: tap.description) else {
+            throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
+        }
+        let file = try map(array)
+        let rowElements = header.tokens * header.width
+        let rowBytes = rowElements * header.dtype.byteCount
+        for (i, index) in indices.enumerated() {
+            precondition(index >= 0 && index < array.shape[0], "ActivationCache.read: index \(index) out of 0..<\(array.shape[0])")
+            header.dtype.decode(file.bytes + index * rowBytes, count: rowElements, into: out + i * rowElements)
+        }
+    }
+
+    /// Convenience: examples `indices` of (`split`, `tap`) as a Tensor (count, tokens, width).
+    public func tensor(split: String, tap: Tap, indices: [Int]) throws -> Tensor {
+        var t = Tensor(shape: [indices.count, header.tokens, header.width])
+        try t.withUnsafeMutablePointer { try read(split: split, tap: tap, indices: indices, into: $0) }
+        return t
+    }
+}

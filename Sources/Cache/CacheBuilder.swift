@@ -1,0 +1,250 @@
+import Datasets
+import Foundation
+import Numerics
+
+/// Progress of a cache build, reported after every batch.
+public struct CacheProgress {
+    public let split: String
+    public let done: Int
+    public let total: Int
+    /// Images of this build so far, over all splits.
+    public let imagesDone: Int
+    public let imagesTotal: Int
+    public let imagesPerSecond: Double
+    public var etaSeconds: Double { imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .infinity }
+}
+
+/// Builds cache directories under a root (default `.hpsweep-cache/`).
+///
+/// A build streams the splits through the backbone in batches: the next batch's images are decoded
+/// on another thread while the backbone runs, and each batch's taps are converted to the storage
+/// dtype and appended to one file per (split, tap) with a running CRC-32. Memory is bounded by the
+/// batch size, never by the dataset. Everything is written under `.building-<key>.<pid>/` and renamed
+/// to `<key>/` only when complete and synced, so a killed build never leaves a cache that looks valid;
+/// the next build removes the leftovers of dead builders and starts again.
+public struct CacheBuilder {
+    public let root: String
+    public var batchSize: Int = 32
+    public var threads: Int = availableCores
+
+    public init(root: String) { self.root = root }
+
+    public func directory(for key: String) -> String { (root as NSString).appendingPathComponent(key) }
+
+    /// The finished cache of `plan` if one exists (checked: sizes always, CRCs when `verify`).
+    public func existing(_ plan: CachePlan, verify: Bool) throws -> ActivationCache? {
+        let dir = directory(for: plan.key)
+        guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(CacheHeader.fileName)) else { return nil }
+        let cache = try ActivationCache(directory: dir)
+        guard cache.key == plan.key else { throw CacheError.keyMismatch(path: dir, declared: cache.key, computed: plan.key) }
+        if verify { try cache.verify() }
+        return cache
+    }
+
+    /// Builds the cache of `plan` (whether or not one exists: callers check `existing` first).
+    public func build(_ plan: CachePlan, progress: ((CacheProgress) -> Void)? = nil) throws -> ActivationCache {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true) }
+        catch { throw CacheError.writeFailed(path: root, reason: error.localizedDescription) }
+        removeAbandonedBuilds(key: plan.key)
+        let staging = (root as NSString).appendingPathComponent(".building-\(plan.key).\(getpid())")
+        try? fm.removeItem(atPath: staging)
+        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) }
+        catch { throw CacheError.writeFailed(path: staging, reason: error.localizedDescription) }
+        var finished = false
+        defer { if !finished { try? fm.removeItem(atPath: staging) } }
+
+        let config = plan.vit.config
+        let request = plan.request
+        let tokens = request.tokenPolicy == .all ? config.tokens : 1
+        var arrays: [CacheArray] = []
+        let total = request.splits.reduce(0) { $0 + $1.count }
+        var imagesDone = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for split in request.splits {
+            let written = try writeSplit(split, plan: plan, tokens: tokens, into: staging) { done in
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                progress?(CacheProgress(split: split.name, done: done, total: split.count, imagesDone: imagesDone + done,
+                                        imagesTotal: total, imagesPerSecond: Double(imagesDone + done) / max(seconds, 1e-9)))
+            }
+            arrays += written
+            imagesDone += split.count
+        }
+        let header = CacheHeader(key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
+                                 width: config.width, taps: plan.taps,
+                                 splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
+                                 arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
+        let headerPath = (staging as NSString).appendingPathComponent(CacheHeader.fileName)
+        try writeSynced(try header.jsonData(), to: headerPath)
+        syncDirectory(staging)
+        let final = directory(for: plan.key)
+        if rename(staging, final) != 0 {
+            // Another builder finished the same key first: keep theirs.
+            if errno == ENOTEMPTY || errno == EEXIST, fm.fileExists(atPath: (final as NSString).appendingPathComponent(CacheHeader.fileName)) {
+                return try ActivationCache(directory: final)
+            }
+            throw CacheError.writeFailed(path: final, reason: String(cString: strerror(errno)))
+        }
+        finished = true
+        syncDirectory(root)
+        return try ActivationCache(directory: final)
+    }
+
+    /// Streams one split through the backbone, writing one array per tap plus the labels.
+    private func writeSplit(_ split: any ImageSplit, plan: CachePlan, tokens: Int, into staging: String,
+                            progress: (Int) -> Void) throws -> [CacheArray] {
+        let config = plan.vit.config, request = plan.request
+        let width = config.width, rowElements = tokens * width
+        let blockTaps = plan.taps.compactMap { if case .block(let i) = $0 { return i } else { return nil } }
+        let wantsNorm = plan.taps.contains(.normalized)
+        var writers = try plan.taps.map { tap in
+            try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).\(tap).bin"))
+        }
+        let imageElements = 3 * config.imageSize * config.imageSize
+        let batches = stride(from: 0, to: split.count, by: batchSize).map { $0..<min($0 + batchSize, split.count) }
+
+        // Double buffering: batch k+1 is decoded on `decoder` while batch k runs through the backbone.
+        let decoder = DispatchQueue(label: "hpsweep.cache.decode")
+        @Sendable func decode(_ range: Range<Int>) -> Result<Tensor, Error> {
+            var images = Tensor(shape: [range.count, 3, config.imageSize, config.imageSize])
+            do {
+                try images.withUnsafeMutablePointer { base in
+                    for (i, index) in range.enumerated() {
+                        try split.loadImage(at: index, preprocessing: plan.preprocessing, into: base + i * imageElements)
+                    }
+                }
+                return .success(images)
+            } catch { return .failure(error) }
+        }
+        let pending = DecodedBatch()
+        let ready = DispatchSemaphore(value: 0)
+        func startDecoding(_ index: Int) {
+            guard index < batches.count else { return }
+            let range = batches[index]
+            decoder.async { pending.result = decode(range); ready.signal() }
+        }
+        startDecoding(0)
+        var converted = [UInt8](repeating: 0, count: batchSize * rowElements * request.dtype.byteCount)
+        var reduced = [Float](repeating: 0, count: batchSize * rowElements)
+        for (index, range) in batches.enumerated() {
+            ready.wait()
+            let images = try pending.result!.get()
+            startDecoding(index + 1)
+            let output = plan.vit.forward(images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads)
+            for (t, tap) in plan.taps.enumerated() {
+                let activations: Tensor
+                switch tap { case .block(let i): activations = output.taps[i]!; case .normalized: activations = output.normalizedFinal! }
+                let count = range.count * rowElements
+                activations.withUnsafePointer { source in
+                    reduced.withUnsafeMutableBufferPointer { buffer in
+                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
+                                          width: width, into: buffer.baseAddress!)
+                    }
+                }
+                converted.withUnsafeMutableBytes { raw in
+                    reduced.withUnsafeBufferPointer { request.dtype.encode($0.baseAddress!, count: count, into: raw.baseAddress!) }
+                }
+                try converted.withUnsafeBytes { try writers[t].append(UnsafeRawBufferPointer(rebasing: $0[0..<(count * request.dtype.byteCount)])) }
+            }
+            progress(range.upperBound)
+        }
+        var arrays: [CacheArray] = []
+        for (t, tap) in plan.taps.enumerated() {
+            try writers[t].finish()
+            arrays.append(CacheArray(split: split.name, tap: tap.description, file: "\(split.name).\(tap).bin",
+                                     shape: [split.count, tokens, width], dtype: request.dtype.rawValue,
+                                     bytes: writers[t].bytes, crc32: writers[t].crc.value))
+        }
+        var labelWriter = try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).labels.bin"))
+        let labelValues = split.labels.map { Int64($0).littleEndian }
+        try labelValues.withUnsafeBytes { try labelWriter.append($0) }
+        try labelWriter.finish()
+        arrays.append(CacheArray(split: split.name, tap: "labels", file: "\(split.name).labels.bin", shape: [split.count],
+                                 dtype: "I64", bytes: labelWriter.bytes, crc32: labelWriter.crc.value))
+        return arrays
+    }
+
+    /// Rows (examples, tokens, width) reduced by the token policy into (examples, kept, width).
+    static func selectTokens(_ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int,
+                             width: Int, into out: UnsafeMutablePointer<Float>) {
+        switch policy {
+        case .all:
+            out.update(from: source, count: examples * tokens * width)
+        case .cls:
+            for e in 0..<examples { (out + e * width).update(from: source + e * tokens * width, count: width) }
+        case .mean:
+            let scale = 1 / Float(tokens - 1)
+            for e in 0..<examples {
+                let o = out + e * width
+                o.initialize(repeating: 0, count: width)
+                for t in 1..<tokens {
+                    let row = source + (e * tokens + t) * width
+                    for d in 0..<width { o[d] += row[d] }
+                }
+                for d in 0..<width { o[d] *= scale }
+            }
+        }
+    }
+
+    /// Removes `.building-<key>.<pid>` directories whose builder process is gone.
+    private func removeAbandonedBuilds(key: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+        for entry in entries where entry.hasPrefix(".building-\(key).") {
+            if let pid = Int32(entry.split(separator: ".").last ?? ""), pid != getpid(), kill(pid, 0) == 0 { continue }
+            try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(entry))
+        }
+    }
+
+    private func writeSynced(_ data: Data, to path: String) throws {
+        var writer = try ArrayWriter(path: path)
+        try data.withUnsafeBytes { try writer.append($0) }
+        try writer.finish()
+    }
+
+    private func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
+
+/// The decoder thread's hand-off slot; the semaphore orders its writes before the reads.
+private final class DecodedBatch: @unchecked Sendable {
+    var result: Result<Tensor, Error>?
+}
+
+/// Appends bytes to a new file, keeping a CRC-32; `finish` fsyncs and closes it.
+struct ArrayWriter {
+    let path: String
+    private var fd: Int32
+    private(set) var bytes = 0
+    private(set) var crc = CRC32()
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CacheError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    mutating func append(_ buffer: UnsafeRawBufferPointer) throws {
+        crc.update(buffer)
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                fd = -1
+                throw CacheError.writeFailed(path: path, reason: reason)
+            }
+            offset += n
+        }
+        bytes += buffer.count
+    }
+
+    mutating func finish() throws {
+        guard fd >= 0 else { return }
+        defer { close(fd); fd = -1 }
+        guard fsync(fd) == 0 else { throw CacheError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+}

@@ -1,0 +1,28 @@
+/// Why a cache could not be built, opened or imported; each case names the file.
+public enum CacheError: Error, Equatable, CustomStringConvertible {
+    case notACache(path: String, detail: String)
+    case badHeader(path: String, field: String, detail: String)
+    case unsupportedVersion(path: String, version: Int)
+    case missingArray(path: String)
+    case truncatedArray(path: String, expectedBytes: Int, actualBytes: Int)
+    case checksumMismatch(path: String, expected: UInt32, actual: UInt32)
+    case keyMismatch(path: String, declared: String, computed: String)
+    case writeFailed(path: String, reason: String)
+    case unknownTap(tap: String, available: [String])
+    case unknownSplit(split: String, available: [String])
+
+    public var description: String {
+        switch self {
+        case let .notACache(path, detail): return "\(path): not an hpsweep activation cache: \(detail)"
+        case let .badHeader(path, field, detail): return "\(path): header field '\(field)': \(detail)"
+        case let .unsupportedVersion(path, version): return "\(path): cache format version \(version) is not supported (this hpsweep reads version \(CacheHeader.formatVersion))"
+        case let .missingArray(path): return "\(path): array file is missing (incomplete or damaged cache; delete the directory to rebuild)"
+        case let .truncatedArray(path, expected, actual): return "\(path): array has \(actual) bytes, the header says \(expected) (truncated or damaged cache; delete the directory to rebuild)"
+        case let .checksumMismatch(path, expected, actual): return "\(path): CRC-32 is \(String(format: "%08x", actual)), the header says \(String(format: "%08x", expected)) (corrupted cache; delete the directory to rebuild)"
+        case let .keyMismatch(path, declared, computed): return "\(path): header key \(declared) does not match its ingredients (\(computed))"
+        case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
+        case let .unknownTap(tap, available): return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        case let .unknownSplit(split, available): return "split '\(split)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        }
+    }
+}

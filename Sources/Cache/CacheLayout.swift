@@ -1,0 +1,216 @@
+import Foundation
+import Numerics
+
+/// A backbone activation kept in a cache: z_i (the output of block i; z0 = embeddings) or LN(z_L).
+public enum Tap: Hashable, Comparable, CustomStringConvertible, Sendable {
+    case block(Int)
+    case normalized
+
+    /// "z0" … "zL" or "norm".
+    public var description: String {
+        switch self { case .block(let i): return "z\(i)"; case .normalized: return "norm" }
+    }
+
+    public init?(_ text: String) {
+        if text == "norm" { self = .normalized; return }
+        guard text.hasPrefix("z"), let i = Int(text.dropFirst()), i >= 0 else { return nil }
+        self = .block(i)
+    }
+
+    public static func < (a: Tap, b: Tap) -> Bool {
+        switch (a, b) {
+        case let (.block(x), .block(y)): return x < y
+        case (.block, .normalized): return true
+        default: return false
+        }
+    }
+}
+
+/// Which tokens of each tap are stored.
+public enum TokenPolicy: String, CaseIterable, Sendable {
+    /// All N tokens (class token first): what LAST, LST and adapters need.
+    case all
+    /// The class token only (linear probes; 197× smaller for ViT-B/16).
+    case cls
+    /// The mean of the patch tokens (class token excluded, as timm's global_pool="avg").
+    case mean
+}
+
+/// One array file of a cache: activations of one (split, tap), or a split's labels.
+public struct CacheArray: Equatable {
+    public var split: String
+    /// A tap name ("z3", "norm") or "labels".
+    public var tap: String
+    public var file: String
+    public var shape: [Int]
+    /// "F16", "BF16", "F32" for activations; "I64" for labels.
+    public var dtype: String
+    public var bytes: Int
+    public var crc32: UInt32
+}
+
+/// The JSON header of a cache directory (`header.json`); see docs/cache-format.md.
+public struct CacheHeader: Equatable {
+    public static let magic = "hpsweep-activation-cache"
+    public static let formatVersion = 1
+    public static let fileName = "header.json"
+
+    public var key: String
+    public var dtype: ScalarType
+    public var tokenPolicy: TokenPolicy
+    /// Tokens stored per example (N for `all`, 1 otherwise).
+    public var tokens: Int
+    public var width: Int
+    public var taps: [Tap]
+    /// Examples per split.
+    public var splits: [String: Int]
+    public var arrays: [CacheArray]
+    public var ingredients: CanonicalJSON
+    public var createdBy: String
+
+    public func array(split: String, tap: String) -> CacheArray? {
+        arrays.first { $0.split == split && $0.tap == tap }
+    }
+
+    // MARK: - JSON
+
+    public func jsonData() throws -> Data {
+        let object: [String: Any] = [
+            "magic": Self.magic,
+            "format_version": Self.formatVersion,
+            "key": key,
+            "dtype": dtype.rawValue,
+            "byte_order": "little",
+            "layout": "C order; activations (examples, tokens, width), labels (examples,)",
+            "token_policy": tokenPolicy.rawValue,
+            "tokens": tokens,
+            "width": width,
+            "taps": taps.map(\.description),
+            "splits": splits,
+            "arrays": arrays.map { a in
+                ["split": a.split, "tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype,
+                 "bytes": a.bytes, "crc32": Int(a.crc32)] as [String: Any]
+            },
+            "ingredients": ingredients.foundationValue,
+            "created_by": createdBy,
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    /// Parses and checks a header; `path` names the file in errors.
+    public init(json data: Data, path: String) throws {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CacheError.notACache(path: path, detail: "header is not a JSON object")
+        }
+        guard object["magic"] as? String == Self.magic else {
+            throw CacheError.notACache(path: path, detail: "magic is not '\(Self.magic)'")
+        }
+        func field<T>(_ name: String, _ type: T.Type) throws -> T {
+            guard let value = object[name] as? T else {
+                throw CacheError.badHeader(path: path, field: name, detail: object[name] == nil ? "missing" : "has the wrong type")
+            }
+            return value
+        }
+        func integer(_ value: Any?, _ name: String, minimum: Int = 0) throws -> Int {
+            guard let n = value as? NSNumber, n.doubleValue.rounded() == n.doubleValue, n.intValue >= minimum else {
+                throw CacheError.badHeader(path: path, field: name, detail: "must be an integer >= \(minimum)")
+            }
+            return n.intValue
+        }
+        let version = try integer(object["format_version"], "format_version")
+        guard version == Self.formatVersion else { throw CacheError.unsupportedVersion(path: path, version: version) }
+        key = try field("key", String.self)
+        guard key.count == 64, key.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw CacheError.badHeader(path: path, field: "key", detail: "must be 64 lowercase hex digits (a SHA-256)")
+        }
+        guard let dtype = ScalarType(rawValue: try field("dtype", String.self)) else {
+            throw CacheError.badHeader(path: path, field: "dtype", detail: "must be F16, BF16 or F32")
+        }
+        self.dtype = dtype
+        if let order = object["byte_order"] as? String, order != "little" {
+            throw CacheError.badHeader(path: path, field: "byte_order", detail: "must be 'little'")
+        }
+        guard let policy = TokenPolicy(rawValue: try field("token_policy", String.self)) else {
+            throw CacheError.badHeader(path: path, field: "token_policy", detail: "must be all, cls or mean")
+        }
+        tokenPolicy = policy
+        tokens = try integer(object["tokens"], "tokens", minimum: 1)
+        width = try integer(object["width"], "width", minimum: 1)
+        if policy != .all && tokens != 1 {
+            throw CacheError.badHeader(path: path, field: "tokens", detail: "must be 1 with token_policy \(policy.rawValue)")
+        }
+        var taps: [Tap] = []
+        for name in try field("taps", [Any].self) {
+            guard let text = name as? String, let tap = Tap(text) else {
+                throw CacheError.badHeader(path: path, field: "taps", detail: "'\(name)' is not z<i> or norm")
+            }
+            taps.append(tap)
+        }
+        self.taps = taps
+        var splits: [String: Int] = [:]
+        for (name, count) in try field("splits", [String: Any].self) {
+            splits[name] = try integer(count, "splits.\(name)", minimum: 1)
+        }
+        self.splits = splits
+        var arrays: [CacheArray] = []
+        for (index, raw) in try field("arrays", [Any].self).enumerated() {
+            let name = "arrays[\(index)]"
+            guard let entry = raw as? [String: Any], let split = entry["split"] as? String, let tap = entry["tap"] as? String,
+                  let file = entry["file"] as? String, let shapeValues = entry["shape"] as? [Any], let dtype = entry["dtype"] as? String else {
+                throw CacheError.badHeader(path: path, field: name, detail: "needs split, tap, file, shape, dtype, bytes, crc32")
+            }
+            guard !file.contains("/"), !file.hasPrefix(".") else {
+                throw CacheError.badHeader(path: path, field: name + ".file", detail: "must be a plain file name inside the cache directory")
+            }
+            let shape = try shapeValues.map { try integer($0, name + ".shape") }
+            let bytes = try integer(entry["bytes"], name + ".bytes")
+            let crc = try integer(entry["crc32"], name + ".crc32")
+            guard crc <= Int(UInt32.max) else { throw CacheError.badHeader(path: path, field: name + ".crc32", detail: "exceeds 32 bits") }
+            guard let count = splits[split] else {
+                throw CacheError.badHeader(path: path, field: name + ".split", detail: "split '\(split)' is not listed in 'splits'")
+            }
+            // The declared shape and byte size must agree with the rest of the header.
+            let expectedShape: [Int], elementBytes: Int
+            if tap == "labels" {
+                guard dtype == "I64" else { throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "labels must be I64") }
+                expectedShape = [count]; elementBytes = 8
+            } else {
+                guard let t = Tap(tap), taps.contains(t) else {
+                    throw CacheError.badHeader(path: path, field: name + ".tap", detail: "'\(tap)' is not listed in 'taps'")
+                }
+                guard dtype == self.dtype.rawValue else {
+                    throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "must equal the cache dtype \(self.dtype.rawValue)")
+                }
+                expectedShape = [count, tokens, width]; elementBytes = self.dtype.byteCount
+            }
+            guard shape == expectedShape else {
+                throw CacheError.badHeader(path: path, field: name + ".shape", detail: "is \(shape), expected \(expectedShape)")
+            }
+            guard bytes == expectedShape.reduce(elementBytes, *) else {
+                throw CacheError.badHeader(path: path, field: name + ".bytes", detail: "is \(bytes), expected \(expectedShape.reduce(elementBytes, *))")
+            }
+            arrays.append(CacheArray(split: split, tap: tap, file: file, shape: shape, dtype: dtype, bytes: bytes, crc32: UInt32(crc)))
+        }
+        for split in splits.keys {
+            for tap in taps.map(\.description) + ["labels"] where !arrays.contains(where: { $0.split == split && $0.tap == tap }) {
+                throw CacheError.badHeader(path: path, field: "arrays", detail: "no array for split '\(split)', tap '\(tap)'")
+            }
+        }
+        self.arrays = arrays
+        guard let ingredients = object["ingredients"].flatMap(CanonicalJSON.init(any:)) else {
+            throw CacheError.badHeader(path: path, field: "ingredients", detail: "missing or not canonical JSON (floats must be strings)")
+        }
+        self.ingredients = ingredients
+        createdBy = object["created_by"] as? String ?? "unknown"
+    }
+
+    public init(key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],
+                splits: [String: Int], arrays: [CacheArray], ingredients: CanonicalJSON, createdBy: String) {
+        self.key = key; self.dtype = dtype; self.tokenPolicy = tokenPolicy; self.tokens = tokens; self.width = width
+        self.taps = taps; self.splits = splits; self.arrays = arrays
+        self.ingredients = ingredients; self.createdBy = createdBy
+    }
+
+    /// The key of a set of ingredients: SHA-256 of their canonical JSON text.
+    public static func key(of ingredients: CanonicalJSON) -> String { SHA256.hash(ingredients.text) }
+}

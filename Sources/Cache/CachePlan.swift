@@ -1,0 +1,100 @@
+import Backbone
+import Datasets
+import Foundation
+import Numerics
+
+/// Where the frozen backbone comes from; part of the cache key.
+public enum BackboneSource {
+    /// A checkpoint file (any supported convention); its contents are hashed.
+    case weights(path: String, heads: Int?, layerNormEps: Float?)
+    /// Random weights of a named or explicit configuration (demos and tests): the seed is hashed.
+    case random(config: ViTConfig, seed: UInt64)
+
+    /// The backbone and what identifies it in a cache key.
+    func load() throws -> (ViT, CanonicalJSON) {
+        switch self {
+        case let .weights(path, heads, eps):
+            let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps)
+            let identity: CanonicalJSON = .object([
+                "weights_sha256": .string(try SHA256.hash(file: path)),
+                "convention": .string(loaded.convention.rawValue),
+                "config": Self.describe(loaded.config),
+            ])
+            return (ViT(loaded), identity)
+        case let .random(config, seed):
+            let identity: CanonicalJSON = .object(["random_seed": .string(String(seed)), "config": Self.describe(config)])
+            return (ViT(config: config, parameters: .random(config, seed: seed)), identity)
+        }
+    }
+
+    static func describe(_ c: ViTConfig) -> CanonicalJSON {
+        .object(["image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
+                 "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),
+                 "channels": .int(c.channels), "layer_norm_eps": .float(c.layerNormEps)])
+    }
+}
+
+/// Everything that determines a cache's contents.
+public struct CacheRequest {
+    public var backbone: BackboneSource
+    /// The splits to cache, by name (e.g. train800, val200).
+    public var splits: [any ImageSplit]
+    /// Mean/std of the preprocessing; the image size is the backbone's.
+    public var mean: [Float] = [0.485, 0.456, 0.406]
+    public var std: [Float] = [0.229, 0.224, 0.225]
+    /// Taps to keep; nil means z0…zL.
+    public var taps: [Tap]?
+    public var tokenPolicy: TokenPolicy = .all
+    public var dtype: ScalarType = .float16
+
+    public init(backbone: BackboneSource, splits: [any ImageSplit]) {
+        self.backbone = backbone
+        self.splits = splits
+    }
+}
+
+/// A request resolved: the loaded backbone, the ingredients and the key naming the cache directory.
+public struct CachePlan {
+    public let request: CacheRequest
+    public let vit: ViT
+    public let taps: [Tap]
+    public let preprocessing: Preprocessing
+    public let ingredients: CanonicalJSON
+    public let key: String
+
+    /// Loads the backbone and hashes every ingredient (weights and dataset files included).
+    public init(_ request: CacheRequest) throws {
+        self.request = request
+        let (vit, backboneIdentity) = try request.backbone.load()
+        self.vit = vit
+        let depth = vit.config.depth
+        let taps = (request.taps ?? (0...depth).map { Tap.block($0) }).sorted()
+        for case .block(let i) in taps where i > depth {
+            throw CacheError.unknownTap(tap: "z\(i)", available: (0...depth).map { "z\($0)" } + ["norm"])
+        }
+        self.taps = Array(Set(taps)).sorted()
+        preprocessing = Preprocessing(imageSize: vit.config.imageSize, mean: request.mean, std: request.std)
+        var data: [String: CanonicalJSON] = [:]
+        for split in request.splits {
+            // Contents, in order, not names: moving or renaming the dataset keeps its caches.
+            var hasher = SHA256()
+            for file in split.files { hasher.update(try SHA256.hash(file: file) + "\n") }
+            data[split.name] = .object(["count": .int(split.count), "files_sha256": .string(hasher.finalize())])
+        }
+        ingredients = .object([
+            "format_version": .int(CacheHeader.formatVersion),
+            "backbone": backboneIdentity,
+            "data": .object(data),
+            "preprocessing": .object([
+                "image_size": .int(preprocessing.imageSize),
+                "mean": .array(preprocessing.mean.map(CanonicalJSON.float)),
+                "std": .array(preprocessing.std.map(CanonicalJSON.float)),
+                "resize": .string("pil-bicubic"),
+            ]),
+            "taps": .array(self.taps.map { .string($0.description) }),
+            "token_policy": .string(request.tokenPolicy.rawValue),
+            "dtype": .string(request.dtype.rawValue),
+        ])
+        key = CacheHeader.key(of: ingredients)
+    }
+}

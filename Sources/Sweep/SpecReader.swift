@@ -1,0 +1,99 @@
+import Foundation
+
+/// Typed access to one JSON object of a sweep file, with errors naming the JSON path
+/// (`$.cache.dtype`) and unknown keys reported with a did-you-mean.
+public struct SpecReader {
+    public let file: String
+    public let path: String
+    let object: [String: Any]
+    private(set) var known: Set<String> = []
+
+    public init(file: String, path: String, object: [String: Any]) {
+        self.file = file; self.path = path; self.object = object
+    }
+
+    /// Parses a whole sweep file's top-level object.
+    public static func load(_ file: String) throws -> SpecReader {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw SpecError(file: file, path: "$", message: "cannot read the file (no such file?)")
+        }
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: data) } catch {
+            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "malformed JSON"
+            throw SpecError(file: file, path: "$", message: "not valid JSON: \(detail)")
+        }
+        guard let object = json as? [String: Any] else { throw SpecError(file: file, path: "$", message: "must be a JSON object") }
+        return SpecReader(file: file, path: "$", object: object)
+    }
+
+    func fail(_ key: String?, _ message: String) -> SpecError {
+        SpecError(file: file, path: key.map { "\(path).\($0)" } ?? path, message: message)
+    }
+
+    public func has(_ key: String) -> Bool { object[key] != nil }
+
+    mutating func mark(_ key: String) { known.insert(key) }
+
+    public mutating func string(_ key: String) throws -> String? {
+        mark(key)
+        guard let value = object[key] else { return nil }
+        guard let s = value as? String, !(value is NSNumber) else { throw fail(key, "must be a string") }
+        return s
+    }
+
+    public mutating func string(_ key: String, default value: String) throws -> String { try string(key) ?? value }
+
+    public mutating func integer(_ key: String, minimum: Int? = nil) throws -> Int? {
+        mark(key)
+        guard let value = object[key] else { return nil }
+        guard let n = value as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.rounded() == n.doubleValue,
+              abs(n.doubleValue) < 9e15 else { throw fail(key, "must be an integer") }
+        if let minimum, n.intValue < minimum { throw fail(key, "must be at least \(minimum), got \(n.intValue)") }
+        return n.intValue
+    }
+
+    public mutating func number(_ key: String) throws -> Double? {
+        mark(key)
+        guard let value = object[key] else { return nil }
+        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { throw fail(key, "must be a number") }
+        return n.doubleValue
+    }
+
+    public mutating func numbers(_ key: String, count: Int) throws -> [Double]? {
+        mark(key)
+        guard let value = object[key] else { return nil }
+        guard let items = value as? [Any], items.count == count,
+              let numbers = items.map({ ($0 as? NSNumber)?.doubleValue }) as? [Double] else {
+            throw fail(key, "must be a list of \(count) numbers")
+        }
+        return numbers
+    }
+
+    public mutating func object(_ key: String) throws -> SpecReader? {
+        mark(key)
+        guard let value = object[key] else { return nil }
+        guard let o = value as? [String: Any] else { throw fail(key, "must be an object") }
+        return SpecReader(file: file, path: "\(path).\(key)", object: o)
+    }
+
+    public func raw(_ key: String) -> Any? { object[key] }
+
+    /// Keys of this object (for maps such as `data.splits`).
+    public var keys: [String] { object.keys.sorted() }
+
+    /// Throws for the first key that no accessor asked for, suggesting the closest known one.
+    public func rejectUnknownKeys() throws {
+        for key in object.keys.sorted() where !known.contains(key) {
+            let near = known.min { editDistance(key, $0) < editDistance(key, $1) }
+            let hint = near.flatMap { editDistance(key, $0) <= max(2, $0.count / 3) ? "; did you mean '\($0)'?" : nil } ?? ""
+            throw SpecError(file: file, path: "\(path).\(key)", message: "unknown field\(hint) (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// A relative path in the spec resolved against the sweep file's directory.
+    public func resolvePath(_ value: String) -> String {
+        if value.hasPrefix("/") { return value }
+        let base = (file as NSString).deletingLastPathComponent
+        return ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(value)
+    }
+}

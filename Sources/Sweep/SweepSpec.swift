@@ -1,0 +1,197 @@
+import Backbone
+import Cache
+import Datasets
+import Foundation
+import Numerics
+
+/// The parts of a sweep file that say what to cache: `backbone`, `data` and `cache`
+/// (docs/sweep-spec.md). Paths are relative to the sweep file.
+public struct SweepSpec {
+    public struct DataSpec {
+        public enum Source { case vtab(root: String, task: String), numpy(splits: [String: (images: String, labels: String)]) }
+        public var source: Source
+        public var classes: Int
+        public var searchTrain: String, searchEval: String
+        public var finalTrain: String, finalEval: String
+        public var mean: [Float], std: [Float]
+
+        /// Every split the sweep names, in a stable order.
+        public var splitNames: [String] {
+            var seen: [String] = []
+            for s in [searchTrain, searchEval, finalTrain, finalEval] where !seen.contains(s) { seen.append(s) }
+            return seen
+        }
+    }
+
+    public struct CacheSpec {
+        public var dtype: ScalarType = .float16
+        public var taps: [Tap]? = nil
+        public var tokenPolicy: TokenPolicy = .all
+        public var directory: String
+        public var batchSize: Int = 32
+        public var splits: [String]? = nil
+    }
+
+    public let file: String
+    public var name: String
+    public var backbone: BackboneSource
+    public var data: DataSpec
+    public var cache: CacheSpec
+
+    /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
+    public static func load(_ file: String) throws -> SweepSpec {
+        var top = try SpecReader.load(file)
+        guard let name = try top.string("name"), !name.isEmpty,
+              name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw top.fail("name", top.has("name") ? "must be letters, digits, '-', '_' or '.'" : "is required")
+        }
+        guard var backboneReader = try top.object("backbone") else { throw top.fail("backbone", "is required") }
+        let backbone = try parseBackbone(&backboneReader)
+        guard var dataReader = try top.object("data") else { throw top.fail("data", "is required") }
+        let data = try parseData(&dataReader)
+        var cacheReader = try top.object("cache") ?? SpecReader(file: file, path: "$.cache", object: [:])
+        let cache = try parseCache(&cacheReader, data: data, top: top)
+        try top.rejectUnknownKeys()
+        return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache)
+    }
+
+    static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
+        let heads = try r.integer("heads", minimum: 1)
+        let eps = try r.number("layer_norm_eps").map { Float($0) }
+        if let weights = try r.string("weights") {
+            if r.has("random") { throw r.fail("random", "give either 'weights' or 'random', not both") }
+            try r.rejectUnknownKeys()
+            let path = r.resolvePath(weights)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw r.fail("weights", "\(path) does not exist (see the README's 'Backbone weights' for how to get ViT weights)")
+            }
+            return .weights(path: path, heads: heads, layerNormEps: eps)
+        }
+        guard let preset = try r.string("random") else { throw r.fail(nil, "needs 'weights' (a checkpoint file) or 'random' (a named config)") }
+        guard var config = ViTConfig.preset(named: preset) else {
+            throw r.fail("random", "unknown ViT config '\(preset)' (known: \(ViTConfig.presets.map(\.name).joined(separator: ", ")))")
+        }
+        let seed = try r.integer("seed", minimum: 0) ?? 0
+        if let heads { config.heads = heads }
+        if let eps { config.layerNormEps = eps }
+        if let problem = config.inconsistency { throw r.fail(nil, problem) }
+        try r.rejectUnknownKeys()
+        return .random(config: config, seed: UInt64(seed))
+    }
+
+    static func parseData(_ r: inout SpecReader) throws -> DataSpec {
+        let format = try r.string("format") ?? ""
+        let source: DataSpec.Source
+        switch format {
+        case "vtab":
+            guard let root = try r.string("root") else { throw r.fail("root", "is required for format 'vtab'") }
+            guard let task = try r.string("task") else { throw r.fail("task", "is required for format 'vtab'") }
+            source = .vtab(root: r.resolvePath(root), task: task)
+        case "numpy":
+            guard let splitsReader = try r.object("splits") else { throw r.fail("splits", "is required for format 'numpy'") }
+            var splits: [String: (String, String)] = [:]
+            for name in splitsReader.keys {
+                var s = try splitsReader.objectValue(name)
+                guard let images = try s.string("images"), let labels = try s.string("labels") else {
+                    throw s.fail(nil, "needs 'images' and 'labels' (.npy files)")
+                }
+                try s.rejectUnknownKeys()
+                splits[name] = (s.resolvePath(images), s.resolvePath(labels))
+            }
+            source = .numpy(splits: splits)
+        default:
+            throw r.fail("format", r.has("format") ? "must be 'vtab' or 'numpy'" : "is required ('vtab' or 'numpy')")
+        }
+        guard let classes = try r.integer("classes", minimum: 2) else { throw r.fail("classes", "is required (number of classes)") }
+        var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
+        var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
+        let spec = DataSpec(
+            source: source, classes: classes,
+            searchTrain: try search.string("train", default: "train800"), searchEval: try search.string("eval", default: "val200"),
+            finalTrain: try final.string("train", default: "train800val200"), finalEval: try final.string("eval", default: "test"),
+            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? [0.485, 0.456, 0.406],
+            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? [0.229, 0.224, 0.225])
+        try search.rejectUnknownKeys()
+        try final.rejectUnknownKeys()
+        if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
+        if case .numpy(let splits) = source {
+            for name in spec.splitNames where splits[name] == nil {
+                throw r.fail("splits", "has no split '\(name)' (named by search/final); it has \(splits.keys.sorted().joined(separator: ", "))")
+            }
+        }
+        try r.rejectUnknownKeys()
+        return spec
+    }
+
+    static func parseCache(_ r: inout SpecReader, data: DataSpec, top: SpecReader) throws -> CacheSpec {
+        // An explicit dir is relative to the sweep file; the default is ./.hpsweep-cache where hpsweep runs.
+        let directory = try r.string("dir").map { r.resolvePath($0) }
+            ?? FileManager.default.currentDirectoryPath + "/.hpsweep-cache"
+        var spec = CacheSpec(directory: directory)
+        switch try r.string("dtype", default: "f16").lowercased() {
+        case "f16", "float16": spec.dtype = .float16
+        case "bf16", "bfloat16": spec.dtype = .bfloat16
+        case "f32", "float32": spec.dtype = .float32
+        default: throw r.fail("dtype", "must be 'f16', 'bf16' or 'f32'")
+        }
+        if let policy = try r.string("token_policy") {
+            guard let p = TokenPolicy(rawValue: policy) else { throw r.fail("token_policy", "must be 'all', 'cls' or 'mean'") }
+            spec.tokenPolicy = p
+        }
+        r.mark("taps")
+        if let taps = r.raw("taps") {
+            if let word = taps as? String, word == "all" { spec.taps = nil }
+            else if let list = taps as? [Any], !list.isEmpty {
+                spec.taps = try list.map { item in
+                    if let n = item as? NSNumber, n.intValue >= 0, n.doubleValue == Double(n.intValue) { return .block(n.intValue) }
+                    if let s = item as? String, let t = Tap(s) { return t }
+                    throw r.fail("taps", "entries must be block indices (0 = embeddings), 'z<i>' or 'norm'; got \(item)")
+                }
+            } else { throw r.fail("taps", "must be 'all' or a non-empty list such as [0, 4, 8, 12, \"norm\"]") }
+        }
+        spec.batchSize = try r.integer("batch_size", minimum: 1) ?? 32
+        r.mark("splits")
+        if let splits = r.raw("splits") {
+            guard let names = splits as? [String], !names.isEmpty else { throw r.fail("splits", "must be a non-empty list of split names") }
+            for name in names where !data.splitNames.contains(name) {
+                throw r.fail("splits", "'\(name)' is not one of the data splits \(data.splitNames)")
+            }
+            spec.splits = names
+        }
+        try r.rejectUnknownKeys()
+        return spec
+    }
+
+    /// Opens the splits to cache, checking list files, images and labels before any work.
+    public func openSplits() throws -> [any ImageSplit] {
+        let names = cache.splits ?? data.splitNames
+        return try names.map { name -> any ImageSplit in
+            switch data.source {
+            case let .vtab(root, task):
+                return try VTABSplit(root: root, task: task, split: name, classes: data.classes)
+            case let .numpy(splits):
+                let (images, labels) = splits[name]!
+                return try NumpySplit(name: name, images: images, labels: labels, classes: data.classes)
+            }
+        }
+    }
+
+    /// The cache request of this sweep.
+    public func cacheRequest() throws -> CacheRequest {
+        var request = CacheRequest(backbone: backbone, splits: try openSplits())
+        request.mean = data.mean
+        request.std = data.std
+        request.taps = cache.taps
+        request.tokenPolicy = cache.tokenPolicy
+        request.dtype = cache.dtype
+        return request
+    }
+}
+
+extension SpecReader {
+    /// The object under `key` of a map-like object (every key is accepted).
+    func objectValue(_ key: String) throws -> SpecReader {
+        guard let o = raw(key) as? [String: Any] else { throw fail(key, "must be an object") }
+        return SpecReader(file: file, path: "\(path).\(key)", object: o)
+    }
+}

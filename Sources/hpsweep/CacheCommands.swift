@@ -1,0 +1,118 @@
+import Cache
+import Foundation
+import Numerics
+import Sweep
+
+/// Prints cache-build progress: one updating line on a terminal, a line per ~10% in a log.
+final class ProgressPrinter {
+    private let isTerminal = isatty(STDOUT_FILENO) != 0
+    private var lastReported = -1
+    private var lastSplit = ""
+
+    func report(_ p: CacheProgress) {
+        let eta = p.etaSeconds.isFinite ? formatDuration(p.etaSeconds) : "?"
+        let line = String(format: "  %@: %d/%d images, %.1f images/s, ETA %@", p.split, p.done, p.total, p.imagesPerSecond, eta)
+        if isTerminal {
+            print("\r" + line + "   ", terminator: p.done == p.total ? "\n" : "")
+            fflush(stdout)
+        } else {
+            let decile = p.done * 10 / max(p.total, 1)
+            if p.split != lastSplit { lastReported = -1; lastSplit = p.split }
+            if decile > lastReported || p.done == p.total { print(line); lastReported = decile }
+        }
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+}
+
+/// The cache root: --cache-dir, else the sweep's `cache.dir`, else ./.hpsweep-cache.
+func cacheRoot(_ arguments: ParsedArguments, spec: SweepSpec? = nil) -> String {
+    if let dir = arguments.values["cache-dir"] { return dir }
+    return spec?.cache.directory ?? FileManager.default.currentDirectoryPath + "/.hpsweep-cache"
+}
+
+func describe(_ cache: ActivationCache) -> String {
+    let h = cache.header
+    let splits = h.splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    let bytes = h.arrays.reduce(0) { $0 + $1.bytes }
+    return "\(h.taps.count) taps (\(h.taps.first!)…\(h.taps.last!)), \(h.tokens)×\(h.width) per example, \(h.dtype.rawValue), \(splits); \(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB"
+}
+
+/// `hpsweep cache SWEEP.json`: build (or reuse) the activation cache a sweep needs.
+enum CacheBuildCommand: Command {
+    static let path = ["cache"]
+    static let summary = "Build (or reuse) the activation cache of a sweep: the frozen backbone runs once over its splits."
+    static let usage = "SWEEP.json [--cache-dir DIR] [--threads N] [--batch N] [--no-verify]"
+    static let options = [
+        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache)."),
+        OptionSpec(name: "threads", valueName: "N", help: "Threads for the backbone (default: all \(availableCores) cores)."),
+        OptionSpec(name: "batch", valueName: "N", help: "Images per backbone pass (default: the sweep's cache.batch_size, 32)."),
+        OptionSpec(name: "no-verify", valueName: nil, help: "Reuse an existing cache after checking sizes only (skip CRC-32s)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
+        let spec = try SweepSpec.load(arguments.positionals[0])
+        _ = try buildCache(for: spec, arguments: arguments)
+    }
+
+    /// Builds or reuses the cache of `spec`; shared with `hpsweep run`.
+    static func buildCache(for spec: SweepSpec, arguments: ParsedArguments) throws -> ActivationCache {
+        var builder = CacheBuilder(root: cacheRoot(arguments, spec: spec))
+        builder.threads = try arguments.positiveInt("threads", default: availableCores)
+        builder.batchSize = try arguments.positiveInt("batch", default: spec.cache.batchSize)
+        print("hpsweep cache: \(spec.name): hashing backbone and data…")
+        let plan = try CachePlan(try spec.cacheRequest())
+        let directory = builder.directory(for: plan.key)
+        if let existing = try builder.existing(plan, verify: !arguments.flags.contains("no-verify")) {
+            print("  reusing \(directory)")
+            print("  \(describe(existing))")
+            return existing
+        }
+        let total = plan.request.splits.reduce(0) { $0 + $1.count }
+        print("  building \(directory): \(total) images through \(plan.vit.config), batch \(builder.batchSize)")
+        let printer = ProgressPrinter()
+        let start = Date()
+        let cache = try builder.build(plan, progress: printer.report)
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "  done in %@ (%.1f images/s)", formatDuration(seconds), Double(total) / max(seconds, 1e-9)))
+        print("  \(describe(cache))")
+        return cache
+    }
+}
+
+/// `hpsweep cache verify DIR`: check a cache's header, sizes and every CRC-32.
+enum CacheVerifyCommand: Command {
+    static let path = ["cache", "verify"]
+    static let summary = "Check a cache directory: header, array sizes and every CRC-32."
+    static let usage = "CACHE_DIR"
+    static let options: [OptionSpec] = []
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one cache directory") }
+        let cache = try ActivationCache(directory: arguments.positionals[0])
+        try cache.verify()
+        print("\(cache.directory): ok, key \(cache.key)")
+        print("  \(describe(cache))")
+    }
+}
+
+/// `hpsweep cache import DIR`: bring in a cache written elsewhere by the documented format.
+enum CacheImportCommand: Command {
+    static let path = ["cache", "import"]
+    static let summary = "Import a cache written elsewhere (docs/cache-format.md) into the cache root, after full checks."
+    static let usage = "SOURCE_DIR [--cache-dir DIR]"
+    static let options = [
+        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root to import into (default ./.hpsweep-cache)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one source directory") }
+        let (cache, present) = try CacheImporter.importCache(from: arguments.positionals[0], into: cacheRoot(arguments))
+        print(present ? "\(cache.directory): already present (same key); nothing copied" : "imported into \(cache.directory)")
+        print("  \(describe(cache))")
+    }
+}
