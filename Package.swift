@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "CacheTests", dependencies: ["Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
     ]
 )

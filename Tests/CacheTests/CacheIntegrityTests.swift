@@ -1,0 +1,109 @@
+import Backbone
+import Cache
+import Datasets
+import Foundation
+import Numerics
+import XCTest
+import _TestSupport
+
+/// Damaged caches are detected and reported with the file, never trained on; foreign caches import.
+final class CacheIntegrityTests: XCTestCase {
+    func buildSmall() throws -> ActivationCache {
+        let dir = temporaryDirectory(self)
+        let split = try writeRandomSplit("train800", count: 6, seed: 4, in: dir)
+        let plan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split]))
+        return try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(plan)
+    }
+
+    func testFlippedByteFailsVerification() throws {
+        let cache = try buildSmall()
+        let file = cache.directory + "/train800.z1.bin"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        bytes[100] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let reopened = try ActivationCache(directory: cache.directory)    // sizes still fine
+        XCTAssertThrowsError(try reopened.verify()) { error in
+            guard case CacheError.checksumMismatch(let path, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, file)
+            XCTAssertTrue("\(error)".contains("corrupted cache"))
+        }
+    }
+
+    func testTruncatedOrMissingArrayFailsToOpen() throws {
+        let cache = try buildSmall()
+        let file = cache.directory + "/train800.z2.bin"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try handle.truncate(atOffset: 10)
+        try handle.close()
+        XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
+            XCTAssertEqual(error as? CacheError, .truncatedArray(path: file, expectedBytes: 6 * 5 * 24 * 2, actualBytes: 10))
+        }
+        try FileManager.default.removeItem(atPath: file)
+        XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
+            XCTAssertEqual(error as? CacheError, .missingArray(path: file))
+        }
+    }
+
+    func testBadHeaders() throws {
+        let cache = try buildSmall()
+        let headerPath = cache.directory + "/header.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: headerPath))
+        func expect(_ edit: (inout [String: Any]) -> Void, _ check: (String) -> Bool, line: UInt = #line) throws {
+            var object = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: headerPath))
+            XCTAssertThrowsError(try ActivationCache(directory: cache.directory), line: line) { error in
+                XCTAssertTrue(check("\(error)"), "\(error)", line: line)
+            }
+        }
+        try expect({ $0["magic"] = "something-else" }, { $0.contains("not an hpsweep activation cache") })
+        try expect({ $0["format_version"] = 99 }, { $0.contains("format version 99 is not supported") })
+        try expect({ $0["dtype"] = "F64" }, { $0.contains("'dtype'") })
+        try expect({ $0["width"] = 25 }, { $0.contains("arrays[0].shape") && $0.contains("expected [6, 5, 25]") })
+        try expect({ $0["arrays"] = [] }, { $0.contains("no array for split 'train800'") })
+        try expect({ o in
+            var arrays = o["arrays"] as! [[String: Any]]
+            arrays[0]["file"] = "../../etc/passwd"
+            o["arrays"] = arrays
+        }, { $0.contains("plain file name") })
+        try Data("{".utf8).write(to: URL(fileURLWithPath: headerPath))
+        XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
+            XCTAssertTrue("\(error)".contains("not a JSON object"), "\(error)")
+        }
+    }
+
+    func testImportOfPythonWrittenCache() throws {
+        let root = temporaryDirectory(self).path
+        let source = fixturePath("python-cache")
+        let (cache, present) = try CacheImporter.importCache(from: source, into: root)
+        XCTAssertFalse(present)
+        XCTAssertEqual(cache.key, "822f93ff529e59c33381adb4efb6e73ac7a8a8f0ccbb75e946022892268243dc",
+                       "the key Python computed is SHA-256 of the same canonical JSON")
+        XCTAssertEqual(cache.directory, root + "/" + cache.key)
+        XCTAssertEqual(cache.header.taps, [.block(0), .block(2), .normalized])
+        XCTAssertEqual(try cache.labels("val200"), [0, 1, 0])
+        // value = (split·10 + tap index) + 0.001·(example·100 + token·10 + feature), stored as fp16.
+        let z2 = try cache.tensor(split: "train800", tap: .block(2), indices: [4])
+        XCTAssertEqual(z2[0, 1, 3], floatFromHalfBits(halfBits(from: 1 + 0.413)))
+        let norm = try cache.tensor(split: "val200", tap: .normalized, indices: [2, 0])
+        XCTAssertEqual(norm[0, 2, 1], floatFromHalfBits(halfBits(from: 12 + 0.221)))
+        XCTAssertEqual(norm[1, 0, 0], 12)
+        let again = try CacheImporter.importCache(from: source, into: root)
+        XCTAssertTrue(again.alreadyPresent)
+    }
+
+    func testImportRefusesTamperedCache() throws {
+        let copy = temporaryDirectory(self).path + "/c"
+        try FileManager.default.copyItem(atPath: fixturePath("python-cache"), toPath: copy)
+        var header = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: copy + "/header.json"))) as! [String: Any]
+        var ingredients = header["ingredients"] as! [String: Any]
+        ingredients["dtype"] = "F32"       // claims other ingredients than those the key was made from
+        header["ingredients"] = ingredients
+        try JSONSerialization.data(withJSONObject: header).write(to: URL(fileURLWithPath: copy + "/header.json"))
+        let root = temporaryDirectory(self).path
+        XCTAssertThrowsError(try CacheImporter.importCache(from: copy, into: root)) { error in
+            guard case CacheError.keyMismatch = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), [])
+    }
+}
