@@ -34,6 +34,11 @@ public final class ViT: @unchecked Sendable {
         public var taps: [Int: Tensor]
         /// LN(z_L) with the final norm, if requested.
         public var normalizedFinal: Tensor?
+
+        public init(taps: [Int: Tensor] = [:], normalizedFinal: Tensor? = nil) {
+            self.taps = taps
+            self.normalizedFinal = normalizedFinal
+        }
     }
 
     /// Runs the backbone on `images` (B, C, S, S), already resized and normalized.
@@ -43,6 +48,15 @@ public final class ViT: @unchecked Sendable {
     /// without synchronisation. A batch smaller than `threads` uses multi-threaded BLAS instead.
     public func forward(images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
                         threads: Int = availableCores) -> Output {
+        var output = Output(taps: [:], normalizedFinal: nil)
+        forward(images: images, taps: requested, normalizedFinal: normalizedFinal, threads: threads, into: &output)
+        return output
+    }
+
+    /// As `forward(images:taps:normalizedFinal:threads:)`, writing into `output` and reusing its arrays
+    /// when their sizes fit (a loop over batches then allocates its outputs once).
+    public func forward(images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
+                        threads: Int = availableCores, into output: inout Output) {
         let c = config
         precondition(images.shape.count == 4 && images.shape[1] == c.channels
                         && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
@@ -51,11 +65,22 @@ public final class ViT: @unchecked Sendable {
         let batch = images.shape[0]
         let tapIndices = Set(requested).sorted()
         let elements = batch * c.tokens * c.width
-        var output = Output(taps: [:], normalizedFinal: nil)
-        // Each worker writes the rows of its own images into every output array.
+        // Each worker writes the rows of its own images into every output array. Arrays of a previous
+        // call are taken over (moved out of `output`, so they are uniquely referenced) when they fit.
+        func take(_ tensor: inout Tensor?) -> [Float] {
+            guard tensor != nil, tensor!.count >= elements else { return [Float](repeating: 0, count: elements) }
+            var storage = tensor!.storage
+            tensor = nil                    // now `storage` is the only reference: no copy on write
+            storage.removeLast(storage.count - elements)
+            return storage
+        }
         var arrays = [[Float]](repeating: [], count: tapIndices.count + 1)
-        for i in 0..<tapIndices.count { arrays[i] = [Float](repeating: 0, count: elements) }
-        if normalizedFinal { arrays[tapIndices.count] = [Float](repeating: 0, count: elements) }
+        for (i, index) in tapIndices.enumerated() {
+            var previous = output.taps.removeValue(forKey: index)
+            arrays[i] = take(&previous)
+        }
+        if normalizedFinal { arrays[tapIndices.count] = take(&output.normalizedFinal) }
+        output = Output(taps: [:], normalizedFinal: nil)
 
         let workers = max(1, min(threads, batch))
         let chunks = (0..<workers).map { w in (w * batch / workers)..<((w + 1) * batch / workers) }
@@ -74,7 +99,6 @@ public final class ViT: @unchecked Sendable {
             output.taps[index] = Tensor(shape: [batch, c.tokens, c.width], storage: arrays[i])
         }
         if normalizedFinal { output.normalizedFinal = Tensor(shape: [batch, c.tokens, c.width], storage: arrays.last!) }
-        return output
     }
 
     /// The whole network on images `range` of the batch, writing their rows of each tap.

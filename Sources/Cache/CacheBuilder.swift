@@ -1,3 +1,4 @@
+import Backbone
 import Datasets
 import Foundation
 import Numerics
@@ -125,24 +126,30 @@ public struct CacheBuilder {
         }
         startDecoding(0)
         var converted = [UInt8](repeating: 0, count: batchSize * rowElements * request.dtype.byteCount)
-        var reduced = [Float](repeating: 0, count: batchSize * rowElements)
+        var reduced = [Float](repeating: 0, count: request.tokenPolicy == .all ? 0 : batchSize * rowElements)
+        var output = ViT.Output(taps: [:], normalizedFinal: nil)
         for (index, range) in batches.enumerated() {
             ready.wait()
             let images = try pending.result!.get()
             startDecoding(index + 1)
-            let output = plan.vit.forward(images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads)
+            // The output arrays of the previous batch are reused: no fresh pages to fault in per batch.
+            plan.vit.forward(images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads, into: &output)
             for (t, tap) in plan.taps.enumerated() {
                 let activations: Tensor
                 switch tap { case .block(let i): activations = output.taps[i]!; case .normalized: activations = output.normalizedFinal! }
                 let count = range.count * rowElements
                 activations.withUnsafePointer { source in
-                    reduced.withUnsafeMutableBufferPointer { buffer in
-                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
-                                          width: width, into: buffer.baseAddress!)
+                    converted.withUnsafeMutableBytes { raw in
+                        if request.tokenPolicy == .all {    // no reduction: encode straight from the output
+                            request.dtype.encode(source, count: count, into: raw.baseAddress!)
+                            return
+                        }
+                        reduced.withUnsafeMutableBufferPointer { buffer in
+                            Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
+                                              width: width, into: buffer.baseAddress!)
+                            request.dtype.encode(buffer.baseAddress!, count: count, into: raw.baseAddress!)
+                        }
                     }
-                }
-                converted.withUnsafeMutableBytes { raw in
-                    reduced.withUnsafeBufferPointer { request.dtype.encode($0.baseAddress!, count: count, into: raw.baseAddress!) }
                 }
                 try converted.withUnsafeBytes { try writers[t].append(UnsafeRawBufferPointer(rebasing: $0[0..<(count * request.dtype.byteCount)])) }
             }
@@ -169,7 +176,7 @@ public struct CacheBuilder {
                              width: Int, into out: UnsafeMutablePointer<Float>) {
         switch policy {
         case .all:
-            out.update(from: source, count: examples * tokens * width)
+            out.update(from: source, count: examples * tokens * width)   // (the builder skips this copy)
         case .cls:
             for e in 0..<examples { (out + e * width).update(from: source + e * tokens * width, count: width) }
         case .mean:
