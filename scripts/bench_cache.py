@@ -20,7 +20,7 @@ from PIL import Image
 BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "hpsweep")
 
 
-def make_task(root, count):
+def make_task(root, count, width=500, height=375):
     task = os.path.join(root, "task")
     images = os.path.join(task, "images", "train800")
     if os.path.exists(os.path.join(task, "train800.txt")) and len(open(os.path.join(task, "train800.txt")).readlines()) == count:
@@ -28,11 +28,11 @@ def make_task(root, count):
     shutil.rmtree(task, ignore_errors=True)
     os.makedirs(images)
     rng = np.random.RandomState(0)
-    y, x = np.mgrid[0:375, 0:500]
+    y, x = np.mgrid[0:height, 0:width]
     lines = []
     for i in range(count):
         planes = [127 + 100 * np.sin(x / (5 + 20 * rng.rand()) + 6 * rng.rand()) * np.cos(y / (5 + 20 * rng.rand())) for _ in range(3)]
-        pixels = np.clip(np.stack(planes, -1) + rng.randn(375, 500, 3) * 10, 0, 255).astype(np.uint8)
+        pixels = np.clip(np.stack(planes, -1) + rng.randn(height, width, 3) * 10, 0, 255).astype(np.uint8)
         Image.fromarray(pixels).save(os.path.join(images, f"{i:05d}.jpg"), quality=90)
         lines.append(f"images/train800/{i:05d}.jpg {i % 10}\n")
     open(os.path.join(task, "train800.txt"), "w").writelines(lines)
@@ -45,9 +45,11 @@ def main():
     parser.add_argument("--taps", default="all", help="'all' or a JSON list such as [12]")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--out", default="/tmp/hpsweep-bench")
+    parser.add_argument("--image-size", default="500x375", help="WIDTHxHEIGHT of the synthetic JPEGs")
     args = parser.parse_args()
-    root = os.path.join(args.out, f"n{args.images}")
-    make_task(root, args.images)
+    width, height = map(int, args.image_size.split("x"))
+    root = os.path.join(args.out, f"n{args.images}-{args.image_size}")
+    make_task(root, args.images, width, height)
     sweep = {"name": "bench", "backbone": {"random": args.config},
              "data": {"format": "vtab", "root": ".", "task": "task", "classes": 10,
                       "search": {"train": "train800", "eval": "train800"}, "final": {"train": "train800", "eval": "train800"}},

@@ -12,8 +12,8 @@ final class CacheCommandTests: XCTestCase {
         var state: UInt32 = 12345
         for i in 0..<pixels.count { state = state &* 1_664_525 &+ 1_013_904_223; pixels[i] = UInt8(truncatingIfNeeded: state >> 24) }
         let labels = (0..<count).map { Int64($0 % 2) }
-        try npyFile(descr: "|u1", shape: "(\(count), 8, 8, 3)", data: Data(pixels)).write(to: dir.appendingPathComponent("x.npy"))
-        try npyFile(descr: "<i8", shape: "(\(count),)", data: labels.withUnsafeBytes { Data($0) }).write(to: dir.appendingPathComponent("y.npy"))
+        try npyFile(descr: "|u1", shape: [count, 8, 8, 3], data: Data(pixels)).write(to: dir.appendingPathComponent("x.npy"))
+        try npyFile(descr: "<i8", shape: [count], data: labels.withUnsafeBytes { Data($0) }).write(to: dir.appendingPathComponent("y.npy"))
         let sweep = """
         {"name": "t", "backbone": {"random": "vit-tiny-test"},
          "data": {"format": "numpy", "classes": 2, "splits": {"train800": {"images": "x.npy", "labels": "y.npy"}},
@@ -23,16 +23,6 @@ final class CacheCommandTests: XCTestCase {
         let path = dir.appendingPathComponent("sweep.json").path
         try sweep.write(toFile: path, atomically: true, encoding: .utf8)
         return path
-    }
-
-    func npyFile(descr: String, shape: String, data: Data) -> Data {
-        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
-        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
-        header += "\n"
-        var out = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
-        out.append(Data(header.utf8))
-        out.append(data)
-        return out
     }
 
     func testSweepFileErrorsNameTheJSONPath() throws {

@@ -71,3 +71,15 @@ public func projectedLoss(_ out: [Float], _ weights: [Float]) -> Double {
     for i in 0..<out.count { sum += Double(out[i]) * Double(weights[i]) }
     return sum
 }
+
+/// A version-1 .npy file of `shape` holding `data` (already in `descr`'s layout).
+public func npyFile(descr: String, shape: [Int], data: Data) -> Data {
+    let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+    while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+    header += "\n"
+    var out = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+    out.append(Data(header.utf8))
+    out.append(data)
+    return out
+}
