@@ -42,8 +42,10 @@ let package = Package(
         .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
+        .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
+        .target(name: "Training", dependencies: ["Numerics", "SideNets"], swiftSettings: nativeVectorFlags),
         .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
-        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "Sweep"]),
+        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CacheTests", dependencies: ["Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
     ]
 )

@@ -6,11 +6,11 @@
 // timm's ViT uses eps = 1e-6, HuggingFace's ViT 1e-12.
 
 /// out (M, C) = LN(inp (M, C)); saves mean (M) and rstd (M) for backward when given.
-/// `out` may alias `inp`.
+/// Without weight and bias it is the plain normalisation (no affine parameters). `out` may alias `inp`.
 @inlinable
 public func layerNormForward(
     out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?,
-    inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    inp: UnsafePointer<Float>, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     rows M: Int, cols C: Int, eps: Float
 ) {
     let invC = 1 / Float(C)
@@ -19,18 +19,22 @@ public func layerNormForward(
         let m = vectorSum(x, count: C) * invC
         let s = 1 / (vectorSumOfSquaredDeviations(x, count: C, mean: m) * invC + eps).squareRoot()
         let y = out + r * C
-        for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
+        if let weight, let bias {
+            for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
+        } else {
+            for c in 0..<C { y[c] = (x[c] - m) * s }
+        }
         mean?[r] = m
         rstd?[r] = s
     }
 }
 
 /// Accumulates dinp (M, C), dweight (C), dbias (C) from dout (M, C), given the forward's input and
-/// its saved mean/rstd.
+/// its saved mean/rstd. A nil weight means the LayerNorm had no affine parameters.
 @inlinable
 public func layerNormBackward(
     dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
-    dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
     mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
     rows M: Int, cols C: Int
 ) {
@@ -42,7 +46,7 @@ public func layerNormBackward(
         var dnormMean: Float = 0, dnormNormMean: Float = 0
         for c in 0..<C {
             let norm = (x[c] - m) * s
-            let dnorm = weight[c] * dy[c]
+            let dnorm = (weight?[c] ?? 1) * dy[c]
             dnormMean += dnorm
             dnormNormMean += dnorm * norm
         }
@@ -52,7 +56,7 @@ public func layerNormBackward(
             let norm = (x[c] - m) * s
             dbias?[c] += dy[c]
             dweight?[c] += norm * dy[c]
-            dx[c] += (weight[c] * dy[c] - dnormMean - norm * dnormNormMean) * s
+            dx[c] += ((weight?[c] ?? 1) * dy[c] - dnormMean - norm * dnormNormMean) * s
         }
     }
 }

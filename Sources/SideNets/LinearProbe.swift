@@ -1,0 +1,45 @@
+import Cache
+import Numerics
+
+/// `linear`: the linear probe every paper reports as baseline (shared/METHODS.md):
+/// logits = W · LN(z_L)[cls] + b. Trainable: C·D + C.
+public final class LinearProbe: SideNetwork {
+    public let name = "linear"
+    public let layout: ParameterLayout
+    public let classes: Int
+    let depth: Int
+    let head: ClassifierHead
+    private var saved = ClassifierHead.Saved()
+
+    /// - Parameters: width D and depth L of the backbone; classes C.
+    public init(width: Int, depth: Int, classes: Int) {
+        var layout = ParameterLayout()
+        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        self.layout = layout
+        self.classes = classes
+        self.depth = depth
+    }
+
+    public var requiredTaps: [Tap] { [.block(depth)] }
+
+    public func initialize(_ parameters: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
+        head.initialize(parameters, rng: &rng)
+    }
+
+    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+        let cls = classTokens(input.pointer(.block(depth)), batch: input.batch, tokens: input.tokens, width: input.width)
+        return head.forward(p, cls: cls, batch: input.batch, saved: &saved)
+    }
+
+    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+        _ = head.backward(p, g, dlogits: dlogits, batch: input.batch, saved: saved)
+    }
+
+    public var forwardFLOPsPerExample: Double { head.flopsPerExample }
+
+    public func workingMemoryBytes(batch: Int) -> Int {
+        let D = head.width, C = classes
+        let saved = batch * (2 * D + 2) + batch * C * 3       // head input, normalised, stats; logits, probs, dlogits
+        return 4 * (4 * layout.count + saved + batch * D)     // + dnormalised scratch
+    }
+}

@@ -1,0 +1,144 @@
+import Cache
+import Numerics
+
+/// `last`: Low-rank Attention Side-Tuning (Tang, Fu, Zhu, Wu 2024, arXiv 2402.04009), as
+/// shared/METHODS.md reads the paper (no official code is public):
+///   the L blocks form m = L/g groups; u₀ = 0; uᵢ = Fᵢ(uᵢ₋₁ + z₍ᵢ₋₁₎g), Fᵢ = T stacked LSA modules;
+///   LSA(X) = X + softmax(Q Kᵀ / √(R/H)) V · A_Oᵀ per head, Q|K|V = LN(X)·A_{Q|K|V} (D → R each);
+///   s = u_m − Σ_{i<m} z_{ig};  logits = W_h · LN(s + z_L)[cls] + b.
+/// A_O starts at zero, so the side network starts as the identity; A_Q, A_K, A_V ~ N(0, 0.02).
+/// The LayerNorms have no affine parameters (each module is exactly 4·D·R parameters).
+/// Stored as Linear weights: A_{Q|K|V}ᵀ stacked as qkv (3R, D), A_O as out (D, R).
+/// Legend: B batch, N tokens, D width, R rank, H heads, M = B·N rows.
+public final class LowRankAttentionSideTuning: SideNetwork {
+    public let name = "last"
+    public let layout: ParameterLayout
+    public let classes: Int
+    public let width: Int, depth: Int, rank: Int, heads: Int, gap: Int, modulesPerGroup: Int
+    public let includeFinalTap: Bool
+    struct Module { let qkv, out: Int }
+    let modules: [[Module]]              // [group][t]
+    let head: ClassifierHead
+    static let eps: Float = 1e-6
+
+    /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
+    struct Saved { var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var probs: [Float]; var attended: [Float] }
+    private var saved: [Saved] = []
+    private var headSaved = ClassifierHead.Saved()
+    private var tokens = 0
+
+    public init(width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
+                includeFinalTap: Bool = true) {
+        precondition(rank > 0 && heads > 0 && rank % heads == 0, "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
+        precondition(gap > 0 && depth % gap == 0, "LAST: gap \(gap) must divide depth \(depth)")
+        precondition(modulesPerGroup > 0, "LAST: modules per group must be positive")
+        var layout = ParameterLayout()
+        modules = (1...(depth / gap)).map { i in
+            (1...modulesPerGroup).map { t in
+                Module(qkv: layout.add("groups.\(i).lsa.\(t).qkv.weight", [3 * rank, width], decays: true),
+                       out: layout.add("groups.\(i).lsa.\(t).out.weight", [width, rank], decays: true))
+            }
+        }
+        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        self.layout = layout
+        self.classes = classes; self.width = width; self.depth = depth; self.rank = rank; self.heads = heads
+        self.gap = gap; self.modulesPerGroup = modulesPerGroup; self.includeFinalTap = includeFinalTap
+    }
+
+    var groups: Int { depth / gap }
+    var carriedTaps: [Tap] { (0..<groups).map { .block($0 * gap) } }
+
+    public var requiredTaps: [Tap] { Array(Set(carriedTaps + [.block(depth)])).sorted() }
+
+    public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
+        for group in modules {
+            for module in group {
+                for i in 0..<(3 * rank * width) { p[module.qkv + i] = rng.nextNormal() * 0.02 }
+                (p + module.out).initialize(repeating: 0, count: width * rank)
+            }
+        }
+        head.initialize(p, rng: &rng)
+    }
+
+    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+        let B = input.batch, N = input.tokens, D = width, M = B * N
+        tokens = N
+        saved = []
+        var u = [Float](repeating: 0, count: M * D)
+        var normalized = [Float](repeating: 0, count: M * D)
+        for (i, group) in modules.enumerated() {
+            let z = input.pointer(.block(i * gap))
+            for k in 0..<(M * D) { u[k] += z[k] }                       // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g
+            for module in group {
+                var s = Saved(input: u, mean: [Float](repeating: 0, count: M), rstd: [Float](repeating: 0, count: M),
+                              qkv: [Float](repeating: 0, count: M * 3 * rank), probs: [Float](repeating: 0, count: B * heads * N * N),
+                              attended: [Float](repeating: 0, count: M * rank))
+                layerNormForward(out: &normalized, mean: &s.mean, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                linearForward(out: &s.qkv, inp: normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
+                attentionForward(out: &s.attended, probs: &s.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+                                 headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
+                // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
+                linearForward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
+                saved.append(s)
+            }
+        }
+        // s = u_m − Σ_{i<m} z_{ig} (+ z_L), needed at the class token only.
+        var h = classTokens(u, batch: B, tokens: N, width: D)
+        for tap in carriedTaps {
+            let z = classTokens(input.pointer(tap), batch: B, tokens: N, width: D)
+            for k in 0..<h.count { h[k] -= z[k] }
+        }
+        if includeFinalTap {
+            let z = classTokens(input.pointer(.block(depth)), batch: B, tokens: N, width: D)
+            for k in 0..<h.count { h[k] += z[k] }
+        }
+        return head.forward(p, cls: h, batch: B, saved: &headSaved)
+    }
+
+    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+        let B = input.batch, N = tokens, D = width, M = B * N, R = rank
+        let dh = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
+        // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
+        var du = [Float](repeating: 0, count: M * D)
+        for b in 0..<B { for d in 0..<D { du[b * N * D + d] = dh[b * D + d] } }
+        var normalized = [Float](repeating: 0, count: M * D), dnormalized = [Float](repeating: 0, count: M * D)
+        var dattended = [Float](repeating: 0, count: M * R), dqkv = [Float](repeating: 0, count: M * 3 * R)
+        var scratch = [Float](repeating: 0, count: N * N)
+        var index = saved.count
+        for group in modules.reversed() {
+            for module in group.reversed() {
+                index -= 1
+                let s = saved[index]
+                // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
+                for k in 0..<dattended.count { dattended[k] = 0 }
+                linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
+                               weight: p + module.out, rows: M, inFeatures: R, outFeatures: D)
+                for k in 0..<dqkv.count { dqkv[k] = 0 }
+                attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: s.probs,
+                                  batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
+                layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.input, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                for k in 0..<dnormalized.count { dnormalized[k] = 0 }
+                linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: normalized,
+                               weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R)
+                layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: s.input, weight: nil,
+                                  mean: s.mean, rstd: s.rstd, rows: M, cols: D)
+            }
+            // The group's input is uᵢ₋₁ + z: du passes to uᵢ₋₁ unchanged.
+        }
+    }
+
+    public var forwardFLOPsPerExample: Double {
+        // Per module: q|k|v 2·N·D·3R, attention 2·2·N²·R, output 2·N·R·D; N assumed 197 until a batch is seen.
+        let n = Double(tokens > 0 ? tokens : 197), d = Double(width), r = Double(rank)
+        return Double(groups * modulesPerGroup) * (8 * n * d * r + 4 * n * n * r) + head.flopsPerExample
+    }
+
+    public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
+
+    public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
+        let M = B * N, D = width, R = rank
+        let perModule = M * D + 2 * M + 3 * M * R + B * heads * N * N + M * R
+        let scratch = 4 * M * D + M * R + 3 * M * R + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
+        return 4 * (4 * layout.count + groups * modulesPerGroup * perModule + scratch)
+    }
+}

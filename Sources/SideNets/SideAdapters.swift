@@ -1,0 +1,114 @@
+import Cache
+import Numerics
+
+/// `adapter`: bottleneck side adapters after Houlsby et al. 2019 (arXiv 1902.00751), on a side path
+/// (shared/METHODS.md):
+///   u₀ = 0,  uᵢ = uᵢ₋₁ + W_up φ(W_down LN(uᵢ₋₁ + zᵢ) + b₁) + b₂   (i = 1…L, φ = GELU, D → m → D)
+///   logits = W_h · LN(u_L + z_L)[cls] + b        (z_L dropped with includeFinalTap = false)
+/// The LayerNorms have no affine parameters, so each adapter has the closed-form 2mD + D + m
+/// parameters. Every operation is per token, so only the class token can reach the logits: the
+/// network runs on class-token rows alone (B rows, not B·N), which a `cls` cache is enough for.
+/// Legend: B batch, D width, m bottleneck, L depth, C classes.
+public final class SideAdapters: SideNetwork {
+    public let name = "adapter"
+    public let layout: ParameterLayout
+    public let classes: Int
+    public let width: Int, depth: Int, bottleneck: Int
+    public let includeFinalTap: Bool
+    /// Standard deviation of the near-identity initialisation of W_down and W_up.
+    public let initStd: Float
+    struct Adapter { let downWeight, downBias, upWeight, upBias: Int }
+    let adapters: [Adapter]
+    let head: ClassifierHead
+    static let eps: Float = 1e-6
+
+    // Saved by forward, per adapter: input x (B, D), its LN statistics, pre-activation and activation (B, m).
+    private var inputs: [[Float]] = [], means: [[Float]] = [], rstds: [[Float]] = []
+    private var pre: [[Float]] = [], act: [[Float]] = []
+    private var headSaved = ClassifierHead.Saved()
+
+    public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3) {
+        precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
+        var layout = ParameterLayout()
+        adapters = (1...depth).map { i in
+            Adapter(downWeight: layout.add("adapters.\(i).down.weight", [bottleneck, width], decays: true),
+                    downBias: layout.add("adapters.\(i).down.bias", [bottleneck], decays: false),
+                    upWeight: layout.add("adapters.\(i).up.weight", [width, bottleneck], decays: true),
+                    upBias: layout.add("adapters.\(i).up.bias", [width], decays: false))
+        }
+        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        self.layout = layout
+        self.classes = classes; self.width = width; self.depth = depth; self.bottleneck = bottleneck
+        self.includeFinalTap = includeFinalTap; self.initStd = initStd
+    }
+
+    public var requiredTaps: [Tap] { (1...depth).map { .block($0) } }
+
+    public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
+        for a in adapters {
+            for i in 0..<(bottleneck * width) { p[a.downWeight + i] = rng.nextTruncatedNormal(std: initStd) }
+            for i in 0..<(width * bottleneck) { p[a.upWeight + i] = rng.nextTruncatedNormal(std: initStd) }
+            (p + a.downBias).initialize(repeating: 0, count: bottleneck)
+            (p + a.upBias).initialize(repeating: 0, count: width)
+        }
+        head.initialize(p, rng: &rng)
+    }
+
+    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+        let B = input.batch, D = width, m = bottleneck
+        var u = [Float](repeating: 0, count: B * D)
+        inputs = []; means = []; rstds = []; pre = []; act = []
+        var normalized = [Float](repeating: 0, count: B * D)
+        for (index, a) in adapters.enumerated() {
+            let z = classTokens(input.pointer(.block(index + 1)), batch: B, tokens: input.tokens, width: D)
+            let x = zip(u, z).map(+)
+            var mean = [Float](repeating: 0, count: B), rstd = [Float](repeating: 0, count: B)
+            layerNormForward(out: &normalized, mean: &mean, rstd: &rstd, inp: x, weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+            var h = [Float](repeating: 0, count: B * m)
+            linearForward(out: &h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
+            var g = [Float](repeating: 0, count: B * m)
+            geluForward(out: &g, inp: h, count: B * m)
+            linearForward(out: &u, inp: g, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
+            inputs.append(x); means.append(mean); rstds.append(rstd); pre.append(h); act.append(g)
+        }
+        var s = u
+        if includeFinalTap {
+            let zL = classTokens(input.pointer(.block(depth)), batch: B, tokens: input.tokens, width: D)
+            for i in 0..<s.count { s[i] += zL[i] }
+        }
+        return head.forward(p, cls: s, batch: B, saved: &headSaved)
+    }
+
+    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+        let B = input.batch, D = width, m = bottleneck
+        // d u_L = d s (z_L is frozen).
+        var du = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
+        var normalized = [Float](repeating: 0, count: B * D)
+        for (index, a) in adapters.enumerated().reversed() {
+            // u_i = u_{i-1} + up(gelu(down(LN(x_i)))): du flows to u_{i-1} directly and through x_i.
+            var dg = [Float](repeating: 0, count: B * m)
+            linearBackward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: act[index],
+                           weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
+            var dh = [Float](repeating: 0, count: B * m)
+            geluBackward(dinp: &dh, inp: pre[index], dout: dg, count: B * m)
+            // Recompute LN(x_i) rather than keep it.
+            layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: inputs[index], weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+            var dnormalized = [Float](repeating: 0, count: B * D)
+            linearBackward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
+                           weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
+            layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: inputs[index], weight: nil,
+                              mean: means[index], rstd: rstds[index], rows: B, cols: D)
+        }
+    }
+
+    public var forwardFLOPsPerExample: Double {
+        Double(depth) * 2 * 2 * Double(width * bottleneck) + head.flopsPerExample
+    }
+
+    public func workingMemoryBytes(batch B: Int) -> Int {
+        let D = width, m = bottleneck
+        let saved = depth * (B * D + 2 * B + 2 * B * m)           // x, stats, pre, act per adapter
+        let scratch = 4 * B * D + 2 * B * m + 3 * B * classes + B * (2 * D + 2)   // u, s, ln, dln; dg, dh; logits; head
+        return 4 * (4 * layout.count + saved + scratch)
+    }
+}

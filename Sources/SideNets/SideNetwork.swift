@@ -1,0 +1,78 @@
+import Cache
+import Numerics
+
+/// The cached backbone activations of one batch: each tap (B, N, D), and the labels.
+/// Legend for all side networks: B batch, N tokens, D backbone width, C classes, L backbone depth.
+public struct TapBatch {
+    public let batch: Int
+    public let tokens: Int
+    public let width: Int
+    public var taps: [Tap: Tensor]
+    public var labels: [Int32]
+
+    public init(taps: [Tap: Tensor], labels: [Int32]) {
+        let first = taps.values.first!
+        precondition(first.shape.count == 3, "TapBatch: taps must be (B, N, D), got \(first.shape)")
+        precondition(taps.values.allSatisfy { $0.shape == first.shape }, "TapBatch: taps of different shapes")
+        precondition(labels.count == first.shape[0], "TapBatch: \(labels.count) labels for batch \(first.shape[0])")
+        batch = first.shape[0]; tokens = first.shape[1]; width = first.shape[2]
+        self.taps = taps
+        self.labels = labels
+    }
+
+    func pointer(_ tap: Tap) -> UnsafePointer<Float> {
+        guard let t = taps[tap] else { preconditionFailure("TapBatch: tap \(tap) missing; have \(taps.keys.sorted())") }
+        return t.withUnsafePointer { $0 }   // storage outlives the call: the batch holds the tensor
+    }
+}
+
+/// A side network trained on cached taps (shared/METHODS.md), with a hand-written backward pass.
+///
+/// One instance belongs to one trial: it keeps the activations its forward pass saves for backward.
+/// Parameters and gradients are flat buffers laid out by `layout`.
+public protocol SideNetwork: AnyObject {
+    /// "linear", "last", "lst" or "adapter".
+    var name: String { get }
+    var layout: ParameterLayout { get }
+    var classes: Int { get }
+    /// The taps the network reads.
+    var requiredTaps: [Tap] { get }
+    /// Fills `parameters` (layout.count floats) with the method's initialisation.
+    func initialize(_ parameters: UnsafeMutablePointer<Float>, rng: inout SeededRNG)
+    /// Logits (B, C) of `input`, saving what backward needs.
+    func forward(_ parameters: UnsafePointer<Float>, _ input: TapBatch) -> [Float]
+    /// Accumulates parameter gradients from dlogits (B, C) of the last forward call.
+    func backward(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float])
+    /// Multiply–add FLOPs (2 per MAC) of one example's forward pass.
+    var forwardFLOPsPerExample: Double { get }
+    /// Bytes of the buffers one training step needs at `batch` (saved activations, scratch,
+    /// parameters, gradients and the two AdamW moments), excluding the input taps.
+    func workingMemoryBytes(batch: Int) -> Int
+}
+
+extension SideNetwork {
+    public var trainableParameterCount: Int { layout.count }
+
+    /// Mean cross-entropy of `input` and the gradients of every parameter (added to `gradients`).
+    @discardableResult
+    public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                                 _ input: TapBatch, labelSmoothing: Float = 0) -> (loss: Float, logits: [Float]) {
+        let logits = forward(parameters, input)
+        var losses = [Float](repeating: 0, count: input.batch), probs = [Float](repeating: 0, count: logits.count)
+        let loss = crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels,
+                                       rows: input.batch, classes: classes, labelSmoothing: labelSmoothing)
+        var dlogits = [Float](repeating: 0, count: logits.count)
+        crossEntropyBackward(dlogits: &dlogits, probs: probs, labels: input.labels, rows: input.batch,
+                             classes: classes, labelSmoothing: labelSmoothing)
+        backward(parameters, gradients: gradients, input, dlogits: dlogits)
+        return (loss, logits)
+    }
+
+    /// Mean cross-entropy only (for evaluation and finite differences).
+    public func loss(_ parameters: UnsafePointer<Float>, _ input: TapBatch) -> Float {
+        let logits = forward(parameters, input)
+        var losses = [Float](repeating: 0, count: input.batch), probs = [Float](repeating: 0, count: logits.count)
+        return crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels,
+                                   rows: input.batch, classes: classes)
+    }
+}
