@@ -67,8 +67,44 @@ def last_net(p, R=4, H=2, g=2, T=2):
     return head(p, (s + taps[f"z{L}"])[:, 0])
 
 
+def side_block(p, pre, h, heads):
+    """timm's pre-norm Block at the side width (affine LayerNorms, exact GELU)."""
+    Bn, Nn, d = h.shape
+    x = F.layer_norm(h, (d,), p[pre + ".norm1.weight"], p[pre + ".norm1.bias"], eps=EPS)
+    qkv = F.linear(x, p[pre + ".attn.qkv.weight"], p[pre + ".attn.qkv.bias"]).reshape(Bn, Nn, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    o = (torch.softmax(q @ k.transpose(-1, -2) / (d // heads) ** 0.5, dim=-1) @ v).transpose(1, 2).reshape(Bn, Nn, d)
+    h = h + F.linear(o, p[pre + ".attn.proj.weight"], p[pre + ".attn.proj.bias"])
+    x = F.layer_norm(h, (d,), p[pre + ".norm2.weight"], p[pre + ".norm2.bias"], eps=EPS)
+    return h + F.linear(F.gelu(F.linear(x, p[pre + ".mlp.fc1.weight"], p[pre + ".mlp.fc1.bias"])), p[pre + ".mlp.fc2.weight"], p[pre + ".mlp.fc2.bias"])
+
+
+LST_LAYERS, LST_D, LST_HEADS, TEMPERATURE = (2, 4), 4, 2, 0.1
+
+
+def lst_net(p):
+    h = F.linear(taps["z0"], p["down.0.weight"], p["down.0.bias"])
+    for i in LST_LAYERS:
+        mu = torch.sigmoid(p[f"gates.{i}"] / TEMPERATURE)
+        h = mu * h + (1 - mu) * F.linear(taps[f"z{i}"], p[f"down.{i}.weight"], p[f"down.{i}.bias"])
+        h = side_block(p, f"blocks.{i}", h, LST_HEADS)
+    x = F.layer_norm(h, (LST_D,), p["norm.weight"], p["norm.bias"], eps=EPS)
+    return F.linear(F.linear(x, p["up.weight"], p["up.bias"])[:, 0], p["head.weight"], p["head.bias"])
+
+
 def shapes(net):
     s = {"head.weight": (C, D), "head.bias": (C,)}
+    if net == "lst":
+        d = LST_D
+        s.update({"down.0.weight": (d, D), "down.0.bias": (d,), "norm.weight": (d,), "norm.bias": (d,),
+                  "up.weight": (D, d), "up.bias": (D,)})
+        for i in LST_LAYERS:
+            b = f"blocks.{i}"
+            s.update({f"down.{i}.weight": (d, D), f"down.{i}.bias": (d,), f"gates.{i}": (1,),
+                      b + ".norm1.weight": (d,), b + ".norm1.bias": (d,), b + ".attn.qkv.weight": (3 * d, d), b + ".attn.qkv.bias": (3 * d,),
+                      b + ".attn.proj.weight": (d, d), b + ".attn.proj.bias": (d,), b + ".norm2.weight": (d,), b + ".norm2.bias": (d,),
+                      b + ".mlp.fc1.weight": (4 * d, d), b + ".mlp.fc1.bias": (4 * d,), b + ".mlp.fc2.weight": (d, 4 * d),
+                      b + ".mlp.fc2.bias": (d,)})
     if net == "adapter":
         for i in range(1, L + 1):
             s.update({f"adapters.{i}.down.weight": (3, D), f"adapters.{i}.down.bias": (3,),
@@ -80,7 +116,7 @@ def shapes(net):
     return s
 
 
-NETS = {"linear": linear_net, "adapter": adapter_net, "last": last_net}
+NETS = {"linear": linear_net, "adapter": adapter_net, "last": last_net, "lst": lst_net}
 DECAY = lambda name: name.endswith("weight")
 
 

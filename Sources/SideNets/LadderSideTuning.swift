@@ -1,0 +1,159 @@
+import Backbone
+import Cache
+import Foundation
+import Numerics
+
+/// `lst`: Ladder Side-Tuning (Sung, Cho, Bansal 2022, arXiv 2206.06522; code ylsung/Ladder-Side-Tuning),
+/// as shared/METHODS.md writes it for a ViT backbone:
+///   h = Down₀(z₀);  for each kept layer i:  μᵢ = σ(αᵢ / T),  h = μᵢ·h + (1 − μᵢ)·Downᵢ(zᵢ),  h = SideBlockᵢ(h)
+///   logits = W_h · Up(LN(h))[cls] + b
+/// Side width d = D / r; side blocks are pre-norm transformer blocks of width d with the backbone's
+/// head count and MLP 4d; Downᵢ: Linear D → d with bias; T = 0.1, αᵢ = 0 at start (gates ½); LN has
+/// affine parameters; Up: Linear d → D. Layer dropping = the choice of kept layers.
+/// Legend: B batch, N tokens, D backbone width, d side width, L depth, C classes, M = B·N.
+public final class LadderSideTuning: SideNetwork {
+    public let name = "lst"
+    public let layout: ParameterLayout
+    public let classes: Int
+    public let width: Int, sideWidth: Int, depth: Int, heads: Int
+    /// Backbone layers (1…L) that feed the ladder.
+    public let layers: [Int]
+    public static let temperature: Float = 0.1
+    struct Rung { let downWeight, downBias, gate: Int; let block: SideTransformerBlock }
+    let down0Weight, down0Bias: Int
+    let rungs: [Rung]
+    let normWeight, normBias, upWeight, upBias, headWeight, headBias: Int
+    static let eps: Float = 1e-6
+
+    private struct RungSaved { var before: [Float]; var projected: [Float]; var block: SideTransformerBlock.Saved }
+    private var saved: [RungSaved] = []
+    private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [], finalRstd: [Float] = [], upOutput: [Float] = []
+    private var tokens = 0
+
+    /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L.
+    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil) {
+        precondition(reduction > 0 && width % reduction == 0, "LST: reduction \(reduction) must divide width \(width)")
+        let d = width / reduction
+        precondition(d % heads == 0, "LST: side width \(d) not divisible by \(heads) heads")
+        let kept = layers ?? Array(1...depth)
+        precondition(!kept.isEmpty && kept.allSatisfy { (1...depth).contains($0) } && kept == kept.sorted() && Set(kept).count == kept.count,
+                     "LST: layers \(kept) must be increasing, within 1…\(depth)")
+        var layout = ParameterLayout()
+        down0Weight = layout.add("down.0.weight", [d, width], decays: true)
+        down0Bias = layout.add("down.0.bias", [d], decays: false)
+        rungs = kept.map { i in
+            Rung(downWeight: layout.add("down.\(i).weight", [d, width], decays: true),
+                 downBias: layout.add("down.\(i).bias", [d], decays: false),
+                 gate: layout.add("gates.\(i)", [1], decays: false),
+                 block: SideTransformerBlock(prefix: "blocks.\(i)", width: d, heads: heads, layout: &layout))
+        }
+        normWeight = layout.add("norm.weight", [d], decays: false)
+        normBias = layout.add("norm.bias", [d], decays: false)
+        upWeight = layout.add("up.weight", [width, d], decays: true)
+        upBias = layout.add("up.bias", [width], decays: false)
+        headWeight = layout.add("head.weight", [classes, width], decays: true)
+        headBias = layout.add("head.bias", [classes], decays: false)
+        self.layout = layout
+        self.classes = classes; self.width = width; self.sideWidth = d; self.depth = depth; self.heads = heads
+        self.layers = kept
+    }
+
+    public var requiredTaps: [Tap] { [.block(0)] + layers.map { .block($0) } }
+
+    /// Random initialisation (the ablation): timm-style for the side blocks, trunc N(0, 0.02) for the
+    /// projections and the head, gates α = 0, LayerNorm 1/0.
+    public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
+        func normal(_ offset: Int, _ count: Int) { for i in 0..<count { p[offset + i] = rng.nextTruncatedNormal(std: 0.02) } }
+        let d = sideWidth, D = width
+        normal(down0Weight, d * D); (p + down0Bias).initialize(repeating: 0, count: d)
+        for rung in rungs {
+            normal(rung.downWeight, d * D); (p + rung.downBias).initialize(repeating: 0, count: d)
+            p[rung.gate] = 0
+            rung.block.initialize(p, rng: &rng)
+        }
+        (p + normWeight).initialize(repeating: 1, count: d); (p + normBias).initialize(repeating: 0, count: d)
+        normal(upWeight, D * d); (p + upBias).initialize(repeating: 0, count: D)
+        normal(headWeight, classes * D); (p + headBias).initialize(repeating: 0, count: classes)
+    }
+
+    @inline(__always) func gate(_ alpha: Float) -> Float { 1 / (1 + Foundation.exp(-alpha / Self.temperature)) }
+
+    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+        let B = input.batch, N = input.tokens, D = width, d = sideWidth, M = B * N
+        tokens = N
+        saved = []
+        var h = [Float](repeating: 0, count: M * d)
+        linearForward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
+        for (rung, layer) in zip(rungs, layers) {
+            var projected = [Float](repeating: 0, count: M * d)
+            linearForward(out: &projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
+                          rows: M, inFeatures: D, outFeatures: d)
+            let mu = gate(p[rung.gate])
+            let before = h
+            for k in 0..<h.count { h[k] = mu * h[k] + (1 - mu) * projected[k] }
+            var blockSaved = SideTransformerBlock.Saved()
+            rung.block.forward(p, &h, batch: B, tokens: N, saved: &blockSaved)
+            saved.append(RungSaved(before: before, projected: projected, block: blockSaved))
+        }
+        // Only the class token reaches the logits after the last block.
+        finalInput = classTokens(h, batch: B, tokens: N, width: d)
+        finalNormalized = [Float](repeating: 0, count: B * d)
+        finalMean = [Float](repeating: 0, count: B); finalRstd = finalMean
+        layerNormForward(out: &finalNormalized, mean: &finalMean, rstd: &finalRstd, inp: finalInput, weight: p + normWeight, bias: p + normBias,
+                         rows: B, cols: d, eps: Self.eps)
+        upOutput = [Float](repeating: 0, count: B * D)
+        linearForward(out: &upOutput, inp: finalNormalized, weight: p + upWeight, bias: p + upBias, rows: B, inFeatures: d, outFeatures: D)
+        var logits = [Float](repeating: 0, count: B * classes)
+        linearForward(out: &logits, inp: upOutput, weight: p + headWeight, bias: p + headBias, rows: B, inFeatures: D, outFeatures: classes)
+        return logits
+    }
+
+    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+        let B = input.batch, N = tokens, D = width, d = sideWidth, M = B * N
+        var dup = [Float](repeating: 0, count: B * D)
+        linearBackward(dinp: &dup, dweight: g + headWeight, dbias: g + headBias, dout: dlogits, inp: upOutput, weight: p + headWeight,
+                       rows: B, inFeatures: D, outFeatures: classes)
+        var dnormalized = [Float](repeating: 0, count: B * d)
+        linearBackward(dinp: &dnormalized, dweight: g + upWeight, dbias: g + upBias, dout: dup, inp: finalNormalized, weight: p + upWeight,
+                       rows: B, inFeatures: d, outFeatures: D)
+        var dcls = [Float](repeating: 0, count: B * d)
+        layerNormBackward(dinp: &dcls, dweight: g + normWeight, dbias: g + normBias, dout: dnormalized, inp: finalInput, weight: p + normWeight,
+                          mean: finalMean, rstd: finalRstd, rows: B, cols: d)
+        var dh = [Float](repeating: 0, count: M * d)
+        for b in 0..<B { for k in 0..<d { dh[b * N * d + k] = dcls[b * d + k] } }
+        for (index, (rung, layer)) in zip(rungs, layers).enumerated().reversed() {
+            let s = saved[index]
+            rung.block.backward(p, g, &dh, batch: B, tokens: N, saved: s.block)
+            // mixed = μ·before + (1 − μ)·projected
+            let mu = gate(p[rung.gate])
+            var dmu: Float = 0
+            var dprojected = [Float](repeating: 0, count: M * d)
+            for k in 0..<dh.count {
+                dmu += (s.before[k] - s.projected[k]) * dh[k]
+                dprojected[k] = (1 - mu) * dh[k]
+                dh[k] *= mu
+            }
+            g[rung.gate] += dmu * mu * (1 - mu) / Self.temperature
+            linearBackward(dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
+                           inp: input.pointer(.block(layer)), weight: p + rung.downWeight, rows: M, inFeatures: D, outFeatures: d)
+        }
+        linearBackward(dinp: nil, dweight: g + down0Weight, dbias: g + down0Bias, dout: dh, inp: input.pointer(.block(0)),
+                       weight: p + down0Weight, rows: M, inFeatures: D, outFeatures: d)
+    }
+
+    public var forwardFLOPsPerExample: Double {
+        let n = Double(tokens > 0 ? tokens : 197), D = Double(width), d = Double(sideWidth)
+        let downs = Double(rungs.count + 1) * 2 * n * D * d
+        let blocks = rungs.reduce(0.0) { $0 + n * $1.block.flopsPerToken(tokens: Int(n)) }
+        return downs + blocks + 2 * d * D + 2 * D * Double(classes)
+    }
+
+    public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
+
+    public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
+        let M = B * N, d = sideWidth, F = 4 * d
+        let perRung = 2 * M * d + (rungs.first?.block.savedFloats(batch: B, tokens: N) ?? 0)
+        let scratch = 3 * M * d + 2 * M * F + M * 3 * d + 2 * M * d + N * N + B * (3 * d + 2 * width + 3 * classes + 2)
+        return 4 * (4 * layout.count + rungs.count * perRung + scratch)
+    }
+}
