@@ -20,6 +20,7 @@ public final class LadderSideTuning: SideNetwork {
     public let layers: [Int]
     public static let temperature: Float = 0.1
     struct Rung { let downWeight, downBias, gate: Int; let block: SideTransformerBlock }
+    // (LadderPruning.swift reads `rungs` and `layers` to initialise the side blocks from the backbone.)
     let down0Weight, down0Bias: Int
     let rungs: [Rung]
     let normWeight, normBias, upWeight, upBias, headWeight, headBias: Int
@@ -78,13 +79,14 @@ public final class LadderSideTuning: SideNetwork {
 
     @inline(__always) func gate(_ alpha: Float) -> Float { 1 / (1 + Foundation.exp(-alpha / Self.temperature)) }
 
-    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+    /// The side state h (B, N, d) after the first `rungCount` rungs (all by default), saving for backward.
+    func ladder(_ p: UnsafePointer<Float>, _ input: TapBatch, rungCount: Int? = nil) -> [Float] {
         let B = input.batch, N = input.tokens, D = width, d = sideWidth, M = B * N
         tokens = N
         saved = []
         var h = [Float](repeating: 0, count: M * d)
         linearForward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
-        for (rung, layer) in zip(rungs, layers) {
+        for (rung, layer) in zip(rungs, layers).prefix(rungCount ?? rungs.count) {
             var projected = [Float](repeating: 0, count: M * d)
             linearForward(out: &projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
                           rows: M, inFeatures: D, outFeatures: d)
@@ -95,6 +97,17 @@ public final class LadderSideTuning: SideNetwork {
             rung.block.forward(p, &h, batch: B, tokens: N, saved: &blockSaved)
             saved.append(RungSaved(before: before, projected: projected, block: blockSaved))
         }
+        return h
+    }
+
+    /// The side state after rung `rung` (0-based), as (B, N, d): for tests of the side blocks.
+    func sideBlockOutput(_ p: UnsafePointer<Float>, _ input: TapBatch, rung: Int) throws -> Tensor {
+        Tensor(shape: [input.batch, input.tokens, sideWidth], storage: ladder(p, input, rungCount: rung + 1))
+    }
+
+    public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
+        let B = input.batch, N = input.tokens, D = width, d = sideWidth
+        let h = ladder(p, input)
         // Only the class token reaches the logits after the last block.
         finalInput = classTokens(h, batch: B, tokens: N, width: d)
         finalNormalized = [Float](repeating: 0, count: B * d)
