@@ -1,0 +1,102 @@
+import Cache
+import Foundation
+import Numerics
+import SideNets
+import Sweep
+import Training
+
+/// `hpsweep bench sidenet NAME`: training steps/s of one side network on cached-shaped random input.
+enum BenchSideNetCommand: Command {
+    static let path = ["bench", "sidenet"]
+    static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
+    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--steps N] [--threads N]"
+    static let options = [
+        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
+        OptionSpec(name: "tokens", valueName: "N", help: "Tokens per example (default 197)."),
+        OptionSpec(name: "width", valueName: "D", help: "Backbone width (default 768)."),
+        OptionSpec(name: "depth", valueName: "L", help: "Backbone depth (default 12)."),
+        OptionSpec(name: "classes", valueName: "C", help: "Classes (default 100)."),
+        OptionSpec(name: "rank", valueName: "R", help: "last: rank (default 32)."),
+        OptionSpec(name: "heads", valueName: "H", help: "last: heads (default 4); lst: side heads (default 12)."),
+        OptionSpec(name: "gap", valueName: "G", help: "last: gap between tapped layers (default 1)."),
+        OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck size (default 32)."),
+        OptionSpec(name: "reduction", valueName: "R", help: "lst: width reduction factor (default 8)."),
+        OptionSpec(name: "steps", valueName: "N", help: "Timed steps after one warm-up step (default 5)."),
+        OptionSpec(name: "threads", valueName: "N", help: "BLAS threads (default: all \(availableCores) cores)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter") }
+        let B = try arguments.positiveInt("batch", default: 64), N = try arguments.positiveInt("tokens", default: 197)
+        let D = try arguments.positiveInt("width", default: 768), L = try arguments.positiveInt("depth", default: 12)
+        let C = try arguments.positiveInt("classes", default: 100)
+        let steps = try arguments.positiveInt("steps", default: 5), threads = try arguments.positiveInt("threads", default: availableCores)
+        let name = arguments.positionals[0]
+        let network: SideNetwork
+        switch name {
+        case "linear": network = LinearProbe(width: D, depth: L, classes: C)
+        case "last":
+            let rank = try arguments.positiveInt("rank", default: 32), heads = try arguments.positiveInt("heads", default: 4)
+            let gap = try arguments.positiveInt("gap", default: 1)
+            guard rank % heads == 0, L % gap == 0 else { throw UsageError("last: rank must be a multiple of heads and gap must divide depth") }
+            network = LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: rank, heads: heads, gap: gap)
+        case "adapter": network = SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.positiveInt("bottleneck", default: 32))
+        case "lst":
+            let r = try arguments.positiveInt("reduction", default: 8), heads = try arguments.positiveInt("heads", default: 12)
+            guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
+            network = LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
+        default:
+            let near = ["linear", "last", "lst", "adapter"].min { editDistance(name, $0) < editDistance(name, $1) }!
+            throw UsageError("unknown side network '\(name)'; did you mean '\(near)'? (linear, last, lst, adapter)")
+        }
+        var rng = SeededRNG(seed: 1)
+        var taps: [Tap: Tensor] = [:]
+        for tap in network.requiredTaps {
+            var t = Tensor(shape: [B, N, D])
+            t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
+            taps[tap] = t
+        }
+        let batch = TapBatch(taps: taps, labels: (0..<B).map { Int32($0 % C) })
+        let before = currentResidentBytes()
+        var p = [Float](repeating: 0, count: network.layout.count)
+        network.initialize(&p, rng: &rng)
+        // Non-zero A_O etc. so every backward GEMM does real work (LAST starts with A_O = 0).
+        for i in 0..<p.count where p[i] == 0 { p[i] = rng.nextNormal() * 1e-3 }
+        var g = [Float](repeating: 0, count: p.count)
+        var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
+        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(threads) threads")
+        var times: [Double] = []
+        try BLAS.withThreadCount(threads) {
+            for step in 0...steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<g.count { g[i] = 0 }
+                let loss = network.lossAndGradients(p, gradients: &g, batch).loss
+                optimizer.update(&p, gradients: g, lr: 1e-3)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                guard loss.isFinite else { throw UsageError("bench: the loss is not finite") }
+                if step > 0 { times.append(seconds) }
+            }
+        }
+        let peak = peakResidentBytes()
+        let median = times.sorted()[times.count / 2]
+        let flops = 3 * network.forwardFLOPsPerExample * Double(B)     // forward + backward ≈ 3× forward
+        print(String(format: "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
+                     median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
+        let estimate = network.workingMemoryBytes(batch: B)
+        let measured = max(0, peak - before)
+        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%)",
+                     Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1))))
+    }
+
+    static func currentResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
+    }
+}
