@@ -21,6 +21,7 @@ public final class LinearProbe: SideNetwork {
     }
 
     public var requiredTaps: [Tap] { [.block(depth)] }
+    public var classTokenOnly: Bool { true }
 
     public func initialize(_ parameters: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
         head.initialize(parameters, rng: &rng)

@@ -43,6 +43,7 @@ public final class SideAdapters: SideNetwork {
     }
 
     public var requiredTaps: [Tap] { (1...depth).map { .block($0) } }
+    public var classTokenOnly: Bool { true }
 
     public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
         for a in adapters {

@@ -37,6 +37,9 @@ public protocol SideNetwork: AnyObject {
     var classes: Int { get }
     /// The taps the network reads.
     var requiredTaps: [Tap] { get }
+    /// Whether only the class token of each tap reaches the logits (no token mixing): then a cache
+    /// with token policy `cls` is enough, and batches can be sliced to that row.
+    var classTokenOnly: Bool { get }
     /// Fills `parameters` (layout.count floats) with the method's initialisation.
     func initialize(_ parameters: UnsafeMutablePointer<Float>, rng: inout SeededRNG)
     /// Logits (B, C) of `input`, saving what backward needs.
@@ -52,6 +55,7 @@ public protocol SideNetwork: AnyObject {
 
 extension SideNetwork {
     public var trainableParameterCount: Int { layout.count }
+    public var classTokenOnly: Bool { false }
 
     /// Mean cross-entropy of `input` and the gradients of every parameter (added to `gradients`).
     @discardableResult

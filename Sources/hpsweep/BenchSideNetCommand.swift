@@ -22,8 +22,27 @@ enum BenchSideNetCommand: Command {
         OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck size (default 32)."),
         OptionSpec(name: "reduction", valueName: "R", help: "lst: width reduction factor (default 8)."),
         OptionSpec(name: "steps", valueName: "N", help: "Timed steps after one warm-up step (default 5)."),
-        OptionSpec(name: "threads", valueName: "N", help: "BLAS threads (default: all \(availableCores) cores)."),
+        OptionSpec(name: "threads", valueName: "N", help: "Workers, one batch shard each (default: all \(availableCores) cores)."),
     ]
+
+    static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int) throws -> SideNetwork {
+        switch name {
+        case "linear": return LinearProbe(width: D, depth: L, classes: C)
+        case "last":
+            let rank = try arguments.positiveInt("rank", default: 32), heads = try arguments.positiveInt("heads", default: 4)
+            let gap = try arguments.positiveInt("gap", default: 1)
+            guard rank % heads == 0, L % gap == 0 else { throw UsageError("last: rank must be a multiple of heads and gap must divide depth") }
+            return LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: rank, heads: heads, gap: gap)
+        case "adapter": return SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.positiveInt("bottleneck", default: 32))
+        case "lst":
+            let r = try arguments.positiveInt("reduction", default: 8), heads = try arguments.positiveInt("heads", default: 12)
+            guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
+            return LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
+        default:
+            let near = ["linear", "last", "lst", "adapter"].min { editDistance(name, $0) < editDistance(name, $1) }!
+            throw UsageError("unknown side network '\(name)'; did you mean '\(near)'? (linear, last, lst, adapter)")
+        }
+    }
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter") }
@@ -32,23 +51,8 @@ enum BenchSideNetCommand: Command {
         let C = try arguments.positiveInt("classes", default: 100)
         let steps = try arguments.positiveInt("steps", default: 5), threads = try arguments.positiveInt("threads", default: availableCores)
         let name = arguments.positionals[0]
-        let network: SideNetwork
-        switch name {
-        case "linear": network = LinearProbe(width: D, depth: L, classes: C)
-        case "last":
-            let rank = try arguments.positiveInt("rank", default: 32), heads = try arguments.positiveInt("heads", default: 4)
-            let gap = try arguments.positiveInt("gap", default: 1)
-            guard rank % heads == 0, L % gap == 0 else { throw UsageError("last: rank must be a multiple of heads and gap must divide depth") }
-            network = LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: rank, heads: heads, gap: gap)
-        case "adapter": network = SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.positiveInt("bottleneck", default: 32))
-        case "lst":
-            let r = try arguments.positiveInt("reduction", default: 8), heads = try arguments.positiveInt("heads", default: 12)
-            guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
-            network = LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
-        default:
-            let near = ["linear", "last", "lst", "adapter"].min { editDistance(name, $0) < editDistance(name, $1) }!
-            throw UsageError("unknown side network '\(name)'; did you mean '\(near)'? (linear, last, lst, adapter)")
-        }
+        let replicas = try (0..<threads).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
+        let network = replicas[0]
         var rng = SeededRNG(seed: 1)
         var taps: [Tap: Tensor] = [:]
         for tap in network.requiredTaps {
@@ -64,28 +68,31 @@ enum BenchSideNetCommand: Command {
         for i in 0..<p.count where p[i] == 0 { p[i] = rng.nextNormal() * 1e-3 }
         var g = [Float](repeating: 0, count: p.count)
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
-        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(threads) threads")
+        let step = DataParallelStep(replicas: replicas)
+        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(threads) workers")
         var times: [Double] = []
-        try BLAS.withThreadCount(threads) {
-            for step in 0...steps {
-                let start = DispatchTime.now().uptimeNanoseconds
-                for i in 0..<g.count { g[i] = 0 }
-                let loss = network.lossAndGradients(p, gradients: &g, batch).loss
-                optimizer.update(&p, gradients: g, lr: 1e-3)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                guard loss.isFinite else { throw UsageError("bench: the loss is not finite") }
-                if step > 0 { times.append(seconds) }
-            }
+        for iteration in 0...steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<g.count { g[i] = 0 }
+            let loss = step.lossAndGradients(p, gradients: &g, batch)
+            optimizer.update(&p, gradients: g, lr: 1e-3)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard loss.isFinite else { throw UsageError("bench: the loss is not finite") }
+            if iteration > 0 { times.append(seconds) }
         }
         let peak = peakResidentBytes()
         let median = times.sorted()[times.count / 2]
         let flops = 3 * network.forwardFLOPsPerExample * Double(B)     // forward + backward ≈ 3× forward
         print(String(format: "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
                      median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
-        let estimate = network.workingMemoryBytes(batch: B)
+        // The estimate is per trial at the full batch; the workers together hold about that much
+        // (each a shard), plus one gradient buffer per extra worker and the shard copies of the taps.
+        let estimate = network.workingMemoryBytes(batch: B) + (threads - 1) * 4 * network.layout.count
+            + B * (network.classTokenOnly ? 1 : N) * D * 4 * network.requiredTaps.count
         let measured = max(0, peak - before)
-        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%)",
-                     Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1))))
+        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; includes the %d taps' shard copies)",
+                     Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
+                     network.requiredTaps.count))
     }
 
     static func currentResidentBytes() -> Int {
