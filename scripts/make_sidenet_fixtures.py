@@ -11,12 +11,14 @@ Writes Tests/Fixtures/sidenets.safetensors with, per network `<net>`:
 and the shared input: taps.z0 … taps.z4 (B, N, D), labels.
 Parameter names and shapes follow the Swift layouts (Linear weights stored (out, in)).
 """
-import json
 import os
-import struct
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import save_safetensors  # noqa: E402
 
 torch.manual_seed(0)
 B, N, D, L, C = 3, 5, 8, 4, 3
@@ -144,23 +146,10 @@ def run(net, fn, out):
     out[f"{net}.adamw_losses"] = torch.tensor(losses, dtype=torch.float64)
 
 
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, sort_keys=True).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 if __name__ == "__main__":
     out = {f"taps.{k}": v for k, v in taps.items()}
     out["labels"] = labels.double()
     for net, fn in NETS.items():
         run(net, fn, out)
-    save(OUT, out)
+    save_safetensors(OUT, {k: v.float() for k, v in out.items()})
     print(OUT, len(out), "tensors")

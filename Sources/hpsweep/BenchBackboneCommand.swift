@@ -72,7 +72,7 @@ enum BenchBackboneCommand: Command {
         print(String(format: "  forward: %.3f s/batch (median of %d), %.2f images/s, %.1f GFLOP/s (%.2f GFLOP/image)",
                      median, times.count, Double(batch) / median, rate, c.forwardFLOPsPerImage / 1e9))
         print(String(format: "  forward / sgemm: %.2f", rate / sgemmRate))
-        print(String(format: "  peak resident memory: %.0f MiB", peakResidentMiB()))
+        print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
     }
 
     /// GFLOP/s of `C = A·Bᵀ` (m×k by n×k) with `threads` BLAS threads: median of 5 after a warm-up.
@@ -91,11 +91,5 @@ enum BenchBackboneCommand: Command {
             }
         }
         return 2 * Double(m) * Double(n) * Double(k) / times.sorted()[times.count / 2] / 1e9
-    }
-
-    static func peakResidentMiB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024   // Linux reports KiB
     }
 }

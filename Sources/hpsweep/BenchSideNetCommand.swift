@@ -94,16 +94,4 @@ enum BenchSideNetCommand: Command {
                      Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
                      network.requiredTaps.count))
     }
-
-    static func currentResidentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    static func peakResidentBytes() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int(usage.ru_maxrss) * 1024
-    }
 }
