@@ -52,9 +52,13 @@ extension TapBatch {
         var sliced: [Tap: Tensor] = [:]
         for (tap, t) in taps {
             if classTokenOnly {
-                var rows = [Float](repeating: 0, count: range.count * width)
-                for (i, b) in range.enumerated() { for d in 0..<width { rows[i * width + d] = t.storage[b * rowElements + d] } }
-                sliced[tap] = Tensor(shape: [range.count, 1, width], storage: rows)
+                var rows = Tensor(shape: [range.count, 1, width])
+                t.withUnsafePointer { source in
+                    rows.withUnsafeMutablePointer { out in
+                        for (i, b) in range.enumerated() { (out + i * width).update(from: source + b * rowElements, count: width) }
+                    }
+                }
+                sliced[tap] = rows
             } else {
                 sliced[tap] = Tensor(shape: [range.count, tokens, width],
                                      storage: Array(t.storage[(range.lowerBound * rowElements)..<(range.upperBound * rowElements)]))

@@ -167,6 +167,6 @@ public final class LadderSideTuning: SideNetwork {
         let M = B * N, d = sideWidth, F = 4 * d
         let perRung = 2 * M * d + (rungs.first?.block.savedFloats(batch: B, tokens: N) ?? 0)
         let scratch = 3 * M * d + 2 * M * F + M * 3 * d + 2 * M * d + N * N + B * (3 * d + 2 * width + 3 * classes + 2)
-        return 4 * (4 * layout.count + rungs.count * perRung + scratch)
+        return 4 * (5 * layout.count + rungs.count * perRung + scratch)
     }
 }

@@ -41,6 +41,6 @@ public final class LinearProbe: SideNetwork {
     public func workingMemoryBytes(batch: Int) -> Int {
         let D = head.width, C = classes
         let saved = batch * (2 * D + 2) + batch * C * 3       // head input, normalised, stats; logits, probs, dlogits
-        return 4 * (4 * layout.count + saved + batch * D)     // + dnormalised scratch
+        return 4 * (5 * layout.count + saved + batch * D)     // + dnormalised scratch
     }
 }

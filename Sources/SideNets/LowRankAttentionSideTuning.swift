@@ -139,6 +139,6 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let M = B * N, D = width, R = rank
         let perModule = M * D + 2 * M + 3 * M * R + B * heads * N * N + M * R
         let scratch = 4 * M * D + M * R + 3 * M * R + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
-        return 4 * (4 * layout.count + groups * modulesPerGroup * perModule + scratch)
+        return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch)
     }
 }

@@ -110,6 +110,6 @@ public final class SideAdapters: SideNetwork {
         let D = width, m = bottleneck
         let saved = depth * (B * D + 2 * B + 2 * B * m)           // x, stats, pre, act per adapter
         let scratch = 4 * B * D + 2 * B * m + 3 * B * classes + B * (2 * D + 2)   // u, s, ln, dln; dg, dh; logits; head
-        return 4 * (4 * layout.count + saved + scratch)
+        return 4 * (5 * layout.count + saved + scratch)
     }
 }

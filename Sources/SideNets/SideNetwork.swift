@@ -49,12 +49,16 @@ public protocol SideNetwork: AnyObject {
     /// Multiply–add FLOPs (2 per MAC) of one example's forward pass.
     var forwardFLOPsPerExample: Double { get }
     /// Bytes of the buffers one training step needs at `batch` (saved activations, scratch,
-    /// parameters, gradients and the two AdamW moments), excluding the input taps.
+    /// parameters, gradients, the two AdamW moments and its weight-decay mask), excluding the input taps.
     func workingMemoryBytes(batch: Int) -> Int
 }
 
 extension SideNetwork {
     public var trainableParameterCount: Int { layout.count }
+
+    /// What admitting a trial costs in memory: its buffers plus a fixed 1 MiB for what every running
+    /// trial adds besides (its thread's stack and allocator arena), measured with `hpsweep bench sidenet`.
+    public func trialMemoryBytes(batch: Int) -> Int { workingMemoryBytes(batch: batch) + (1 << 20) }
     public var classTokenOnly: Bool { false }
 
     /// Mean cross-entropy of `input` and the gradients of every parameter (added to `gradients`).

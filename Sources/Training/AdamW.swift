@@ -35,13 +35,37 @@ public struct AdamW {
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 decayMask.withUnsafeBufferPointer { mask in
-                    for i in 0..<m.count {
+                    // Eight lanes at a time (the scalar loop does not vectorise: division and square
+                    // root per element), then the tail.
+                    let n = m.count
+                    let rp = UnsafeMutableRawPointer(parameters), rg = UnsafeRawPointer(gradients)
+                    let rm = UnsafeMutableRawPointer(m.baseAddress!), rv = UnsafeMutableRawPointer(v.baseAddress!)
+                    let rmask = UnsafeRawPointer(mask.baseAddress!)
+                    typealias V = SIMD8<Float>
+                    let vb1 = V(repeating: b1), vb2 = V(repeating: b2), one = V(repeating: 1)
+                    let vDecay = V(repeating: decay), vStep = V(repeating: stepSize)
+                    let vRoot = V(repeating: correction2Root), vEps = V(repeating: eps)
+                    var i = 0
+                    while i + 8 <= n {
+                        let o = i * 4
+                        let g = rg.loadUnaligned(fromByteOffset: o, as: V.self)
+                        var p = rp.loadUnaligned(fromByteOffset: o, as: V.self) * (one - vDecay * rmask.loadUnaligned(fromByteOffset: o, as: V.self))
+                        let mi = vb1 * rm.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb1) * g
+                        let vi = vb2 * rv.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb2) * g * g
+                        p -= vStep * mi / (vi.squareRoot() / vRoot + vEps)
+                        rm.storeBytes(of: mi, toByteOffset: o, as: V.self)
+                        rv.storeBytes(of: vi, toByteOffset: o, as: V.self)
+                        rp.storeBytes(of: p, toByteOffset: o, as: V.self)
+                        i += 8
+                    }
+                    while i < n {
                         let g = gradients[i]
                         var p = parameters[i] * (1 - decay * mask[i])
                         m[i] = b1 * m[i] + (1 - b1) * g
                         v[i] = b2 * v[i] + (1 - b2) * g * g
                         p -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
                         parameters[i] = p
+                        i += 1
                     }
                 }
             }

@@ -86,8 +86,8 @@ enum BenchSideNetCommand: Command {
         print(String(format: "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
                      median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
         // The estimate is per trial at the full batch; the workers together hold about that much
-        // (each a shard), plus one gradient buffer per extra worker and the shard copies of the taps.
-        let estimate = network.workingMemoryBytes(batch: B) + (threads - 1) * 4 * network.layout.count
+        // (each a shard), plus one gradient buffer per worker and the shard copies of the taps.
+        let estimate = network.trialMemoryBytes(batch: B) + threads * 4 * network.layout.count
             + B * (network.classTokenOnly ? 1 : N) * D * 4 * network.requiredTaps.count
         let measured = max(0, peak - before)
         print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; includes the %d taps' shard copies)",
