@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
-        .target(name: "Training", dependencies: ["Numerics", "SideNets"], swiftSettings: nativeVectorFlags),
+        .target(name: "Training", dependencies: ["Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
         .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
         .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
 
@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CacheTests", dependencies: ["Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
     ]
 )

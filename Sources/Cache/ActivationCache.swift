@@ -77,6 +77,20 @@ public final class ActivationCache: @unchecked Sendable {
         }
     }
 
+    /// Only the class token (token 0) of examples `indices`, as (indices.count, width) Floats at `out`.
+    public func readClassTokens(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
+        guard header.splits[split] != nil else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let array = header.array(split: split, tap: tap.description) else {
+            throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
+        }
+        let file = try map(array)
+        let rowBytes = header.tokens * header.width * header.dtype.byteCount
+        for (i, index) in indices.enumerated() {
+            precondition(index >= 0 && index < array.shape[0], "ActivationCache.readClassTokens: index \(index) out of 0..<\(array.shape[0])")
+            header.dtype.decode(file.bytes + index * rowBytes, count: header.width, into: out + i * header.width)
+        }
+    }
+
     /// Convenience: examples `indices` of (`split`, `tap`) as a Tensor (count, tokens, width).
     public func tensor(split: String, tap: Tap, indices: [Int]) throws -> Tensor {
         var t = Tensor(shape: [indices.count, header.tokens, header.width])

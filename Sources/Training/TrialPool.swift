@@ -1,0 +1,100 @@
+import Foundation
+import Numerics
+
+/// A trial waiting for the pool: an id, what admitting it costs in memory, and its work.
+public struct PoolTrial {
+    public let id: String
+    public let memoryBytes: Int
+    public let work: () throws -> TrialResult
+    public init(id: String, memoryBytes: Int, work: @escaping () throws -> TrialResult) {
+        self.id = id; self.memoryBytes = memoryBytes; self.work = work
+    }
+}
+
+/// How one trial ended in the pool.
+public enum TrialOutcome {
+    case completed(TrialResult)
+    case failed(String)
+
+    public var result: TrialResult? { if case .completed(let r) = self { return r }; return nil }
+}
+
+/// What the pool reports as it goes (for progress lines and, later, the journal).
+public enum PoolEvent {
+    case started(id: String, running: Int, queued: Int)
+    case finished(id: String, outcome: TrialOutcome, done: Int, running: Int, queued: Int)
+}
+
+/// A fixed number of Dispatch workers pulling trials from a queue, each trial with single-threaded
+/// BLAS (so workers do not oversubscribe the cores, and a trial's arithmetic — hence its result — does
+/// not depend on how many run beside it). A trial is admitted only while the memory estimates of the
+/// running trials plus its own fit the budget; one larger than the whole budget fails at once.
+public final class TrialPool {
+    public let workers: Int
+    public let memoryBudget: Int
+
+    /// A safe default budget: 70% of physical memory.
+    public static var defaultMemoryBudget: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.7) }
+
+    public init(workers: Int = availableCores, memoryBudget: Int = TrialPool.defaultMemoryBudget) {
+        precondition(workers > 0 && memoryBudget > 0, "TrialPool: workers \(workers), budget \(memoryBudget)")
+        self.workers = workers
+        self.memoryBudget = memoryBudget
+    }
+
+    /// Runs every trial; outcomes in the order of `trials`. `onEvent` is called under the pool's lock
+    /// (keep it short).
+    public func run(_ trials: [PoolTrial], onEvent: (PoolEvent) -> Void = { _ in }) -> [TrialOutcome] {
+        var outcomes = [TrialOutcome?](repeating: nil, count: trials.count)
+        var queue = Array(trials.indices)
+        var running = 0, memoryInUse = 0, done = 0
+        let condition = NSCondition()
+        // Too big for the budget even alone: fail now rather than wait forever.
+        queue.removeAll { index in
+            guard trials[index].memoryBytes > memoryBudget else { return false }
+            let outcome = TrialOutcome.failed(String(format: "needs %.1f MiB of working memory, more than the whole budget of %.1f MiB (--memory)",
+                                                     Double(trials[index].memoryBytes) / 1_048_576, Double(memoryBudget) / 1_048_576))
+            outcomes[index] = outcome
+            done += 1
+            onEvent(.finished(id: trials[index].id, outcome: outcome, done: done, running: 0, queued: trials.count - done))
+            return true
+        }
+        withoutActuallyEscaping(onEvent) { onEvent in
+            BLAS.withThreadCount(1) {
+                parallelFor(min(workers, max(1, queue.count))) { _ in
+                    while true {
+                        condition.lock()
+                        var picked: Int?
+                        while picked == nil {
+                            if queue.isEmpty { break }
+                            // First trial in queue order that fits; otherwise wait for memory to free up.
+                            if let position = queue.firstIndex(where: { memoryInUse + trials[$0].memoryBytes <= memoryBudget }) {
+                                picked = queue.remove(at: position)
+                            } else {
+                                condition.wait()
+                            }
+                        }
+                        guard let index = picked else { condition.unlock(); return }
+                        running += 1
+                        memoryInUse += trials[index].memoryBytes
+                        onEvent(.started(id: trials[index].id, running: running, queued: queue.count))
+                        condition.unlock()
+
+                        let outcome: TrialOutcome
+                        do { outcome = .completed(try trials[index].work()) } catch { outcome = .failed("\(error)") }
+
+                        condition.lock()
+                        outcomes[index] = outcome
+                        running -= 1
+                        memoryInUse -= trials[index].memoryBytes
+                        done += 1
+                        onEvent(.finished(id: trials[index].id, outcome: outcome, done: done, running: running, queued: queue.count))
+                        condition.broadcast()
+                        condition.unlock()
+                    }
+                }
+            }
+        }
+        return outcomes.map { $0! }
+    }
+}

@@ -1,0 +1,62 @@
+import Backbone
+import Foundation
+import Numerics
+import SideNets
+
+/// Everything one trial trains with: the method and its size, and the optimisation recipe.
+/// Defaults follow the VTAB-1k recipe of NOAH/FacT (METHODS.md): batch 64, lr 1e-3, wd 1e-4, cosine.
+public struct TrialSettings: Codable, Equatable, Sendable {
+    public var method: String                 // linear, last, lst, adapter
+    // Method sizes (each method reads its own).
+    public var rank = 32, heads = 1, gap = 1, modulesPerGroup = 1   // last
+    public var bottleneck = 32                                      // adapter
+    public var reduction = 8                                        // lst
+    public var lstLayers: [Int]? = nil
+    public var lstInit = "random"                                   // random | pruned
+    // Optimisation.
+    public var learningRate: Float = 1e-3
+    public var weightDecay: Float = 1e-4
+    public var batchSize = 64
+    public var epochs = 10
+    /// Warmup as a fraction of all steps (METHODS.md: 10%).
+    public var warmupFraction: Float = 0.1
+    public var decay = "cosine"                                     // constant | cosine | linear
+    public var lrFloor: Float = 0
+    public var labelSmoothing: Float = 0
+    public var gradientClip: Float? = nil
+    public var evalEvery = 1
+    /// The trial's own seed: data order and initialisation derive from it alone.
+    public var seed: UInt64 = 0
+
+    public init(method: String) { self.method = method }
+
+    /// What is wrong with the settings, or nil.
+    public var problem: String? {
+        if !["linear", "last", "lst", "adapter"].contains(method) { return "unknown method '\(method)' (linear, last, lst, adapter)" }
+        if !(learningRate > 0) { return "learning rate must be positive, got \(learningRate)" }
+        if weightDecay < 0 { return "weight decay must be >= 0" }
+        if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 { return "batch size, epochs and eval_every must be positive" }
+        if Schedule.Decay(rawValue: decay) == nil { return "unknown schedule '\(decay)' (constant, cosine, linear)" }
+        if !(0..<1).contains(labelSmoothing) { return "label smoothing must be in [0, 1)" }
+        return nil
+    }
+
+    /// The side network these settings describe, on a backbone of `width`, `depth`, `backboneHeads`.
+    public func makeNetwork(width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
+        switch method {
+        case "linear": return LinearProbe(width: width, depth: depth, classes: classes)
+        case "last": return LowRankAttentionSideTuning(width: width, depth: depth, classes: classes, rank: rank, heads: heads,
+                                                       gap: gap, modulesPerGroup: modulesPerGroup)
+        case "adapter": return SideAdapters(width: width, depth: depth, classes: classes, bottleneck: bottleneck)
+        default: return LadderSideTuning(width: width, depth: depth, heads: backboneHeads, classes: classes, reduction: reduction, layers: lstLayers)
+        }
+    }
+}
+
+/// Per-trial seeds: a stable mix of the sweep seed and the trial id (SplitMix64 of both).
+public func trialSeed(sweepSeed: UInt64, trialID: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325            // FNV-1a of the id, then mixed with the sweep seed
+    for byte in trialID.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    var mixer = SplitMix64(seed: sweepSeed ^ h)
+    return mixer.next()
+}

@@ -1,0 +1,208 @@
+import Backbone
+import Cache
+import Foundation
+import Numerics
+import SideNets
+
+/// One epoch of a trial's history.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Float
+    public var learningRate: Float
+    public var valAccuracy: Float?
+    public var valLoss: Float?
+}
+
+public enum TrialStatus: String, Codable, Sendable {
+    case finished, diverged, stopped
+}
+
+/// What a trial reports. Everything but `trainSeconds` is a deterministic function of the settings
+/// and the cache: the same trial gives bitwise the same result however and wherever it runs.
+public struct TrialResult: Codable, Equatable, Sendable {
+    public var status: TrialStatus
+    public var epochsRun: Int
+    public var bestEpoch: Int
+    public var bestValAccuracy: Float
+    public var finalValAccuracy: Float
+    public var finalValLoss: Float
+    public var history: [EpochRecord]
+    public var trainableParameters: Int
+    public var trainingFLOPs: Double
+    public var workingMemoryBytes: Int
+    public var trainSeconds: Double
+
+    /// Equality of everything deterministic (wall time excluded).
+    public func sameOutcome(as other: TrialResult) -> Bool {
+        var a = self, b = other
+        a.trainSeconds = 0; b.trainSeconds = 0
+        return a == b
+    }
+}
+
+/// The cached data a trial trains and evaluates on.
+public struct TrialData {
+    public let cache: ActivationCache
+    public let trainSplit: String
+    public let evalSplit: String
+    public let classes: Int
+    public init(cache: ActivationCache, trainSplit: String, evalSplit: String, classes: Int) {
+        self.cache = cache; self.trainSplit = trainSplit; self.evalSplit = evalSplit; self.classes = classes
+    }
+}
+
+/// A trial's settings could not be used with its data.
+public struct TrialError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Trains one side network on a cache: AdamW with warmup and decay, evaluation every `evalEvery`
+/// epochs, atomic checkpoints at epoch boundaries (resumed bit for bit), and a NaN/inf stop.
+/// Data order and initialisation come from the trial seed alone (epoch e shuffles with stream e).
+public final class TrialTrainer {
+    public let settings: TrialSettings
+    public let data: TrialData
+    public let network: SideNetwork
+    public let checkpointPath: String?
+    let backboneParameters: ViTParameters?
+
+    public init(settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
+                backboneParameters: ViTParameters? = nil, checkpointPath: String? = nil) throws {
+        if let problem = settings.problem { throw TrialError(problem) }
+        self.settings = settings
+        self.data = data
+        self.checkpointPath = checkpointPath
+        self.backboneParameters = backboneParameters
+        network = settings.makeNetwork(width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads, classes: data.classes)
+        let available = Set(data.cache.header.taps)
+        for tap in network.requiredTaps where !available.contains(tap) {
+            throw TrialError("\(settings.method) needs tap \(tap), which the cache does not hold (it has \(data.cache.header.taps.map(\.description).joined(separator: ", ")))")
+        }
+        if data.cache.header.tokens == 1 && !network.classTokenOnly {
+            throw TrialError("\(settings.method) needs all tokens; the cache keeps only one per example (token_policy \(data.cache.header.tokenPolicy.rawValue))")
+        }
+        if settings.method == "lst" && settings.lstInit == "pruned" && backboneParameters == nil {
+            throw TrialError("lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
+        }
+    }
+
+    /// The taps of `indices` of `split`, class-token rows only when the network reads no more.
+    func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
+        let cache = data.cache, width = cache.header.width
+        let tokens = network.classTokenOnly ? 1 : cache.header.tokens
+        var taps: [Tap: Tensor] = [:]
+        for tap in network.requiredTaps {
+            var t = Tensor(shape: [indices.count, tokens, width])
+            try t.withUnsafeMutablePointer { out in
+                if tokens == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: out) }
+                else { try cache.read(split: split, tap: tap, indices: indices, into: out) }
+            }
+            taps[tap] = t
+        }
+        return TapBatch(taps: taps, labels: indices.map { Int32(labels[$0]) })
+    }
+
+    /// Accuracy and mean loss on the eval split.
+    func evaluate(_ parameters: [Float], labels: [Int]) throws -> (accuracy: Float, loss: Float) {
+        let n = labels.count, size = 256
+        var correct = 0
+        var totalLoss = 0.0
+        for start in stride(from: 0, to: n, by: size) {
+            let indices = Array(start..<min(start + size, n))
+            let input = try batch(data.evalSplit, indices, labels: labels)
+            let logits = network.forward(parameters, input)
+            var losses = [Float](repeating: 0, count: indices.count), probs = [Float](repeating: 0, count: logits.count)
+            crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels, rows: indices.count, classes: data.classes)
+            totalLoss += losses.reduce(0.0) { $0 + Double($1) }
+            for (row, index) in indices.enumerated() {
+                let scores = logits[(row * data.classes)..<((row + 1) * data.classes)]
+                if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * data.classes == labels[index] { correct += 1 }
+            }
+        }
+        return (Float(correct) / Float(n), Float(totalLoss / Double(n)))
+    }
+
+    /// Trains to `settings.epochs` (resuming from the checkpoint when there is one), calling
+    /// `onEpoch` after each epoch; stops cleanly (status `stopped`, checkpoint written) when
+    /// `shouldStop` answers true at an epoch boundary.
+    public func run(shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
+        let start = Date()
+        let trainLabels = try data.cache.labels(data.trainSplit)
+        let evalLabels = try data.cache.labels(data.evalSplit)
+        if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
+            throw TrialError("label \(bad) in the cache is out of range 0..<\(data.classes)")
+        }
+        let n = trainLabels.count, B = settings.batchSize
+        let stepsPerEpoch = (n + B - 1) / B
+        let totalSteps = stepsPerEpoch * settings.epochs
+        let lr = Schedule.make(peak: settings.learningRate, totalSteps: totalSteps,
+                               warmupSteps: Int(settings.warmupFraction * Float(totalSteps)),
+                               decay: Schedule.Decay(rawValue: settings.decay)!, floor: settings.lrFloor)
+
+        var state: TrainingState
+        if let path = checkpointPath, let restored = try TrainingState.load(path, settings: settings, decayMask: network.layout.decayMask) {
+            state = restored
+        } else {
+            var parameters = [Float](repeating: 0, count: network.layout.count)
+            var rng = SeededRNG(seed: settings.seed, stream: 0xC0FFEE)
+            if let lst = network as? LadderSideTuning, settings.lstInit == "pruned", let backbone = backboneParameters {
+                lst.initializeByPruning(&parameters, backbone: backbone, rng: &rng)
+            } else {
+                network.initialize(&parameters, rng: &rng)
+            }
+            state = TrainingState(settings: settings, parameters: parameters,
+                                  optimizer: AdamW(parameterCount: parameters.count, weightDecay: settings.weightDecay,
+                                                   decayMask: network.layout.decayMask))
+        }
+        var gradients = [Float](repeating: 0, count: state.parameters.count)
+        var status = TrialStatus.finished
+        while state.epochsDone < settings.epochs {
+            if shouldStop() { status = .stopped; break }
+            let epoch = state.epochsDone
+            var order = Array(0..<n)
+            var shuffler = SeededRNG(seed: settings.seed, stream: UInt64(epoch + 1))
+            order.shuffle(using: &shuffler)
+            var lossSum = 0.0
+            var diverged = false
+            for s in 0..<stepsPerEpoch {
+                let indices = Array(order[(s * B)..<min((s + 1) * B, n)])
+                let input = try batch(data.trainSplit, indices, labels: trainLabels)
+                for i in 0..<gradients.count { gradients[i] = 0 }
+                let loss = network.lossAndGradients(state.parameters, gradients: &gradients, input, labelSmoothing: settings.labelSmoothing).loss
+                guard loss.isFinite else { diverged = true; break }
+                if let clip = settings.gradientClip { clipGradientNorm(&gradients, count: gradients.count, maxNorm: clip) }
+                state.optimizer.update(&state.parameters, gradients: gradients, lr: lr(state.optimizer.step))
+                lossSum += Double(loss) * Double(indices.count)
+            }
+            if diverged || !state.parameters.allSatisfy({ $0.isFinite }) { status = .diverged; break }
+            var record = EpochRecord(epoch: epoch + 1, trainLoss: Float(lossSum / Double(n)),
+                                     learningRate: lr(max(0, state.optimizer.step - 1)))
+            if (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
+                let (accuracy, loss) = try evaluate(state.parameters, labels: evalLabels)
+                record.valAccuracy = accuracy
+                record.valLoss = loss
+            }
+            state.history.append(record)
+            state.epochsDone += 1
+            if let path = checkpointPath { try state.save(path) }
+            onEpoch(record)
+        }
+        let evaluated = state.history.filter { $0.valAccuracy != nil }
+        let best = evaluated.max { ($0.valAccuracy!, -$0.epoch) < ($1.valAccuracy!, -$1.epoch) }
+        return TrialResult(
+            status: status, epochsRun: state.epochsDone, bestEpoch: best?.epoch ?? 0,
+            bestValAccuracy: best?.valAccuracy ?? 0, finalValAccuracy: evaluated.last?.valAccuracy ?? 0,
+            finalValLoss: evaluated.last?.valLoss ?? .nan, history: state.history,
+            trainableParameters: network.trainableParameterCount,
+            trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(n * state.epochsDone),
+            workingMemoryBytes: network.trialMemoryBytes(batch: B),
+            trainSeconds: Date().timeIntervalSince(start))
+    }
+
+    /// The parameters saved in this trial's checkpoint (nil without one).
+    public func checkpointParameters() throws -> [Float]? {
+        guard let path = checkpointPath else { return nil }
+        return try TrainingState.load(path, settings: settings, decayMask: network.layout.decayMask)?.parameters
+    }
+}

@@ -1,0 +1,155 @@
+import Backbone
+import Cache
+import Datasets
+import Foundation
+import Numerics
+import SideNets
+import Training
+import XCTest
+import _TestSupport
+
+/// Training on a real cache: the bundled digits through a small random ViT (built once per run).
+final class TrainingTests: XCTestCase {
+    static var cache: ActivationCache!
+    static let config = ViTConfig(imageSize: 16, patchSize: 4, width: 48, depth: 4, heads: 3)
+    static var root: URL!
+
+    override class func setUp() {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("hpsweep-training-\(UUID().uuidString)")
+        let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("sweeps/data/digits").path
+        let splits = try! ["train800", "val200"].map {
+            try NumpySplit(name: $0, images: "\(digits)/\($0)_images.npy", labels: "\(digits)/\($0)_labels.npy", classes: 10)
+        }
+        var request = CacheRequest(backbone: .random(config: config, seed: 7), splits: splits)
+        request.dtype = .float16
+        cache = try! CacheBuilder(root: root.path).build(try! CachePlan(request))
+    }
+
+    override class func tearDown() { try? FileManager.default.removeItem(at: root) }
+
+    var data: TrialData { TrialData(cache: Self.cache, trainSplit: "train800", evalSplit: "val200", classes: 10) }
+
+    func trainer(_ settings: TrialSettings, checkpoint: String? = nil) throws -> TrialTrainer {
+        try TrialTrainer(settings: settings, data: data, backboneWidth: 48, backboneDepth: 4, backboneHeads: 3, checkpointPath: checkpoint)
+    }
+
+    func settings(_ method: String, lr: Float = 3e-3, epochs: Int = 3, seed: UInt64 = 1) -> TrialSettings {
+        var s = TrialSettings(method: method)
+        s.learningRate = lr; s.epochs = epochs; s.seed = seed; s.batchSize = 64
+        s.rank = 4; s.heads = 1; s.bottleneck = 8; s.reduction = 4
+        return s
+    }
+
+    /// A random backbone's class token carries little of the image (near-uniform attention averages
+    /// the patches), so cls-only methods stay weak here; LAST attends over all tokens and learns.
+    func testTrainingBeatsChanceClearly() throws {
+        for method in ["linear", "adapter", "last", "lst"] {
+            let result = try trainer(settings(method, lr: 1e-2, epochs: method == "last" ? 15 : 5)).run()
+            XCTAssertEqual(result.status, .finished)
+            print("digits, \(method) on a random ViT: val accuracy \(result.finalValAccuracy) (best \(result.bestValAccuracy) at epoch \(result.bestEpoch))")
+            XCTAssertLessThan(result.history.last!.trainLoss, result.history.first!.trainLoss, method)
+            if method == "last" { XCTAssertGreaterThan(result.finalValAccuracy, 0.6, "10 classes: chance is 0.1") }
+        }
+    }
+
+    func testSameResultsWhateverThePoolWidth() throws {
+        let trials = [settings("linear", lr: 1e-2), settings("adapter"), settings("last", epochs: 2), settings("lst", epochs: 2),
+                      settings("linear", lr: 1e-3, seed: 2)]
+        func run(width: Int) throws -> [TrialResult] {
+            let pool = TrialPool(workers: width)
+            let outcomes = pool.run(try trials.enumerated().map { i, s in
+                let t = try trainer(s)
+                return PoolTrial(id: "t\(i)", memoryBytes: t.network.trialMemoryBytes(batch: s.batchSize)) { try t.run() }
+            })
+            return try outcomes.map { try XCTUnwrap($0.result) }
+        }
+        let one = try run(width: 1), two = try run(width: 2), four = try run(width: 4)
+        for i in trials.indices {
+            XCTAssertTrue(one[i].sameOutcome(as: two[i]), "trial \(i): width 1 vs 2")
+            XCTAssertTrue(one[i].sameOutcome(as: four[i]), "trial \(i): width 1 vs 4")
+        }
+        XCTAssertFalse(one[0].sameOutcome(as: one[4]), "other settings, other results")
+    }
+
+    func testResumeFromCheckpointEqualsUninterruptedTraining() throws {
+        let dir = temporaryDirectory(self)
+        for method in ["adapter", "last"] {
+            let s = settings(method, epochs: 4)
+            let straight = try trainer(s, checkpoint: dir.appendingPathComponent("\(method)-a.ckpt").path)
+            let uninterrupted = try straight.run()
+            let path = dir.appendingPathComponent("\(method)-b.ckpt").path
+            var epochs = 0
+            let stopped = try trainer(s, checkpoint: path).run(shouldStop: { epochs >= 2 }, onEpoch: { _ in epochs += 1 })
+            XCTAssertEqual(stopped.status, .stopped)
+            XCTAssertEqual(stopped.epochsRun, 2)
+            let resumedTrainer = try trainer(s, checkpoint: path)       // a new process would do the same
+            let resumed = try resumedTrainer.run()
+            XCTAssertTrue(resumed.sameOutcome(as: uninterrupted), "\(method): resumed \(resumed.history) vs \(uninterrupted.history)")
+            XCTAssertEqual(try resumedTrainer.checkpointParameters(), try straight.checkpointParameters(), "\(method): bitwise equal weights")
+        }
+    }
+
+    func testCheckpointOfOtherSettingsIsRefused() throws {
+        let path = temporaryDirectory(self).appendingPathComponent("x.ckpt").path
+        _ = try trainer(settings("linear", epochs: 1), checkpoint: path).run()
+        XCTAssertThrowsError(try trainer(settings("linear", lr: 5e-3, epochs: 1), checkpoint: path).run()) { error in
+            XCTAssertTrue("\(error)".contains("other trial settings"), "\(error)")
+        }
+        try Data("HPSWCKPT garbage".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try trainer(settings("linear", epochs: 1), checkpoint: path).run()) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+        }
+    }
+
+    func testDivergingTrialStopsAndThePoolGoesOn() throws {
+        let diverging = try trainer(settings("linear", lr: 1e30, epochs: 3))
+        let healthy = try trainer(settings("linear", lr: 1e-2, epochs: 2))
+        let outcomes = TrialPool(workers: 2).run([
+            PoolTrial(id: "bad", memoryBytes: 1) { try diverging.run() },
+            PoolTrial(id: "good", memoryBytes: 1) { try healthy.run() },
+        ])
+        let bad = try XCTUnwrap(outcomes[0].result), good = try XCTUnwrap(outcomes[1].result)
+        XCTAssertEqual(bad.status, .diverged)
+        XCTAssertLessThan(bad.epochsRun, 3)
+        XCTAssertEqual(good.status, .finished)
+        XCTAssertEqual(good.epochsRun, 2)
+    }
+
+    func testMemoryBudgetAdmission() {
+        let lock = NSLock()
+        var concurrent = 0, peak = 0
+        func work() throws -> TrialResult {
+            lock.lock(); concurrent += 1; peak = max(peak, concurrent); lock.unlock()
+            usleep(50_000)
+            lock.lock(); concurrent -= 1; lock.unlock()
+            throw TrialError("no result needed")
+        }
+        let pool = TrialPool(workers: 4, memoryBudget: 100)
+        var events: [String] = []
+        let outcomes = pool.run([
+            PoolTrial(id: "a", memoryBytes: 60, work: work), PoolTrial(id: "b", memoryBytes: 60, work: work),
+            PoolTrial(id: "c", memoryBytes: 30, work: work), PoolTrial(id: "huge", memoryBytes: 101, work: work),
+        ]) { event in
+            if case .started(let id, _, _) = event { events.append(id) }
+        }
+        XCTAssertEqual(peak, 2, "60 + 30 fit in 100, 60 + 60 do not")
+        guard case .failed(let message) = outcomes[3] else { return XCTFail("huge must fail") }
+        XCTAssertTrue(message.contains("more than the whole budget"), message)
+        XCTAssertEqual(Set(events), ["a", "b", "c"])
+    }
+
+    func testSchedules() {
+        let cosine = Schedule.make(peak: 1, totalSteps: 110, warmupSteps: 10, decay: .cosine, floor: 0.1)
+        XCTAssertEqual(cosine(0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(cosine(9), 1, accuracy: 1e-6)
+        XCTAssertEqual(cosine(60), 0.55, accuracy: 1e-6)
+        XCTAssertEqual(cosine(110), 0.1, accuracy: 1e-6)
+        let linear = Schedule.make(peak: 2, totalSteps: 10, warmupSteps: 0, decay: .linear)
+        XCTAssertEqual(linear(5), 1, accuracy: 1e-6)
+        XCTAssertEqual(Schedule.make(peak: 3, totalSteps: 10, warmupSteps: 2, decay: .constant)(7), 3)
+        var g: [Float] = [3, 4]
+        XCTAssertEqual(clipGradientNorm(&g, count: 2, maxNorm: 1), 5)
+        XCTAssertEqual(g[0], 0.6, accuracy: 1e-5)
+    }
+}
