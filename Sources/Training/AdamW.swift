@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization", arXiv 1711.05101) over
 /// one flat parameter buffer, with the update order of PyTorch's `torch.optim.AdamW`:
@@ -36,8 +37,14 @@ public struct AdamW {
             secondMoment.withUnsafeMutableBufferPointer { v in
                 decayMask.withUnsafeBufferPointer { mask in
                     // Eight lanes at a time (the scalar loop does not vectorise: division and square
-                    // root per element), then the tail.
-                    let n = m.count
+                    // root per element), then the tail. The update is memory-bound (five streams in,
+                    // three out): large buffers are split over BLAS's thread count, which is 1 inside
+                    // a trial pool. Elementwise, so the result does not depend on the split.
+                    let total = m.count
+                    let chunks = total >= 1 << 16 ? max(1, BLAS.threadCount) : 1
+                    parallelFor(chunks) { chunk in
+                    let first = (chunk * total / chunks) & ~7, last = chunk == chunks - 1 ? total : ((chunk + 1) * total / chunks) & ~7
+                    let n = last
                     let rp = UnsafeMutableRawPointer(parameters), rg = UnsafeRawPointer(gradients)
                     let rm = UnsafeMutableRawPointer(m.baseAddress!), rv = UnsafeMutableRawPointer(v.baseAddress!)
                     let rmask = UnsafeRawPointer(mask.baseAddress!)
@@ -45,7 +52,7 @@ public struct AdamW {
                     let vb1 = V(repeating: b1), vb2 = V(repeating: b2), one = V(repeating: 1)
                     let vDecay = V(repeating: decay), vStep = V(repeating: stepSize)
                     let vRoot = V(repeating: correction2Root), vEps = V(repeating: eps)
-                    var i = 0
+                    var i = first
                     while i + 8 <= n {
                         let o = i * 4
                         let g = rg.loadUnaligned(fromByteOffset: o, as: V.self)
@@ -66,6 +73,7 @@ public struct AdamW {
                         p -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
                         parameters[i] = p
                         i += 1
+                    }
                     }
                 }
             }
