@@ -22,8 +22,13 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     static let eps: Float = 1e-6
 
     /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
-    struct Saved { var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var probs: [Float]; var attended: [Float] }
+    struct Saved {
+        var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var probs: [Float]; var attended: [Float]
+        static let empty = Saved(input: [], mean: [], rstd: [], qkv: [], probs: [], attended: [])
+    }
     private var saved: [Saved] = []
+    private var savedShape: [Int] = []
+    private var u: [Float] = [], normalized: [Float] = []
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
@@ -63,23 +68,36 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
         let B = input.batch, N = input.tokens, D = width, M = B * N
         tokens = N
-        saved = []
-        var u = [Float](repeating: 0, count: M * D)
-        var normalized = [Float](repeating: 0, count: M * D)
+        // The saved buffers are kept from step to step (same batch shape): no fresh pages to fault in.
+        let shape = [M * D, M, M * 3 * rank, B * heads * N * N, M * rank]
+        if saved.count != groups * modulesPerGroup || savedShape != shape {
+            saved = (0..<(groups * modulesPerGroup)).map { _ in
+                Saved(input: [Float](repeating: 0, count: M * D), mean: [Float](repeating: 0, count: M), rstd: [Float](repeating: 0, count: M),
+                      qkv: [Float](repeating: 0, count: M * 3 * rank), probs: [Float](repeating: 0, count: B * heads * N * N),
+                      attended: [Float](repeating: 0, count: M * rank))
+            }
+            savedShape = shape
+            u = [Float](repeating: 0, count: M * D)
+            normalized = [Float](repeating: 0, count: M * D)
+        }
+        for k in 0..<u.count { u[k] = 0 }
+        var index = 0
         for (i, group) in modules.enumerated() {
             let z = input.pointer(.block(i * gap))
             for k in 0..<(M * D) { u[k] += z[k] }                       // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g
             for module in group {
-                var s = Saved(input: u, mean: [Float](repeating: 0, count: M), rstd: [Float](repeating: 0, count: M),
-                              qkv: [Float](repeating: 0, count: M * 3 * rank), probs: [Float](repeating: 0, count: B * heads * N * N),
-                              attended: [Float](repeating: 0, count: M * rank))
+                // Move the module's buffers out (no copy-on-write), fill them, move them back.
+                var s = Saved.empty
+                swap(&s, &saved[index])
+                s.input.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: M * D) }
                 layerNormForward(out: &normalized, mean: &s.mean, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 linearForward(out: &s.qkv, inp: normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
                 attentionForward(out: &s.attended, probs: &s.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
                 linearForward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
-                saved.append(s)
+                swap(&s, &saved[index])
+                index += 1
             }
         }
         // s = u_m − Σ_{i<m} z_{ig} (+ z_L), needed at the class token only.

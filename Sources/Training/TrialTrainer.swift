@@ -32,6 +32,15 @@ public struct TrialResult: Codable, Equatable, Sendable {
     public var workingMemoryBytes: Int
     public var trainSeconds: Double
 
+    public init(status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
+                finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
+                workingMemoryBytes: Int, trainSeconds: Double) {
+        self.status = status; self.epochsRun = epochsRun; self.bestEpoch = bestEpoch; self.bestValAccuracy = bestValAccuracy
+        self.finalValAccuracy = finalValAccuracy; self.finalValLoss = finalValLoss; self.history = history
+        self.trainableParameters = trainableParameters; self.trainingFLOPs = trainingFLOPs
+        self.workingMemoryBytes = workingMemoryBytes; self.trainSeconds = trainSeconds
+    }
+
     /// Equality of everything deterministic (wall time excluded).
     public func sameOutcome(as other: TrialResult) -> Bool {
         var a = self, b = other

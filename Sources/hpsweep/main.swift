@@ -8,7 +8,7 @@ import Sweep
 
 let commands: [any Command.Type] = [
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
-    BenchBackboneCommand.self, BenchSideNetCommand.self, InspectWeightsCommand.self,
+    BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, InspectWeightsCommand.self,
 ]
 let version = "0.1.0"
 

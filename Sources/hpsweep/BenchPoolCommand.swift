@@ -1,0 +1,75 @@
+import Cache
+import Foundation
+import Numerics
+import SideNets
+import Sweep
+import Training
+
+/// `hpsweep bench pool`: K side-network trials through the Dispatch pool versus one after another.
+enum BenchPoolCommand: Command {
+    static let path = ["bench", "pool"]
+    static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
+    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R]"
+    static let options = [
+        OptionSpec(name: "trials", valueName: "K", help: "Number of trials (default 8)."),
+        OptionSpec(name: "steps", valueName: "N", help: "Training steps per trial (default 2)."),
+        OptionSpec(name: "workers", valueName: "N", help: "Pool workers (default: all \(availableCores) cores)."),
+        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
+        OptionSpec(name: "rank", valueName: "R", help: "last: rank (default 32)."),
+        OptionSpec(name: "heads", valueName: "H", help: "last: heads (default 4); lst: side heads (default 12)."),
+        OptionSpec(name: "gap", valueName: "G", help: "last: gap (default 1)."),
+        OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck (default 32)."),
+        OptionSpec(name: "reduction", valueName: "R", help: "lst: reduction factor (default 8)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        let name = arguments.positionals.first ?? "last"
+        let K = try arguments.positiveInt("trials", default: 8), steps = try arguments.positiveInt("steps", default: 2)
+        let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
+        let (N, D, L, C) = (197, 768, 12, 100)
+        let networks = try (0..<K).map { _ in try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C) }
+        // One batch of taps, read by every trial (as trials on one cache share it).
+        var rng = SeededRNG(seed: 1)
+        var taps: [Tap: Tensor] = [:]
+        for tap in networks[0].requiredTaps {
+            var t = Tensor(shape: [B, N, D])
+            t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
+            taps[tap] = t
+        }
+        let batch = TapBatch(taps: taps, labels: (0..<B).map { Int32($0 % C) })
+        print("hpsweep bench pool: \(K) × \(name) (\(networks[0].trainableParameterCount) parameters), \(steps) steps each, batch \(B), ViT-B/16 shapes")
+
+        func trials() -> [PoolTrial] {
+            networks.enumerated().map { index, network in
+                PoolTrial(id: "trial-\(index)", memoryBytes: network.trialMemoryBytes(batch: B)) {
+                    var trng = SeededRNG(seed: UInt64(index))
+                    var p = [Float](repeating: 0, count: network.layout.count)
+                    network.initialize(&p, rng: &trng)
+                    var g = [Float](repeating: 0, count: p.count)
+                    var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
+                    var loss: Float = 0
+                    for _ in 0..<steps {
+                        for i in 0..<g.count { g[i] = 0 }
+                        loss = network.lossAndGradients(p, gradients: &g, batch).loss
+                        optimizer.update(&p, gradients: g, lr: 1e-3)
+                    }
+                    return TrialResult(status: loss.isFinite ? .finished : .diverged, epochsRun: 1, bestEpoch: 1, bestValAccuracy: 0,
+                                       finalValAccuracy: 0, finalValLoss: loss, history: [], trainableParameters: p.count,
+                                       trainingFLOPs: 0, workingMemoryBytes: 0, trainSeconds: 0)
+                }
+            }
+        }
+        func timed(workers: Int) -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outcomes = TrialPool(workers: workers).run(trials())
+            precondition(outcomes.allSatisfy { $0.result?.status == .finished }, "bench pool: a trial failed")
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        let sequential = timed(workers: 1)
+        print(String(format: "  one after another (1 worker): %.1f s, %.2f s per trial-step", sequential, sequential / Double(K * steps)))
+        let pooled = timed(workers: workers)
+        print(String(format: "  pool (%d workers):           %.1f s, %.2f s per trial-step of wall time", workers, pooled, pooled / Double(K * steps)))
+        print(String(format: "  pool throughput / sequential: %.2f×", sequential / pooled))
+        print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+    }
+}
