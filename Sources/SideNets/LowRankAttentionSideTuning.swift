@@ -29,6 +29,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var saved: [Saved] = []
     private var savedShape: [Int] = []
     private var u: [Float] = [], normalized: [Float] = []
+    private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = [], scratch: [Float] = []
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
@@ -117,11 +118,12 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let B = input.batch, N = tokens, D = width, M = B * N, R = rank
         let dh = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
         // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
-        var du = [Float](repeating: 0, count: M * D)
+        // Scratch kept across steps like the saved buffers (fresh 40 MB arrays per step cost page faults).
+        if du.count != M * D { du = [Float](repeating: 0, count: M * D); dnormalized = du }
+        if dattended.count != M * R { dattended = [Float](repeating: 0, count: M * R); dqkv = [Float](repeating: 0, count: M * 3 * R) }
+        if scratch.count != N * N { scratch = [Float](repeating: 0, count: N * N) }
+        for k in 0..<du.count { du[k] = 0 }
         for b in 0..<B { for d in 0..<D { du[b * N * D + d] = dh[b * D + d] } }
-        var normalized = [Float](repeating: 0, count: M * D), dnormalized = [Float](repeating: 0, count: M * D)
-        var dattended = [Float](repeating: 0, count: M * R), dqkv = [Float](repeating: 0, count: M * 3 * R)
-        var scratch = [Float](repeating: 0, count: N * N)
         var index = saved.count
         for group in modules.reversed() {
             for module in group.reversed() {

@@ -27,21 +27,24 @@ enum BenchPoolCommand: Command {
         let K = try arguments.positiveInt("trials", default: 8), steps = try arguments.positiveInt("steps", default: 2)
         let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
         let (N, D, L, C) = (197, 768, 12, 100)
-        let networks = try (0..<K).map { _ in try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C) }
+        // Each trial builds its own network inside the pool (and frees it when done), as real trials do.
+        let probe = try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C)
+        let make = { try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         // One batch of taps, read by every trial (as trials on one cache share it).
         var rng = SeededRNG(seed: 1)
         var taps: [Tap: Tensor] = [:]
-        for tap in networks[0].requiredTaps {
+        for tap in probe.requiredTaps {
             var t = Tensor(shape: [B, N, D])
             t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
             taps[tap] = t
         }
         let batch = TapBatch(taps: taps, labels: (0..<B).map { Int32($0 % C) })
-        print("hpsweep bench pool: \(K) × \(name) (\(networks[0].trainableParameterCount) parameters), \(steps) steps each, batch \(B), ViT-B/16 shapes")
+        print("hpsweep bench pool: \(K) × \(name) (\(probe.trainableParameterCount) parameters), \(steps) steps each, batch \(B), ViT-B/16 shapes")
 
         func trials() -> [PoolTrial] {
-            networks.enumerated().map { index, network in
-                PoolTrial(id: "trial-\(index)", memoryBytes: network.trialMemoryBytes(batch: B)) {
+            (0..<K).map { index in
+                PoolTrial(id: "trial-\(index)", memoryBytes: probe.trialMemoryBytes(batch: B)) {
+                    let network = try make()
                     var trng = SeededRNG(seed: UInt64(index))
                     var p = [Float](repeating: 0, count: network.layout.count)
                     network.initialize(&p, rng: &trng)

@@ -23,6 +23,7 @@ enum BenchSideNetCommand: Command {
         OptionSpec(name: "reduction", valueName: "R", help: "lst: width reduction factor (default 8)."),
         OptionSpec(name: "steps", valueName: "N", help: "Timed steps after one warm-up step (default 5)."),
         OptionSpec(name: "threads", valueName: "N", help: "Workers, one batch shard each (default: all \(availableCores) cores)."),
+        OptionSpec(name: "torch", valueName: nil, help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio."),
     ]
 
     static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int) throws -> SideNetwork {
@@ -93,5 +94,34 @@ enum BenchSideNetCommand: Command {
         print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; includes the %d taps' shard copies)",
                      Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
                      network.requiredTaps.count))
+        if arguments.flags.contains("torch") {
+            var peerArguments = [name, "--batch", String(B), "--steps", String(steps), "--threads", String(threads)]
+            for option in ["rank", "heads", "gap", "bottleneck", "reduction"] {
+                if let value = arguments.values[option] { peerArguments += ["--\(option)", value] }
+            }
+            let peer = try runTorchPeer(peerArguments)
+            print(String(format: "  PyTorch (same network, step and threads): %.2f steps/s  ->  hpsweep / PyTorch = %.2f×", peer, (1 / median) / peer))
+        }
+    }
+
+    /// Runs scripts/bench_sidenet_torch.py and returns its steps/s.
+    static func runTorchPeer(_ arguments: [String]) throws -> Double {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/bench_sidenet_torch.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { throw UsageError("--torch: cannot run python3 \(script): \(error)") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let match = output.range(of: #"[0-9.]+ steps/s"#, options: .regularExpression),
+              let rate = Double(output[match].split(separator: " ")[0]) else {
+            throw UsageError("--torch: the PyTorch peer failed: \(output.split(separator: "\n").last ?? "no output")")
+        }
+        return rate
     }
 }
