@@ -10,16 +10,11 @@ enum BenchPoolCommand: Command {
     static let path = ["bench", "pool"]
     static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
     static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R]"
-    static let options = [
+    static let options = BenchSideNetCommand.networkOptions + [
         OptionSpec(name: "trials", valueName: "K", help: "Number of trials (default 8)."),
         OptionSpec(name: "steps", valueName: "N", help: "Training steps per trial (default 2)."),
         OptionSpec(name: "workers", valueName: "N", help: "Pool workers (default: all \(availableCores) cores)."),
         OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
-        OptionSpec(name: "rank", valueName: "R", help: "last: rank (default 32)."),
-        OptionSpec(name: "heads", valueName: "H", help: "last: heads (default 4); lst: side heads (default 12)."),
-        OptionSpec(name: "gap", valueName: "G", help: "last: gap (default 1)."),
-        OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck (default 32)."),
-        OptionSpec(name: "reduction", valueName: "R", help: "lst: reduction factor (default 8)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -32,13 +27,7 @@ enum BenchPoolCommand: Command {
         let make = { try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         // One batch of taps, read by every trial (as trials on one cache share it).
         var rng = SeededRNG(seed: 1)
-        var taps: [Tap: Tensor] = [:]
-        for tap in probe.requiredTaps {
-            var t = Tensor(shape: [B, N, D])
-            t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
-            taps[tap] = t
-        }
-        let batch = TapBatch(taps: taps, labels: (0..<B).map { Int32($0 % C) })
+        let batch = TapBatch(taps: BenchSideNetCommand.randomTaps(for: probe, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
         print("hpsweep bench pool: \(K) × \(name) (\(probe.trainableParameterCount) parameters), \(steps) steps each, batch \(B), ViT-B/16 shapes")
 
         func trials() -> [PoolTrial] {

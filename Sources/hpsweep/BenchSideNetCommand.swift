@@ -10,17 +10,32 @@ enum BenchSideNetCommand: Command {
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
     static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--steps N] [--threads N]"
-    static let options = [
-        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
-        OptionSpec(name: "tokens", valueName: "N", help: "Tokens per example (default 197)."),
-        OptionSpec(name: "width", valueName: "D", help: "Backbone width (default 768)."),
-        OptionSpec(name: "depth", valueName: "L", help: "Backbone depth (default 12)."),
-        OptionSpec(name: "classes", valueName: "C", help: "Classes (default 100)."),
+    /// The size options of the four networks (shared with `bench pool`).
+    static let networkOptions = [
         OptionSpec(name: "rank", valueName: "R", help: "last: rank (default 32)."),
         OptionSpec(name: "heads", valueName: "H", help: "last: heads (default 4); lst: side heads (default 12)."),
         OptionSpec(name: "gap", valueName: "G", help: "last: gap between tapped layers (default 1)."),
         OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck size (default 32)."),
         OptionSpec(name: "reduction", valueName: "R", help: "lst: width reduction factor (default 8)."),
+    ]
+
+    /// Random taps (batch, tokens, width) for every tap `network` reads.
+    static func randomTaps(for network: SideNetwork, batch B: Int, tokens N: Int, width D: Int, rng: inout SeededRNG) -> [Tap: Tensor] {
+        var taps: [Tap: Tensor] = [:]
+        for tap in network.requiredTaps {
+            var t = Tensor(shape: [B, N, D])
+            t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
+            taps[tap] = t
+        }
+        return taps
+    }
+
+    static let options = networkOptions + [
+        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
+        OptionSpec(name: "tokens", valueName: "N", help: "Tokens per example (default 197)."),
+        OptionSpec(name: "width", valueName: "D", help: "Backbone width (default 768)."),
+        OptionSpec(name: "depth", valueName: "L", help: "Backbone depth (default 12)."),
+        OptionSpec(name: "classes", valueName: "C", help: "Classes (default 100)."),
         OptionSpec(name: "steps", valueName: "N", help: "Timed steps after one warm-up step (default 5)."),
         OptionSpec(name: "threads", valueName: "N", help: "Workers, one batch shard each (default: all \(availableCores) cores)."),
         OptionSpec(name: "torch", valueName: nil, help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio."),
@@ -55,13 +70,7 @@ enum BenchSideNetCommand: Command {
         let replicas = try (0..<threads).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         let network = replicas[0]
         var rng = SeededRNG(seed: 1)
-        var taps: [Tap: Tensor] = [:]
-        for tap in network.requiredTaps {
-            var t = Tensor(shape: [B, N, D])
-            t.withUnsafeMutablePointer { rng.fillNormal($0, count: B * N * D, std: 1) }
-            taps[tap] = t
-        }
-        let batch = TapBatch(taps: taps, labels: (0..<B).map { Int32($0 % C) })
+        let batch = TapBatch(taps: randomTaps(for: network, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
         let before = currentResidentBytes()
         var p = [Float](repeating: 0, count: network.layout.count)
         network.initialize(&p, rng: &rng)
