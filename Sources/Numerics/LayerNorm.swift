@@ -42,13 +42,18 @@ public func layerNormBackward(
     for r in 0..<M {
         let x = inp + r * C, dy = dout + r * C, dx = dinp + r * C
         let m = mean[r], s = rstd[r]
-        // Two reductions: mean of dnorm and mean of dnorm · norm, where dnorm = weight · dy.
-        var dnormMean: Float = 0, dnormNormMean: Float = 0
-        for c in 0..<C {
-            let norm = (x[c] - m) * s
-            let dnorm = (weight?[c] ?? 1) * dy[c]
-            dnormMean += dnorm
-            dnormNormMean += dnorm * norm
+        // Two reductions: mean of dnorm and mean of dnorm · norm, where dnorm = weight · dy;
+        // Σ dnorm·norm = s·(Σ dnorm·x − m·Σ dnorm), so both are plain vector sums and dots.
+        var dnormMean: Float, dnormNormMean: Float
+        if let weight {
+            var sumDnorm: Float = 0, sumDnormX: Float = 0
+            for c in 0..<C { let dnorm = weight[c] * dy[c]; sumDnorm += dnorm; sumDnormX += dnorm * x[c] }
+            dnormMean = sumDnorm
+            dnormNormMean = s * (sumDnormX - m * sumDnorm)
+        } else {
+            let sumDnorm = vectorSum(dy, count: C)
+            dnormMean = sumDnorm
+            dnormNormMean = s * (vectorDot(dy, x, count: C) - m * sumDnorm)
         }
         dnormMean *= invC
         dnormNormMean *= invC

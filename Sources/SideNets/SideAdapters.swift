@@ -22,10 +22,35 @@ public final class SideAdapters: SideNetwork {
     let head: ClassifierHead
     static let eps: Float = 1e-6
 
-    // Saved by forward, per adapter: input x (B, D), its LN statistics, pre-activation and activation (B, m).
-    private var inputs: [[Float]] = [], means: [[Float]] = [], rstds: [[Float]] = []
-    private var pre: [[Float]] = [], act: [[Float]] = []
+    // Saved by forward, adapter k at offset k·(rows): input x (B, D), LN statistics (B), pre-activation
+    // and activation (B, m). Kept from step to step, with the scratch, so a step allocates nothing.
+    private var inputs: [Float] = [], means: [Float] = [], rstds: [Float] = [], pre: [Float] = [], act: [Float] = []
+    private var u: [Float] = [], z: [Float] = [], normalized: [Float] = [], dnormalized: [Float] = []
+    private var dg: [Float] = [], dh: [Float] = []
+    private var rows = 0
     private var headSaved = ClassifierHead.Saved()
+
+    private func prepare(batch B: Int) {
+        guard rows != B else { return }
+        rows = B
+        let D = width, m = bottleneck, L = depth
+        inputs = [Float](repeating: 0, count: L * B * D)
+        means = [Float](repeating: 0, count: L * B); rstds = means
+        pre = [Float](repeating: 0, count: L * B * m); act = pre
+        u = [Float](repeating: 0, count: B * D); z = u; normalized = u; dnormalized = u
+        dg = [Float](repeating: 0, count: B * m); dh = dg
+    }
+
+    /// The class-token rows (B, D) of tap `tap`: the input itself when it holds one token per example.
+    private func classRows(_ input: TapBatch, _ tap: Tap) -> UnsafePointer<Float> {
+        let source = input.pointer(tap)
+        if input.tokens == 1 { return source }
+        let B = input.batch, D = width, N = input.tokens
+        z.withUnsafeMutableBufferPointer { out in
+            for b in 0..<B { (out.baseAddress! + b * D).update(from: source + b * N * D, count: D) }
+        }
+        return z.withUnsafeBufferPointer { $0.baseAddress! }
+    }
 
     public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3) {
         precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
@@ -57,24 +82,35 @@ public final class SideAdapters: SideNetwork {
 
     public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
         let B = input.batch, D = width, m = bottleneck
-        var u = [Float](repeating: 0, count: B * D)
-        inputs = []; means = []; rstds = []; pre = []; act = []
-        var normalized = [Float](repeating: 0, count: B * D)
+        prepare(batch: B)
+        // Loops run over buffer pointers: element access to a class's array properties pays an
+        // exclusivity check and a uniqueness check per element.
+        u.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for (index, a) in adapters.enumerated() {
-            let z = classTokens(input.pointer(.block(index + 1)), batch: B, tokens: input.tokens, width: D)
-            let x = zip(u, z).map(+)
-            var mean = [Float](repeating: 0, count: B), rstd = [Float](repeating: 0, count: B)
-            layerNormForward(out: &normalized, mean: &mean, rstd: &rstd, inp: x, weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
-            var h = [Float](repeating: 0, count: B * m)
-            linearForward(out: &h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
-            var g = [Float](repeating: 0, count: B * m)
-            geluForward(out: &g, inp: h, count: B * m)
-            linearForward(out: &u, inp: g, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
-            inputs.append(x); means.append(mean); rstds.append(rstd); pre.append(h); act.append(g)
+            let zi = classRows(input, .block(index + 1))
+            let x = index * B * D, st = index * B, h = index * B * m
+            inputs.withUnsafeMutableBufferPointer { xs in
+                u.withUnsafeBufferPointer { us in for k in 0..<(B * D) { xs[x + k] = us[k] + zi[k] } }
+            }
+            inputs.withUnsafeBufferPointer { xs in
+                means.withUnsafeMutableBufferPointer { mean in
+                    rstds.withUnsafeMutableBufferPointer { rstd in
+                        layerNormForward(out: &normalized, mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st, inp: xs.baseAddress! + x,
+                                         weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+                    }
+                }
+            }
+            pre.withUnsafeMutableBufferPointer { hs in
+                linearForward(out: hs.baseAddress! + h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
+                act.withUnsafeMutableBufferPointer { gs in
+                    geluForward(out: gs.baseAddress! + h, inp: hs.baseAddress! + h, count: B * m)
+                    linearForward(out: &u, inp: gs.baseAddress! + h, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
+                }
+            }
         }
         var s = u
         if includeFinalTap {
-            let zL = classTokens(input.pointer(.block(depth)), batch: B, tokens: input.tokens, width: D)
+            let zL = classRows(input, .block(depth))
             for i in 0..<s.count { s[i] += zL[i] }
         }
         return head.forward(p, cls: s, batch: B, saved: &headSaved)
@@ -84,21 +120,29 @@ public final class SideAdapters: SideNetwork {
         let B = input.batch, D = width, m = bottleneck
         // d u_L = d s (z_L is frozen).
         var du = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
-        var normalized = [Float](repeating: 0, count: B * D)
         for (index, a) in adapters.enumerated().reversed() {
+            let x = index * B * D, st = index * B, h = index * B * m
             // u_i = u_{i-1} + up(gelu(down(LN(x_i)))): du flows to u_{i-1} directly and through x_i.
-            var dg = [Float](repeating: 0, count: B * m)
-            linearBackward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: act[index],
-                           weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
-            var dh = [Float](repeating: 0, count: B * m)
-            geluBackward(dinp: &dh, inp: pre[index], dout: dg, count: B * m)
-            // Recompute LN(x_i) rather than keep it.
-            layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: inputs[index], weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
-            var dnormalized = [Float](repeating: 0, count: B * D)
-            linearBackward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
-                           weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
-            layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: inputs[index], weight: nil,
-                              mean: means[index], rstd: rstds[index], rows: B, cols: D)
+            dg.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            dh.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            act.withUnsafeBufferPointer { gs in
+                linearBackward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: gs.baseAddress! + h,
+                               weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
+            }
+            pre.withUnsafeBufferPointer { hs in geluBackward(dinp: &dh, inp: hs.baseAddress! + h, dout: dg, count: B * m) }
+            inputs.withUnsafeBufferPointer { xs in
+                // Recompute LN(x_i) rather than keep it.
+                layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: xs.baseAddress! + x, weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+                dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                linearBackward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
+                               weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
+                means.withUnsafeBufferPointer { mean in
+                    rstds.withUnsafeBufferPointer { rstd in
+                        layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: xs.baseAddress! + x, weight: nil,
+                                          mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st, rows: B, cols: D)
+                    }
+                }
+            }
         }
     }
 
