@@ -81,11 +81,13 @@ public final class LowRankAttentionSideTuning: SideNetwork {
             u = [Float](repeating: 0, count: M * D)
             normalized = [Float](repeating: 0, count: M * D)
         }
-        for k in 0..<u.count { u[k] = 0 }
+        // Loops run over buffer pointers: element access to a class's array properties pays an
+        // exclusivity check and a uniqueness check per element.
+        u.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         var index = 0
         for (i, group) in modules.enumerated() {
             let z = input.pointer(.block(i * gap))
-            for k in 0..<(M * D) { u[k] += z[k] }                       // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g
+            u.withUnsafeMutableBufferPointer { us in for k in 0..<(M * D) { us[k] += z[k] } }   // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g
             for module in group {
                 // Move the module's buffers out (no copy-on-write), fill them, move them back.
                 var s = Saved.empty
@@ -122,22 +124,24 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         if du.count != M * D { du = [Float](repeating: 0, count: M * D); dnormalized = du }
         if dattended.count != M * R { dattended = [Float](repeating: 0, count: M * R); dqkv = [Float](repeating: 0, count: M * 3 * R) }
         if scratch.count != N * N { scratch = [Float](repeating: 0, count: N * N) }
-        for k in 0..<du.count { du[k] = 0 }
-        for b in 0..<B { for d in 0..<D { du[b * N * D + d] = dh[b * D + d] } }
+        du.withUnsafeMutableBufferPointer { dus in
+            dus.update(repeating: 0)
+            for b in 0..<B { for d in 0..<D { dus[b * N * D + d] = dh[b * D + d] } }
+        }
         var index = saved.count
         for group in modules.reversed() {
             for module in group.reversed() {
                 index -= 1
                 let s = saved[index]
                 // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
-                for k in 0..<dattended.count { dattended[k] = 0 }
+                dattended.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
                                weight: p + module.out, rows: M, inFeatures: R, outFeatures: D)
-                for k in 0..<dqkv.count { dqkv[k] = 0 }
+                dqkv.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: s.probs,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
                 layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.input, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
-                for k in 0..<dnormalized.count { dnormalized[k] = 0 }
+                dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: normalized,
                                weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R)
                 layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: s.input, weight: nil,
