@@ -74,6 +74,10 @@ public final class ActivationCache: @unchecked Sendable {
         for (i, index) in indices.enumerated() {
             precondition(index >= 0 && index < array.shape[0], "ActivationCache.read: index \(index) out of 0..<\(array.shape[0])")
             header.dtype.decode(file.bytes + index * rowBytes, count: rowElements, into: out + i * rowElements)
+            // The mapped pages count in this process's RSS while mapped in; give them back (they stay in
+            // the page cache, a later read faults them in again without disk I/O), so many trials over a
+            // large cache do not hold the whole cache resident.
+            file.release(offset: index * rowBytes, count: rowBytes)
         }
     }
 

@@ -49,6 +49,16 @@ public final class MappedFile: @unchecked Sendable {
         else { UnsafeMutableRawPointer(mutating: bytes).deallocate() }
     }
 
+    /// Drops the mapping's pages wholly inside [offset, offset + count) from this process (MADV_DONTNEED):
+    /// they leave its RSS; the kernel's page cache keeps the data for the next access.
+    public func release(offset: Int, count: Int) {
+        guard isMapped, count > 0, offset >= 0, offset + count <= self.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let base = Int(bitPattern: bytes)
+        let start = (base + offset + page - 1) / page * page, end = (base + offset + count) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
+    }
+
     /// The bytes in `range` as Data (copied), after checking the range lies inside the file.
     public func data(in range: Range<Int>) -> Data? {
         guard range.lowerBound >= 0, range.upperBound <= count else { return nil }

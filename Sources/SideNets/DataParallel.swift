@@ -10,6 +10,7 @@ import Numerics
 public final class DataParallelStep {
     public let replicas: [SideNetwork]
     private var shardGradients: [[Float]]
+    static let minimumFLOPsPerShard = 50e6
 
     /// - Parameter replicas: one network per worker, all built with the same configuration.
     public init(replicas: [SideNetwork]) {
@@ -21,7 +22,11 @@ public final class DataParallelStep {
     /// Mean loss over `batch`; its gradient is added to `gradients`.
     @discardableResult
     public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch) -> Float {
-        let workers = min(replicas.count, batch.batch)
+        // A shard must carry enough work to pay for waking a thread and merging a gradient buffer
+        // (a linear probe's whole step is ~30 MFLOP and faster on one core).
+        let stepFLOPs = 3 * replicas[0].forwardFLOPsPerExample * Double(batch.batch)
+        let worthwhile = max(1, Int(stepFLOPs / Self.minimumFLOPsPerShard))
+        let workers = min(replicas.count, batch.batch, worthwhile)
         let shards = (0..<workers).map { w in (w * batch.batch / workers)..<((w + 1) * batch.batch / workers) }
         var losses = [Float](repeating: 0, count: workers)
         BLAS.withThreadCount(1) {

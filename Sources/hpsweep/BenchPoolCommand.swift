@@ -1,3 +1,4 @@
+import Backbone
 import Cache
 import Foundation
 import Numerics
@@ -15,9 +16,12 @@ enum BenchPoolCommand: Command {
         OptionSpec(name: "steps", valueName: "N", help: "Training steps per trial (default 2)."),
         OptionSpec(name: "workers", valueName: "N", help: "Pool workers (default: all \(availableCores) cores)."),
         OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
+        OptionSpec(name: "cache", valueName: "DIR", help: "Train real trials on this cache (its first split) instead of random taps; pool only."),
+        OptionSpec(name: "epochs", valueName: "N", help: "With --cache: epochs per trial (default 1)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
+        if let directory = arguments.values["cache"] { return try runOnCache(directory, arguments) }
         let name = arguments.positionals.first ?? "last"
         let K = try arguments.positiveInt("trials", default: 8), steps = try arguments.positiveInt("steps", default: 2)
         let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
@@ -63,5 +67,46 @@ enum BenchPoolCommand: Command {
         print(String(format: "  pool (%d workers):           %.1f s, %.2f s per trial-step of wall time", workers, pooled, pooled / Double(K * steps)))
         print(String(format: "  pool throughput / sequential: %.2f×", sequential / pooled))
         print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+    }
+
+    /// K real trials (the trainer: cache reads, AdamW, evaluation) through the pool on a cache;
+    /// reports wall time, the trials' accuracy range and the process's peak RSS.
+    static func runOnCache(_ directory: String, _ arguments: ParsedArguments) throws {
+        let cache = try ActivationCache(directory: directory)
+        let name = arguments.positionals.first ?? "last"
+        let K = try arguments.positiveInt("trials", default: 16), epochs = try arguments.positiveInt("epochs", default: 1)
+        let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
+        guard let split = cache.splitNames.first else { throw UsageError("\(directory): the cache has no split") }
+        let labels = try cache.labels(split)
+        let classes = (labels.max() ?? 0) + 1
+        let depth = cache.header.taps.compactMap { if case .block(let i) = $0 { return i } else { return nil } }.max() ?? 0
+        // The cache does not record the backbone's heads (only LST uses them): the usual count for the width.
+        let heads = ViTConfig.conventionalHeads(forWidth: cache.header.width) ?? 1
+        let data = TrialData(cache: cache, trainSplit: split, evalSplit: split, classes: classes)
+        let trainers = try (0..<K).map { k -> TrialTrainer in
+            var settings = TrialSettings(method: name)
+            settings.learningRate = 1e-3 * Float(1 + k % 4)
+            settings.rank = try arguments.positiveInt("rank", default: 32)
+            settings.heads = try arguments.positiveInt("heads", default: 4)
+            settings.bottleneck = try arguments.positiveInt("bottleneck", default: 32)
+            settings.reduction = try arguments.positiveInt("reduction", default: 8)
+            settings.batchSize = B; settings.epochs = epochs; settings.seed = UInt64(k)
+            return try TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
+                                    backboneHeads: heads)
+        }
+        print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcomes = TrialPool(workers: workers).run(trainers.enumerated().map { k, trainer in
+            PoolTrial(id: "trial-\(k)", memoryBytes: trainer.network.trialMemoryBytes(batch: B)) { try trainer.run() }
+        }) { event in
+            if case .finished(let id, let outcome, let done, let running, let queued) = event {
+                let detail = outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"
+                print("  \(id): \(detail) (\(done) done, \(running) running, \(queued) queued)")
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let failed = outcomes.filter { $0.result == nil }.count
+        print(String(format: "  %d trials in %.1f s (%d failed); peak resident memory %.0f MiB", K, seconds, failed,
+                     Double(peakResidentBytes()) / 1_048_576))
     }
 }
