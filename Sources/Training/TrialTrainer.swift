@@ -31,6 +31,8 @@ public struct TrialResult: Codable, Equatable, Sendable {
     public var trainingFLOPs: Double
     public var workingMemoryBytes: Int
     public var trainSeconds: Double
+    /// Of `trainSeconds`, the time spent reading (and converting) cached taps for training batches.
+    public var readSeconds: Double = 0
 
     public init(status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
                 finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
@@ -45,6 +47,7 @@ public struct TrialResult: Codable, Equatable, Sendable {
     public func sameOutcome(as other: TrialResult) -> Bool {
         var a = self, b = other
         a.trainSeconds = 0; b.trainSeconds = 0
+        a.readSeconds = 0; b.readSeconds = 0
         return a == b
     }
 }
@@ -166,6 +169,7 @@ public final class TrialTrainer {
         }
         var gradients = [Float](repeating: 0, count: state.parameters.count)
         var status = TrialStatus.finished
+        var readNanoseconds: UInt64 = 0
         while state.epochsDone < settings.epochs {
             if shouldStop() { status = .stopped; break }
             let epoch = state.epochsDone
@@ -176,7 +180,9 @@ public final class TrialTrainer {
             var diverged = false
             for s in 0..<stepsPerEpoch {
                 let indices = Array(order[(s * B)..<min((s + 1) * B, n)])
+                let readStart = DispatchTime.now().uptimeNanoseconds
                 let input = try batch(data.trainSplit, indices, labels: trainLabels)
+                readNanoseconds += DispatchTime.now().uptimeNanoseconds - readStart
                 for i in 0..<gradients.count { gradients[i] = 0 }
                 let loss = network.lossAndGradients(state.parameters, gradients: &gradients, input, labelSmoothing: settings.labelSmoothing).loss
                 guard loss.isFinite else { diverged = true; break }
@@ -199,7 +205,7 @@ public final class TrialTrainer {
         }
         let evaluated = state.history.filter { $0.valAccuracy != nil }
         let best = evaluated.max { ($0.valAccuracy!, -$0.epoch) < ($1.valAccuracy!, -$1.epoch) }
-        return TrialResult(
+        var result = TrialResult(
             status: status, epochsRun: state.epochsDone, bestEpoch: best?.epoch ?? 0,
             bestValAccuracy: best?.valAccuracy ?? 0, finalValAccuracy: evaluated.last?.valAccuracy ?? 0,
             finalValLoss: evaluated.last?.valLoss ?? .nan, history: state.history,
@@ -207,6 +213,8 @@ public final class TrialTrainer {
             trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(n * state.epochsDone),
             workingMemoryBytes: network.trialMemoryBytes(batch: B),
             trainSeconds: Date().timeIntervalSince(start))
+        result.readSeconds = Double(readNanoseconds) / 1e9
+        return result
     }
 
     /// The parameters saved in this trial's checkpoint (nil without one).
