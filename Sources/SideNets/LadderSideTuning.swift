@@ -154,6 +154,11 @@ public final class LadderSideTuning: SideNetwork {
                        weight: p + down0Weight, rows: M, inFeatures: D, outFeatures: d)
     }
 
+    public func releaseBuffers() {
+        saved = []
+        finalInput = []; finalNormalized = []; finalMean = []; finalRstd = []; upOutput = []
+    }
+
     public var forwardFLOPsPerExample: Double {
         let n = Double(tokens > 0 ? tokens : 197), D = Double(width), d = Double(sideWidth)
         let downs = Double(rungs.count + 1) * 2 * n * D * d

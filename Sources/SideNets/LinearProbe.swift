@@ -36,6 +36,8 @@ public final class LinearProbe: SideNetwork {
         _ = head.backward(p, g, dlogits: dlogits, batch: input.batch, saved: saved)
     }
 
+    public func releaseBuffers() { saved = ClassifierHead.Saved() }
+
     public var forwardFLOPsPerExample: Double { head.flopsPerExample }
 
     public func workingMemoryBytes(batch: Int) -> Int {

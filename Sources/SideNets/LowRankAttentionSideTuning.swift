@@ -151,6 +151,12 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         }
     }
 
+    public func releaseBuffers() {
+        saved = []; savedShape = []
+        u = []; normalized = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []
+        headSaved = ClassifierHead.Saved()
+    }
+
     public var forwardFLOPsPerExample: Double {
         // Per module: q|k|v 2·N·D·3R, attention 2·2·N²·R, output 2·N·R·D; N assumed 197 until a batch is seen.
         let n = Double(tokens > 0 ? tokens : 197), d = Double(width), r = Double(rank)

@@ -146,6 +146,13 @@ public final class SideAdapters: SideNetwork {
         }
     }
 
+    public func releaseBuffers() {
+        inputs = []; means = []; rstds = []; pre = []; act = []
+        u = []; z = []; normalized = []; dnormalized = []; dg = []; dh = []
+        rows = 0
+        headSaved = ClassifierHead.Saved()
+    }
+
     public var forwardFLOPsPerExample: Double {
         Double(depth) * 2 * 2 * Double(width * bottleneck) + head.flopsPerExample
     }

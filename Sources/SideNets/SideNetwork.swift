@@ -48,6 +48,9 @@ public protocol SideNetwork: AnyObject {
     func backward(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float])
     /// Multiply–add FLOPs (2 per MAC) of one example's forward pass.
     var forwardFLOPsPerExample: Double { get }
+    /// Frees the activations and scratch kept between steps (at the end of a trial: a finished trial
+    /// must not keep its working memory while others are admitted in its place).
+    func releaseBuffers()
     /// Bytes of the buffers one training step needs at `batch` (saved activations, scratch,
     /// parameters, gradients, the two AdamW moments and its weight-decay mask), excluding the input taps.
     func workingMemoryBytes(batch: Int) -> Int

@@ -115,9 +115,10 @@ public final class TrialTrainer {
         return TapBatch(taps: taps, labels: indices.map { Int32(labels[$0]) })
     }
 
-    /// Accuracy and mean loss on the eval split.
+    /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
+    /// would make the network's kept buffers, and the trial's memory, exceed its estimate).
     func evaluate(_ parameters: [Float], labels: [Int]) throws -> (accuracy: Float, loss: Float) {
-        let n = labels.count, size = 256
+        let n = labels.count, size = settings.batchSize
         var correct = 0
         var totalLoss = 0.0
         for start in stride(from: 0, to: n, by: size) {
@@ -140,6 +141,7 @@ public final class TrialTrainer {
     /// `shouldStop` answers true at an epoch boundary.
     public func run(shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
         let start = Date()
+        defer { network.releaseBuffers() }
         let trainLabels = try data.cache.labels(data.trainSplit)
         let evalLabels = try data.cache.labels(data.evalSplit)
         if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
