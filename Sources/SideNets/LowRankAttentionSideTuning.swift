@@ -22,14 +22,17 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     static let eps: Float = 1e-6
 
     /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
+    /// The attention probabilities (B·H·N² per module, as large as everything else kept) are not
+    /// saved: backward recomputes them from q|k, one small GEMM per head.
     struct Saved {
-        var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var probs: [Float]; var attended: [Float]
-        static let empty = Saved(input: [], mean: [], rstd: [], qkv: [], probs: [], attended: [])
+        var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]
+        static let empty = Saved(input: [], mean: [], rstd: [], qkv: [], attended: [])
     }
     private var saved: [Saved] = []
     private var savedShape: [Int] = []
     private var u: [Float] = [], normalized: [Float] = []
     private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = [], scratch: [Float] = []
+    private var probs: [Float] = [], recomputed: [Float] = []
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
@@ -74,9 +77,9 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         if saved.count != groups * modulesPerGroup || savedShape != shape {
             saved = (0..<(groups * modulesPerGroup)).map { _ in
                 Saved(input: [Float](repeating: 0, count: M * D), mean: [Float](repeating: 0, count: M), rstd: [Float](repeating: 0, count: M),
-                      qkv: [Float](repeating: 0, count: M * 3 * rank), probs: [Float](repeating: 0, count: B * heads * N * N),
-                      attended: [Float](repeating: 0, count: M * rank))
+                      qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank))
             }
+            probs = [Float](repeating: 0, count: B * heads * N * N)
             savedShape = shape
             u = [Float](repeating: 0, count: M * D)
             normalized = [Float](repeating: 0, count: M * D)
@@ -95,7 +98,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 s.input.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: M * D) }
                 layerNormForward(out: &normalized, mean: &s.mean, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 linearForward(out: &s.qkv, inp: normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
-                attentionForward(out: &s.attended, probs: &s.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+                attentionForward(out: &s.attended, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
                 linearForward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
@@ -122,7 +125,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
         // Scratch kept across steps like the saved buffers (fresh 40 MB arrays per step cost page faults).
         if du.count != M * D { du = [Float](repeating: 0, count: M * D); dnormalized = du }
-        if dattended.count != M * R { dattended = [Float](repeating: 0, count: M * R); dqkv = [Float](repeating: 0, count: M * 3 * R) }
+        if dattended.count != M * R { dattended = [Float](repeating: 0, count: M * R); recomputed = dattended; dqkv = [Float](repeating: 0, count: M * 3 * R) }
         if scratch.count != N * N { scratch = [Float](repeating: 0, count: N * N) }
         du.withUnsafeMutableBufferPointer { dus in
             dus.update(repeating: 0)
@@ -138,7 +141,10 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
                                weight: p + module.out, rows: M, inFeatures: R, outFeatures: D)
                 dqkv.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: s.probs,
+                // Recompute this module's attention probabilities (their output lands in scratch space).
+                attentionForward(out: &recomputed, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+                                 headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
+                attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: probs,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
                 layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.input, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -153,7 +159,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func releaseBuffers() {
         saved = []; savedShape = []
-        u = []; normalized = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []
+        u = []; normalized = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []; probs = []; recomputed = []
         headSaved = ClassifierHead.Saved()
     }
 
@@ -167,8 +173,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, D = width, R = rank
-        let perModule = M * D + 2 * M + 3 * M * R + B * heads * N * N + M * R
-        let scratch = 4 * M * D + M * R + 3 * M * R + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
+        let perModule = M * D + 2 * M + 3 * M * R + M * R
+        let scratch = 4 * M * D + 2 * M * R + 3 * M * R + B * heads * N * N + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
         return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch)
     }
 }

@@ -99,6 +99,13 @@ public final class TrialTrainer {
         }
     }
 
+    /// What admitting this trial costs: the network's working memory plus one batch of input taps.
+    public var memoryBytes: Int {
+        let tokens = network.classTokenOnly ? 1 : data.cache.header.tokens
+        return network.trialMemoryBytes(batch: settings.batchSize)
+            + network.requiredTaps.count * settings.batchSize * tokens * data.cache.header.width * 4
+    }
+
     /// The taps of `indices` of `split`, class-token rows only when the network reads no more.
     func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
         let cache = data.cache, width = cache.header.width
@@ -213,7 +220,7 @@ public final class TrialTrainer {
             finalValLoss: evaluated.last?.valLoss ?? .nan, history: state.history,
             trainableParameters: network.trainableParameterCount,
             trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(n * state.epochsDone),
-            workingMemoryBytes: network.trialMemoryBytes(batch: B),
+            workingMemoryBytes: memoryBytes,
             trainSeconds: Date().timeIntervalSince(start))
         result.readSeconds = Double(readNanoseconds) / 1e9
         return result

@@ -97,7 +97,7 @@ enum BenchPoolCommand: Command {
         print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers")
         let start = DispatchTime.now().uptimeNanoseconds
         let outcomes = TrialPool(workers: workers).run(trainers.enumerated().map { k, trainer in
-            PoolTrial(id: "trial-\(k)", memoryBytes: trainer.network.trialMemoryBytes(batch: B)) { try trainer.run() }
+            PoolTrial(id: "trial-\(k)", memoryBytes: trainer.memoryBytes) { try trainer.run() }
         }) { event in
             if case .finished(let id, let outcome, let done, let running, let queued) = event {
                 let detail = outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"

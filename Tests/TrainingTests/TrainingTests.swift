@@ -60,7 +60,7 @@ final class TrainingTests: XCTestCase {
             let pool = TrialPool(workers: width)
             let outcomes = pool.run(try trials.enumerated().map { i, s in
                 let t = try trainer(s)
-                return PoolTrial(id: "t\(i)", memoryBytes: t.network.trialMemoryBytes(batch: s.batchSize)) { try t.run() }
+                return PoolTrial(id: "t\(i)", memoryBytes: t.memoryBytes) { try t.run() }
             })
             return try outcomes.map { try XCTUnwrap($0.result) }
         }
