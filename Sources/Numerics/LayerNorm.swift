@@ -65,3 +65,23 @@ public func layerNormBackward(
         }
     }
 }
+
+/// Accumulates dinp (M, C) from dout (M, C) for a LayerNorm without affine parameters, given its
+/// output x̂ (M, C) and rstd (M) instead of its input:
+///   dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂))
+/// Keeping x̂ rather than the input lets a caller reuse it (as the next Linear's input) and skip
+/// recomputing the normalisation in backward.
+@inlinable
+public func layerNormBackwardFromOutput(
+    dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    rstd: UnsafePointer<Float>, rows M: Int, cols C: Int
+) {
+    let invC = 1 / Float(C)
+    for r in 0..<M {
+        let dy = dout + r * C, xhat = normalized + r * C, dx = dinp + r * C
+        let mean = vectorSum(dy, count: C) * invC
+        let meanDotXhat = vectorDot(dy, xhat, count: C) * invC
+        let s = rstd[r]
+        for c in 0..<C { dx[c] += (dy[c] - mean - xhat[c] * meanDotXhat) * s }
+    }
+}

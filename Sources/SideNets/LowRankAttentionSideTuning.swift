@@ -24,13 +24,15 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
     /// The attention probabilities (B·H·N² per module, as large as everything else kept) are not
     /// saved: backward recomputes them from q|k, one small GEMM per head.
+    /// The module's normalised input x̂ is kept (it is the q|k|v Linear's input, and LayerNorm's backward
+    /// needs only x̂ and rstd), not the input itself: no copy forward, no recomputation backward.
     struct Saved {
-        var input: [Float]; var mean: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]
-        static let empty = Saved(input: [], mean: [], rstd: [], qkv: [], attended: [])
+        var normalized: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]
+        static let empty = Saved(normalized: [], rstd: [], qkv: [], attended: [])
     }
     private var saved: [Saved] = []
     private var savedShape: [Int] = []
-    private var u: [Float] = [], normalized: [Float] = []
+    private var u: [Float] = []
     private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = [], scratch: [Float] = []
     private var probs: [Float] = [], recomputed: [Float] = []
     private var headSaved = ClassifierHead.Saved()
@@ -76,13 +78,12 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let shape = [M * D, M, M * 3 * rank, B * heads * N * N, M * rank]
         if saved.count != groups * modulesPerGroup || savedShape != shape {
             saved = (0..<(groups * modulesPerGroup)).map { _ in
-                Saved(input: [Float](repeating: 0, count: M * D), mean: [Float](repeating: 0, count: M), rstd: [Float](repeating: 0, count: M),
+                Saved(normalized: [Float](repeating: 0, count: M * D), rstd: [Float](repeating: 0, count: M),
                       qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank))
             }
             probs = [Float](repeating: 0, count: B * heads * N * N)
             savedShape = shape
             u = [Float](repeating: 0, count: M * D)
-            normalized = [Float](repeating: 0, count: M * D)
         }
         // Loops run over buffer pointers: element access to a class's array properties pays an
         // exclusivity check and a uniqueness check per element.
@@ -95,9 +96,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 // Move the module's buffers out (no copy-on-write), fill them, move them back.
                 var s = Saved.empty
                 swap(&s, &saved[index])
-                s.input.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: M * D) }
-                layerNormForward(out: &normalized, mean: &s.mean, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
-                linearForward(out: &s.qkv, inp: normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
+                layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                linearForward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
                 attentionForward(out: &s.attended, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
@@ -146,12 +146,10 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                                  headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
                 attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: probs,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.input, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: normalized,
+                linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
                                weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R)
-                layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: s.input, weight: nil,
-                                  mean: s.mean, rstd: s.rstd, rows: M, cols: D)
+                layerNormBackwardFromOutput(dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)
             }
             // The group's input is uᵢ₋₁ + z: du passes to uᵢ₋₁ unchanged.
         }
@@ -159,7 +157,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func releaseBuffers() {
         saved = []; savedShape = []
-        u = []; normalized = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []; probs = []; recomputed = []
+        u = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []; probs = []; recomputed = []
         headSaved = ClassifierHead.Saved()
     }
 
@@ -173,8 +171,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, D = width, R = rank
-        let perModule = M * D + 2 * M + 3 * M * R + M * R
-        let scratch = 4 * M * D + 2 * M * R + 3 * M * R + B * heads * N * N + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
+        let perModule = M * D + M + 3 * M * R + M * R
+        let scratch = 3 * M * D + 2 * M * R + 3 * M * R + B * heads * N * N + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
         return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch)
     }
 }
