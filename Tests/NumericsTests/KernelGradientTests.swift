@@ -53,6 +53,23 @@ final class KernelGradientTests: XCTestCase {
         assertClose(dbias, finiteDifferenceGradient(bias, eps: 1e-2) { projectedLoss(forward(inp, weight, $0), dout) }, rtol: 1e-3, "dbias")
     }
 
+    func testLayerNormBackwardFromOutputEqualsFromInput() {
+        let (M, C) = (3, 13)
+        let inp = randomArray(M * C, seed: 15, scale: 2), dout = randomArray(M * C, seed: 16)
+        var out = [Float](repeating: 0, count: M * C), mean = [Float](repeating: 0, count: M), rstd = [Float](repeating: 0, count: M)
+        layerNormForward(out: &out, mean: &mean, rstd: &rstd, inp: inp, weight: nil, bias: nil, rows: M, cols: C, eps: 1e-6)
+        var fromInput = [Float](repeating: 0, count: M * C), fromOutput = [Float](repeating: 0, count: M * C)
+        layerNormBackward(dinp: &fromInput, dweight: nil, dbias: nil, dout: dout, inp: inp, weight: nil, mean: mean, rstd: rstd, rows: M, cols: C)
+        layerNormBackwardFromOutput(dinp: &fromOutput, dout: dout, normalized: out, rstd: rstd, rows: M, cols: C)
+        assertClose(fromOutput, fromInput, rtol: 1e-5, "same gradient from x̂ as from x")
+        func forward(_ inp: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: M * C)
+            layerNormForward(out: &out, mean: nil, rstd: nil, inp: inp, weight: nil, bias: nil, rows: M, cols: C, eps: 1e-6)
+            return out
+        }
+        assertClose(fromOutput, finiteDifferenceGradient(inp, eps: 1e-2) { projectedLoss(forward($0), dout) }, rtol: 2e-3, "finite differences")
+    }
+
     func testGELUBackward() {
         let inp = randomArray(41, seed: 21, scale: 3) + [0, -0.0, 8, -8, 1e-4]
         let dout = randomArray(inp.count, seed: 22)
