@@ -107,19 +107,25 @@ public final class TrialTrainer {
     }
 
     /// The taps of `indices` of `split`, class-token rows only when the network reads no more.
+    /// Full-size batches reuse the same arrays step after step (half a gigabyte for `last` on ViT-B/16:
+    /// fresh arrays would be zeroed and faulted in every step). Each call moves them out, so they are
+    /// uniquely referenced while being filled; the previous batch must have been dropped by then.
+    private var batchBuffers: [Tensor] = []
+
     func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
-        let cache = data.cache, width = cache.header.width
-        let tokens = network.classTokenOnly ? 1 : cache.header.tokens
-        var taps: [Tap: Tensor] = [:]
-        for tap in network.requiredTaps {
-            var t = Tensor(shape: [indices.count, tokens, width])
-            try t.withUnsafeMutablePointer { out in
-                if tokens == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: out) }
+        let cache = data.cache
+        let shape = [indices.count, network.classTokenOnly ? 1 : cache.header.tokens, cache.header.width]
+        var buffers = batchBuffers.first?.shape == shape ? batchBuffers : network.requiredTaps.map { _ in Tensor(shape: shape) }
+        batchBuffers = []
+        for (i, tap) in network.requiredTaps.enumerated() {
+            try buffers[i].withUnsafeMutablePointer { out in
+                if shape[1] == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: out) }
                 else { try cache.read(split: split, tap: tap, indices: indices, into: out) }
             }
-            taps[tap] = t
         }
-        return TapBatch(taps: taps, labels: indices.map { Int32(labels[$0]) })
+        if indices.count == settings.batchSize { batchBuffers = buffers }
+        return TapBatch(taps: Dictionary(uniqueKeysWithValues: zip(network.requiredTaps, buffers)),
+                        labels: indices.map { Int32(labels[$0]) })
     }
 
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
@@ -148,7 +154,7 @@ public final class TrialTrainer {
     /// `shouldStop` answers true at an epoch boundary.
     public func run(shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
         let start = Date()
-        defer { network.releaseBuffers() }
+        defer { network.releaseBuffers(); batchBuffers = [] }
         let trainLabels = try data.cache.labels(data.trainSplit)
         let evalLabels = try data.cache.labels(data.evalSplit)
         if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
