@@ -58,6 +58,11 @@ struct ClassifierHead {
 /// Gathers the class-token rows (B, D) of a (B, N, D) buffer.
 func classTokens(_ x: UnsafePointer<Float>, batch B: Int, tokens N: Int, width D: Int) -> [Float] {
     var out = [Float](repeating: 0, count: B * D)
-    for b in 0..<B { for d in 0..<D { out[b * D + d] = x[b * N * D + d] } }
+    out.withUnsafeMutableBufferPointer { gatherClassTokens(x, batch: B, tokens: N, width: D, into: $0.baseAddress!) }
     return out
+}
+
+/// Writes the class-token rows (B, D) of a (B, N, D) buffer at `out`.
+func gatherClassTokens(_ x: UnsafePointer<Float>, batch B: Int, tokens N: Int, width D: Int, into out: UnsafeMutablePointer<Float>) {
+    for b in 0..<B { (out + b * D).update(from: x + b * N * D, count: D) }
 }

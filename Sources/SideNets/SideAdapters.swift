@@ -45,10 +45,7 @@ public final class SideAdapters: SideNetwork {
     private func classRows(_ input: TapBatch, _ tap: Tap) -> UnsafePointer<Float> {
         let source = input.pointer(tap)
         if input.tokens == 1 { return source }
-        let B = input.batch, D = width, N = input.tokens
-        z.withUnsafeMutableBufferPointer { out in
-            for b in 0..<B { (out.baseAddress! + b * D).update(from: source + b * N * D, count: D) }
-        }
+        z.withUnsafeMutableBufferPointer { gatherClassTokens(source, batch: input.batch, tokens: input.tokens, width: width, into: $0.baseAddress!) }
         return z.withUnsafeBufferPointer { $0.baseAddress! }
     }
 
