@@ -59,8 +59,8 @@ extension TapBatch {
             if classTokenOnly {
                 var rows = Tensor(shape: [range.count, 1, width])
                 t.withUnsafePointer { source in
-                    rows.withUnsafeMutablePointer { out in
-                        for (i, b) in range.enumerated() { (out + i * width).update(from: source + b * rowElements, count: width) }
+                    rows.withUnsafeMutablePointer {
+                        gatherClassTokens(source + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width, into: $0)
                     }
                 }
                 sliced[tap] = rows
