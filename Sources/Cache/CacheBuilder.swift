@@ -17,9 +17,8 @@ public struct CacheProgress {
 
 /// Builds cache directories under a root (default `.hpsweep-cache/`).
 ///
-/// A build streams the splits through the backbone in batches: the next batch's images are decoded
-/// on another thread while the backbone runs, and each batch's taps are converted to the storage
-/// dtype and appended to one file per (split, tap) with a running CRC-32. Memory is bounded by the
+/// A build streams the splits through the backbone (`BackboneStream`) and appends each batch's
+/// encoded taps to one file per (split, tap) with a running CRC-32. Memory is bounded by the
 /// batch size, never by the dataset. Everything is written under `.building-<key>.<pid>/` and renamed
 /// to `<key>/` only when complete and synced, so a killed build never leaves a cache that looks valid;
 /// the next build removes the leftovers of dead builders and starts again.
@@ -94,72 +93,19 @@ public struct CacheBuilder {
     /// Streams one split through the backbone, writing one array per tap plus the labels.
     private func writeSplit(_ split: any ImageSplit, plan: CachePlan, tokens: Int, into staging: String,
                             progress: (Int) -> Void) throws -> [CacheArray] {
-        let config = plan.vit.config, request = plan.request
-        let width = config.width, rowElements = tokens * width
-        let blockTaps = plan.taps.compactMap { if case .block(let i) = $0 { return i } else { return nil } }
-        let wantsNorm = plan.taps.contains(.normalized)
+        let width = plan.vit.config.width, dtype = plan.request.dtype
         var writers = try plan.taps.map { tap in
             try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).\(tap).bin"))
         }
-        let imageElements = 3 * config.imageSize * config.imageSize
-        let batches = stride(from: 0, to: split.count, by: batchSize).map { $0..<min($0 + batchSize, split.count) }
-
-        // Double buffering: batch k+1 is decoded on `decoder` while batch k runs through the backbone.
-        let decoder = DispatchQueue(label: "hpsweep.cache.decode")
-        @Sendable func decode(_ range: Range<Int>) -> Result<Tensor, Error> {
-            var images = Tensor(shape: [range.count, 3, config.imageSize, config.imageSize])
-            do {
-                try images.withUnsafeMutablePointer { base in
-                    for (i, index) in range.enumerated() {
-                        try split.loadImage(at: index, preprocessing: plan.preprocessing, into: base + i * imageElements)
-                    }
-                }
-                return .success(images)
-            } catch { return .failure(error) }
-        }
-        let pending = DecodedBatch()
-        let ready = DispatchSemaphore(value: 0)
-        func startDecoding(_ index: Int) {
-            guard index < batches.count else { return }
-            let range = batches[index]
-            decoder.async { pending.result = decode(range); ready.signal() }
-        }
-        startDecoding(0)
-        var converted = [UInt8](repeating: 0, count: batchSize * rowElements * request.dtype.byteCount)
-        var reduced = [Float](repeating: 0, count: request.tokenPolicy == .all ? 0 : batchSize * rowElements)
-        var output = ViT.Output(taps: [:], normalizedFinal: nil)
-        for (index, range) in batches.enumerated() {
-            ready.wait()
-            let images = try pending.result!.get()
-            startDecoding(index + 1)
-            // The output arrays of the previous batch are reused: no fresh pages to fault in per batch.
-            plan.vit.forward(images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads, into: &output)
-            for (t, tap) in plan.taps.enumerated() {
-                let activations: Tensor
-                switch tap { case .block(let i): activations = output.taps[i]!; case .normalized: activations = output.normalizedFinal! }
-                let count = range.count * rowElements
-                activations.withUnsafePointer { source in
-                    converted.withUnsafeMutableBytes { raw in
-                        if request.tokenPolicy == .all {    // no reduction: encode straight from the output
-                            request.dtype.encode(source, count: count, into: raw.baseAddress!)
-                            return
-                        }
-                        reduced.withUnsafeMutableBufferPointer { buffer in
-                            Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
-                                              width: width, into: buffer.baseAddress!)
-                            request.dtype.encode(buffer.baseAddress!, count: count, into: raw.baseAddress!)
-                        }
-                    }
-                }
-                try converted.withUnsafeBytes { try writers[t].append(UnsafeRawBufferPointer(rebasing: $0[0..<(count * request.dtype.byteCount)])) }
-            }
+        try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch { range, encoded in
+            for t in plan.taps.indices { try writers[t].append(encoded[t]) }
             progress(range.upperBound)
         }
         var arrays: [CacheArray] = []
         for (t, tap) in plan.taps.enumerated() {
             try writers[t].finish()
             arrays.append(CacheArray(split: split.name, tap: tap.description, file: "\(split.name).\(tap).bin",
-                                     shape: [split.count, tokens, width], dtype: request.dtype.rawValue,
+                                     shape: [split.count, tokens, width], dtype: dtype.rawValue,
                                      bytes: writers[t].bytes, crc32: writers[t].crc.value))
         }
         var labelWriter = try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).labels.bin"))
@@ -169,28 +115,6 @@ public struct CacheBuilder {
         arrays.append(CacheArray(split: split.name, tap: "labels", file: "\(split.name).labels.bin", shape: [split.count],
                                  dtype: "I64", bytes: labelWriter.bytes, crc32: labelWriter.crc.value))
         return arrays
-    }
-
-    /// Rows (examples, tokens, width) reduced by the token policy into (examples, kept, width).
-    static func selectTokens(_ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int,
-                             width: Int, into out: UnsafeMutablePointer<Float>) {
-        switch policy {
-        case .all:
-            out.update(from: source, count: examples * tokens * width)   // (the builder skips this copy)
-        case .cls:
-            for e in 0..<examples { (out + e * width).update(from: source + e * tokens * width, count: width) }
-        case .mean:
-            let scale = 1 / Float(tokens - 1)
-            for e in 0..<examples {
-                let o = out + e * width
-                o.initialize(repeating: 0, count: width)
-                for t in 1..<tokens {
-                    let row = source + (e * tokens + t) * width
-                    for d in 0..<width { o[d] += row[d] }
-                }
-                for d in 0..<width { o[d] *= scale }
-            }
-        }
     }
 
     /// Removes `.building-<key>.<pid>` directories whose builder process is gone.
@@ -212,11 +136,6 @@ public struct CacheBuilder {
         let fd = open(path, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
     }
-}
-
-/// The decoder thread's hand-off slot; the semaphore orders its writes before the reads.
-private final class DecodedBatch: @unchecked Sendable {
-    var result: Result<Tensor, Error>?
 }
 
 /// Appends bytes to a new file, keeping a CRC-32; `finish` fsyncs and closes it.

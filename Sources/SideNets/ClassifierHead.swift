@@ -63,6 +63,6 @@ func classTokens(_ x: UnsafePointer<Float>, batch B: Int, tokens N: Int, width D
 }
 
 /// Writes the class-token rows (B, D) of a (B, N, D) buffer at `out`.
-func gatherClassTokens(_ x: UnsafePointer<Float>, batch B: Int, tokens N: Int, width D: Int, into out: UnsafeMutablePointer<Float>) {
+public func gatherClassTokens(_ x: UnsafePointer<Float>, batch B: Int, tokens N: Int, width D: Int, into out: UnsafeMutablePointer<Float>) {
     for b in 0..<B { (out + b * D).update(from: x + b * N * D, count: D) }
 }

@@ -77,6 +77,8 @@ public final class TrialTrainer {
     public let data: TrialData
     public let network: SideNetwork
     public let checkpointPath: String?
+    /// The parameters at the end of the last `run` (for final evaluation).
+    public private(set) var trainedParameters: [Float]?
     let backboneParameters: ViTParameters?
 
     public init(settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
@@ -131,22 +133,12 @@ public final class TrialTrainer {
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
     /// would make the network's kept buffers, and the trial's memory, exceed its estimate).
     func evaluate(_ parameters: [Float], labels: [Int]) throws -> (accuracy: Float, loss: Float) {
-        let n = labels.count, size = settings.batchSize
-        var correct = 0
-        var totalLoss = 0.0
-        for start in stride(from: 0, to: n, by: size) {
-            let indices = Array(start..<min(start + size, n))
-            let input = try batch(data.evalSplit, indices, labels: labels)
-            let logits = network.forward(parameters, input)
-            var losses = [Float](repeating: 0, count: indices.count), probs = [Float](repeating: 0, count: logits.count)
-            crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels, rows: indices.count, classes: data.classes)
-            totalLoss += losses.reduce(0.0) { $0 + Double($1) }
-            for (row, index) in indices.enumerated() {
-                let scores = logits[(row * data.classes)..<((row + 1) * data.classes)]
-                if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * data.classes == labels[index] { correct += 1 }
-            }
+        var score = BatchScore()
+        for start in stride(from: 0, to: labels.count, by: settings.batchSize) {
+            let input = try batch(data.evalSplit, Array(start..<min(start + settings.batchSize, labels.count)), labels: labels)
+            score.add(logits: network.forward(parameters, input), labels: input.labels, classes: data.classes)
         }
-        return (Float(correct) / Float(n), Float(totalLoss / Double(n)))
+        return (score.accuracy, score.meanLoss)
     }
 
     /// Trains to `settings.epochs` (resuming from the checkpoint when there is one), calling
@@ -218,6 +210,7 @@ public final class TrialTrainer {
             if let path = checkpointPath { try state.save(path) }
             onEpoch(record)
         }
+        trainedParameters = state.parameters
         let evaluated = state.history.filter { $0.valAccuracy != nil }
         let best = evaluated.max { ($0.valAccuracy!, -$0.epoch) < ($1.valAccuracy!, -$1.epoch) }
         var result = TrialResult(

@@ -11,6 +11,7 @@ import _TestSupport
 /// Training on a real cache: the bundled digits through a small random ViT (built once per run).
 final class TrainingTests: XCTestCase {
     static var cache: ActivationCache!
+    static var plan: CachePlan!
     static let config = ViTConfig(imageSize: 16, patchSize: 4, width: 48, depth: 4, heads: 3)
     static var root: URL!
 
@@ -23,7 +24,8 @@ final class TrainingTests: XCTestCase {
         }
         var request = CacheRequest(backbone: .random(config: config, seed: 7), splits: splits)
         request.dtype = .float16
-        cache = try! CacheBuilder(root: root.path).build(try! CachePlan(request))
+        plan = try! CachePlan(request)
+        cache = try! CacheBuilder(root: root.path).build(plan)
     }
 
     override class func tearDown() { try? FileManager.default.removeItem(at: root) }
@@ -70,6 +72,26 @@ final class TrainingTests: XCTestCase {
             XCTAssertTrue(one[i].sameOutcome(as: four[i]), "trial \(i): width 1 vs 4")
         }
         XCTAssertFalse(one[0].sameOutcome(as: one[4]), "other settings, other results")
+    }
+
+    /// A split evaluated by streaming it through the backbone scores exactly as the cached split.
+    func testStreamingEvaluationEqualsCachedEvaluation() throws {
+        var models: [TrainedModel] = []
+        var cached: [Float] = []
+        for method in ["linear", "last", "lst"] {
+            let t = try trainer(settings(method, lr: 1e-2, epochs: method == "last" ? 3 : 1))
+            let result = try t.run()
+            cached += [result.finalValAccuracy, result.finalValLoss]
+            models.append(TrainedModel(network: t.network, parameters: try XCTUnwrap(t.trainedParameters)))
+        }
+        let split = Self.plan.request.splits.first { $0.name == "val200" }!
+        var batchesSeen = 0
+        let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: Self.plan, split: split, batchSize: 64)) { _ in
+            batchesSeen += 1
+        }
+        XCTAssertEqual(batchesSeen, 4, "200 images in batches of 64")
+        XCTAssertEqual(streamed.flatMap { [$0.accuracy, $0.loss] }, cached, "one backbone pass, three models, same scores as the cache")
+        XCTAssertGreaterThan(streamed[1].accuracy, 0.3, "a trained LAST scores far above chance")
     }
 
     func testResumeFromCheckpointEqualsUninterruptedTraining() throws {

@@ -1,0 +1,86 @@
+import Cache
+import Foundation
+import Numerics
+import SideNets
+
+/// Correct predictions and summed cross-entropy of one batch of logits (B, C). Both evaluation paths
+/// (cached and streamed) score through this, so they agree bit for bit on the same batches.
+struct BatchScore {
+    var correct = 0
+    var lossSum = 0.0
+    var count = 0
+
+    mutating func add(logits: [Float], labels: [Int32], classes: Int) {
+        let rows = labels.count
+        var losses = [Float](repeating: 0, count: rows), probs = [Float](repeating: 0, count: logits.count)
+        crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: labels, rows: rows, classes: classes)
+        for row in 0..<rows {
+            lossSum += Double(losses[row])
+            let scores = logits[(row * classes)..<((row + 1) * classes)]
+            if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * classes == Int(labels[row]) { correct += 1 }
+        }
+        count += rows
+    }
+
+    var accuracy: Float { count == 0 ? 0 : Float(correct) / Float(count) }
+    var meanLoss: Float { count == 0 ? .nan : Float(lossSum / Double(count)) }
+}
+
+/// A trained side network ready to be evaluated.
+public struct TrainedModel {
+    public let network: SideNetwork
+    public let parameters: [Float]
+    public init(network: SideNetwork, parameters: [Float]) { self.network = network; self.parameters = parameters }
+}
+
+/// Evaluates many trained side networks on a split too large to cache: the backbone runs over it
+/// once (`BackboneStream`), and every model scores each batch while it is in memory. The taps are
+/// decoded from the cache dtype, so the scores equal those of the same split read from a cache.
+public enum StreamingEvaluation {
+    public static func evaluate(_ models: [TrainedModel], stream: BackboneStream,
+                                progress: (Int) -> Void = { _ in }) throws -> [(accuracy: Float, loss: Float)] {
+        let plan = stream.plan, width = plan.vit.config.width, tokens = stream.tokens
+        let tapIndex = Dictionary(uniqueKeysWithValues: plan.taps.enumerated().map { ($1, $0) })
+        for model in models {
+            for tap in model.network.requiredTaps where tapIndex[tap] == nil {
+                throw TrialError("\(model.network.name) needs tap \(tap), which the streamed backbone does not emit")
+            }
+            if tokens == 1 && !model.network.classTokenOnly {
+                throw TrialError("\(model.network.name) needs all tokens; the stream keeps one per example")
+            }
+        }
+        let labels = stream.split.labels
+        var scores = [BatchScore](repeating: BatchScore(), count: models.count)
+        try stream.forEachBatch { range, encoded in
+            let batchLabels = range.map { Int32(labels[$0]) }
+            // Each tap decoded once for all models, and its class-token rows gathered once for the
+            // cls-only ones (they train on such rows: the same inputs give the same arithmetic).
+            var decoded: [Tap: Tensor] = [:], classRows: [Tap: Tensor] = [:]
+            let count = range.count * tokens * width
+            for (i, model) in models.enumerated() {
+                var taps: [Tap: Tensor] = [:]
+                for tap in model.network.requiredTaps {
+                    if decoded[tap] == nil {
+                        var t = Tensor(shape: [range.count, tokens, width])
+                        t.withUnsafeMutablePointer { plan.request.dtype.decode(encoded[tapIndex[tap]!].baseAddress!, count: count, into: $0) }
+                        decoded[tap] = t
+                    }
+                    guard model.network.classTokenOnly && tokens > 1 else { taps[tap] = decoded[tap]; continue }
+                    if classRows[tap] == nil {
+                        var rows = Tensor(shape: [range.count, 1, width])
+                        decoded[tap]!.withUnsafePointer { full in
+                            rows.withUnsafeMutablePointer { gatherClassTokens(full, batch: range.count, tokens: tokens, width: width, into: $0) }
+                        }
+                        classRows[tap] = rows
+                    }
+                    taps[tap] = classRows[tap]
+                }
+                let logits = model.network.forward(model.parameters, TapBatch(taps: taps, labels: batchLabels))
+                scores[i].add(logits: logits, labels: batchLabels, classes: model.network.classes)
+            }
+            progress(range.upperBound)
+        }
+        for model in models { model.network.releaseBuffers() }
+        return scores.map { ($0.accuracy, $0.meanLoss) }
+    }
+}
