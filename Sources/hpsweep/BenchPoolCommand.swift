@@ -96,14 +96,13 @@ enum BenchPoolCommand: Command {
         }
         print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers")
         let start = DispatchTime.now().uptimeNanoseconds
+        let progress = PoolProgressLine(workers: workers, trials: K) { _, outcome in
+            outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"
+        }
         let outcomes = TrialPool(workers: workers).run(trainers.enumerated().map { k, trainer in
             PoolTrial(id: "trial-\(k)", memoryBytes: trainer.memoryBytes) { try trainer.run() }
-        }) { event in
-            if case .finished(let id, let outcome, let done, let running, let queued) = event {
-                let detail = outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"
-                print("  \(id): \(detail) (\(done) done, \(running) running, \(queued) queued)")
-            }
-        }
+        }, onEvent: progress.record)
+        progress.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let failed = outcomes.filter { $0.result == nil }.count
         let results = outcomes.compactMap(\.result)

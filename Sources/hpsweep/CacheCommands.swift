@@ -3,31 +3,6 @@ import Foundation
 import Numerics
 import Sweep
 
-/// Prints cache-build progress: one updating line on a terminal, a line per ~10% in a log.
-final class ProgressPrinter {
-    private let isTerminal = isatty(STDOUT_FILENO) != 0
-    private var lastReported = -1
-    private var lastSplit = ""
-
-    func report(_ p: CacheProgress) {
-        let eta = p.etaSeconds.isFinite ? formatDuration(p.etaSeconds) : "?"
-        let line = String(format: "  %@: %d/%d images, %.1f images/s, ETA %@", p.split, p.done, p.total, p.imagesPerSecond, eta)
-        if isTerminal {
-            print("\r" + line + "   ", terminator: p.done == p.total ? "\n" : "")
-            fflush(stdout)
-        } else {
-            let decile = p.done * 10 / max(p.total, 1)
-            if p.split != lastSplit { lastReported = -1; lastSplit = p.split }
-            if decile > lastReported || p.done == p.total { print(line); lastReported = decile }
-        }
-    }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
-}
-
 /// The cache root: --cache-dir, else the sweep's `cache.dir`, else ./.hpsweep-cache.
 func cacheRoot(_ arguments: ParsedArguments, spec: SweepSpec? = nil) -> String {
     if let dir = arguments.values["cache-dir"] { return dir }

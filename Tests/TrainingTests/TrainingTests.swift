@@ -175,3 +175,25 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(g[0], 0.6, accuracy: 1e-5)
     }
 }
+
+final class PoolProgressTests: XCTestCase {
+    func testCountsBestAndETA() {
+        var p = PoolProgress(workers: 2, queued: 4)
+        XCTAssertNil(p.etaSeconds, "no estimate before a trial finished")
+        var good = TrialResult(status: .finished, epochsRun: 1, bestEpoch: 1, bestValAccuracy: 0.8, finalValAccuracy: 0.8,
+                               finalValLoss: 0.5, history: [], trainableParameters: 1, trainingFLOPs: 0, workingMemoryBytes: 0, trainSeconds: 10)
+        p.record(.started(id: "a", running: 1, queued: 3), now: 0)
+        p.record(.started(id: "b", running: 2, queued: 2), now: 0)
+        p.record(.finished(id: "a", outcome: .completed(good), done: 1, running: 1, queued: 2), now: 10)
+        XCTAssertEqual(p.done, 1); XCTAssertEqual(p.running, 1); XCTAssertEqual(p.queued, 2)
+        // 2 queued + half of 1 running, at 10 s each, over 2 workers.
+        XCTAssertEqual(p.etaSeconds!, 12.5, accuracy: 1e-9)
+        good.bestValAccuracy = 0.6
+        p.record(.finished(id: "b", outcome: .completed(good), done: 2, running: 0, queued: 2), now: 30)
+        XCTAssertEqual(p.best?.id, "a")
+        XCTAssertEqual(p.best?.accuracy, 0.8)
+        p.record(.finished(id: "c", outcome: .failed("boom"), done: 3, running: 0, queued: 1), now: 31)
+        XCTAssertEqual(p.failed, 1)
+        XCTAssertEqual(p.etaSeconds!, 20, accuracy: 1e-9, "one queued at the mean of 10 s and 30 s (a trial that never started adds no time)")
+    }
+}
