@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
         .target(name: "Training", dependencies: ["Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
-        .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache"]),
+        .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
         .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
 
         // MARK: - Tests

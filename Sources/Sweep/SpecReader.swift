@@ -5,7 +5,7 @@ import Foundation
 public struct SpecReader {
     public let file: String
     public let path: String
-    let object: [String: Any]
+    public let object: [String: Any]
     private(set) var known: Set<String> = []
 
     public init(file: String, path: String, object: [String: Any]) {

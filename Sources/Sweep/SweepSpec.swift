@@ -37,6 +37,11 @@ public struct SweepSpec {
     public var backbone: BackboneSource
     public var data: DataSpec
     public var cache: CacheSpec
+    /// The search (`methods`, `space`, `sampler`, …); nil in a file that only describes a cache.
+    public var search: SearchSpec?
+    /// SHA-256 of the canonical form of the file's JSON without `workers` and `memory` (which may
+    /// change between resumes without changing any result).
+    public var contentHash: String
 
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
     public static func load(_ file: String) throws -> SweepSpec {
@@ -51,8 +56,26 @@ public struct SweepSpec {
         let data = try parseData(&dataReader)
         var cacheReader = try top.object("cache") ?? SpecReader(file: file, path: "$.cache", object: [:])
         let cache = try parseCache(&cacheReader, data: data, top: top)
+        var search: SearchSpec?
+        if top.has("methods") || top.has("method") {
+            search = try SearchSpec.parse(&top, backbone: try backboneShape(backbone))
+        }
         try top.rejectUnknownKeys()
-        return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache)
+        var hashed = top.object
+        hashed["workers"] = nil
+        hashed["memory"] = nil
+        return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
+                         contentHash: SHA256.hash(canonical(hashed).text))
+    }
+
+    /// Width, depth and heads of the backbone (a weights file is read for them).
+    static func backboneShape(_ source: BackboneSource) throws -> (width: Int, depth: Int, heads: Int, hasWeights: Bool) {
+        switch source {
+        case let .random(config, _): return (config.width, config.depth, config.heads, false)
+        case let .weights(path, heads, eps):
+            let config = try LoadedViT(path: path, heads: heads, layerNormEps: eps).config
+            return (config.width, config.depth, config.heads, true)
+        }
     }
 
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
@@ -163,16 +186,16 @@ public struct SweepSpec {
     }
 
     /// Opens the splits to cache, checking list files, images and labels before any work.
-    public func openSplits() throws -> [any ImageSplit] {
-        let names = cache.splits ?? data.splitNames
-        return try names.map { name -> any ImageSplit in
-            switch data.source {
-            case let .vtab(root, task):
-                return try VTABSplit(root: root, task: task, split: name, classes: data.classes)
-            case let .numpy(splits):
-                let (images, labels) = splits[name]!
-                return try NumpySplit(name: name, images: images, labels: labels, classes: data.classes)
-            }
+    public func openSplits() throws -> [any ImageSplit] { try (cache.splits ?? data.splitNames).map(openSplit) }
+
+    /// Opens one split of the data by name.
+    public func openSplit(_ name: String) throws -> any ImageSplit {
+        switch data.source {
+        case let .vtab(root, task):
+            return try VTABSplit(root: root, task: task, split: name, classes: data.classes)
+        case let .numpy(splits):
+            let (images, labels) = splits[name]!
+            return try NumpySplit(name: name, images: images, labels: labels, classes: data.classes)
         }
     }
 
@@ -185,6 +208,21 @@ public struct SweepSpec {
         request.tokenPolicy = cache.tokenPolicy
         request.dtype = cache.dtype
         return request
+    }
+}
+
+/// Parsed JSON in canonical form for hashing: sorted keys, integers as integers, other numbers as
+/// the string of their shortest round-trip decimal (as cache keys write floats).
+func canonical(_ value: Any) -> CanonicalJSON {
+    switch value {
+    case let s as String: return .string(s)
+    case let n as NSNumber:
+        if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
+        if n.doubleValue.rounded() == n.doubleValue, abs(n.doubleValue) < 9e15 { return .int(n.intValue) }
+        return .string("\(n.doubleValue)")
+    case let a as [Any]: return .array(a.map(canonical))
+    case let o as [String: Any]: return .object(o.mapValues(canonical))
+    default: return .string("null")
     }
 }
 

@@ -41,6 +41,30 @@ public struct TrialSettings: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// What keeps these settings from building a network on a backbone of `width`, `depth` and
+    /// `backboneHeads`, or nil (the networks' own preconditions, checked before any work).
+    public func problem(width: Int, depth: Int, backboneHeads: Int) -> String? {
+        if let problem { return problem }
+        switch method {
+        case "last":
+            if rank < 1 || heads < 1 || rank % heads != 0 { return "last: rank \(rank) must be a positive multiple of heads \(heads)" }
+            if gap < 1 || depth % gap != 0 { return "last: gap \(gap) must divide the backbone depth \(depth)" }
+            if modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
+        case "adapter":
+            if bottleneck < 1 { return "adapter: bottleneck must be positive" }
+        case "lst":
+            if reduction < 1 || width % reduction != 0 { return "lst: reduction \(reduction) must divide the backbone width \(width)" }
+            if (width / reduction) % backboneHeads != 0 {
+                return "lst: side width \(width / reduction) (width \(width) / reduction \(reduction)) must be divisible by the backbone's \(backboneHeads) heads"
+            }
+            if let layers = lstLayers, layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted() || Set(layers).count != layers.count {
+                return "lst: layers \(layers) must be increasing, within 1...\(depth)"
+            }
+        default: break
+        }
+        return nil
+    }
+
     /// The side network these settings describe, on a backbone of `width`, `depth`, `backboneHeads`.
     public func makeNetwork(width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
         switch method {

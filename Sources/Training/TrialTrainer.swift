@@ -11,6 +11,10 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var learningRate: Float
     public var valAccuracy: Float?
     public var valLoss: Float?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", learningRate = "learning_rate", valAccuracy = "val_accuracy", valLoss = "val_loss"
+    }
 }
 
 public enum TrialStatus: String, Codable, Sendable {
@@ -34,6 +38,13 @@ public struct TrialResult: Codable, Equatable, Sendable {
     /// Of `trainSeconds`, the time spent reading (and converting) cached taps for training batches.
     public var readSeconds: Double = 0
 
+    enum CodingKeys: String, CodingKey {
+        case status, epochsRun = "epochs_run", bestEpoch = "best_epoch", bestValAccuracy = "best_val_accuracy"
+        case finalValAccuracy = "final_val_accuracy", finalValLoss = "final_val_loss", history
+        case trainableParameters = "trainable_parameters", trainingFLOPs = "training_flops"
+        case workingMemoryBytes = "working_memory_bytes", trainSeconds = "train_seconds", readSeconds = "read_seconds"
+    }
+
     public init(status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
                 finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
                 workingMemoryBytes: Int, trainSeconds: Double) {
@@ -56,9 +67,10 @@ public struct TrialResult: Codable, Equatable, Sendable {
 public struct TrialData {
     public let cache: ActivationCache
     public let trainSplit: String
-    public let evalSplit: String
+    /// nil: no evaluation while training (a final run whose eval split is streamed afterwards).
+    public let evalSplit: String?
     public let classes: Int
-    public init(cache: ActivationCache, trainSplit: String, evalSplit: String, classes: Int) {
+    public init(cache: ActivationCache, trainSplit: String, evalSplit: String?, classes: Int) {
         self.cache = cache; self.trainSplit = trainSplit; self.evalSplit = evalSplit; self.classes = classes
     }
 }
@@ -132,23 +144,25 @@ public final class TrialTrainer {
 
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
     /// would make the network's kept buffers, and the trial's memory, exceed its estimate).
-    func evaluate(_ parameters: [Float], labels: [Int]) throws -> (accuracy: Float, loss: Float) {
+    func evaluate(_ parameters: [Float], split: String, labels: [Int]) throws -> (accuracy: Float, loss: Float) {
         var score = BatchScore()
         for start in stride(from: 0, to: labels.count, by: settings.batchSize) {
-            let input = try batch(data.evalSplit, Array(start..<min(start + settings.batchSize, labels.count)), labels: labels)
+            let input = try batch(split, Array(start..<min(start + settings.batchSize, labels.count)), labels: labels)
             score.add(logits: network.forward(parameters, input), labels: input.labels, classes: data.classes)
         }
         return (score.accuracy, score.meanLoss)
     }
 
     /// Trains to `settings.epochs` (resuming from the checkpoint when there is one), calling
-    /// `onEpoch` after each epoch; stops cleanly (status `stopped`, checkpoint written) when
-    /// `shouldStop` answers true at an epoch boundary.
-    public func run(shouldStop: () -> Bool = { false }, onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
+    /// `onEpoch` after each epoch; stops cleanly (status `stopped`, checkpoint written) after
+    /// `untilEpoch` epochs (a rung of early stopping) or when `shouldStop` answers true at an epoch
+    /// boundary. The schedule always spans `settings.epochs`, so pausing changes nothing.
+    public func run(untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
+                    onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
         let start = Date()
         defer { network.releaseBuffers(); batchBuffers = [] }
         let trainLabels = try data.cache.labels(data.trainSplit)
-        let evalLabels = try data.cache.labels(data.evalSplit)
+        let evalLabels = try data.evalSplit.map { try data.cache.labels($0) } ?? []
         if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
             throw TrialError("label \(bad) in the cache is out of range 0..<\(data.classes)")
         }
@@ -178,7 +192,7 @@ public final class TrialTrainer {
         var status = TrialStatus.finished
         var readNanoseconds: UInt64 = 0
         while state.epochsDone < settings.epochs {
-            if shouldStop() { status = .stopped; break }
+            if shouldStop() || state.epochsDone >= (untilEpoch ?? .max) { status = .stopped; break }
             let epoch = state.epochsDone
             var order = Array(0..<n)
             var shuffler = SeededRNG(seed: settings.seed, stream: UInt64(epoch + 1))
@@ -200,8 +214,8 @@ public final class TrialTrainer {
             if diverged || !state.parameters.allSatisfy({ $0.isFinite }) { status = .diverged; break }
             var record = EpochRecord(epoch: epoch + 1, trainLoss: Float(lossSum / Double(n)),
                                      learningRate: lr(max(0, state.optimizer.step - 1)))
-            if (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
-                let (accuracy, loss) = try evaluate(state.parameters, labels: evalLabels)
+            if let evalSplit = data.evalSplit, (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
+                let (accuracy, loss) = try evaluate(state.parameters, split: evalSplit, labels: evalLabels)
                 record.valAccuracy = accuracy
                 record.valLoss = loss
             }
@@ -223,6 +237,13 @@ public final class TrialTrainer {
             trainSeconds: Date().timeIntervalSince(start))
         result.readSeconds = Double(readNanoseconds) / 1e9
         return result
+    }
+
+    /// Accuracy and mean loss of the trained parameters (after `run`) on a cached split.
+    public func evaluateTrained(on split: String) throws -> (accuracy: Float, loss: Float) {
+        guard let parameters = trainedParameters else { throw TrialError("evaluateTrained before run") }
+        defer { network.releaseBuffers(); batchBuffers = [] }
+        return try evaluate(parameters, split: split, labels: try data.cache.labels(split))
     }
 
     /// The parameters saved in this trial's checkpoint (nil without one).

@@ -35,7 +35,7 @@ enum CacheBuildCommand: Command {
     }
 
     /// Builds or reuses the cache of `spec`; shared with `hpsweep run`.
-    static func buildCache(for spec: SweepSpec, arguments: ParsedArguments) throws -> ActivationCache {
+    static func buildCache(for spec: SweepSpec, arguments: ParsedArguments) throws -> (ActivationCache, CachePlan) {
         var builder = CacheBuilder(root: cacheRoot(arguments, spec: spec))
         builder.threads = try arguments.positiveInt("threads", default: availableCores)
         builder.batchSize = try arguments.positiveInt("batch", default: spec.cache.batchSize)
@@ -45,7 +45,7 @@ enum CacheBuildCommand: Command {
         if let existing = try builder.existing(plan, verify: !arguments.flags.contains("no-verify")) {
             print("  reusing \(directory)")
             print("  \(describe(existing))")
-            return existing
+            return (existing, plan)
         }
         let total = plan.request.splits.reduce(0) { $0 + $1.count }
         print("  building \(directory): \(total) images through \(plan.vit.config), batch \(builder.batchSize)")
@@ -55,7 +55,7 @@ enum CacheBuildCommand: Command {
         let seconds = Date().timeIntervalSince(start)
         print(String(format: "  done in %@ (%.1f images/s)", formatDuration(seconds), Double(total) / max(seconds, 1e-9)))
         print("  \(describe(cache))")
-        return cache
+        return (cache, plan)
     }
 }
 

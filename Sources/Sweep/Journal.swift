@@ -1,0 +1,131 @@
+import Foundation
+import Training
+
+/// One line of `journal.jsonl` (docs/formats.md): what happened to the sweep, in order.
+public struct JournalEvent: Codable, Equatable {
+    public enum Kind: String, Codable {
+        case sweep, planned, epoch, rung, pruned, finished, diverged, failed, final
+    }
+    public var event: Kind
+    /// Unix time in seconds.
+    public var time: Double
+    public var trial: String?
+    // sweep
+    public var specSha256: String?
+    public var hpsweepVersion: String?
+    public var cacheKey: String?
+    public var sweepName: String?
+    public var specFile: String?
+    /// "metric:direction", primary first.
+    public var objectives: [String]?
+    /// Trials the sweep will run (configurations × seeds).
+    public var trialsPlanned: Int?
+    // planned
+    public var generation: Int?
+    public var config: Int?
+    public var method: String?
+    public var params: [String: ParameterValue]?
+    public var seed: Int?
+    public var trialSeed: UInt64?
+    // epoch, rung, pruned
+    public var epochs: Int?
+    public var record: EpochRecord?
+    // rung, finished, diverged, final
+    public var result: TrialResult?
+    // failed
+    public var error: String?
+    // final
+    public var testAcc: Float?
+    public var testLoss: Float?
+
+    enum CodingKeys: String, CodingKey {
+        case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
+        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned"
+        case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
+        case testAcc = "test_acc", testLoss = "test_loss"
+    }
+
+    public init(_ event: Kind, trial: String? = nil, time: Double = Date().timeIntervalSince1970) {
+        self.event = event; self.trial = trial; self.time = time
+    }
+}
+
+/// A journal that cannot be read: the file, the line and what is wrong.
+public struct JournalError: Error, CustomStringConvertible {
+    public let path: String
+    public let line: Int?
+    public let message: String
+    public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(message)" }
+    public init(path: String, line: Int?, message: String) { self.path = path; self.line = line; self.message = message }
+}
+
+/// The append-only journal of a sweep. Each event is one JSON line, written with a single write()
+/// and fsync'ed before `append` returns, so after a crash the file holds every event that was
+/// reported plus at most one torn final line, which reading ignores (and opening for append cuts off).
+public final class Journal {
+    public let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }()
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }()
+
+    /// Opens (creating) the journal for appending, first cutting off a torn final line.
+    public init(path: String) throws {
+        self.path = path
+        if let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") {
+            let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+            guard truncate(path, off_t(keep)) == 0 else {
+                throw JournalError(path: path, line: nil, message: "cannot cut off the torn last line: \(String(cString: strerror(errno)))")
+            }
+        }
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot open for appending: \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    public func append(_ event: JournalEvent) throws {
+        var line = try Self.encoder.encode(event)
+        line.append(UInt8(ascii: "\n"))
+        lock.lock(); defer { lock.unlock() }
+        try line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw JournalError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))") }
+                offset += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw JournalError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))") }
+    }
+
+    /// Every complete event of the journal at `path` (none if it does not exist). A torn final line
+    /// (no newline) is ignored; a line that does not parse anywhere else is an error naming it.
+    public static func read(_ path: String) throws -> [JournalEvent] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var events: [JournalEvent] = []
+        var lineNumber = 0
+        var start = data.startIndex
+        while let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            lineNumber += 1
+            let line = data[start..<end]
+            start = end + 1
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
+            do { events.append(try decoder.decode(JournalEvent.self, from: line)) } catch {
+                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
+            }
+        }
+        return events
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Training
+
+/// The leaderboard of a sweep, rebuilt from its journal (docs/formats.md): one row per trial, every
+/// hyperparameter and metric in a fixed column order, sorted by the primary objective.
+public struct Leaderboard {
+    public let objectives: [SearchSpec.Objective]
+    public let rows: [TrialRecord]
+    /// Pareto front of each finished trial over all objectives (1 = non-dominated).
+    public let paretoRank: [String: Int]
+    /// Hypervolume of the first front in normalised objective space (see `normalised`).
+    public let hypervolume: Double
+
+    public static let metricColumns = ["val_acc", "val_loss", "best_epoch", "params", "flops", "peak_memory", "train_seconds",
+                                       "test_acc", "test_loss"]
+    public static var columns: [String] {
+        ["trial", "method", "status", "generation", "config", "seed", "epochs_run"] + Hyperparameter.all.map(\.name)
+            + metricColumns + ["pareto_rank"]
+    }
+
+    public init(state: SweepState, objectives: [SearchSpec.Objective]) {
+        self.objectives = objectives
+        let finished = state.records.filter { $0.status == .finished }
+        let points = finished.map { objectiveVector($0, objectives) }
+        let ranks = paretoRanks(points)
+        paretoRank = Dictionary(uniqueKeysWithValues: zip(finished.map(\.id), ranks))
+        let front = zip(points, ranks).filter { $0.1 == 1 }.map(\.0)
+        let (normalisedFront, reference) = Self.normalised(front, all: points, objectives: objectives)
+        hypervolume = hypervolumeOf(normalisedFront, reference)
+        let statusOrder: [TrialRecord.Status] = [.finished, .pruned, .paused, .diverged, .failed, .planned]
+        rows = state.records.sorted { a, b in
+            let sa = statusOrder.firstIndex(of: a.status)!, sb = statusOrder.firstIndex(of: b.status)!
+            if sa != sb { return sa < sb }
+            let va = objectiveVector(a, [objectives[0]])[0], vb = objectiveVector(b, [objectives[0]])[0]
+            return (va, a.id) < (vb, b.id)
+        }
+    }
+
+    /// The reference point of the hypervolume: each objective is scaled so the reference is 0 for
+    /// accuracy (maximised; the front's points are -accuracy) and 1 for a minimised metric divided by
+    /// 1.1 × its largest value among finished trials.
+    static func normalised(_ front: [[Double]], all: [[Double]], objectives: [SearchSpec.Objective]) -> ([[Double]], [Double]) {
+        var scales: [Double] = [], reference: [Double] = []
+        for (j, objective) in objectives.enumerated() {
+            if objective.direction == .maximize { scales.append(1); reference.append(0) }
+            else {
+                let worst = all.map { $0[j] }.filter(\.isFinite).max() ?? 1
+                scales.append(worst > 0 ? 1 / (1.1 * worst) : 1); reference.append(1)
+            }
+        }
+        return (front.map { p in zip(p, scales).map { $0 * $1 } }, reference)
+    }
+
+    public func cell(_ record: TrialRecord, _ column: String) -> String {
+        let r = record.result
+        func number(_ x: Double?) -> String { x.map { $0.isNaN ? "nan" : String($0) } ?? "" }
+        func float(_ x: Float?) -> String { x.map { $0.isNaN ? "nan" : "\($0)" } ?? "" }
+        switch column {
+        case "trial": return record.id
+        case "method": return record.method
+        case "status": return record.status.rawValue
+        case "generation": return String(record.generation)
+        case "config": return String(record.config)
+        case "seed": return String(record.seed)
+        case "epochs_run": return String(record.epochsDone)
+        case "val_acc": return float(r?.bestValAccuracy)
+        case "val_loss": return float(r?.finalValLoss)
+        case "best_epoch": return r.map { String($0.bestEpoch) } ?? ""
+        case "params": return r.map { String($0.trainableParameters) } ?? ""
+        case "flops": return number(r?.trainingFLOPs)
+        case "peak_memory": return r.map { String($0.workingMemoryBytes) } ?? ""
+        case "train_seconds": return r.map { String(format: "%.3f", $0.trainSeconds) } ?? ""
+        case "test_acc": return float(record.testAccuracy)
+        case "test_loss": return float(record.testLoss)
+        case "pareto_rank": return paretoRank[record.id].map(String.init) ?? ""
+        default: return record.values[column]?.description ?? ""   // a hyperparameter the method does not read: empty
+        }
+    }
+
+    public func csv(_ records: [TrialRecord]) -> String {
+        var text = Self.columns.joined(separator: ",") + "\n"
+        for record in records { text += Self.columns.map { csvField(cell(record, $0)) }.joined(separator: ",") + "\n" }
+        return text
+    }
+
+    public var front: [TrialRecord] { rows.filter { paretoRank[$0.id] == 1 } }
+
+    /// Writes leaderboard.csv, pareto.csv and summary.json into `directory` (each to a temporary file,
+    /// fsync'ed, then renamed: a reader never sees half a file).
+    public func write(to directory: String, sweepName: String, planned: Int) throws {
+        try writeAtomically(csv(rows), to: (directory as NSString).appendingPathComponent("leaderboard.csv"))
+        try writeAtomically(csv(front), to: (directory as NSString).appendingPathComponent("pareto.csv"))
+        let counts = Dictionary(grouping: rows, by: \.status.rawValue).mapValues(\.count)
+        let summary: [String: Any] = [
+            "sweep": sweepName, "trials_planned": planned, "status_counts": counts,
+            "objectives": objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
+            "front": front.map(\.id), "hypervolume": hypervolume,
+            "hypervolume_reference": "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
+        ]
+        let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("summary.json"))
+    }
+}
+
+func hypervolumeOf(_ points: [[Double]], _ reference: [Double]) -> Double {
+    points.isEmpty ? 0 : hypervolume(points, reference: reference)
+}
+
+func csvField(_ s: String) -> String {
+    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory, fsync'ed and renamed.
+public func writeAtomically(_ text: String, to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot write: \(String(cString: strerror(errno)))") }
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd); unlink(temporary)
+            throw JournalError(path: path, line: nil, message: "cannot write: \(reason)")
+        }
+        offset += n
+    }
+    let synced = fsync(fd) == 0
+    close(fd)
+    guard synced, rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw JournalError(path: path, line: nil, message: "cannot write: \(reason)")
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Training
+
+/// A trial as the journal tells it.
+public struct TrialRecord {
+    public enum Status: String { case planned, paused, finished, pruned, diverged, failed }
+    public let id: String
+    public let generation: Int
+    public let config: Int
+    public let method: String
+    public let values: [String: ParameterValue]
+    public let seed: Int
+    public let trialSeed: UInt64
+    public var status: Status = .planned
+    /// The latest result (at a rung, or the end), if any.
+    public var result: TrialResult?
+    public var epochsDone: Int { result?.epochsRun ?? 0 }
+    /// Epoch records seen so far (including those of an unfinished rung).
+    public var curve: [EpochRecord] = []
+    public var error: String?
+    public var testAccuracy: Float?
+    public var testLoss: Float?
+    public var finalSeconds: Double?
+    public var startTime: Double?
+    public var endTime: Double?
+
+    public var isDone: Bool { [.finished, .pruned, .diverged, .failed].contains(status) }
+}
+
+/// The sweep rebuilt from its journal: the spec hash it belongs to and every trial in plan order.
+public struct SweepState {
+    public var specHash: String?
+    public var cacheKey: String?
+    public var sweepName: String?
+    public var objectives: [SearchSpec.Objective] = []
+    public var trialsPlanned: Int?
+    public private(set) var order: [String] = []
+    public private(set) var trials: [String: TrialRecord] = [:]
+
+    public init(events: [JournalEvent]) {
+        for event in events { apply(event) }
+    }
+
+    public var records: [TrialRecord] { order.map { trials[$0]! } }
+
+    public func generation(_ g: Int) -> [TrialRecord] { records.filter { $0.generation == g } }
+
+    public mutating func apply(_ event: JournalEvent) {
+        switch event.event {
+        case .sweep:
+            specHash = specHash ?? event.specSha256
+            cacheKey = event.cacheKey ?? cacheKey
+            sweepName = event.sweepName ?? sweepName
+            trialsPlanned = event.trialsPlanned ?? trialsPlanned
+            if let names = event.objectives {
+                objectives = names.compactMap { item in
+                    let parts = item.split(separator: ":").map(String.init)
+                    guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),
+                          let direction = SearchSpec.Direction(rawValue: parts[1]) else { return nil }
+                    return SearchSpec.Objective(metric: metric, direction: direction)
+                }
+            }
+        case .planned:
+            guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
+                  let method = event.method, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
+            trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed)
+            order.append(id)
+        default:
+            guard let id = event.trial, var record = trials[id] else { return }
+            record.startTime = record.startTime ?? event.time
+            switch event.event {
+            case .epoch:
+                if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
+            case .rung:
+                record.result = event.result; record.status = .paused
+            case .finished:
+                record.result = event.result; record.status = .finished; record.endTime = event.time
+            case .diverged:
+                record.result = event.result; record.status = .diverged; record.endTime = event.time
+            case .pruned:
+                record.status = .pruned; record.endTime = event.time
+            case .failed:
+                record.status = .failed; record.error = event.error; record.endTime = event.time
+            case .final:
+                record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
+            default: break
+            }
+            if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
+            trials[id] = record
+        }
+    }
+
+    /// What the model-based sampler learns from: completed and pruned trials of generations before `g`.
+    public func observations(before g: Int, objectives: [SearchSpec.Objective]) -> [Observation] {
+        records.filter { $0.generation < g && ($0.status == .finished || $0.status == .pruned) && $0.result != nil }.map {
+            Observation(method: $0.method, values: $0.values, objectives: objectiveVector($0, objectives, forSampler: true),
+                        completed: $0.status == .finished)
+        }
+    }
+}
+
+/// A trial's objective values, oriented so that smaller is better. The sampler sees training FLOPs in
+/// place of measured seconds, which vary from run to run: its proposals must be reproducible.
+public func objectiveVector(_ record: TrialRecord, _ objectives: [SearchSpec.Objective], forSampler: Bool = false) -> [Double] {
+    objectives.map { objective in
+        let value = metricValue(record, forSampler && objective.metric == .trainSeconds ? .flops : objective.metric) ?? .infinity
+        return objective.direction == .maximize ? -value : value
+    }
+}
+
+/// One metric of a trial (nil when the trial has no result).
+public func metricValue(_ record: TrialRecord, _ metric: SearchSpec.Metric) -> Double? {
+    guard let r = record.result else { return nil }
+    switch metric {
+    case .valAccuracy: return Double(r.bestValAccuracy)
+    case .valLoss: return Double(r.finalValLoss)
+    case .params: return Double(r.trainableParameters)
+    case .flops: return r.trainingFLOPs
+    case .trainSeconds: return r.trainSeconds
+    case .peakMemory: return Double(r.workingMemoryBytes)
+    }
+}

@@ -1,0 +1,199 @@
+import Cache
+import Foundation
+import Numerics
+import Sweep
+import Training
+
+/// `hpsweep run SWEEP.json`: build or reuse the cache, then run (or resume) the sweep.
+enum RunCommand: Command {
+    static let path = ["run"]
+    static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
+    static let usage = "SWEEP.json [--results DIR] [--fresh] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
+    static let options = [
+        OptionSpec(name: "results", valueName: "DIR", help: "Where results/<name>/ goes (default ./results)."),
+        OptionSpec(name: "fresh", valueName: nil, help: "Start over: move the old results/<name>/ aside to results/<name>.old-<time>/."),
+        OptionSpec(name: "workers", valueName: "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores)."),
+        OptionSpec(name: "memory", valueName: "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM)."),
+        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache)."),
+        OptionSpec(name: "threads", valueName: "N", help: "Threads for the backbone while caching (default: all cores)."),
+        OptionSpec(name: "no-verify", valueName: nil, help: "Reuse an existing cache after checking sizes only (skip CRC-32s)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
+        let spec = try SweepSpec.load(arguments.positionals[0])
+        guard let search = spec.search else {
+            throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search (see docs/sweep-spec.md)")
+        }
+        let resultsRoot = arguments.values["results"] ?? "results"
+        let directory = (resultsRoot as NSString).appendingPathComponent(spec.name)
+        try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
+        let lock = try SweepLock(root: resultsRoot, name: spec.name)
+        defer { lock.release() }
+        if arguments.flags.contains("fresh"), FileManager.default.fileExists(atPath: directory) {
+            let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+            let aside = directory + ".old-" + stamp
+            try FileManager.default.moveItem(atPath: directory, toPath: aside)
+            print("hpsweep run: moved the previous results aside to \(aside)")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+
+        let workers = try arguments.values["workers"] != nil ? arguments.positiveInt("workers", default: 1) : (search.workers ?? availableCores)
+        var memory = search.memoryBytes ?? TrialPool.defaultMemoryBudget
+        if let text = arguments.values["memory"] {
+            guard let bytes = parseBytes(text) else { throw UsageError("option '--memory' needs a size such as 8GiB or 512MiB, got '\(text)'") }
+            memory = bytes
+        }
+        print("hpsweep run: \(spec.name) (\(spec.file))")
+        print("  " + describePlan(search, workers: workers, memory: memory))
+
+        let (cache, plan) = try CacheBuildCommand.buildCache(for: spec, arguments: arguments)
+
+        let stop = StopFlag()
+        stop.installSignalHandlers()
+        let progress = PoolProgressLine(workers: workers, trials: 0) { _, outcome in describeOutcome(outcome) }
+        var currentLine: PoolProgressLine? = progress
+        let runner = try SweepRunner(
+            spec: spec, cache: cache, plan: plan, directory: directory, workers: workers, memoryBudget: memory,
+            hpsweepVersion: version, shouldStop: { stop.isSet }
+        ) { event in
+            switch event {
+            case let .generation(index, count, trials, rung):
+                currentLine?.finish()
+                guard trials > 0 else { return }
+                let what = rung == search.epochs ? "to \(rung) epochs" : "to rung \(rung) of \(search.epochs) epochs"
+                print("generation \(index + 1)/\(count): training \(trials) trial\(trials == 1 ? "" : "s") \(what)")
+                currentLine = PoolProgressLine(workers: workers, trials: trials) { _, outcome in describeOutcome(outcome) }
+            case .pool(let poolEvent):
+                currentLine?.record(poolEvent)
+            case let .pruned(ids, rung):
+                currentLine?.finish(); currentLine = nil
+                print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
+            case let .finalPhase(trials, streamed):
+                currentLine?.finish()
+                print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")
+                currentLine = PoolProgressLine(workers: workers, trials: trials.count) { _, outcome in describeOutcome(outcome) }
+            }
+        }
+        let done = runner.state.records.filter(\.isDone).count
+        if done > 0 { print("resuming: \(done) of \(search.trials * search.seeds.count) trials already done") }
+        let outcome = try runner.run()
+        currentLine?.finish()
+        let board = Leaderboard(state: runner.state, objectives: search.objectives)
+        try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count)
+        if outcome == .interrupted {
+            print("interrupted: progress is saved; rerun 'hpsweep run \(spec.file)' to resume")
+            lock.release()
+            exit(130)
+        }
+        print("")
+        printSummary(board, directory: directory)
+    }
+
+    static func describePlan(_ search: SearchSpec, workers: Int, memory: Int) -> String {
+        var parts = ["\(search.trials) configuration\(search.trials == 1 ? "" : "s") × \(search.seeds.count) seed\(search.seeds.count == 1 ? "" : "s")"]
+        parts.append("methods " + search.methods.map(\.method).joined(separator: ", "))
+        var sampler = "sampler \(search.sampler.kind.rawValue)"
+        if search.sampler.kind == .tpe { sampler += " (\(search.sampler.startup) Sobol startup, generations of \(search.sampler.generationSize))" }
+        parts.append(sampler)
+        var epochs = "\(search.epochs) epochs"
+        if let es = search.earlyStopping { epochs += ", successive halving at \(es.rungs.map(String.init).joined(separator: "/")) (η \(es.reductionFactor))" }
+        parts.append(epochs)
+        parts.append("objectives " + search.objectives.map { "\($0.name) (\($0.direction == .maximize ? "max" : "min"))" }.joined(separator: ", "))
+        parts.append("\(workers) worker\(workers == 1 ? "" : "s"), memory budget \(String(format: "%.1f", Double(memory) / 1_073_741_824)) GiB")
+        return parts.joined(separator: "; ")
+    }
+}
+
+func describeOutcome(_ outcome: TrialOutcome) -> String {
+    switch outcome {
+    case .failed(let message): return "failed: \(message)"
+    case .completed(let r):
+        switch r.status {
+        case .diverged: return "diverged after \(r.epochsRun) epochs"
+        case .stopped: return String(format: "val_acc %.4f at %d epochs (paused)", r.bestValAccuracy, r.epochsRun)
+        case .finished:
+            if r.history.allSatisfy({ $0.valAccuracy == nil }) { return String(format: "trained %d epochs in %.1f s", r.epochsRun, r.trainSeconds) }
+            return String(format: "val_acc %.4f, %d params, %.1f s", r.bestValAccuracy, r.trainableParameters, r.trainSeconds)
+        }
+    }
+}
+
+/// Prints the top trials and the Pareto front of a leaderboard.
+func printSummary(_ board: Leaderboard, directory: String, top: Int = 5) {
+    let columns = ["trial", "method", "status", "val_acc", "params", "train_seconds", "test_acc", "pareto_rank"]
+    // The hyperparameters that vary between trials (the rest are fixed by the sweep).
+    let searched = Set(board.rows.flatMap { row in row.values.keys }.filter { name in
+        Set(board.rows.compactMap { $0.values[name] }).count > 1
+    })
+    func table(_ records: [TrialRecord]) {
+        var rows = [columns + ["settings"]]
+        for r in records {
+            let settings = Hyperparameter.all.filter { searched.contains($0.name) }.compactMap { p in
+                r.values[p.name].map { "\(p.name)=\(ValidateCommand.format($0))" }
+            }
+            rows.append(columns.map { board.cell(r, $0) } + [settings.joined(separator: " ")])
+        }
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
+        for row in rows { print("  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+    }
+    let counts = Dictionary(grouping: board.rows, by: \.status.rawValue).mapValues(\.count)
+    print("\(board.rows.count) trials: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    print("top \(min(top, board.rows.count)) by \(board.objectives[0].name):")
+    table(Array(board.rows.prefix(top)))
+    print("Pareto front (\(board.objectives.map(\.name).joined(separator: " vs "))), hypervolume \(String(format: "%.4f", board.hypervolume)):")
+    table(board.front)
+    print("leaderboard: \(directory)/leaderboard.csv, front: \(directory)/pareto.csv")
+}
+
+/// Set by the first Ctrl-C (SIGINT) or SIGTERM: trials stop at their next epoch boundary with a
+/// checkpoint; a second signal exits at once (the journal is consistent at every line).
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    private var sources: [DispatchSourceSignal] = []
+
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
+
+    func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                lock.lock()
+                let again = set
+                set = true
+                lock.unlock()
+                if again { _exit(130) }
+                FileHandle.standardError.write(Data("\nhpsweep: stopping at the next epoch boundary (Ctrl-C again to quit now)\n".utf8))
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// One `hpsweep run` per sweep directory: an exclusive flock on results/.<name>.lock (released by the
+/// kernel if the process dies, so a killed run never blocks the next).
+final class SweepLock {
+    private var fd: Int32
+
+    init(root: String, name: String) throws {
+        let path = (root as NSString).appendingPathComponent(".\(name).lock")
+        fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw UsageError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            close(fd)
+            throw UsageError("\((root as NSString).appendingPathComponent(name)) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    func release() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN); close(fd); fd = -1
+    }
+}

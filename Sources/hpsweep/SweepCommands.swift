@@ -1,0 +1,120 @@
+import Foundation
+import Numerics
+import Sweep
+import Training
+
+/// `hpsweep validate SWEEP.json`: check every field and print the planned trials, before any work.
+enum ValidateCommand: Command {
+    static let path = ["validate"]
+    static let summary = "Check a sweep file (every error names its JSON path) and print the trials it plans."
+    static let usage = "SWEEP.json"
+    static let options: [OptionSpec] = []
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file") }
+        let spec = try SweepSpec.load(arguments.positionals[0])
+        _ = try spec.openSplits()   // list files, images and labels exist and agree
+        print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
+        guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return }
+        print("  " + RunCommand.describePlan(search, workers: search.workers ?? availableCores, memory: search.memoryBytes ?? TrialPool.defaultMemoryBudget))
+        for space in search.methods {
+            let searched = space.searched.map { "\($0.name) \(describe($0.domain))" }
+            print("  \(space.method): " + (searched.isEmpty ? "nothing searched" : searched.joined(separator: ", ")))
+        }
+        let sampler = Sampler(search)
+        print("  planned trials:")
+        for g in 0..<search.generationCount {
+            let indices = sampler.indices(generation: g)
+            if search.sampler.kind == .tpe && indices.lowerBound >= search.sampler.startup {
+                print("    generation \(g + 1): configurations \(indices.lowerBound)…\(indices.upperBound - 1) proposed by TPE from earlier results")
+                continue
+            }
+            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])) {
+                let space = search.methods.first { $0.method == proposal.method }!
+                let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
+                print(String(format: "    t%04d  gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + values + "  × seeds \(search.seeds.map(String.init).joined(separator: ","))")
+            }
+        }
+    }
+
+    static func describe(_ domain: Domain) -> String {
+        switch domain {
+        case .fixed(let v): return "= \(v)"
+        case .choice(let vs): return "choice {\(vs.map(\.description).joined(separator: ", "))}"
+        case .grid(let vs): return "grid {\(vs.map(\.description).joined(separator: ", "))}"
+        case let .uniform(lo, hi): return "uniform [\(lo), \(hi)]"
+        case let .logUniform(lo, hi): return "loguniform [\(lo), \(hi)]"
+        case let .integer(lo, hi, log): return "int [\(lo), \(hi)]\(log ? " log" : "")"
+        }
+    }
+
+    static func format(_ value: ParameterValue) -> String {
+        if case .number(let x) = value, x != x.rounded() { return String(format: "%.4g", x) }
+        return value.description
+    }
+}
+
+/// Reads the journal of a results directory (refusing a directory that has none).
+func loadState(_ directory: String) throws -> SweepState {
+    let path = SweepRunner.journalPath(directory)
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw UsageError("\(directory) is not a sweep results directory (no journal.jsonl)")
+    }
+    let state = SweepState(events: try Journal.read(path))
+    guard !state.objectives.isEmpty else { throw JournalError(path: path, line: 1, message: "the journal has no sweep header") }
+    return state
+}
+
+/// `hpsweep leaderboard results/<name>`: rebuild leaderboard.csv, pareto.csv and summary.json from the journal.
+enum LeaderboardCommand: Command {
+    static let path = ["leaderboard"]
+    static let summary = "Rebuild a sweep's leaderboard.csv, pareto.csv and summary.json from its journal and print them."
+    static let usage = "RESULTS_DIR"
+    static let options: [OptionSpec] = []
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one results directory (results/<name>)") }
+        let directory = arguments.positionals[0]
+        let state = try loadState(directory)
+        let board = Leaderboard(state: state, objectives: state.objectives)
+        try board.write(to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count)
+        printSummary(board, directory: directory, top: 10)
+    }
+}
+
+/// `hpsweep status results/<name>`: progress, best so far, the front and an ETA, from the journal.
+enum StatusCommand: Command {
+    static let path = ["status"]
+    static let summary = "Show a sweep's progress from its journal: trials done, running, best so far, front, ETA."
+    static let usage = "RESULTS_DIR"
+    static let options: [OptionSpec] = []
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one results directory (results/<name>)") }
+        let directory = arguments.positionals[0]
+        let state = try loadState(directory)
+        let records = state.records
+        let planned = state.trialsPlanned ?? records.count
+        let done = records.filter(\.isDone)
+        let active = records.filter { !$0.isDone && ($0.curve.count > 0 || $0.status == .paused) }
+        let counts = Dictionary(grouping: done, by: \.status.rawValue).mapValues(\.count)
+        print("\(state.sweepName ?? directory): \(done.count) of \(planned) trials done (" +
+              (counts.isEmpty ? "none yet" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) +
+              "), \(active.count) started and unfinished, \(planned - done.count - active.count) not started")
+        let board = Leaderboard(state: state, objectives: state.objectives)
+        if let best = board.rows.first(where: { $0.status == .finished }) {
+            print("best \(state.objectives[0].name): \(board.cell(best, state.objectives[0].name)) (\(best.id), \(best.method))")
+        }
+        print("front (\(board.front.count) trials, hypervolume \(String(format: "%.4f", board.hypervolume))): " + board.front.map(\.id).joined(separator: ", "))
+        // ETA: the mean wall time per finished trial so far, over what remains (a rough guide).
+        let times = done.compactMap { r in r.startTime.flatMap { s in r.endTime.map { $0 - s } } }
+        if !times.isEmpty, done.count < planned, let first = records.compactMap(\.startTime).min(), let last = done.compactMap(\.endTime).max() {
+            let perTrial = (last - first) / Double(done.count)
+            print("ETA about \(formatDuration(perTrial * Double(planned - done.count))) at the pace so far")
+        }
+        if let lock = try? String(contentsOfFile: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".\((directory as NSString).lastPathComponent).lock"), encoding: .utf8),
+           let pid = Int32(lock.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 {
+            print("running now (pid \(pid))")
+        }
+    }
+}
