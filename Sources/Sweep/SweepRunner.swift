@@ -34,6 +34,10 @@ public final class SweepRunner {
     let shouldStop: () -> Bool
     let onEvent: (RunnerEvent) -> Void
     let depth: Int, heads: Int
+    private var planningNanoseconds: UInt64 = 0
+
+    /// Wall time of the sweep machinery itself: proposing trials and appending to the journal.
+    public var machinerySeconds: Double { Double(planningNanoseconds) / 1e9 + journal.secondsSpent }
 
     public static func journalPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
 
@@ -107,6 +111,8 @@ public final class SweepRunner {
     /// Journals the proposals of generation `g` unless they already are.
     func plan(generation g: Int) throws {
         guard state.generation(g).isEmpty else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
         for (proposal, k) in zip(proposals, sampler.indices(generation: g)) {
             for seed in search.seeds {

@@ -12,6 +12,11 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var valAccuracy: Float?
     public var valLoss: Float?
 
+    public init(epoch: Int, trainLoss: Float, learningRate: Float, valAccuracy: Float? = nil, valLoss: Float? = nil) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.learningRate = learningRate
+        self.valAccuracy = valAccuracy; self.valLoss = valLoss
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", learningRate = "learning_rate", valAccuracy = "val_accuracy", valLoss = "val_loss"
     }

@@ -77,10 +77,14 @@ enum RunCommand: Command {
         }
         let done = runner.state.records.filter(\.isDone).count
         if done > 0 { print("resuming: \(done) of \(search.trials * search.seeds.count) trials already done") }
+        let sweepStart = DispatchTime.now().uptimeNanoseconds
         let outcome = try runner.run()
         currentLine?.finish()
+        let boardStart = DispatchTime.now().uptimeNanoseconds
         let board = Leaderboard(state: runner.state, objectives: search.objectives)
         try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count)
+        let end = DispatchTime.now().uptimeNanoseconds
+        let machinery = runner.machinerySeconds + Double(end - boardStart) / 1e9, wall = Double(end - sweepStart) / 1e9
         if outcome == .interrupted {
             print("interrupted: progress is saved; rerun 'hpsweep run \(spec.file)' to resume")
             lock.release()
@@ -88,6 +92,8 @@ enum RunCommand: Command {
         }
         print("")
         printSummary(board, directory: directory)
+        print(String(format: "sweep wall time %.1f s (after the cache); planning, journal and leaderboard took %.3f s (%.2f%%)",
+                     wall, machinery, 100 * machinery / max(wall, 1e-9)))
     }
 
     static func describePlan(_ search: SearchSpec, workers: Int, memory: Int) -> String {

@@ -1,0 +1,89 @@
+import Foundation
+import Sweep
+import XCTest
+import _TestSupport
+
+/// Every mistake in the search part of a sweep file is caught before any work, naming its JSON path.
+final class SearchSpecTests: XCTestCase {
+    let good = """
+    "seed": 3, "methods": {"last": {"rank": {"choice": [4, 8]}, "heads": 2}, "linear": {}},
+    "space": {"lr": {"loguniform": [1e-4, 1e-1]}}, "sampler": "sobol", "trials": 6, "epochs": 5,
+    "early_stopping": {"min_epochs": 1, "reduction_factor": 2}, "objectives": ["val_acc", "params"], "seeds": 2
+    """
+
+    func testGoodSpecParses() throws {
+        let spec = try SweepSpec.load(try writeDigitsSweep(in: temporaryDirectory(self), search: good))
+        let search = try XCTUnwrap(spec.search)
+        XCTAssertEqual(search.methods.map(\.method), ["last", "linear"])
+        XCTAssertEqual(search.methods[0].searched.map(\.name), ["lr", "rank"])
+        XCTAssertEqual(search.methods[1].searched.map(\.name), ["lr"])
+        XCTAssertEqual(search.rungs, [1, 2, 4, 5])
+        XCTAssertEqual(search.seeds, [0, 1])
+        XCTAssertEqual(search.objectives.map(\.name), ["val_acc", "params"])
+        XCTAssertEqual(search.objectives.map(\.direction), [.maximize, .minimize])
+        XCTAssertEqual(search.sampler.generationSize, 6, "non-model samplers plan everything as one generation")
+    }
+
+    func testHashIgnoresWorkersAndMemoryOnly() throws {
+        let dir = temporaryDirectory(self)
+        let a = try SweepSpec.load(try writeDigitsSweep(in: dir, name: "a", search: good)).contentHash
+        let b = try SweepSpec.load(try writeDigitsSweep(in: dir, name: "a", search: good + ", \"workers\": 1, \"memory\": \"2GiB\"")).contentHash
+        let c = try SweepSpec.load(try writeDigitsSweep(in: dir, name: "a", search: good.replacingOccurrences(of: "\"epochs\": 5", with: "\"epochs\": 6"))).contentHash
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, c)
+    }
+
+    func testErrorsNameTheJSONPath() throws {
+        let dir = temporaryDirectory(self)
+        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) {
+            do {
+                _ = try SweepSpec.load(try writeDigitsSweep(in: dir, search: search))
+                XCTFail("accepted: \(search)", line: line)
+            } catch let error as SpecError {
+                XCTAssertEqual(error.path, path, error.description, line: line)
+                XCTAssertTrue(error.message.contains(message), error.description, line: line)
+                XCTAssertFalse(error.description.contains("\n"), line: line)
+            } catch { XCTFail("\(error)", line: line) }
+        }
+        let last = "\"methods\": [\"last\"], \"trials\": 2"
+        check("\"methods\": [\"lats\"], \"trials\": 2", "$.methods", "did you mean 'last'?")
+        check(last + ", \"epoch\": 3", "$.epoch", "did you mean 'epochs'?")
+        check(last + ", \"epochs\": \"3\"", "$.epochs", "must be an integer")
+        check("\"methods\": {\"last\": {\"rnak\": 4}}, \"trials\": 2", "$.methods.last.rnak", "did you mean 'rank'?")
+        check("\"methods\": {\"linear\": {\"rank\": 4}}, \"trials\": 2", "$.methods.linear.rank", "does not apply to linear")
+        check(last + ", \"space\": {\"bottleneck\": 8}", "$.space.bottleneck", "applies only to adapter")
+        check(last + ", \"space\": {\"lr\": {\"choice\": []}}", "$.space.lr.choice", "non-empty")
+        check(last + ", \"space\": {\"lr\": [0.1, 0.01]}", "$.space.lr", "ambiguous")
+        check(last + ", \"space\": {\"lr\": {\"loguniform\": [0, 0.1]}}", "$.space.lr.loguniform[0]", "must be > 0")
+        check(last + ", \"space\": {\"lr\": {\"uniform\": [0.1, 0.01]}}", "$.space.lr.uniform", "low < high")
+        check(last + ", \"space\": {\"rank\": {\"uniform\": [2, 8]}}", "$.space.rank.uniform", "integer")
+        check(last + ", \"space\": {\"decay\": \"cosin\"}", "$.space.decay", "must be one of")
+        check(last + ", \"space\": {\"lr\": {\"logunifrom\": [0.1, 1]}}", "$.space.lr", "did you mean 'loguniform'?")
+        check("\"methods\": {\"last\": {\"rank\": {\"choice\": [4, 6]}, \"heads\": 4}}, \"trials\": 2", "$.methods", "impossible combination for last (rank 6): last: rank 6 must be a positive multiple of heads 4")
+        check("\"methods\": {\"lst\": {\"reduction\": 5}}, \"trials\": 2", "$.methods", "must divide the backbone width 96")
+        check("\"methods\": {\"lst\": {\"lst_init\": \"pruned\"}}, \"trials\": 2", "$.methods", "needs backbone weights")
+        check("\"methods\": [\"last\"], \"sampler\": \"grid\", \"space\": {\"lr\": {\"uniform\": [0.1, 0.2]}}", "$.sampler", "continuous range of 'lr'")
+        check("\"methods\": [\"last\"], \"sampler\": \"grid\", \"trials\": 1, \"space\": {\"lr\": {\"grid\": [0.1, 0.2]}}", "$.trials", "the grid has 2 configurations")
+        check("\"methods\": [\"last\"]", "$.trials", "is required")
+        check(last + ", \"sampler\": \"bayes\"", "$.sampler", "unknown sampler 'bayes'")
+        check(last + ", \"epochs\": 4, \"early_stopping\": {\"rungs\": [2, 4]}", "$.early_stopping.rungs", "below epochs")
+        check(last + ", \"objectives\": [\"val_accuracy\"]", "$.objectives[0]", "did you mean 'val_acc'?")
+        check(last + ", \"objectives\": [{\"metric\": \"params\", \"direction\": \"down\"}]", "$.objectives[0].direction", "maximize")
+        check(last + ", \"seeds\": 0", "$.seeds", "count")
+        check(last + ", \"memory\": \"lots\"", "$.memory", "size")
+        check("\"method\": \"last\", \"methods\": [\"lst\"], \"trials\": 2", "$.method", "not both")
+    }
+
+    func testGridEnumeratesEveryCombinationOfEveryMethod() throws {
+        let spec = try SweepSpec.load(try writeDigitsSweep(in: temporaryDirectory(self), search: """
+        "methods": {"last": {"rank": {"grid": [4, 8]}, "lr": {"grid": [0.01, 0.001, 0.0001]}}, "adapter": {"bottleneck": {"int": [4, 6]}}},
+        "sampler": "grid"
+        """))
+        let search = try XCTUnwrap(spec.search)
+        XCTAssertEqual(search.trials, 9)
+        let proposals = Sampler(search).propose(generation: 0, history: [])
+        XCTAssertEqual(proposals.filter { $0.method == "adapter" }.map { $0.values["bottleneck"]! }, [.number(4), .number(5), .number(6)])
+        let last = proposals.filter { $0.method == "last" }.map { [$0.values["lr"]!, $0.values["rank"]!] }
+        XCTAssertEqual(Set(last.map { $0.map(\.description).joined(separator: "/") }).count, 6, "every (lr, rank) pair once")
+    }
+}
