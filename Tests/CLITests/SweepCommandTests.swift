@@ -1,0 +1,198 @@
+import Foundation
+import XCTest
+import _TestSupport
+
+/// `hpsweep run` as users run it: resumed after kill -9 at any point, Ctrl-C, the lock, changed specs.
+final class SweepCommandTests: XCTestCase {
+    let cli = CLI()
+
+    static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("sweeps/data/digits").path
+
+    /// A small sweep on the digits (all four methods, TPE, successive halving, two objectives) in `dir`.
+    func writeSweep(in dir: URL, epochs: Int = 6, extra: String = "") throws -> String {
+        let splits = ["train800", "val200", "train800val200", "test"].map {
+            "\"\($0)\": {\"images\": \"\(Self.digits)/\($0)_images.npy\", \"labels\": \"\(Self.digits)/\($0)_labels.npy\"}"
+        }.joined(separator: ", ")
+        let text = """
+        {"name": "small", "seed": 1, "backbone": {"random": "vit-tiny-test", "seed": 0},
+         "data": {"format": "numpy", "classes": 10, "splits": {\(splits)}},
+         "cache": {"dir": "cache"},
+         "methods": {"last": {"rank": {"choice": [4, 8]}, "heads": 2}, "lst": {"reduction": {"choice": [4, 8]}},
+                     "adapter": {"bottleneck": {"choice": [8, 16]}}, "linear": {}},
+         "space": {"lr": {"loguniform": [0.001, 0.03]}},
+         "sampler": {"type": "tpe", "startup": 4, "generation_size": 4}, "trials": 8, "epochs": \(epochs),
+         "early_stopping": {"min_epochs": 2, "reduction_factor": 2}, "objectives": ["val_acc", "params"]\(extra)}
+        """
+        let path = dir.appendingPathComponent("small.json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = cli.executable
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Polls `condition` every 2 ms (up to 60 s); false if the process ended first.
+    func wait(for process: Process, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if condition() { return true }
+            if !process.isRunning { return false }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    func lines(_ path: String, containing text: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
+    }
+
+    /// The leaderboard without its wall-time column, as rows of cells.
+    func deterministicLeaderboard(_ directory: String) throws -> [[String]] {
+        let text = try String(contentsOfFile: directory + "/leaderboard.csv", encoding: .utf8)
+        let rows = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let drop = rows[0].firstIndex(of: "train_seconds")!
+        return rows.map { row in row.enumerated().filter { $0.offset != drop }.map(\.element) }
+    }
+
+    func testKilledAtAnyPointTheSweepResumesToTheSameLeaderboard() throws {
+        let dir = temporaryDirectory(self)
+        let straightDir = dir.appendingPathComponent("straight"), killedDir = dir.appendingPathComponent("killed")
+        for d in [straightDir, killedDir] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        let straightSweep = try writeSweep(in: straightDir), killedSweep = try writeSweep(in: killedDir)
+        let straight = try cli.run("run", straightSweep, "--results", straightDir.path + "/results")
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+        XCTAssertTrue(straight.stdout.contains("Pareto front (val_acc vs params)"), straight.stdout)
+
+        let results = killedDir.path + "/results", journal = results + "/small/journal.jsonl", cache = killedDir.path + "/cache"
+        let arguments = ["run", killedSweep, "--results", results]
+        // Kill points: during the cache build, mid-trial (epochs journaled, no outcome yet), right after
+        // trial outcomes, during the last generation, and during the final retraining.
+        let killPoints: [(String, () -> Bool)] = [
+            ("cache build", { ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).contains { $0.hasPrefix(".building-") } }),
+            ("mid-trial", { self.lines(journal, containing: "\"event\":\"epoch\"") >= 3 }),
+            ("between trials", { self.lines(journal, containing: "\"event\":\"rung\"") >= 5 }),
+            ("second generation", { self.lines(journal, containing: "\"generation\":1") >= 1 && self.lines(journal, containing: "\"event\":\"epoch\"") >= 18 }),
+            ("final phase", { self.lines(journal, containing: "\"event\":\"finished\"") >= 2 }),
+        ]
+        var killed: [String] = []
+        for (name, condition) in killPoints {
+            let process = try start(arguments)
+            if wait(for: process, until: condition), process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killed.append(name)
+            }
+            process.waitUntilExit()
+        }
+        XCTAssertGreaterThanOrEqual(killed.count, 4, "most kill points were hit: \(killed)")
+        print("sweep killed with SIGKILL at: \(killed.joined(separator: ", "))")
+        var finalRun = try cli.run(arguments[0], arguments[1], arguments[2], arguments[3])
+        if finalRun.status != 0 { finalRun = try cli.run(arguments[0], arguments[1], arguments[2], arguments[3]) }
+        XCTAssertEqual(finalRun.status, 0, finalRun.stderr)
+
+        XCTAssertEqual(try deterministicLeaderboard(results + "/small"), try deterministicLeaderboard(straightDir.path + "/results/small"),
+                       "metrics bit for bit equal to the uninterrupted run")
+        // Every trial ended exactly once; every final evaluation happened once.
+        let events = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        var ends: [String: Int] = [:], finals: [String: Int] = [:], planned: [String: Int] = [:]
+        for e in events {
+            let trial = e["trial"] as? String ?? ""
+            switch e["event"] as! String {
+            case "finished", "pruned", "diverged", "failed": ends[trial, default: 0] += 1
+            case "final": finals[trial, default: 0] += 1
+            case "planned": planned[trial, default: 0] += 1
+            default: break
+            }
+        }
+        XCTAssertEqual(planned.count, 8)
+        XCTAssertEqual(Set(planned.values), [1], "each trial planned once")
+        XCTAssertEqual(Set(ends.keys), Set(planned.keys), "every trial ended")
+        XCTAssertEqual(Set(ends.values), [1], "…exactly once")
+        XCTAssertEqual(Set(finals.values), [1])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: results + "/small/checkpoints")
+        XCTAssertEqual(leftovers, [], "checkpoints of ended trials are removed")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix(".") }, [], "no abandoned cache build")
+
+        // The leaderboard is rebuilt from the journal alone.
+        try FileManager.default.removeItem(atPath: results + "/small/leaderboard.csv")
+        let rebuilt = try cli.run("leaderboard", results + "/small")
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
+        XCTAssertEqual(try deterministicLeaderboard(results + "/small"), try deterministicLeaderboard(straightDir.path + "/results/small"))
+        let status = try cli.run("status", results + "/small")
+        XCTAssertTrue(status.stdout.contains("8 of 8 trials done"), status.stdout)
+    }
+
+    func testCtrlCStopsAtAnEpochBoundaryAndTheRunResumes() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 12)
+        let journal = dir.path + "/results/small/journal.jsonl"
+        let process = Process()
+        process.executableURL = cli.executable
+        process.arguments = ["run", sweep, "--results", dir.path + "/results"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        XCTAssertTrue(wait(for: process) { self.lines(journal, containing: "\"event\":\"epoch\"") >= 4 })
+        kill(process.processIdentifier, SIGINT)
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertTrue(output.contains("interrupted: progress is saved"), output)
+        let resumed = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("Pareto front"), resumed.stdout)
+    }
+
+    func testSecondRunOnTheSameSweepIsRefused() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 20)
+        let journal = dir.path + "/results/small/journal.jsonl"
+        let first = try start(["run", sweep, "--results", dir.path + "/results"])
+        defer { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() }
+        XCTAssertTrue(wait(for: first) { self.lines(journal, containing: "\"event\":\"planned\"") >= 1 })
+        let second = try cli.run("run", sweep, "--results", dir.path + "/results")
+        cli.assertOneLineError(second, status: 2, containing: ["results/small is in use by another hpsweep run (pid \(first.processIdentifier))"])
+    }
+
+    func testChangedSpecIsRefusedUnlessFresh() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 3)
+        XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
+        _ = try writeSweep(in: dir, epochs: 4)
+        let refused = try cli.run("run", sweep, "--results", dir.path + "/results")
+        cli.assertOneLineError(refused, status: 1, containing: ["journal.jsonl", "different version of", "--fresh"])
+        // workers and memory may change freely between resumes.
+        _ = try writeSweep(in: dir, epochs: 3, extra: ", \"workers\": 1, \"memory\": \"4GiB\"")
+        XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
+        _ = try writeSweep(in: dir, epochs: 4)
+        let fresh = try cli.run("run", sweep, "--results", dir.path + "/results", "--fresh")
+        XCTAssertEqual(fresh.status, 0, fresh.stderr)
+        XCTAssertTrue(fresh.stdout.contains("moved the previous results aside"), fresh.stdout)
+        let entries = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/results")
+        XCTAssertTrue(entries.contains { $0.hasPrefix("small.old-") }, "\(entries)")
+    }
+
+    func testValidatePrintsThePlanAndCatchesErrors() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir)
+        let ok = try cli.run("validate", sweep)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("8 configurations × 1 seed"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("t0000  gen 1  adapter"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("generation 2: configurations 4…7 proposed by TPE"), ok.stdout)
+        _ = try writeSweep(in: dir, extra: ", \"sampler_\": 1")
+        cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/cache"), "validate does no work")
+    }
+}
