@@ -83,10 +83,13 @@ public struct SweepSpec {
         let eps = try r.number("layer_norm_eps").map { Float($0) }
         if let weights = try r.string("weights") {
             if r.has("random") { throw r.fail("random", "give either 'weights' or 'random', not both") }
+            let url = try r.string("url")
             try r.rejectUnknownKeys()
             let path = r.resolvePath(weights)
             guard FileManager.default.fileExists(atPath: path) else {
-                throw r.fail("weights", "\(path) does not exist (see the README's 'Backbone weights' for how to get ViT weights)")
+                let how = url.map { "download \($0) and save it as \(absolute(path))" }
+                    ?? "see the README's 'Backbone weights' for how to get ViT weights"
+                throw r.fail("weights", "\(path) does not exist: \(how)")
             }
             return .weights(path: path, heads: heads, layerNormEps: eps)
         }
@@ -109,6 +112,13 @@ public struct SweepSpec {
         case "vtab":
             guard let root = try r.string("root") else { throw r.fail("root", "is required for format 'vtab'") }
             guard let task = try r.string("task") else { throw r.fail("task", "is required for format 'vtab'") }
+            let url = try r.string("url")
+            let list = (r.resolvePath(root) as NSString).appendingPathComponent("\(task)/train800.txt")
+            guard FileManager.default.fileExists(atPath: list) else {
+                let how = url.map { "get the VTAB-1k data (\($0)) and unpack it so that \(absolute(list)) exists" }
+                    ?? "unpack VTAB-1k so that \(absolute(list)) exists (docs/sweep-spec.md, 'data')"
+                throw r.fail("root", "no VTAB-1k task '\(task)' under \(r.resolvePath(root)): \(how)")
+            }
             source = .vtab(root: r.resolvePath(root), task: task)
         case "numpy":
             guard let splitsReader = try r.object("splits") else { throw r.fail("splits", "is required for format 'numpy'") }
@@ -209,6 +219,12 @@ public struct SweepSpec {
         request.dtype = cache.dtype
         return request
     }
+}
+
+/// `path` made absolute against the working directory (for instructions that say where to put a file).
+func absolute(_ path: String) -> String {
+    let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    return (full as NSString).standardizingPath
 }
 
 /// Parsed JSON in canonical form for hashing: sorted keys, integers as integers, other numbers as

@@ -195,4 +195,19 @@ final class SweepCommandTests: XCTestCase {
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/cache"), "validate does no work")
     }
+
+    /// sweeps/vtab.json without its weights or data says what to download and where to put it.
+    func testVTABSweepSaysWhatToDownload() throws {
+        let dir = temporaryDirectory(self)
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
+        let sweep = dir.appendingPathComponent("sweeps/vtab.json").path
+        try FileManager.default.copyItem(atPath: repo.appendingPathComponent("sweeps/vtab.json").path, toPath: sweep)
+        cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [
+            "$.backbone.weights", "download https://storage.googleapis.com/vit_models/imagenet21k/ViT-B_16.npz and save it as \(dir.path)/weights/ViT-B_16.npz"])
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("weights"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir.appendingPathComponent("weights/ViT-B_16.npz").path, contents: Data())
+        cli.assertOneLineError(try cli.run("run", sweep, "--results", dir.path + "/results"), status: 1, containing: [
+            "$.data.root", "no VTAB-1k task 'caltech101'", "so that \(dir.path)/data/vtab-1k/caltech101/train800.txt exists"])
+    }
 }
