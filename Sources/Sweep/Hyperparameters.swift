@@ -35,7 +35,6 @@ public struct Hyperparameter {
             return "must be one of \(words.joined(separator: ", ")), got \(value)"
         case (_, .text(let s)):
             return "must be a number, got '\(s)'"
-        default: break
         }
         return nil
     }

@@ -99,13 +99,21 @@ public final class Journal {
 
     deinit { close(fd) }
 
-    public func append(_ event: JournalEvent) throws {
+    public func append(_ event: JournalEvent) throws { try append(contentsOf: [event]) }
+
+    /// Appends several events with one write and (unless all are epoch lines) one fsync. A kill
+    /// part-way leaves a prefix of them plus a torn line: readers must not assume all or none.
+    public func append(contentsOf events: [JournalEvent]) throws {
+        guard !events.isEmpty else { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        var line = try Self.encoder.encode(event)
-        line.append(UInt8(ascii: "\n"))
+        var lines = Data()
+        for event in events {
+            lines.append(try Self.encoder.encode(event))
+            lines.append(UInt8(ascii: "\n"))
+        }
         lock.lock()
         defer { nanoseconds += DispatchTime.now().uptimeNanoseconds - start; lock.unlock() }
-        try line.withUnsafeBytes { raw in
+        try lines.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
@@ -116,7 +124,9 @@ public final class Journal {
         }
         // Epoch lines only report progress (the checkpoint and the next rung/finished line hold the
         // state): written, so a killed process keeps them, but not fsync'ed one by one.
-        guard event.event == .epoch || fsync(fd) == 0 else { throw JournalError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))") }
+        guard events.allSatisfy({ $0.event == .epoch }) || fsync(fd) == 0 else {
+            throw JournalError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Every complete event of the journal at `path` (none if it does not exist). A torn final line

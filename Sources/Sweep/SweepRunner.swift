@@ -68,9 +68,11 @@ public final class SweepRunner {
         }
     }
 
-    func record(_ event: JournalEvent) throws {
-        try journal.append(event)
-        state.apply(event)
+    func record(_ event: JournalEvent) throws { try record([event]) }
+
+    func record(_ events: [JournalEvent]) throws {
+        try journal.append(contentsOf: events)
+        for event in events { state.apply(event) }
     }
 
     func checkpoint(_ id: String) -> String { (directory as NSString).appendingPathComponent("checkpoints/\(id).ckpt") }
@@ -93,14 +95,13 @@ public final class SweepRunner {
                     return (a, $0) < (b, $1)
                 }
                 let keep = Set(ranked.prefix((ranked.count + factor - 1) / factor))
-                var prunedNow: [String] = []
-                for id in ranked where !keep.contains(id) && state.trials[id]!.status == .paused {
+                let prunedNow = ranked.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
+                try record(prunedNow.map { id in
                     var event = JournalEvent(.pruned, trial: id)
                     event.epochs = rung
-                    try record(event)
-                    try? FileManager.default.removeItem(atPath: checkpoint(id))
-                    prunedNow.append(id)
-                }
+                    return event
+                })
+                for id in prunedNow { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
                 if !prunedNow.isEmpty { onEvent(.pruned(ids: prunedNow, rung: rung)) }
                 alive = ranked.filter { keep.contains($0) }
             }
@@ -108,21 +109,27 @@ public final class SweepRunner {
         return try runFinal() ? .completed : .interrupted
     }
 
-    /// Journals the proposals of generation `g` unless they already are.
+    /// Journals the trials of generation `g` that are not yet (all of them, or the rest after a kill
+    /// part-way through): proposals depend only on earlier, complete generations, so recomputing them
+    /// gives the same trials.
     func plan(generation g: Int) throws {
-        guard state.generation(g).isEmpty else { return }
+        let expected = sampler.indices(generation: g).count * search.seeds.count
+        guard state.generation(g).count < expected else { return }
         let start = DispatchTime.now().uptimeNanoseconds
         defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
+        var events: [JournalEvent] = []
         for (proposal, k) in zip(proposals, sampler.indices(generation: g)) {
             for seed in search.seeds {
                 let id = String(format: "t%04d-s%d", k, seed)
+                guard state.trials[id] == nil else { continue }
                 var event = JournalEvent(.planned, trial: id)
                 event.generation = g; event.config = k; event.method = proposal.method; event.params = proposal.values
                 event.seed = seed; event.trialSeed = trialSeed(sweepSeed: search.seed, trialID: id)
-                try record(event)
+                events.append(event)
             }
         }
+        try record(events)
     }
 
     func settings(_ record: TrialRecord) -> TrialSettings {

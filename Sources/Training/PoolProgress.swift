@@ -26,7 +26,10 @@ public struct PoolProgress {
             switch outcome {
             case .completed(let result):
                 if result.status == .diverged { failed += 1 }
-                if best == nil || result.bestValAccuracy > best!.accuracy { best = (id, result.bestValAccuracy) }
+                // (A run without evaluation, such as a final retraining, has no accuracy to rank.)
+                if result.history.contains(where: { $0.valAccuracy != nil }), best == nil || result.bestValAccuracy > best!.accuracy {
+                    best = (id, result.bestValAccuracy)
+                }
             case .failed: failed += 1
             }
         }

@@ -132,6 +132,23 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(status.stdout.contains("8 of 8 trials done"), status.stdout)
     }
 
+    /// A kill while a generation's trials were being journaled leaves some planned: the rest are
+    /// planned on resume (the same proposals), and the sweep ends as an uninterrupted one.
+    func testPartlyPlannedGenerationIsCompletedOnResume() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 3)
+        let whole = try cli.run("run", sweep, "--results", dir.path + "/whole")
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let lines = try String(contentsOfFile: dir.path + "/whole/small/journal.jsonl", encoding: .utf8).split(separator: "\n")
+        let firstPlanned = lines.firstIndex { $0.contains("\"event\":\"planned\"") }!
+        try FileManager.default.createDirectory(atPath: dir.path + "/part/small", withIntermediateDirectories: true)
+        try (lines[0..<(firstPlanned + 2)].joined(separator: "\n") + "\n" + lines[firstPlanned + 2].prefix(30))
+            .write(toFile: dir.path + "/part/small/journal.jsonl", atomically: true, encoding: .utf8)
+        let resumed = try cli.run("run", sweep, "--results", dir.path + "/part")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try deterministicLeaderboard(dir.path + "/part/small"), try deterministicLeaderboard(dir.path + "/whole/small"))
+    }
+
     func testCtrlCStopsAtAnEpochBoundaryAndTheRunResumes() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 12)
@@ -206,7 +223,7 @@ final class SweepCommandTests: XCTestCase {
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [
             "$.backbone.weights", "download https://storage.googleapis.com/vit_models/imagenet21k/ViT-B_16.npz and save it as \(dir.path)/weights/ViT-B_16.npz"])
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("weights"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("weights/ViT-B_16.npz").path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("weights/ViT-B_16.npz").path, contents: Data()))
         cli.assertOneLineError(try cli.run("run", sweep, "--results", dir.path + "/results"), status: 1, containing: [
             "$.data.root", "no VTAB-1k task 'caltech101'", "so that \(dir.path)/data/vtab-1k/caltech101/train800.txt exists"])
     }

@@ -181,7 +181,8 @@ final class PoolProgressTests: XCTestCase {
         var p = PoolProgress(workers: 2, queued: 4)
         XCTAssertNil(p.etaSeconds, "no estimate before a trial finished")
         var good = TrialResult(status: .finished, epochsRun: 1, bestEpoch: 1, bestValAccuracy: 0.8, finalValAccuracy: 0.8,
-                               finalValLoss: 0.5, history: [], trainableParameters: 1, trainingFLOPs: 0, workingMemoryBytes: 0, trainSeconds: 10)
+                               finalValLoss: 0.5, history: [EpochRecord(epoch: 1, trainLoss: 1, learningRate: 1e-3, valAccuracy: 0.8)],
+                               trainableParameters: 1, trainingFLOPs: 0, workingMemoryBytes: 0, trainSeconds: 10)
         p.record(.started(id: "a", running: 1, queued: 3), now: 0)
         p.record(.started(id: "b", running: 2, queued: 2), now: 0)
         p.record(.finished(id: "a", outcome: .completed(good), done: 1, running: 1, queued: 2), now: 10)
@@ -195,5 +196,9 @@ final class PoolProgressTests: XCTestCase {
         p.record(.finished(id: "c", outcome: .failed("boom"), done: 3, running: 0, queued: 1), now: 31)
         XCTAssertEqual(p.failed, 1)
         XCTAssertEqual(p.etaSeconds!, 20, accuracy: 1e-9, "one queued at the mean of 10 s and 30 s (a trial that never started adds no time)")
+        good.history = [EpochRecord(epoch: 1, trainLoss: 1, learningRate: 1e-3)]   // a final retraining: no evaluation
+        good.bestValAccuracy = 0.95
+        p.record(.finished(id: "d", outcome: .completed(good), done: 4, running: 0, queued: 0), now: 40)
+        XCTAssertEqual(p.best?.id, "a", "runs without evaluation do not count as best")
     }
 }
