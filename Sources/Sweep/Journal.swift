@@ -4,7 +4,7 @@ import Training
 /// One line of `journal.jsonl` (docs/formats.md): what happened to the sweep, in order.
 public struct JournalEvent: Codable, Equatable {
     public enum Kind: String, Codable {
-        case sweep, planned, epoch, rung, pruned, finished, diverged, failed, final
+        case sweep, planned, started, epoch, rung, pruned, finished, diverged, failed, final
     }
     public var event: Kind
     /// Unix time in seconds.
@@ -27,7 +27,7 @@ public struct JournalEvent: Codable, Equatable {
     public var params: [String: ParameterValue]?
     public var seed: Int?
     public var trialSeed: UInt64?
-    // epoch, rung, pruned
+    // started (the epoch count it trains to), rung, pruned
     public var epochs: Int?
     public var record: EpochRecord?
     // rung, finished, diverged, final
@@ -122,9 +122,9 @@ public final class Journal {
                 offset += n
             }
         }
-        // Epoch lines only report progress (the checkpoint and the next rung/finished line hold the
-        // state): written, so a killed process keeps them, but not fsync'ed one by one.
-        guard events.allSatisfy({ $0.event == .epoch }) || fsync(fd) == 0 else {
+        // Started and epoch lines only report progress (the checkpoint and the next rung/finished line
+        // hold the state): written, so a killed process keeps them, but not fsync'ed one by one.
+        guard events.allSatisfy({ $0.event == .epoch || $0.event == .started }) || fsync(fd) == 0 else {
             throw JournalError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
         }
     }

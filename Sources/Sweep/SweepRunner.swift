@@ -170,6 +170,11 @@ public final class SweepRunner {
         var journalError: Error?
         let outcomes = pool.run(trials) { [self] event in
             onEvent(.pool(event))
+            if case let .started(id, _, _) = event {
+                var e = JournalEvent(.started, trial: id)
+                e.epochs = rung
+                do { try record(e) } catch { journalError = journalError ?? error }
+            }
             guard case let .finished(id, outcome, _, _, _) = event else { return }
             // Journal outcomes as they come: a kill loses only the trials still running.
             do {

@@ -17,6 +17,8 @@ public struct TrialRecord {
     public var epochsDone: Int { result?.epochsRun ?? 0 }
     /// Epoch records seen so far (including those of an unfinished rung).
     public var curve: [EpochRecord] = []
+    /// Whether training began (a `started` line), and the epoch count it was started towards.
+    public var startedTowards: Int?
     public var error: String?
     public var testAccuracy: Float?
     public var testLoss: Float?
@@ -69,6 +71,8 @@ public struct SweepState {
             guard let id = event.trial, var record = trials[id] else { return }
             record.startTime = record.startTime ?? event.time
             switch event.event {
+            case .started:
+                record.startedTowards = event.epochs
             case .epoch:
                 if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
             case .rung:

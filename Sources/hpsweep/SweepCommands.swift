@@ -96,7 +96,7 @@ enum StatusCommand: Command {
         let records = state.records
         let planned = state.trialsPlanned ?? records.count
         let done = records.filter(\.isDone)
-        let active = records.filter { !$0.isDone && ($0.curve.count > 0 || $0.status == .paused) }
+        let active = records.filter { !$0.isDone && ($0.startedTowards != nil || $0.status == .paused) }
         let counts = Dictionary(grouping: done, by: \.status.rawValue).mapValues(\.count)
         print("\(state.sweepName ?? directory): \(done.count) of \(planned) trials done (" +
               (counts.isEmpty ? "none yet" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) +
