@@ -13,7 +13,9 @@ struct CLI {
         return products.appendingPathComponent("hpsweep")
     }
 
-    func run(_ arguments: String...) throws -> Result {
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    func run(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

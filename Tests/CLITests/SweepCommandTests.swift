@@ -63,29 +63,32 @@ final class SweepCommandTests: XCTestCase {
         return rows.map { row in row.enumerated().filter { $0.offset != drop }.map(\.element) }
     }
 
-    func testKilledAtAnyPointTheSweepResumesToTheSameLeaderboard() throws {
+    /// The demo sweep (sweeps/demo.json), killed with SIGKILL at five points and rerun until done,
+    /// ends with the leaderboard of an uninterrupted run, every trial ended exactly once.
+    func testKilledAtAnyPointTheDemoSweepResumesToTheSameLeaderboard() throws {
         let dir = temporaryDirectory(self)
-        let straightDir = dir.appendingPathComponent("straight"), killedDir = dir.appendingPathComponent("killed")
-        for d in [straightDir, killedDir] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
-        let straightSweep = try writeSweep(in: straightDir), killedSweep = try writeSweep(in: killedDir)
-        let straight = try cli.run("run", straightSweep, "--results", straightDir.path + "/results")
+        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("sweeps/demo.json").path
+        func arguments(_ name: String) -> [String] {
+            ["run", demo, "--results", dir.path + "/\(name)/results", "--cache-dir", dir.path + "/\(name)/cache"]
+        }
+        let straight = try cli.run(arguments("straight"))
         XCTAssertEqual(straight.status, 0, straight.stderr)
         XCTAssertTrue(straight.stdout.contains("Pareto front (val_acc vs params)"), straight.stdout)
 
-        let results = killedDir.path + "/results", journal = results + "/small/journal.jsonl", cache = killedDir.path + "/cache"
-        let arguments = ["run", killedSweep, "--results", results]
+        let results = dir.path + "/killed/results/demo", journal = results + "/journal.jsonl", cache = dir.path + "/killed/cache"
         // Kill points: during the cache build, mid-trial (epochs journaled, no outcome yet), right after
-        // trial outcomes, during the last generation, and during the final retraining.
+        // trial outcomes, in the second generation, and in the last one (or the final retraining).
         let killPoints: [(String, () -> Bool)] = [
             ("cache build", { ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).contains { $0.hasPrefix(".building-") } }),
-            ("mid-trial", { self.lines(journal, containing: "\"event\":\"epoch\"") >= 3 }),
+            ("mid-trial", { self.lines(journal, containing: "\"event\":\"epoch\"") >= 5 }),
             ("between trials", { self.lines(journal, containing: "\"event\":\"rung\"") >= 5 }),
-            ("second generation", { self.lines(journal, containing: "\"generation\":1") >= 1 && self.lines(journal, containing: "\"event\":\"epoch\"") >= 18 }),
-            ("final phase", { self.lines(journal, containing: "\"event\":\"finished\"") >= 2 }),
+            ("second generation", { self.lines(journal, containing: "\"generation\":1") >= 1 && self.lines(journal, containing: "\"event\":\"rung\"") >= 16 }),
+            ("last generation", { self.lines(journal, containing: "\"event\":\"finished\"") >= 5 }),
         ]
         var killed: [String] = []
         for (name, condition) in killPoints {
-            let process = try start(arguments)
+            let process = try start(arguments("killed"))
             if wait(for: process, until: condition), process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 killed.append(name)
@@ -93,13 +96,13 @@ final class SweepCommandTests: XCTestCase {
             process.waitUntilExit()
         }
         XCTAssertGreaterThanOrEqual(killed.count, 4, "most kill points were hit: \(killed)")
-        print("sweep killed with SIGKILL at: \(killed.joined(separator: ", "))")
-        var finalRun = try cli.run(arguments[0], arguments[1], arguments[2], arguments[3])
-        if finalRun.status != 0 { finalRun = try cli.run(arguments[0], arguments[1], arguments[2], arguments[3]) }
+        print("demo sweep killed with SIGKILL at: \(killed.joined(separator: ", "))")
+        var finalRun = try cli.run(arguments("killed"))
+        if finalRun.status != 0 { finalRun = try cli.run(arguments("killed")) }
         XCTAssertEqual(finalRun.status, 0, finalRun.stderr)
 
-        XCTAssertEqual(try deterministicLeaderboard(results + "/small"), try deterministicLeaderboard(straightDir.path + "/results/small"),
-                       "metrics bit for bit equal to the uninterrupted run")
+        let expected = try deterministicLeaderboard(dir.path + "/straight/results/demo")
+        XCTAssertEqual(try deterministicLeaderboard(results), expected, "metrics bit for bit equal to the uninterrupted run")
         // Every trial ended exactly once; every final evaluation happened once.
         let events = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -114,22 +117,22 @@ final class SweepCommandTests: XCTestCase {
             default: break
             }
         }
-        XCTAssertEqual(planned.count, 8)
+        XCTAssertEqual(planned.count, 24)
         XCTAssertEqual(Set(planned.values), [1], "each trial planned once")
         XCTAssertEqual(Set(ends.keys), Set(planned.keys), "every trial ended")
         XCTAssertEqual(Set(ends.values), [1], "…exactly once")
+        XCTAssertFalse(finals.isEmpty)
         XCTAssertEqual(Set(finals.values), [1])
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: results + "/small/checkpoints")
-        XCTAssertEqual(leftovers, [], "checkpoints of ended trials are removed")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: results + "/checkpoints"), [], "checkpoints of ended trials are removed")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix(".") }, [], "no abandoned cache build")
 
         // The leaderboard is rebuilt from the journal alone.
-        try FileManager.default.removeItem(atPath: results + "/small/leaderboard.csv")
-        let rebuilt = try cli.run("leaderboard", results + "/small")
+        try FileManager.default.removeItem(atPath: results + "/leaderboard.csv")
+        let rebuilt = try cli.run("leaderboard", results)
         XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
-        XCTAssertEqual(try deterministicLeaderboard(results + "/small"), try deterministicLeaderboard(straightDir.path + "/results/small"))
-        let status = try cli.run("status", results + "/small")
-        XCTAssertTrue(status.stdout.contains("8 of 8 trials done"), status.stdout)
+        XCTAssertEqual(try deterministicLeaderboard(results), expected)
+        let status = try cli.run("status", results)
+        XCTAssertTrue(status.stdout.contains("24 of 24 trials done"), status.stdout)
     }
 
     /// A kill while a generation's trials were being journaled leaves some planned: the rest are
