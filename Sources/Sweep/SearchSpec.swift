@@ -34,6 +34,7 @@ public struct SearchSpec {
         public var metric: Metric
         public var direction: Direction
         public var name: String { metric.rawValue }
+        public init(metric: Metric, direction: Direction) { self.metric = metric; self.direction = direction }
     }
 
     public var seed: UInt64

@@ -1,0 +1,135 @@
+import Foundation
+import Sweep
+
+/// `hpsweep compare A.csv B.csv …`: leaderboards side by side, aligned by configuration.
+enum CompareCommand: Command {
+    static let path = ["compare"]
+    static let summary = "Compare leaderboards: trials aligned by configuration, deltas, seed statistics, Pareto fronts."
+    static let usage = "A.csv B.csv [C.csv …] [--objectives val_acc,params] [--csv OUT.csv] [--json]"
+    static let options = [
+        OptionSpec(name: "objectives", valueName: "LIST", help: "Metrics to compare on, e.g. val_acc,params (default: the first file's sweep objectives)."),
+        OptionSpec(name: "csv", valueName: "OUT", help: "Also write the aligned table to this CSV file."),
+        OptionSpec(name: "json", valueName: nil, help: "Print everything as JSON (for scripts) instead of tables."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count >= 2 else { throw UsageError("'\(displayName)' needs at least two leaderboard files; usage: \(displayName) \(usage)") }
+        var objectives: [SearchSpec.Objective]?
+        if let list = arguments.values["objectives"] {
+            objectives = try list.split(separator: ",").map { item in
+                let name = item.trimmingCharacters(in: .whitespaces)
+                guard let metric = SearchSpec.Metric(rawValue: name) else {
+                    throw UsageError("option '--objectives': unknown metric '\(name)' (\(SearchSpec.Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return SearchSpec.Objective(metric: metric, direction: metric == .valAccuracy ? .maximize : .minimize)
+            }
+        }
+        let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
+        let comparison = try Comparison(files: files, objectives: objectives)
+        if let out = arguments.values["csv"] {
+            let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvQuote).joined(separator: ",") }.joined(separator: "\n") + "\n"
+            do { try writeAtomically(text, to: out) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
+        }
+        if arguments.flags.contains("json") {
+            let data = try JSONSerialization.data(withJSONObject: json(comparison), options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            printTables(comparison)
+            if let out = arguments.values["csv"] { print("aligned table written to \(out)") }
+        }
+    }
+
+    static func csvQuote(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    static func describe(_ c: Comparison, _ configuration: Comparison.Configuration) -> String {
+        ([configuration.method] + c.varying.compactMap { name in
+            let v = c.value(configuration, name)
+            return v.isEmpty ? nil : "\(name)=\(ValidateCommand.format(Double(v).map { .number($0) } ?? .text(v)))"
+        }).joined(separator: " ")
+    }
+
+    static func printTables(_ c: Comparison) {
+        let names = c.objectives.map { "\($0.name) (\($0.direction == .maximize ? "max" : "min"))" }.joined(separator: ", ")
+        print("hpsweep compare: \(c.files.count) leaderboards, objectives \(names)")
+        for (f, file) in c.files.enumerated() {
+            let finished = file.rows.filter { $0.value("status") == "finished" }.count
+            print("  [\(f + 1)] \(file.path): \(file.rows.count) trials, \(finished) finished, \(c.cells[f].count) configurations")
+        }
+        for note in c.notes { print("  note: \(note)") }
+
+        let shared = c.configurations.filter { conf in c.cells.allSatisfy { $0[conf] != nil } }.count
+        print("\naligned configurations: \(c.configurations.count) (\(shared) in every file)")
+        // Columns empty in every row (std of single seeds, deltas without overlap) stay in --csv only.
+        let full = [c.alignedHeader] + c.alignedRows
+        let kept = full[0].indices.filter { i in full.dropFirst().contains { !$0[i].isEmpty } || i == 0 }
+        let rows = full.map { row in kept.map { row[$0] } }
+        let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max()! }
+        for row in rows { print("  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+
+        print("\nbest per file:")
+        for j in c.objectives.indices {
+            for b in c.best where b.objective == j {
+                print("  \(c.objectives[j].name) [\(b.file + 1)]: \(format(b.value)) (\(b.trial): \(describe(c, b.configuration)))")
+            }
+        }
+        let primary = c.objectives[0].name
+        if !c.seedTests.isEmpty {
+            print("\nrepeated seeds (\(primary), paired t-test over shared seeds, [k] vs [1]):")
+            for s in c.seedTests {
+                let a = c.cells[0][s.configuration]!, b = c.cells[s.file][s.configuration]!
+                let stats = String(format: "[1] %@ ± %@ (n=%d), [%d] %@ ± %@ (n=%d)", format(c.display(0, a.mean(0))), format(a.standardDeviation(0)), a.bySeed.count,
+                                   s.file + 1, format(c.display(0, b.mean(0))), format(b.standardDeviation(0)), b.bySeed.count)
+                let verdict = s.test.map { String(format: "mean difference %+.4g, t = %.3g, df %d, p = %.3g", $0.meanDifference, $0.t, $0.degreesOfFreedom, $0.p) }
+                    ?? "not enough seeds for a test (\(s.pairs) shared, need 3)"
+                print("  \(describe(c, s.configuration)): \(stats): \(verdict)")
+            }
+        }
+        for (f, n, test) in c.acrossConfigurations {
+            let verdict = test.map { String(format: "mean difference %+.4g, paired t = %.3g, df %d, p = %.3g", $0.meanDifference, $0.t, $0.degreesOfFreedom, $0.p) }
+                ?? "too few shared configurations for a test (need 3)"
+            print("\n[\(f + 1)] vs [1] over the \(n) configuration\(n == 1 ? "" : "s") both finished (\(primary), per-configuration means): \(verdict)")
+        }
+        print("\nPareto fronts (\(c.objectives.map(\.name).joined(separator: " vs "))), hypervolume against a reference \(c.reference):")
+        for f in c.files.indices {
+            print("  [\(f + 1)] \(c.fronts[f].count) configuration\(c.fronts[f].count == 1 ? "" : "s"), hypervolume \(String(format: "%.4f", c.hypervolumes[f]))")
+        }
+        for r in c.relations {
+            print(String(format: "  [%d] %@ [%d]: C([%d],[%d]) = %.2f, C([%d],[%d]) = %.2f", r.a + 1, r.verdict, r.b + 1, r.a + 1, r.b + 1, r.coverageAB, r.b + 1, r.a + 1, r.coverageBA))
+        }
+    }
+
+    static func json(_ c: Comparison) -> [String: Any] {
+        func configuration(_ k: Comparison.Configuration) -> [String: Any] {
+            var d: [String: Any] = ["method": k.method]
+            for name in c.hyperparameters { let v = c.value(k, name); if !v.isEmpty { d[name] = Double(v) ?? v as Any } }
+            return d
+        }
+        func test(_ t: Statistics.TTest?) -> Any {
+            guard let t else { return NSNull() }
+            return ["test": "paired t-test (two-sided)", "n": t.n, "mean_difference": t.meanDifference, "t": t.t.isFinite ? t.t as Any : String(t.t) as Any,
+                    "df": t.degreesOfFreedom, "p": t.p]
+        }
+        return [
+            "files": c.files.map(\.path),
+            "objectives": c.objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
+            "notes": c.notes,
+            "aligned": ["columns": c.alignedHeader, "rows": c.alignedRows],
+            "best": c.best.map { ["file": $0.file + 1, "objective": c.objectives[$0.objective].name, "value": $0.value, "trial": $0.trial,
+                                  "configuration": configuration($0.configuration)] as [String: Any] },
+            "seed_tests": c.seedTests.map { ["file": $0.file + 1, "configuration": configuration($0.configuration), "shared_seeds": $0.pairs,
+                                             "result": test($0.test)] as [String: Any] },
+            "across_configurations": c.acrossConfigurations.map { ["file": $0.file + 1, "shared_configurations": $0.shared, "result": test($0.test)] as [String: Any] },
+            "fronts": c.files.indices.map { ["file": $0 + 1, "configurations": c.fronts[$0].map(configuration), "hypervolume": c.hypervolumes[$0]] as [String: Any] },
+            "hypervolume_reference": c.reference,
+            "front_relations": c.relations.map { ["a": $0.a + 1, "b": $0.b + 1, "coverage_a_b": $0.coverageAB, "coverage_b_a": $0.coverageBA, "verdict": $0.verdict] as [String: Any] },
+        ]
+    }
+}
+
+func format(_ x: Double) -> String {
+    if x.isNaN { return "nan" }
+    if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
+    return String(format: "%.4g", x)
+}

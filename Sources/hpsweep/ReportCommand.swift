@@ -1,0 +1,24 @@
+import Foundation
+import Sweep
+
+/// `hpsweep report results/<name> [--compare results/<other> …]`: one self-contained HTML file.
+enum ReportCommand: Command {
+    static let path = ["report"]
+    static let summary = "Write a self-contained HTML report of a sweep (Pareto fronts, sensitivity, learning curves, leaderboard)."
+    static let usage = "RESULTS_DIR [--compare RESULTS_DIR …] [--output FILE]"
+    static let options = [
+        OptionSpec(name: "compare", valueName: "DIRS", help: "Other results directories to set beside it (comma-separated, or repeat the positional)."),
+        OptionSpec(name: "output", valueName: "FILE", help: "Where to write the HTML (default RESULTS_DIR/report.html)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard !arguments.positionals.isEmpty else { throw UsageError("'\(displayName)' needs a results directory (results/<name>)") }
+        let others = arguments.values["compare"].map { $0.split(separator: ",").map(String.init) } ?? []
+        let directories = arguments.positionals + others
+        let report = try SweepReport(directories: directories)
+        let output = arguments.values["output"] ?? (directories[0] as NSString).appendingPathComponent("report.html")
+        let html = report.html()
+        do { try writeAtomically(html, to: output) } catch { throw UsageError("cannot write \(output): \(error)") }
+        print("report: \(output) (\(html.utf8.count / 1024) KiB, \(directories.count) sweep\(directories.count == 1 ? "" : "s"); open it in any browser, offline)")
+    }
+}
