@@ -56,6 +56,6 @@ let package = Package(
         .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Training", "_TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["hpsweep", "_TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["hpsweep", "Datasets", "_TestSupport"]),
     ]
 )

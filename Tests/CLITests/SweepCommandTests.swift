@@ -6,27 +6,8 @@ import _TestSupport
 final class SweepCommandTests: XCTestCase {
     let cli = CLI()
 
-    static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("sweeps/data/digits").path
-
-    /// A small sweep on the digits (all four methods, TPE, successive halving, two objectives) in `dir`.
     func writeSweep(in dir: URL, epochs: Int = 6, extra: String = "") throws -> String {
-        let splits = ["train800", "val200", "train800val200", "test"].map {
-            "\"\($0)\": {\"images\": \"\(Self.digits)/\($0)_images.npy\", \"labels\": \"\(Self.digits)/\($0)_labels.npy\"}"
-        }.joined(separator: ", ")
-        let text = """
-        {"name": "small", "seed": 1, "backbone": {"random": "vit-tiny-test", "seed": 0},
-         "data": {"format": "numpy", "classes": 10, "splits": {\(splits)}},
-         "cache": {"dir": "cache"},
-         "methods": {"last": {"rank": {"choice": [4, 8]}, "heads": 2}, "lst": {"reduction": {"choice": [4, 8]}},
-                     "adapter": {"bottleneck": {"choice": [8, 16]}}, "linear": {}},
-         "space": {"lr": {"loguniform": [0.001, 0.03]}},
-         "sampler": {"type": "tpe", "startup": 4, "generation_size": 4}, "trials": 8, "epochs": \(epochs),
-         "early_stopping": {"min_epochs": 2, "reduction_factor": 2}, "objectives": ["val_acc", "params"]\(extra)}
-        """
-        let path = dir.appendingPathComponent("small.json").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeSmallSweep(in: dir, epochs: epochs, extra: extra)
     }
 
     func start(_ arguments: [String]) throws -> Process {
@@ -230,4 +211,27 @@ final class SweepCommandTests: XCTestCase {
         cli.assertOneLineError(try cli.run("run", sweep, "--results", dir.path + "/results"), status: 1, containing: [
             "$.data.root", "no VTAB-1k task 'caltech101'", "so that \(dir.path)/data/vtab-1k/caltech101/train800.txt exists"])
     }
+}
+
+let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("sweeps/data/digits").path
+
+/// A small sweep on the digits (all four methods, TPE, successive halving, two objectives) in `dir`.
+func writeSmallSweep(in dir: URL, epochs: Int = 6, extra: String = "") throws -> String {
+    let splits = ["train800", "val200", "train800val200", "test"].map {
+        "\"\($0)\": {\"images\": \"\(digitsDirectory)/\($0)_images.npy\", \"labels\": \"\(digitsDirectory)/\($0)_labels.npy\"}"
+    }.joined(separator: ", ")
+    let text = """
+    {"name": "small", "seed": 1, "backbone": {"random": "vit-tiny-test", "seed": 0},
+     "data": {"format": "numpy", "classes": 10, "splits": {\(splits)}},
+     "cache": {"dir": "cache"},
+     "methods": {"last": {"rank": {"choice": [4, 8]}, "heads": 2}, "lst": {"reduction": {"choice": [4, 8]}},
+                 "adapter": {"bottleneck": {"choice": [8, 16]}}, "linear": {}},
+     "space": {"lr": {"loguniform": [0.001, 0.03]}},
+     "sampler": {"type": "tpe", "startup": 4, "generation_size": 4}, "trials": 8, "epochs": \(epochs),
+     "early_stopping": {"min_epochs": 2, "reduction_factor": 2}, "objectives": ["val_acc", "params"]\(extra)}
+    """
+    let path = dir.appendingPathComponent("small.json").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }
