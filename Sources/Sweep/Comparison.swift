@@ -70,7 +70,12 @@ public struct Comparison {
     public let relations: [FrontRelation]
     public let reference: String
 
-    public init(files: [LeaderboardFile], objectives requested: [SearchSpec.Objective]? = nil) throws {
+    /// Hyperparameters left out of the alignment (`--ignore`), and those that would be worth leaving
+    /// out: their values differ between the first file and another (as when a sweep changed them).
+    public let ignored: [String]
+    public let suggestedIgnores: [String]
+
+    public init(files: [LeaderboardFile], objectives requested: [SearchSpec.Objective]? = nil, ignoring: [String] = []) throws {
         precondition(files.count >= 1, "Comparison needs files")
         self.files = files
         var notes: [String] = []
@@ -97,7 +102,7 @@ public struct Comparison {
         var all = Set<Configuration>()
         for (f, file) in files.enumerated() {
             for row in file.rows where row.value("status") == "finished" {
-                let configuration = Self.configuration(of: row, in: file)
+                let configuration = Self.configuration(of: row, in: file, ignoring: Set(ignoring))
                 let vector = chosen.map { objective -> Double in
                     let v = row.number(objective.name) ?? .nan
                     return objective.direction == .maximize ? -v : v
@@ -111,6 +116,17 @@ public struct Comparison {
             }
         }
         configurations = all.sorted()
+        ignored = ignoring
+        // Hyperparameters whose values in the first file and in another never meet.
+        var suggestions: [String] = []
+        for (i, name) in Hyperparameter.all.map(\.name).enumerated() where !ignoring.contains(name) {
+            let first = Set(cells[0].keys.map { $0.values[i] }.filter { !$0.isEmpty })
+            if !first.isEmpty, cells.dropFirst().contains(where: { other in
+                let values = Set(other.keys.map { $0.values[i] }.filter { !$0.isEmpty })
+                return !values.isEmpty && values.isDisjoint(with: first)
+            }) { suggestions.append(name) }
+        }
+        suggestedIgnores = suggestions
         self.cells = cells
         trialIDs = ids
         // A hyperparameter is a column when some method's configurations differ in it.
@@ -180,10 +196,10 @@ public struct Comparison {
         return Double(covered) / Double(b.count)
     }
 
-    static func configuration(of row: LeaderboardFile.Row, in file: LeaderboardFile) -> Configuration {
+    static func configuration(of row: LeaderboardFile.Row, in file: LeaderboardFile, ignoring: Set<String>) -> Configuration {
         let method = row.value("method")
         let values = Hyperparameter.all.map { parameter -> String in
-            guard parameter.applies(to: method) else { return "" }
+            guard parameter.applies(to: method), !ignoring.contains(parameter.name) else { return "" }
             let text = file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.defaultValue.description
             if let x = Double(text) { return ParameterValue.number(x).description }   // 1e-3 and 0.001 are one value
             return text

@@ -20,7 +20,7 @@ public struct SVGChart {
     public var xLabel: String, yLabel: String
     public var xScale: Scale = .linear, yScale: Scale = .linear
     public var series: [Series] = []
-    public var width = 560.0, height = 340.0
+    public var width = 530.0, height = 340.0
 
     public init(title: String, xLabel: String, yLabel: String, xScale: Scale = .linear, yScale: Scale = .linear) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.xScale = xScale; self.yScale = yScale

@@ -5,9 +5,10 @@ import Sweep
 enum CompareCommand: Command {
     static let path = ["compare"]
     static let summary = "Compare leaderboards: trials aligned by configuration, deltas, seed statistics, Pareto fronts."
-    static let usage = "A.csv B.csv [C.csv …] [--objectives val_acc,params] [--csv OUT.csv] [--json]"
+    static let usage = "A.csv B.csv [C.csv …] [--objectives val_acc,params] [--ignore NAMES] [--csv OUT.csv] [--json]"
     static let options = [
         OptionSpec(name: "objectives", valueName: "LIST", help: "Metrics to compare on, e.g. val_acc,params (default: the first file's sweep objectives)."),
+        OptionSpec(name: "ignore", valueName: "NAMES", help: "Hyperparameters to leave out when aligning, e.g. label_smoothing (what the sweeps changed on purpose)."),
         OptionSpec(name: "csv", valueName: "OUT", help: "Also write the aligned table to this CSV file."),
         OptionSpec(name: "json", valueName: nil, help: "Print everything as JSON (for scripts) instead of tables."),
     ]
@@ -24,8 +25,14 @@ enum CompareCommand: Command {
                 return SearchSpec.Objective(metric: metric, direction: metric == .valAccuracy ? .maximize : .minimize)
             }
         }
+        let ignoring = try (arguments.values["ignore"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []).map { name -> String in
+            guard Hyperparameter.named(name) != nil else {
+                throw UsageError("option '--ignore': unknown hyperparameter '\(name)' (\(Hyperparameter.all.map(\.name).joined(separator: ", ")))")
+            }
+            return name
+        }
         let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
-        let comparison = try Comparison(files: files, objectives: objectives)
+        let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments.values["csv"] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvQuote).joined(separator: ",") }.joined(separator: "\n") + "\n"
             do { try writeAtomically(text, to: out) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
@@ -58,9 +65,13 @@ enum CompareCommand: Command {
             print("  [\(f + 1)] \(file.path): \(file.rows.count) trials, \(finished) finished, \(c.cells[f].count) configurations")
         }
         for note in c.notes { print("  note: \(note)") }
+        if !c.ignored.isEmpty { print("  aligned without \(c.ignored.joined(separator: ", "))") }
 
         let shared = c.configurations.filter { conf in c.cells.allSatisfy { $0[conf] != nil } }.count
         print("\naligned configurations: \(c.configurations.count) (\(shared) in every file)")
+        if !c.suggestedIgnores.isEmpty {
+            print("  hint: the files never share a value of \(c.suggestedIgnores.joined(separator: ", ")); to align the rest, add --ignore \(c.suggestedIgnores.joined(separator: ","))")
+        }
         // Columns empty in every row (std of single seeds, deltas without overlap) stay in --csv only.
         let full = [c.alignedHeader] + c.alignedRows
         let kept = full[0].indices.filter { i in full.dropFirst().contains { !$0[i].isEmpty } || i == 0 }
@@ -114,7 +125,7 @@ enum CompareCommand: Command {
         return [
             "files": c.files.map(\.path),
             "objectives": c.objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
-            "notes": c.notes,
+            "notes": c.notes, "ignored": c.ignored, "suggested_ignores": c.suggestedIgnores,
             "aligned": ["columns": c.alignedHeader, "rows": c.alignedRows],
             "best": c.best.map { ["file": $0.file + 1, "objective": c.objectives[$0.objective].name, "value": $0.value, "trial": $0.trial,
                                   "configuration": configuration($0.configuration)] as [String: Any] },

@@ -49,6 +49,21 @@ final class CompareReportTests: XCTestCase {
         XCTAssertTrue(twoSeeds.stdout.contains("not enough seeds for a test (2 shared, need 3)"), twoSeeds.stdout)
     }
 
+    /// Sweeps that changed one hyperparameter on purpose align once it is ignored (and compare says so).
+    func testIgnoringTheChangedHyperparameterAlignsTheRest() throws {
+        let dir = temporaryDirectory(self)
+        let header = "trial,method,status,seed,lr,label_smoothing,val_acc,params,pareto_rank"
+        let a = try leaderboard(dir, "a", header: header, rows: ["t0,linear,finished,0,0.01,0,0.5,970,1", "t1,linear,finished,0,0.1,0,0.6,970,1"])
+        let b = try leaderboard(dir, "b", header: header, rows: ["u0,linear,finished,0,0.01,0.1,0.55,970,1", "u1,linear,finished,0,0.1,0.1,0.58,970,1"])
+        let plain = try cli.run("compare", a, b)
+        XCTAssertTrue(plain.stdout.contains("aligned configurations: 4 (0 in every file)"), plain.stdout)
+        XCTAssertTrue(plain.stdout.contains("to align the rest, add --ignore label_smoothing"), plain.stdout)
+        let ignoring = try cli.run("compare", a, b, "--ignore", "label_smoothing")
+        XCTAssertTrue(ignoring.stdout.contains("aligned configurations: 2 (2 in every file)"), ignoring.stdout)
+        XCTAssertTrue(ignoring.stdout.contains("aligned without label_smoothing"), ignoring.stdout)
+        cli.assertOneLineError(try cli.run("compare", a, b, "--ignore", "smoothing"), status: 2, containing: ["unknown hyperparameter 'smoothing'"])
+    }
+
     func testCompareRefusesFilesThatAreNotLeaderboards() throws {
         let dir = temporaryDirectory(self)
         let a = try leaderboard(dir, "a", header: "trial,method,status,seed,val_acc,params,pareto_rank", rows: ["t0,last,finished,0,0.8,10,1"])
