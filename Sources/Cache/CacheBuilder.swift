@@ -41,6 +41,28 @@ public struct CacheBuilder {
         return cache
     }
 
+    /// Runs `body` holding the build lock of `key` (an fcntl record lock on `<root>/.lock-<key>`, which
+    /// NFS supports), so that processes sharing a cache root build each cache once: the others wait,
+    /// then find it built. `onWait` is called if another process holds the lock.
+    public func withBuildLock<T>(key: String, onWait: () -> Void, _ body: () throws -> T) throws -> T {
+        do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
+        catch { throw CacheError.writeFailed(path: root, reason: error.localizedDescription) }
+        let path = (root as NSString).appendingPathComponent(".lock-\(key)")
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw CacheError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }   // closing drops the lock
+        var request = flock()
+        request.l_type = Int16(F_WRLCK)
+        request.l_whence = Int16(SEEK_SET)
+        if fcntl(fd, F_SETLK, &request) != 0 {
+            onWait()
+            while fcntl(fd, F_SETLKW, &request) != 0 {
+                guard errno == EINTR else { throw CacheError.writeFailed(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))") }
+            }
+        }
+        return try body()
+    }
+
     /// Builds the cache of `plan` (whether or not one exists: callers check `existing` first).
     public func build(_ plan: CachePlan, progress: ((CacheProgress) -> Void)? = nil) throws -> ActivationCache {
         let fm = FileManager.default

@@ -129,6 +129,20 @@ public final class Journal {
         }
     }
 
+    /// The journal files of a results directory: `journal.jsonl` (written by a plain `hpsweep run`) and
+    /// `journal-<worker>.jsonl` (one per `--worker` process: each file has a single writer), sorted.
+    public static func files(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0 == "journal.jsonl" || ($0.hasPrefix("journal-") && $0.hasSuffix(".jsonl")) }.sorted()
+            .map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    /// Every event of every journal file of `directory`, file after file (SweepState's rules make the
+    /// result independent of how the files interleave in time).
+    public static func readAll(directory: String) throws -> [JournalEvent] {
+        try files(in: directory).flatMap { try read($0) }
+    }
+
     /// Every complete event of the journal at `path` (none if it does not exist). A torn final line
     /// (no newline) is ignored; a line that does not parse anywhere else is an error naming it.
     public static func read(_ path: String) throws -> [JournalEvent] {
@@ -144,6 +158,44 @@ public final class Journal {
             do { events.append(try decoder.decode(JournalEvent.self, from: line)) } catch {
                 throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
             }
+        }
+        return events
+    }
+}
+
+/// Reads the journals of a results directory incrementally: each call returns the complete lines
+/// appended to any journal file since the previous call (new files included). Workers poll the
+/// journals often; parsing only what is new keeps that cheap.
+public final class JournalFollower {
+    public let directory: String
+    private var offsets: [String: UInt64] = [:]
+    private var lines: [String: Int] = [:]
+
+    public init(directory: String) { self.directory = directory }
+
+    public func newEvents() throws -> [JournalEvent] {
+        var events: [JournalEvent] = []
+        for path in Journal.files(in: directory) {
+            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+            defer { try? handle.close() }
+            let offset = offsets[path] ?? 0
+            try handle.seek(toOffset: offset)
+            guard let data = try handle.readToEnd(), !data.isEmpty else { continue }
+            // Only complete lines; a partial last line is read again next time, when it may be whole.
+            guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { continue }
+            var start = data.startIndex
+            var lineNumber = lines[path] ?? 0
+            while start <= lastNewline, let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                lineNumber += 1
+                let line = data[start..<end]
+                start = end + 1
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
+                do { events.append(try Journal.decoder.decode(JournalEvent.self, from: line)) } catch {
+                    throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
+                }
+            }
+            offsets[path] = offset + UInt64(start - data.startIndex)
+            lines[path] = lineNumber
         }
         return events
     }

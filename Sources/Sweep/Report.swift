@@ -18,10 +18,10 @@ public struct SweepReport {
     public init(directories: [String]) throws {
         sweeps = try directories.map { directory in
             let path = SweepRunner.journalPath(directory)
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard !Journal.files(in: directory).isEmpty else {
                 throw CompareError(path: directory, message: "not a sweep results directory (no journal.jsonl)")
             }
-            let events = try Journal.read(path)
+            let events = try Journal.readAll(directory: directory)
             let state = SweepState(events: events)
             guard !state.objectives.isEmpty else { throw CompareError(path: path, message: "the journal has no sweep header") }
             let specFile = events.first { $0.event == .sweep }?.specFile

@@ -10,15 +10,21 @@ public enum RunnerEvent {
     case pool(PoolEvent)
     case pruned(ids: [String], rung: Int)
     case finalPhase(trials: [String], streamed: Bool)
+    /// Nothing to claim: other workers hold the remaining trials of this stage.
+    case waiting(trials: [String])
 }
 
-/// Runs a sweep to completion from wherever its journal left it.
+/// Runs a sweep to completion from wherever its journals left it, alone or as one of several worker
+/// processes sharing the results directory.
 ///
-/// Generations are run in order. Each generation's configurations are proposed from the results of
-/// earlier generations only, and successive halving ranks a generation's trials at each rung only once
-/// all of them reached it, so every decision is a function of the journal: a sweep interrupted at any
-/// point and resumed proposes, prunes and trains exactly what the uninterrupted run would have
-/// (trials resume from their epoch checkpoints bit for bit).
+/// The runner repeatedly rereads the journals and takes the next step they call for: plan a
+/// generation, train the trials that have not reached the current rung, prune at a rung, or run the
+/// final phase. Each generation's configurations are proposed from the results of earlier generations
+/// only, and successive halving ranks a generation's trials at a rung only once all of them reached
+/// it, so every decision is a function of the journals: whatever the interruptions and however many
+/// workers share the sweep, it proposes, prunes and trains what one uninterrupted run would have
+/// (trials resume from their epoch checkpoints bit for bit). Workers claim trials through leases
+/// (`LeaseKeeper`); a trial's outcome is journaled before its lease is released.
 public final class SweepRunner {
     public enum Outcome { case completed, interrupted }
 
@@ -27,38 +33,61 @@ public final class SweepRunner {
     public let cache: ActivationCache
     public let plan: CachePlan
     public let directory: String
-    public private(set) var state: SweepState
+    /// This process's worker id (nil for a plain `hpsweep run`, which owns the directory alone).
+    public let worker: String?
+    public var state: SweepState { stateLock.lock(); defer { stateLock.unlock() }; return _state }
+    private var _state: SweepState
+    private let stateLock = NSLock()
     let journal: Journal
+    let leases: LeaseKeeper
     let pool: TrialPool
     let sampler: Sampler
     let shouldStop: () -> Bool
     let onEvent: (RunnerEvent) -> Void
     let depth: Int, heads: Int
+    let pollSeconds: Double
     private var planningNanoseconds: UInt64 = 0
 
-    /// Wall time of the sweep machinery itself: proposing trials and appending to the journal.
-    public var machinerySeconds: Double { Double(planningNanoseconds) / 1e9 + journal.secondsSpent }
+    private var readingNanoseconds: UInt64 = 0
+    private let readingLock = NSLock()
 
+    /// Wall time of the sweep machinery itself: proposing trials, reading and appending to journals.
+    public var machinerySeconds: Double {
+        readingLock.lock(); defer { readingLock.unlock() }
+        return Double(planningNanoseconds + readingNanoseconds) / 1e9 + journal.secondsSpent
+    }
+
+    private let follower: JournalFollower
+
+    /// The journal a plain run writes (workers write `journal-<worker>.jsonl` beside it).
     public static func journalPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
 
-    /// Opens (or starts) the sweep in `directory`; refuses a journal written for another spec.
+    /// Opens (or starts) the sweep in `directory`; refuses journals written for another spec.
+    /// `worker`: this process's id when it is one of several workers (nil: a plain run, which holds the
+    /// directory's exclusive lock, so any lease left in it belongs to a dead process).
     public init(spec: SweepSpec, cache: ActivationCache, plan: CachePlan, directory: String, workers: Int, memoryBudget: Int,
-                hpsweepVersion: String, shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
+                hpsweepVersion: String, worker: String? = nil, leaseSeconds: Double = 60,
+                shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
         guard let search = spec.search else { throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search") }
         self.spec = spec; self.search = search; self.cache = cache; self.plan = plan; self.directory = directory
-        self.shouldStop = shouldStop; self.onEvent = onEvent
+        self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent
         depth = plan.vit.config.depth; heads = plan.vit.config.heads
+        pollSeconds = min(1, max(0.05, leaseSeconds / 8))
         let fm = FileManager.default
         try? fm.createDirectory(atPath: (directory as NSString).appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
-        let path = Self.journalPath(directory)
-        state = SweepState(events: try Journal.read(path))
-        if let hash = state.specHash, hash != spec.contentHash {
-            throw JournalError(path: path, line: nil, message: "was written for a different version of \(spec.file) (spec hash \(hash.prefix(12)), now \(spec.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
+        follower = JournalFollower(directory: directory)
+        _state = SweepState(events: try follower.newEvents())
+        if let hash = _state.specHash, hash != spec.contentHash {
+            throw JournalError(path: Self.journalPath(directory), line: nil, message: "was written for a different version of \(spec.file) (spec hash \(hash.prefix(12)), now \(spec.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
         }
-        journal = try Journal(path: path)
+        let leaseDirectory = (directory as NSString).appendingPathComponent("leases")
+        if worker == nil { try? fm.removeItem(atPath: leaseDirectory) }
+        let owner = worker ?? "\(LeaseKeeper.hostName)-\(getpid())"
+        leases = try LeaseKeeper(directory: leaseDirectory, owner: owner, leaseSeconds: leaseSeconds)
+        journal = try Journal(path: worker.map { (directory as NSString).appendingPathComponent("journal-\($0).jsonl") } ?? Self.journalPath(directory))
         pool = TrialPool(workers: workers, memoryBudget: memoryBudget)
         sampler = Sampler(search)
-        if state.specHash == nil {
+        if _state.specHash == nil {
             var event = JournalEvent(.sweep)
             event.specSha256 = spec.contentHash; event.hpsweepVersion = hpsweepVersion; event.cacheKey = cache.key
             event.sweepName = spec.name; event.specFile = spec.file
@@ -70,24 +99,45 @@ public final class SweepRunner {
 
     func record(_ event: JournalEvent) throws { try record([event]) }
 
+    /// Journals events (fsync'ed) and folds them into the state; safe from pool threads.
     func record(_ events: [JournalEvent]) throws {
         try journal.append(contentsOf: events)
-        for event in events { state.apply(event) }
+        stateLock.lock(); defer { stateLock.unlock() }
+        for event in events { _state.apply(event) }
+    }
+
+    /// Folds in what was appended to any journal since the last look (other workers' progress
+    /// included; our own lines are applied twice, which the state's rules make harmless).
+    func refresh() throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        stateLock.lock()
+        defer {
+            stateLock.unlock()
+            readingLock.lock(); readingNanoseconds += DispatchTime.now().uptimeNanoseconds - start; readingLock.unlock()
+        }
+        for event in try follower.newEvents() { _state.apply(event) }
     }
 
     func checkpoint(_ id: String) -> String { (directory as NSString).appendingPathComponent("checkpoints/\(id).ckpt") }
 
-    public func run() throws -> Outcome {
+    enum Step {
+        case plan(generation: Int)
+        case train(generation: Int, rung: Int, trials: [String])
+        case prune(rung: Int, trials: [String])
+        case final([TrialRecord])
+        case done
+    }
+
+    /// The next thing the sweep needs, from the journals alone.
+    func nextStep() -> Step {
+        let state = self.state
         for g in 0..<search.generationCount {
-            try plan(generation: g)
-            let ids = state.generation(g).map(\.id)
-            var alive = ids.filter { state.trials[$0]!.status != .failed && state.trials[$0]!.status != .diverged }
+            if state.generation(g).count < sampler.indices(generation: g).count * search.seeds.count { return .plan(generation: g) }
+            var alive = state.generation(g).map(\.id).filter { state.trials[$0]!.status != .failed && state.trials[$0]!.status != .diverged }
             for (r, rung) in search.rungs.enumerated() {
                 let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
-                onEvent(.generation(index: g, of: search.generationCount, trials: pending.count, rung: rung))
-                if !pending.isEmpty { try train(pending, until: rung) }
-                if shouldStop() { return .interrupted }
-                alive = alive.filter { state.trials[$0]!.status == .paused || state.trials[$0]!.status == .finished || state.trials[$0]!.status == .pruned }
+                if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
+                alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
                 guard r + 1 < search.rungs.count, let factor = search.earlyStopping?.reductionFactor else { continue }
                 // Successive halving: the best ceil(n/η) by the primary objective continue.
                 let ranked = alive.sorted {
@@ -95,28 +145,62 @@ public final class SweepRunner {
                     return (a, $0) < (b, $1)
                 }
                 let keep = Set(ranked.prefix((ranked.count + factor - 1) / factor))
-                let prunedNow = ranked.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
-                try record(prunedNow.map { id in
+                let pruneNow = ranked.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
+                if !pruneNow.isEmpty { return .prune(rung: rung, trials: pruneNow) }
+                alive = ranked.filter { keep.contains($0) }
+            }
+        }
+        let pendingFinal = finalChoice(state).filter { $0.testAccuracy == nil }
+        return pendingFinal.isEmpty ? .done : .final(pendingFinal)
+    }
+
+    public func run() throws -> Outcome {
+        var waitingFor: [String] = []
+        while true {
+            if shouldStop() { return .interrupted }
+            try refresh()
+            switch nextStep() {
+            case .done:
+                return .completed
+            case .plan(let g):
+                try plan(generation: g)
+            case let .prune(rung, ids):
+                try record(ids.map { id in
                     var event = JournalEvent(.pruned, trial: id)
                     event.epochs = rung
                     return event
                 })
-                for id in prunedNow { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
-                if !prunedNow.isEmpty { onEvent(.pruned(ids: prunedNow, rung: rung)) }
-                alive = ranked.filter { keep.contains($0) }
+                for id in ids { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
+                onEvent(.pruned(ids: ids, rung: rung))
+            case let .train(g, rung, ids):
+                onEvent(.generation(index: g, of: search.generationCount, trials: ids.count, rung: rung))
+                if try train(ids, until: rung) == 0 {
+                    if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
+                    Thread.sleep(forTimeInterval: pollSeconds)
+                }
+            case .final(let records):
+                // One worker runs the whole final phase (one streamed pass for all its models).
+                guard let generation = leases.acquire("final") else {
+                    let ids = records.map(\.id)
+                    if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
+                    Thread.sleep(forTimeInterval: pollSeconds)
+                    continue
+                }
+                defer { leases.release("final") }
+                try refresh()
+                let pending = finalChoice(state).filter { $0.testAccuracy == nil }
+                if !pending.isEmpty, try !runFinal(pending, leaseGeneration: generation) { return .interrupted }
             }
         }
-        return try runFinal() ? .completed : .interrupted
     }
 
     /// Journals the trials of generation `g` that are not yet (all of them, or the rest after a kill
-    /// part-way through): proposals depend only on earlier, complete generations, so recomputing them
-    /// gives the same trials.
+    /// part-way through, or when another worker planned it at the same time): proposals depend only
+    /// on earlier, complete generations, so every worker computes the same trials.
     func plan(generation g: Int) throws {
-        let expected = sampler.indices(generation: g).count * search.seeds.count
-        guard state.generation(g).count < expected else { return }
         let start = DispatchTime.now().uptimeNanoseconds
         defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        let state = self.state
         let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
         var events: [JournalEvent] = []
         for (proposal, k) in zip(proposals, sampler.indices(generation: g)) {
@@ -141,72 +225,80 @@ public final class SweepRunner {
                          backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: checkpoint(checkpointID))
     }
 
-    /// Trains `ids` up to `rung` epochs in the pool, journaling each epoch and each outcome.
-    func train(_ ids: [String], until rung: Int) throws {
+    /// Trains those of `ids` this process can claim up to `rung` epochs in the pool; each outcome is
+    /// journaled before the trial's lease is released. Returns how many it trained.
+    func train(_ ids: [String], until rung: Int) throws -> Int {
         let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
-        let journal = self.journal, shouldStop = self.shouldStop
+        let shouldStop = self.shouldStop, journal = self.journal, leases = self.leases
         var trials: [PoolTrial] = []
-        var failures: [(String, Error)] = []
         for id in ids {
             let record = state.trials[id]!
-            let previousSeconds = record.result?.trainSeconds ?? 0
             let trainer: TrialTrainer
-            do { trainer = try self.trainer(record, data: data, checkpointID: id) } catch { failures.append((id, error)); continue }
-            trials.append(PoolTrial(id: id, memoryBytes: trainer.memoryBytes) {
-                var result = try trainer.run(untilEpoch: rung, shouldStop: shouldStop) { epoch in
-                    var event = JournalEvent(.epoch, trial: id)
-                    event.record = epoch
-                    try? journal.append(event)
+            do { trainer = try self.trainer(record, data: data, checkpointID: id) } catch {
+                var event = JournalEvent(.failed, trial: id)
+                event.error = "\(error)"
+                try self.record(event)
+                continue
+            }
+            trials.append(PoolTrial(id: id, memoryBytes: trainer.memoryBytes) { [self] in
+                guard let generation = leases.acquire(id) else { return nil }
+                defer { leases.release(id) }
+                // Another worker may have trained it since our last look at the journals.
+                try refresh()
+                if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
+                let previousSeconds = record.result?.trainSeconds ?? 0
+                var started = JournalEvent(.started, trial: id)
+                started.epochs = rung
+                try self.record(started)
+                var result: TrialResult
+                do {
+                    result = try trainer.run(untilEpoch: rung, shouldStop: shouldStop) { epoch in
+                        var event = JournalEvent(.epoch, trial: id)
+                        event.record = epoch
+                        try? journal.append(event)
+                    }
+                } catch {
+                    guard leases.owns(id, generation: generation) else { return nil }
+                    var event = JournalEvent(.failed, trial: id)
+                    event.error = "\(error)"
+                    try self.record(event)
+                    throw error
                 }
                 result.trainSeconds += previousSeconds
+                // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
+                guard leases.owns(id, generation: generation) else { return nil }
+                var event: JournalEvent
+                switch result.status {
+                case .diverged: event = JournalEvent(.diverged, trial: id)
+                case .finished: event = JournalEvent(.finished, trial: id)
+                case .stopped:
+                    guard result.epochsRun == rung else { return result }   // interrupted: resumes from its checkpoint
+                    event = JournalEvent(.rung, trial: id)
+                    event.epochs = rung
+                }
+                event.result = result
+                try self.record(event)
+                if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
                 return result
             })
         }
-        for (id, error) in failures {
-            var event = JournalEvent(.failed, trial: id)
-            event.error = "\(error)"
-            try record(event)
-        }
-        var journalError: Error?
+        var ran = 0
         let outcomes = pool.run(trials) { [self] event in
+            if case .finished(_, .skipped, _, _, _) = event { return }
             onEvent(.pool(event))
-            if case let .started(id, _, _) = event {
-                var e = JournalEvent(.started, trial: id)
-                e.epochs = rung
-                do { try record(e) } catch { journalError = journalError ?? error }
-            }
-            guard case let .finished(id, outcome, _, _, _) = event else { return }
-            // Journal outcomes as they come: a kill loses only the trials still running.
-            do {
-                switch outcome {
-                case .failed(let message):
-                    var e = JournalEvent(.failed, trial: id); e.error = message
-                    try record(e)
-                case .completed(let result):
-                    var e: JournalEvent
-                    switch result.status {
-                    case .diverged: e = JournalEvent(.diverged, trial: id)
-                    case .finished: e = JournalEvent(.finished, trial: id)
-                    case .stopped:
-                        guard result.epochsRun == rung else { return }   // interrupted: resumes from its checkpoint
-                        e = JournalEvent(.rung, trial: id)
-                        e.epochs = rung
-                    }
-                    e.result = result
-                    try record(e)
-                    if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
-                }
-            } catch { journalError = journalError ?? error }
         }
-        _ = outcomes
-        if let journalError { throw journalError }
+        for outcome in outcomes {
+            switch outcome {
+            case .skipped: continue
+            case .completed, .failed: ran += 1
+            }
+        }
+        return ran
     }
 
-    /// Retrains the best `finalTop` finished configurations of each method on the final train split
-    /// and scores them on the final eval split: from the cache when it holds the split, otherwise in one
-    /// streamed backbone pass for all of them. Returns false when interrupted.
-    func runFinal() throws -> Bool {
-        guard search.finalTop > 0 else { return true }
+    /// The configurations of the final phase: the best `finalTop` finished ones of each method.
+    func finalChoice(_ state: SweepState) -> [TrialRecord] {
+        guard search.finalTop > 0 else { return [] }
         var chosen: [TrialRecord] = []
         for space in search.methods {
             let finished = state.records.filter { $0.method == space.method && $0.status == .finished }
@@ -214,8 +306,13 @@ public final class SweepRunner {
                 (objectiveVector($0, [search.primary])[0], $0.id) < (objectiveVector($1, [search.primary])[0], $1.id)
             }.prefix(search.finalTop)
         }
-        let pending = chosen.filter { $0.testAccuracy == nil }
-        guard !pending.isEmpty else { return true }
+        return chosen
+    }
+
+    /// Retrains the best `finalTop` finished configurations of each method on the final train split
+    /// and scores them on the final eval split: from the cache when it holds the split, otherwise in one
+    /// streamed backbone pass for all of them. Returns false when interrupted.
+    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int) throws -> Bool {
         let cached = cache.header.splits[spec.data.finalEval] != nil
         guard cache.header.splits[spec.data.finalTrain] != nil else {
             throw TrialError("the final train split '\(spec.data.finalTrain)' is not in the cache; add it to cache.splits or set final_top to 0")
@@ -244,6 +341,7 @@ public final class SweepRunner {
         for (record, outcome) in zip(pending, outcomes) {
             switch outcome {
             case .failed(let message): throw TrialError("final run of \(record.id) failed: \(message)")
+            case .skipped: return false
             case .completed(let result):
                 guard result.status == .finished else { throw TrialError("final run of \(record.id) \(result.status.rawValue)") }
                 results[record.id] = result
@@ -256,6 +354,7 @@ public final class SweepRunner {
             let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
             for (record, score) in zip(pending, streamed) { scores[record.id] = (score.accuracy, score.loss) }
         }
+        guard leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
         for record in pending {
             var event = JournalEvent(.final, trial: record.id)
             event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1

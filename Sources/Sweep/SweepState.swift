@@ -29,7 +29,12 @@ public struct TrialRecord {
     public var isDone: Bool { [.finished, .pruned, .diverged, .failed].contains(status) }
 }
 
-/// The sweep rebuilt from its journal: the spec hash it belongs to and every trial in plan order.
+/// The sweep rebuilt from its journal(s): the spec hash it belongs to and every trial in plan order.
+///
+/// Applying events is order-independent, so journals of several workers can be read one after another:
+/// a trial's first `planned` line defines it, its furthest `rung` result is kept, its first terminal
+/// event (finished, pruned, diverged, failed) is final and later ones are duplicates, and its first
+/// `final` line gives the test scores.
 public struct SweepState {
     public var specHash: String?
     public var cacheKey: String?
@@ -69,23 +74,27 @@ public struct SweepState {
             order.append(id)
         default:
             guard let id = event.trial, var record = trials[id] else { return }
-            record.startTime = record.startTime ?? event.time
+            record.startTime = min(record.startTime ?? event.time, event.time)
+            let terminal = record.isDone
             switch event.event {
             case .started:
                 record.startedTowards = event.epochs
             case .epoch:
                 if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
             case .rung:
-                record.result = event.result; record.status = .paused
-            case .finished:
-                record.result = event.result; record.status = .finished; record.endTime = event.time
-            case .diverged:
-                record.result = event.result; record.status = .diverged; record.endTime = event.time
+                if let result = event.result, result.epochsRun > record.epochsDone { record.result = result }
+                if !terminal { record.status = .paused }
+            case .finished, .diverged:
+                guard !terminal, let result = event.result else { break }
+                record.result = result; record.status = event.event == .finished ? .finished : .diverged; record.endTime = event.time
             case .pruned:
+                guard !terminal else { break }
                 record.status = .pruned; record.endTime = event.time
             case .failed:
+                guard !terminal else { break }
                 record.status = .failed; record.error = event.error; record.endTime = event.time
             case .final:
+                guard record.testAccuracy == nil else { break }
                 record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
             default: break
             }

@@ -31,6 +31,7 @@ public struct PoolProgress {
                     best = (id, result.bestValAccuracy)
                 }
             case .failed: failed += 1
+            case .skipped: break
             }
         }
     }

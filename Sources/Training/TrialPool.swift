@@ -1,12 +1,13 @@
 import Foundation
 import Numerics
 
-/// A trial waiting for the pool: an id, what admitting it costs in memory, and its work.
+/// A trial waiting for the pool: an id, what admitting it costs in memory, and its work (which may
+/// answer nil: not run here, e.g. because another worker process has claimed it).
 public struct PoolTrial {
     public let id: String
     public let memoryBytes: Int
-    public let work: () throws -> TrialResult
-    public init(id: String, memoryBytes: Int, work: @escaping () throws -> TrialResult) {
+    public let work: () throws -> TrialResult?
+    public init(id: String, memoryBytes: Int, work: @escaping () throws -> TrialResult?) {
         self.id = id; self.memoryBytes = memoryBytes; self.work = work
     }
 }
@@ -15,6 +16,8 @@ public struct PoolTrial {
 public enum TrialOutcome {
     case completed(TrialResult)
     case failed(String)
+    /// The work declined to run (claimed elsewhere).
+    case skipped
 
     public var result: TrialResult? { if case .completed(let r) = self { return r }; return nil }
 }
@@ -81,7 +84,7 @@ public final class TrialPool {
                         condition.unlock()
 
                         let outcome: TrialOutcome
-                        do { outcome = .completed(try trials[index].work()) } catch { outcome = .failed("\(error)") }
+                        do { outcome = try trials[index].work().map(TrialOutcome.completed) ?? .skipped } catch { outcome = .failed("\(error)") }
 
                         condition.lock()
                         outcomes[index] = outcome

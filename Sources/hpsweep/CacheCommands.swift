@@ -42,19 +42,24 @@ enum CacheBuildCommand: Command {
         print("hpsweep cache: \(spec.name): hashing backbone and data…")
         let plan = try CachePlan(try spec.cacheRequest())
         let directory = builder.directory(for: plan.key)
-        if let existing = try builder.existing(plan, verify: !arguments.flags.contains("no-verify")) {
-            print("  reusing \(directory)")
-            print("  \(describe(existing))")
-            return (existing, plan)
+        // One builder per cache: other processes (workers of the same sweep) wait, then reuse it.
+        let cache = try builder.withBuildLock(key: plan.key, onWait: { print("  another process is building \(directory); waiting for it") }) {
+            () throws -> ActivationCache in
+            if let existing = try builder.existing(plan, verify: !arguments.flags.contains("no-verify")) {
+                print("  reusing \(directory)")
+                print("  \(describe(existing))")
+                return existing
+            }
+            let total = plan.request.splits.reduce(0) { $0 + $1.count }
+            print("  building \(directory): \(total) images through \(plan.vit.config), batch \(builder.batchSize)")
+            let printer = ProgressPrinter()
+            let start = Date()
+            let cache = try builder.build(plan, progress: printer.report)
+            let seconds = Date().timeIntervalSince(start)
+            print(String(format: "  done in %@ (%.1f images/s)", formatDuration(seconds), Double(total) / max(seconds, 1e-9)))
+            print("  \(describe(cache))")
+            return cache
         }
-        let total = plan.request.splits.reduce(0) { $0 + $1.count }
-        print("  building \(directory): \(total) images through \(plan.vit.config), batch \(builder.batchSize)")
-        let printer = ProgressPrinter()
-        let start = Date()
-        let cache = try builder.build(plan, progress: printer.report)
-        let seconds = Date().timeIntervalSince(start)
-        print(String(format: "  done in %@ (%.1f images/s)", formatDuration(seconds), Double(total) / max(seconds, 1e-9)))
-        print("  \(describe(cache))")
         return (cache, plan)
     }
 }

@@ -8,10 +8,12 @@ import Training
 enum RunCommand: Command {
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
-    static let usage = "SWEEP.json [--results DIR] [--fresh] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
+    static let usage = "SWEEP.json [--worker] [--results DIR] [--fresh] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
     static let options = [
         OptionSpec(name: "results", valueName: "DIR", help: "Where results/<name>/ goes (default ./results)."),
         OptionSpec(name: "fresh", valueName: nil, help: "Start over: move the old results/<name>/ aside to results/<name>.old-<time>/."),
+        OptionSpec(name: "worker", valueName: nil, help: "Join the sweep as one of several worker processes (same or other machines, shared filesystem)."),
+        OptionSpec(name: "lease-seconds", valueName: "S", help: "With --worker: a claimed trial not heard of for S seconds is taken over (default 60)."),
         OptionSpec(name: "workers", valueName: "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores)."),
         OptionSpec(name: "memory", valueName: "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM)."),
         OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache)."),
@@ -28,7 +30,14 @@ enum RunCommand: Command {
         let resultsRoot = arguments.values["results"] ?? "results"
         let directory = (resultsRoot as NSString).appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
-        let lock = try SweepLock(root: resultsRoot, name: spec.name)
+        let isWorker = arguments.flags.contains("worker")
+        if isWorker && arguments.flags.contains("fresh") { throw UsageError("--fresh cannot be combined with --worker (other workers may be running)") }
+        var leaseSeconds = 60.0
+        if let text = arguments.values["lease-seconds"] {
+            guard let value = Double(text), value > 0 else { throw UsageError("option '--lease-seconds' needs a positive number, got '\(text)'") }
+            leaseSeconds = value
+        }
+        let lock = try SweepLock(root: resultsRoot, name: spec.name, shared: isWorker)
         defer { lock.release() }
         if arguments.flags.contains("fresh"), FileManager.default.fileExists(atPath: directory) {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
@@ -53,9 +62,11 @@ enum RunCommand: Command {
         stop.installSignalHandlers()
         let progress = PoolProgressLine(workers: workers, trials: 0) { _, outcome in describeOutcome(outcome) }
         var currentLine: PoolProgressLine? = progress
+        let workerID = isWorker ? "\(ProcessInfo.processInfo.hostName)-\(getpid())" : nil
+        if let workerID { print("  worker \(workerID): journal-\(workerID).jsonl, leases of \(Int(leaseSeconds)) s") }
         let runner = try SweepRunner(
             spec: spec, cache: cache, plan: plan, directory: directory, workers: workers, memoryBudget: memory,
-            hpsweepVersion: version, shouldStop: { stop.isSet }
+            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, shouldStop: { stop.isSet }
         ) { event in
             switch event {
             case let .generation(index, count, trials, rung):
@@ -69,6 +80,9 @@ enum RunCommand: Command {
             case let .pruned(ids, rung):
                 currentLine?.finish(); currentLine = nil
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
+            case .waiting(let trials):
+                currentLine?.finish(); currentLine = nil
+                print("  waiting: other workers hold \(trials.count <= 4 ? trials.joined(separator: ", ") : "\(trials.count) trials")")
             case let .finalPhase(trials, streamed):
                 currentLine?.finish()
                 print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")
@@ -114,6 +128,7 @@ enum RunCommand: Command {
 func describeOutcome(_ outcome: TrialOutcome) -> String {
     switch outcome {
     case .failed(let message): return "failed: \(message)"
+    case .skipped: return "claimed by another worker"
     case .completed(let r):
         switch r.status {
         case .diverged: return "diverged after \(r.epochsRun) epochs"
@@ -179,27 +194,34 @@ final class StopFlag: @unchecked Sendable {
     }
 }
 
-/// One `hpsweep run` per sweep directory: an exclusive flock on results/.<name>.lock (released by the
-/// kernel if the process dies, so a killed run never blocks the next).
+/// Who may work on results/<name>/: one plain `hpsweep run` (an exclusive lock) or any number of
+/// `--worker` processes (shared locks), never both. The lock is an fcntl record lock on
+/// results/.<name>.lock — the kind NFS (NLM) supports — released by the kernel if the process dies, so a
+/// killed run never blocks the next. The file holds the pid of the last process that took it.
 final class SweepLock {
     private var fd: Int32
 
-    init(root: String, name: String) throws {
+    init(root: String, name: String, shared: Bool) throws {
         let path = (root as NSString).appendingPathComponent(".\(name).lock")
         fd = open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw UsageError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        var request = flock()
+        request.l_type = Int16(shared ? F_RDLCK : F_WRLCK)
+        request.l_whence = Int16(SEEK_SET)
+        if fcntl(fd, F_SETLK, &request) != 0 {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(fd)
-            throw UsageError("\((root as NSString).appendingPathComponent(name)) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first")
+            let where_ = (root as NSString).appendingPathComponent(name)
+            if shared { throw UsageError("\(where_) is being run by a plain 'hpsweep run' (pid \(holder)); workers can join only a sweep started with --worker") }
+            throw UsageError("\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker")
         }
         ftruncate(fd, 0)
         let pid = "\(getpid())\n"
-        _ = pid.withCString { write(fd, $0, strlen($0)) }
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
     func release() {
         guard fd >= 0 else { return }
-        flock(fd, LOCK_UN); close(fd); fd = -1
+        close(fd); fd = -1   // closing drops the record lock
     }
 }

@@ -56,12 +56,12 @@ enum ValidateCommand: Command {
 
 /// Reads the journal of a results directory (refusing a directory that has none).
 func loadState(_ directory: String) throws -> SweepState {
-    let path = SweepRunner.journalPath(directory)
-    guard FileManager.default.fileExists(atPath: path) else {
+    let files = Journal.files(in: directory)
+    guard !files.isEmpty else {
         throw UsageError("\(directory) is not a sweep results directory (no journal.jsonl)")
     }
-    let state = SweepState(events: try Journal.read(path))
-    guard !state.objectives.isEmpty else { throw JournalError(path: path, line: 1, message: "the journal has no sweep header") }
+    let state = SweepState(events: try Journal.readAll(directory: directory))
+    guard !state.objectives.isEmpty else { throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header") }
     return state
 }
 
@@ -111,6 +111,10 @@ enum StatusCommand: Command {
         if !times.isEmpty, done.count < planned, let first = records.compactMap(\.startTime).min(), let last = done.compactMap(\.endTime).max() {
             let perTrial = (last - first) / Double(done.count)
             print("ETA about \(formatDuration(perTrial * Double(planned - done.count))) at the pace so far")
+        }
+        let leases = LeaseKeeper.all(in: (directory as NSString).appendingPathComponent("leases"))
+        for (trial, (lease, age)) in leases.sorted(by: { $0.key < $1.key }) {
+            print("  \(trial == "final" ? "final phase" : trial): claimed by \(lease.owner) (lease \(lease.generation), heartbeat \(Int(age)) s ago)")
         }
         if let lock = try? String(contentsOfFile: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".\((directory as NSString).lastPathComponent).lock"), encoding: .utf8),
            let pid = Int32(lock.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 {

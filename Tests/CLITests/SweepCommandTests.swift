@@ -105,7 +105,7 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertFalse(finals.isEmpty)
         XCTAssertEqual(Set(finals.values), [1])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: results + "/checkpoints"), [], "checkpoints of ended trials are removed")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix(".") }, [], "no abandoned cache build")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix(".building-") }, [], "no abandoned cache build")
 
         // The leaderboard is rebuilt from the journal alone.
         try FileManager.default.removeItem(atPath: results + "/leaderboard.csv")
