@@ -36,8 +36,10 @@ final class SweepCommandTests: XCTestCase {
         return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
     }
 
+    func deterministicLeaderboard(_ directory: String) throws -> [[String]] { try Self.deterministicLeaderboard(directory) }
+
     /// The leaderboard without its wall-time column, as rows of cells.
-    func deterministicLeaderboard(_ directory: String) throws -> [[String]] {
+    static func deterministicLeaderboard(_ directory: String) throws -> [[String]] {
         let text = try String(contentsOfFile: directory + "/leaderboard.csv", encoding: .utf8)
         let rows = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let drop = rows[0].firstIndex(of: "train_seconds")!

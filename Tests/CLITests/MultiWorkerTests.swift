@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+import _TestSupport
+
+/// Several `hpsweep run --worker` processes on one sweep directory.
+final class MultiWorkerTests: XCTestCase {
+    let cli = CLI()
+
+    func workerProcess(_ sweep: String, results: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = cli.executable
+        process.arguments = ["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", "3"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        return (process, out)
+    }
+
+    func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// Three workers, one killed with SIGKILL mid-trial: the other two finish the sweep, every trial
+    /// ends exactly once, and the leaderboard equals a single process's.
+    func testWorkersShareASweepAndSurviveAKilledWorker() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 12)
+        let single = try cli.run("run", sweep, "--results", dir.path + "/single")
+        XCTAssertEqual(single.status, 0, single.stderr)
+
+        let results = dir.path + "/shared", sweepDir = results + "/small"
+        var workers = try (0..<3).map { _ in try workerProcess(sweep, results: results) }
+        // Kill worker 0 once it is mid-trial: a trial started in its journal, not yet ended there.
+        let victim = workers[0].0
+        let victimJournal = "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(victim.processIdentifier).jsonl"
+        let deadline = Date().addingTimeInterval(60)
+        var killedMidTrial = false
+        while Date() < deadline && victim.isRunning {
+            let lines = text(victimJournal).split(separator: "\n")
+            let started = lines.filter { $0.contains("\"event\":\"started\"") }.count
+            let epochs = lines.last.map { $0.contains("\"event\":\"epoch\"") } ?? false
+            if started >= 1 && epochs {
+                kill(victim.processIdentifier, SIGKILL)
+                killedMidTrial = true
+                break
+            }
+            usleep(2_000)
+        }
+        victim.waitUntilExit()
+        XCTAssertTrue(killedMidTrial, "worker 0 was killed mid-trial")
+        for (process, out) in workers.dropFirst() {
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, output)
+        }
+        workers.removeAll()
+
+        let journals = try FileManager.default.contentsOfDirectory(atPath: sweepDir).filter { $0.hasPrefix("journal-") }
+        XCTAssertEqual(journals.count, 3, "one journal per worker: \(journals)")
+        var ends: [String: Int] = [:], finals: [String: Int] = [:], trainedBy: [String: Set<String>] = [:]
+        for journal in journals {
+            for line in text("\(sweepDir)/\(journal)").split(separator: "\n") {
+                let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let trial = event["trial"] as? String ?? ""
+                switch event["event"] as! String {
+                case "finished", "pruned", "diverged", "failed": ends[trial, default: 0] += 1
+                case "final": finals[trial, default: 0] += 1
+                case "started": trainedBy[trial, default: []].insert(journal)
+                default: break
+                }
+            }
+        }
+        XCTAssertEqual(ends.count, 8)
+        XCTAssertEqual(Set(ends.values), [1], "every trial ended exactly once: \(ends)")
+        XCTAssertEqual(Set(finals.values), [1])
+        // The trials the victim had started and not ended in its own journal were taken over.
+        let victimName = (victimJournal as NSString).lastPathComponent
+        var victimStarted = Set<String>(), victimEnded = Set<String>()
+        for line in text(victimJournal).split(separator: "\n") {
+            let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard let trial = event["trial"] as? String else { continue }
+            switch event["event"] as! String {
+            case "started": victimStarted.insert(trial)
+            case "rung", "finished", "pruned", "diverged", "failed": victimEnded.insert(trial)
+            default: break
+            }
+        }
+        let interrupted = victimStarted.subtracting(victimEnded)
+        XCTAssertFalse(interrupted.isEmpty, "the victim was killed with a trial in progress")
+        for trial in interrupted {
+            XCTAssertTrue(trainedBy[trial, default: []].contains { $0 != victimName }, "\(trial) was taken over by another worker")
+        }
+        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(sweepDir), try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: sweepDir + "/leases").filter { $0.hasSuffix(".lease") }, [], "no lease left")
+    }
+
+    func testPlainRunAndWorkersExcludeEachOther() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 30)
+        let results = dir.path + "/results"
+        let (worker, _) = try workerProcess(sweep, results: results)
+        defer { kill(worker.processIdentifier, SIGKILL); worker.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.processIdentifier)") { usleep(5_000) }
+        cli.assertOneLineError(try cli.run("run", sweep, "--results", results), status: 2,
+                               containing: ["in use by another hpsweep run", "add --worker to join it"])
+        while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
+        let second = try cli.run("status", results + "/small")
+        XCTAssertEqual(second.status, 0, second.stderr)
+    }
+}
