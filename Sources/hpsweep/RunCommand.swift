@@ -106,8 +106,10 @@ enum RunCommand: Command {
         }
         print("")
         printSummary(board, directory: directory)
-        print(String(format: "sweep wall time %.1f s (after the cache); planning, journal and leaderboard took %.3f s (%.2f%%)",
-                     wall, machinery, 100 * machinery / max(wall, 1e-9)))
+        if wall >= 0.5 {   // (a run that found everything done has nothing to measure)
+            print(String(format: "sweep wall time %.1f s (after the cache); planning, journal and leaderboard took %.3f s (%.2f%%)",
+                         wall, machinery, 100 * machinery / max(wall, 1e-9)))
+        }
     }
 
     static func describePlan(_ search: SearchSpec, workers: Int, memory: Int) -> String {
