@@ -29,25 +29,26 @@ final class MultiWorkerTests: XCTestCase {
 
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<3).map { _ in try workerProcess(sweep, results: results) }
-        // Kill worker 0 once it is mid-trial: a trial started in its journal, not yet ended there.
-        let victim = workers[0].0
-        let victimJournal = "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(victim.processIdentifier).jsonl"
+        // Kill the first worker seen mid-trial: a trial started in its journal, its last line an epoch.
+        func journal(_ p: Process) -> String { "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl" }
         let deadline = Date().addingTimeInterval(60)
-        var killedMidTrial = false
-        while Date() < deadline && victim.isRunning {
-            let lines = text(victimJournal).split(separator: "\n")
-            let started = lines.filter { $0.contains("\"event\":\"started\"") }.count
-            let epochs = lines.last.map { $0.contains("\"event\":\"epoch\"") } ?? false
-            if started >= 1 && epochs {
-                kill(victim.processIdentifier, SIGKILL)
-                killedMidTrial = true
-                break
+        var victimIndex: Int?
+        search: while Date() < deadline && workers.contains(where: { $0.0.isRunning }) {
+            for (i, (process, _)) in workers.enumerated() where process.isRunning {
+                let lines = text(journal(process)).split(separator: "\n")
+                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
+                    kill(process.processIdentifier, SIGKILL)
+                    victimIndex = i
+                    break search
+                }
             }
-            usleep(2_000)
+            usleep(1_000)
         }
+        let index = try XCTUnwrap(victimIndex, "a worker was caught mid-trial")
+        let victim = workers.remove(at: index).0
         victim.waitUntilExit()
-        XCTAssertTrue(killedMidTrial, "worker 0 was killed mid-trial")
-        for (process, out) in workers.dropFirst() {
+        let victimJournal = journal(victim)
+        for (process, out) in workers {
             let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0, output)
