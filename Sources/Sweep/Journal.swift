@@ -1,3 +1,4 @@
+import Cache
 import Foundation
 import Training
 
@@ -20,6 +21,16 @@ public struct JournalEvent: Codable, Equatable {
     public var objectives: [String]?
     /// Trials the sweep will run (configurations × seeds).
     public var trialsPlanned: Int?
+    /// The sweep file (without workers and memory) and its revision: 1 when the sweep started, +1 at
+    /// each extension.
+    public var spec: JSONValue?
+    public var revision: Int?
+    // planned: the trial's content key (TrialKey)
+    public var key: String?
+    // started, outcomes: who ran it, under which lease generation, with which hpsweep
+    public var host: String?
+    public var lease: Int?
+    public var version: String?
     // planned
     public var generation: Int?
     public var config: Int?
@@ -40,7 +51,8 @@ public struct JournalEvent: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
-        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned"
+        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key
+        case host, lease, version
         case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
         case testAcc = "test_acc", testLoss = "test_loss"
     }
@@ -107,10 +119,7 @@ public final class Journal {
         guard !events.isEmpty else { return }
         let start = DispatchTime.now().uptimeNanoseconds
         var lines = Data()
-        for event in events {
-            lines.append(try Self.encoder.encode(event))
-            lines.append(UInt8(ascii: "\n"))
-        }
+        for event in events { lines.append(try Self.line(event)) }
         lock.lock()
         defer { nanoseconds += DispatchTime.now().uptimeNanoseconds - start; lock.unlock() }
         try lines.withUnsafeBytes { raw in
@@ -143,6 +152,33 @@ public final class Journal {
         try files(in: directory).flatMap { try read($0) }
     }
 
+    /// One journal line: the event's JSON with a last field `"crc32"`, the CRC-32 (hex) of the line
+    /// as it would read without that field, then a newline.
+    static func line(_ event: JournalEvent) throws -> Data {
+        var json = try encoder.encode(event)
+        let crc = json.withUnsafeBytes { CRC32.of($0) }
+        json.removeLast()   // the closing brace
+        json.append(contentsOf: Array(String(format: ",\"crc32\":\"%08x\"}\n", crc).utf8))
+        return json
+    }
+
+    /// Parses one line (without its newline), checking its CRC when it has one.
+    static func parse(_ line: Data, path: String, lineNumber: Int) throws -> JournalEvent {
+        let suffix = 20   // ,"crc32":"xxxxxxxx"}
+        if line.count > suffix, line[line.endIndex - suffix..<line.endIndex - 10].elementsEqual(Array(",\"crc32\":\"".utf8)) {
+            var body = Data(line[line.startIndex..<line.endIndex - suffix])
+            body.append(UInt8(ascii: "}"))
+            let stored = String(decoding: line[line.endIndex - 10..<line.endIndex - 2], as: UTF8.self)
+            let computed = String(format: "%08x", body.withUnsafeBytes { CRC32.of($0) })
+            guard stored == computed else {
+                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (CRC-32 \(computed), the line says \(stored)); the sweep cannot resume from it")
+            }
+        }
+        do { return try decoder.decode(JournalEvent.self, from: line) } catch {
+            throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
+        }
+    }
+
     /// Every complete event of the journal at `path` (none if it does not exist). A torn final line
     /// (no newline) is ignored; a line that does not parse anywhere else is an error naming it.
     public static func read(_ path: String) throws -> [JournalEvent] {
@@ -155,9 +191,7 @@ public final class Journal {
             let line = data[start..<end]
             start = end + 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-            do { events.append(try decoder.decode(JournalEvent.self, from: line)) } catch {
-                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
-            }
+            events.append(try parse(Data(line), path: path, lineNumber: lineNumber))
         }
         return events
     }
@@ -170,14 +204,31 @@ public final class JournalFollower {
     public let directory: String
     private var offsets: [String: UInt64] = [:]
     private var lines: [String: Int] = [:]
+    private var handles: [String: FileHandle] = [:]
+    private var listedAt = DispatchTime(uptimeNanoseconds: 0)
+    /// New journal files (workers that joined) are looked for at most this often.
+    public var rescanSeconds = 0.25
 
     public init(directory: String) { self.directory = directory }
 
+    deinit { for handle in handles.values { try? handle.close() } }
+
+    /// Follows `path` from now on without waiting for the next rescan (our own journal).
+    public func watch(_ path: String) {
+        if handles[path] == nil, let handle = FileHandle(forReadingAtPath: path) { handles[path] = handle }
+    }
+
     public func newEvents() throws -> [JournalEvent] {
         var events: [JournalEvent] = []
-        for path in Journal.files(in: directory) {
-            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
-            defer { try? handle.close() }
+        let now = DispatchTime.now()
+        if handles.isEmpty || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds {
+            listedAt = now
+            for path in Journal.files(in: directory) where handles[path] == nil {
+                if let handle = FileHandle(forReadingAtPath: path) { handles[path] = handle }
+            }
+        }
+        for path in handles.keys.sorted() {
+            let handle = handles[path]!
             let offset = offsets[path] ?? 0
             try handle.seek(toOffset: offset)
             guard let data = try handle.readToEnd(), !data.isEmpty else { continue }
@@ -190,9 +241,7 @@ public final class JournalFollower {
                 let line = data[start..<end]
                 start = end + 1
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-                do { events.append(try Journal.decoder.decode(JournalEvent.self, from: line)) } catch {
-                    throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
-                }
+                events.append(try Journal.parse(Data(line), path: path, lineNumber: lineNumber))
             }
             offsets[path] = offset + UInt64(start - data.startIndex)
             lines[path] = lineNumber

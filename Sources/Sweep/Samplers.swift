@@ -2,7 +2,7 @@ import Foundation
 import Numerics
 
 /// One configuration to train: a method and a value for each of its hyperparameters.
-public struct Proposal: Equatable {
+public struct Proposal: Hashable {
     public let method: String
     public let values: [String: ParameterValue]
 }
@@ -41,13 +41,18 @@ public struct Sampler {
     }
 
     public func propose(generation g: Int, history: [Observation]) -> [Proposal] {
-        indices(generation: g).map { k in
+        // TPE avoids configurations already tried or proposed (they would be the same trial).
+        var taken = Set(history.map { Proposal(method: $0.method, values: $0.values) })
+        return indices(generation: g).map { k in
+            let proposal: Proposal
             switch search.sampler.kind {
-            case .grid: return grid[k]
-            case .random: return random(k)
-            case .sobol: return sobol(k)
-            case .tpe: return k < search.sampler.startup ? sobol(k) : tpe(k, history: history)
+            case .grid: proposal = grid[k]
+            case .random: proposal = random(k)
+            case .sobol: proposal = sobol(k)
+            case .tpe: proposal = k < search.sampler.startup ? sobol(k) : tpe(k, history: history, taken: taken)
             }
+            taken.insert(proposal)
+            return proposal
         }
     }
 
@@ -75,7 +80,7 @@ public struct Sampler {
     /// Parzen density for each group (Gaussian kernels in the domain's unit position, categorical
     /// frequencies, both mixed with a uniform prior); of 24 candidates drawn from the good density,
     /// the one maximising l(x)/g(x) is proposed.
-    private func tpe(_ k: Int, history: [Observation]) -> Proposal {
+    private func tpe(_ k: Int, history: [Observation], taken: Set<Proposal>) -> Proposal {
         let (space, _) = space(k)
         let observed = history.filter { $0.method == space.method }
         guard observed.count >= 2, !space.searched.isEmpty else { return sobol(k) }
@@ -90,7 +95,7 @@ public struct Sampler {
         func normal() -> Double { (-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * .pi * uniform()) }
 
         let dims = space.searched
-        var best: (score: Double, point: [Double])?
+        var candidates: [(score: Double, point: [Double])] = []
         for _ in 0..<24 {
             var point: [Double] = [], score = 0.0
             for (name, domain) in dims {
@@ -114,7 +119,10 @@ public struct Sampler {
                     let sigmaGood = Self.bandwidth(goodPositions.count), sigmaBad = Self.bandwidth(badPositions.count)
                     let component = Int(uniform() * Double(goodPositions.count + 1))
                     if component < goodPositions.count {
-                        x = min(max(goodPositions[component] + sigmaGood * normal(), 0), 0.999_999)
+                        // Reflected at the ends (clamping would pile candidates onto the bounds).
+                        var y = goodPositions[component] + sigmaGood * normal()
+                        while y < 0 || y >= 1 { y = y < 0 ? -y : 2 - y - 1e-12 }
+                        x = min(y, 0.999_999)
                     } else {
                         x = uniform()
                     }
@@ -122,9 +130,12 @@ public struct Sampler {
                 }
                 point.append(x)
             }
-            if best == nil || score > best!.score { best = (score, point) }
+            candidates.append((score, point))
         }
-        return Proposal(method: space.method, values: space.configuration(at: best!.point))
+        // The best candidate not tried yet (if every one was, the best).
+        let ranked = candidates.enumerated().sorted { ($0.element.score, -$0.offset) > ($1.element.score, -$1.offset) }
+            .map { Proposal(method: space.method, values: space.configuration(at: $0.element.point)) }
+        return ranked.first { !taken.contains($0) } ?? ranked[0]
     }
 
     static func bandwidth(_ n: Int) -> Double { max(0.05, 0.5 * pow(Double(max(n, 1)), -0.2)) }

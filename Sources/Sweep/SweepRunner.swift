@@ -12,6 +12,8 @@ public enum RunnerEvent {
     case finalPhase(trials: [String], streamed: Bool)
     /// Nothing to claim: other workers hold the remaining trials of this stage.
     case waiting(trials: [String])
+    /// The sweep file was extended since the journals began (each line a change).
+    case extended(changes: [String], revision: Int)
 }
 
 /// Runs a sweep to completion from wherever its journals left it, alone or as one of several worker
@@ -77,7 +79,16 @@ public final class SweepRunner {
         try? fm.createDirectory(atPath: (directory as NSString).appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         follower = JournalFollower(directory: directory)
         _state = SweepState(events: try follower.newEvents())
-        if let hash = _state.specHash, hash != spec.contentHash {
+        self.hpsweepVersion = hpsweepVersion
+        let recorded = SpecRevision.recorded(spec)
+        var changes: [String] = []
+        if let old = _state.spec {
+            let refused = SpecRevision.incompatibilities(old, recorded)
+            if !refused.isEmpty {
+                throw JournalError(path: Self.journalPath(directory), line: nil, message: "\(spec.file) changed in ways that make its old and new trials incomparable (\(refused.joined(separator: "; "))); extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over (the old results are moved aside)")
+            }
+            changes = SpecRevision.diff(old, recorded)
+        } else if let hash = _state.specHash, hash != spec.contentHash {
             throw JournalError(path: Self.journalPath(directory), line: nil, message: "was written for a different version of \(spec.file) (spec hash \(hash.prefix(12)), now \(spec.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
         }
         let leaseDirectory = (directory as NSString).appendingPathComponent("leases")
@@ -85,29 +96,61 @@ public final class SweepRunner {
         let owner = worker ?? "\(LeaseKeeper.hostName)-\(getpid())"
         leases = try LeaseKeeper(directory: leaseDirectory, owner: owner, leaseSeconds: leaseSeconds)
         journal = try Journal(path: worker.map { (directory as NSString).appendingPathComponent("journal-\($0).jsonl") } ?? Self.journalPath(directory))
+        follower.watch(journal.path)
         pool = TrialPool(workers: workers, memoryBudget: memoryBudget)
         sampler = Sampler(search)
-        if _state.specHash == nil {
+        if _state.specHash == nil || !changes.isEmpty {
             var event = JournalEvent(.sweep)
             event.specSha256 = spec.contentHash; event.hpsweepVersion = hpsweepVersion; event.cacheKey = cache.key
             event.sweepName = spec.name; event.specFile = spec.file
             event.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
             event.trialsPlanned = search.trials * search.seeds.count
+            event.spec = JSONValue(recorded)
+            event.revision = _state.revision + 1
             try record(event)
+            if !changes.isEmpty { onEvent(.extended(changes: changes, revision: _state.revision)) }
         }
+    }
+
+    let hpsweepVersion: String
+    /// Trial ids of each generation's proposals (computed once the earlier generations are complete).
+    private var generationIDs: [Int: [String]] = [:]
+    private let generationLock = NSLock()
+
+    func key(_ proposal: Proposal, seed: Int) -> TrialKey {
+        TrialKey(cacheKey: cache.key, train: spec.data.searchTrain, eval: spec.data.searchEval, method: proposal.method,
+                 values: proposal.values, epochs: search.epochs, sweepSeed: search.seed, seedIndex: seed)
+    }
+
+    /// The trials of generation `g` (every seed of each proposal), in proposal order. Valid once all
+    /// earlier generations are complete, which is when `nextStep` asks.
+    func trials(ofGeneration g: Int, _ state: SweepState) -> [(id: String, key: TrialKey, proposal: Proposal, config: Int, seed: Int)] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
+        return zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
+            search.seeds.map { seed in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
+        }
+    }
+
+    func ids(ofGeneration g: Int, _ state: SweepState) -> [String] {
+        generationLock.lock(); defer { generationLock.unlock() }
+        if let ids = generationIDs[g] { return ids }
+        let ids = trials(ofGeneration: g, state).map(\.id)
+        generationIDs[g] = ids
+        return ids
     }
 
     func record(_ event: JournalEvent) throws { try record([event]) }
 
-    /// Journals events (fsync'ed) and folds them into the state; safe from pool threads.
+    /// Journals events (fsync'ed) and folds them into the state (by rereading, so that each line is
+    /// applied once); safe from pool threads.
     func record(_ events: [JournalEvent]) throws {
         try journal.append(contentsOf: events)
-        stateLock.lock(); defer { stateLock.unlock() }
-        for event in events { _state.apply(event) }
+        try refresh()
     }
 
-    /// Folds in what was appended to any journal since the last look (other workers' progress
-    /// included; our own lines are applied twice, which the state's rules make harmless).
+    /// Folds in what was appended to any journal since the last look (ours and other workers').
     func refresh() throws {
         let start = DispatchTime.now().uptimeNanoseconds
         stateLock.lock()
@@ -132,8 +175,9 @@ public final class SweepRunner {
     func nextStep() -> Step {
         let state = self.state
         for g in 0..<search.generationCount {
-            if state.generation(g).count < sampler.indices(generation: g).count * search.seeds.count { return .plan(generation: g) }
-            var alive = state.generation(g).map(\.id).filter { state.trials[$0]!.status != .failed && state.trials[$0]!.status != .diverged }
+            let members = ids(ofGeneration: g, state)
+            if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
+            var alive = members.filter { state.trials[$0]!.status != .failed && state.trials[$0]!.status != .diverged }
             for (r, rung) in search.rungs.enumerated() {
                 let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
                 if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
@@ -194,24 +238,17 @@ public final class SweepRunner {
         }
     }
 
-    /// Journals the trials of generation `g` that are not yet (all of them, or the rest after a kill
-    /// part-way through, or when another worker planned it at the same time): proposals depend only
-    /// on earlier, complete generations, so every worker computes the same trials.
+    /// Journals the trials of generation `g` that are not yet: all of them, or the rest after a kill
+    /// part-way through, or none when another worker planned them at the same moment; a trial whose
+    /// content key exists already (a finished trial of an earlier revision of the sweep) is reused.
     func plan(generation g: Int) throws {
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         let state = self.state
-        let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
         var events: [JournalEvent] = []
-        for (proposal, k) in zip(proposals, sampler.indices(generation: g)) {
-            for seed in search.seeds {
-                let id = String(format: "t%04d-s%d", k, seed)
-                guard state.trials[id] == nil else { continue }
-                var event = JournalEvent(.planned, trial: id)
-                event.generation = g; event.config = k; event.method = proposal.method; event.params = proposal.values
-                event.seed = seed; event.trialSeed = trialSeed(sweepSeed: search.seed, trialID: id)
-                events.append(event)
-            }
+        for trial in trials(ofGeneration: g, state) where state.trials[trial.id] == nil && !events.contains(where: { $0.trial == trial.id }) {
+            var event = JournalEvent(.planned, trial: trial.id)
+            event.generation = g; event.config = trial.config; event.method = trial.proposal.method; event.params = trial.proposal.values
+            event.seed = trial.seed; event.trialSeed = trial.key.seed; event.key = trial.key.hex
+            events.append(event)
         }
         try record(events)
     }
@@ -248,7 +285,7 @@ public final class SweepRunner {
                 if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
                 let previousSeconds = record.result?.trainSeconds ?? 0
                 var started = JournalEvent(.started, trial: id)
-                started.epochs = rung
+                started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
                 try self.record(started)
                 var result: TrialResult
                 do {
@@ -260,7 +297,7 @@ public final class SweepRunner {
                 } catch {
                     guard leases.owns(id, generation: generation) else { return nil }
                     var event = JournalEvent(.failed, trial: id)
-                    event.error = "\(error)"
+                    event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
                     try self.record(event)
                     throw error
                 }
@@ -277,6 +314,9 @@ public final class SweepRunner {
                     event.epochs = rung
                 }
                 event.result = result
+                // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
+                if event.event == .rung { event.result?.history = [] }
+                event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
                 try self.record(event)
                 if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
                 return result
@@ -359,6 +399,7 @@ public final class SweepRunner {
             var event = JournalEvent(.final, trial: record.id)
             event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
             event.result = results[record.id]
+            event.lease = leaseGeneration; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
             try self.record(event)
             try? FileManager.default.removeItem(atPath: checkpoint(record.id + "-final"))
         }

@@ -42,6 +42,8 @@ public struct SweepSpec {
     /// SHA-256 of the canonical form of the file's JSON without `workers` and `memory` (which may
     /// change between resumes without changing any result).
     public var contentHash: String
+    /// The file's parsed JSON.
+    public var json: [String: Any]
 
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
     public static func load(_ file: String) throws -> SweepSpec {
@@ -65,7 +67,7 @@ public struct SweepSpec {
         hashed["workers"] = nil
         hashed["memory"] = nil
         return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
-                         contentHash: SHA256.hash(canonical(hashed).text))
+                         contentHash: SHA256.hash(canonical(hashed).text), json: top.object)
     }
 
     /// Width, depth and heads of the backbone (a weights file is read for them).

@@ -11,6 +11,8 @@ public struct TrialRecord {
     public let values: [String: ParameterValue]
     public let seed: Int
     public let trialSeed: UInt64
+    /// The content key (TrialKey.hex).
+    public let key: String
     public var status: Status = .planned
     /// The latest result (at a rung, or the end), if any.
     public var result: TrialResult?
@@ -27,6 +29,14 @@ public struct TrialRecord {
     public var endTime: Double?
 
     public var isDone: Bool { [.finished, .pruned, .diverged, .failed].contains(status) }
+
+    /// Lease generation of the accepted outcome, the host and hpsweep version that reported it.
+    public var lease = 0
+    public var host: String?
+    public var version: String?
+    var starts = 0, stretchesEnded = 0
+    /// Training stretches begun, beyond those that ended: 1 for a trial never interrupted.
+    public var attempts: Int { max(1, starts - stretchesEnded + 1) }
 }
 
 /// The sweep rebuilt from its journal(s): the spec hash it belongs to and every trial in plan order.
@@ -41,6 +51,11 @@ public struct SweepState {
     public var sweepName: String?
     public var objectives: [SearchSpec.Objective] = []
     public var trialsPlanned: Int?
+    /// The latest recorded revision of the sweep file, and its number.
+    public var spec: [String: Any]?
+    public var revision = 0
+    /// Outcome lines for trials that already had one (the first wins; these were ignored).
+    public private(set) var duplicates = 0
     public private(set) var order: [String] = []
     public private(set) var trials: [String: TrialRecord] = [:]
 
@@ -56,6 +71,10 @@ public struct SweepState {
         switch event.event {
         case .sweep:
             specHash = specHash ?? event.specSha256
+            if let spec = event.spec?.any as? [String: Any], (event.revision ?? 1) > revision {
+                self.spec = spec; revision = event.revision ?? 1
+                specHash = event.specSha256 ?? specHash
+            }
             cacheKey = event.cacheKey ?? cacheKey
             sweepName = event.sweepName ?? sweepName
             trialsPlanned = event.trialsPlanned ?? trialsPlanned
@@ -70,7 +89,8 @@ public struct SweepState {
         case .planned:
             guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
                   let method = event.method, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
-            trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed)
+            trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
+                                     key: event.key ?? id)
             order.append(id)
         default:
             guard let id = event.trial, var record = trials[id] else { return }
@@ -79,22 +99,34 @@ public struct SweepState {
             switch event.event {
             case .started:
                 record.startedTowards = event.epochs
+                record.starts += 1
             case .epoch:
                 if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
             case .rung:
+                record.stretchesEnded += 1
+                record.host = event.host ?? record.host
                 if let result = event.result, result.epochsRun > record.epochsDone { record.result = result }
                 if !terminal { record.status = .paused }
-            case .finished, .diverged:
-                guard !terminal, let result = event.result else { break }
-                record.result = result; record.status = event.event == .finished ? .finished : .diverged; record.endTime = event.time
+            case .finished, .diverged, .failed:
+                record.stretchesEnded += 1
+                // A result under a newer lease fences out a late one under an older lease; otherwise
+                // the first result wins and later ones are duplicates.
+                let lease = event.lease ?? 0
+                if terminal {
+                    guard lease > record.lease, record.status != .pruned else { duplicates += 1; break }
+                    duplicates += 1
+                }
+                record.lease = lease
+                record.host = event.host ?? record.host
+                record.version = event.version ?? record.version
+                record.endTime = event.time
+                if event.event == .failed { record.status = .failed; record.error = event.error }
+                else if let result = event.result { record.result = result; record.status = event.event == .finished ? .finished : .diverged }
             case .pruned:
-                guard !terminal else { break }
+                guard !terminal else { break }   // (workers pruning at the same moment write the same line)
                 record.status = .pruned; record.endTime = event.time
-            case .failed:
-                guard !terminal else { break }
-                record.status = .failed; record.error = event.error; record.endTime = event.time
             case .final:
-                guard record.testAccuracy == nil else { break }
+                guard record.testAccuracy == nil else { duplicates += 1; break }
                 record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
             default: break
             }

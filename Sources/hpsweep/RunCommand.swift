@@ -80,6 +80,8 @@ enum RunCommand: Command {
             case let .pruned(ids, rung):
                 currentLine?.finish(); currentLine = nil
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
+            case let .extended(changes, revision):
+                print("extending the sweep (revision \(revision)); finished trials are reused: " + changes.joined(separator: "; "))
             case .waiting(let trials):
                 currentLine?.finish(); currentLine = nil
                 print("  waiting: other workers hold \(trials.count <= 4 ? trials.joined(separator: ", ") : "\(trials.count) trials")")

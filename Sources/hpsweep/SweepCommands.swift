@@ -32,7 +32,7 @@ enum ValidateCommand: Command {
             for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])) {
                 let space = search.methods.first { $0.method == proposal.method }!
                 let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
-                print(String(format: "    t%04d  gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + values + "  × seeds \(search.seeds.map(String.init).joined(separator: ","))")
+                print(String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + values + "  × seeds \(search.seeds.map(String.init).joined(separator: ","))")
             }
         }
     }

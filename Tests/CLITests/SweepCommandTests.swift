@@ -174,7 +174,7 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
         _ = try writeSweep(in: dir, epochs: 4)
         let refused = try cli.run("run", sweep, "--results", dir.path + "/results")
-        cli.assertOneLineError(refused, status: 1, containing: ["journal.jsonl", "different version of", "--fresh"])
+        cli.assertOneLineError(refused, status: 1, containing: ["journal.jsonl", "changed in ways that make its old and new trials incomparable ($.epochs: 3 → 4)", "--fresh"])
         // workers and memory may change freely between resumes.
         _ = try writeSweep(in: dir, epochs: 3, extra: ", \"workers\": 1, \"memory\": \"4GiB\"")
         XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
@@ -186,13 +186,57 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(entries.contains { $0.hasPrefix("small.old-") }, "\(entries)")
     }
 
+    /// A finished sweep extended with another grid value, another method and a second seed trains only
+    /// the new trials and keeps every finished one.
+    func testExtendingAFinishedSweepReusesItsTrials() throws {
+        let dir = temporaryDirectory(self)
+        // The small sweep as a grid over the given methods, fixed lr, no early stopping.
+        func write(_ methods: String, seeds: Int) throws -> String {
+            let path = try writeSmallSweep(in: dir, epochs: 3)
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: #""sampler": {"type": "tpe", "startup": 4, "generation_size": 4}, "trials": 8"#, with: #""sampler": "grid""#)
+            text = text.replacingOccurrences(of: #""early_stopping": {"min_epochs": 2, "reduction_factor": 2}, "#, with: "")
+            text = text.replacingOccurrences(of: #""space": {"lr": {"loguniform": [0.001, 0.03]}}"#, with: #""space": {"lr": 0.01}"#)
+            let start = text.range(of: #""methods": "#)!.lowerBound, end = text.range(of: #""space": "#)!.lowerBound
+            text.replaceSubrange(start..<end, with: #""methods": \#(methods), "seeds": \#(seeds), "#)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        func started(_ journal: String) throws -> [String] {
+            try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").filter { $0.contains("\"event\":\"started\"") }
+                .map { String($0.split(separator: "\"trial\":\"")[1].prefix(11)) }
+        }
+        let sweep = try write(#"{"last": {"rank": {"grid": [4, 8]}, "heads": 2}}"#, seeds: 1)
+        let first = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let journal = dir.path + "/results/small/journal.jsonl"
+        let before = try Set(started(journal))
+        XCTAssertEqual(before.count, 2)
+
+        _ = try write(#"{"last": {"rank": {"grid": [4, 8, 16]}, "heads": 2}, "linear": {}}"#, seeds: 2)
+        let extended = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(extended.status, 0, extended.stderr)
+        XCTAssertTrue(extended.stdout.contains("extending the sweep (revision 2)"), extended.stdout)
+        XCTAssertTrue(extended.stdout.contains("$.methods.linear: added {}"), extended.stdout)
+        XCTAssertTrue(extended.stdout.contains("$.seeds: 1 → 2"), extended.stdout)
+        let after = try started(journal)
+        XCTAssertEqual(after.count, 2 + 6, "only the 6 new trials trained: (3 ranks + linear) × 2 seeds − the 2 done")
+        XCTAssertTrue(before.isSubset(of: Set(after)))
+        XCTAssertEqual(Set(after).count, after.count, "none trained twice")
+        let board = try String(contentsOfFile: dir.path + "/results/small/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(board.count, 1 + 8)
+        let rerun = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(try started(journal).count, 8, "a rerun of the finished sweep trains nothing")
+        XCTAssertFalse(rerun.stdout.contains("extending"), rerun.stdout)
+    }
+
     func testValidatePrintsThePlanAndCatchesErrors() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir)
         let ok = try cli.run("validate", sweep)
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(ok.stdout.contains("8 configurations × 1 seed"), ok.stdout)
-        XCTAssertTrue(ok.stdout.contains("t0000  gen 1  adapter"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("config 0    gen 1  adapter"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("generation 2: configurations 4…7 proposed by TPE"), ok.stdout)
         _ = try writeSweep(in: dir, extra: ", \"sampler_\": 1")
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])

@@ -63,3 +63,47 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(state.trials["b"]!.error, "boom")
     }
 }
+
+final class DuplicateResultTests: XCTestCase {
+    func result(_ accuracy: Float) -> TrialResult {
+        TrialResult(status: .finished, epochsRun: 2, bestEpoch: 2, bestValAccuracy: accuracy, finalValAccuracy: accuracy, finalValLoss: 1,
+                    history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
+    }
+
+    func finished(_ trial: String, _ accuracy: Float, lease: Int?) -> JournalEvent {
+        var e = JournalEvent(.finished, trial: trial, time: 5)
+        e.result = result(accuracy); e.lease = lease
+        return e
+    }
+
+    /// The first result of a trial wins and later ones are counted as duplicates, in any order of the
+    /// journals — except that a result under a newer lease fences out one under an older lease.
+    func testFirstResultWinsAndNewerLeasesFenceOutOlderOnes() {
+        var planned = JournalEvent(.planned, trial: "a", time: 1)
+        planned.generation = 0; planned.config = 0; planned.method = "linear"; planned.params = [:]; planned.seed = 0; planned.trialSeed = 1
+        var plannedB = planned; plannedB.trial = "b"
+        let events = [planned, plannedB, finished("a", 0.5, lease: 1), finished("a", 0.7, lease: 1),
+                      finished("b", 0.4, lease: 1), finished("b", 0.6, lease: 2)]
+        let state = SweepState(events: events)
+        XCTAssertEqual(state.trials["a"]?.result?.bestValAccuracy, 0.5, "first wins")
+        XCTAssertEqual(state.trials["b"]?.result?.bestValAccuracy, 0.6, "the newer lease wins")
+        XCTAssertEqual(state.duplicates, 2)
+        let reversed = SweepState(events: [planned, plannedB] + events.dropFirst(2).reversed())
+        XCTAssertEqual(reversed.trials["b"]?.result?.bestValAccuracy, 0.6, "whatever the order of the lines")
+        XCTAssertEqual(reversed.trials["b"]?.lease, 2)
+    }
+
+    /// A complete line whose bytes changed fails its CRC-32 and is reported with its file and line.
+    func testCRCCatchesAChangedLine() throws {
+        let path = temporaryDirectory(self).appendingPathComponent("journal.jsonl").path
+        let journal = try Journal(path: path)
+        try journal.append(finished("a", 0.5, lease: 1))
+        try journal.append(finished("a", 0.25, lease: 1))
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "0.25", with: "0.75")   // still valid JSON
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Journal.read(path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path + ":2: corrupt journal line (CRC-32"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Cache
+import Foundation
+
+/// What may change between runs of one sweep. A sweep may be *extended* — more trials, more seeds,
+/// other values in a space, another method, another final_top — and every finished trial is reused
+/// (trials are identified by content: `TrialKey`). Any other change (backbone, data, cache, seed,
+/// epochs, early stopping, sampler, objectives, constraints) would make old and new trials
+/// incomparable, so it is refused with a diff. `workers` and `memory` never matter.
+public enum SpecRevision {
+    /// Top-level fields an extension may change.
+    public static let extensible: Set<String> = ["methods", "method", "space", "trials", "seeds", "final_top"]
+    /// Top-level fields that never affect results.
+    public static let ignored: Set<String> = ["workers", "memory"]
+
+    /// The file's JSON as the journal records it (without the ignored fields).
+    public static func recorded(_ spec: SweepSpec) -> [String: Any] {
+        spec.json.filter { !ignored.contains($0.key) }
+    }
+
+    /// Differences between two recorded specs, one readable line each (`$.epochs: 16 → 20`).
+    public static func diff(_ old: Any?, _ new: Any?, path: String = "$") -> [String] {
+        switch (old, new) {
+        case (nil, nil): return []
+        case (nil, let n?): return ["\(path): added \(describe(n))"]
+        case (let o?, nil): return ["\(path): removed (was \(describe(o)))"]
+        case (let o as [String: Any], let n as [String: Any]):
+            return Set(o.keys).union(n.keys).sorted().flatMap { diff(o[$0], n[$0], path: "\(path).\($0)") }
+        case (let o as [Any], let n as [Any]) where o.count == n.count:
+            return zip(o, n).enumerated().flatMap { diff($1.0, $1.1, path: "\(path)[\($0)]") }
+        case (let o?, let n?):
+            return canonical(o).text == canonical(n).text ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
+        }
+    }
+
+    /// The lines of `diff` about fields an extension may not change.
+    public static func incompatibilities(_ old: [String: Any], _ new: [String: Any]) -> [String] {
+        diff(old.filter { !extensible.contains($0.key) }, new.filter { !extensible.contains($0.key) })
+    }
+
+    static func describe(_ value: Any) -> String {
+        let text = canonical(value).text
+        return text.count > 60 ? String(text.prefix(57)) + "…" : text
+    }
+}
+
+/// A trial's identity by content: SHA-256 of the canonical JSON of everything its training outcome
+/// depends on — the cache (backbone, data, preprocessing), the splits it trains and is scored on, its
+/// method and every hyperparameter, the epochs, the sweep seed and its seed index. Equal keys are the
+/// same trial wherever and whenever it is planned, so a resumed or extended sweep finds it done.
+public struct TrialKey {
+    public let hex: String
+
+    public init(cacheKey: String, train: String, eval: String, method: String, values: [String: ParameterValue],
+                epochs: Int, sweepSeed: UInt64, seedIndex: Int) {
+        let params = CanonicalJSON.object(values.mapValues { v in
+            switch v { case .number(let x): return .string("\(x)"); case .text(let s): return .string(s) }
+        })
+        let content = CanonicalJSON.object([
+            "cache_key": .string(cacheKey), "train": .string(train), "eval": .string(eval), "method": .string(method),
+            "params": params, "epochs": .int(epochs), "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
+        ])
+        hex = SHA256.hash(content.text)
+    }
+
+    /// The trial id shown everywhere: "t" and the key's first 10 hex digits.
+    public var id: String { "t" + hex.prefix(10) }
+
+    /// The trial's own seed (data order, initialisation): the key's first 64 bits.
+    public var seed: UInt64 { UInt64(hex.prefix(16), radix: 16)! }
+}
