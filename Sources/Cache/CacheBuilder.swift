@@ -92,10 +92,11 @@ public struct CacheBuilder {
             arrays += written
             imagesDone += split.count
         }
-        let header = CacheHeader(key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
+        var header = CacheHeader(key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
                                  width: config.width, taps: plan.taps,
                                  splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
                                  arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
+        header.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let headerPath = (staging as NSString).appendingPathComponent(CacheHeader.fileName)
         try writeSynced(try header.jsonData(), to: headerPath)
         syncDirectory(staging)

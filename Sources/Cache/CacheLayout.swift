@@ -67,6 +67,8 @@ public struct CacheHeader: Equatable {
     public var arrays: [CacheArray]
     public var ingredients: CanonicalJSON
     public var createdBy: String
+    /// Wall seconds the build took (the backbone's whole cost, for cost accounting); nil if unknown.
+    public var buildSeconds: Double?
 
     public func array(split: String, tap: String) -> CacheArray? {
         arrays.first { $0.split == split && $0.tap == tap }
@@ -93,7 +95,7 @@ public struct CacheHeader: Equatable {
             },
             "ingredients": ingredients.foundationValue,
             "created_by": createdBy,
-        ]
+        ].merging(buildSeconds.map { ["build_seconds": $0] } ?? [:]) { a, _ in a }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
@@ -202,6 +204,7 @@ public struct CacheHeader: Equatable {
         }
         self.ingredients = ingredients
         createdBy = object["created_by"] as? String ?? "unknown"
+        buildSeconds = (object["build_seconds"] as? NSNumber)?.doubleValue
     }
 
     public init(key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],

@@ -25,6 +25,8 @@ public struct JournalEvent: Codable, Equatable {
     /// each extension.
     public var spec: JSONValue?
     public var revision: Int?
+    /// For cost accounting: cache_seconds, cache_images, train_images, eval_images, final_train_images, final_eval_images.
+    public var costBasis: [String: Double]?
     // planned: the trial's content key (TrialKey)
     public var key: String?
     // started, outcomes: who ran it, under which lease generation, with which hpsweep
@@ -51,7 +53,7 @@ public struct JournalEvent: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
-        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key
+        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key, costBasis = "cost_basis"
         case host, lease, version
         case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
         case testAcc = "test_acc", testLoss = "test_loss"

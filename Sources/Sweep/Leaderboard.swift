@@ -13,13 +13,19 @@ public struct Leaderboard {
 
     public static let metricColumns = ["val_acc", "val_loss", "best_epoch", "params", "flops", "peak_memory", "train_seconds",
                                        "test_acc", "test_loss"]
+    /// Where each row came from.
+    public static let provenanceColumns = ["trial_key", "attempts", "cache_key", "hpsweep_version", "host", "start_time", "end_time"]
+    /// The cache key of the sweep (the same for every row).
+    public var cacheKey: String?
+
     public static var columns: [String] {
         ["trial", "method", "status", "generation", "config", "seed", "epochs_run"] + Hyperparameter.all.map(\.name)
-            + metricColumns + ["pareto_rank"]
+            + metricColumns + ["pareto_rank"] + provenanceColumns
     }
 
     public init(state: SweepState, objectives: [SearchSpec.Objective]) {
         self.objectives = objectives
+        cacheKey = state.cacheKey
         let finished = state.records.filter { $0.status == .finished }
         let points = finished.map { objectiveVector($0, objectives) }
         let ranks = paretoRanks(points)
@@ -73,8 +79,21 @@ public struct Leaderboard {
         case "test_acc": return float(record.testAccuracy)
         case "test_loss": return float(record.testLoss)
         case "pareto_rank": return paretoRank[record.id].map(String.init) ?? ""
+        case "trial_key": return record.key
+        case "attempts": return record.starts > 0 ? String(record.attempts) : ""
+        case "cache_key": return cacheKey ?? ""
+        case "hpsweep_version": return record.version ?? ""
+        case "host": return record.host ?? ""
+        case "start_time": return record.startTime.map { Self.time($0) } ?? ""
+        case "end_time": return record.endTime.map { Self.time($0) } ?? ""
         default: return record.values[column]?.description ?? ""   // a hyperparameter the method does not read: empty
         }
+    }
+
+    static func time(_ t: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: t))
     }
 
     public func csv(_ records: [TrialRecord]) -> String {
@@ -87,14 +106,14 @@ public struct Leaderboard {
 
     /// Writes leaderboard.csv, pareto.csv and summary.json into `directory` (each to a temporary file,
     /// fsync'ed, then renamed: a reader never sees half a file).
-    public func write(to directory: String, sweepName: String, planned: Int) throws {
+    public func write(to directory: String, sweepName: String, planned: Int, cost: CostAccount? = nil) throws {
         try writeAtomically(csv(rows), to: (directory as NSString).appendingPathComponent("leaderboard.csv"))
         try writeAtomically(csv(front), to: (directory as NSString).appendingPathComponent("pareto.csv"))
         let counts = Dictionary(grouping: rows, by: \.status.rawValue).mapValues(\.count)
         let summary: [String: Any] = [
             "sweep": sweepName, "trials_planned": planned, "status_counts": counts,
             "objectives": objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
-            "front": front.map(\.id), "hypervolume": hypervolume,
+            "front": front.map(\.id), "hypervolume": hypervolume, "cost": cost?.json ?? [:],
             "hypervolume_reference": "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
         ]
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])

@@ -106,6 +106,14 @@ public final class SweepRunner {
             event.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
             event.trialsPlanned = search.trials * search.seeds.count
             event.spec = JSONValue(recorded)
+            let splits = cache.header.splits
+            var basis: [String: Double] = ["cache_images": Double(splits.values.reduce(0, +))]
+            basis["cache_seconds"] = cache.header.buildSeconds
+            basis["train_images"] = splits[spec.data.searchTrain].map(Double.init)
+            basis["eval_images"] = splits[spec.data.searchEval].map(Double.init)
+            basis["final_train_images"] = splits[spec.data.finalTrain].map(Double.init)
+            basis["final_eval_images"] = (splits[spec.data.finalEval] ?? (try? spec.openSplit(spec.data.finalEval))?.count).map(Double.init)
+            event.costBasis = basis
             event.revision = _state.revision + 1
             try record(event)
             if !changes.isEmpty { onEvent(.extended(changes: changes, revision: _state.revision)) }

@@ -34,7 +34,8 @@ public struct TrialRecord {
     public var lease = 0
     public var host: String?
     public var version: String?
-    var starts = 0, stretchesEnded = 0
+    public internal(set) var starts = 0
+    var stretchesEnded = 0
     /// Training stretches begun, beyond those that ended: 1 for a trial never interrupted.
     public var attempts: Int { max(1, starts - stretchesEnded + 1) }
 }
@@ -54,6 +55,7 @@ public struct SweepState {
     /// The latest recorded revision of the sweep file, and its number.
     public var spec: [String: Any]?
     public var revision = 0
+    public var costBasis: [String: Double]?
     /// Outcome lines for trials that already had one (the first wins; these were ignored).
     public private(set) var duplicates = 0
     public private(set) var order: [String] = []
@@ -78,6 +80,7 @@ public struct SweepState {
             cacheKey = event.cacheKey ?? cacheKey
             sweepName = event.sweepName ?? sweepName
             trialsPlanned = event.trialsPlanned ?? trialsPlanned
+            costBasis = event.costBasis ?? costBasis
             if let names = event.objectives {
                 objectives = names.compactMap { item in
                     let parts = item.split(separator: ":").map(String.init)

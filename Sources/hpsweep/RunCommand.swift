@@ -98,7 +98,8 @@ enum RunCommand: Command {
         currentLine?.finish()
         let boardStart = DispatchTime.now().uptimeNanoseconds
         let board = Leaderboard(state: runner.state, objectives: search.objectives)
-        try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count)
+        let cost = CostAccount(state: runner.state)
+        try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count, cost: cost)
         let end = DispatchTime.now().uptimeNanoseconds
         let machinery = runner.machinerySeconds + Double(end - boardStart) / 1e9, wall = Double(end - sweepStart) / 1e9
         if outcome == .interrupted {
@@ -108,6 +109,7 @@ enum RunCommand: Command {
         }
         print("")
         printSummary(board, directory: directory)
+        print("cost: " + cost.description)
         if wall >= 0.5 {   // (a run that found everything done has nothing to measure)
             print(String(format: "sweep wall time %.1f s (after the cache); planning, journal and leaderboard took %.3f s (%.2f%%)",
                          wall, machinery, 100 * machinery / max(wall, 1e-9)))

@@ -77,8 +77,10 @@ enum LeaderboardCommand: Command {
         let directory = arguments.positionals[0]
         let state = try loadState(directory)
         let board = Leaderboard(state: state, objectives: state.objectives)
-        try board.write(to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count)
+        let cost = CostAccount(state: state)
+        try board.write(to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count, cost: cost)
         printSummary(board, directory: directory, top: 10)
+        print("cost: " + cost.description)
     }
 }
 
@@ -105,6 +107,8 @@ enum StatusCommand: Command {
         if let best = board.rows.first(where: { $0.status == .finished }) {
             print("best \(state.objectives[0].name): \(board.cell(best, state.objectives[0].name)) (\(best.id), \(best.method))")
         }
+        if state.duplicates > 0 { print("\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)") }
+        print("cost so far: " + CostAccount(state: state).description)
         print("front (\(board.front.count) trials, hypervolume \(String(format: "%.4f", board.hypervolume))): " + board.front.map(\.id).joined(separator: ", "))
         // ETA: the mean wall time per finished trial so far, over what remains (a rough guide).
         let times = done.compactMap { r in r.startTime.flatMap { s in r.endTime.map { $0 - s } } }

@@ -11,7 +11,7 @@ let commands: [any Command.Type] = [
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
     BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, InspectWeightsCommand.self,
 ]
-let version = "0.1.0"
+let version = "0.1.0" + (buildCommit.map { " (\($0))" } ?? "")
 
 func printTopLevelHelp() {
     print("""
