@@ -5,7 +5,7 @@ import Training
 /// One line of `journal.jsonl` (docs/formats.md): what happened to the sweep, in order.
 public struct JournalEvent: Codable, Equatable {
     public enum Kind: String, Codable {
-        case sweep, planned, started, epoch, rung, pruned, finished, diverged, failed, final
+        case sweep, planned, started, epoch, rung, pruned, finished, diverged, failed, final, rejected
     }
     public var event: Kind
     /// Unix time in seconds.

@@ -33,9 +33,9 @@ public struct Leaderboard {
         let front = zip(points, ranks).filter { $0.1 == 1 }.map(\.0)
         let (normalisedFront, reference) = Self.normalised(front, all: points, objectives: objectives)
         hypervolume = hypervolumeOf(normalisedFront, reference)
-        let statusOrder: [TrialRecord.Status] = [.finished, .pruned, .paused, .diverged, .failed, .planned]
+        let statusOrder: [TrialRecord.Status] = [.finished, .pruned, .paused, .diverged, .failed, .rejected, .planned]
         rows = state.records.sorted { a, b in
-            let sa = statusOrder.firstIndex(of: a.status)!, sb = statusOrder.firstIndex(of: b.status)!
+            let sa = statusOrder.firstIndex(of: a.status) ?? statusOrder.count, sb = statusOrder.firstIndex(of: b.status) ?? statusOrder.count
             if sa != sb { return sa < sb }
             let va = objectiveVector(a, [objectives[0]])[0], vb = objectiveVector(b, [objectives[0]])[0]
             return (va, a.id) < (vb, b.id)

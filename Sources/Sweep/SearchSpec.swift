@@ -15,11 +15,24 @@ public struct SearchSpec {
         public var startup: Int
     }
 
+    public var constraints: [Constraint] = []
+
     /// Successive halving within each generation: at each rung (an epoch count) the best 1/η of the
     /// generation's trials, by the primary objective, continue; the rest are pruned.
     public struct EarlyStopping: Equatable {
         public var rungs: [Int]
         public var reductionFactor: Int
+        /// Rank at rungs by Pareto front over all objectives (instead of the primary objective alone),
+        /// and stop trials that could not reach the front even with the largest gain seen.
+        public var paretoAware = false
+    }
+
+    /// A bound on a metric known before training (params, peak_memory, flops): configurations that
+    /// break it are rejected without training.
+    public struct Constraint: Equatable {
+        public var metric: Metric
+        public var maximum: Double
+        public var text: String
     }
 
     public enum Direction: String { case maximize, minimize }
@@ -106,9 +119,10 @@ public struct SearchSpec {
             memory = bytes
         }
         let finalTop = try top.integer("final_top", minimum: 0) ?? 1
-        let spec = SearchSpec(seed: seed, methods: methods, sampler: sampler, trials: trialCount, epochs: epochs,
+        var spec = SearchSpec(seed: seed, methods: methods, sampler: sampler, trials: trialCount, epochs: epochs,
                               earlyStopping: earlyStopping, objectives: objectives, seeds: seeds, workers: workers,
                               memoryBytes: memory, finalTop: finalTop)
+        spec.constraints = try parseConstraints(&top)
         try spec.checkCombinations(top, backbone: backbone)
         return spec
     }
@@ -265,8 +279,8 @@ public struct SearchSpec {
     static func parseEarlyStopping(_ top: inout SpecReader, epochs: Int) throws -> EarlyStopping? {
         guard var r = try top.object("early_stopping") else { return nil }
         let type = try r.string("type", default: "successive_halving")
-        guard type == "successive_halving" || type == "asha" || type == "none" else {
-            throw r.fail("type", "must be 'successive_halving' (alias 'asha') or 'none'")
+        guard ["successive_halving", "asha", "pareto", "none"].contains(type) else {
+            throw r.fail("type", "must be 'successive_halving' (alias 'asha'), 'pareto' or 'none'")
         }
         let factor = try r.integer("reduction_factor", minimum: 2) ?? 3
         var rungs: [Int]
@@ -289,7 +303,28 @@ public struct SearchSpec {
             while rung < epochs { rungs.append(rung); rung *= factor }
         }
         try r.rejectUnknownKeys()
-        return type == "none" ? nil : EarlyStopping(rungs: rungs, reductionFactor: factor)
+        return type == "none" ? nil : EarlyStopping(rungs: rungs, reductionFactor: factor, paretoAware: type == "pareto")
+    }
+
+    /// `"constraints": ["params <= 2e6", "peak_memory <= 2GiB", "flops <= 1e15"]`.
+    static func parseConstraints(_ top: inout SpecReader) throws -> [Constraint] {
+        top.mark("constraints")
+        guard let raw = top.raw("constraints") else { return [] }
+        guard let list = raw as? [Any] else { throw top.fail("constraints", "must be a list such as [\"params <= 2e6\", \"peak_memory <= 2GiB\"]") }
+        return try list.enumerated().map { i, item in
+            let path = "$.constraints[\(i)]"
+            guard let text = item as? String else { throw SpecError(file: top.file, path: path, message: "must be a string such as \"params <= 2e6\"") }
+            let parts = text.components(separatedBy: "<=")
+            guard parts.count == 2 else { throw SpecError(file: top.file, path: path, message: "must read '<metric> <= <value>', got '\(text)'") }
+            let name = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
+            guard let metric = Metric(rawValue: name), [.params, .peakMemory, .flops].contains(metric) else {
+                throw SpecError(file: top.file, path: path, message: "'\(name)' is not known before training; constraints may bound params, peak_memory or flops")
+            }
+            guard let maximum = Double(value).map({ $0 }) ?? parseBytes(value).map(Double.init), maximum > 0 else {
+                throw SpecError(file: top.file, path: path, message: "'\(value)' is not a positive number\(metric == .peakMemory ? " or size (2GiB)" : "")")
+            }
+            return Constraint(metric: metric, maximum: maximum, text: text)
+        }
     }
 
     static func parseObjectives(_ top: inout SpecReader) throws -> [Objective] {

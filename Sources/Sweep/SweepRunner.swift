@@ -185,21 +185,32 @@ public final class SweepRunner {
         for g in 0..<search.generationCount {
             let members = ids(ofGeneration: g, state)
             if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
-            var alive = members.filter { state.trials[$0]!.status != .failed && state.trials[$0]!.status != .diverged }
+            var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.trials[$0]!.status) }
             for (r, rung) in search.rungs.enumerated() {
                 let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
                 if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
                 alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
                 guard r + 1 < search.rungs.count, let factor = search.earlyStopping?.reductionFactor else { continue }
-                // Successive halving: the best ceil(n/η) by the primary objective continue.
-                let ranked = alive.sorted {
-                    let a = objectiveVector(state.trials[$0]!, [search.primary])[0], b = objectiveVector(state.trials[$1]!, [search.primary])[0]
-                    return (a, $0) < (b, $1)
+                // Successive halving: the best ceil(n/η) continue — by the primary objective, or (Pareto-aware)
+                // by Pareto front over all objectives, after stopping those that cannot reach the front.
+                var ranked: [String]
+                var hopeless: Set<String> = []
+                if search.earlyStopping?.paretoAware == true {
+                    hopeless = cannotReachFront(alive, rung: rung, state)
+                    let contenders = alive.filter { !hopeless.contains($0) }
+                    let vectors = contenders.map { objectiveVector(state.trials[$0]!, search.objectives, forSampler: true) }
+                    let ranks = paretoRanks(vectors)
+                    ranked = zip(contenders, zip(ranks, vectors)).sorted { ($0.1.0, $0.1.1[0], $0.0) < ($1.1.0, $1.1.1[0], $1.0) }.map(\.0)
+                } else {
+                    ranked = alive.sorted {
+                        let a = objectiveVector(state.trials[$0]!, [search.primary])[0], b = objectiveVector(state.trials[$1]!, [search.primary])[0]
+                        return (a, $0) < (b, $1)
+                    }
                 }
-                let keep = Set(ranked.prefix((ranked.count + factor - 1) / factor))
-                let pruneNow = ranked.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
+                let keep = Set(ranked.prefix((alive.count + factor - 1) / factor))
+                let pruneNow = alive.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
                 if !pruneNow.isEmpty { return .prune(rung: rung, trials: pruneNow) }
-                alive = ranked.filter { keep.contains($0) }
+                alive = alive.filter { keep.contains($0) }
             }
         }
         let pendingFinal = finalChoice(state).filter { $0.testAccuracy == nil }
@@ -257,8 +268,38 @@ public final class SweepRunner {
             event.generation = g; event.config = trial.config; event.method = trial.proposal.method; event.params = trial.proposal.values
             event.seed = trial.seed; event.trialSeed = trial.key.seed; event.key = trial.key.hex
             events.append(event)
+            if let rejection = try constraintViolation(method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed) {
+                var rejected = JournalEvent(.rejected, trial: trial.id)
+                rejected.error = rejection.reason; rejected.result = rejection.costs
+                events.append(rejected)
+            }
         }
         try record(events)
+    }
+
+    /// Whether a configuration breaks a declared constraint, judged before training from what is
+    /// known then: trainable parameters, working memory and training FLOPs.
+    func constraintViolation(method: String, values: [String: ParameterValue], seed: UInt64) throws -> (reason: String, costs: TrialResult)? {
+        guard !search.constraints.isEmpty else { return nil }
+        let settings = Hyperparameter.settings(method: method, values: values, epochs: search.epochs, seed: seed)
+        let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
+        guard let trainer = try? TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
+                                              backboneHeads: heads, backboneParameters: plan.vit.parameters) else { return nil }
+        let examples = Double(cache.header.splits[spec.data.searchTrain] ?? 0)
+        let costs = TrialResult(status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0, finalValLoss: .nan,
+                                history: [], trainableParameters: trainer.network.trainableParameterCount,
+                                trainingFLOPs: 3 * trainer.network.forwardFLOPsPerExample * examples * Double(search.epochs),
+                                workingMemoryBytes: trainer.memoryBytes, trainSeconds: 0)
+        for constraint in search.constraints {
+            let value: Double
+            switch constraint.metric {
+            case .params: value = Double(costs.trainableParameters)
+            case .peakMemory: value = Double(costs.workingMemoryBytes)
+            default: value = costs.trainingFLOPs
+            }
+            if value > constraint.maximum { return ("\(constraint.metric.rawValue) \(format(value)) breaks the constraint '\(constraint.text)'", costs) }
+        }
+        return nil
     }
 
     func settings(_ record: TrialRecord) -> TrialSettings {
@@ -342,6 +383,32 @@ public final class SweepRunner {
             }
         }
         return ran
+    }
+
+    /// Paused trials that could not become non-dominated even if their accuracy rose by the largest
+    /// gain from epoch `rung` to the end seen in any finished trial (plus 0.02): some finished trial is
+    /// at least as good in every objective (costs are known; training time is judged by FLOPs). Before
+    /// any trial has finished, none.
+    func cannotReachFront(_ ids: [String], rung: Int, _ state: SweepState) -> Set<String> {
+        let finished = state.records.filter { $0.status == .finished && $0.result != nil }
+        let gains = finished.compactMap { r -> Float? in
+            let history = r.curve.isEmpty ? r.result!.history : r.curve
+            let early = history.filter { $0.epoch <= rung }.compactMap(\.valAccuracy).max()
+            let overall = history.compactMap(\.valAccuracy).max()
+            guard let early, let overall else { return nil }
+            return overall - early
+        }
+        guard let largest = gains.max() else { return [] }
+        let fronts = finished.map { objectiveVector($0, search.objectives, forSampler: true) }
+        var hopeless: Set<String> = []
+        for id in ids where state.trials[id]!.status == .paused {
+            var optimistic = state.trials[id]!
+            let current = optimistic.result?.bestValAccuracy ?? 0
+            optimistic.result?.bestValAccuracy = min(1, current + largest + 0.02)
+            let vector = objectiveVector(optimistic, search.objectives, forSampler: true)
+            if fronts.contains(where: { f in zip(f, vector).allSatisfy { $0 <= $1 } && f != vector }) { hopeless.insert(id) }
+        }
+        return hopeless
     }
 
     /// The configurations of the final phase: the best `finalTop` finished ones of each method.

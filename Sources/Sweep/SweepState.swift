@@ -3,7 +3,7 @@ import Training
 
 /// A trial as the journal tells it.
 public struct TrialRecord {
-    public enum Status: String { case planned, paused, finished, pruned, diverged, failed }
+    public enum Status: String { case planned, paused, finished, pruned, diverged, failed, rejected }
     public let id: String
     public let generation: Int
     public let config: Int
@@ -28,7 +28,7 @@ public struct TrialRecord {
     public var startTime: Double?
     public var endTime: Double?
 
-    public var isDone: Bool { [.finished, .pruned, .diverged, .failed].contains(status) }
+    public var isDone: Bool { [.finished, .pruned, .diverged, .failed, .rejected].contains(status) }
 
     /// Lease generation of the accepted outcome, the host and hpsweep version that reported it.
     public var lease = 0
@@ -125,6 +125,9 @@ public struct SweepState {
                 record.endTime = event.time
                 if event.event == .failed { record.status = .failed; record.error = event.error }
                 else if let result = event.result { record.result = result; record.status = event.event == .finished ? .finished : .diverged }
+            case .rejected:
+                guard !terminal else { break }
+                record.status = .rejected; record.error = event.error; record.result = event.result; record.endTime = event.time
             case .pruned:
                 guard !terminal else { break }   // (workers pruning at the same moment write the same line)
                 record.status = .pruned; record.endTime = event.time
@@ -140,9 +143,10 @@ public struct SweepState {
 
     /// What the model-based sampler learns from: completed and pruned trials of generations before `g`.
     public func observations(before g: Int, objectives: [SearchSpec.Objective]) -> [Observation] {
-        records.filter { $0.generation < g && ($0.status == .finished || $0.status == .pruned) && $0.result != nil }.map {
+        records.filter { $0.generation < g && [.finished, .pruned, .rejected].contains($0.status) && $0.result != nil }.map {
             Observation(method: $0.method, values: $0.values, objectives: objectiveVector($0, objectives, forSampler: true),
                         completed: $0.status == .finished)
+            // (A rejected configuration carries its known costs and accuracy 0: the worst there is.)
         }
     }
 }

@@ -231,6 +231,30 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertFalse(rerun.stdout.contains("extending"), rerun.stdout)
     }
 
+    /// Configurations that break a declared constraint are rejected before training; Pareto-aware
+    /// early stopping runs the sweep to the end.
+    func testConstraintsRejectBeforeTrainingWithParetoAwareStopping() throws {
+        let dir = temporaryDirectory(self)
+        let path = try writeSmallSweep(in: dir, extra: #", "constraints": ["params <= 8000"]"#)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""early_stopping": {"min_epochs": 2"#, with: #""early_stopping": {"type": "pareto", "min_epochs": 2"#)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try cli.run("run", path, "--results", dir.path + "/results")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = try String(contentsOfFile: dir.path + "/results/small/leaderboard.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = rows[0], status = header.firstIndex(of: "status")!, params = header.firstIndex(of: "params")!, epochs = header.firstIndex(of: "epochs_run")!
+        let rejected = rows.dropFirst().filter { $0[status] == "rejected" }
+        XCTAssertFalse(rejected.isEmpty, "some configurations are over 8000 parameters")
+        for row in rejected {
+            XCTAssertGreaterThan(Int(row[params])!, 8000)
+            XCTAssertEqual(row[epochs], "0", "never trained")
+        }
+        for row in rows.dropFirst() where row[status] != "rejected" { XCTAssertLessThanOrEqual(Int(row[params])!, 8000) }
+        let journal = try String(contentsOfFile: dir.path + "/results/small/journal.jsonl", encoding: .utf8)
+        XCTAssertTrue(journal.contains("breaks the constraint 'params <= 8000'"))
+        XCTAssertTrue(rows.dropFirst().contains { $0[status] == "finished" })
+    }
+
     func testValidatePrintsThePlanAndCatchesErrors() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir)

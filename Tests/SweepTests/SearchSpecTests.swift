@@ -22,6 +22,10 @@ final class SearchSpecTests: XCTestCase {
         XCTAssertEqual(search.objectives.map(\.name), ["val_acc", "params"])
         XCTAssertEqual(search.objectives.map(\.direction), [.maximize, .minimize])
         XCTAssertEqual(search.sampler.generationSize, 6, "non-model samplers plan everything as one generation")
+        let constrained = try XCTUnwrap(try SweepSpec.load(try writeDigitsSweep(in: temporaryDirectory(self), search: good + """
+        , "constraints": ["params <= 2e6", "peak_memory <= 2GiB"]
+        """)).search)
+        XCTAssertEqual(constrained.constraints.map(\.maximum), [2e6, 2_147_483_648])
     }
 
     func testHashIgnoresWorkersAndMemoryOnly() throws {
@@ -72,6 +76,10 @@ final class SearchSpecTests: XCTestCase {
         check(last + ", \"seeds\": 0", "$.seeds", "count")
         check(last + ", \"memory\": \"lots\"", "$.memory", "size")
         check("\"method\": \"last\", \"methods\": [\"lst\"], \"trials\": 2", "$.method", "not both")
+        check(last + ", \"constraints\": [\"val_acc <= 0.5\"]", "$.constraints[0]", "not known before training")
+        check(last + ", \"constraints\": [\"params < 5\"]", "$.constraints[0]", "must read '<metric> <= <value>'")
+        check(last + ", \"constraints\": [\"peak_memory <= lots\"]", "$.constraints[0]", "not a positive number or size")
+        check(last + ", \"early_stopping\": {\"type\": \"hyperband\"}", "$.early_stopping.type", "'pareto'")
     }
 
     func testGridEnumeratesEveryCombinationOfEveryMethod() throws {
