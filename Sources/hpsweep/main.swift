@@ -7,7 +7,7 @@ import Sweep
 // hpsweep's entry point: argument dispatch and error reporting only; the work lives in the modules.
 
 let commands: [any Command.Type] = [
-    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self,
+    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self,
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
     BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, InspectWeightsCommand.self,
 ]

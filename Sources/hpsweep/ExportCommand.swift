@@ -1,0 +1,22 @@
+import Foundation
+import Sweep
+
+/// `hpsweep export --optuna results/<name> OUT.log`: the sweep as an Optuna journal file.
+enum ExportCommand: Command {
+    static let path = ["export"]
+    static let summary = "Export a sweep for other tools: --optuna writes an Optuna journal-storage file (optuna-dashboard opens it)."
+    static let usage = "--optuna RESULTS_DIR OUT.log"
+    static let options = [OptionSpec(name: "optuna", valueName: nil, help: "Write Optuna's JournalStorage format (JSON lines with its op codes).")]
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard arguments.flags.contains("optuna") else { throw UsageError("'\(displayName)' needs a format: --optuna (the only one so far)") }
+        guard arguments.positionals.count == 2 else { throw UsageError("usage: \(displayName) \(usage)") }
+        let (directory, output) = (arguments.positionals[0], arguments.positionals[1])
+        let state = try loadState(directory)
+        let name = state.sweepName ?? (directory as NSString).lastPathComponent
+        let lines = try OptunaExport.lines(state: state, studyName: name)
+        do { try writeAtomically(lines.joined(separator: "\n") + "\n", to: output) } catch { throw UsageError("cannot write \(output): \(error)") }
+        print("\(output): Optuna journal with study '\(name)', \(lines.count - 1) trials")
+        print("  open it: optuna-dashboard \(output)   or in Python: optuna.load_study(study_name=\"\(name)\", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(\"\(output)\")))")
+    }
+}
