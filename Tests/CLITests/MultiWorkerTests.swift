@@ -6,10 +6,10 @@ import _TestSupport
 final class MultiWorkerTests: XCTestCase {
     let cli = CLI()
 
-    func workerProcess(_ sweep: String, results: String) throws -> (Process, Pipe) {
+    func workerProcess(_ sweep: String, results: String, leaseSeconds: Int = 3) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = cli.executable
-        process.arguments = ["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", "3"]
+        process.arguments = ["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", String(leaseSeconds)]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -107,5 +107,57 @@ final class MultiWorkerTests: XCTestCase {
         while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
         let second = try cli.run("status", results + "/small")
         XCTAssertEqual(second.status, 0, second.stderr)
+    }
+
+    /// Fencing between two live processes: a worker frozen mid-trial (SIGSTOP) stops renewing its
+    /// lease; the other takes the trial over after the lease time and finishes the sweep. Thawed, the
+    /// first finds its lease gone and reports nothing: every trial still ends exactly once.
+    func testAFrozenWorkerIsFencedOut() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 12)
+        let single = try cli.run("run", sweep, "--results", dir.path + "/single")
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let results = dir.path + "/shared", sweepDir = results + "/small"
+        var workers = try (0..<2).map { _ in try workerProcess(sweep, results: results, leaseSeconds: 2) }
+        func journal(_ p: Process) -> String { "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl" }
+        let deadline = Date().addingTimeInterval(60)
+        var frozen: Process?
+        search: while Date() < deadline {
+            for (process, _) in workers where process.isRunning {
+                let lines = text(journal(process)).split(separator: "\n")
+                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
+                    kill(process.processIdentifier, SIGSTOP)
+                    frozen = process
+                    break search
+                }
+            }
+            usleep(1_000)
+        }
+        let stopped = try XCTUnwrap(frozen, "a worker was caught mid-trial")
+        let other = workers.first { $0.0 !== stopped }!
+        let otherOutput = String(decoding: other.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        other.0.waitUntilExit()
+        XCTAssertEqual(other.0.terminationStatus, 0, otherOutput)
+        kill(stopped.processIdentifier, SIGCONT)
+        let stoppedOutput = String(decoding: workers.first { $0.0 === stopped }!.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        stopped.waitUntilExit()
+        XCTAssertEqual(stopped.terminationStatus, 0, stoppedOutput)
+        workers.removeAll()
+
+        var ends: [String: Int] = [:], startedBy: [String: Set<String>] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: sweepDir) where name.hasPrefix("journal-") {
+            for line in text("\(sweepDir)/\(name)").split(separator: "\n") {
+                let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let trial = event["trial"] as? String ?? ""
+                switch event["event"] as! String {
+                case "finished", "pruned", "diverged", "failed": ends[trial, default: 0] += 1
+                case "started": startedBy[trial, default: []].insert(name)
+                default: break
+                }
+            }
+        }
+        XCTAssertEqual(Set(ends.values), [1], "every trial ended exactly once: \(ends)")
+        XCTAssertTrue(startedBy.values.contains { $0.count == 2 }, "the frozen worker's trial was taken over")
+        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(sweepDir), try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
     }
 }
