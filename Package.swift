@@ -46,6 +46,9 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
         .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
         .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
+        // Fuzzing (scripts/fuzz): the parsers as libFuzzer targets; built normally, a replayer.
+        .target(name: "FuzzTargets", dependencies: ["Backbone", "Cache", "Datasets", "Sweep"]),
+        .executableTarget(name: "hpsweep-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),

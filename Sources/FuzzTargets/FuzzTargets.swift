@@ -1,0 +1,58 @@
+import Backbone
+import Cache
+import Datasets
+import Foundation
+import Sweep
+
+/// One fuzz target per parser of files other programs write (docs/fuzzing.md). Each takes arbitrary
+/// bytes; a thrown error is the right answer to bad input, a crash, hang or runaway allocation a bug.
+public enum FuzzTarget: String, CaseIterable {
+    case safetensors, npy, npz, vtab, sweep, cacheHeader = "cache-header", journal, leaderboard
+
+    /// A scratch directory for parsers that read files (in /dev/shm when there is one).
+    static let scratch: String = {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let dir = (base as NSString).appendingPathComponent("hpsweep-fuzz-\(getpid())")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    static func file(_ name: String, _ data: Data) -> String {
+        let path = (scratch as NSString).appendingPathComponent(name)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
+        return path
+    }
+
+    /// Parses `data` as this target's format, reading every part a user's command would read.
+    public func run(_ data: Data) {
+        switch self {
+        case .safetensors:
+            guard let archive = try? SafeTensorsFile(path: Self.file("x.safetensors", data)) else { return }
+            for name in archive.names { _ = try? archive.tensor(name) }
+        case .npy:
+            data.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                _ = try? NPYHeader(bytes: base, count: raw.count, name: "x.npy")
+            }
+            _ = try? NumpySplit(name: "x", images: Self.file("images.npy", data), labels: Self.file("labels.npy", data))
+        case .npz:
+            guard let archive = try? NPZFile(path: Self.file("x.npz", data)) else { return }
+            for name in archive.names { _ = try? archive.tensor(name) }
+        case .vtab:
+            let task = (Self.scratch as NSString).appendingPathComponent("task")
+            try? FileManager.default.createDirectory(atPath: task, withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: (task as NSString).appendingPathComponent("train800.txt"), contents: data)
+            _ = try? VTABSplit(root: Self.scratch, task: "task", split: "train800", classes: 10)
+        case .sweep:
+            guard let spec = try? SweepSpec.load(Self.file("sweep.json", data)) else { return }
+            _ = spec.search.map { Sampler($0).propose(generation: 0, history: []) }
+        case .cacheHeader:
+            _ = try? CacheHeader(json: data, path: "header.json")
+        case .journal:
+            _ = try? Journal.read(Self.file("journal.jsonl", data))
+        case .leaderboard:
+            guard let file = try? LeaderboardFile(path: Self.file("leaderboard.csv", data)) else { return }
+            _ = try? Comparison(files: [file, file])
+        }
+    }
+}
