@@ -150,7 +150,11 @@ public final class ZipArchive {
 
     private func inflate(_ source: UnsafeRawPointer, count: Int, expected: Int, name: String) throws -> Data {
         // Cap the output at the declared size: a member cannot expand past what the directory says.
-        guard expected <= 1 << 34 else { throw WeightsError.badHeader(path: path, detail: "member '\(name)' declares \(expected) bytes") }
+        // Deflate expands at most 1032:1, so a larger declared size is a lie: refuse it before
+        // allocating (a fuzzed 40-byte member declaring gigabytes).
+        guard expected <= 1 << 34, expected <= count * 1032 + 64 else {
+            throw WeightsError.badHeader(path: path, detail: "member '\(name)' declares \(expected) bytes, more than \(count) compressed bytes can inflate to")
+        }
         var output = Data(count: expected)
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
