@@ -315,7 +315,11 @@ public final class SweepRunner {
     /// journaled before the trial's lease is released. Returns how many it trained.
     func train(_ ids: [String], until rung: Int) throws -> Int {
         let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
-        let shouldStop = self.shouldStop, journal = self.journal, leases = self.leases
+        // A storage failure (disk full, read-only results) stops every trial and the sweep, with
+        // nothing journaled for the trials it hit: they resume from their last checkpoint later.
+        let fatal = FatalError()
+        let shouldStop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
+        let journal = self.journal, leases = self.leases
         var trials: [PoolTrial] = []
         for id in ids {
             let record = state.trials[id]!
@@ -330,12 +334,14 @@ public final class SweepRunner {
                 guard let generation = leases.acquire(id) else { return nil }
                 defer { leases.release(id) }
                 // Another worker may have trained it since our last look at the journals.
-                try refresh()
-                if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
+                do {
+                    try refresh()
+                    if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
+                    var started = JournalEvent(.started, trial: id)
+                    started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
+                    try self.record(started)
+                } catch { fatal.set(error); return nil }
                 let previousSeconds = record.result?.trainSeconds ?? 0
-                var started = JournalEvent(.started, trial: id)
-                started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
-                try self.record(started)
                 var result: TrialResult
                 do {
                     result = try trainer.run(untilEpoch: rung, shouldStop: shouldStop) { epoch in
@@ -343,11 +349,13 @@ public final class SweepRunner {
                         event.record = epoch
                         try? journal.append(event)
                     }
+                } catch let error as CheckpointWriteError {
+                    fatal.set(error); return nil
                 } catch {
                     guard leases.owns(id, generation: generation) else { return nil }
                     var event = JournalEvent(.failed, trial: id)
                     event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                    try self.record(event)
+                    do { try self.record(event) } catch { fatal.set(error); return nil }
                     throw error
                 }
                 result.trainSeconds += previousSeconds
@@ -366,7 +374,7 @@ public final class SweepRunner {
                 // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
                 if event.event == .rung { event.result?.history = [] }
                 event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                try self.record(event)
+                do { try self.record(event) } catch { fatal.set(error); return nil }
                 if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
                 return result
             })
@@ -382,6 +390,7 @@ public final class SweepRunner {
             case .completed, .failed: ran += 1
             }
         }
+        if let error = fatal.error { throw error }
         return ran
     }
 
@@ -480,4 +489,12 @@ public final class SweepRunner {
         }
         return true
     }
+}
+
+/// The first storage failure seen by any pool thread.
+final class FatalError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Error?
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return first }
+    func set(_ error: Error) { lock.lock(); if first == nil { first = error }; lock.unlock() }
 }

@@ -27,14 +27,28 @@ struct TrainingState {
             array.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-            throw TrialError("\(path): cannot write checkpoint")
+        // A full disk or a read-only directory is the machine's problem, not the trial's: a
+        // CheckpointWriteError stops the sweep (resumable once fixed) instead of failing the trial.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointWriteError(path: path, reason: String(cString: strerror(errno))) }
+        let written = data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return fsync(fd) == 0
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else { throw TrialError("\(path): cannot rename checkpoint: \(String(cString: strerror(errno)))") }
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        guard written else { unlink(temporary); throw CheckpointWriteError(path: path, reason: reason) }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CheckpointWriteError(path: path, reason: reason)
+        }
     }
 
     /// The checkpoint at `path`, or nil when there is none. A checkpoint of other settings or a
@@ -64,4 +78,12 @@ struct TrainingState {
         optimizer.step = meta.adamStep
         return TrainingState(settings: settings, parameters: floats(0), optimizer: optimizer, epochsDone: meta.epochsDone, history: meta.history)
     }
+}
+
+/// A checkpoint could not be written (disk full, read-only directory): stops the sweep, which resumes
+/// from the last good checkpoint once the problem is fixed.
+public struct CheckpointWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): cannot write the checkpoint: \(reason); nothing written before is lost, rerun once there is room" }
 }

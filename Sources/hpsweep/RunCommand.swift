@@ -210,7 +210,7 @@ final class SweepLock {
     init(root: String, name: String, shared: Bool) throws {
         let path = (root as NSString).appendingPathComponent(".\(name).lock")
         fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot create the sweep's lock file: \(String(cString: strerror(errno)))") }
         var request = flock()
         request.l_type = Int16(shared ? F_RDLCK : F_WRLCK)
         request.l_whence = Int16(SEEK_SET)
