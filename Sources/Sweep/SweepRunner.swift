@@ -277,31 +277,6 @@ public final class SweepRunner {
         try record(events)
     }
 
-    /// Whether a configuration breaks a declared constraint, judged before training from what is
-    /// known then: trainable parameters, working memory and training FLOPs.
-    func constraintViolation(method: String, values: [String: ParameterValue], seed: UInt64) throws -> (reason: String, costs: TrialResult)? {
-        guard !search.constraints.isEmpty else { return nil }
-        let settings = Hyperparameter.settings(method: method, values: values, epochs: search.epochs, seed: seed)
-        let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
-        guard let trainer = try? TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
-                                              backboneHeads: heads, backboneParameters: plan.vit.parameters) else { return nil }
-        let examples = Double(cache.header.splits[spec.data.searchTrain] ?? 0)
-        let costs = TrialResult(status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0, finalValLoss: .nan,
-                                history: [], trainableParameters: trainer.network.trainableParameterCount,
-                                trainingFLOPs: 3 * trainer.network.forwardFLOPsPerExample * examples * Double(search.epochs),
-                                workingMemoryBytes: trainer.memoryBytes, trainSeconds: 0)
-        for constraint in search.constraints {
-            let value: Double
-            switch constraint.metric {
-            case .params: value = Double(costs.trainableParameters)
-            case .peakMemory: value = Double(costs.workingMemoryBytes)
-            default: value = costs.trainingFLOPs
-            }
-            if value > constraint.maximum { return ("\(constraint.metric.rawValue) \(format(value)) breaks the constraint '\(constraint.text)'", costs) }
-        }
-        return nil
-    }
-
     func settings(_ record: TrialRecord) -> TrialSettings {
         Hyperparameter.settings(method: record.method, values: record.values, epochs: search.epochs, seed: record.trialSeed)
     }
@@ -394,101 +369,6 @@ public final class SweepRunner {
         return ran
     }
 
-    /// Paused trials that could not become non-dominated even if their accuracy rose by the largest
-    /// gain from epoch `rung` to the end seen in any finished trial (plus 0.02): some finished trial is
-    /// at least as good in every objective (costs are known; training time is judged by FLOPs). Before
-    /// any trial has finished, none.
-    func cannotReachFront(_ ids: [String], rung: Int, _ state: SweepState) -> Set<String> {
-        let finished = state.records.filter { $0.status == .finished && $0.result != nil }
-        let gains = finished.compactMap { r -> Float? in
-            let history = r.curve.isEmpty ? r.result!.history : r.curve
-            let early = history.filter { $0.epoch <= rung }.compactMap(\.valAccuracy).max()
-            let overall = history.compactMap(\.valAccuracy).max()
-            guard let early, let overall else { return nil }
-            return overall - early
-        }
-        guard let largest = gains.max() else { return [] }
-        let fronts = finished.map { objectiveVector($0, search.objectives, forSampler: true) }
-        var hopeless: Set<String> = []
-        for id in ids where state.trials[id]!.status == .paused {
-            var optimistic = state.trials[id]!
-            let current = optimistic.result?.bestValAccuracy ?? 0
-            optimistic.result?.bestValAccuracy = min(1, current + largest + 0.02)
-            let vector = objectiveVector(optimistic, search.objectives, forSampler: true)
-            if fronts.contains(where: { f in zip(f, vector).allSatisfy { $0 <= $1 } && f != vector }) { hopeless.insert(id) }
-        }
-        return hopeless
-    }
-
-    /// The configurations of the final phase: the best `finalTop` finished ones of each method.
-    func finalChoice(_ state: SweepState) -> [TrialRecord] {
-        guard search.finalTop > 0 else { return [] }
-        var chosen: [TrialRecord] = []
-        for space in search.methods {
-            let finished = state.records.filter { $0.method == space.method && $0.status == .finished }
-            chosen += finished.sorted {
-                (objectiveVector($0, [search.primary])[0], $0.id) < (objectiveVector($1, [search.primary])[0], $1.id)
-            }.prefix(search.finalTop)
-        }
-        return chosen
-    }
-
-    /// Retrains the best `finalTop` finished configurations of each method on the final train split
-    /// and scores them on the final eval split: from the cache when it holds the split, otherwise in one
-    /// streamed backbone pass for all of them. Returns false when interrupted.
-    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int) throws -> Bool {
-        let cached = cache.header.splits[spec.data.finalEval] != nil
-        guard cache.header.splits[spec.data.finalTrain] != nil else {
-            throw TrialError("the final train split '\(spec.data.finalTrain)' is not in the cache; add it to cache.splits or set final_top to 0")
-        }
-        onEvent(.finalPhase(trials: pending.map(\.id), streamed: !cached))
-        let data = TrialData(cache: cache, trainSplit: spec.data.finalTrain, evalSplit: nil, classes: spec.data.classes)
-        var trainers: [String: TrialTrainer] = [:]
-        let outcomes = pool.run(try pending.map { record in
-            let trainer = try self.trainer(record, data: data, checkpointID: record.id + "-final")
-            trainers[record.id] = trainer
-            let shouldStop = self.shouldStop
-            return PoolTrial(id: record.id + "-final", memoryBytes: trainer.memoryBytes) {
-                let result = try trainer.run(shouldStop: shouldStop)
-                if result.status == .finished && cached {
-                    // Score inside the worker: the pool runs the final evaluations in parallel too.
-                    var scored = result
-                    (scored.finalValAccuracy, scored.finalValLoss) = try trainer.evaluateTrained(on: self.spec.data.finalEval)
-                    return scored
-                }
-                return result
-            }
-        }) { onEvent(.pool($0)) }
-        if shouldStop() { return false }
-        var scores: [String: (Float, Float)] = [:]
-        var results: [String: TrialResult] = [:]
-        for (record, outcome) in zip(pending, outcomes) {
-            switch outcome {
-            case .failed(let message): throw TrialError("final run of \(record.id) failed: \(message)")
-            case .skipped: return false
-            case .completed(let result):
-                guard result.status == .finished else { throw TrialError("final run of \(record.id) \(result.status.rawValue)") }
-                results[record.id] = result
-                if cached { scores[record.id] = (result.finalValAccuracy, result.finalValLoss) }
-            }
-        }
-        if !cached {
-            let split = try spec.openSplit(spec.data.finalEval)
-            let models = pending.map { TrainedModel(network: trainers[$0.id]!.network, parameters: trainers[$0.id]!.trainedParameters!) }
-            let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
-            for (record, score) in zip(pending, streamed) { scores[record.id] = (score.accuracy, score.loss) }
-        }
-        guard leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
-        for record in pending {
-            var event = JournalEvent(.final, trial: record.id)
-            event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
-            event.result = results[record.id]
-            event.lease = leaseGeneration; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-            try self.record(event)
-            try? FileManager.default.removeItem(atPath: checkpoint(record.id + "-final"))
-        }
-        return true
-    }
 }
 
 /// The first storage failure seen by any pool thread.

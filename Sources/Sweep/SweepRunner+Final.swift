@@ -1,0 +1,76 @@
+import Cache
+import Foundation
+import Training
+
+// The final phase: the best configurations retrained on the final split and scored on its eval split.
+extension SweepRunner {
+    /// The configurations of the final phase: the best `finalTop` finished ones of each method.
+    func finalChoice(_ state: SweepState) -> [TrialRecord] {
+        guard search.finalTop > 0 else { return [] }
+        var chosen: [TrialRecord] = []
+        for space in search.methods {
+            let finished = state.records.filter { $0.method == space.method && $0.status == .finished }
+            chosen += finished.sorted {
+                (objectiveVector($0, [search.primary])[0], $0.id) < (objectiveVector($1, [search.primary])[0], $1.id)
+            }.prefix(search.finalTop)
+        }
+        return chosen
+    }
+
+    /// Retrains the best `finalTop` finished configurations of each method on the final train split
+    /// and scores them on the final eval split: from the cache when it holds the split, otherwise in one
+    /// streamed backbone pass for all of them. Returns false when interrupted.
+    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int) throws -> Bool {
+        let cached = cache.header.splits[spec.data.finalEval] != nil
+        guard cache.header.splits[spec.data.finalTrain] != nil else {
+            throw TrialError("the final train split '\(spec.data.finalTrain)' is not in the cache; add it to cache.splits or set final_top to 0")
+        }
+        onEvent(.finalPhase(trials: pending.map(\.id), streamed: !cached))
+        let data = TrialData(cache: cache, trainSplit: spec.data.finalTrain, evalSplit: nil, classes: spec.data.classes)
+        var trainers: [String: TrialTrainer] = [:]
+        let outcomes = pool.run(try pending.map { record in
+            let trainer = try self.trainer(record, data: data, checkpointID: record.id + "-final")
+            trainers[record.id] = trainer
+            let shouldStop = self.shouldStop
+            return PoolTrial(id: record.id + "-final", memoryBytes: trainer.memoryBytes) {
+                let result = try trainer.run(shouldStop: shouldStop)
+                if result.status == .finished && cached {
+                    // Score inside the worker: the pool runs the final evaluations in parallel too.
+                    var scored = result
+                    (scored.finalValAccuracy, scored.finalValLoss) = try trainer.evaluateTrained(on: self.spec.data.finalEval)
+                    return scored
+                }
+                return result
+            }
+        }) { onEvent(.pool($0)) }
+        if shouldStop() { return false }
+        var scores: [String: (Float, Float)] = [:]
+        var results: [String: TrialResult] = [:]
+        for (record, outcome) in zip(pending, outcomes) {
+            switch outcome {
+            case .failed(let message): throw TrialError("final run of \(record.id) failed: \(message)")
+            case .skipped: return false
+            case .completed(let result):
+                guard result.status == .finished else { throw TrialError("final run of \(record.id) \(result.status.rawValue)") }
+                results[record.id] = result
+                if cached { scores[record.id] = (result.finalValAccuracy, result.finalValLoss) }
+            }
+        }
+        if !cached {
+            let split = try spec.openSplit(spec.data.finalEval)
+            let models = pending.map { TrainedModel(network: trainers[$0.id]!.network, parameters: trainers[$0.id]!.trainedParameters!) }
+            let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
+            for (record, score) in zip(pending, streamed) { scores[record.id] = (score.accuracy, score.loss) }
+        }
+        guard leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
+        for record in pending {
+            var event = JournalEvent(.final, trial: record.id)
+            event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
+            event.result = results[record.id]
+            event.lease = leaseGeneration; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+            try self.record(event)
+            try? FileManager.default.removeItem(atPath: checkpoint(record.id + "-final"))
+        }
+        return true
+    }
+}
