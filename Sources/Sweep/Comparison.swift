@@ -230,7 +230,7 @@ public struct Comparison {
 
     public var alignedRows: [[String]] {
         configurations.map { c in
-            var row = [c.method] + varying.map { name in let v = value(c, name); return Double(v).map(format) ?? v }
+            var row = [c.method] + varying.map { name in let v = value(c, name); return Double(v).map { format($0) } ?? v }
             for f in files.indices {
                 let cell = cells[f][c]
                 row.append(String(cell?.bySeed.count ?? 0))
@@ -249,9 +249,9 @@ public struct Comparison {
     }
 }
 
-/// Compact numbers for tables: integers as integers, others to 6 significant digits.
-func format(_ x: Double) -> String {
+/// Compact numbers for tables: integers as integers, others to `digits` significant digits.
+public func format(_ x: Double, digits: Int = 6) -> String {
     if x.isNaN { return "nan" }
     if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
-    return String(format: "%.6g", x)
+    return String(format: "%.\(digits)g", x)
 }

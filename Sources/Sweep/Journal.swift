@@ -185,8 +185,14 @@ public final class Journal {
     /// (no newline) is ignored; a line that does not parse anywhere else is an error naming it.
     public static func read(_ path: String) throws -> [JournalEvent] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return try parseLines(data, path: path, firstLine: 1).events
+    }
+
+    /// The events of the complete lines of `data` (line numbers from `firstLine`, for errors), and
+    /// how many bytes and lines they took: a final line without its newline is left for later.
+    static func parseLines(_ data: Data, path: String, firstLine: Int) throws -> (events: [JournalEvent], bytes: Int, lines: Int) {
         var events: [JournalEvent] = []
-        var lineNumber = 0
+        var lineNumber = firstLine - 1
         var start = data.startIndex
         while let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
             lineNumber += 1
@@ -195,7 +201,7 @@ public final class Journal {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
             events.append(try parse(Data(line), path: path, lineNumber: lineNumber))
         }
-        return events
+        return (events, start - data.startIndex, lineNumber - firstLine + 1)
     }
 }
 
@@ -235,18 +241,10 @@ public final class JournalFollower {
             try handle.seek(toOffset: offset)
             guard let data = try handle.readToEnd(), !data.isEmpty else { continue }
             // Only complete lines; a partial last line is read again next time, when it may be whole.
-            guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { continue }
-            var start = data.startIndex
-            var lineNumber = lines[path] ?? 0
-            while start <= lastNewline, let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                lineNumber += 1
-                let line = data[start..<end]
-                start = end + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-                events.append(try Journal.parse(Data(line), path: path, lineNumber: lineNumber))
-            }
-            offsets[path] = offset + UInt64(start - data.startIndex)
-            lines[path] = lineNumber
+            let parsed = try Journal.parseLines(data, path: path, firstLine: (lines[path] ?? 0) + 1)
+            events += parsed.events
+            offsets[path] = offset + UInt64(parsed.bytes)
+            lines[path, default: 0] += parsed.lines
         }
         return events
     }

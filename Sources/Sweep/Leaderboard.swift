@@ -125,7 +125,8 @@ func hypervolumeOf(_ points: [[Double]], _ reference: [Double]) -> Double {
     points.isEmpty ? 0 : hypervolume(points, reference: reference)
 }
 
-func csvField(_ s: String) -> String {
+/// A CSV field, quoted when it holds a comma, a quote or a newline (RFC 4180).
+public func csvField(_ s: String) -> String {
     s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }
 

@@ -121,8 +121,9 @@ public final class SweepRunner {
     }
 
     let hpsweepVersion: String
-    /// Trial ids of each generation's proposals (computed once the earlier generations are complete).
-    private var generationIDs: [Int: [String]] = [:]
+    typealias PlannedTrial = (id: String, key: TrialKey, proposal: Proposal, config: Int, seed: Int)
+    /// Each generation's trials, proposed once (when the earlier generations are complete).
+    private var generationTrials: [Int: [PlannedTrial]] = [:]
     private let generationLock = NSLock()
 
     func key(_ proposal: Proposal, seed: Int) -> TrialKey {
@@ -130,23 +131,19 @@ public final class SweepRunner {
                  values: proposal.values, epochs: search.epochs, sweepSeed: search.seed, seedIndex: seed)
     }
 
-    /// The trials of generation `g` (every seed of each proposal), in proposal order. Valid once all
-    /// earlier generations are complete, which is when `nextStep` asks.
-    func trials(ofGeneration g: Int, _ state: SweepState) -> [(id: String, key: TrialKey, proposal: Proposal, config: Int, seed: Int)] {
+    /// The trials of generation `g` (every seed of each proposal), in proposal order, proposed on
+    /// first use. Valid once all earlier generations are complete, which is when `nextStep` asks.
+    func trials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
+        generationLock.lock(); defer { generationLock.unlock() }
+        if let trials = generationTrials[g] { return trials }
         let start = DispatchTime.now().uptimeNanoseconds
         defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
-        return zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
-            search.seeds.map { seed in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
+        let trials = zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
+            search.seeds.map { seed -> PlannedTrial in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
         }
-    }
-
-    func ids(ofGeneration g: Int, _ state: SweepState) -> [String] {
-        generationLock.lock(); defer { generationLock.unlock() }
-        if let ids = generationIDs[g] { return ids }
-        let ids = trials(ofGeneration: g, state).map(\.id)
-        generationIDs[g] = ids
-        return ids
+        generationTrials[g] = trials
+        return trials
     }
 
     func record(_ event: JournalEvent) throws { try record([event]) }
@@ -183,7 +180,7 @@ public final class SweepRunner {
     func nextStep() -> Step {
         let state = self.state
         for g in 0..<search.generationCount {
-            let members = ids(ofGeneration: g, state)
+            let members = trials(ofGeneration: g, state).map(\.id)
             if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
             var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.trials[$0]!.status) }
             for (r, rung) in search.rungs.enumerated() {

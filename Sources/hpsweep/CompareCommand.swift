@@ -34,7 +34,7 @@ enum CompareCommand: Command {
         let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments.values["csv"] {
-            let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvQuote).joined(separator: ",") }.joined(separator: "\n") + "\n"
+            let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
             do { try writeAtomically(text, to: out) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
         }
         if arguments.flags.contains("json") {
@@ -44,10 +44,6 @@ enum CompareCommand: Command {
             printTables(comparison)
             if let out = arguments.values["csv"] { print("aligned table written to \(out)") }
         }
-    }
-
-    static func csvQuote(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     static func describe(_ c: Comparison, _ configuration: Comparison.Configuration) -> String {
@@ -82,7 +78,7 @@ enum CompareCommand: Command {
         print("\nbest per file:")
         for j in c.objectives.indices {
             for b in c.best where b.objective == j {
-                print("  \(c.objectives[j].name) [\(b.file + 1)]: \(format(b.value)) (\(b.trial): \(describe(c, b.configuration)))")
+                print("  \(c.objectives[j].name) [\(b.file + 1)]: \(format(b.value, digits: 4)) (\(b.trial): \(describe(c, b.configuration)))")
             }
         }
         let primary = c.objectives[0].name
@@ -90,8 +86,8 @@ enum CompareCommand: Command {
             print("\nrepeated seeds (\(primary), paired t-test over shared seeds, [k] vs [1]):")
             for s in c.seedTests {
                 let a = c.cells[0][s.configuration]!, b = c.cells[s.file][s.configuration]!
-                let stats = String(format: "[1] %@ ± %@ (n=%d), [%d] %@ ± %@ (n=%d)", format(c.display(0, a.mean(0))), format(a.standardDeviation(0)), a.bySeed.count,
-                                   s.file + 1, format(c.display(0, b.mean(0))), format(b.standardDeviation(0)), b.bySeed.count)
+                let stats = String(format: "[1] %@ ± %@ (n=%d), [%d] %@ ± %@ (n=%d)", format(c.display(0, a.mean(0)), digits: 4), format(a.standardDeviation(0), digits: 4), a.bySeed.count,
+                                   s.file + 1, format(c.display(0, b.mean(0)), digits: 4), format(b.standardDeviation(0), digits: 4), b.bySeed.count)
                 let verdict = s.test.map { String(format: "mean difference %+.4g, t = %.3g, df %d, p = %.3g", $0.meanDifference, $0.t, $0.degreesOfFreedom, $0.p) }
                     ?? "not enough seeds for a test (\(s.pairs) shared, need 3)"
                 print("  \(describe(c, s.configuration)): \(stats): \(verdict)")
@@ -139,8 +135,3 @@ enum CompareCommand: Command {
     }
 }
 
-func format(_ x: Double) -> String {
-    if x.isNaN { return "nan" }
-    if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
-    return String(format: "%.4g", x)
-}

@@ -19,6 +19,27 @@ final class MultiWorkerTests: XCTestCase {
 
     func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
+    func journal(_ p: Process, in sweepDir: String) -> String {
+        "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl"
+    }
+
+    /// Sends `signal` to the first worker seen mid-trial (a trial started in its journal, its last line
+    /// an epoch) and returns its index, or nil if none was caught within a minute.
+    func signalFirstMidTrial(_ workers: [(Process, Pipe)], sweepDir: String, _ signal: Int32) -> Int? {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && workers.contains(where: { $0.0.isRunning }) {
+            for (i, (process, _)) in workers.enumerated() where process.isRunning {
+                let lines = text(journal(process, in: sweepDir)).split(separator: "\n")
+                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
+                    kill(process.processIdentifier, signal)
+                    return i
+                }
+            }
+            usleep(1_000)
+        }
+        return nil
+    }
+
     /// Three workers, one killed with SIGKILL mid-trial: the other two finish the sweep, every trial
     /// ends exactly once, and the leaderboard equals a single process's.
     func testWorkersShareASweepAndSurviveAKilledWorker() throws {
@@ -29,25 +50,10 @@ final class MultiWorkerTests: XCTestCase {
 
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<3).map { _ in try workerProcess(sweep, results: results) }
-        // Kill the first worker seen mid-trial: a trial started in its journal, its last line an epoch.
-        func journal(_ p: Process) -> String { "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl" }
-        let deadline = Date().addingTimeInterval(60)
-        var victimIndex: Int?
-        search: while Date() < deadline && workers.contains(where: { $0.0.isRunning }) {
-            for (i, (process, _)) in workers.enumerated() where process.isRunning {
-                let lines = text(journal(process)).split(separator: "\n")
-                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
-                    kill(process.processIdentifier, SIGKILL)
-                    victimIndex = i
-                    break search
-                }
-            }
-            usleep(1_000)
-        }
-        let index = try XCTUnwrap(victimIndex, "a worker was caught mid-trial")
+        let index = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGKILL), "a worker was caught mid-trial")
         let victim = workers.remove(at: index).0
         victim.waitUntilExit()
-        let victimJournal = journal(victim)
+        let victimJournal = journal(victim, in: sweepDir)
         for (process, out) in workers {
             let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
@@ -119,21 +125,7 @@ final class MultiWorkerTests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<2).map { _ in try workerProcess(sweep, results: results, leaseSeconds: 2) }
-        func journal(_ p: Process) -> String { "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl" }
-        let deadline = Date().addingTimeInterval(60)
-        var frozen: Process?
-        search: while Date() < deadline {
-            for (process, _) in workers where process.isRunning {
-                let lines = text(journal(process)).split(separator: "\n")
-                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
-                    kill(process.processIdentifier, SIGSTOP)
-                    frozen = process
-                    break search
-                }
-            }
-            usleep(1_000)
-        }
-        let stopped = try XCTUnwrap(frozen, "a worker was caught mid-trial")
+        let stopped = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGSTOP).map { workers[$0].0 }, "a worker was caught mid-trial")
         let other = workers.first { $0.0 !== stopped }!
         let otherOutput = String(decoding: other.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         other.0.waitUntilExit()
