@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// Runs the built `hpsweep` binary and checks how it reports errors.
 struct CLI {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
+    typealias Result = Subprocess.Result
 
     /// The built `hpsweep` binary, beside this test bundle in the build products directory.
     var executable: URL {
@@ -15,19 +16,14 @@ struct CLI {
 
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    /// Runs `hpsweep` to the end (killed, and the test failed, if it takes more than `timeout` seconds).
+    func run(_ arguments: [String], timeout: TimeInterval = 600) throws -> Result {
+        try start(arguments).wait(timeout: timeout)
+    }
+
+    /// Starts `hpsweep` without waiting for it.
+    func start(_ arguments: [String], mergeOutput: Bool = false) throws -> Subprocess {
+        try Subprocess(executable.path, arguments, mergeOutput: mergeOutput)
     }
 
     func assertOneLineError(_ result: Result, status: Int32, containing texts: [String], line: UInt = #line) {

@@ -46,11 +46,7 @@ final class CacheCommandTests: XCTestCase {
     func testKilledBuildLeavesNoCacheAndRebuildSucceeds() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, count: 15_000)
-        let process = Process()
-        process.executableURL = cli.executable
-        process.arguments = ["cache", sweep]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try cli.start(["cache", sweep])
         // Wait until the build is under way (its staging directory exists), then kill -9.
         let cacheRoot = dir.appendingPathComponent("cache").path
         let deadline = Date().addingTimeInterval(20)
@@ -62,8 +58,8 @@ final class CacheCommandTests: XCTestCase {
         XCTAssertNotNil(staging, "the build started")
         usleep(300_000)
         XCTAssertTrue(process.isRunning, "the build is still running when killed (make the dataset larger if this fails)")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        try process.wait()
         let entries = try FileManager.default.contentsOfDirectory(atPath: cacheRoot)
         XCTAssertEqual(entries.filter { !$0.hasPrefix(".") }, [], "no directory that looks like a finished cache")
 

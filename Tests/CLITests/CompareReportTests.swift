@@ -91,15 +91,10 @@ final class CompareReportTests: XCTestCase {
 
         guard let chromium else { throw XCTSkip("chromium is not installed (scripts/setup installs it); the HTML was checked, not its rendering") }
         let png = dir.appendingPathComponent("report.png").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--window-size=1200,1600",
-                             "--screenshot=\(png)", "file://\(dir.path)/results/small/report.html"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let rendering = try Subprocess(chromium, ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--window-size=1200,1600",
+                                                  "--user-data-dir=\(dir.path)/chromium-profile", "--screenshot=\(png)",
+                                                  "file://\(dir.path)/results/small/report.html"]).wait(timeout: 120)
+        XCTAssertEqual(rendering.status, 0, rendering.stderr)
         let image = try RGBImage.decode(contentsOf: png)
         XCTAssertEqual(image.width, 1200)
         var nonWhite = 0, blueish = 0

@@ -27,23 +27,12 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(complete.allSatisfy { ($0["values"] as? [Double])?.count == 2 })
         cli.assertOneLineError(try cli.run("export", dir.path + "/results/small", out), status: 2, containing: ["--optuna"])
 
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import optuna"]
-        check.standardError = FileHandle.nullDevice
-        try check.run(); check.waitUntilExit()
-        guard check.terminationStatus == 0 else { throw XCTSkip("Python with Optuna is not installed: the export was checked for format only") }
+        guard try Subprocess("python3", ["-c", "import optuna"]).wait(timeout: 120).status == 0 else { throw XCTSkip("Python with Optuna is not installed: the export was checked for format only") }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/check_optuna_export.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, dir.path + "/results/small", out]
-        let pipe = Pipe()
-        process.standardOutput = pipe; process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let check = try Subprocess("python3", [script, dir.path + "/results/small", out], mergeOutput: true).wait(timeout: 300)
+        let output = check.stdout
+        XCTAssertEqual(check.status, 0, output)
         XCTAssertTrue(output.contains("every trial, state, parameter and value matches"), output)
     }
 }

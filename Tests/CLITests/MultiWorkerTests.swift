@@ -6,32 +6,25 @@ import _TestSupport
 final class MultiWorkerTests: XCTestCase {
     let cli = CLI()
 
-    func workerProcess(_ sweep: String, results: String, leaseSeconds: Int = 3) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = cli.executable
-        process.arguments = ["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", String(leaseSeconds)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        return (process, out)
+    func workerProcess(_ sweep: String, results: String, leaseSeconds: Int = 3) throws -> Subprocess {
+        try cli.start(["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", String(leaseSeconds)], mergeOutput: true)
     }
 
     func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    func journal(_ p: Process, in sweepDir: String) -> String {
-        "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.processIdentifier).jsonl"
+    func journal(_ p: Subprocess, in sweepDir: String) -> String {
+        "\(sweepDir)/journal-\(ProcessInfo.processInfo.hostName)-\(p.pid).jsonl"
     }
 
     /// Sends `signal` to the first worker seen mid-trial (a trial started in its journal, its last line
     /// an epoch) and returns its index, or nil if none was caught within a minute.
-    func signalFirstMidTrial(_ workers: [(Process, Pipe)], sweepDir: String, _ signal: Int32) -> Int? {
+    func signalFirstMidTrial(_ workers: [Subprocess], sweepDir: String, _ signal: Int32) -> Int? {
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && workers.contains(where: { $0.0.isRunning }) {
-            for (i, (process, _)) in workers.enumerated() where process.isRunning {
+        while Date() < deadline && workers.contains(where: { $0.isRunning }) {
+            for (i, process) in workers.enumerated() where process.isRunning {
                 let lines = text(journal(process, in: sweepDir)).split(separator: "\n")
                 if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
-                    kill(process.processIdentifier, signal)
+                    process.signal(signal)
                     return i
                 }
             }
@@ -51,13 +44,12 @@ final class MultiWorkerTests: XCTestCase {
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<3).map { _ in try workerProcess(sweep, results: results) }
         let index = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGKILL), "a worker was caught mid-trial")
-        let victim = workers.remove(at: index).0
-        victim.waitUntilExit()
+        let victim = workers.remove(at: index)
+        try victim.wait()
         let victimJournal = journal(victim, in: sweepDir)
-        for (process, out) in workers {
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, output)
+        for process in workers {
+            let result = try process.wait()
+            XCTAssertEqual(result.status, 0, result.stdout)
         }
         workers.removeAll()
 
@@ -104,10 +96,10 @@ final class MultiWorkerTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 30)
         let results = dir.path + "/results"
-        let (worker, _) = try workerProcess(sweep, results: results)
-        defer { kill(worker.processIdentifier, SIGKILL); worker.waitUntilExit() }
+        let worker = try workerProcess(sweep, results: results)
+        defer { worker.signal(SIGKILL); _ = try? worker.wait() }
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.processIdentifier)") { usleep(5_000) }
+        while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.pid)") { usleep(5_000) }
         cli.assertOneLineError(try cli.run("run", sweep, "--results", results), status: 2,
                                containing: ["in use by another hpsweep run", "add --worker to join it"])
         while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
@@ -125,15 +117,12 @@ final class MultiWorkerTests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<2).map { _ in try workerProcess(sweep, results: results, leaseSeconds: 2) }
-        let stopped = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGSTOP).map { workers[$0].0 }, "a worker was caught mid-trial")
-        let other = workers.first { $0.0 !== stopped }!
-        let otherOutput = String(decoding: other.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        other.0.waitUntilExit()
-        XCTAssertEqual(other.0.terminationStatus, 0, otherOutput)
-        kill(stopped.processIdentifier, SIGCONT)
-        let stoppedOutput = String(decoding: workers.first { $0.0 === stopped }!.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        stopped.waitUntilExit()
-        XCTAssertEqual(stopped.terminationStatus, 0, stoppedOutput)
+        let stopped = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGSTOP).map { workers[$0] }, "a worker was caught mid-trial")
+        let other = try workers.first { $0 !== stopped }!.wait()
+        XCTAssertEqual(other.status, 0, other.stdout)
+        stopped.signal(SIGCONT)
+        let thawed = try stopped.wait()
+        XCTAssertEqual(thawed.status, 0, thawed.stdout)
         workers.removeAll()
 
         var ends: [String: Int] = [:], startedBy: [String: Set<String>] = [:]

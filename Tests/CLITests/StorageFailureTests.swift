@@ -8,22 +8,13 @@ final class StorageFailureTests: XCTestCase {
     let cli = CLI()
 
     func mount(_ options: String, at dir: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/mount")
-        process.arguments = ["-t", "tmpfs", "-o", options, "tmpfs", dir]
-        process.standardOutput = FileHandle.nullDevice; process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        (try? Subprocess("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir]).wait(timeout: 60))?.status == 0
     }
 
     func remount(_ options: String, _ dir: String) { _ = mount("remount," + options, at: dir) }
 
     func unmount(_ dir: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/umount")
-        process.arguments = [dir]
-        try? process.run(); process.waitUntilExit()
+        _ = try? Subprocess("/bin/umount", [dir]).wait(timeout: 60)
     }
 
     func testDiskFullStopsCleanlyAndResumes() throws {

@@ -10,18 +10,8 @@ final class SweepCommandTests: XCTestCase {
         try writeSmallSweep(in: dir, epochs: epochs, extra: extra)
     }
 
-    func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = cli.executable
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     /// Polls `condition` every 2 ms (up to 60 s); false if the process ended first.
-    func wait(for process: Process, until condition: () -> Bool) -> Bool {
+    func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if condition() { return true }
@@ -72,12 +62,12 @@ final class SweepCommandTests: XCTestCase {
         ]
         var killed: [String] = []
         for (name, condition) in killPoints {
-            let process = try start(arguments("killed"))
+            let process = try cli.start(arguments("killed"))
             if wait(for: process, until: condition), process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+                process.signal(SIGKILL)
                 killed.append(name)
             }
-            process.waitUntilExit()
+            try process.wait()
         }
         XCTAssertGreaterThanOrEqual(killed.count, 4, "most kill points were hit: \(killed)")
         print("demo sweep killed with SIGKILL at: \(killed.joined(separator: ", "))")
@@ -140,19 +130,12 @@ final class SweepCommandTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 12)
         let journal = dir.path + "/results/small/journal.jsonl"
-        let process = Process()
-        process.executableURL = cli.executable
-        process.arguments = ["run", sweep, "--results", dir.path + "/results"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try cli.start(["run", sweep, "--results", dir.path + "/results"])
         XCTAssertTrue(wait(for: process) { self.lines(journal, containing: "\"event\":\"epoch\"") >= 4 })
-        kill(process.processIdentifier, SIGINT)
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 130)
-        XCTAssertTrue(output.contains("interrupted: progress is saved"), output)
+        process.signal(SIGINT)
+        let interrupted = try process.wait()
+        XCTAssertEqual(interrupted.status, 130)
+        XCTAssertTrue(interrupted.stdout.contains("interrupted: progress is saved"), interrupted.stdout)
         let resumed = try cli.run("run", sweep, "--results", dir.path + "/results")
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("Pareto front"), resumed.stdout)
@@ -162,11 +145,11 @@ final class SweepCommandTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 20)
         let journal = dir.path + "/results/small/journal.jsonl"
-        let first = try start(["run", sweep, "--results", dir.path + "/results"])
-        defer { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() }
+        let first = try cli.start(["run", sweep, "--results", dir.path + "/results"])
+        defer { first.signal(SIGKILL); _ = try? first.wait() }
         XCTAssertTrue(wait(for: first) { self.lines(journal, containing: "\"event\":\"planned\"") >= 1 })
         let second = try cli.run("run", sweep, "--results", dir.path + "/results")
-        cli.assertOneLineError(second, status: 2, containing: ["results/small is in use by another hpsweep run (pid \(first.processIdentifier))"])
+        cli.assertOneLineError(second, status: 2, containing: ["results/small is in use by another hpsweep run (pid \(first.pid))"])
     }
 
     func testChangedSpecIsRefusedUnlessFresh() throws {
