@@ -81,10 +81,6 @@ public final class Journal {
     public let path: String
     private let fd: Int32
     private let lock = NSLock()
-    private var nanoseconds: UInt64 = 0
-
-    /// Wall time spent appending (encoding, writing, fsync) so far.
-    public var secondsSpent: Double { lock.lock(); defer { lock.unlock() }; return Double(nanoseconds) / 1e9 }
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -119,11 +115,10 @@ public final class Journal {
     /// part-way leaves a prefix of them plus a torn line: readers must not assume all or none.
     public func append(contentsOf events: [JournalEvent]) throws {
         guard !events.isEmpty else { return }
-        let start = DispatchTime.now().uptimeNanoseconds
         var lines = Data()
         for event in events { lines.append(try Self.line(event)) }
         lock.lock()
-        defer { nanoseconds += DispatchTime.now().uptimeNanoseconds - start; lock.unlock() }
+        defer { lock.unlock() }
         try lines.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

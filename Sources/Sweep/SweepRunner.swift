@@ -48,16 +48,8 @@ public final class SweepRunner {
     let onEvent: (RunnerEvent) -> Void
     let depth: Int, heads: Int
     let pollSeconds: Double
-    private var planningNanoseconds: UInt64 = 0
-
-    private var readingNanoseconds: UInt64 = 0
-    private let readingLock = NSLock()
-
-    /// Wall time of the sweep machinery itself: proposing trials, reading and appending to journals.
-    public var machinerySeconds: Double {
-        readingLock.lock(); defer { readingLock.unlock() }
-        return Double(planningNanoseconds + readingNanoseconds) / 1e9 + journal.secondsSpent
-    }
+    /// The time of the sweep machinery itself: proposing trials, reading and appending to journals.
+    public let machinery = MachineryClock()
 
     private let follower: JournalFollower
 
@@ -136,9 +128,9 @@ public final class SweepRunner {
     func trials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
         generationLock.lock(); defer { generationLock.unlock() }
         if let trials = generationTrials[g] { return trials }
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { planningNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
-        let proposals = sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
+        let proposals = machinery.measure(pooled: false) {
+            sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
+        }
         let trials = zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
             search.seeds.map { seed -> PlannedTrial in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
         }
@@ -146,24 +138,21 @@ public final class SweepRunner {
         return trials
     }
 
-    func record(_ event: JournalEvent) throws { try record([event]) }
+    func record(_ event: JournalEvent, pooled: Bool = false) throws { try record([event], pooled: pooled) }
 
     /// Journals events (fsync'ed) and folds them into the state (by rereading, so that each line is
-    /// applied once); safe from pool threads.
-    func record(_ events: [JournalEvent]) throws {
-        try journal.append(contentsOf: events)
-        try refresh()
+    /// applied once); safe from pool threads (`pooled`: called inside a pool trial, for the clock).
+    func record(_ events: [JournalEvent], pooled: Bool = false) throws {
+        try machinery.measure(pooled: pooled) { try journal.append(contentsOf: events) }
+        try refresh(pooled: pooled)
     }
 
     /// Folds in what was appended to any journal since the last look (ours and other workers').
-    func refresh() throws {
-        let start = DispatchTime.now().uptimeNanoseconds
-        stateLock.lock()
-        defer {
-            stateLock.unlock()
-            readingLock.lock(); readingNanoseconds += DispatchTime.now().uptimeNanoseconds - start; readingLock.unlock()
+    func refresh(pooled: Bool = false) throws {
+        try machinery.measure(pooled: pooled) {
+            stateLock.lock(); defer { stateLock.unlock() }
+            for event in try follower.newEvents() { _state.apply(event) }
         }
-        for event in try follower.newEvents() { _state.apply(event) }
     }
 
     func checkpoint(_ id: String) -> String { (directory as NSString).appendingPathComponent("checkpoints/\(id).ckpt") }
@@ -303,15 +292,15 @@ public final class SweepRunner {
                 continue
             }
             trials.append(PoolTrial(id: id, memoryBytes: trainer.memoryBytes) { [self] in
-                guard let generation = leases.acquire(id) else { return nil }
-                defer { leases.release(id) }
+                guard let generation = machinery.measure(pooled: true, { leases.acquire(id) }) else { return nil }
+                defer { machinery.measure(pooled: true) { leases.release(id) } }
                 // Another worker may have trained it since our last look at the journals.
                 do {
-                    try refresh()
+                    try refresh(pooled: true)
                     if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
                     var started = JournalEvent(.started, trial: id)
                     started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
-                    try self.record(started)
+                    try self.record(started, pooled: true)
                 } catch { fatal.set(error); return nil }
                 let previousSeconds = record.result?.trainSeconds ?? 0
                 var result: TrialResult
@@ -319,7 +308,7 @@ public final class SweepRunner {
                     result = try trainer.run(untilEpoch: rung, shouldStop: shouldStop) { epoch in
                         var event = JournalEvent(.epoch, trial: id)
                         event.record = epoch
-                        try? journal.append(event)
+                        try? self.machinery.measure(pooled: true) { try journal.append(event) }
                     }
                 } catch let error as CheckpointWriteError {
                     fatal.set(error); return nil
@@ -327,7 +316,7 @@ public final class SweepRunner {
                     guard leases.owns(id, generation: generation) else { return nil }
                     var event = JournalEvent(.failed, trial: id)
                     event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                    do { try self.record(event) } catch { fatal.set(error); return nil }
+                    do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
                     throw error
                 }
                 result.trainSeconds += previousSeconds
@@ -346,7 +335,7 @@ public final class SweepRunner {
                 // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
                 if event.event == .rung { event.result?.history = [] }
                 event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                do { try self.record(event) } catch { fatal.set(error); return nil }
+                do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
                 if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
                 return result
             })

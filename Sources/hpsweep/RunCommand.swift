@@ -96,12 +96,12 @@ enum RunCommand: Command {
         let sweepStart = DispatchTime.now().uptimeNanoseconds
         let outcome = try runner.run()
         currentLine?.finish()
-        let boardStart = DispatchTime.now().uptimeNanoseconds
-        let board = Leaderboard(state: runner.state, objectives: search.objectives)
-        let cost = CostAccount(state: runner.state)
-        try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count, cost: cost)
-        let end = DispatchTime.now().uptimeNanoseconds
-        let machinery = runner.machinerySeconds + Double(end - boardStart) / 1e9, wall = Double(end - sweepStart) / 1e9
+        let (board, cost) = try runner.machinery.measure(pooled: false) {
+            let board = Leaderboard(state: runner.state, objectives: search.objectives), cost = CostAccount(state: runner.state)
+            try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count, cost: cost)
+            return (board, cost)
+        }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - sweepStart) / 1e9
         if outcome == .interrupted {
             print("interrupted: progress is saved; rerun 'hpsweep run \(spec.file)' to resume")
             lock.release()
@@ -111,8 +111,7 @@ enum RunCommand: Command {
         printSummary(board, directory: directory)
         print("cost: " + cost.description)
         if wall >= 0.5 {   // (a run that found everything done has nothing to measure)
-            print(String(format: "sweep wall time %.1f s (after the cache); planning, journal and leaderboard took %.3f s (%.2f%%)",
-                         wall, machinery, 100 * machinery / max(wall, 1e-9)))
+            print(runner.machinery.summary(wallSeconds: wall, workers: workers))
         }
     }
 
