@@ -129,7 +129,7 @@ public final class TrialTrainer {
     /// Full-size batches reuse the same arrays step after step (half a gigabyte for `last` on ViT-B/16:
     /// fresh arrays would be zeroed and faulted in every step). Each call moves them out, so they are
     /// uniquely referenced while being filled; the previous batch must have been dropped by then.
-    private var batchBuffers: [Tensor] = []
+    var batchBuffers: [Tensor] = []
 
     func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
         let cache = data.cache
@@ -164,20 +164,79 @@ public final class TrialTrainer {
     /// boundary. The schedule always spans `settings.epochs`, so pausing changes nothing.
     public func run(untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
                     onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
-        let start = Date()
         defer { network.releaseBuffers(); batchBuffers = [] }
+        let run = try begin(untilEpoch: untilEpoch)
+        while run.wantsEpoch(shouldStop: shouldStop) {
+            for indices in run.epochBatches() {
+                let readStart = DispatchTime.now().uptimeNanoseconds
+                let input = try batch(data.trainSplit, indices, labels: run.trainLabels)
+                run.readNanoseconds += DispatchTime.now().uptimeNanoseconds - readStart
+                guard step(run, input) else { break }
+            }
+            try endEpoch(run, onEpoch: onEpoch)
+        }
+        return finish(run)
+    }
+
+    /// A run in progress: what `run` steps through, one batch at a time, and what a lockstep cohort
+    /// (SharedReads.swift) steps several of over one read of each batch.
+    final class Run {
+        var state: TrainingState
+        let trainLabels: [Int]
+        let evalLabels: [Int]
+        let learningRate: (Int) -> Float
+        let stepsPerEpoch: Int
+        let batchSize: Int
+        let seed: UInt64
+        let epochs: Int
+        let untilEpoch: Int?
+        var gradients: [Float]
+        var status = TrialStatus.finished
+        var lossSum = 0.0
+        var diverged = false
+        var readNanoseconds: UInt64 = 0
+        let started = Date()
+
+        init(state: TrainingState, trainLabels: [Int], evalLabels: [Int], learningRate: @escaping (Int) -> Float,
+             batchSize: Int, seed: UInt64, epochs: Int, untilEpoch: Int?) {
+            self.state = state; self.trainLabels = trainLabels; self.evalLabels = evalLabels; self.learningRate = learningRate
+            self.batchSize = batchSize; self.seed = seed; self.epochs = epochs; self.untilEpoch = untilEpoch
+            stepsPerEpoch = (trainLabels.count + batchSize - 1) / batchSize
+            gradients = [Float](repeating: 0, count: state.parameters.count)
+        }
+
+        /// Whether to train another epoch (marking the run stopped when a pause or stop ends it).
+        func wantsEpoch(shouldStop: () -> Bool) -> Bool {
+            guard state.epochsDone < epochs, status == .finished else { return false }
+            if shouldStop() || state.epochsDone >= (untilEpoch ?? .max) { status = .stopped; return false }
+            return true
+        }
+
+        /// The example indices of each batch of the next epoch: a shuffle seeded by the trial seed
+        /// and the epoch alone.
+        func epochBatches() -> [[Int]] {
+            let n = trainLabels.count
+            var order = Array(0..<n)
+            var shuffler = SeededRNG(seed: seed, stream: UInt64(state.epochsDone + 1))
+            order.shuffle(using: &shuffler)
+            lossSum = 0
+            diverged = false
+            return (0..<stepsPerEpoch).map { s in Array(order[(s * batchSize)..<min((s + 1) * batchSize, n)]) }
+        }
+    }
+
+    /// Loads the checkpoint (or initialises) and sets up the schedule.
+    func begin(untilEpoch: Int?) throws -> Run {
         let trainLabels = try data.cache.labels(data.trainSplit)
         let evalLabels = try data.evalSplit.map { try data.cache.labels($0) } ?? []
         if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
             throw TrialError("label \(bad) in the cache is out of range 0..<\(data.classes)")
         }
-        let n = trainLabels.count, B = settings.batchSize
-        let stepsPerEpoch = (n + B - 1) / B
-        let totalSteps = stepsPerEpoch * settings.epochs
+        let B = settings.batchSize
+        let totalSteps = (trainLabels.count + B - 1) / B * settings.epochs
         let lr = Schedule.make(peak: settings.learningRate, totalSteps: totalSteps,
                                warmupSteps: Int(settings.warmupFraction * Float(totalSteps)),
                                decay: Schedule.Decay(rawValue: settings.decay)!, floor: settings.lrFloor)
-
         var state: TrainingState
         if let path = checkpointPath, let restored = try TrainingState.load(path, settings: settings, decayMask: network.layout.decayMask) {
             state = restored
@@ -193,54 +252,57 @@ public final class TrialTrainer {
                                   optimizer: AdamW(parameterCount: parameters.count, weightDecay: settings.weightDecay,
                                                    decayMask: network.layout.decayMask))
         }
-        var gradients = [Float](repeating: 0, count: state.parameters.count)
-        var status = TrialStatus.finished
-        var readNanoseconds: UInt64 = 0
-        while state.epochsDone < settings.epochs {
-            if shouldStop() || state.epochsDone >= (untilEpoch ?? .max) { status = .stopped; break }
-            let epoch = state.epochsDone
-            var order = Array(0..<n)
-            var shuffler = SeededRNG(seed: settings.seed, stream: UInt64(epoch + 1))
-            order.shuffle(using: &shuffler)
-            var lossSum = 0.0
-            var diverged = false
-            for s in 0..<stepsPerEpoch {
-                let indices = Array(order[(s * B)..<min((s + 1) * B, n)])
-                let readStart = DispatchTime.now().uptimeNanoseconds
-                let input = try batch(data.trainSplit, indices, labels: trainLabels)
-                readNanoseconds += DispatchTime.now().uptimeNanoseconds - readStart
-                for i in 0..<gradients.count { gradients[i] = 0 }
-                let loss = network.lossAndGradients(state.parameters, gradients: &gradients, input, labelSmoothing: settings.labelSmoothing).loss
-                guard loss.isFinite else { diverged = true; break }
-                if let clip = settings.gradientClip { clipGradientNorm(&gradients, count: gradients.count, maxNorm: clip) }
-                state.optimizer.update(&state.parameters, gradients: gradients, lr: lr(state.optimizer.step))
-                lossSum += Double(loss) * Double(indices.count)
-            }
-            if diverged || !state.parameters.allSatisfy({ $0.isFinite }) { status = .diverged; break }
-            var record = EpochRecord(epoch: epoch + 1, trainLoss: Float(lossSum / Double(n)),
-                                     learningRate: lr(max(0, state.optimizer.step - 1)))
-            if let evalSplit = data.evalSplit, (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
-                let (accuracy, loss) = try evaluate(state.parameters, split: evalSplit, labels: evalLabels)
-                record.valAccuracy = accuracy
-                record.valLoss = loss
-            }
-            state.history.append(record)
-            state.epochsDone += 1
-            if let path = checkpointPath { try state.save(path) }
-            onEpoch(record)
+        return Run(state: state, trainLabels: trainLabels, evalLabels: evalLabels, learningRate: lr, batchSize: B,
+                   seed: settings.seed, epochs: settings.epochs, untilEpoch: untilEpoch)
+    }
+
+    /// One optimiser step on `input`; false when the loss is not finite (the epoch ends there).
+    func step(_ run: Run, _ input: TapBatch) -> Bool {
+        for i in 0..<run.gradients.count { run.gradients[i] = 0 }
+        let loss = network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
+        guard loss.isFinite else { run.diverged = true; return false }
+        if let clip = settings.gradientClip { clipGradientNorm(&run.gradients, count: run.gradients.count, maxNorm: clip) }
+        // One access to `run.state` (a class property: its optimizer and parameters may not be
+        // borrowed separately at once).
+        func update(_ state: inout TrainingState, _ gradients: [Float], lr: Float) {
+            state.optimizer.update(&state.parameters, gradients: gradients, lr: lr)
         }
-        trainedParameters = state.parameters
-        let evaluated = state.history.filter { $0.valAccuracy != nil }
+        update(&run.state, run.gradients, lr: run.learningRate(run.state.optimizer.step))
+        run.lossSum += Double(loss) * Double(input.labels.count)
+        return true
+    }
+
+    /// Ends an epoch: divergence check, evaluation, history, checkpoint, `onEpoch`.
+    func endEpoch(_ run: Run, onEpoch: (EpochRecord) -> Void) throws {
+        if run.diverged || !run.state.parameters.allSatisfy({ $0.isFinite }) { run.status = .diverged; return }
+        let epoch = run.state.epochsDone
+        var record = EpochRecord(epoch: epoch + 1, trainLoss: Float(run.lossSum / Double(run.trainLabels.count)),
+                                 learningRate: run.learningRate(max(0, run.state.optimizer.step - 1)))
+        if let evalSplit = data.evalSplit, (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
+            let (accuracy, loss) = try evaluate(run.state.parameters, split: evalSplit, labels: run.evalLabels)
+            record.valAccuracy = accuracy
+            record.valLoss = loss
+        }
+        run.state.history.append(record)
+        run.state.epochsDone += 1
+        if let path = checkpointPath { try run.state.save(path) }
+        onEpoch(record)
+    }
+
+    /// The result of a run that has ended (finished, paused, stopped or diverged).
+    func finish(_ run: Run) -> TrialResult {
+        trainedParameters = run.state.parameters
+        let evaluated = run.state.history.filter { $0.valAccuracy != nil }
         let best = evaluated.max { ($0.valAccuracy!, -$0.epoch) < ($1.valAccuracy!, -$1.epoch) }
         var result = TrialResult(
-            status: status, epochsRun: state.epochsDone, bestEpoch: best?.epoch ?? 0,
+            status: run.status, epochsRun: run.state.epochsDone, bestEpoch: best?.epoch ?? 0,
             bestValAccuracy: best?.valAccuracy ?? 0, finalValAccuracy: evaluated.last?.valAccuracy ?? 0,
-            finalValLoss: evaluated.last?.valLoss ?? .nan, history: state.history,
+            finalValLoss: evaluated.last?.valLoss ?? .nan, history: run.state.history,
             trainableParameters: network.trainableParameterCount,
-            trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(n * state.epochsDone),
+            trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(run.trainLabels.count * run.state.epochsDone),
             workingMemoryBytes: memoryBytes,
-            trainSeconds: Date().timeIntervalSince(start))
-        result.readSeconds = Double(readNanoseconds) / 1e9
+            trainSeconds: Date().timeIntervalSince(run.started))
+        result.readSeconds = Double(run.readNanoseconds) / 1e9
         return result
     }
 

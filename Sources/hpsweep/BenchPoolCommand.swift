@@ -10,7 +10,7 @@ import Training
 enum BenchPoolCommand: Command {
     static let path = ["bench", "pool"]
     static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
-    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R]"
+    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
     static let options = BenchSideNetCommand.networkOptions + [
         OptionSpec(name: "trials", valueName: "K", help: "Number of trials (default 8)."),
         OptionSpec(name: "steps", valueName: "N", help: "Training steps per trial (default 2)."),
@@ -18,6 +18,8 @@ enum BenchPoolCommand: Command {
         OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
         OptionSpec(name: "cache", valueName: "DIR", help: "Train real trials on this cache (its first split) instead of random taps; pool only."),
         OptionSpec(name: "epochs", valueName: "N", help: "With --cache: epochs per trial (default 1)."),
+        OptionSpec(name: "shared-reads", valueName: nil, help: "With --cache: train the trials in lockstep cohorts that read each batch once (SharedReads)."),
+        OptionSpec(name: "cohort", valueName: "N", help: "With --shared-reads: trials per cohort (default: all)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -69,8 +71,10 @@ enum BenchPoolCommand: Command {
         print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
     }
 
-    /// K real trials (the trainer: cache reads, AdamW, evaluation) through the pool on a cache;
-    /// reports wall time, the trials' accuracy range and the process's peak RSS.
+    /// K real trials (the trainer: cache reads, AdamW, evaluation) on a cache, through the pool or
+    /// (`--shared-reads`) in lockstep cohorts; reports wall time, read time and the peak RSS. Every
+    /// trial has seed 0 (one data order), so both ways train the same trials: compare the printed
+    /// checksum of their results.
     static func runOnCache(_ directory: String, _ arguments: ParsedArguments) throws {
         let cache = try ActivationCache(directory: directory)
         let name = arguments.positionals.first ?? "last"
@@ -90,22 +94,37 @@ enum BenchPoolCommand: Command {
             settings.heads = try arguments.positiveInt("heads", default: 4)
             settings.bottleneck = try arguments.positiveInt("bottleneck", default: 32)
             settings.reduction = try arguments.positiveInt("reduction", default: 8)
-            settings.batchSize = B; settings.epochs = epochs; settings.seed = UInt64(k)
+            settings.batchSize = B; settings.epochs = epochs; settings.seed = 0
             return try TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
                                     backboneHeads: heads)
         }
-        print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers")
+        let shared = arguments.flags.contains("shared-reads")
+        let cohort = try arguments.positiveInt("cohort", default: K)
+        print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers, "
+              + (shared ? "shared reads in cohorts of \(cohort)" : "independent trials"))
         let start = DispatchTime.now().uptimeNanoseconds
-        let progress = PoolProgressLine(workers: workers, trials: K) { _, outcome in
-            outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"
+        var outcomes: [TrialOutcome] = []
+        if shared {
+            for first in stride(from: 0, to: K, by: cohort) {
+                let members = Array(trainers[first..<min(first + cohort, K)])
+                outcomes += try SharedReads.run(members, workers: workers).map { TrialOutcome.completed($0) }
+                print(String(format: "  cohort of %d done at %.1f s", members.count, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            }
+        } else {
+            let progress = PoolProgressLine(workers: workers, trials: K) { _, outcome in
+                outcome.result.map { String(format: "accuracy %.3f", $0.finalValAccuracy) } ?? "failed"
+            }
+            outcomes = TrialPool(workers: workers).run(trainers.enumerated().map { k, trainer in
+                PoolTrial(id: "trial-\(k)", memoryBytes: trainer.memoryBytes) { try trainer.run() }
+            }, onEvent: progress.record)
+            progress.finish()
         }
-        let outcomes = TrialPool(workers: workers).run(trainers.enumerated().map { k, trainer in
-            PoolTrial(id: "trial-\(k)", memoryBytes: trainer.memoryBytes) { try trainer.run() }
-        }, onEvent: progress.record)
-        progress.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let failed = outcomes.filter { $0.result == nil }.count
         let results = outcomes.compactMap(\.result)
+        // Equal for both ways of training (bitwise equal results): the final losses' bits, hashed.
+        let checksum = results.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1.finalValLoss.bitPattern)) &* 1_099_511_628_211 }
+        print(String(format: "  results checksum %016llx; accuracies ", checksum) + results.map { String(format: "%.3f", $0.finalValAccuracy) }.joined(separator: " "))
         let train = results.reduce(0) { $0 + $1.trainSeconds }, read = results.reduce(0) { $0 + $1.readSeconds }
         print(String(format: "  %d trials in %.1f s (%d failed); peak resident memory %.0f MiB", K, seconds, failed,
                      Double(peakResidentBytes()) / 1_048_576))

@@ -74,6 +74,34 @@ final class TrainingTests: XCTestCase {
         XCTAssertFalse(one[0].sameOutcome(as: one[4]), "other settings, other results")
     }
 
+    /// A cohort sharing each batch read trains every trial bitwise as it trains alone, a diverging
+    /// member included (it drops out, the rest go on), and pauses at a rung like a lone trial.
+    func testSharedReadsEqualIndependentTrials() throws {
+        var trials = [settings("last", lr: 3e-3, epochs: 3), settings("last", lr: 1e-2, epochs: 3), settings("last", lr: 1e30, epochs: 3)]
+        trials[1].rank = 8
+        // Alone as in the pool: single-threaded BLAS.
+        let alone = try BLAS.withThreadCount(1) { try trials.map { try trainer($0).run() } }
+        XCTAssertEqual(alone[2].status, .diverged)
+        let cohort = try trials.map { try trainer($0) }
+        let together = try SharedReads.run(cohort, workers: 2)
+        for i in 0..<2 {
+            XCTAssertTrue(together[i].sameOutcome(as: alone[i]), "trial \(i): \(together[i].history) vs \(alone[i].history)")
+        }
+        XCTAssertEqual(together[2].status, .diverged)   // (its final loss is NaN: compared field by field)
+        XCTAssertEqual(together[2].epochsRun, alone[2].epochsRun)
+        XCTAssertEqual(together[2].history, alone[2].history)
+        XCTAssertGreaterThan(together[0].readSeconds, 0, "read time is attributed in shares")
+        let paused = try SharedReads.run(try trials.prefix(2).map { try trainer($0) }, workers: 2, untilEpoch: 2)
+        XCTAssertEqual(paused.map(\.status), [.stopped, .stopped])
+        XCTAssertEqual(paused.map(\.epochsRun), [2, 2])
+        XCTAssertEqual(paused[1].history, Array(alone[1].history.prefix(2)))
+
+        XCTAssertThrowsError(try SharedReads.run([try trainer(settings("last")), try trainer(settings("last", seed: 2))], workers: 2)) { error in
+            XCTAssertTrue("\(error)".contains("different trial seeds"), "\(error)")
+        }
+        XCTAssertNotNil(SharedReads.incompatibility([try trainer(settings("last")), try trainer(settings("linear"))]), "different taps")
+    }
+
     /// A split evaluated by streaming it through the backbone scores exactly as the cached split.
     func testStreamingEvaluationEqualsCachedEvaluation() throws {
         var models: [TrainedModel] = []

@@ -1,0 +1,81 @@
+import Foundation
+import Numerics
+
+/// Shared reads: trials that train on the same cached split with the same batch size, data order
+/// (trial seed), taps and token rows step through the data together, so each batch is read from the
+/// cache and converted from fp16 once for the whole cohort instead of once per trial. At each step
+/// the cohort's trials train on that batch in parallel over `workers` threads and then wait for the
+/// slowest (a barrier per step); every trial's networks stay resident for the whole cohort. Results
+/// are bitwise those of each trial trained alone (a test checks it). `hpsweep bench pool --cache
+/// --shared-reads` measures this against independent workers (docs/training.md has the figures).
+public enum SharedReads {
+    /// Why `trainers` cannot share reads, or nil when they can.
+    public static func incompatibility(_ trainers: [TrialTrainer]) -> String? {
+        guard let first = trainers.first else { return nil }
+        for trainer in trainers.dropFirst() {
+            if trainer.data.cache !== first.data.cache || trainer.data.trainSplit != first.data.trainSplit { return "different caches or splits" }
+            if trainer.settings.batchSize != first.settings.batchSize { return "different batch sizes" }
+            if trainer.settings.seed != first.settings.seed { return "different trial seeds (data orders)" }
+            if trainer.network.requiredTaps != first.network.requiredTaps || trainer.network.classTokenOnly != first.network.classTokenOnly {
+                return "different taps"
+            }
+        }
+        return nil
+    }
+
+    /// Trains the cohort to `untilEpoch` (or to the end); results in the order of `trainers`. Read
+    /// time is attributed to the trials in equal shares.
+    public static func run(_ trainers: [TrialTrainer], workers: Int, untilEpoch: Int? = nil,
+                           shouldStop: () -> Bool = { false }) throws -> [TrialResult] {
+        if let reason = incompatibility(trainers) { throw TrialError("these trials cannot share reads: \(reason)") }
+        defer { for trainer in trainers { trainer.network.releaseBuffers(); trainer.batchBuffers = [] } }
+        let runs = try trainers.map { try $0.begin(untilEpoch: untilEpoch) }
+        guard Set(runs.map(\.state.epochsDone)).count <= 1 else { throw TrialError("these trials cannot share reads: they stopped at different epochs") }
+        let reader = trainers[0]
+        try BLAS.withThreadCount(1) {
+            while true {
+                let stop = shouldStop()
+                let active = runs.indices.filter { runs[$0].wantsEpoch(shouldStop: { stop }) }
+                guard let lead = active.first else { break }
+                let batches = runs[lead].epochBatches()
+                for k in active.dropFirst() { _ = runs[k].epochBatches() }   // same seed: same order; resets the epoch's sums
+                for indices in batches {
+                    let stepping = active.filter { !runs[$0].diverged }
+                    if stepping.isEmpty { break }
+                    let readStart = DispatchTime.now().uptimeNanoseconds
+                    let input = try reader.batch(reader.data.trainSplit, indices, labels: runs[lead].trainLabels)
+                    let share = (DispatchTime.now().uptimeNanoseconds - readStart) / UInt64(stepping.count)
+                    inParallel(stepping.count, workers: workers) { j in
+                        let k = stepping[j]
+                        runs[k].readNanoseconds += share
+                        _ = trainers[k].step(runs[k], input)
+                    }
+                }
+                let failureLock = NSLock()
+                var failure: Error?
+                inParallel(active.count, workers: workers) { j in
+                    let k = active[j]
+                    do { try trainers[k].endEpoch(runs[k], onEpoch: { _ in }) } catch {
+                        failureLock.lock(); failure = failure ?? error; failureLock.unlock()
+                    }
+                    if k != 0 { trainers[k].batchBuffers = [] }   // evaluation buffers: the reader's are enough
+                }
+                if let failure { throw failure }
+            }
+        }
+        return zip(trainers, runs).map { $0.finish($1) }
+    }
+
+    /// body(0..<count) on up to `workers` threads, each index once.
+    static func inParallel(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        let lock = NSLock()
+        var next = 0
+        parallelFor(min(workers, count)) { _ in
+            while true {
+                lock.lock(); let j = next; next += 1; lock.unlock()
+                guard j < count else { return }
+                body(j)
+            }
+        }
+    }
+}
