@@ -14,6 +14,10 @@ public enum RunnerEvent {
     case waiting(trials: [String])
     /// The sweep file was extended since the journals began (each line a change).
     case extended(changes: [String], revision: Int)
+    /// The run decided whether trials share reads, from the share of trial time spent reading.
+    case readSharing(cohorts: Bool, readShare: Double)
+    /// A stretch trains `trials` of its trials in `cohorts` cohorts that share each batch read.
+    case cohorts(trials: Int, cohorts: Int)
 }
 
 /// Runs a sweep to completion from wherever its journals left it, alone or as one of several worker
@@ -43,6 +47,10 @@ public final class SweepRunner {
     let journal: Journal
     let leases: LeaseKeeper
     let pool: TrialPool
+    /// Whether compatible trials train in cohorts that share each batch read.
+    let sharedReads: ReadSharing
+    /// Once decided: whether sharing reads pays in this sweep (SweepRunner+Cohorts.swift).
+    var sharingDecision: Bool?
     let sampler: Sampler
     let shouldStop: () -> Bool
     let onEvent: (RunnerEvent) -> Void
@@ -60,11 +68,11 @@ public final class SweepRunner {
     /// `worker`: this process's id when it is one of several workers (nil: a plain run, which holds the
     /// directory's exclusive lock, so any lease left in it belongs to a dead process).
     public init(spec: SweepSpec, cache: ActivationCache, plan: CachePlan, directory: String, workers: Int, memoryBudget: Int,
-                hpsweepVersion: String, worker: String? = nil, leaseSeconds: Double = 60,
+                hpsweepVersion: String, worker: String? = nil, leaseSeconds: Double = 60, sharedReads: ReadSharing = .auto,
                 shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
         guard let search = spec.search else { throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search") }
         self.spec = spec; self.search = search; self.cache = cache; self.plan = plan; self.directory = directory
-        self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent
+        self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent; self.sharedReads = sharedReads
         depth = plan.vit.config.depth; heads = plan.vit.config.heads
         pollSeconds = min(1, max(0.05, leaseSeconds / 8))
         let fm = FileManager.default
@@ -263,8 +271,12 @@ public final class SweepRunner {
         try record(events)
     }
 
+    /// A trial's settings: its initialisation from its own seed, its data order from its seed
+    /// replicate (one order per replicate, so that trials can share reads).
     func settings(_ record: TrialRecord) -> TrialSettings {
-        Hyperparameter.settings(method: record.method, values: record.values, epochs: search.epochs, seed: record.trialSeed)
+        var settings = Hyperparameter.settings(method: record.method, values: record.values, epochs: search.epochs, seed: record.trialSeed)
+        settings.dataSeed = trialSeed(sweepSeed: UInt64(truncatingIfNeeded: search.seed), trialID: "data-order/\(record.seed)")
+        return settings
     }
 
     func trainer(_ record: TrialRecord, data: TrialData, checkpointID: String) throws -> TrialTrainer {
@@ -272,78 +284,56 @@ public final class SweepRunner {
                          backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: checkpoint(checkpointID))
     }
 
-    /// Trains those of `ids` this process can claim up to `rung` epochs in the pool; each outcome is
-    /// journaled before the trial's lease is released. Returns how many it trained.
+    /// Trains those of `ids` this process can claim up to `rung` epochs; each outcome is journaled
+    /// before the trial's lease is released. Compatible trials go in cohorts that share each batch
+    /// read (SweepRunner+Cohorts.swift), the rest through the pool. Returns how many it trained.
     func train(_ ids: [String], until rung: Int) throws -> Int {
         let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
         // A storage failure (disk full, read-only results) stops every trial and the sweep, with
         // nothing journaled for the trials it hit: they resume from their last checkpoint later.
         let fatal = FatalError()
-        let shouldStop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
-        let journal = self.journal, leases = self.leases
-        var trials: [PoolTrial] = []
+        var trainers: [CohortMember] = []
         for id in ids {
             let record = state.trials[id]!
-            let trainer: TrialTrainer
-            do { trainer = try self.trainer(record, data: data, checkpointID: id) } catch {
+            do {
+                trainers.append(CohortMember(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
+                                             previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0))
+            } catch {
                 var event = JournalEvent(.failed, trial: id)
                 event.error = "\(error)"
                 try self.record(event)
-                continue
             }
-            trials.append(PoolTrial(id: id, memoryBytes: trainer.memoryBytes) { [self] in
-                guard let generation = machinery.measure(pooled: true, { leases.acquire(id) }) else { return nil }
-                defer { machinery.measure(pooled: true) { leases.release(id) } }
-                // Another worker may have trained it since our last look at the journals.
-                do {
-                    try refresh(pooled: true)
-                    if let now = state.trials[id], now.isDone || now.epochsDone >= rung { return nil }
-                    var started = JournalEvent(.started, trial: id)
-                    started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
-                    try self.record(started, pooled: true)
-                } catch { fatal.set(error); return nil }
-                let previousSeconds = record.result?.trainSeconds ?? 0
-                var result: TrialResult
-                do {
-                    result = try trainer.run(untilEpoch: rung, shouldStop: shouldStop) { epoch in
-                        var event = JournalEvent(.epoch, trial: id)
-                        event.record = epoch
-                        try? self.machinery.measure(pooled: true) { try journal.append(event) }
-                    }
-                } catch let error as CheckpointWriteError {
-                    fatal.set(error); return nil
-                } catch {
-                    guard leases.owns(id, generation: generation) else { return nil }
-                    var event = JournalEvent(.failed, trial: id)
-                    event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                    do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
-                    throw error
-                }
-                result.trainSeconds += previousSeconds
-                // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
-                guard leases.owns(id, generation: generation) else { return nil }
-                var event: JournalEvent
-                switch result.status {
-                case .diverged: event = JournalEvent(.diverged, trial: id)
-                case .finished: event = JournalEvent(.finished, trial: id)
-                case .stopped:
-                    guard result.epochsRun == rung else { return result }   // interrupted: resumes from its checkpoint
-                    event = JournalEvent(.rung, trial: id)
-                    event.epochs = rung
-                }
-                event.result = result
-                // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
-                if event.event == .rung { event.result?.history = [] }
-                event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-                do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
-                if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
-                return result
-            })
         }
         var ran = 0
-        let outcomes = pool.run(trials) { [self] event in
-            if case .finished(_, .skipped, _, _, _) = event { return }
-            onEvent(.pool(event))
+        let (cohorts, singles) = readsAreWorthSharing() ? formCohorts(trainers) : ([], trainers)
+        var done = 0
+        if !cohorts.isEmpty { onEvent(.cohorts(trials: cohorts.reduce(0) { $0 + $1.count }, cohorts: cohorts.count)) }
+        for cohort in cohorts where !shouldStop() && fatal.error == nil {
+            ran += trainCohort(cohort, until: rung, fatal: fatal, doneBefore: done, queued: trainers.count - done - cohort.count)
+            done += cohort.count
+        }
+        let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
+        let outcomes = pool.run(singles.map { member in
+            let (id, trainer) = (member.id, member.trainer)
+            return PoolTrial(id: id, memoryBytes: trainer.memoryBytes) { [self] in
+                guard let generation = claim(id, until: rung, fatal: fatal) else { return nil }
+                defer { machinery.measure(pooled: true) { leases.release(id) } }
+                let result: TrialResult
+                do {
+                    result = try trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(id, $0) }
+                } catch {
+                    try reportFailure(id, error, generation: generation, fatal: fatal)
+                    return nil
+                }
+                return report(id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+            }
+        }) { [self] event in
+            switch event {
+            case .finished(_, .skipped, _, _, _): return
+            case let .finished(id, outcome, doneInPool, running, queued):
+                onEvent(.pool(.finished(id: id, outcome: outcome, done: done + doneInPool, running: running, queued: queued)))
+            case .started: onEvent(.pool(event))
+            }
         }
         for outcome in outcomes {
             switch outcome {
@@ -355,6 +345,68 @@ public final class SweepRunner {
         return ran
     }
 
+    /// Claims trial `id` for training to `rung`: its lease (returned; the caller releases it), a
+    /// fresh look at the journals (another worker may have trained it since), and its started line.
+    /// Nil when it is not ours to train.
+    func claim(_ id: String, until rung: Int, fatal: FatalError) -> Int? {
+        guard let generation = machinery.measure(pooled: true, { leases.acquire(id) }) else { return nil }
+        do {
+            try refresh(pooled: true)
+            if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
+                var started = JournalEvent(.started, trial: id)
+                started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
+                try self.record(started, pooled: true)
+                return generation
+            }
+        } catch { fatal.set(error) }
+        machinery.measure(pooled: true) { leases.release(id) }
+        return nil
+    }
+
+    /// Journals one epoch of a trial in progress (progress only: not fsync'ed).
+    func journalEpoch(_ id: String, _ record: EpochRecord) {
+        var event = JournalEvent(.epoch, trial: id)
+        event.record = record
+        try? machinery.measure(pooled: true) { try journal.append(event) }
+    }
+
+    /// A trial whose training threw: a storage failure stops the sweep (the trial resumes from its
+    /// checkpoint later); anything else is journaled as its failure (unless fenced) and rethrown.
+    func reportFailure(_ id: String, _ error: Error, generation: Int, fatal: FatalError) throws {
+        if error is CheckpointWriteError { fatal.set(error); return }
+        guard leases.owns(id, generation: generation) else { return }
+        var event = JournalEvent(.failed, trial: id)
+        event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+        do { try self.record(event, pooled: true) } catch { fatal.set(error); return }
+        throw error
+    }
+
+    /// Journals how a trial's stretch to `rung` ended (finished, diverged, or paused at the rung) and
+    /// returns its result; nil when fenced out or when journaling failed.
+    func report(_ id: String, _ trained: TrialResult, previous: CohortMember, generation: Int, until rung: Int,
+                fatal: FatalError) -> TrialResult? {
+        var result = trained
+        result.trainSeconds += previous.previousSeconds   // of the trial's earlier stretches
+        result.readSeconds += previous.previousReadSeconds
+        // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
+        guard leases.owns(id, generation: generation) else { return nil }
+        var event: JournalEvent
+        switch result.status {
+        case .diverged: event = JournalEvent(.diverged, trial: id)
+        case .finished: event = JournalEvent(.finished, trial: id)
+        case .stopped:
+            guard result.epochsRun == rung else { return result }   // interrupted: resumes from its checkpoint
+            event = JournalEvent(.rung, trial: id)
+            event.epochs = rung
+        }
+        event.result = result
+        // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
+        if event.event == .rung { event.result?.history = [] }
+        event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+        do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
+        if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
+        return result
+    }
 }
 
 /// The first storage failure seen by any pool thread.

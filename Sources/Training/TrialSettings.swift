@@ -25,8 +25,13 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var labelSmoothing: Float = 0
     public var gradientClip: Float? = nil
     public var evalEvery = 1
-    /// The trial's own seed: data order and initialisation derive from it alone.
+    /// The trial's own seed: initialisation derives from it alone, and so does the data order
+    /// unless `dataSeed` is set.
     public var seed: UInt64 = 0
+    /// The seed of the data order when it is not the trial's own: a sweep gives all its trials of one
+    /// seed replicate the same, so that they can step through the data together (SharedReads).
+    public var dataSeed: UInt64? = nil
+    public var dataOrderSeed: UInt64 { dataSeed ?? seed }
 
     public init(method: String) { self.method = method }
 

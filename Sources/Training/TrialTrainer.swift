@@ -88,7 +88,8 @@ public struct TrialError: Error, CustomStringConvertible {
 
 /// Trains one side network on a cache: AdamW with warmup and decay, evaluation every `evalEvery`
 /// epochs, atomic checkpoints at epoch boundaries (resumed bit for bit), and a NaN/inf stop.
-/// Data order and initialisation come from the trial seed alone (epoch e shuffles with stream e).
+/// Initialisation comes from the trial seed alone, the data order from the data-order seed (epoch e
+/// shuffles with stream e).
 public final class TrialTrainer {
     public let settings: TrialSettings
     public let data: TrialData
@@ -196,6 +197,9 @@ public final class TrialTrainer {
         var diverged = false
         var readNanoseconds: UInt64 = 0
         let started = Date()
+        /// In a cohort: the trial's own time (its steps, its evaluations, its share of the reads),
+        /// which its result reports instead of the wall time that includes waiting for the others.
+        var ownNanoseconds: UInt64?
 
         init(state: TrainingState, trainLabels: [Int], evalLabels: [Int], learningRate: @escaping (Int) -> Float,
              batchSize: Int, seed: UInt64, epochs: Int, untilEpoch: Int?) {
@@ -212,8 +216,8 @@ public final class TrialTrainer {
             return true
         }
 
-        /// The example indices of each batch of the next epoch: a shuffle seeded by the trial seed
-        /// and the epoch alone.
+        /// The example indices of each batch of the next epoch: a shuffle seeded by the data-order
+        /// seed and the epoch alone.
         func epochBatches() -> [[Int]] {
             let n = trainLabels.count
             var order = Array(0..<n)
@@ -253,7 +257,7 @@ public final class TrialTrainer {
                                                    decayMask: network.layout.decayMask))
         }
         return Run(state: state, trainLabels: trainLabels, evalLabels: evalLabels, learningRate: lr, batchSize: B,
-                   seed: settings.seed, epochs: settings.epochs, untilEpoch: untilEpoch)
+                   seed: settings.dataOrderSeed, epochs: settings.epochs, untilEpoch: untilEpoch)
     }
 
     /// One optimiser step on `input`; false when the loss is not finite (the epoch ends there).
@@ -301,7 +305,7 @@ public final class TrialTrainer {
             trainableParameters: network.trainableParameterCount,
             trainingFLOPs: 3 * network.forwardFLOPsPerExample * Double(run.trainLabels.count * run.state.epochsDone),
             workingMemoryBytes: memoryBytes,
-            trainSeconds: Date().timeIntervalSince(run.started))
+            trainSeconds: run.ownNanoseconds.map { Double($0) / 1e9 } ?? Date().timeIntervalSince(run.started))
         result.readSeconds = Double(run.readNanoseconds) / 1e9
         return result
     }

@@ -8,11 +8,12 @@ import Training
 enum RunCommand: Command {
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
-    static let usage = "SWEEP.json [--worker] [--results DIR] [--fresh] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
+    static let usage = "SWEEP.json [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
     static let options = [
         OptionSpec(name: "results", valueName: "DIR", help: "Where results/<name>/ goes (default ./results)."),
         OptionSpec(name: "fresh", valueName: nil, help: "Start over: move the old results/<name>/ aside to results/<name>.old-<time>/."),
         OptionSpec(name: "worker", valueName: nil, help: "Join the sweep as one of several worker processes (same or other machines, shared filesystem)."),
+        OptionSpec(name: "shared-reads", valueName: "auto|on|off", help: "Train compatible trials in cohorts that read each cached batch once: when reads are worth it (auto, the default), always, or never. Same results either way."),
         OptionSpec(name: "lease-seconds", valueName: "S", help: "With --worker: a claimed trial not heard of for S seconds is taken over (default 60)."),
         OptionSpec(name: "workers", valueName: "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores)."),
         OptionSpec(name: "memory", valueName: "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM)."),
@@ -36,6 +37,10 @@ enum RunCommand: Command {
         if let text = arguments.values["lease-seconds"] {
             guard let value = Double(text), value > 0 else { throw UsageError("option '--lease-seconds' needs a positive number, got '\(text)'") }
             leaseSeconds = value
+        }
+        let sharingText = arguments.values["shared-reads"] ?? "auto"
+        guard let sharing = ReadSharing(rawValue: sharingText) else {
+            throw UsageError("option '--shared-reads' takes auto, on or off, got '\(sharingText)'")
         }
         let lock = try SweepLock(root: resultsRoot, name: spec.name, shared: isWorker)
         defer { lock.release() }
@@ -66,7 +71,8 @@ enum RunCommand: Command {
         if let workerID { print("  worker \(workerID): journal-\(workerID).jsonl, leases of \(Int(leaseSeconds)) s") }
         let runner = try SweepRunner(
             spec: spec, cache: cache, plan: plan, directory: directory, workers: workers, memoryBudget: memory,
-            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, shouldStop: { stop.isSet }
+            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds,
+            sharedReads: sharing, shouldStop: { stop.isSet }
         ) { event in
             switch event {
             case let .generation(index, count, trials, rung):
@@ -80,6 +86,12 @@ enum RunCommand: Command {
             case let .pruned(ids, rung):
                 currentLine?.finish(); currentLine = nil
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
+            case let .readSharing(cohorts, readShare):
+                currentLine?.finish(); currentLine = nil
+                print(String(format: "  reading cached batches took %.1f%% of trial time: ", 100 * readShare)
+                      + (cohorts ? "compatible trials now train in cohorts that read each batch once" : "trials train independently"))
+            case let .cohorts(trials, cohorts):
+                print("  \(trials) of them in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
             case let .extended(changes, revision):
                 print("extending the sweep (revision \(revision)); finished trials are reused: " + changes.joined(separator: "; "))
             case .waiting(let trials):

@@ -141,6 +141,27 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(resumed.stdout.contains("Pareto front"), resumed.stdout)
     }
 
+    /// Cohorts that share each batch read change only the time: the leaderboard equals that of
+    /// trials trained on their own, bit for bit.
+    func testSharedReadsChangeOnlyTheTime() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 4)
+        let text = try String(contentsOfFile: sweep, encoding: .utf8)
+        let from = try XCTUnwrap(text.range(of: "\"methods\":")), to = try XCTUnwrap(text.range(of: "\"linear\": {}},"))
+        try text.replacingCharacters(in: from.lowerBound..<to.upperBound, with: "\"methods\": {\"last\": {\"rank\": 4, \"heads\": 2}, \"adapter\": {\"bottleneck\": 8}},")
+            .write(toFile: sweep, atomically: true, encoding: .utf8)
+        let shared = try cli.run("run", sweep, "--results", dir.path + "/on", "--shared-reads", "on")
+        XCTAssertEqual(shared.status, 0, shared.stderr)
+        XCTAssertTrue(shared.stdout.contains("cohorts sharing each batch read"), shared.stdout)
+        let alone = try cli.run("run", sweep, "--results", dir.path + "/off", "--shared-reads", "off")
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        XCTAssertFalse(alone.stdout.contains("sharing each batch read"), alone.stdout)
+        XCTAssertEqual(try deterministicLeaderboard(dir.path + "/on/small"), try deterministicLeaderboard(dir.path + "/off/small"))
+        let auto = try cli.run("run", sweep, "--results", dir.path + "/auto")
+        XCTAssertTrue(auto.stdout.contains("reading cached batches took"), auto.stdout)
+        cli.assertOneLineError(try cli.run("run", sweep, "--shared-reads", "maybe"), status: 2, containing: ["'--shared-reads' takes auto, on or off"])
+    }
+
     func testSecondRunOnTheSameSweepIsRefused() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 20)

@@ -97,7 +97,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(paused[1].history, Array(alone[1].history.prefix(2)))
 
         XCTAssertThrowsError(try SharedReads.run([try trainer(settings("last")), try trainer(settings("last", seed: 2))], workers: 2)) { error in
-            XCTAssertTrue("\(error)".contains("different trial seeds"), "\(error)")
+            XCTAssertTrue("\(error)".contains("different data orders"), "\(error)")
         }
         XCTAssertNotNil(SharedReads.incompatibility([try trainer(settings("last")), try trainer(settings("linear"))]), "different taps")
     }

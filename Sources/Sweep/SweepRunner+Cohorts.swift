@@ -1,0 +1,131 @@
+import Foundation
+import Training
+
+/// A trial about to train in a stretch: its trainer and its train time so far.
+struct CohortMember {
+    let id: String
+    let trainer: TrialTrainer
+    let previousSeconds: Double
+    let previousReadSeconds: Double
+}
+
+/// Shared reads in a sweep: trials of a stretch that can step through the data together (same data
+/// order, batch size and taps; SharedReads) train in cohorts of as many trials as the pool has
+/// workers, one cohort at a time, each reading every batch once for all its members. Results are
+/// bitwise those of training alone, so this changes only the time (`hpsweep run --shared-reads
+/// auto|on|off`).
+///
+/// Whether it pays depends on how much of a trial's time goes to reading (docs/training.md): on
+/// ViT-B/16 taps (12% of trial time) cohorts of two were 5% faster than two independent workers; on
+/// the demo's tiny taps (4%) they were slower. So the first trials of a run train independently and
+/// measure their reads; cohorts are used from then on if reads took at least `sharingThreshold`.
+public enum ReadSharing: String, CaseIterable {
+    /// Cohorts once the first trials show reads worth sharing.
+    case auto
+    case on, off
+}
+
+extension SweepRunner {
+    /// The share of trial time spent reading above which cohorts are used.
+    static let sharingThreshold = 0.08
+
+    /// Whether this stretch uses cohorts: decided once per run, from the read share of the trials
+    /// trained so far (at least one per worker); until then, no.
+    func readsAreWorthSharing() -> Bool {
+        guard sharedReads != .off, pool.workers > 1 else { return false }
+        if sharedReads == .on { return true }
+        if let decided = sharingDecision { return decided }
+        let results = state.records.compactMap(\.result).filter { $0.trainSeconds > 0 }
+        guard results.count >= pool.workers else { return false }
+        let read = results.reduce(0) { $0 + $1.readSeconds }, total = results.reduce(0) { $0 + $1.trainSeconds }
+        sharingDecision = read >= Self.sharingThreshold * total
+        onEvent(.readSharing(cohorts: sharingDecision!, readShare: read / total))
+        return sharingDecision!
+    }
+
+    /// Splits `members` into cohorts (of `pool.workers`, similar costs together so that no member
+    /// waits long at each step's barrier, within the memory budget) and the rest, which train alone.
+    func formCohorts(_ members: [CohortMember]) -> (cohorts: [[CohortMember]], singles: [CohortMember]) {
+        let size = pool.workers
+        guard size > 1 else { return ([], members) }
+        var groups: [String: [CohortMember]] = [:]
+        for member in members {
+            let s = member.trainer.settings, network = member.trainer.network
+            let key = "\(s.dataOrderSeed) \(s.batchSize) \(network.requiredTaps) \(network.classTokenOnly) \(state.trials[member.id]?.epochsDone ?? 0)"
+            groups[key, default: []].append(member)
+        }
+        var cohorts: [[CohortMember]] = [], singles: [CohortMember] = []
+        for key in groups.keys.sorted() {
+            let byCost = groups[key]!.sorted { ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id) }
+            // Greedy runs of similar cost: a member more than 25% dearer than the run's first would
+            // keep the others waiting at every step, so it starts the next run.
+            var run: [CohortMember] = []
+            func close() {
+                if run.count > 1 && run.reduce(0, { $0 + $1.trainer.memoryBytes }) <= pool.memoryBudget { cohorts.append(run) } else { singles += run }
+                run = []
+            }
+            for member in byCost {
+                if let first = run.first, run.count == size
+                    || member.trainer.network.forwardFLOPsPerExample > 1.25 * first.trainer.network.forwardFLOPsPerExample { close() }
+                run.append(member)
+            }
+            close()
+        }
+        // Keep the stretch's order among the trials that train alone.
+        let order = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
+        return (cohorts, singles.sorted { order[$0.id]! < order[$1.id]! })
+    }
+
+    /// Trains one cohort to `rung`: claims each member (those another worker holds drop out),
+    /// trains the rest together, journals each outcome. Returns how many it trained. Progress events
+    /// count `doneBefore` trials of the stretch done and `queued` still to come after this cohort.
+    func trainCohort(_ cohort: [CohortMember], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int {
+        var members: [(member: CohortMember, generation: Int)] = []
+        for member in cohort {
+            guard let generation = claim(member.id, until: rung, fatal: fatal) else { continue }
+            members.append((member, generation))
+        }
+        defer { for (member, _) in members { machinery.measure(pooled: true) { leases.release(member.id) } } }
+        guard !members.isEmpty else { return 0 }
+        let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
+        for (k, (member, _)) in members.enumerated() { poolEvent(.started(id: member.id, running: k + 1, queued: queued)) }
+        let trainers = members.map(\.member.trainer)
+        var outcomes: [TrialOutcome]
+        do {
+            let results = try SharedReads.run(trainers, workers: pool.workers, untilEpoch: rung, shouldStop: stop) { k, record in
+                journalEpoch(members[k].member.id, record)
+            }
+            outcomes = results.enumerated().map { k, result in
+                let (member, generation) = members[k]
+                return report(member.id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+                    .map(TrialOutcome.completed) ?? .skipped
+            }
+        } catch is SharedReads.UnevenProgress {
+            // Checkpoints at different epochs (after a crash): each member trains alone, side by side.
+            outcomes = Array(repeating: .skipped, count: members.count)
+            let lock = NSLock()
+            SharedReads.inParallel(members.count, workers: pool.workers) { k in
+                let (member, generation) = members[k]
+                let outcome: TrialOutcome
+                do {
+                    let result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(member.id, $0) }
+                    outcome = report(member.id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+                        .map(TrialOutcome.completed) ?? .skipped
+                } catch {
+                    outcome = (try? reportFailure(member.id, error, generation: generation, fatal: fatal)) == nil ? .failed("\(error)") : .skipped
+                }
+                lock.lock(); outcomes[k] = outcome; lock.unlock()
+            }
+        } catch {
+            outcomes = members.map { member, generation in
+                (try? reportFailure(member.id, error, generation: generation, fatal: fatal)) == nil ? .failed("\(error)") : .skipped
+            }
+        }
+        for (k, (member, _)) in members.enumerated() {
+            poolEvent(.finished(id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1, queued: queued))
+        }
+        return outcomes.filter { if case .skipped = $0 { return false }; return true }.count
+    }
+
+    private func poolEvent(_ event: PoolEvent) { onEvent(.pool(event)) }
+}
