@@ -2,7 +2,7 @@ import Foundation
 import Training
 
 /// A trial about to train in a stretch: its trainer and its train time so far.
-struct CohortMember {
+struct PendingTrial {
     let id: String
     let trainer: TrialTrainer
     let previousSeconds: Double
@@ -45,21 +45,21 @@ extension SweepRunner {
 
     /// Splits `members` into cohorts (of `pool.workers`, similar costs together so that no member
     /// waits long at each step's barrier, within the memory budget) and the rest, which train alone.
-    func formCohorts(_ members: [CohortMember]) -> (cohorts: [[CohortMember]], singles: [CohortMember]) {
+    func formCohorts(_ members: [PendingTrial]) -> (cohorts: [[PendingTrial]], singles: [PendingTrial]) {
         let size = pool.workers
         guard size > 1 else { return ([], members) }
-        var groups: [String: [CohortMember]] = [:]
+        var groups: [String: [PendingTrial]] = [:]
         for member in members {
             let s = member.trainer.settings, network = member.trainer.network
             let key = "\(s.dataOrderSeed) \(s.batchSize) \(network.requiredTaps) \(network.classTokenOnly) \(state.trials[member.id]?.epochsDone ?? 0)"
             groups[key, default: []].append(member)
         }
-        var cohorts: [[CohortMember]] = [], singles: [CohortMember] = []
+        var cohorts: [[PendingTrial]] = [], singles: [PendingTrial] = []
         for key in groups.keys.sorted() {
             let byCost = groups[key]!.sorted { ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id) }
             // Greedy runs of similar cost: a member more than 25% dearer than the run's first would
             // keep the others waiting at every step, so it starts the next run.
-            var run: [CohortMember] = []
+            var run: [PendingTrial] = []
             func close() {
                 if run.count > 1 && run.reduce(0, { $0 + $1.trainer.memoryBytes }) <= pool.memoryBudget { cohorts.append(run) } else { singles += run }
                 run = []
@@ -79,8 +79,8 @@ extension SweepRunner {
     /// Trains one cohort to `rung`: claims each member (those another worker holds drop out),
     /// trains the rest together, journals each outcome. Returns how many it trained. Progress events
     /// count `doneBefore` trials of the stretch done and `queued` still to come after this cohort.
-    func trainCohort(_ cohort: [CohortMember], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int {
-        var members: [(member: CohortMember, generation: Int)] = []
+    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int {
+        var members: [(member: PendingTrial, generation: Int)] = []
         for member in cohort {
             guard let generation = claim(member.id, until: rung, fatal: fatal) else { continue }
             members.append((member, generation))
@@ -97,7 +97,7 @@ extension SweepRunner {
             }
             outcomes = results.enumerated().map { k, result in
                 let (member, generation) = members[k]
-                return report(member.id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+                return report(member, result, generation: generation, until: rung, fatal: fatal)
                     .map(TrialOutcome.completed) ?? .skipped
             }
         } catch is SharedReads.UnevenProgress {
@@ -109,7 +109,7 @@ extension SweepRunner {
                 let outcome: TrialOutcome
                 do {
                     let result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(member.id, $0) }
-                    outcome = report(member.id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+                    outcome = report(member, result, generation: generation, until: rung, fatal: fatal)
                         .map(TrialOutcome.completed) ?? .skipped
                 } catch {
                     outcome = (try? reportFailure(member.id, error, generation: generation, fatal: fatal)) == nil ? .failed("\(error)") : .skipped

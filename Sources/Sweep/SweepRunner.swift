@@ -292,11 +292,11 @@ public final class SweepRunner {
         // A storage failure (disk full, read-only results) stops every trial and the sweep, with
         // nothing journaled for the trials it hit: they resume from their last checkpoint later.
         let fatal = FatalError()
-        var trainers: [CohortMember] = []
+        var trainers: [PendingTrial] = []
         for id in ids {
             let record = state.trials[id]!
             do {
-                trainers.append(CohortMember(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
+                trainers.append(PendingTrial(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
                                              previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0))
             } catch {
                 var event = JournalEvent(.failed, trial: id)
@@ -325,7 +325,7 @@ public final class SweepRunner {
                     try reportFailure(id, error, generation: generation, fatal: fatal)
                     return nil
                 }
-                return report(id, result, previous: member, generation: generation, until: rung, fatal: fatal)
+                return report(member, result, generation: generation, until: rung, fatal: fatal)
             }
         }) { [self] event in
             switch event {
@@ -383,11 +383,11 @@ public final class SweepRunner {
 
     /// Journals how a trial's stretch to `rung` ended (finished, diverged, or paused at the rung) and
     /// returns its result; nil when fenced out or when journaling failed.
-    func report(_ id: String, _ trained: TrialResult, previous: CohortMember, generation: Int, until rung: Int,
-                fatal: FatalError) -> TrialResult? {
+    func report(_ trial: PendingTrial, _ trained: TrialResult, generation: Int, until rung: Int, fatal: FatalError) -> TrialResult? {
+        let id = trial.id
         var result = trained
-        result.trainSeconds += previous.previousSeconds   // of the trial's earlier stretches
-        result.readSeconds += previous.previousReadSeconds
+        result.trainSeconds += trial.previousSeconds   // of the trial's earlier stretches
+        result.readSeconds += trial.previousReadSeconds
         // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
         guard leases.owns(id, generation: generation) else { return nil }
         var event: JournalEvent
