@@ -157,6 +157,15 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(alone.status, 0, alone.stderr)
         XCTAssertFalse(alone.stdout.contains("sharing each batch read"), alone.stdout)
         XCTAssertEqual(try deterministicLeaderboard(dir.path + "/on/small"), try deterministicLeaderboard(dir.path + "/off/small"))
+        // Killed mid-cohort, resumed: the same leaderboard again.
+        let journal = dir.path + "/killed/small/journal.jsonl"
+        let killed = try cli.start(["run", sweep, "--results", dir.path + "/killed", "--shared-reads", "on"])
+        XCTAssertTrue(wait(for: killed) { self.lines(journal, containing: "\"event\":\"epoch\"") >= 5 }, "killed mid-run")
+        killed.signal(SIGKILL)
+        try killed.wait()
+        let resumed = try cli.run("run", sweep, "--results", dir.path + "/killed", "--shared-reads", "on")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try deterministicLeaderboard(dir.path + "/killed/small"), try deterministicLeaderboard(dir.path + "/off/small"))
         let auto = try cli.run("run", sweep, "--results", dir.path + "/auto")
         XCTAssertTrue(auto.stdout.contains("reading cached batches took"), auto.stdout)
         cli.assertOneLineError(try cli.run("run", sweep, "--shared-reads", "maybe"), status: 2, containing: ["'--shared-reads' takes auto, on or off"])
