@@ -2,13 +2,14 @@ import Foundation
 import Numerics
 
 /// Shared reads: trials that train on the same cached split with the same batch size, data order
-/// (trial seed), taps and token rows step through the data together, so each batch is read from the
-/// cache and converted from fp16 once for the whole cohort instead of once per trial. At each step
-/// the cohort's trials train on that batch in parallel over `workers` threads and then wait for the
-/// slowest (a barrier per step); every trial's networks stay resident for the whole cohort. Results
-/// are bitwise those of each trial trained alone (a test checks it), and each reports as its train
-/// time its own steps and evaluations plus an equal share of the reads (not the waits). `hpsweep bench pool --cache
-/// --shared-reads` measures this against independent workers (docs/training.md has the figures).
+/// (`dataOrderSeed`), taps and token rows step through the data together, so each batch is read from
+/// the cache and converted from fp16 once for the whole cohort instead of once per trial. At each
+/// step the cohort's trials train on that batch in parallel over `workers` threads and then wait for
+/// the slowest (a barrier per step); every trial's networks stay resident for the whole cohort.
+/// Results are bitwise those of each trial trained alone (a test checks it), and each reports as its
+/// train time its own steps and evaluations plus an equal share of the reads (not the waits).
+/// `hpsweep bench pool --cache --shared-reads` measures this against independent workers
+/// (docs/training.md has the figures).
 public enum SharedReads {
     /// Why `trainers` cannot share reads, or nil when they can.
     public static func incompatibility(_ trainers: [TrialTrainer]) -> String? {
