@@ -27,6 +27,14 @@ public enum BackboneSource {
         }
     }
 
+    /// The backbone's configuration (a weights file is read, and so checked, to find it).
+    public func config() throws -> ViTConfig {
+        switch self {
+        case let .weights(path, heads, eps): return try LoadedViT(path: path, heads: heads, layerNormEps: eps).config
+        case let .random(config, _): return config
+        }
+    }
+
     static func describe(_ c: ViTConfig) -> CanonicalJSON {
         .object(["image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
                  "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),

@@ -4,28 +4,16 @@ import Training
 // What is decided before or between training stretches: constraints and Pareto-aware stopping.
 extension SweepRunner {
     /// Whether a configuration breaks a declared constraint, judged before training from what is
-    /// known then: trainable parameters, working memory and training FLOPs.
-    func constraintViolation(method: String, values: [String: ParameterValue], seed: UInt64) throws -> (reason: String, costs: TrialResult)? {
+    /// known then (TrialCosts); with the costs, for the journal.
+    func constraintViolation(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? {
         guard !search.constraints.isEmpty else { return nil }
         let settings = Hyperparameter.settings(method: method, values: values, epochs: search.epochs, seed: seed)
-        let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
-        guard let trainer = try? TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
-                                              backboneHeads: heads, backboneParameters: plan.vit.parameters) else { return nil }
-        let examples = Double(cache.header.splits[spec.data.searchTrain] ?? 0)
-        let costs = TrialResult(status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0, finalValLoss: .nan,
-                                history: [], trainableParameters: trainer.network.trainableParameterCount,
-                                trainingFLOPs: 3 * trainer.network.forwardFLOPsPerExample * examples * Double(search.epochs),
-                                workingMemoryBytes: trainer.memoryBytes, trainSeconds: 0)
-        for constraint in search.constraints {
-            let value: Double
-            switch constraint.metric {
-            case .params: value = Double(costs.trainableParameters)
-            case .peakMemory: value = Double(costs.workingMemoryBytes)
-            default: value = costs.trainingFLOPs
-            }
-            if value > constraint.maximum { return ("\(constraint.metric.rawValue) \(format(value)) breaks the constraint '\(constraint.text)'", costs) }
-        }
-        return nil
+        guard let costs = TrialCosts(settings: settings, width: cache.header.width, depth: depth, heads: heads, cacheTokens: cache.header.tokens,
+                                     classes: spec.data.classes, trainExamples: cache.header.splits[spec.data.searchTrain] ?? 0),
+              let reason = costs.violation(of: search.constraints) else { return nil }
+        return (reason, TrialResult(status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0, finalValLoss: .nan,
+                                    history: [], trainableParameters: costs.params, trainingFLOPs: costs.flops,
+                                    workingMemoryBytes: costs.memoryBytes, trainSeconds: 0))
     }
 
     /// Paused trials that could not become non-dominated even if their accuracy rose by the largest

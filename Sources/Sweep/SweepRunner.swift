@@ -262,7 +262,7 @@ public final class SweepRunner {
             event.generation = g; event.config = trial.config; event.method = trial.proposal.method; event.params = trial.proposal.values
             event.seed = trial.seed; event.trialSeed = trial.key.seed; event.key = trial.key.hex
             events.append(event)
-            if let rejection = try constraintViolation(method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed) {
+            if let rejection = constraintViolation(method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed) {
                 var rejected = JournalEvent(.rejected, trial: trial.id)
                 rejected.error = rejection.reason; rejected.result = rejection.costs
                 events.append(rejected)

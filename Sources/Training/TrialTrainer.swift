@@ -121,9 +121,14 @@ public final class TrialTrainer {
 
     /// What admitting this trial costs: the network's working memory plus one batch of input taps.
     public var memoryBytes: Int {
-        let tokens = network.classTokenOnly ? 1 : data.cache.header.tokens
-        return network.trialMemoryBytes(batch: settings.batchSize)
-            + network.requiredTaps.count * settings.batchSize * tokens * data.cache.header.width * 4
+        Self.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: data.cache.header.tokens, width: data.cache.header.width)
+    }
+
+    /// The working memory of a trial of `network` at `batch` on a cache of `cacheTokens` tokens per
+    /// example (class-token networks read one) and `width`: the network's plus one batch of input taps.
+    public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int) -> Int {
+        let tokens = network.classTokenOnly ? 1 : cacheTokens
+        return network.trialMemoryBytes(batch: batch) + network.requiredTaps.count * batch * tokens * width * 4
     }
 
     /// The taps of `indices` of `split`, class-token rows only when the network reads no more.

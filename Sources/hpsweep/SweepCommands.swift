@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Numerics
 import Sweep
@@ -13,9 +14,11 @@ enum ValidateCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file") }
         let spec = try SweepSpec.load(arguments.positionals[0])
-        _ = try spec.openSplits()   // list files, images and labels exist and agree
+        let splits = try spec.openSplits()   // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
         guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return }
+        let rejection = try constraintCheck(spec, search, splits: splits)
+        var rejected = 0
         print("  " + RunCommand.describePlan(search, workers: search.workers ?? availableCores, memory: search.memoryBytes ?? TrialPool.defaultMemoryBudget))
         for space in search.methods {
             let searched = space.searched.map { "\($0.name) \(describe($0.domain))" }
@@ -32,8 +35,27 @@ enum ValidateCommand: Command {
             for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])) {
                 let space = search.methods.first { $0.method == proposal.method }!
                 let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
-                print(String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + values + "  × seeds \(search.seeds.map(String.init).joined(separator: ","))")
+                let reason = rejection(proposal)
+                if reason != nil { rejected += 1 }
+                let seeds = search.seeds.map(String.init).joined(separator: ",")
+                let line = String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0)
+                print(line + " " + values + "  × seeds " + seeds + (reason.map { "  → rejected: " + $0 } ?? ""))
             }
+        }
+        if rejected > 0 { print("  \(rejected) of the configurations listed break a constraint: they will be rejected before training") }
+    }
+
+    /// Why a proposal breaks one of the sweep's constraints (judged as `run` judges it, from the
+    /// backbone's shapes and the search train split's size), or nil; no constraints, always nil.
+    static func constraintCheck(_ spec: SweepSpec, _ search: SearchSpec, splits: [any ImageSplit]) throws -> (Proposal) -> String? {
+        guard !search.constraints.isEmpty else { return { _ in nil } }
+        let config = try spec.backbone.config()
+        let tokens = spec.cache.tokenPolicy == .all ? config.tokens : 1
+        let examples = splits.first { $0.name == spec.data.searchTrain }?.count ?? 0
+        return { proposal in
+            let settings = Hyperparameter.settings(method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)
+            return TrialCosts(settings: settings, width: config.width, depth: config.depth, heads: config.heads, cacheTokens: tokens,
+                              classes: spec.data.classes, trainExamples: examples)?.violation(of: search.constraints)
         }
     }
 

@@ -252,10 +252,19 @@ final class SweepCommandTests: XCTestCase {
         var text = try String(contentsOfFile: path, encoding: .utf8)
         text = text.replacingOccurrences(of: #""early_stopping": {"min_epochs": 2"#, with: #""early_stopping": {"type": "pareto", "min_epochs": 2"#)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+        // validate names the configurations (of those it can list) that run will reject.
+        let validate = try cli.run("validate", path)
+        XCTAssertEqual(validate.status, 0, validate.stderr)
+        let foretold = Set(validate.stdout.split(separator: "\n").filter { $0.contains("→ rejected: params") }
+            .compactMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } })
         let run = try cli.run("run", path, "--results", dir.path + "/results")
         XCTAssertEqual(run.status, 0, run.stderr)
         let rows = try String(contentsOfFile: dir.path + "/results/small/leaderboard.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let header = rows[0], status = header.firstIndex(of: "status")!, params = header.firstIndex(of: "params")!, epochs = header.firstIndex(of: "epochs_run")!
+        let generation = header.firstIndex(of: "generation")!, config = header.firstIndex(of: "config")!
+        let rejectedFirst = Set(rows.dropFirst().filter { $0[status] == "rejected" && $0[generation] == "0" }.compactMap { Int($0[config]) })
+        XCTAssertFalse(foretold.isEmpty, validate.stdout)
+        XCTAssertEqual(foretold, rejectedFirst, "validate foretold exactly the first generation's rejections")
         let rejected = rows.dropFirst().filter { $0[status] == "rejected" }
         XCTAssertFalse(rejected.isEmpty, "some configurations are over 8000 parameters")
         for row in rejected {
