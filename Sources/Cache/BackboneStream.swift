@@ -22,7 +22,7 @@ public struct BackboneStream {
     }
 
     /// Tokens kept per example by the plan's token policy.
-    public var tokens: Int { plan.request.tokenPolicy == .all ? plan.vit.config.tokens : 1 }
+    public var tokens: Int { plan.request.tokenPolicy.tokens(for: plan.vit.config) }
 
     /// Calls `body` once per batch, in order, with the batch's example range and, for each of
     /// `plan.taps` in order, the encoded (examples, tokens, width) activations. The buffers are

@@ -78,7 +78,7 @@ public struct CacheBuilder {
 
         let config = plan.vit.config
         let request = plan.request
-        let tokens = request.tokenPolicy == .all ? config.tokens : 1
+        let tokens = request.tokenPolicy.tokens(for: config)
         var arrays: [CacheArray] = []
         let total = request.splits.reduce(0) { $0 + $1.count }
         var imagesDone = 0

@@ -1,3 +1,4 @@
+import Backbone
 import Foundation
 import Numerics
 
@@ -34,6 +35,9 @@ public enum TokenPolicy: String, CaseIterable, Sendable {
     case cls
     /// The mean of the patch tokens (class token excluded, as timm's global_pool="avg").
     case mean
+
+    /// Rows a cache keeps per example for a backbone of `config`.
+    public func tokens(for config: ViTConfig) -> Int { self == .all ? config.tokens : 1 }
 }
 
 /// One array file of a cache: activations of one (split, tap), or a split's labels.

@@ -48,15 +48,20 @@ extension SweepRunner {
     func formCohorts(_ members: [PendingTrial]) -> (cohorts: [[PendingTrial]], singles: [PendingTrial]) {
         let size = pool.workers
         guard size > 1 else { return ([], members) }
-        var groups: [String: [PendingTrial]] = [:]
+        // Groups that could share (SharedReads' rule) and have trained equally far.
+        let state = self.state
+        let progress = { (member: PendingTrial) in state.trials[member.id]?.epochsDone ?? 0 }
+        var groups: [[PendingTrial]] = []
         for member in members {
-            let s = member.trainer.settings, network = member.trainer.network
-            let key = "\(s.dataOrderSeed) \(s.batchSize) \(network.requiredTaps) \(network.classTokenOnly) \(state.trials[member.id]?.epochsDone ?? 0)"
-            groups[key, default: []].append(member)
+            if let g = groups.firstIndex(where: { progress($0[0]) == progress(member) && SharedReads.incompatibility([$0[0].trainer, member.trainer]) == nil }) {
+                groups[g].append(member)
+            } else {
+                groups.append([member])
+            }
         }
         var cohorts: [[PendingTrial]] = [], singles: [PendingTrial] = []
-        for key in groups.keys.sorted() {
-            let byCost = groups[key]!.sorted { ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id) }
+        for group in groups {
+            let byCost = group.sorted { ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id) }
             // Greedy runs of similar cost: a member more than 25% dearer than the run's first would
             // keep the others waiting at every step, so it starts the next run.
             var run: [PendingTrial] = []
@@ -71,15 +76,15 @@ extension SweepRunner {
             }
             close()
         }
-        // Keep the stretch's order among the trials that train alone.
-        let order = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
-        return (cohorts, singles.sorted { order[$0.id]! < order[$1.id]! })
+        let alone = Set(singles.map(\.id))
+        return (cohorts, members.filter { alone.contains($0.id) })   // in the stretch's order
     }
 
     /// Trains one cohort to `rung`: claims each member (those another worker holds drop out),
-    /// trains the rest together, journals each outcome. Returns how many it trained. Progress events
+    /// trains the rest together, journals each outcome. Returns how many it trained, or nil (nothing
+    /// trained, no lease kept) when the members' checkpoints are at different epochs. Progress events
     /// count `doneBefore` trials of the stretch done and `queued` still to come after this cohort.
-    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int {
+    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int? {
         var members: [(member: PendingTrial, generation: Int)] = []
         for member in cohort {
             guard let generation = claim(member.id, until: rung, fatal: fatal) else { continue }
@@ -88,44 +93,23 @@ extension SweepRunner {
         defer { for (member, _) in members { machinery.measure(pooled: true) { leases.release(member.id) } } }
         guard !members.isEmpty else { return 0 }
         let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
-        for (k, (member, _)) in members.enumerated() { poolEvent(.started(id: member.id, running: k + 1, queued: queued)) }
-        let trainers = members.map(\.member.trainer)
+        for (k, (member, _)) in members.enumerated() { onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued))) }
         var outcomes: [TrialOutcome]
         do {
-            let results = try SharedReads.run(trainers, workers: pool.workers, untilEpoch: rung, shouldStop: stop) { k, record in
+            let results = try SharedReads.run(members.map(\.member.trainer), workers: pool.workers, untilEpoch: rung, shouldStop: stop) { k, record in
                 journalEpoch(members[k].member.id, record)
             }
-            outcomes = results.enumerated().map { k, result in
-                let (member, generation) = members[k]
-                return report(member, result, generation: generation, until: rung, fatal: fatal)
-                    .map(TrialOutcome.completed) ?? .skipped
+            outcomes = zip(members, results).map { member, result in
+                report(member.member, result, generation: member.generation, until: rung, fatal: fatal).map(TrialOutcome.completed) ?? .skipped
             }
         } catch is SharedReads.UnevenProgress {
-            // Checkpoints at different epochs (after a crash): each member trains alone, side by side.
-            outcomes = Array(repeating: .skipped, count: members.count)
-            let lock = NSLock()
-            SharedReads.inParallel(members.count, workers: pool.workers) { k in
-                let (member, generation) = members[k]
-                let outcome: TrialOutcome
-                do {
-                    let result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(member.id, $0) }
-                    outcome = report(member, result, generation: generation, until: rung, fatal: fatal)
-                        .map(TrialOutcome.completed) ?? .skipped
-                } catch {
-                    outcome = (try? reportFailure(member.id, error, generation: generation, fatal: fatal)) == nil ? .failed("\(error)") : .skipped
-                }
-                lock.lock(); outcomes[k] = outcome; lock.unlock()
-            }
+            return nil
         } catch {
-            outcomes = members.map { member, generation in
-                (try? reportFailure(member.id, error, generation: generation, fatal: fatal)) == nil ? .failed("\(error)") : .skipped
-            }
+            outcomes = members.map { reportFailure($0.member.id, error, generation: $0.generation, fatal: fatal) ? .failed("\(error)") : .skipped }
         }
         for (k, (member, _)) in members.enumerated() {
-            poolEvent(.finished(id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1, queued: queued))
+            onEvent(.pool(.finished(id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1, queued: queued)))
         }
         return outcomes.filter { if case .skipped = $0 { return false }; return true }.count
     }
-
-    private func poolEvent(_ event: PoolEvent) { onEvent(.pool(event)) }
 }

@@ -292,11 +292,11 @@ public final class SweepRunner {
         // A storage failure (disk full, read-only results) stops every trial and the sweep, with
         // nothing journaled for the trials it hit: they resume from their last checkpoint later.
         let fatal = FatalError()
-        var trainers: [PendingTrial] = []
+        var pending: [PendingTrial] = []
         for id in ids {
             let record = state.trials[id]!
             do {
-                trainers.append(PendingTrial(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
+                pending.append(PendingTrial(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
                                              previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0))
             } catch {
                 var event = JournalEvent(.failed, trial: id)
@@ -305,11 +305,16 @@ public final class SweepRunner {
             }
         }
         var ran = 0
-        let (cohorts, singles) = readsAreWorthSharing() ? formCohorts(trainers) : ([], trainers)
+        var (cohorts, singles) = readsAreWorthSharing() ? formCohorts(pending) : ([], pending)
         var done = 0
         if !cohorts.isEmpty { onEvent(.cohorts(trials: cohorts.reduce(0) { $0 + $1.count }, cohorts: cohorts.count)) }
         for cohort in cohorts where !shouldStop() && fatal.error == nil {
-            ran += trainCohort(cohort, until: rung, fatal: fatal, doneBefore: done, queued: trainers.count - done - cohort.count)
+            // Members whose checkpoints are at different epochs (after a crash) train in the pool.
+            guard let trained = trainCohort(cohort, until: rung, fatal: fatal, doneBefore: done, queued: pending.count - done - cohort.count) else {
+                singles += cohort
+                continue
+            }
+            ran += trained
             done += cohort.count
         }
         let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
@@ -322,7 +327,7 @@ public final class SweepRunner {
                 do {
                     result = try trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(id, $0) }
                 } catch {
-                    try reportFailure(id, error, generation: generation, fatal: fatal)
+                    if reportFailure(id, error, generation: generation, fatal: fatal) { throw error }
                     return nil
                 }
                 return report(member, result, generation: generation, until: rung, fatal: fatal)
@@ -371,14 +376,14 @@ public final class SweepRunner {
     }
 
     /// A trial whose training threw: a storage failure stops the sweep (the trial resumes from its
-    /// checkpoint later); anything else is journaled as its failure (unless fenced) and rethrown.
-    func reportFailure(_ id: String, _ error: Error, generation: Int, fatal: FatalError) throws {
-        if error is CheckpointWriteError { fatal.set(error); return }
-        guard leases.owns(id, generation: generation) else { return }
+    /// checkpoint later); anything else is journaled as its failure, unless fenced. Whether it was.
+    func reportFailure(_ id: String, _ error: Error, generation: Int, fatal: FatalError) -> Bool {
+        if error is CheckpointWriteError { fatal.set(error); return false }
+        guard leases.owns(id, generation: generation) else { return false }
         var event = JournalEvent(.failed, trial: id)
         event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-        do { try self.record(event, pooled: true) } catch { fatal.set(error); return }
-        throw error
+        do { try self.record(event, pooled: true) } catch { fatal.set(error); return false }
+        return true
     }
 
     /// Journals how a trial's stretch to `rung` ended (finished, diverged, or paused at the rung) and

@@ -52,15 +52,15 @@ public enum SharedReads {
                 let stop = shouldStop()
                 let active = runs.indices.filter { runs[$0].wantsEpoch(shouldStop: { stop }) }
                 guard let lead = active.first else { break }
-                let batches = runs[lead].epochBatches()
-                for k in active.dropFirst() { _ = runs[k].epochBatches() }   // same seed: same order; resets the epoch's sums
+                for k in active { runs[k].beginEpoch() }
+                let batches = runs[lead].epochBatches()   // the same for every member: one data order
                 for indices in batches {
                     let stepping = active.filter { !runs[$0].diverged }
                     if stepping.isEmpty { break }
                     let readStart = DispatchTime.now().uptimeNanoseconds
                     let input = try reader.batch(reader.data.trainSplit, indices, labels: runs[lead].trainLabels)
                     let share = (DispatchTime.now().uptimeNanoseconds - readStart) / UInt64(stepping.count)
-                    inParallel(stepping.count, workers: workers) { j in
+                    parallelFor(stepping.count, threads: workers) { j in
                         let k = stepping[j]
                         runs[k].readNanoseconds += share
                         runs[k].ownNanoseconds! += share
@@ -69,7 +69,7 @@ public enum SharedReads {
                 }
                 let failureLock = NSLock()
                 var failure: Error?
-                inParallel(active.count, workers: workers) { j in
+                parallelFor(active.count, threads: workers) { j in
                     let k = active[j]
                     timed(runs[k]) {
                         do { try trainers[k].endEpoch(runs[k], onEpoch: { onEpoch(k, $0) }) } catch {
@@ -82,18 +82,5 @@ public enum SharedReads {
             }
         }
         return zip(trainers, runs).map { $0.finish($1) }
-    }
-
-    /// body(0..<count) on up to `workers` threads, each index once.
-    public static func inParallel(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        let lock = NSLock()
-        var next = 0
-        parallelFor(min(workers, count)) { _ in
-            while true {
-                lock.lock(); let j = next; next += 1; lock.unlock()
-                guard j < count else { return }
-                body(j)
-            }
-        }
     }
 }

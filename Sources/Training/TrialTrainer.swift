@@ -173,6 +173,7 @@ public final class TrialTrainer {
         defer { network.releaseBuffers(); batchBuffers = [] }
         let run = try begin(untilEpoch: untilEpoch)
         while run.wantsEpoch(shouldStop: shouldStop) {
+            run.beginEpoch()
             for indices in run.epochBatches() {
                 let readStart = DispatchTime.now().uptimeNanoseconds
                 let input = try batch(data.trainSplit, indices, labels: run.trainLabels)
@@ -221,6 +222,12 @@ public final class TrialTrainer {
             return true
         }
 
+        /// Clears the sums of the epoch about to start.
+        func beginEpoch() {
+            lossSum = 0
+            diverged = false
+        }
+
         /// The example indices of each batch of the next epoch: a shuffle seeded by the data-order
         /// seed and the epoch alone.
         func epochBatches() -> [[Int]] {
@@ -228,8 +235,6 @@ public final class TrialTrainer {
             var order = Array(0..<n)
             var shuffler = SeededRNG(seed: seed, stream: UInt64(state.epochsDone + 1))
             order.shuffle(using: &shuffler)
-            lossSum = 0
-            diverged = false
             return (0..<stepsPerEpoch).map { s in Array(order[(s * batchSize)..<min((s + 1) * batchSize, n)]) }
         }
     }

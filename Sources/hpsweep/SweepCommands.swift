@@ -50,7 +50,7 @@ enum ValidateCommand: Command {
     static func constraintCheck(_ spec: SweepSpec, _ search: SearchSpec, splits: [any ImageSplit]) throws -> (Proposal) -> String? {
         guard !search.constraints.isEmpty else { return { _ in nil } }
         let config = try spec.backbone.config()
-        let tokens = spec.cache.tokenPolicy == .all ? config.tokens : 1
+        let tokens = spec.cache.tokenPolicy.tokens(for: config)
         let examples = splits.first { $0.name == spec.data.searchTrain }?.count ?? 0
         return { proposal in
             let settings = Hyperparameter.settings(method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)

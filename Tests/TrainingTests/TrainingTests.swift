@@ -100,6 +100,13 @@ final class TrainingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("different data orders"), "\(error)")
         }
         XCTAssertNotNil(SharedReads.incompatibility([try trainer(settings("last")), try trainer(settings("linear"))]), "different taps")
+        // Checkpoints at different epochs (a crash between members' saves): refused before training.
+        let dir = temporaryDirectory(self)
+        let ahead = try trainer(trials[0], checkpoint: dir.appendingPathComponent("a.ckpt").path)
+        _ = try ahead.run(untilEpoch: 1)
+        let behind = try trainer(trials[1], checkpoint: dir.appendingPathComponent("b.ckpt").path)
+        XCTAssertThrowsError(try SharedReads.run([ahead, behind], workers: 2)) { XCTAssertTrue($0 is SharedReads.UnevenProgress, "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("b.ckpt").path), "nothing trained")
     }
 
     /// A split evaluated by streaming it through the backbone scores exactly as the cached split.
