@@ -2,8 +2,8 @@
 import Foundation
 import PackageDescription
 
-// Numeric code is compiled for this machine's vector unit when it has AVX2 and FMA (like
-// -march=native): the GELU, softmax and LayerNorm loops run twice as wide. HPSWEEP_PORTABLE=1 builds
+// Numeric code is compiled for this machine's vector unit when it has AVX2 and FMA, or AVX-512 (like
+// -march=native): the GELU, softmax and LayerNorm loops run two or four times as wide. HPSWEEP_PORTABLE=1 builds
 // for the baseline x86-64 instead (a binary to copy to older machines).
 let nativeVectorFlags: [SwiftSetting] = {
     #if arch(x86_64) && os(Linux)
@@ -11,7 +11,12 @@ let nativeVectorFlags: [SwiftSetting] = {
     guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
     let set = Set(flags.split(separator: " ").map(String.init))
-    return set.isSuperset(of: ["avx2", "fma", "f16c", "bmi2"]) ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    guard set.isSuperset(of: ["avx2", "fma", "f16c", "bmi2"]) else { return [] }
+    // AVX-512 F/BW/CD/DQ/VL (Skylake-SP's set, which Zen 4 and later Xeons also have); swiftc knows no x86-64-v4.
+    if set.isSuperset(of: ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) {
+        return [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+    }
+    return [.unsafeFlags(["-target-cpu", "haswell"])]
     #else
     return []
     #endif
@@ -33,12 +38,16 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
+        // Chooses OpenBLAS's kernel before main (re-executing once when OpenBLAS fell back to generic kernels).
+        .target(
+            name: "CBLASKernel",
+            linkerSettings: [.linkedLibrary("openblas")]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
         // MARK: - Modules
-        .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: nativeVectorFlags),
+        .target(name: "Numerics", dependencies: ["CBLAS", "CBLASKernel"], swiftSettings: nativeVectorFlags),
         .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),

@@ -94,6 +94,12 @@ public struct Comparison {
                 notes.append("\(file.path) has no column \(missingHyper.joined(separator: ", ")): taken as the default value")
             }
         }
+        // Results differ in the last bits between BLAS kernels (and so do trajectories after a while).
+        let kernels = files.map { file in Set(file.rows.map { $0.value("blas") }.filter { !$0.isEmpty }) }
+        if files.count > 1, Set(kernels).count > 1 {
+            let listed = zip(files.indices, kernels).map { "[\($0 + 1)] \($1.isEmpty ? "unknown" : $1.sorted().joined(separator: " + "))" }
+            notes.append("the files ran on different BLAS kernels (\(listed.joined(separator: ", "))): values differ in the last bits between kernels, so small differences are not the change alone")
+        }
         objectives = chosen
         hyperparameters = Hyperparameter.all.map(\.name)
 

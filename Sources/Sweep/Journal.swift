@@ -29,10 +29,13 @@ public struct JournalEvent: Codable, Equatable {
     public var costBasis: [String: Double]?
     // planned: the trial's content key (TrialKey)
     public var key: String?
-    // started, outcomes: who ran it, under which lease generation, with which hpsweep
+    // started, outcomes: who ran it, under which lease generation, with which hpsweep, on which CPU
+    // and BLAS kernel (results differ in the last bits between kernels)
     public var host: String?
     public var lease: Int?
     public var version: String?
+    public var cpu: String?
+    public var blas: String?
     // planned
     public var generation: Int?
     public var config: Int?
@@ -54,7 +57,7 @@ public struct JournalEvent: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
         case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key, costBasis = "cost_basis"
-        case host, lease, version
+        case host, lease, version, cpu, blas
         case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
         case testAcc = "test_acc", testLoss = "test_loss"
     }

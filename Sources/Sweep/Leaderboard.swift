@@ -14,7 +14,7 @@ public struct Leaderboard {
     public static let metricColumns = ["val_acc", "val_loss", "best_epoch", "params", "flops", "peak_memory", "train_seconds",
                                        "test_acc", "test_loss"]
     /// Where each row came from.
-    public static let provenanceColumns = ["trial_key", "attempts", "cache_key", "hpsweep_version", "host", "start_time", "end_time"]
+    public static let provenanceColumns = ["trial_key", "attempts", "cache_key", "hpsweep_version", "host", "cpu", "blas", "start_time", "end_time"]
     /// The cache key of the sweep (the same for every row).
     public var cacheKey: String?
 
@@ -84,6 +84,8 @@ public struct Leaderboard {
         case "cache_key": return cacheKey ?? ""
         case "hpsweep_version": return record.version ?? ""
         case "host": return record.host ?? ""
+        case "cpu": return record.cpu ?? ""
+        case "blas": return record.blas ?? ""
         case "start_time": return record.startTime.map { Self.time($0) } ?? ""
         case "end_time": return record.endTime.map { Self.time($0) } ?? ""
         default: return record.values[column]?.description ?? ""   // a hyperparameter the method does not read: empty
@@ -114,6 +116,8 @@ public struct Leaderboard {
             "sweep": sweepName, "trials_planned": planned, "status_counts": counts,
             "objectives": objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
             "front": front.map(\.id), "hypervolume": hypervolume, "cost": cost?.json ?? [:],
+            // Results are bitwise reproducible on one CPU and BLAS kernel only.
+            "cpus": Array(Set(rows.compactMap(\.cpu))).sorted(), "blas_kernels": Array(Set(rows.compactMap(\.blas))).sorted(),
             "hypervolume_reference": "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
         ]
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])

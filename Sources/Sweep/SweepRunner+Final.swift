@@ -67,7 +67,7 @@ extension SweepRunner {
             var event = JournalEvent(.final, trial: record.id)
             event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
             event.result = results[record.id]
-            event.lease = leaseGeneration; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+            stamp(&event, lease: leaseGeneration)
             try self.record(event)
             try? FileManager.default.removeItem(atPath: checkpoint(record.id + "-final"))
         }

@@ -368,6 +368,12 @@ public final class SweepRunner {
         return nil
     }
 
+    /// Marks an outcome with who reported it: lease generation, host, hpsweep version, CPU and kernel.
+    func stamp(_ event: inout JournalEvent, lease: Int) {
+        event.lease = lease; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+        event.cpu = CPUDescription.current.summary; event.blas = BLASKernel.current.provenance
+    }
+
     /// Journals one epoch of a trial in progress (progress only: not fsync'ed).
     func journalEpoch(_ id: String, _ record: EpochRecord) {
         var event = JournalEvent(.epoch, trial: id)
@@ -381,7 +387,7 @@ public final class SweepRunner {
         if error is CheckpointWriteError { fatal.set(error); return false }
         guard leases.owns(id, generation: generation) else { return false }
         var event = JournalEvent(.failed, trial: id)
-        event.error = "\(error)"; event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+        event.error = "\(error)"; stamp(&event, lease: generation)
         do { try self.record(event, pooled: true) } catch { fatal.set(error); return false }
         return true
     }
@@ -407,7 +413,7 @@ public final class SweepRunner {
         event.result = result
         // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
         if event.event == .rung { event.result?.history = [] }
-        event.lease = generation; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
+        stamp(&event, lease: generation)
         do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
         if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
         return result

@@ -30,10 +30,12 @@ public struct TrialRecord {
 
     public var isDone: Bool { [.finished, .pruned, .diverged, .failed, .rejected].contains(status) }
 
-    /// Lease generation of the accepted outcome, the host and hpsweep version that reported it.
+    /// Lease generation of the accepted outcome, the host, hpsweep version, CPU and BLAS kernel that reported it.
     public var lease = 0
     public var host: String?
     public var version: String?
+    public var cpu: String?
+    public var blas: String?
     public internal(set) var starts = 0
     var stretchesEnded = 0
     /// Training stretches begun, beyond those that ended: 1 for a trial never interrupted.
@@ -122,6 +124,8 @@ public struct SweepState {
                 record.lease = lease
                 record.host = event.host ?? record.host
                 record.version = event.version ?? record.version
+                record.cpu = event.cpu ?? record.cpu
+                record.blas = event.blas ?? record.blas
                 record.endTime = event.time
                 if event.event == .failed { record.status = .failed; record.error = event.error }
                 else if let result = event.result { record.result = result; record.status = event.event == .finished ? .finished : .diverged }

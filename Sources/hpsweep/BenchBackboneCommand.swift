@@ -45,6 +45,7 @@ enum BenchBackboneCommand: Command {
         }
         let c = vit.config
         print("hpsweep bench backbone: \(label)")
+        print(machineLine)
         print("  \(c), \(c.tokens) tokens, \(String(format: "%.1f", Double(c.parameterCount) / 1e6))M parameters")
         print("  batch \(batch), \(threads) thread\(threads == 1 ? "" : "s"), taps: \(tapsChoice == "all" ? "z0…z\(c.depth)" : "z\(c.depth)")")
 

@@ -35,6 +35,7 @@ enum BenchPoolCommand: Command {
         var rng = SeededRNG(seed: 1)
         let batch = TapBatch(taps: BenchSideNetCommand.randomTaps(for: probe, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
         print("hpsweep bench pool: \(K) × \(name) (\(probe.trainableParameterCount) parameters), \(steps) steps each, batch \(B), ViT-B/16 shapes")
+        print(machineLine)
 
         func trials() -> [PoolTrial] {
             (0..<K).map { index in
@@ -102,6 +103,7 @@ enum BenchPoolCommand: Command {
         let cohort = try arguments.positiveInt("cohort", default: K)
         print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers, "
               + (shared ? "shared reads in cohorts of \(cohort)" : "independent trials"))
+        print(machineLine)
         let start = DispatchTime.now().uptimeNanoseconds
         var outcomes: [TrialOutcome] = []
         if shared {

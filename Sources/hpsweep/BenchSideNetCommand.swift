@@ -80,6 +80,7 @@ enum BenchSideNetCommand: Command {
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
         let step = DataParallelStep(replicas: replicas)
         print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(threads) workers")
+        print(machineLine)
         var times: [Double] = []
         for iteration in 0...steps {
             let start = DispatchTime.now().uptimeNanoseconds

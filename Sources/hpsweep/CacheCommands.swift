@@ -31,6 +31,7 @@ enum CacheBuildCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
         let spec = try SweepSpec.load(arguments.positionals[0])
+        print(machineLine)
         _ = try buildCache(for: spec, arguments: arguments)
     }
 

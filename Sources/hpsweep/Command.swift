@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// One `hpsweep` subcommand: its name path (e.g. ["bench", "backbone"]), help, options and action.
 protocol Command {
@@ -25,3 +26,7 @@ extension Command {
         return text
     }
 }
+
+/// The CPU and BLAS kernel this process computes with, for every header that reports figures or
+/// results: figures do not carry from one CPU to another, nor bits from one kernel to another.
+var machineLine: String { "  machine: \(CPUDescription.current.summary); \(BLASKernel.current.summary)" }

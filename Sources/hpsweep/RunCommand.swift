@@ -60,6 +60,7 @@ enum RunCommand: Command {
         }
         print("hpsweep run: \(spec.name) (\(spec.file))")
         print("  " + describePlan(search, workers: workers, memory: memory))
+        print(machineLine)
 
         let (cache, plan) = try CacheBuildCommand.buildCache(for: spec, arguments: arguments)
 

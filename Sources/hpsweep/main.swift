@@ -49,8 +49,18 @@ if words.isEmpty || words == ["--help"] || words == ["-h"] || words == ["help"] 
     printTopLevelHelp()
     exit(0)
 }
+// The kernel OpenBLAS runs was settled before main (CBLASKernel); say so when it is not the best
+// this CPU can run, and refuse to compute with one that gets a small integer product wrong.
+if let problem = BLASKernel.current.problem {
+    FileHandle.standardError.write(Data("hpsweep: warning: BLAS kernel \(BLASKernel.current.core): \(problem)\n".utf8))
+}
+guard BLASKernel.selfCheckPasses() else {
+    fail("OpenBLAS's \(BLASKernel.current.core) kernel gives wrong sgemm results on this CPU (\(CPUDescription.current.summary)); set OPENBLAS_CORETYPE to another core type (Haswell, SkylakeX, Zen, …)", status: 1)
+}
 if words == ["--version"] || words == ["version"] {
     print("hpsweep \(version)")
+    print("BLAS: \(BLASKernel.current.summary)")
+    print("CPU: \(CPUDescription.current.summary)")
     exit(0)
 }
 var wantsHelp = false

@@ -21,6 +21,11 @@ struct CLI {
         try start(arguments).wait(timeout: timeout)
     }
 
+    /// Runs `hpsweep` with `environment` added to the test's environment and `unsetting` removed from it.
+    func run(_ arguments: [String], environment: [String: String], unsetting: Set<String> = []) throws -> Result {
+        try Subprocess(executable.path, arguments, environment: environment, unsetting: unsetting).wait(timeout: 120)
+    }
+
     /// Starts `hpsweep` without waiting for it.
     func start(_ arguments: [String], mergeOutput: Bool = false) throws -> Subprocess {
         try Subprocess(executable.path, arguments, mergeOutput: mergeOutput)

@@ -31,8 +31,10 @@ public final class Subprocess {
     private var status: Int32?
 
     /// Starts `executable` (a path, or a name looked up in PATH) with `arguments`; `environment`
-    /// entries are added to this process's environment. With `mergeOutput`, stderr goes to stdout.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], mergeOutput: Bool = false) throws {
+    /// entries are added to this process's environment and `unsetting` ones removed from it. With
+    /// `mergeOutput`, stderr goes to stdout.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], unsetting: Set<String> = [],
+                mergeOutput: Bool = false) throws {
         command = ([executable] + arguments).joined(separator: " ")
         mergedOutput = mergeOutput
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hpsweep-subprocess-\(UUID().uuidString)")
@@ -54,7 +56,8 @@ public final class Subprocess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
 
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let variables = ProcessInfo.processInfo.environment.filter { !unsetting.contains($0.key) }
+            .merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = variables.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
