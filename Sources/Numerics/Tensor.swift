@@ -95,3 +95,21 @@ public func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMu
         return try withMutablePointers(&rest) { try body([pointer] + $0) }
     }
 }
+
+extension Array where Element == Float {
+    /// Makes the array hold `count` floats, keeping its storage when it already has that many (a
+    /// fresh large array is fresh pages, and faulting them in every training step costs more than the
+    /// arithmetic of a thin layer); zeroed when `zeroed`, else its old contents are left to overwrite.
+    @inlinable
+    public mutating func reuse(count: Int, zeroed: Bool) {
+        if self.count != count { self = [Float](repeating: 0, count: count); return }
+        if zeroed { withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+    }
+
+    /// Copies `source` into this array's storage (reused when the count matches).
+    @inlinable
+    public mutating func assign(_ source: [Float]) {
+        reuse(count: source.count, zeroed: false)
+        withUnsafeMutableBufferPointer { destination in source.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
+    }
+}

@@ -26,8 +26,11 @@ public final class LadderSideTuning: SideNetwork {
     let normWeight, normBias, upWeight, upBias, headWeight, headBias: Int
     static let eps: Float = 1e-6
 
-    private struct RungSaved { var before: [Float]; var projected: [Float]; var block: SideTransformerBlock.Saved }
+    private struct RungSaved { var before: [Float] = []; var projected: [Float] = []; var block = SideTransformerBlock.Saved() }
+    // Kept from step to step (same batch shape, same storage: no fresh pages to fault in each step).
     private var saved: [RungSaved] = []
+    private var scratch = SideTransformerBlock.Scratch()
+    private var state: [Float] = [], dstate: [Float] = [], dprojected: [Float] = []
     private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [], finalRstd: [Float] = [], upOutput: [Float] = []
     private var tokens = 0
 
@@ -83,19 +86,25 @@ public final class LadderSideTuning: SideNetwork {
     func ladder(_ p: UnsafePointer<Float>, _ input: TapBatch, rungCount: Int? = nil) -> [Float] {
         let B = input.batch, N = input.tokens, D = width, d = sideWidth, M = B * N
         tokens = N
-        saved = []
-        var h = [Float](repeating: 0, count: M * d)
+        if saved.count != rungs.count { saved = Array(repeating: RungSaved(), count: rungs.count) }
+        var h = [Float]()
+        swap(&h, &state)   // moved out, filled, moved back: no copy-on-write of a class's property
+        defer { state = h }
+        h.reuse(count: M * d, zeroed: false)
         linearForward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
-        for (rung, layer) in zip(rungs, layers).prefix(rungCount ?? rungs.count) {
-            var projected = [Float](repeating: 0, count: M * d)
-            linearForward(out: &projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
+        for (index, (rung, layer)) in zip(rungs, layers).prefix(rungCount ?? rungs.count).enumerated() {
+            var s = RungSaved()
+            swap(&s, &saved[index])
+            s.projected.reuse(count: M * d, zeroed: false)
+            linearForward(out: &s.projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
                           rows: M, inFeatures: D, outFeatures: d)
             let mu = gate(p[rung.gate])
-            let before = h
-            for k in 0..<h.count { h[k] = mu * h[k] + (1 - mu) * projected[k] }
-            var blockSaved = SideTransformerBlock.Saved()
-            rung.block.forward(p, &h, batch: B, tokens: N, saved: &blockSaved)
-            saved.append(RungSaved(before: before, projected: projected, block: blockSaved))
+            s.before.assign(h)
+            h.withUnsafeMutableBufferPointer { hs in
+                s.projected.withUnsafeBufferPointer { ps in for k in 0..<hs.count { hs[k] = mu * hs[k] + (1 - mu) * ps[k] } }
+            }
+            rung.block.forward(p, &h, batch: B, tokens: N, saved: &s.block, scratch: &scratch)
+            swap(&s, &saved[index])
         }
         return h
     }
@@ -132,19 +141,29 @@ public final class LadderSideTuning: SideNetwork {
         var dcls = [Float](repeating: 0, count: B * d)
         layerNormBackward(dinp: &dcls, dweight: g + normWeight, dbias: g + normBias, dout: dnormalized, inp: finalInput, weight: p + normWeight,
                           mean: finalMean, rstd: finalRstd, rows: B, cols: d)
-        var dh = [Float](repeating: 0, count: M * d)
+        var dh = [Float](), dprojected = [Float]()
+        swap(&dh, &dstate); swap(&dprojected, &self.dprojected)
+        defer { dstate = dh; self.dprojected = dprojected }
+        dh.reuse(count: M * d, zeroed: true)
+        dprojected.reuse(count: M * d, zeroed: false)
         for b in 0..<B { for k in 0..<d { dh[b * N * d + k] = dcls[b * d + k] } }
         for (index, (rung, layer)) in zip(rungs, layers).enumerated().reversed() {
-            let s = saved[index]
-            rung.block.backward(p, g, &dh, batch: B, tokens: N, saved: s.block)
+            rung.block.backward(p, g, &dh, batch: B, tokens: N, saved: saved[index].block, scratch: &scratch)
             // mixed = μ·before + (1 − μ)·projected
             let mu = gate(p[rung.gate])
             var dmu: Float = 0
-            var dprojected = [Float](repeating: 0, count: M * d)
-            for k in 0..<dh.count {
-                dmu += (s.before[k] - s.projected[k]) * dh[k]
-                dprojected[k] = (1 - mu) * dh[k]
-                dh[k] *= mu
+            saved[index].before.withUnsafeBufferPointer { before in
+                saved[index].projected.withUnsafeBufferPointer { projected in
+                    dh.withUnsafeMutableBufferPointer { dh in
+                        dprojected.withUnsafeMutableBufferPointer { dp in
+                            for k in 0..<dh.count {
+                                dmu += (before[k] - projected[k]) * dh[k]
+                                dp[k] = (1 - mu) * dh[k]
+                                dh[k] *= mu
+                            }
+                        }
+                    }
+                }
             }
             g[rung.gate] += dmu * mu * (1 - mu) / Self.temperature
             linearBackward(dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
@@ -155,7 +174,7 @@ public final class LadderSideTuning: SideNetwork {
     }
 
     public func releaseBuffers() {
-        saved = []
+        saved = []; scratch = SideTransformerBlock.Scratch(); state = []; dstate = []; dprojected = []
         finalInput = []; finalNormalized = []; finalMean = []; finalRstd = []; upOutput = []
     }
 
@@ -169,9 +188,10 @@ public final class LadderSideTuning: SideNetwork {
     public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
 
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
-        let M = B * N, d = sideWidth, F = 4 * d
+        let M = B * N, d = sideWidth
         let perRung = 2 * M * d + (rungs.first?.block.savedFloats(batch: B, tokens: N) ?? 0)
-        let scratch = 3 * M * d + 2 * M * F + M * 3 * d + 2 * M * d + N * N + B * (3 * d + 2 * width + 3 * classes + 2)
+        let blockScratch = rungs.first?.block.scratchFloats(batch: B, tokens: N) ?? 0
+        let scratch = 3 * M * d + blockScratch + B * (3 * d + 2 * width + 3 * classes + 2)
         return 4 * (5 * layout.count + rungs.count * perRung + scratch)
     }
 }

@@ -46,70 +46,91 @@ struct SideTransformerBlock {
         }
     }
 
+    /// What backward needs from forward, kept from step to step (same batch shape: same storage).
+    /// The attention probabilities are not kept: backward recomputes them into `Scratch.probs`
+    /// (B·H·N² floats a block would otherwise hold: 60 MB at d = 96, H = 12, 32 examples).
     struct Saved {
         var input: [Float] = [], mean1: [Float] = [], rstd1: [Float] = []
-        var qkv: [Float] = [], probs: [Float] = [], attended: [Float] = []
+        var qkv: [Float] = [], attended: [Float] = []
         var mid: [Float] = [], mean2: [Float] = [], rstd2: [Float] = []
         var pre: [Float] = [], act: [Float] = []
     }
 
+    /// Working buffers of forward and backward, shared by the blocks of a network (they run one after another).
+    struct Scratch {
+        var normalized: [Float] = [], dnormalized: [Float] = [], dact: [Float] = [], dpre: [Float] = []
+        var dattended: [Float] = [], dqkv: [Float] = [], probs: [Float] = [], dprobs: [Float] = [], recomputed: [Float] = []
+    }
+
     /// h (M, d) → out (M, d) in place, saving what backward needs.
-    func forward(_ p: UnsafePointer<Float>, _ h: inout [Float], batch B: Int, tokens N: Int, saved s: inout Saved) {
+    func forward(_ p: UnsafePointer<Float>, _ h: inout [Float], batch B: Int, tokens N: Int, saved s: inout Saved, scratch t: inout Scratch) {
         let d = width, M = B * N, F = hidden
-        s.input = h
-        s.mean1 = [Float](repeating: 0, count: M); s.rstd1 = s.mean1; s.mean2 = s.mean1; s.rstd2 = s.mean1
-        var normalized = [Float](repeating: 0, count: M * d)
-        layerNormForward(out: &normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
-        s.qkv = [Float](repeating: 0, count: M * 3 * d)
-        linearForward(out: &s.qkv, inp: normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
-        s.probs = [Float](repeating: 0, count: B * heads * N * N)
-        s.attended = [Float](repeating: 0, count: M * d)
-        attentionForward(out: &s.attended, probs: &s.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
+        s.input.assign(h)
+        for k in [\Saved.mean1, \Saved.rstd1, \Saved.mean2, \Saved.rstd2] { s[keyPath: k].reuse(count: M, zeroed: false) }
+        t.normalized.reuse(count: M * d, zeroed: false)
+        layerNormForward(out: &t.normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
+        s.qkv.reuse(count: M * 3 * d, zeroed: false)
+        linearForward(out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
+        t.probs.reuse(count: B * heads * N * N, zeroed: false)
+        s.attended.reuse(count: M * d, zeroed: false)
+        attentionForward(out: &s.attended, probs: &t.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
                          scale: 1 / Float(d / heads).squareRoot())
         linearForward(out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d, outFeatures: d, accumulate: true)
-        s.mid = h
-        layerNormForward(out: &normalized, mean: &s.mean2, rstd: &s.rstd2, inp: h, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
-        s.pre = [Float](repeating: 0, count: M * F)
-        linearForward(out: &s.pre, inp: normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d, outFeatures: F)
-        s.act = [Float](repeating: 0, count: M * F)
+        s.mid.assign(h)
+        layerNormForward(out: &t.normalized, mean: &s.mean2, rstd: &s.rstd2, inp: h, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
+        s.pre.reuse(count: M * F, zeroed: false)
+        linearForward(out: &s.pre, inp: t.normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d, outFeatures: F)
+        s.act.reuse(count: M * F, zeroed: false)
         geluForward(out: &s.act, inp: s.pre, count: M * F)
         linearForward(out: &h, inp: s.act, weight: p + fc2Weight, bias: p + fc2Bias, rows: M, inFeatures: F, outFeatures: d, accumulate: true)
     }
 
     /// dout (M, d) → dinp (M, d) in place, accumulating the block's parameter gradients.
-    func backward(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ grad: inout [Float], batch B: Int, tokens N: Int, saved s: Saved) {
+    func backward(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ grad: inout [Float], batch B: Int, tokens N: Int,
+                  saved s: Saved, scratch t: inout Scratch) {
         let d = width, M = B * N, F = hidden
-        var normalized = [Float](repeating: 0, count: M * d)
+        t.normalized.reuse(count: M * d, zeroed: false)
         // MLP branch: out = mid + fc2(gelu(fc1(LN₂(mid)))).
-        var dact = [Float](repeating: 0, count: M * F)
-        linearBackward(dinp: &dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
+        t.dact.reuse(count: M * F, zeroed: true)
+        linearBackward(dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
                        rows: M, inFeatures: F, outFeatures: d)
-        var dpre = [Float](repeating: 0, count: M * F)
-        geluBackward(dinp: &dpre, inp: s.pre, dout: dact, count: M * F)
-        layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
-        var dnormalized = [Float](repeating: 0, count: M * d)
-        linearBackward(dinp: &dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: dpre, inp: normalized, weight: p + fc1Weight,
+        t.dpre.reuse(count: M * F, zeroed: true)
+        geluBackward(dinp: &t.dpre, inp: s.pre, dout: t.dact, count: M * F)
+        layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
+        t.dnormalized.reuse(count: M * d, zeroed: true)
+        linearBackward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dpre, inp: t.normalized, weight: p + fc1Weight,
                        rows: M, inFeatures: d, outFeatures: F)
-        layerNormBackward(dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: dnormalized, inp: s.mid,
+        layerNormBackward(dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: t.dnormalized, inp: s.mid,
                           weight: p + norm2Weight, mean: s.mean2, rstd: s.rstd2, rows: M, cols: d)
         // Attention branch: mid = input + proj(attn(LN₁(input))).
-        var dattended = [Float](repeating: 0, count: M * d)
-        linearBackward(dinp: &dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
+        t.dattended.reuse(count: M * d, zeroed: true)
+        linearBackward(dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
                        rows: M, inFeatures: d, outFeatures: d)
-        var dqkv = [Float](repeating: 0, count: M * 3 * d), scratch = [Float](repeating: 0, count: N * N)
-        attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: s.probs, batch: B, tokens: N,
-                          heads: heads, headDim: d / heads, scale: 1 / Float(d / heads).squareRoot())
-        layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
-        for k in 0..<dnormalized.count { dnormalized[k] = 0 }
-        linearBackward(dinp: &dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: dqkv, inp: normalized, weight: p + qkvWeight,
+        let scale = 1 / Float(d / heads).squareRoot()
+        t.probs.reuse(count: B * heads * N * N, zeroed: false)
+        t.recomputed.reuse(count: M * d, zeroed: false)
+        attentionForward(out: &t.recomputed, probs: &t.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads, scale: scale)
+        t.dqkv.reuse(count: M * 3 * d, zeroed: true)
+        t.dprobs.reuse(count: N * N, zeroed: false)
+        attentionBackward(dqkv: &t.dqkv, scratch: &t.dprobs, dout: t.dattended, qkv: s.qkv, probs: t.probs, batch: B, tokens: N,
+                          heads: heads, headDim: d / heads, scale: scale)
+        layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
+        t.dnormalized.reuse(count: M * d, zeroed: true)
+        linearBackward(dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized, weight: p + qkvWeight,
                        rows: M, inFeatures: d, outFeatures: 3 * d)
-        layerNormBackward(dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: dnormalized, inp: s.input,
+        layerNormBackward(dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: t.dnormalized, inp: s.input,
                           weight: p + norm1Weight, mean: s.mean1, rstd: s.rstd1, rows: M, cols: d)
     }
 
     /// Floats saved per forward (for working-memory estimates).
     func savedFloats(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, d = width
-        return M * d + 4 * M + M * 3 * d + B * heads * N * N + M * d + M * d + 2 * M * hidden
+        return M * d + 4 * M + M * 3 * d + M * d + M * d + 2 * M * hidden
+    }
+
+    /// Floats of `Scratch` (shared by all blocks).
+    func scratchFloats(batch B: Int, tokens N: Int) -> Int {
+        let M = B * N, d = width
+        return 2 * M * d + 2 * M * hidden + M * d + M * 3 * d + B * heads * N * N + N * N + M * d
     }
 }

@@ -7,7 +7,7 @@ import Sweep
 enum BenchBackboneCommand: Command {
     static let path = ["bench", "backbone"]
     static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
-    static let usage = "[--config NAME] [--weights FILE] [--batch N] [--threads N] [--iterations N] [--taps all|last]"
+    static let usage = "[--config NAME] [--weights FILE] [--batch N] [--threads N] [--iterations N] [--taps all|last] [--torch]"
     static let options = [
         OptionSpec(name: "config", valueName: "NAME", help: "Named ViT: \(ViTConfig.presets.map(\.name).joined(separator: ", ")) (default vit-b16)."),
         OptionSpec(name: "weights", valueName: "FILE", help: "Use a checkpoint (.safetensors/.npz) instead of random weights."),
@@ -16,6 +16,7 @@ enum BenchBackboneCommand: Command {
         OptionSpec(name: "threads", valueName: "N", help: "Threads (default: all \(availableCores) cores)."),
         OptionSpec(name: "iterations", valueName: "N", help: "Timed forward passes after one warm-up (default 3)."),
         OptionSpec(name: "taps", valueName: "WHICH", help: "Keep every block's output (all, default) or only the last (last)."),
+        OptionSpec(name: "torch", valueName: nil, help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -74,6 +75,12 @@ enum BenchBackboneCommand: Command {
                      median, times.count, Double(batch) / median, rate, c.forwardFLOPsPerImage / 1e9))
         print(String(format: "  forward / sgemm: %.2f", rate / sgemmRate))
         print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+        if arguments.flags.contains("torch") {
+            guard arguments.values["weights"] == nil else { throw UsageError("--torch compares random-weight presets only; drop --weights") }
+            let peer = try TorchPeer.run("bench_backbone_torch.py", ["--config", arguments.values["config"] ?? "vit-b16", "--batch", String(batch),
+                                                                     "--threads", String(threads), "--iterations", String(iterations)], rate: "images/s")
+            print(String(format: "  PyTorch (same forward, batch and threads): %.2f images/s  ->  hpsweep / PyTorch = %.2f×", peer, Double(batch) / median / peer))
+        }
     }
 
     /// GFLOP/s of `C = A·Bᵀ` (m×k by n×k) with `threads` BLAS threads: median of 5 after a warm-up.

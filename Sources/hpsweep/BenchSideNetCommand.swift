@@ -109,29 +109,8 @@ enum BenchSideNetCommand: Command {
             for option in ["rank", "heads", "gap", "bottleneck", "reduction"] {
                 if let value = arguments.values[option] { peerArguments += ["--\(option)", value] }
             }
-            let peer = try runTorchPeer(peerArguments)
+            let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
             print(String(format: "  PyTorch (same network, step and threads): %.2f steps/s  ->  hpsweep / PyTorch = %.2f×", peer, (1 / median) / peer))
         }
-    }
-
-    /// Runs scripts/bench_sidenet_torch.py and returns its steps/s.
-    static func runTorchPeer(_ arguments: [String]) throws -> Double {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/bench_sidenet_torch.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { throw UsageError("--torch: cannot run python3 \(script): \(error)") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let match = output.range(of: #"[0-9.]+ steps/s"#, options: .regularExpression),
-              let rate = Double(output[match].split(separator: " ")[0]) else {
-            throw UsageError("--torch: the PyTorch peer failed: \(output.split(separator: "\n").last ?? "no output")")
-        }
-        return rate
     }
 }
