@@ -145,6 +145,13 @@ static void reexecute(char **argv) {
     // Only reached when exec failed; the caller reports it.
 }
 
+// Re-executes without hpsweep's choice, leaving `marker`=`core` to tell the next process why.
+static void reexecute_without_choice(char **argv, const char *marker, const char *core) {
+    setenv(marker, core, 1);
+    unsetenv("OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_DEFAULT_CORE");
+    reexecute(argv);
+}
+
 __attribute__((constructor))
 static void hpsweep_choose_blas_kernel(int argc, char **argv, char **envp) {
     (void)argc; (void)envp;
@@ -161,9 +168,7 @@ static void hpsweep_choose_blas_kernel(int argc, char **argv, char **envp) {
 
     if (user && ours) {                                     // chosen by hpsweep, here or in a parent
         if (hpsweep_blas_core_level(ours) > (int)cpu) {     // inherited from a process on another CPU
-            setenv("HPSWEEP_OPENBLAS_DROPPED", ours, 1);
-            unsetenv("OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_DEFAULT_CORE");
-            reexecute(argv);
+            reexecute_without_choice(argv, "HPSWEEP_OPENBLAS_DROPPED", ours);
             origin = HPSWEEP_KERNEL_REEXEC_FAILED;
             snprintf(problem, sizeof problem, "OPENBLAS_CORETYPE=%s was inherited from a CPU with a wider vector unit and this process could not re-execute without it (%s)", ours, strerror(errno));
             return;
@@ -174,9 +179,7 @@ static void hpsweep_choose_blas_kernel(int argc, char **argv, char **envp) {
             return;
         }
         if (!hpsweep_blas_sgemm_self_check()) {
-            setenv("HPSWEEP_OPENBLAS_REJECTED", ours, 1);
-            unsetenv("OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_CORETYPE"); unsetenv("HPSWEEP_OPENBLAS_DEFAULT_CORE");
-            reexecute(argv);
+            reexecute_without_choice(argv, "HPSWEEP_OPENBLAS_REJECTED", ours);
             origin = HPSWEEP_KERNEL_REEXEC_FAILED;
             snprintf(problem, sizeof problem, "the %s kernel failed the sgemm self-check and this process could not re-execute without it (%s)", ours, strerror(errno));
             return;
