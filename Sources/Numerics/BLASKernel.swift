@@ -68,6 +68,9 @@ public struct BLASKernel: Sendable, Equatable {
         return hpsweep_blas_better_core(core, isa, amd ? HPSWEEP_VENDOR_AMD : HPSWEEP_VENDOR_INTEL).map { String(cString: $0) }
     }
 
+    /// Whether this CPU is AMD's (or Hygon's): AVX2 then means the Zen kernels.
+    public static var cpuIsAMD: Bool { hpsweep_cpu_vendor_id() == HPSWEEP_VENDOR_AMD }
+
     /// This CPU's tier, read with cpuid/xgetbv (what the start-up choice used).
     public static var cpuLevel: Int { Int(hpsweep_cpu_isa_level().rawValue) }
 

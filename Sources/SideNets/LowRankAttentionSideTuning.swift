@@ -124,11 +124,10 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let dh = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
         // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
         // Scratch kept across steps like the saved buffers (fresh 40 MB arrays per step cost page faults).
-        if du.count != M * D { du = [Float](repeating: 0, count: M * D); dnormalized = du }
-        if dattended.count != M * R { dattended = [Float](repeating: 0, count: M * R); recomputed = dattended; dqkv = [Float](repeating: 0, count: M * 3 * R) }
-        if scratch.count != N * N { scratch = [Float](repeating: 0, count: N * N) }
+        du.reuse(count: M * D, zeroed: true)
+        recomputed.reuse(count: M * R, zeroed: false)
+        scratch.reuse(count: N * N, zeroed: false)
         du.withUnsafeMutableBufferPointer { dus in
-            dus.update(repeating: 0)
             for b in 0..<B { for d in 0..<D { dus[b * N * D + d] = dh[b * D + d] } }
         }
         var index = saved.count
@@ -137,16 +136,16 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 index -= 1
                 let s = saved[index]
                 // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
-                dattended.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                dattended.reuse(count: M * R, zeroed: true)
                 linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
                                weight: p + module.out, rows: M, inFeatures: R, outFeatures: D)
-                dqkv.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                dqkv.reuse(count: M * 3 * R, zeroed: true)
                 // Recompute this module's attention probabilities (their output lands in scratch space).
                 attentionForward(out: &recomputed, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
                 attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: probs,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                dnormalized.reuse(count: M * D, zeroed: true)
                 linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
                                weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R)
                 layerNormBackwardFromOutput(dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)

@@ -11,8 +11,6 @@ final class BLASKernelCLITests: XCTestCase {
     let kernelVariables: Set<String> = ["OPENBLAS_CORETYPE", "HPSWEEP_OPENBLAS_CORETYPE", "HPSWEEP_OPENBLAS_DEFAULT_CORE",
                                         "HPSWEEP_OPENBLAS_REJECTED", "HPSWEEP_OPENBLAS_DROPPED", "HPSWEEP_TEST_PRETEND_OPENBLAS_CORE"]
 
-    var isAMD: Bool { ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains("AuthenticAMD") }
-
     func testVersionNamesTheKernelAndTheCPU() throws {
         let result = try cli.run(["version"], environment: [:], unsetting: kernelVariables)
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -25,7 +23,7 @@ final class BLASKernelCLITests: XCTestCase {
         let result = try cli.run(["version"], environment: ["HPSWEEP_TEST_PRETEND_OPENBLAS_CORE": "Prescott"], unsetting: kernelVariables)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr, "")
-        guard let better = BLASKernel.betterCore(than: "Prescott", cpuLevel: BLASKernel.cpuLevel, amd: isAMD) else {
+        guard let better = BLASKernel.betterCore(than: "Prescott", cpuLevel: BLASKernel.cpuLevel, amd: BLASKernel.cpuIsAMD) else {
             XCTAssertTrue(result.stdout.contains("(OpenBLAS's own choice)"), result.stdout)   // an SSE-only CPU
             return
         }
