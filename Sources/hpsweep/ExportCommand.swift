@@ -12,6 +12,7 @@ enum ExportCommand: Command {
         guard arguments.flags.contains("optuna") else { throw UsageError("'\(displayName)' needs a format: --optuna (the only one so far)") }
         guard arguments.positionals.count == 2 else { throw UsageError("usage: \(displayName) \(usage)") }
         let (directory, output) = (arguments.positionals[0], arguments.positionals[1])
+        try ProtectedPaths.checkWritable(output, option: "export")
         let state = try loadState(directory)
         let name = state.sweepName ?? (directory as NSString).lastPathComponent
         let lines = try OptunaExport.lines(state: state, studyName: name)

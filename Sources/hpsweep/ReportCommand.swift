@@ -15,8 +15,9 @@ enum ReportCommand: Command {
         guard !arguments.positionals.isEmpty else { throw UsageError("'\(displayName)' needs a results directory (results/<name>)") }
         let others = arguments.values["compare"].map { $0.split(separator: ",").map(String.init) } ?? []
         let directories = arguments.positionals + others
-        let report = try SweepReport(directories: directories)
         let output = arguments.values["output"] ?? (directories[0] as NSString).appendingPathComponent("report.html")
+        try ProtectedPaths.checkWritable(output, option: "--output")
+        let report = try SweepReport(directories: directories)
         let html = report.html()
         do { try writeAtomically(html, to: output) } catch { throw UsageError("cannot write \(output): \(error)") }
         print("report: \(output) (\(html.utf8.count / 1024) KiB, \(directories.count) sweep\(directories.count == 1 ? "" : "s"); open it in any browser, offline)")
