@@ -14,6 +14,9 @@ public struct NumpySplit: ImageSplit {
     private let file: MappedFile
     private let header: NPYHeader
     private let layout: Layout
+    /// Element strides of the image array as stored: C order, or Fortran order (column-major), which
+    /// is read in place, element by element, rather than copied whole.
+    private let strides: [Int]
 
     public var count: Int { labels.count }
     public var files: [String] { [imagesPath, labelsPath] }
@@ -32,6 +35,10 @@ public struct NumpySplit: ImageSplit {
         }
         (file, header) = try open(images)
         let shape = header.shape
+        var strides = [Int](repeating: 1, count: shape.count)
+        if header.fortranOrder { for d in shape.indices.dropFirst() { strides[d] = strides[d - 1] * shape[d - 1] } }
+        else { for d in shape.indices.reversed().dropFirst() { strides[d] = strides[d + 1] * shape[d + 1] } }
+        self.strides = strides
         switch (header.element, shape.count) {
         case (.uint8, 4) where shape[3] == 3 || shape[3] == 1:
             layout = .uint8NHWC(height: shape[1], width: shape[2], channels: shape[3])
@@ -69,18 +76,33 @@ public struct NumpySplit: ImageSplit {
         let base = file.bytes + header.dataOffset
         switch layout {
         case let .uint8NHWC(height, width, channels):
-            let size = height * width * channels
-            let source = (base + index * size).assumingMemoryBound(to: UInt8.self)
+            let source = (base + index * strides[0]).assumingMemoryBound(to: UInt8.self)
+            let (sy, sx, sc) = (strides[1], strides[2], strides.count == 4 ? strides[3] : 0)
             var pixels = [UInt8](repeating: 0, count: height * width * 3)
-            for p in 0..<(height * width) {
-                for c in 0..<3 { pixels[p * 3 + c] = source[p * channels + (channels == 3 ? c : 0)] }
+            for y in 0..<height {
+                for x in 0..<width {
+                    for c in 0..<3 { pixels[(y * width + x) * 3 + c] = source[y * sy + x * sx + (channels == 3 ? c : 0) * sc] }
+                }
             }
             preprocessing.apply(RGBImage(width: width, height: height, pixels: pixels), into: out)
         case let .float32NCHW(size):
             guard size == preprocessing.imageSize else {
                 throw DatasetError.badArray(path: imagesPath, reason: "float32 images are \(size)×\(size) but the backbone takes \(preprocessing.imageSize)×\(preprocessing.imageSize) (float input is not resized)")
             }
-            ScalarType.float32.decode(base + index * 3 * size * size * 4, count: 3 * size * size, into: out)
+            if !header.fortranOrder {
+                ScalarType.float32.decode(base + index * 3 * size * size * 4, count: 3 * size * size, into: out)
+                return
+            }
+            var k = 0
+            for c in 0..<3 {
+                for y in 0..<size {
+                    for x in 0..<size {
+                        let offset = 4 * (index * strides[0] + c * strides[1] + y * strides[2] + x * strides[3])
+                        out[k] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                        k += 1
+                    }
+                }
+            }
         }
     }
 }

@@ -27,9 +27,15 @@ public struct VTABSplit: ImageSplit {
             throw DatasetError.badListLine(path: listFile, line: 1, text: "", reason: "not UTF-8 text")
         }
         var paths: [String] = [], labels: [Int] = [], lines: [Int] = []
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on any line break: in Swift "\r\n" is one Character, so splitting on "\n" alone would
+        // read a CRLF file as one line.
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
+            if line.unicodeScalars.contains("\0") {   // a C path would end there, silently naming another file
+                throw DatasetError.badListLine(path: listFile, line: offset + 1, text: line.replacingOccurrences(of: "\0", with: "\\0"),
+                                               reason: "contains a NUL byte")
+            }
             // The label is the last field; the path may itself contain spaces.
             guard let space = line.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
                 throw DatasetError.badListLine(path: listFile, line: offset + 1, text: line, reason: "expected '<image path> <label>'")

@@ -83,4 +83,48 @@ final class SplitTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("out of range 0..<5"), "\(error)")
         }
     }
+
+    func testCRLFListFilesReadAndNULBytesAreRefused() throws {
+        let lines = ["images/train800/a.jpg 0", "images/train800/b.png 1", "images/train800/c.png 2", "images/train800/d.png 1"]
+        let crlf = try taskWithList("train800", lines.joined(separator: "\r\n") + "\r\n")
+        let split = try VTABSplit(root: crlf, task: "t", split: "train800")
+        XCTAssertEqual(split.labels, [0, 1, 2, 1])
+        XCTAssertEqual(split.count, 4, "four lines, not one")
+        let nul = try taskWithList("train800", "images/train800/a.jpg 0\nimages/train800/b.png\u{0}.jpg 1\n")
+        XCTAssertThrowsError(try VTABSplit(root: nul, task: "t", split: "train800")) { error in
+            XCTAssertTrue("\(error)".contains("train800.txt line 2") && "\(error)".contains("NUL byte"), "\(error)")
+        }
+    }
+
+    /// A Fortran-order (column-major) image array reads as the same images as its C-order copy.
+    func testFortranOrderImageArraysAreReordered() throws {
+        let dir = temporaryDirectory(self)
+        let (n, h, w, c) = (3, 5, 4, 3)
+        var cOrder = [UInt8](repeating: 0, count: n * h * w * c)
+        for i in cOrder.indices { cOrder[i] = UInt8((i * 37 + 11) % 251) }
+        var fOrder = cOrder
+        for a in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
+            fOrder[a + n * (y + h * (x + w * k))] = cOrder[((a * h + y) * w + x) * c + k]
+        } } } }
+        func npy(_ bytes: [UInt8], fortran: Bool, shape: String, descr: String = "|u1") -> Data {
+            var header = "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+            data.append(Data(header.utf8)); data.append(Data(bytes))
+            return data
+        }
+        try npy(cOrder, fortran: false, shape: "(\(n), \(h), \(w), \(c))").write(to: dir.appendingPathComponent("c.npy"))
+        try npy(fOrder, fortran: true, shape: "(\(n), \(h), \(w), \(c))").write(to: dir.appendingPathComponent("f.npy"))
+        try npy((0..<n).flatMap { [UInt8($0)] + [UInt8](repeating: 0, count: 7) }, fortran: false, shape: "(\(n),)", descr: "<i8")
+            .write(to: dir.appendingPathComponent("labels.npy"))
+        let cSplit = try NumpySplit(name: "c", images: dir.path + "/c.npy", labels: dir.path + "/labels.npy")
+        let fSplit = try NumpySplit(name: "f", images: dir.path + "/f.npy", labels: dir.path + "/labels.npy")
+        for a in 0..<n {
+            var x = [Float](repeating: 0, count: 3 * 8 * 8), y = x
+            try cSplit.loadImage(at: a, preprocessing: Preprocessing(imageSize: 8), into: &x)
+            try fSplit.loadImage(at: a, preprocessing: Preprocessing(imageSize: 8), into: &y)
+            XCTAssertEqual(x, y, "image \(a)")
+        }
+    }
 }
