@@ -16,6 +16,10 @@ public struct Hyperparameter {
     public let defaultValue: ParameterValue
     let apply: (inout TrialSettings, ParameterValue) -> Void
 
+    /// The largest value of an integer hyperparameter (2²⁰): far above any real batch, rank or head
+    /// count, low enough that sizes computed from them cannot overflow.
+    public static let integerLimit = 1 << 20
+
     public func applies(to method: String) -> Bool { methods?.contains(method) ?? true }
 
     /// What is wrong with `value` for this hyperparameter, or nil.
@@ -29,6 +33,7 @@ public struct Hyperparameter {
         case let (.integer(minimum), .number(x)):
             if x != x.rounded() { return "must be an integer, got \(value)" }
             if x < Double(minimum) { return "must be at least \(minimum), got \(value)" }
+            if x > Double(Self.integerLimit) { return "must be at most \(Self.integerLimit), got \(value)" }
         case let (.word(words), .text(s)):
             if !words.contains(s) { return "must be one of \(words.joined(separator: ", ")), got '\(s)'" }
         case (.word(let words), .number):

@@ -4,6 +4,12 @@ import Training
 /// What a sweep searches and how (docs/sweep-spec.md): methods and their spaces, the sampler, the
 /// budget, epochs, early stopping, objectives, seeds, and the pool's workers and memory.
 public struct SearchSpec {
+    /// Limits on sizes a sweep file can ask for (docs/sweep-spec.md): past them a typo such as
+    /// `"trials": 1e12` would print or allocate without end.
+    public static let maximumTrials = 100_000
+    public static let maximumSeeds = 1000
+    public static let maximumListLength = 10_000
+
     public enum SamplerKind: String, CaseIterable { case grid, random, sobol, tpe }
 
     public struct Sampler: Equatable {
@@ -72,10 +78,11 @@ public struct SearchSpec {
 
     static func parse(_ top: inout SpecReader, backbone: (width: Int, depth: Int, heads: Int, hasWeights: Bool)) throws -> SearchSpec {
         let seed = UInt64(try top.integer("seed", minimum: 0) ?? 0)
-        let epochs = try top.integer("epochs", minimum: 1) ?? 10
+        let epochs = try top.integer("epochs", minimum: 1, maximum: 100_000) ?? 10
         let methods = try parseMethods(&top)
         let samplerSpec = try parseSampler(&top)
         var trials = try top.integer("trials", minimum: 1)
+        if let t = trials, t > Self.maximumTrials { throw top.fail("trials", "must be at most \(Self.maximumTrials), got \(t)") }
         if samplerSpec.kind == .grid {
             var size = 0
             for space in methods {
@@ -86,6 +93,7 @@ public struct SearchSpec {
                 size += grid.count
             }
             if let t = trials, t < size { throw top.fail("trials", "the grid has \(size) configurations; trials \(t) would silently drop some (omit trials to run the whole grid)") }
+            if size > Self.maximumTrials { throw top.fail("sampler", "the grid has \(size) configurations, more than \(Self.maximumTrials)") }
             trials = size
         }
         guard let trialCount = trials else { throw top.fail("trials", "is required for sampler '\(samplerSpec.kind.rawValue)' (number of configurations)") }
@@ -102,6 +110,7 @@ public struct SearchSpec {
         switch top.raw("seeds") {
         case nil: seeds = [0]
         case let n as NSNumber where n.doubleValue == Double(n.intValue) && n.intValue >= 1 && String(cString: n.objCType) != "c":
+            guard n.intValue <= Self.maximumSeeds else { throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(n.intValue)") }
             seeds = Array(0..<n.intValue)
         case let list as [Any]:
             let values = list.compactMap { ($0 as? NSNumber).flatMap { $0.doubleValue == Double($0.intValue) && $0.intValue >= 0 ? $0.intValue : nil } }
@@ -111,14 +120,15 @@ public struct SearchSpec {
             seeds = values
         default: throw top.fail("seeds", "must be a count (>= 1) or a list of seeds")
         }
-        let workers = try top.integer("workers", minimum: 1)
+        if seeds.count > Self.maximumSeeds { throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(seeds.count)") }
+        let workers = try top.integer("workers", minimum: 1, maximum: 4096)
         var memory: Int?
         top.mark("memory")
         if let raw = top.raw("memory") {
-            guard let bytes = parseBytes(raw) else { throw top.fail("memory", "must be a size such as \"8GiB\", \"512MiB\" or a number of bytes") }
+            guard let bytes = parseBytes(raw) else { throw top.fail("memory", "must be a size from 1 B to 1 PiB such as \"8GiB\", \"512MiB\" or a number of bytes") }
             memory = bytes
         }
-        let finalTop = try top.integer("final_top", minimum: 0) ?? 1
+        let finalTop = try top.integer("final_top", minimum: 0, maximum: Self.maximumTrials) ?? 1
         var spec = SearchSpec(seed: seed, methods: methods, sampler: sampler, trials: trialCount, epochs: epochs,
                               earlyStopping: earlyStopping, objectives: objectives, seeds: seeds, workers: workers,
                               memoryBytes: memory, finalTop: finalTop)
@@ -216,6 +226,7 @@ public struct SearchSpec {
         switch kind {
         case "choice", "grid":
             guard let items = body as? [Any], !items.isEmpty else { throw fail("must be a non-empty list of values") }
+            guard items.count <= SearchSpec.maximumListLength else { throw fail("lists \(items.count) values, more than \(SearchSpec.maximumListLength)") }
             var values: [ParameterValue] = []
             for (i, item) in items.enumerated() {
                 guard let v = value(item) else { throw fail("entry \(i) must be a number or a string") }
@@ -267,8 +278,8 @@ public struct SearchSpec {
             var r = SpecReader(file: top.file, path: "$.sampler", object: object)
             guard let name = try r.string("type") else { throw r.fail("type", "is required (\(kinds))") }
             guard let kind = SamplerKind(rawValue: name) else { throw r.fail("type", "unknown sampler '\(name)' (\(kinds))") }
-            let batch = try r.integer("generation_size", minimum: 1)
-            let startup = try r.integer("startup", minimum: 1)
+            let batch = try r.integer("generation_size", minimum: 1, maximum: Self.maximumTrials)
+            let startup = try r.integer("startup", minimum: 1, maximum: Self.maximumTrials)
             if startup != nil && kind != .tpe { throw r.fail("startup", "applies to tpe only") }
             try r.rejectUnknownKeys()
             return (kind, batch, startup)
@@ -282,7 +293,7 @@ public struct SearchSpec {
         guard ["successive_halving", "asha", "pareto", "none"].contains(type) else {
             throw r.fail("type", "must be 'successive_halving' (alias 'asha'), 'pareto' or 'none'")
         }
-        let factor = try r.integer("reduction_factor", minimum: 2) ?? 3
+        let factor = try r.integer("reduction_factor", minimum: 2, maximum: 1000) ?? 3
         var rungs: [Int]
         r.mark("rungs")
         if let raw = r.raw("rungs") {
@@ -296,7 +307,7 @@ public struct SearchSpec {
             if r.has("min_epochs") { throw r.fail("min_epochs", "give either 'rungs' or 'min_epochs'") }
             _ = try r.integer("min_epochs")
         } else {
-            let first = try r.integer("min_epochs", minimum: 1) ?? 1
+            let first = try r.integer("min_epochs", minimum: 1, maximum: 100_000) ?? 1
             guard first < epochs else { throw r.fail("min_epochs", "must be below epochs (\(epochs))") }
             rungs = []
             var rung = first
@@ -388,13 +399,20 @@ public struct SearchSpec {
 }
 
 /// "8GiB", "512MiB", "2.5GB", or a byte count.
+/// The largest size `parseBytes` accepts (1 PiB): beyond any machine, far below Int's limit.
+public let maximumBytes = 1 << 50
+
+/// A byte count from a JSON number or a string such as "8GiB", "512MiB" or "100B"; nil unless it is
+/// between 1 byte and `maximumBytes`.
 public func parseBytes(_ raw: Any) -> Int? {
-    if let n = raw as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue >= 1 { return Int(n.doubleValue) }
-    guard let s = raw as? String else { return nil }
-    let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
-    for (suffix, scale) in units where s.hasSuffix(suffix) {
-        guard let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), x > 0 else { return nil }
-        return Int(x * scale)
+    var bytes: Double?
+    if let n = raw as? NSNumber, String(cString: n.objCType) != "c" { bytes = n.doubleValue }
+    if let s = raw as? String {
+        let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
+        if let (suffix, scale) = units.first(where: { s.hasSuffix($0.0) }),
+           let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) { bytes = x * scale }
     }
-    return nil
+    // Checked before converting: Int(1e300) traps, and a budget under one byte admits nothing.
+    guard let bytes, bytes.isFinite, bytes >= 1, bytes <= Double(maximumBytes) else { return nil }
+    return Int(bytes)
 }

@@ -43,12 +43,13 @@ public struct SpecReader {
 
     public mutating func string(_ key: String, default value: String) throws -> String { try string(key) ?? value }
 
-    public mutating func integer(_ key: String, minimum: Int? = nil) throws -> Int? {
+    public mutating func integer(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws -> Int? {
         mark(key)
         guard let value = object[key] else { return nil }
         guard let n = value as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.rounded() == n.doubleValue,
               abs(n.doubleValue) < 9e15 else { throw fail(key, "must be an integer") }
         if let minimum, n.intValue < minimum { throw fail(key, "must be at least \(minimum), got \(n.intValue)") }
+        if let maximum, n.intValue > maximum { throw fail(key, "must be at most \(maximum), got \(n.intValue)") }
         return n.intValue
     }
 

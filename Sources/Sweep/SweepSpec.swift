@@ -48,9 +48,10 @@ public struct SweepSpec {
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
     public static func load(_ file: String) throws -> SweepSpec {
         var top = try SpecReader.load(file)
-        guard let name = try top.string("name"), !name.isEmpty,
+        // The name is a folder under the results root: "." or ".." would put a sweep's files in the root or above it.
+        guard let name = try top.string("name"), !name.isEmpty, !name.hasPrefix("."), name.count <= 200,
               name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw top.fail("name", top.has("name") ? "must be letters, digits, '-', '_' or '.'" : "is required")
+            throw top.fail("name", top.has("name") ? "must be letters, digits, '-', '_' or '.', not starting with '.', at most 200 characters" : "is required")
         }
         guard var backboneReader = try top.object("backbone") else { throw top.fail("backbone", "is required") }
         let backbone = try parseBackbone(&backboneReader)
@@ -81,7 +82,7 @@ public struct SweepSpec {
     }
 
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
-        let heads = try r.integer("heads", minimum: 1)
+        let heads = try r.integer("heads", minimum: 1, maximum: 4096)
         let eps = try r.number("layer_norm_eps").map { Float($0) }
         if let weights = try r.string("weights") {
             if r.has("random") { throw r.fail("random", "give either 'weights' or 'random', not both") }
@@ -137,7 +138,7 @@ public struct SweepSpec {
         default:
             throw r.fail("format", r.has("format") ? "must be 'vtab' or 'numpy'" : "is required ('vtab' or 'numpy')")
         }
-        guard let classes = try r.integer("classes", minimum: 2) else { throw r.fail("classes", "is required (number of classes)") }
+        guard let classes = try r.integer("classes", minimum: 2, maximum: 1 << 20) else { throw r.fail("classes", "is required (number of classes)") }
         var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
         var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
         let spec = DataSpec(
@@ -184,7 +185,7 @@ public struct SweepSpec {
                 }
             } else { throw r.fail("taps", "must be 'all' or a non-empty list such as [0, 4, 8, 12, \"norm\"]") }
         }
-        spec.batchSize = try r.integer("batch_size", minimum: 1) ?? 32
+        spec.batchSize = try r.integer("batch_size", minimum: 1, maximum: 1 << 16) ?? 32
         r.mark("splits")
         if let splits = r.raw("splits") {
             guard let names = splits as? [String], !names.isEmpty else { throw r.fail("splits", "must be a non-empty list of split names") }

@@ -82,6 +82,49 @@ final class SearchSpecTests: XCTestCase {
         check(last + ", \"early_stopping\": {\"type\": \"hyperband\"}", "$.early_stopping.type", "'pareto'")
     }
 
+    /// Numbers a user can type: each is refused where it is read, never converted into a trap.
+    func testExtremeNumbersAreRefusedWithTheirPath() throws {
+        let dir = temporaryDirectory(self)
+        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) {
+            do {
+                _ = try SweepSpec.load(try writeDigitsSweep(in: dir, search: search))
+                XCTFail("accepted: \(search)", line: line)
+            } catch let error as SpecError {
+                XCTAssertEqual(error.path, path, error.description, line: line)
+                XCTAssertTrue(error.message.contains(message), error.description, line: line)
+            } catch { XCTFail("\(error)", line: line) }
+        }
+        let last = "\"methods\": [\"last\"], \"trials\": 2"
+        check(last + ", \"space\": {\"batch_size\": 1e19}", "$.space.batch_size", "at most 1048576")
+        check(last + ", \"space\": {\"batch_size\": 1e15}", "$.space.batch_size", "at most 1048576")
+        check(last + ", \"space\": {\"rank\": {\"int\": [1, 1e19]}}", "$.space.rank.int[1]", "at most")
+        check(last + ", \"space\": {\"rank\": {\"choice\": [4, 1e19]}}", "$.space.rank.choice[1]", "at most")
+        check("\"methods\": {\"last\": {\"heads\": 1e19}}, \"trials\": 2", "$.methods.last.heads", "at most")
+        check(last + ", \"memory\": 1e300", "$.memory", "1 PiB")
+        check(last + ", \"memory\": \"1e300GiB\"", "$.memory", "1 PiB")
+        check(last + ", \"memory\": \"0.5B\"", "$.memory", "1 PiB")
+        check(last.replacingOccurrences(of: "\"trials\": 2", with: "\"trials\": 1e12"), "$.trials", "at most 100000")
+        check(last + ", \"seeds\": 1e9", "$.seeds", "at most 1000")
+        check(last + ", \"space\": {\"lr\": {\"choice\": [\((1...10_001).map { "\(Double($0) * 1e-5)" }.joined(separator: ", "))]}}", "$.space.lr.choice", "more than 10000")
+        for name in [".", "..", ".hidden"] {
+            XCTAssertThrowsError(try SweepSpec.load(try writeDigitsSweep(in: dir, name: name, search: last)), name) { error in
+                XCTAssertEqual((error as? SpecError)?.path, "$.name", "\(error)")
+            }
+        }
+    }
+
+    func testByteSizes() {
+        XCTAssertEqual(parseBytes("8GiB"), 8 << 30)
+        XCTAssertEqual(parseBytes("512 MiB"), 512 << 20)
+        XCTAssertEqual(parseBytes(NSNumber(value: 1024)), 1024)
+        XCTAssertEqual(parseBytes("1PiB"), nil, "unknown unit")
+        for bad: Any in ["1e300GiB", "1e12GiB", "0.5B", "0B", "-1GiB", "nanMiB", "infGiB", NSNumber(value: 1e300), NSNumber(value: 0.5), NSNumber(value: true)] {
+            XCTAssertNil(parseBytes(bad), "\(bad)")
+        }
+        XCTAssertEqual(parseBytes("1024TiB"), nil)
+        XCTAssertEqual(parseBytes(NSNumber(value: Double(maximumBytes))), maximumBytes)
+    }
+
     func testGridEnumeratesEveryCombinationOfEveryMethod() throws {
         let spec = try SweepSpec.load(try writeDigitsSweep(in: temporaryDirectory(self), search: """
         "methods": {"last": {"rank": {"grid": [4, 8]}, "lr": {"grid": [0.01, 0.001, 0.0001]}}, "adapter": {"bottleneck": {"int": [4, 6]}}},
