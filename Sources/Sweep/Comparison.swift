@@ -107,13 +107,19 @@ public struct Comparison {
         var ids = [[Configuration: [String]]](repeating: [:], count: files.count)
         var all = Set<Configuration>()
         for (f, file) in files.enumerated() {
+            var unusable = 0
+            defer {
+                if unusable > 0 {
+                    notes.append("\(file.path): \(unusable) finished row\(unusable == 1 ? " has" : "s have") a missing, non-numeric or infinite \(chosen.map(\.name).joined(separator: "/")) value: left out of every figure")
+                }
+            }
             for row in file.rows where row.value("status") == "finished" {
                 let configuration = Self.configuration(of: row, in: file, ignoring: Set(ignoring))
                 let vector = chosen.map { objective -> Double in
                     let v = row.number(objective.name) ?? .nan
                     return objective.direction == .maximize ? -v : v
                 }
-                if vector.contains(where: { !$0.isFinite }) { continue }
+                if vector.contains(where: { !$0.isFinite }) { unusable += 1; continue }
                 var seed = row.value("seed")
                 if cells[f][configuration]?.bySeed[seed] != nil { seed += "'" + row.value("trial") }   // a repeated seed: keep both
                 cells[f][configuration, default: Cell()].bySeed[seed] = vector

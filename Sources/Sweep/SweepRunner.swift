@@ -296,7 +296,11 @@ public final class SweepRunner {
         for id in ids {
             let record = state.trials[id]!
             do {
-                pending.append(PendingTrial(id: id, trainer: try self.trainer(record, data: data, checkpointID: id),
+                let trainer = try self.trainer(record, data: data, checkpointID: id)
+                // One that can never fit is journaled as failed, once; left to the pool, it would fail
+                // unjournaled and be planned again for ever.
+                guard pool.admits(trainer.memoryBytes) else { throw TrialError(TrialPool.tooLarge(trainer.memoryBytes, budget: pool.memoryBudget)) }
+                pending.append(PendingTrial(id: id, trainer: trainer,
                                              previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0))
             } catch {
                 var event = JournalEvent(.failed, trial: id)
@@ -335,6 +339,9 @@ public final class SweepRunner {
         }) { [self] event in
             switch event {
             case .finished(_, .skipped, _, _, _): return
+            // Stopped short of the rung (Ctrl-C, or a storage failure stopping every trial): it resumes
+            // from its checkpoint; a "paused at 0 epochs" line would report progress that did not happen.
+            case let .finished(_, .completed(result), _, _, _) where result.status == .stopped && result.epochsRun < rung: return
             case let .finished(id, outcome, doneInPool, running, queued):
                 onEvent(.pool(.finished(id: id, outcome: outcome, done: done + doneInPool, running: running, queued: queued)))
             case .started: onEvent(.pool(event))

@@ -45,6 +45,15 @@ public final class TrialPool {
         self.memoryBudget = memoryBudget
     }
 
+    /// Why a trial needing `bytes` of working memory can never be admitted under `budget`.
+    public static func tooLarge(_ bytes: Int, budget: Int) -> String {
+        String(format: "needs %.1f MiB of working memory, more than the whole budget of %.1f MiB (--memory)",
+               Double(bytes) / 1_048_576, Double(budget) / 1_048_576)
+    }
+
+    /// Whether a trial needing `bytes` fits the budget at all (else the pool fails it at once).
+    public func admits(_ bytes: Int) -> Bool { bytes <= memoryBudget }
+
     /// Runs every trial; outcomes in the order of `trials`. `onEvent` is called under the pool's lock
     /// (keep it short).
     public func run(_ trials: [PoolTrial], onEvent: (PoolEvent) -> Void = { _ in }) -> [TrialOutcome] {
@@ -54,9 +63,8 @@ public final class TrialPool {
         let condition = NSCondition()
         // Too big for the budget even alone: fail now rather than wait forever.
         queue.removeAll { index in
-            guard trials[index].memoryBytes > memoryBudget else { return false }
-            let outcome = TrialOutcome.failed(String(format: "needs %.1f MiB of working memory, more than the whole budget of %.1f MiB (--memory)",
-                                                     Double(trials[index].memoryBytes) / 1_048_576, Double(memoryBudget) / 1_048_576))
+            guard !admits(trials[index].memoryBytes) else { return false }
+            let outcome = TrialOutcome.failed(Self.tooLarge(trials[index].memoryBytes, budget: memoryBudget))
             outcomes[index] = outcome
             done += 1
             onEvent(.finished(id: trials[index].id, outcome: outcome, done: done, running: 0, queued: trials.count - done))

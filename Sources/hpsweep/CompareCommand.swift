@@ -24,6 +24,7 @@ enum CompareCommand: Command {
                 }
                 return SearchSpec.Objective(metric: metric, direction: metric == .valAccuracy ? .maximize : .minimize)
             }
+            if objectives!.isEmpty { throw UsageError("option '--objectives' needs at least one metric, e.g. val_acc,params") }
         }
         let ignoring = try (arguments.values["ignore"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []).map { name -> String in
             guard Hyperparameter.named(name) != nil else {
@@ -31,6 +32,7 @@ enum CompareCommand: Command {
             }
             return name
         }
+        if let out = arguments.values["csv"] { try ProtectedPaths.checkWritable(out, option: "--csv") }
         let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments.values["csv"] {

@@ -42,22 +42,29 @@ enum RunCommand: Command {
         guard let sharing = ReadSharing(rawValue: sharingText) else {
             throw UsageError("option '--shared-reads' takes auto, on or off, got '\(sharingText)'")
         }
+        // Every option is checked before anything is moved, locked or written.
+        let workers = try arguments.values["workers"] != nil ? arguments.positiveInt("workers", default: 1) : (search.workers ?? availableCores)
+        var memory = search.memoryBytes ?? TrialPool.defaultMemoryBudget
+        if let text = arguments.values["memory"] {
+            guard let bytes = parseBytes(text) else { throw UsageError("option '--memory' needs a size from 1B to 1PiB such as 8GiB or 512MiB, got '\(text)'") }
+            memory = bytes
+        }
+        _ = try arguments.positiveInt("threads", default: availableCores)
         let lock = try SweepLock(root: resultsRoot, name: spec.name, shared: isWorker)
         defer { lock.release() }
         if arguments.flags.contains("fresh"), FileManager.default.fileExists(atPath: directory) {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            let aside = directory + ".old-" + stamp
-            try FileManager.default.moveItem(atPath: directory, toPath: aside)
+            // Two --fresh runs within one second must not collide on the name.
+            var aside = directory + ".old-" + stamp
+            var suffix = 2
+            while FileManager.default.fileExists(atPath: aside) { aside = directory + ".old-" + stamp + "-\(suffix)"; suffix += 1 }
+            do { try FileManager.default.moveItem(atPath: directory, toPath: aside) } catch {
+                throw UsageError("--fresh: cannot move \(directory) aside to \(aside): \((error as NSError).localizedDescription)")
+            }
             print("hpsweep run: moved the previous results aside to \(aside)")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
-        let workers = try arguments.values["workers"] != nil ? arguments.positiveInt("workers", default: 1) : (search.workers ?? availableCores)
-        var memory = search.memoryBytes ?? TrialPool.defaultMemoryBudget
-        if let text = arguments.values["memory"] {
-            guard let bytes = parseBytes(text) else { throw UsageError("option '--memory' needs a size such as 8GiB or 512MiB, got '\(text)'") }
-            memory = bytes
-        }
         print("hpsweep run: \(spec.name) (\(spec.file))")
         print("  " + describePlan(search, workers: workers, memory: memory))
         print(machineLine)
@@ -126,6 +133,20 @@ enum RunCommand: Command {
         if wall >= 0.5 {   // (a run that found everything done has nothing to measure)
             print(runner.machinery.summary(wallSeconds: wall, workers: workers))
         }
+        if let failure = nothingTrained(runner.state.records, name: spec.name) { throw TrialError(failure) }
+    }
+
+    /// One line when no trial of the sweep trained at all (every one failed, diverged or was
+    /// rejected): the counts and the first failure's reason, with how many failed the same way.
+    static func nothingTrained(_ records: [TrialRecord], name: String) -> String? {
+        guard !records.isEmpty, !records.contains(where: { [.finished, .pruned, .paused, .planned].contains($0.status) }) else { return nil }
+        let counts = Dictionary(grouping: records, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
+        var text = "no trial of sweep '\(name)' trained (\(counts))"
+        if let first = records.first(where: { $0.error != nil }), let reason = first.error?.split(separator: "\n").first {
+            let shared = records.filter { $0.error?.split(separator: "\n").first == reason }.count
+            text += "; \(first.id): \(reason)" + (shared > 1 ? " (and \(shared - 1) more the same way)" : "")
+        }
+        return text
     }
 
     static func describePlan(_ search: SearchSpec, workers: Int, memory: Int) -> String {

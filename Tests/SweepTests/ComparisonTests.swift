@@ -107,4 +107,21 @@ final class ComparisonTests: XCTestCase {
         try "trial,method,status,seed,val_acc,params,pareto_rank\nt0,last\n".write(toFile: other, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try LeaderboardFile(path: other)) { XCTAssertTrue("\($0)".contains("line 2 has 2 fields, the header 7"), "\($0)") }
     }
+
+    /// Rows whose objective is not a finite number are left out, and the reader is told how many; and
+    /// files from different BLAS kernels are flagged.
+    func testUnusableValuesAndDifferentKernelsAreNoted() throws {
+        let dir = temporaryDirectory(self)
+        var good = trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"])
+        good["blas"] = "OpenBLAS 0.3.21 Zen"
+        var infinite = trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]); infinite["val_acc"] = "inf"
+        var text = trial("t2", "last", seed: 2, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]); text["val_acc"] = "n/a"
+        let a = try writeLeaderboard([good, infinite, text], in: dir, name: "a")
+        var other = good; other["blas"] = "OpenBLAS 0.3.21 SkylakeX"
+        let b = try writeLeaderboard([other], in: dir, name: "b")
+        let c = try Comparison(files: [try LeaderboardFile(path: a), try LeaderboardFile(path: b)])
+        XCTAssertTrue(c.notes.contains { $0.hasPrefix("\(a): 2 finished rows have") && $0.contains("left out") }, "\(c.notes)")
+        XCTAssertTrue(c.notes.contains { $0.contains("different BLAS kernels") && $0.contains("SkylakeX") && $0.contains("Zen") }, "\(c.notes)")
+        XCTAssertEqual(c.cells[0].values.first?.bySeed.count, 1, "only the finite row counts")
+    }
 }

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+import _TestSupport
+
+/// Commands given hostile arguments: one line, a non-zero exit, and nothing of a sweep touched.
+final class HostileInputTests: XCTestCase {
+    let cli = CLI()
+    let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("sweeps/demo.json").path
+
+    /// A results directory that looks like a sweep's (its journal is what marks it).
+    func fakeSweep() throws -> URL {
+        let sweep = temporaryDirectory(self).appendingPathComponent("results/demo")
+        try FileManager.default.createDirectory(at: sweep, withIntermediateDirectories: true)
+        try Data("the journal\n".utf8).write(to: sweep.appendingPathComponent("journal.jsonl"))
+        return sweep
+    }
+
+    func testNoOutputOptionWritesOntoASweepsJournal() throws {
+        let sweep = try fakeSweep()
+        let journal = sweep.appendingPathComponent("journal.jsonl").path
+        for arguments in [["export", "--optuna", sweep.path, journal], ["report", sweep.path, "--output", journal],
+                          ["compare", "a.csv", "b.csv", "--csv", journal]] {
+            let result = try cli.run(arguments)
+            cli.assertOneLineError(result, status: 1, containing: ["refusing to write", journal])
+            XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8), "the journal\n", arguments.joined(separator: " "))
+        }
+    }
+
+    func testFreshMovesNothingWhenAnOptionIsRejected() throws {
+        let sweep = try fakeSweep()
+        let root = sweep.deletingLastPathComponent().path
+        for bad in [["--memory", "0.5B"], ["--memory", "1e12GiB"], ["--workers", "0"], ["--threads", "-1"], ["--shared-reads", "maybe"]] {
+            let result = try cli.run(["run", demo, "--results", root, "--fresh"] + bad)
+            cli.assertOneLineError(result, status: 2, containing: [bad[0]])
+            XCTAssertTrue(FileManager.default.fileExists(atPath: sweep.appendingPathComponent("journal.jsonl").path), bad.joined(separator: " "))
+            let entries = try FileManager.default.contentsOfDirectory(atPath: root)
+            XCTAssertFalse(entries.contains { $0.contains(".old-") }, "\(entries)")
+        }
+    }
+
+    func testCompareNeedsAnObjective() throws {
+        for list in ["", ","] {
+            cli.assertOneLineError(try cli.run(["compare", "a.csv", "b.csv", "--objectives", list]), status: 2, containing: ["--objectives"])
+        }
+    }
+
+    /// A trial that can never fit the memory budget is journaled as failed once (it was planned again
+    /// for ever), and a sweep in which nothing trained says so and exits non-zero.
+    func testTrialsLargerThanTheBudgetFailOnceAndTheRunSaysNothingTrained() throws {
+        let dir = temporaryDirectory(self)
+        let result = try cli.run(["run", demo, "--results", dir.path + "/results", "--cache-dir", dir.path + "/cache", "--memory", "1KiB"], timeout: 300)
+        cli.assertOneLineError(result, status: 1, containing: ["no trial of sweep 'demo' trained (24 failed)", "more than the whole budget of 0.0 MiB"])
+        let journal = try String(contentsOfFile: dir.path + "/results/demo/journal.jsonl", encoding: .utf8)
+        let events = journal.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(events.filter { $0["event"] as? String == "failed" }.count, 24, "each trial failed exactly once")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/results/demo/leaderboard.csv"), "the leaderboard is still written")
+    }
+}
