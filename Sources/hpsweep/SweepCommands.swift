@@ -26,21 +26,32 @@ enum ValidateCommand: Command {
         }
         let sampler = Sampler(search)
         print("  planned trials:")
+        // A large plan is summarised: its first lines, then a count (100 000 trials would be as many lines).
+        let maximumLines = 60
+        var lines = 0, covered = 0
         for g in 0..<search.generationCount {
             let indices = sampler.indices(generation: g)
+            if lines >= maximumLines { break }
             if search.sampler.kind == .tpe && indices.lowerBound >= search.sampler.startup {
+                lines += 1; covered = indices.upperBound
                 print("    generation \(g + 1): configurations \(indices.lowerBound)…\(indices.upperBound - 1) proposed by TPE from earlier results")
                 continue
             }
-            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])) {
+            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])).prefix(maximumLines - lines) {
+                lines += 1; covered = k + 1
                 let space = search.methods.first { $0.method == proposal.method }!
                 let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
                 let reason = rejection(proposal)
                 if reason != nil { rejected += 1 }
-                let seeds = search.seeds.map(String.init).joined(separator: ",")
+                let seeds = search.seeds.count <= 10 ? search.seeds.map(String.init).joined(separator: ",")
+                    : "\(search.seeds.first!)…\(search.seeds.last!) (\(search.seeds.count))"
                 let line = String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0)
                 print(line + " " + values + "  × seeds " + seeds + (reason.map { "  → rejected: " + $0 } ?? ""))
             }
+        }
+        if covered < search.trials {
+            let rest = search.trials - covered
+            print("    … and \(rest) more configuration\(rest == 1 ? "" : "s"), up to generation \(search.generationCount)")
         }
         if rejected > 0 { print("  \(rejected) of the configurations listed break a constraint: they will be rejected before training") }
     }

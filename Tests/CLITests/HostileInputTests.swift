@@ -56,4 +56,19 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(events.filter { $0["event"] as? String == "failed" }.count, 24, "each trial failed exactly once")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/results/demo/leaderboard.csv"), "the leaderboard is still written")
     }
+
+    /// `validate` of a large plan lists its first configurations and counts the rest.
+    func testValidateSummarisesALargePlan() throws {
+        let dir = temporaryDirectory(self)
+        let path = try writeSmallSweep(in: dir)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "\"trials\": 8", with: "\"trials\": 100000, \"seeds\": 20")
+            .replacingOccurrences(of: "{\"type\": \"tpe\", \"startup\": 4, \"generation_size\": 4}", with: "\"random\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try cli.run("validate", path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertLessThan(result.stdout.split(separator: "\n").count, 80, result.stdout)
+        XCTAssertTrue(result.stdout.contains("… and 99940 more configurations, up to generation 1"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("× seeds 0…19 (20)"), result.stdout)
+    }
 }
