@@ -22,7 +22,12 @@ extension TensorArchive {
         guard found == expected else {
             throw WeightsError.shapeMismatch(path: path, tensor: name, expected: expected, found: found)
         }
-        return try tensor(name)
+        let t = try tensor(name)
+        // A NaN or inf in frozen weights would surface only as every trial diverging, after the cache.
+        if let bad = t.storage.firstIndex(where: { !$0.isFinite }) {
+            throw WeightsError.nonFinite(path: path, tensor: name, index: bad, value: t.storage[bad])
+        }
+        return t
     }
 
     public func contains(_ name: String) -> Bool { shape(of: name) != nil }

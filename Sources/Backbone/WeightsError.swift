@@ -10,6 +10,7 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(path: String, tensor: String, expected: [Int], found: [Int])
     case unknownConvention(path: String, sampleKeys: [String])
     case inconsistentModel(path: String, detail: String)
+    case nonFinite(path: String, tensor: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -32,6 +33,8 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
             return "\(path): not a ViT checkpoint in timm, HuggingFace ViTModel or Google .npz naming (keys: \(sample)\(keys.count > 4 ? ", …" : ""))"
         case let .inconsistentModel(path, detail):
             return "\(path): \(detail)"
+        case let .nonFinite(path, tensor, index, value):
+            return "\(path): tensor '\(tensor)' holds \(value) at element \(index): the checkpoint is corrupt (weights must be finite)"
         }
     }
 }

@@ -95,6 +95,17 @@ final class MalformedWeightsTests: XCTestCase {
         }) { _ = try LoadedViT(path: file, heads: 4) }
     }
 
+    func testNonFiniteWeightsAreRefusedWhenLoaded() throws {
+        for value in [Float.nan, .infinity, -.infinity] {
+            var poisoned = Tensor(shape: [48])
+            poisoned.storage[7] = value
+            let file = try microWith("blocks.0.norm1.bias", poisoned)
+            expect({ if case .nonFinite(let p, let t, 7, _) = $0 { return p == file && t == "blocks.0.norm1.bias" }; return false }) {
+                _ = try LoadedViT(path: file, heads: 4)
+            }
+        }
+    }
+
     func testMissingTensorNamesTensor() throws {
         let file = try microWith("norm.bias", nil)
         expect({ if case .missingTensor(let p, let t) = $0 { return p == file && t == "norm.bias" }; return false }) {

@@ -71,4 +71,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("… and 99940 more configurations, up to generation 1"), result.stdout)
         XCTAssertTrue(result.stdout.contains("× seeds 0…19 (20)"), result.stdout)
     }
+
+    /// `--fresh` moves the old results aside under a name that is free, even when an earlier `--fresh`
+    /// of the same second took the plain one.
+    func testFreshNeverCollidesWithAnEarlierAside() throws {
+        let sweep = try fakeSweep()
+        let root = sweep.deletingLastPathComponent()
+        let formatter = ISO8601DateFormatter()
+        for second in 0..<4 {   // the asides of this second and the next few already exist
+            let stamp = formatter.string(from: Date().addingTimeInterval(Double(second))).replacingOccurrences(of: ":", with: "")
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("demo.old-" + stamp), withIntermediateDirectories: true)
+        }
+        let result = try cli.run(["run", demo, "--results", root.path, "--cache-dir", root.path + "/../cache", "--fresh", "--memory", "1KiB"], timeout: 300)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("no trial of sweep 'demo' trained"), result.stderr)
+        let asides = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("demo.old-") && $0.hasSuffix("-2") }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        XCTAssertEqual(asides.count, 1, "\(entries)")
+        XCTAssertEqual(try String(contentsOfFile: root.path + "/" + asides[0] + "/journal.jsonl", encoding: .utf8), "the journal\n")
+    }
 }
