@@ -38,6 +38,10 @@ public final class ActivationCache: @unchecked Sendable {
             let file = try map(array)
             let crc = CRC32.of(UnsafeRawBufferPointer(start: file.bytes, count: file.count))
             guard crc == array.crc32 else { throw CacheError.checksumMismatch(path: path(of: array), expected: array.crc32, actual: crc) }
+            if array.dtype != "I64", let element = firstNonFinite(UnsafeRawBufferPointer(start: file.bytes, count: file.count), dtype: header.dtype) {
+                throw CacheError.nonFinite(path: path(of: array), element: element,
+                                           detail: "every trial reading it would diverge (a cache written elsewhere, or damaged); rebuild or re-import it")
+            }
         }
     }
 

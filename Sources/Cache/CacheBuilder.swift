@@ -121,7 +121,15 @@ public struct CacheBuilder {
             try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).\(tap).bin"))
         }
         try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch { range, encoded in
-            for t in plan.taps.indices { try writers[t].append(encoded[t]) }
+            for t in plan.taps.indices {
+                if let element = firstNonFinite(encoded[t], dtype: dtype) {
+                    let image = range.lowerBound + element / (tokens * width)
+                    throw CacheError.nonFinite(path: writers[t].path, element: element,
+                                               detail: "the backbone's \(plan.taps[t]) of image \(image) of split \(split.name)"
+                                                   + (dtype == .float16 ? " (beyond F16's ±65504? use \"dtype\": \"bf16\" or \"f32\")" : ""))
+                }
+                try writers[t].append(encoded[t])
+            }
             progress(range.upperBound)
         }
         var arrays: [CacheArray] = []

@@ -10,6 +10,7 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
     case writeFailed(path: String, reason: String)
     case unknownTap(tap: String, available: [String])
     case unknownSplit(split: String, available: [String])
+    case nonFinite(path: String, element: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -22,6 +23,7 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         case let .keyMismatch(path, declared, computed): return "\(path): header key \(declared) does not match its ingredients (\(computed))"
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         case let .unknownTap(tap, available): return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
         case let .unknownSplit(split, available): return "split '\(split)' is not in the cache (it has \(available.joined(separator: ", ")))"
         }
     }

@@ -29,6 +29,45 @@ final class CacheIntegrityTests: XCTestCase {
         }
     }
 
+    /// A NaN written with a matching CRC (a cache made elsewhere) is still found by verify, with its file.
+    func testNonFiniteActivationFailsVerification() throws {
+        let cache = try buildSmall()
+        let file = cache.directory + "/train800.z1.bin"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        bytes[20] = 0x00; bytes[21] = 0x7E                     // F16 NaN at element 10
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let headerURL = URL(fileURLWithPath: cache.directory + "/header.json")
+        var header = try JSONSerialization.jsonObject(with: Data(contentsOf: headerURL)) as! [String: Any]
+        var arrays = header["arrays"] as! [[String: Any]]
+        let index = arrays.firstIndex { $0["file"] as? String == "train800.z1.bin" }!
+        arrays[index]["crc32"] = bytes.withUnsafeBytes { Int(CRC32.of($0)) }
+        header["arrays"] = arrays
+        try JSONSerialization.data(withJSONObject: header).write(to: headerURL)
+        let reopened = try ActivationCache(directory: cache.directory)
+        XCTAssertThrowsError(try reopened.verify()) { error in
+            guard case CacheError.nonFinite(let path, 10, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, file)
+        }
+    }
+
+    /// A NaN reaching the backbone (here in preprocessed float images) stops the build, naming the image.
+    func testNonFiniteActivationStopsTheBuild() throws {
+        let dir = temporaryDirectory(self)
+        var pixels = [Float](repeating: 0.25, count: 2 * 3 * 16 * 16)
+        pixels[3 * 16 * 16 + 5] = .nan                          // image 1
+        let images = dir.appendingPathComponent("train800_images.npy"), labels = dir.appendingPathComponent("train800_labels.npy")
+        try npyFile(descr: "<f4", shape: [2, 3, 16, 16], data: pixels.withUnsafeBytes { Data($0) }).write(to: images)
+        try npyFile(descr: "<i8", shape: [2], data: [Int64(0), 1].withUnsafeBytes { Data($0) }).write(to: labels)
+        let split = try NumpySplit(name: "train800", images: images.path, labels: labels.path, classes: 3)
+        let plan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split]))
+        XCTAssertThrowsError(try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(plan)) { error in
+            guard case CacheError.nonFinite(_, _, let detail) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("image 1 of split train800"), detail)
+        }
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []
+        XCTAssertFalse(leftovers.contains { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") && !$0.contains("staging") }, "no cache published: \(leftovers)")
+    }
+
     func testTruncatedOrMissingArrayFailsToOpen() throws {
         let cache = try buildSmall()
         let file = cache.directory + "/train800.z2.bin"
