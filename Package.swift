@@ -69,6 +69,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Training", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "Datasets", "_TestSupport"]),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "Backbone"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "Backbone", "Datasets"]),
     ]
 )

@@ -35,9 +35,14 @@ public struct NumpySplit: ImageSplit {
         }
         (file, header) = try open(images)
         let shape = header.shape
+        // Overflow-checked: an empty array (N = 0) may declare any other extents (found by the npy fuzzer).
         var strides = [Int](repeating: 1, count: shape.count)
-        if header.fortranOrder { for d in shape.indices.dropFirst() { strides[d] = strides[d - 1] * shape[d - 1] } }
-        else { for d in shape.indices.reversed().dropFirst() { strides[d] = strides[d + 1] * shape[d + 1] } }
+        let order = header.fortranOrder ? Array(shape.indices) : shape.indices.reversed()
+        for (previous, d) in zip(order, order.dropFirst()) {
+            let (stride, overflow) = strides[previous].multipliedReportingOverflow(by: shape[previous])
+            guard !overflow else { throw DatasetError.badArray(path: images, reason: "shape \(shape) is too large to address") }
+            strides[d] = stride
+        }
         self.strides = strides
         switch (header.element, shape.count) {
         case (.uint8, 4) where shape[3] == 3 || shape[3] == 1:

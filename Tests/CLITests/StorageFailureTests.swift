@@ -29,6 +29,8 @@ final class StorageFailureTests: XCTestCase {
 
         let full = try cli.run("run", sweep, "--results", results)
         cli.assertOneLineError(full, status: 1, containing: ["No space left on device"])
+        // Trials stopped by the failure resume later: no progress line may report them paused.
+        XCTAssertFalse(full.stdout.contains("at 0 epochs (paused)"), full.stdout)
         // What was journaled before is intact: every line parses and passes its CRC.
         let status = try cli.run("status", results + "/small")
         XCTAssertEqual(status.status, 0, status.stderr)

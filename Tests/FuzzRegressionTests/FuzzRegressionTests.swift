@@ -1,4 +1,5 @@
 import Backbone
+import Datasets
 import Foundation
 import FuzzTargets
 import XCTest
@@ -38,6 +39,15 @@ final class FuzzRegressionTests: XCTestCase {
         let file = try XCTUnwrap(files("regressions", .npz).first { $0.lastPathComponent == "oom-declared-size.npz" })
         XCTAssertThrowsError(try NPZFile(path: file.path)) { error in
             XCTAssertTrue("\(error)".contains("compressed bytes can inflate to"), "\(error)")
+        }
+    }
+
+    /// An empty image array (N = 0) may declare extents whose strides overflow Int: refused with a
+    /// line, not an arithmetic trap (found by the npy fuzzer after Fortran-order reading came in).
+    func testEmptyArrayWithHugeExtentsIsRefused() throws {
+        let file = try XCTUnwrap(files("regressions", .npy).first { $0.lastPathComponent == "overflow-strides-empty-array.npy" })
+        XCTAssertThrowsError(try NumpySplit(name: "x", images: file.path, labels: file.path)) { error in
+            XCTAssertTrue("\(error)".contains("too large to address"), "\(error)")
         }
     }
 }
