@@ -37,18 +37,21 @@ final class SearchSpecTests: XCTestCase {
         XCTAssertNotEqual(a, c)
     }
 
+    /// Asserts that a sweep with `search` is refused at JSON path `path` with `message`, in one line.
+    func assertRefused(_ search: String, in dir: URL, _ path: String, _ message: String, line: UInt) {
+        do {
+            _ = try SweepSpec.load(try writeDigitsSweep(in: dir, search: search))
+            XCTFail("accepted: \(search)", line: line)
+        } catch let error as SpecError {
+            XCTAssertEqual(error.path, path, error.description, line: line)
+            XCTAssertTrue(error.message.contains(message), error.description, line: line)
+            XCTAssertFalse(error.description.contains("\n"), line: line)
+        } catch { XCTFail("\(error)", line: line) }
+    }
+
     func testErrorsNameTheJSONPath() throws {
         let dir = temporaryDirectory(self)
-        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) {
-            do {
-                _ = try SweepSpec.load(try writeDigitsSweep(in: dir, search: search))
-                XCTFail("accepted: \(search)", line: line)
-            } catch let error as SpecError {
-                XCTAssertEqual(error.path, path, error.description, line: line)
-                XCTAssertTrue(error.message.contains(message), error.description, line: line)
-                XCTAssertFalse(error.description.contains("\n"), line: line)
-            } catch { XCTFail("\(error)", line: line) }
-        }
+        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) { assertRefused(search, in: dir, path, message, line: line) }
         let last = "\"methods\": [\"last\"], \"trials\": 2"
         check("\"methods\": [\"lats\"], \"trials\": 2", "$.methods", "did you mean 'last'?")
         check(last + ", \"epoch\": 3", "$.epoch", "did you mean 'epochs'?")
@@ -85,15 +88,7 @@ final class SearchSpecTests: XCTestCase {
     /// Numbers a user can type: each is refused where it is read, never converted into a trap.
     func testExtremeNumbersAreRefusedWithTheirPath() throws {
         let dir = temporaryDirectory(self)
-        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) {
-            do {
-                _ = try SweepSpec.load(try writeDigitsSweep(in: dir, search: search))
-                XCTFail("accepted: \(search)", line: line)
-            } catch let error as SpecError {
-                XCTAssertEqual(error.path, path, error.description, line: line)
-                XCTAssertTrue(error.message.contains(message), error.description, line: line)
-            } catch { XCTFail("\(error)", line: line) }
-        }
+        func check(_ search: String, _ path: String, _ message: String, line: UInt = #line) { assertRefused(search, in: dir, path, message, line: line) }
         let last = "\"methods\": [\"last\"], \"trials\": 2"
         check(last + ", \"space\": {\"batch_size\": 1e19}", "$.space.batch_size", "at most 1048576")
         check(last + ", \"space\": {\"batch_size\": 1e15}", "$.space.batch_size", "at most 1048576")
