@@ -47,24 +47,27 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
         // MARK: - Modules
+        // Below everything: hashing, canonical JSON, CRC, memory maps, atomic writes, name suggestions.
+        .target(name: "Essentials", dependencies: ["CZlib"]),
         .target(name: "Numerics", dependencies: ["CBLAS", "CBLASKernel"], swiftSettings: nativeVectorFlags),
-        .target(name: "Backbone", dependencies: ["Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
-        .target(name: "Datasets", dependencies: ["Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
-        .target(name: "Cache", dependencies: ["Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
+        .target(name: "Backbone", dependencies: ["Essentials", "Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
+        .target(name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
+        .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
-        .target(name: "Training", dependencies: ["Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
-        .target(name: "Sweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
-        .executableTarget(name: "hpsweep", dependencies: ["Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
+        .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
+        .target(name: "Sweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
+        .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
         // Fuzzing (scripts/fuzz): the parsers as libFuzzer targets; built normally, a replayer.
-        .target(name: "FuzzTargets", dependencies: ["Backbone", "Cache", "Datasets", "Sweep"]),
+        .target(name: "FuzzTargets", dependencies: ["Essentials", "Backbone", "Cache", "Datasets", "Sweep"]),
         .executableTarget(name: "hpsweep-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
         .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
+        .testTarget(name: "EssentialsTests", dependencies: ["Essentials"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
-        .testTarget(name: "CacheTests", dependencies: ["Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(name: "CacheTests", dependencies: ["Essentials", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Training", "_TestSupport"]),

@@ -1,3 +1,4 @@
+import Essentials
 import Numerics
 
 /// Naming conventions of ViT checkpoints that hpsweep maps onto timm's parameters.

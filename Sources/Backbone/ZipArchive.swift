@@ -1,4 +1,5 @@
 import CZlib
+import Essentials
 import Foundation
 import Numerics
 

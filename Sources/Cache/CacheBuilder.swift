@@ -1,5 +1,6 @@
 import Backbone
 import Datasets
+import Essentials
 import Foundation
 import Numerics
 
@@ -184,17 +185,10 @@ struct ArrayWriter {
 
     mutating func append(_ buffer: UnsafeRawBufferPointer) throws {
         crc.update(buffer)
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                fd = -1
-                throw CacheError.writeFailed(path: path, reason: reason)
-            }
-            offset += n
+        do { try writeAll(fd, buffer) } catch {
+            close(fd)
+            fd = -1
+            throw CacheError.writeFailed(path: path, reason: "\(error)")
         }
         bytes += buffer.count
     }

@@ -1,4 +1,5 @@
 import Backbone
+import Essentials
 import Foundation
 import Numerics
 

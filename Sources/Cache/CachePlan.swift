@@ -1,5 +1,6 @@
 import Backbone
 import Datasets
+import Essentials
 import Foundation
 import Numerics
 

@@ -1,4 +1,5 @@
 import Backbone
+import Essentials
 import Numerics
 
 /// A split given as NumPy arrays: images `.npy` — uint8 (N, H, W, 3), (N, H, W, 1) or (N, H, W),

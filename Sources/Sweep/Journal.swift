@@ -1,4 +1,5 @@
 import Cache
+import Essentials
 import Foundation
 import Training
 
@@ -122,14 +123,8 @@ public final class Journal {
         for event in events { lines.append(try Self.line(event)) }
         lock.lock()
         defer { lock.unlock() }
-        try lines.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw JournalError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))") }
-                offset += n
-            }
+        do { try lines.withUnsafeBytes { try writeAll(fd, $0) } } catch {
+            throw JournalError(path: path, line: nil, message: "write failed: \(error)")
         }
         // Started and epoch lines only report progress (the checkpoint and the next rung/finished line
         // hold the state): written, so a killed process keeps them, but not fsync'ed one by one.

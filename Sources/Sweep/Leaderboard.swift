@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Training
 
@@ -109,8 +110,8 @@ public struct Leaderboard {
     /// Writes leaderboard.csv, pareto.csv and summary.json into `directory` (each to a temporary file,
     /// fsync'ed, then renamed: a reader never sees half a file).
     public func write(to directory: String, sweepName: String, planned: Int, cost: CostAccount? = nil) throws {
-        try writeAtomically(csv(rows), to: (directory as NSString).appendingPathComponent("leaderboard.csv"))
-        try writeAtomically(csv(front), to: (directory as NSString).appendingPathComponent("pareto.csv"))
+        try writeResultFile(csv(rows), to: (directory as NSString).appendingPathComponent("leaderboard.csv"))
+        try writeResultFile(csv(front), to: (directory as NSString).appendingPathComponent("pareto.csv"))
         let counts = Dictionary(grouping: rows, by: \.status.rawValue).mapValues(\.count)
         let summary: [String: Any] = [
             "sweep": sweepName, "trials_planned": planned, "status_counts": counts,
@@ -121,7 +122,7 @@ public struct Leaderboard {
             "hypervolume_reference": "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
         ]
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("summary.json"))
+        try writeResultFile(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("summary.json"))
     }
 }
 
@@ -134,28 +135,9 @@ public func csvField(_ s: String) -> String {
     s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory, fsync'ed and renamed.
-public func writeAtomically(_ text: String, to path: String) throws {
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot write: \(String(cString: strerror(errno)))") }
-    let bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd); unlink(temporary)
-            throw JournalError(path: path, line: nil, message: "cannot write: \(reason)")
-        }
-        offset += n
-    }
-    let synced = fsync(fd) == 0
-    close(fd)
-    guard synced, rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw JournalError(path: path, line: nil, message: "cannot write: \(reason)")
+/// Writes `text` to `path` atomically (`replaceAtomically`), as a JournalError naming the file on failure.
+func writeResultFile(_ text: String, to path: String) throws {
+    do { try replaceAtomically(path, with: text) } catch {
+        throw JournalError(path: path, line: nil, message: "cannot write: \(error)")
     }
 }

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// Claims on trials shared by every worker of a sweep (`results/<name>/leases/<trial>.lease`).
@@ -94,7 +95,8 @@ public final class LeaseKeeper {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { return false }
         let text = "owner \(owner)\ngeneration \(generation)\nhost \(Self.hostName)\npid \(getpid())\n"
-        _ = text.withCString { write(fd, $0, strlen($0)) }
+        // The file's existence is the lease; its text only tells who holds it (best effort).
+        try? Data(text.utf8).withUnsafeBytes { try writeAll(fd, $0) }
         fsync(fd)
         close(fd)
         return true

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Training
 
@@ -158,8 +159,7 @@ public struct SearchSpec {
         var names = Set<String>()
         for (name, _) in perMethod {
             guard Hyperparameter.methods.contains(name) else {
-                let near = Hyperparameter.methods.min { editDistance(name, $0) < editDistance(name, $1) }!
-                throw top.fail(top.has("method") ? "method" : "methods", "unknown method '\(name)'; did you mean '\(near)'? (methods: \(Hyperparameter.methods.joined(separator: ", ")))")
+                throw top.fail(top.has("method") ? "method" : "methods", "unknown method '\(name)'\(didYouMean(name, among: Hyperparameter.methods)) (methods: \(Hyperparameter.methods.joined(separator: ", ")))")
             }
             guard names.insert(name).inserted else { throw top.fail("methods", "'\(name)' is listed twice") }
         }
@@ -185,8 +185,7 @@ public struct SearchSpec {
         for key in r.keys {
             r.mark(key)
             guard let parameter = Hyperparameter.named(key) else {
-                let near = Hyperparameter.all.map(\.name).min { editDistance(key, $0) < editDistance(key, $1) }!
-                let hint = editDistance(key, near) <= max(2, near.count / 3) ? "; did you mean '\(near)'?" : ""
+                let hint = didYouMean(key, among: Hyperparameter.all.map(\.name))
                 throw r.fail(key, "unknown hyperparameter\(hint) (known: \(Hyperparameter.all.map(\.name).joined(separator: ", ")))")
             }
             if !shared, let only = parameter.methods, only.isDisjoint(with: methods) {
@@ -261,8 +260,7 @@ public struct SearchSpec {
             return .uniform(lo, hi)
         default:
             let kinds = ["choice", "grid", "uniform", "loguniform", "int"]
-            let near = kinds.min { editDistance(kind, $0) < editDistance(kind, $1) }!
-            throw SpecError(file: r.file, path: path, message: "unknown range '\(kind)'; did you mean '\(near)'? (choice, grid, uniform, loguniform, int)")
+            throw SpecError(file: r.file, path: path, message: "unknown range '\(kind)'\(didYouMean(kind, among: kinds)) (choice, grid, uniform, loguniform, int)")
         }
     }
 
@@ -359,8 +357,7 @@ public struct SearchSpec {
                 try r.rejectUnknownKeys()
             } else { throw SpecError(file: top.file, path: path, message: "must be a metric name or {\"metric\": ..., \"direction\": ...}") }
             guard let metric = Metric(rawValue: name) else {
-                let near = Metric.allCases.map(\.rawValue).min { editDistance(name, $0) < editDistance(name, $1) }!
-                throw SpecError(file: top.file, path: path, message: "unknown metric '\(name)'; did you mean '\(near)'? (\(metrics))")
+                throw SpecError(file: top.file, path: path, message: "unknown metric '\(name)'\(didYouMean(name, among: Metric.allCases.map(\.rawValue))) (\(metrics))")
             }
             if objectives.contains(where: { $0.metric == metric }) { throw SpecError(file: top.file, path: path, message: "'\(name)' is listed twice") }
             objectives.append(Objective(metric: metric, direction: direction ?? metric.defaultDirection))

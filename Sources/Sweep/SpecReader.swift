@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// Typed access to one JSON object of a sweep file, with errors naming the JSON path
@@ -85,9 +86,7 @@ public struct SpecReader {
     /// Throws for the first key that no accessor asked for, suggesting the closest known one.
     public func rejectUnknownKeys() throws {
         for key in object.keys.sorted() where !known.contains(key) {
-            let near = known.min { editDistance(key, $0) < editDistance(key, $1) }
-            let hint = near.flatMap { editDistance(key, $0) <= max(2, $0.count / 3) ? "; did you mean '\($0)'?" : nil } ?? ""
-            throw SpecError(file: file, path: "\(path).\(key)", message: "unknown field\(hint) (known: \(known.sorted().joined(separator: ", ")))")
+            throw SpecError(file: file, path: "\(path).\(key)", message: "unknown field\(didYouMean(key, among: known)) (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 

@@ -1,4 +1,5 @@
 import Cache
+import Essentials
 import Foundation
 
 /// What may change between runs of one sweep. A sweep may be *extended* — more trials, more seeds,

@@ -1,4 +1,5 @@
 import Cache
+import Essentials
 import Foundation
 import Numerics
 import SideNets

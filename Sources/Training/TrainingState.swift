@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A trial's state at an epoch boundary, and its checkpoint file (written atomically: temporary
@@ -26,28 +27,10 @@ struct TrainingState {
         for array in [parameters, optimizer.firstMoment, optimizer.secondMoment] {
             array.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        let temporary = path + ".tmp"
         // A full disk or a read-only directory is the machine's problem, not the trial's: a
         // CheckpointWriteError stops the sweep (resumable once fixed) instead of failing the trial.
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointWriteError(path: path, reason: String(cString: strerror(errno))) }
-        let written = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return fsync(fd) == 0
-        }
-        let reason = String(cString: strerror(errno))
-        close(fd)
-        guard written else { unlink(temporary); throw CheckpointWriteError(path: path, reason: reason) }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw CheckpointWriteError(path: path, reason: reason)
+        do { try replaceAtomically(path, with: data) } catch {
+            throw CheckpointWriteError(path: path, reason: "\(error)")
         }
     }
 

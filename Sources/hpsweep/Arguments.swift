@@ -1,3 +1,4 @@
+import Essentials
 import Sweep
 
 /// A user's mistake on the command line: printed as one line, exit status 2.
@@ -68,9 +69,6 @@ struct ParsedArguments {
 
     /// "; did you mean '--x'?" for the closest known option, when one is close.
     static func suggestion(for name: String, in specs: [OptionSpec]) -> String {
-        let bare = name.drop { $0 == "-" }
-        let scored = specs.map { ($0.name, editDistance(String(bare), $0.name)) }.min { $0.1 < $1.1 }
-        guard let (best, distance) = scored, distance <= max(2, best.count / 3) else { return "" }
-        return "; did you mean '--\(best)'?"
+        didYouMean(String(name.drop { $0 == "-" }), among: specs.map(\.name), prefix: "--")
     }
 }

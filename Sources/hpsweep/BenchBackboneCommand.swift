@@ -1,4 +1,5 @@
 import Backbone
+import Essentials
 import Foundation
 import Numerics
 import Sweep
@@ -38,8 +39,7 @@ enum BenchBackboneCommand: Command {
             let name = arguments.values["config"] ?? "vit-b16"
             guard let config = ViTConfig.preset(named: name) else {
                 let names = ViTConfig.presets.map(\.name)
-                let near = names.min { editDistance(name, $0) < editDistance(name, $1) } ?? names[0]
-                throw UsageError("unknown ViT config '\(name)'; known: \(names.joined(separator: ", ")) (did you mean '\(near)'?)")
+                throw UsageError("unknown ViT config '\(name)'\(didYouMean(name, among: names)) (known: \(names.joined(separator: ", ")))")
             }
             vit = ViT(config: config, parameters: .random(config, seed: 0))
             label = "\(name), random weights"

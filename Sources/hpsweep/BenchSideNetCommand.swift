@@ -1,4 +1,5 @@
 import Cache
+import Essentials
 import Foundation
 import Numerics
 import SideNets
@@ -55,8 +56,7 @@ enum BenchSideNetCommand: Command {
             guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
             return LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
         default:
-            let near = ["linear", "last", "lst", "adapter"].min { editDistance(name, $0) < editDistance(name, $1) }!
-            throw UsageError("unknown side network '\(name)'; did you mean '\(near)'? (linear, last, lst, adapter)")
+            throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: ["linear", "last", "lst", "adapter"])) (linear, last, lst, adapter)")
         }
     }
 

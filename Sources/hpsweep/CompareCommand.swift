@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Sweep
 
@@ -37,7 +38,7 @@ enum CompareCommand: Command {
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments.values["csv"] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
-            do { try writeAtomically(text, to: out) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
+            do { try replaceAtomically(out, with: text) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
         }
         if arguments.flags.contains("json") {
             let data = try JSONSerialization.data(withJSONObject: json(comparison), options: [.prettyPrinted, .sortedKeys])

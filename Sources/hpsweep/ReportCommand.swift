@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Sweep
 
@@ -19,7 +20,7 @@ enum ReportCommand: Command {
         try ProtectedPaths.checkWritable(output, option: "--output")
         let report = try SweepReport(directories: directories)
         let html = report.html()
-        do { try writeAtomically(html, to: output) } catch { throw UsageError("cannot write \(output): \(error)") }
+        do { try replaceAtomically(output, with: html) } catch { throw UsageError("cannot write \(output): \(error)") }
         print("report: \(output) (\(html.utf8.count / 1024) KiB, \(directories.count) sweep\(directories.count == 1 ? "" : "s"); open it in any browser, offline)")
     }
 }

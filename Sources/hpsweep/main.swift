@@ -1,5 +1,6 @@
 import Backbone
 import Cache
+import Essentials
 import Foundation
 import Numerics
 import Sweep
@@ -70,8 +71,7 @@ if words.contains("--help") || words.contains("-h") { wantsHelp = true; words.re
 guard let (command, rest) = resolve(words) else {
     let typed = words.prefix(2).joined(separator: " ")
     let names = commands.map { $0.path.joined(separator: " ") }
-    let near = names.min { editDistance(typed, $0) < editDistance(typed, $1) }!
-    fail("unknown command '\(typed)'; did you mean '\(near)'? (see 'hpsweep help')", status: 2)
+    fail("unknown command '\(typed)'\(didYouMean(typed, among: names)) (see 'hpsweep help')", status: 2)
 }
 if wantsHelp {
     print(command.help, terminator: "")

@@ -1,6 +1,7 @@
 import Backbone
 import Cache
 import Datasets
+import Essentials
 import Foundation
 import Numerics
 import XCTest

@@ -1,5 +1,4 @@
 import Foundation
-import Numerics
 
 /// SHA-256 (FIPS 180-4), for content keys of caches: weights files, dataset files, ingredients.
 /// Streaming: `update` any number of times, then `finalize`.
