@@ -53,13 +53,14 @@ public struct BackboneStream {
                 let activations: Tensor
                 switch tap { case .block(let i): activations = output.taps[i]!; case .normalized: activations = output.normalizedFinal! }
                 let destination = encoded + t * bytesPerTap
-                let source = activations.withUnsafePointer { $0 }   // `output` holds the storage
-                if request.tokenPolicy == .all {    // no reduction: encode straight from the output
-                    request.dtype.encode(source, count: count, into: destination)
-                } else {
-                    Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
-                                      width: config.width, into: reduced)
-                    request.dtype.encode(reduced, count: count, into: destination)
+                activations.withUnsafePointer { source in
+                    if request.tokenPolicy == .all {    // no reduction: encode straight from the output
+                        request.dtype.encode(source, count: count, into: destination)
+                    } else {
+                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
+                                          width: config.width, into: reduced)
+                        request.dtype.encode(reduced, count: count, into: destination)
+                    }
                 }
                 views.append(UnsafeRawBufferPointer(start: destination, count: count * request.dtype.byteCount))
             }

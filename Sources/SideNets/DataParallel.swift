@@ -54,21 +54,16 @@ extension TapBatch {
     /// Examples `range` of the batch (copied); with `classTokenOnly`, only each example's class token.
     public func slice(_ range: Range<Int>, classTokenOnly: Bool = false) -> TapBatch {
         let rowElements = tokens * width
-        var sliced: [Tap: Tensor] = [:]
+        var sliced: [Tap: FloatBuffer] = [:]
         for (tap, t) in taps {
             if classTokenOnly {
-                var rows = Tensor(shape: [range.count, 1, width])
-                t.withUnsafePointer { source in
-                    rows.withUnsafeMutablePointer {
-                        gatherClassTokens(source + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width, into: $0)
-                    }
-                }
+                let rows = FloatBuffer(count: range.count * width)
+                gatherClassTokens(t.pointer + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
                 sliced[tap] = rows
             } else {
-                sliced[tap] = Tensor(shape: [range.count, tokens, width],
-                                     storage: Array(t.storage[(range.lowerBound * rowElements)..<(range.upperBound * rowElements)]))
+                sliced[tap] = FloatBuffer(t.buffer[(range.lowerBound * rowElements)..<(range.upperBound * rowElements)])
             }
         }
-        return TapBatch(taps: sliced, labels: Array(labels[range]))
+        return TapBatch(buffers: sliced, batch: range.count, tokens: classTokenOnly ? 1 : tokens, width: width, labels: Array(labels[range]))
     }
 }

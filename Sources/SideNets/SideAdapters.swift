@@ -41,12 +41,13 @@ public final class SideAdapters: SideNetwork {
         dg = [Float](repeating: 0, count: B * m); dh = dg
     }
 
-    /// The class-token rows (B, D) of tap `tap`: the input itself when it holds one token per example.
-    private func classRows(_ input: TapBatch, _ tap: Tap) -> UnsafePointer<Float> {
+    /// Calls `body` with the class-token rows (B, D) of tap `tap`: the input itself when it holds one
+    /// token per example, else gathered into `z`.
+    private func withClassRows<R>(_ input: TapBatch, _ tap: Tap, _ body: (UnsafePointer<Float>) -> R) -> R {
         let source = input.pointer(tap)
-        if input.tokens == 1 { return source }
+        if input.tokens == 1 { return body(source) }
         z.withUnsafeMutableBufferPointer { gatherClassTokens(source, batch: input.batch, tokens: input.tokens, width: width, into: $0.baseAddress!) }
-        return z.withUnsafeBufferPointer { $0.baseAddress! }
+        return z.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3) {
@@ -84,10 +85,11 @@ public final class SideAdapters: SideNetwork {
         // exclusivity check and a uniqueness check per element.
         u.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for (index, a) in adapters.enumerated() {
-            let zi = classRows(input, .block(index + 1))
             let x = index * B * D, st = index * B, h = index * B * m
-            inputs.withUnsafeMutableBufferPointer { xs in
-                u.withUnsafeBufferPointer { us in for k in 0..<(B * D) { xs[x + k] = us[k] + zi[k] } }
+            withClassRows(input, .block(index + 1)) { zi in
+                inputs.withUnsafeMutableBufferPointer { xs in
+                    u.withUnsafeBufferPointer { us in for k in 0..<(B * D) { xs[x + k] = us[k] + zi[k] } }
+                }
             }
             inputs.withUnsafeBufferPointer { xs in
                 means.withUnsafeMutableBufferPointer { mean in
@@ -107,8 +109,7 @@ public final class SideAdapters: SideNetwork {
         }
         var s = u
         if includeFinalTap {
-            let zL = classRows(input, .block(depth))
-            for i in 0..<s.count { s[i] += zL[i] }
+            withClassRows(input, .block(depth)) { zL in for i in 0..<s.count { s[i] += zL[i] } }
         }
         return head.forward(p, cls: s, batch: B, saved: &headSaved)
     }

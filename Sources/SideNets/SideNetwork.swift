@@ -3,26 +3,36 @@ import Numerics
 
 /// The cached backbone activations of one batch: each tap (B, N, D), and the labels.
 /// Legend for all side networks: B batch, N tokens, D backbone width, C classes, L backbone depth.
+/// The taps are buffers that own their memory: a network reads them by pointer (`pointer(_:)`) for as
+/// long as it holds the batch.
 public struct TapBatch {
     public let batch: Int
     public let tokens: Int
     public let width: Int
-    public var taps: [Tap: Tensor]
+    public let taps: [Tap: FloatBuffer]
     public var labels: [Int32]
 
+    public init(buffers: [Tap: FloatBuffer], batch: Int, tokens: Int, width: Int, labels: [Int32]) {
+        precondition(!buffers.isEmpty, "TapBatch: no taps")
+        precondition(buffers.values.allSatisfy { $0.count == batch * tokens * width }, "TapBatch: taps are not (\(batch), \(tokens), \(width))")
+        precondition(labels.count == batch, "TapBatch: \(labels.count) labels for batch \(batch)")
+        self.batch = batch; self.tokens = tokens; self.width = width
+        self.taps = buffers
+        self.labels = labels
+    }
+
+    /// A batch holding copies of `taps` (tests and benchmarks).
     public init(taps: [Tap: Tensor], labels: [Int32]) {
         let first = taps.values.first!
         precondition(first.shape.count == 3, "TapBatch: taps must be (B, N, D), got \(first.shape)")
         precondition(taps.values.allSatisfy { $0.shape == first.shape }, "TapBatch: taps of different shapes")
-        precondition(labels.count == first.shape[0], "TapBatch: \(labels.count) labels for batch \(first.shape[0])")
-        batch = first.shape[0]; tokens = first.shape[1]; width = first.shape[2]
-        self.taps = taps
-        self.labels = labels
+        self.init(buffers: taps.mapValues { FloatBuffer($0.storage) }, batch: first.shape[0], tokens: first.shape[1], width: first.shape[2], labels: labels)
     }
 
+    /// Tap `tap`, (B, N, D); valid while this batch lives.
     func pointer(_ tap: Tap) -> UnsafePointer<Float> {
         guard let t = taps[tap] else { preconditionFailure("TapBatch: tap \(tap) missing; have \(taps.keys.sorted())") }
-        return t.withUnsafePointer { $0 }   // storage outlives the call: the batch holds the tensor
+        return UnsafePointer(t.pointer)
     }
 }
 

@@ -55,27 +55,26 @@ public enum StreamingEvaluation {
             let batchLabels = range.map { Int32(labels[$0]) }
             // Each tap decoded once for all models, and its class-token rows gathered once for the
             // cls-only ones (they train on such rows: the same inputs give the same arithmetic).
-            var decoded: [Tap: Tensor] = [:], classRows: [Tap: Tensor] = [:]
+            var decoded: [Tap: FloatBuffer] = [:], classRows: [Tap: FloatBuffer] = [:]
             let count = range.count * tokens * width
             for (i, model) in models.enumerated() {
-                var taps: [Tap: Tensor] = [:]
+                var taps: [Tap: FloatBuffer] = [:]
                 for tap in model.network.requiredTaps {
                     if decoded[tap] == nil {
-                        var t = Tensor(shape: [range.count, tokens, width])
-                        t.withUnsafeMutablePointer { plan.request.dtype.decode(encoded[tapIndex[tap]!].baseAddress!, count: count, into: $0) }
+                        let t = FloatBuffer(count: count)
+                        plan.request.dtype.decode(encoded[tapIndex[tap]!].baseAddress!, count: count, into: t.pointer)
                         decoded[tap] = t
                     }
                     guard model.network.classTokenOnly && tokens > 1 else { taps[tap] = decoded[tap]; continue }
                     if classRows[tap] == nil {
-                        var rows = Tensor(shape: [range.count, 1, width])
-                        decoded[tap]!.withUnsafePointer { full in
-                            rows.withUnsafeMutablePointer { gatherClassTokens(full, batch: range.count, tokens: tokens, width: width, into: $0) }
-                        }
+                        let rows = FloatBuffer(count: range.count * width)
+                        gatherClassTokens(decoded[tap]!.pointer, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
                         classRows[tap] = rows
                     }
                     taps[tap] = classRows[tap]
                 }
-                let logits = model.network.forward(model.parameters, TapBatch(taps: taps, labels: batchLabels))
+                let rowTokens = model.network.classTokenOnly ? 1 : tokens
+                let logits = model.network.forward(model.parameters, TapBatch(buffers: taps, batch: range.count, tokens: rowTokens, width: width, labels: batchLabels))
                 scores[i].add(logits: logits, labels: batchLabels, classes: model.network.classes)
             }
             progress(range.upperBound)

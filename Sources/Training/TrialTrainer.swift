@@ -135,22 +135,20 @@ public final class TrialTrainer {
     /// Full-size batches reuse the same arrays step after step (half a gigabyte for `last` on ViT-B/16:
     /// fresh arrays would be zeroed and faulted in every step). Each call moves them out, so they are
     /// uniquely referenced while being filled; the previous batch must have been dropped by then.
-    var batchBuffers: [Tensor] = []
+    var batchBuffers: [FloatBuffer] = []
 
     func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
         let cache = data.cache
-        let shape = [indices.count, network.classTokenOnly ? 1 : cache.header.tokens, cache.header.width]
-        var buffers = batchBuffers.first?.shape == shape ? batchBuffers : network.requiredTaps.map { _ in Tensor(shape: shape) }
+        let tokens = network.classTokenOnly ? 1 : cache.header.tokens, elements = indices.count * tokens * cache.header.width
+        let buffers = batchBuffers.first?.count == elements ? batchBuffers : network.requiredTaps.map { _ in FloatBuffer(count: elements) }
         batchBuffers = []
-        for (i, tap) in network.requiredTaps.enumerated() {
-            try buffers[i].withUnsafeMutablePointer { out in
-                if shape[1] == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: out) }
-                else { try cache.read(split: split, tap: tap, indices: indices, into: out) }
-            }
+        for (buffer, tap) in zip(buffers, network.requiredTaps) {
+            if tokens == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer) }
+            else { try cache.read(split: split, tap: tap, indices: indices, into: buffer.pointer) }
         }
         if indices.count == settings.batchSize { batchBuffers = buffers }
-        return TapBatch(taps: Dictionary(uniqueKeysWithValues: zip(network.requiredTaps, buffers)),
-                        labels: indices.map { Int32(labels[$0]) })
+        return TapBatch(buffers: Dictionary(uniqueKeysWithValues: zip(network.requiredTaps, buffers)), batch: indices.count, tokens: tokens,
+                        width: cache.header.width, labels: indices.map { Int32(labels[$0]) })
     }
 
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
