@@ -29,7 +29,7 @@ struct TrainingState {
         }
         // A full disk or a read-only directory is the machine's problem, not the trial's: a
         // CheckpointWriteError stops the sweep (resumable once fixed) instead of failing the trial.
-        do { try replaceAtomically(path, with: data) } catch {
+        do { try replaceAtomically(path, temporary: path + ".tmp", with: data) } catch {
             throw CheckpointWriteError(path: path, reason: "\(error)")
         }
     }

@@ -49,3 +49,16 @@ final class FileWritingTests: XCTestCase {
         }
     }
 }
+
+final class FixedTemporaryTests: XCTestCase {
+    func testAFixedTemporaryLeftByAKilledWriterIsReplaced() throws {
+        let directory = NSTemporaryDirectory() + "essentials-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/trial.ckpt"
+        try "half written".write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
+        try replaceAtomically(path, temporary: path + ".tmp", with: Data("whole\n".utf8))
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "whole\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["trial.ckpt"])
+    }
+}
