@@ -7,7 +7,7 @@ struct UsageError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Options a command accepts: `--name VALUE` options and `--name` flags.
+/// What a command lists in its help and the parser accepts: `--name VALUE` options and `--name` flags.
 struct OptionSpec {
     let name: String
     let valueName: String?    // nil for a flag
@@ -15,21 +15,77 @@ struct OptionSpec {
     var isFlag: Bool { valueName == nil }
 }
 
-/// Command-line arguments parsed against a command's option specs.
-struct ParsedArguments {
-    var positionals: [String] = []
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
+/// A `--name VALUE` option, declared once with how its text becomes a value, and read through that
+/// declaration (`try arguments.value(Command.option)`): a misspelt option does not compile, and each
+/// kind of value is checked one way everywhere (swift-argument-parser's `@Option`, in miniature).
+struct Option<Value> {
+    let spec: OptionSpec
+    /// What the option wants, for the error: "needs a positive integer", "takes auto, on or off".
+    let expected: String
+    let parse: (String) -> Value?
 
-    /// Parses `arguments` for `command` (used in messages); `--name=value` and `--name value` both work.
+    init(_ name: String, _ valueName: String, help: String, expected: String, parse: @escaping (String) -> Value?) {
+        spec = OptionSpec(name: name, valueName: valueName, help: help)
+        self.expected = expected; self.parse = parse
+    }
+}
+
+extension Option where Value == String {
+    /// Any text (a path, a name, a list the command splits itself).
+    static func text(_ name: String, _ valueName: String, help: String) -> Option {
+        Option(name, valueName, help: help, expected: "needs a value") { $0 }
+    }
+}
+
+extension Option where Value == Int {
+    static func positiveInteger(_ name: String, _ valueName: String = "N", help: String) -> Option {
+        Option(name, valueName, help: help, expected: "needs a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+    }
+}
+
+extension Option where Value == Double {
+    static func positiveNumber(_ name: String, _ valueName: String, help: String) -> Option {
+        Option(name, valueName, help: help, expected: "needs a positive number") { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
+    }
+}
+
+extension Option where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
+    /// One of an enum's raw values.
+    static func choice(_ name: String, help: String) -> Option {
+        let names = Value.allCases.map(\.rawValue)
+        return Option(name, names.joined(separator: "|"), help: help, expected: "takes " + names.dropLast().joined(separator: ", ") + " or " + names.last!) { Value(rawValue: $0) }
+    }
+}
+
+/// A `--name` flag, read through its declaration (`arguments.isSet(Command.flag)`).
+struct Flag {
+    let spec: OptionSpec
+    init(_ name: String, help: String) { spec = OptionSpec(name: name, valueName: nil, help: help) }
+}
+
+/// Command-line arguments parsed against a command's option specs. `--name=value` and `--name value`
+/// both work; `--` ends the options (every word after it is positional); `--help` and `-h` ask for
+/// help where an option may stand, never as an option's value.
+struct ParsedArguments {
+    private(set) var positionals: [String] = []
+    private var values: [String: String] = [:]
+    private var flags: Set<String> = []
+    private(set) var wantsHelp = false
+
+    /// Parses `arguments` for `command` (used in messages). A help request anywhere an option may
+    /// stand wins over a mistake elsewhere on the line: `hpsweep run --bogus --help` shows the help.
     init(_ arguments: [String], specs: [OptionSpec], command: String) throws {
+        var mistake: UsageError?
+        func note(_ message: String) { mistake = mistake ?? UsageError(message) }
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
+            if argument == "--" { positionals += arguments[index...]; break }
+            if argument == "--help" || argument == "-h" { wantsHelp = true; return }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 if argument.hasPrefix("-") && argument.count > 1 && Double(argument) == nil {
-                    throw UsageError("unknown option '\(argument)' for '\(command)'\(Self.suggestion(for: argument, in: specs))")
+                    note("unknown option '\(argument)' for '\(command)'\(Self.suggestion(for: argument, in: specs))")
                 }
                 positionals.append(argument)
                 continue
@@ -41,31 +97,45 @@ struct ParsedArguments {
                 name = String(name[..<equals])
             }
             guard let spec = specs.first(where: { $0.name == name }) else {
-                throw UsageError("unknown option '--\(name)' for '\(command)'\(Self.suggestion(for: name, in: specs))")
+                note("unknown option '--\(name)' for '\(command)'\(Self.suggestion(for: name, in: specs))")
+                continue
             }
             if spec.isFlag {
-                if inlineValue != nil { throw UsageError("option '--\(name)' of '\(command)' takes no value") }
+                if inlineValue != nil { note("option '--\(name)' of '\(command)' takes no value") }
                 flags.insert(name)
             } else if let inlineValue {
                 values[name] = inlineValue
-            } else {
-                guard index < arguments.count else {
-                    throw UsageError("option '--\(name)' of '\(command)' needs a value (\(spec.valueName!))")
-                }
+            } else if index < arguments.count {
                 values[name] = arguments[index]
                 index += 1
+            } else {
+                note("option '--\(name)' of '\(command)' needs a value (\(spec.valueName!))")
             }
         }
+        if let mistake { throw mistake }
     }
 
-    /// The value of `--name` as a positive integer, or `defaultValue`.
-    func positiveInt(_ name: String, default defaultValue: Int) throws -> Int {
-        guard let text = values[name] else { return defaultValue }
-        guard let value = Int(text), value > 0 else {
-            throw UsageError("option '--\(name)' needs a positive integer, got '\(text)'")
+    /// The value given for `option`, nil when it was not given; a value `option` cannot parse is a
+    /// UsageError naming the option.
+    func value<Value>(_ option: Option<Value>) throws -> Value? {
+        guard let text = values[option.spec.name] else { return nil }
+        guard let value = option.parse(text) else {
+            throw UsageError("option '--\(option.spec.name)' \(option.expected), got '\(text)'")
         }
         return value
     }
+
+    func value<Value>(_ option: Option<Value>, default defaultValue: Value) throws -> Value {
+        try value(option) ?? defaultValue
+    }
+
+    /// A text option's value (text cannot fail to parse).
+    subscript(option: Option<String>) -> String? { values[option.spec.name] }
+
+    func isSet(_ flag: Flag) -> Bool { flags.contains(flag.spec.name) }
+
+    /// The text given for `option`, unparsed (to pass on to another program as the user wrote it).
+    func text<Value>(_ option: Option<Value>) -> String? { values[option.spec.name] }
 
     /// "; did you mean '--x'?" for the closest known option, when one is close.
     static func suggestion(for name: String, in specs: [OptionSpec]) -> String {

@@ -6,37 +6,45 @@ import Sweep
 
 /// `hpsweep bench backbone`: throughput of the frozen ViT forward against the machine's own sgemm.
 enum BenchBackboneCommand: Command {
+    static let config = Option<String>.text("config", "NAME", help: "Named ViT: \(ViTConfig.presets.map(\.name).joined(separator: ", ")) (default vit-b16).")
+    static let weights = Option<String>.text("weights", "FILE", help: "Use a checkpoint (.safetensors/.npz) instead of random weights.")
+    static let heads = Option<Int>.positiveInteger("heads", "N", help: "Attention heads of --weights when they cannot be inferred.")
+    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Images per forward pass (default 32).")
+    static let threads = Option<Int>.positiveInteger("threads", "N", help: "Threads (default: all \(availableCores) cores).")
+    static let iterations = Option<Int>.positiveInteger("iterations", "N", help: "Timed forward passes after one warm-up (default 3).")
+    static let taps = Option<String>.text("taps", "WHICH", help: "Keep every block's output (all, default) or only the last (last).")
+    static let torch = Flag("torch", help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "backbone"]
     static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
     static let usage = "[--config NAME] [--weights FILE] [--batch N] [--threads N] [--iterations N] [--taps all|last] [--torch]"
     static let options = [
-        OptionSpec(name: "config", valueName: "NAME", help: "Named ViT: \(ViTConfig.presets.map(\.name).joined(separator: ", ")) (default vit-b16)."),
-        OptionSpec(name: "weights", valueName: "FILE", help: "Use a checkpoint (.safetensors/.npz) instead of random weights."),
-        OptionSpec(name: "heads", valueName: "N", help: "Attention heads of --weights when they cannot be inferred."),
-        OptionSpec(name: "batch", valueName: "N", help: "Images per forward pass (default 32)."),
-        OptionSpec(name: "threads", valueName: "N", help: "Threads (default: all \(availableCores) cores)."),
-        OptionSpec(name: "iterations", valueName: "N", help: "Timed forward passes after one warm-up (default 3)."),
-        OptionSpec(name: "taps", valueName: "WHICH", help: "Keep every block's output (all, default) or only the last (last)."),
-        OptionSpec(name: "torch", valueName: nil, help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio."),
+        config.spec,
+        weights.spec,
+        heads.spec,
+        batch.spec,
+        threads.spec,
+        iterations.spec,
+        taps.spec,
+        torch.spec,
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])' for '\(displayName)'") }
-        let batch = try arguments.positiveInt("batch", default: 32)
-        let threads = try arguments.positiveInt("threads", default: availableCores)
-        let iterations = try arguments.positiveInt("iterations", default: 3)
-        let tapsChoice = arguments.values["taps"] ?? "all"
+        let batch = try arguments.value(BenchBackboneCommand.batch, default: 32)
+        let threads = try arguments.value(BenchBackboneCommand.threads, default: availableCores)
+        let iterations = try arguments.value(BenchBackboneCommand.iterations, default: 3)
+        let tapsChoice = arguments[BenchBackboneCommand.taps] ?? "all"
         guard tapsChoice == "all" || tapsChoice == "last" else { throw UsageError("option '--taps' must be 'all' or 'last', got '\(tapsChoice)'") }
 
         let vit: ViT
         let label: String
-        if let weightsPath = arguments.values["weights"] {
-            let heads = try arguments.values["heads"].map { _ in try arguments.positiveInt("heads", default: 1) }
+        if let weightsPath = arguments[BenchBackboneCommand.weights] {
+            let heads = try arguments.value(BenchBackboneCommand.heads)
             let loaded = try LoadedViT(path: weightsPath, heads: heads)
             vit = ViT(loaded)
             label = "\(weightsPath) (\(loaded.convention.rawValue), \(loaded.scalarType.rawValue))"
         } else {
-            let name = arguments.values["config"] ?? "vit-b16"
+            let name = arguments[BenchBackboneCommand.config] ?? "vit-b16"
             guard let config = ViTConfig.preset(named: name) else {
                 let names = ViTConfig.presets.map(\.name)
                 throw UsageError("unknown ViT config '\(name)'\(didYouMean(name, among: names)) (known: \(names.joined(separator: ", ")))")
@@ -75,9 +83,9 @@ enum BenchBackboneCommand: Command {
                      median, times.count, Double(batch) / median, rate, c.forwardFLOPsPerImage / 1e9))
         print(String(format: "  forward / sgemm: %.2f", rate / sgemmRate))
         print(String(format: "  peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
-        if arguments.flags.contains("torch") {
-            guard arguments.values["weights"] == nil else { throw UsageError("--torch compares random-weight presets only; drop --weights") }
-            let peer = try TorchPeer.run("bench_backbone_torch.py", ["--config", arguments.values["config"] ?? "vit-b16", "--batch", String(batch),
+        if arguments.isSet(BenchBackboneCommand.torch) {
+            guard arguments[BenchBackboneCommand.weights] == nil else { throw UsageError("--torch compares random-weight presets only; drop --weights") }
+            let peer = try TorchPeer.run("bench_backbone_torch.py", ["--config", arguments[BenchBackboneCommand.config] ?? "vit-b16", "--batch", String(batch),
                                                                      "--threads", String(threads), "--iterations", String(iterations)], rate: "images/s")
             print(String(format: "  PyTorch (same forward, batch and threads): %.2f images/s  ->  hpsweep / PyTorch = %.2f×", peer, Double(batch) / median / peer))
         }

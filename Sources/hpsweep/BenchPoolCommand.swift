@@ -8,25 +8,33 @@ import Training
 
 /// `hpsweep bench pool`: K side-network trials through the Dispatch pool versus one after another.
 enum BenchPoolCommand: Command {
+    static let trials = Option<Int>.positiveInteger("trials", "K", help: "Number of trials (default 8).")
+    static let steps = Option<Int>.positiveInteger("steps", "N", help: "Training steps per trial (default 2).")
+    static let workers = Option<Int>.positiveInteger("workers", "N", help: "Pool workers (default: all \(availableCores) cores).")
+    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
+    static let cache = Option<String>.text("cache", "DIR", help: "Train real trials on this cache (its first split) instead of random taps; pool only.")
+    static let epochs = Option<Int>.positiveInteger("epochs", "N", help: "With --cache: epochs per trial (default 1).")
+    static let sharedReads = Flag("shared-reads", help: "With --cache: train the trials in lockstep cohorts that read each batch once (SharedReads).")
+    static let cohort = Option<Int>.positiveInteger("cohort", "N", help: "With --shared-reads: trials per cohort (default: all).")
     static let path = ["bench", "pool"]
     static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
     static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
     static let options = BenchSideNetCommand.networkOptions + [
-        OptionSpec(name: "trials", valueName: "K", help: "Number of trials (default 8)."),
-        OptionSpec(name: "steps", valueName: "N", help: "Training steps per trial (default 2)."),
-        OptionSpec(name: "workers", valueName: "N", help: "Pool workers (default: all \(availableCores) cores)."),
-        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
-        OptionSpec(name: "cache", valueName: "DIR", help: "Train real trials on this cache (its first split) instead of random taps; pool only."),
-        OptionSpec(name: "epochs", valueName: "N", help: "With --cache: epochs per trial (default 1)."),
-        OptionSpec(name: "shared-reads", valueName: nil, help: "With --cache: train the trials in lockstep cohorts that read each batch once (SharedReads)."),
-        OptionSpec(name: "cohort", valueName: "N", help: "With --shared-reads: trials per cohort (default: all)."),
+        trials.spec,
+        steps.spec,
+        workers.spec,
+        batch.spec,
+        cache.spec,
+        epochs.spec,
+        sharedReads.spec,
+        cohort.spec,
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
-        if let directory = arguments.values["cache"] { return try runOnCache(directory, arguments) }
+        if let directory = arguments[BenchPoolCommand.cache] { return try runOnCache(directory, arguments) }
         let name = arguments.positionals.first ?? "last"
-        let K = try arguments.positiveInt("trials", default: 8), steps = try arguments.positiveInt("steps", default: 2)
-        let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
+        let K = try arguments.value(BenchPoolCommand.trials, default: 8), steps = try arguments.value(BenchPoolCommand.steps, default: 2)
+        let workers = try arguments.value(BenchPoolCommand.workers, default: availableCores), B = try arguments.value(BenchPoolCommand.batch, default: 64)
         let (N, D, L, C) = (197, 768, 12, 100)
         // Each trial builds its own network inside the pool (and frees it when done), as real trials do.
         let probe = try BenchSideNetCommand.makeNetwork(name, arguments, width: D, depth: L, classes: C)
@@ -79,8 +87,8 @@ enum BenchPoolCommand: Command {
     static func runOnCache(_ directory: String, _ arguments: ParsedArguments) throws {
         let cache = try ActivationCache(directory: directory)
         let name = arguments.positionals.first ?? "last"
-        let K = try arguments.positiveInt("trials", default: 16), epochs = try arguments.positiveInt("epochs", default: 1)
-        let workers = try arguments.positiveInt("workers", default: availableCores), B = try arguments.positiveInt("batch", default: 64)
+        let K = try arguments.value(BenchPoolCommand.trials, default: 16), epochs = try arguments.value(BenchPoolCommand.epochs, default: 1)
+        let workers = try arguments.value(BenchPoolCommand.workers, default: availableCores), B = try arguments.value(BenchPoolCommand.batch, default: 64)
         guard let split = cache.splitNames.first else { throw UsageError("\(directory): the cache has no split") }
         let labels = try cache.labels(split)
         let classes = (labels.max() ?? 0) + 1
@@ -91,16 +99,16 @@ enum BenchPoolCommand: Command {
         let trainers = try (0..<K).map { k -> TrialTrainer in
             var settings = TrialSettings(method: name)
             settings.learningRate = 1e-3 * Float(1 + k % 4)
-            settings.rank = try arguments.positiveInt("rank", default: 32)
-            settings.heads = try arguments.positiveInt("heads", default: 4)
-            settings.bottleneck = try arguments.positiveInt("bottleneck", default: 32)
-            settings.reduction = try arguments.positiveInt("reduction", default: 8)
+            settings.rank = try arguments.value(BenchSideNetCommand.rank, default: 32)
+            settings.heads = try arguments.value(BenchSideNetCommand.heads, default: 4)
+            settings.bottleneck = try arguments.value(BenchSideNetCommand.bottleneck, default: 32)
+            settings.reduction = try arguments.value(BenchSideNetCommand.reduction, default: 8)
             settings.batchSize = B; settings.epochs = epochs; settings.seed = 0
             return try TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
                                     backboneHeads: heads)
         }
-        let shared = arguments.flags.contains("shared-reads")
-        let cohort = try arguments.positiveInt("cohort", default: K)
+        let shared = arguments.isSet(BenchPoolCommand.sharedReads)
+        let cohort = try arguments.value(BenchPoolCommand.cohort, default: K)
         print("hpsweep bench pool: \(K) × \(name) on \(directory) (\(split), \(labels.count) examples, \(epochs) epoch\(epochs == 1 ? "" : "s")), \(workers) workers, "
               + (shared ? "shared reads in cohorts of \(cohort)" : "independent trials"))
         print(machineLine)

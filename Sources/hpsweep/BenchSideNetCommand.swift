@@ -8,16 +8,29 @@ import Training
 
 /// `hpsweep bench sidenet NAME`: training steps/s of one side network on cached-shaped random input.
 enum BenchSideNetCommand: Command {
+    static let rank = Option<Int>.positiveInteger("rank", "R", help: "last: rank (default 32).")
+    static let heads = Option<Int>.positiveInteger("heads", "H", help: "last: heads (default 4); lst: side heads (default 12).")
+    static let gap = Option<Int>.positiveInteger("gap", "G", help: "last: gap between tapped layers (default 1).")
+    static let bottleneck = Option<Int>.positiveInteger("bottleneck", "M", help: "adapter: bottleneck size (default 32).")
+    static let reduction = Option<Int>.positiveInteger("reduction", "R", help: "lst: width reduction factor (default 8).")
+    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
+    static let tokens = Option<Int>.positiveInteger("tokens", "N", help: "Tokens per example (default 197).")
+    static let width = Option<Int>.positiveInteger("width", "D", help: "Backbone width (default 768).")
+    static let depth = Option<Int>.positiveInteger("depth", "L", help: "Backbone depth (default 12).")
+    static let classes = Option<Int>.positiveInteger("classes", "C", help: "Classes (default 100).")
+    static let steps = Option<Int>.positiveInteger("steps", "N", help: "Timed steps after one warm-up step (default 5).")
+    static let threads = Option<Int>.positiveInteger("threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
+    static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
     static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--steps N] [--threads N]"
     /// The size options of the four networks (shared with `bench pool`).
     static let networkOptions = [
-        OptionSpec(name: "rank", valueName: "R", help: "last: rank (default 32)."),
-        OptionSpec(name: "heads", valueName: "H", help: "last: heads (default 4); lst: side heads (default 12)."),
-        OptionSpec(name: "gap", valueName: "G", help: "last: gap between tapped layers (default 1)."),
-        OptionSpec(name: "bottleneck", valueName: "M", help: "adapter: bottleneck size (default 32)."),
-        OptionSpec(name: "reduction", valueName: "R", help: "lst: width reduction factor (default 8)."),
+        rank.spec,
+        heads.spec,
+        gap.spec,
+        bottleneck.spec,
+        reduction.spec,
     ]
 
     /// Random taps (batch, tokens, width) for every tap `network` reads.
@@ -32,27 +45,27 @@ enum BenchSideNetCommand: Command {
     }
 
     static let options = networkOptions + [
-        OptionSpec(name: "batch", valueName: "N", help: "Examples per step (default 64)."),
-        OptionSpec(name: "tokens", valueName: "N", help: "Tokens per example (default 197)."),
-        OptionSpec(name: "width", valueName: "D", help: "Backbone width (default 768)."),
-        OptionSpec(name: "depth", valueName: "L", help: "Backbone depth (default 12)."),
-        OptionSpec(name: "classes", valueName: "C", help: "Classes (default 100)."),
-        OptionSpec(name: "steps", valueName: "N", help: "Timed steps after one warm-up step (default 5)."),
-        OptionSpec(name: "threads", valueName: "N", help: "Workers, one batch shard each (default: all \(availableCores) cores)."),
-        OptionSpec(name: "torch", valueName: nil, help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio."),
+        batch.spec,
+        tokens.spec,
+        width.spec,
+        depth.spec,
+        classes.spec,
+        steps.spec,
+        threads.spec,
+        torch.spec,
     ]
 
     static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int) throws -> SideNetwork {
         switch name {
         case "linear": return LinearProbe(width: D, depth: L, classes: C)
         case "last":
-            let rank = try arguments.positiveInt("rank", default: 32), heads = try arguments.positiveInt("heads", default: 4)
-            let gap = try arguments.positiveInt("gap", default: 1)
+            let rank = try arguments.value(BenchSideNetCommand.rank, default: 32), heads = try arguments.value(BenchSideNetCommand.heads, default: 4)
+            let gap = try arguments.value(BenchSideNetCommand.gap, default: 1)
             guard rank % heads == 0, L % gap == 0 else { throw UsageError("last: rank must be a multiple of heads and gap must divide depth") }
             return LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: rank, heads: heads, gap: gap)
-        case "adapter": return SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.positiveInt("bottleneck", default: 32))
+        case "adapter": return SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.value(BenchSideNetCommand.bottleneck, default: 32))
         case "lst":
-            let r = try arguments.positiveInt("reduction", default: 8), heads = try arguments.positiveInt("heads", default: 12)
+            let r = try arguments.value(BenchSideNetCommand.reduction, default: 8), heads = try arguments.value(BenchSideNetCommand.heads, default: 12)
             guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
             return LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
         default:
@@ -62,10 +75,10 @@ enum BenchSideNetCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter") }
-        let B = try arguments.positiveInt("batch", default: 64), N = try arguments.positiveInt("tokens", default: 197)
-        let D = try arguments.positiveInt("width", default: 768), L = try arguments.positiveInt("depth", default: 12)
-        let C = try arguments.positiveInt("classes", default: 100)
-        let steps = try arguments.positiveInt("steps", default: 5), threads = try arguments.positiveInt("threads", default: availableCores)
+        let B = try arguments.value(BenchSideNetCommand.batch, default: 64), N = try arguments.value(BenchSideNetCommand.tokens, default: 197)
+        let D = try arguments.value(BenchSideNetCommand.width, default: 768), L = try arguments.value(BenchSideNetCommand.depth, default: 12)
+        let C = try arguments.value(BenchSideNetCommand.classes, default: 100)
+        let steps = try arguments.value(BenchSideNetCommand.steps, default: 5), threads = try arguments.value(BenchSideNetCommand.threads, default: availableCores)
         let name = arguments.positionals[0]
         let replicas = try (0..<threads).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         let network = replicas[0]
@@ -104,10 +117,10 @@ enum BenchSideNetCommand: Command {
         print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; includes the %d taps' shard copies)",
                      Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
                      network.requiredTaps.count))
-        if arguments.flags.contains("torch") {
+        if arguments.isSet(BenchSideNetCommand.torch) {
             var peerArguments = [name, "--batch", String(B), "--steps", String(steps), "--threads", String(threads)]
-            for option in ["rank", "heads", "gap", "bottleneck", "reduction"] {
-                if let value = arguments.values[option] { peerArguments += ["--\(option)", value] }
+            for option in [rank, heads, gap, bottleneck, reduction] {
+                if let value = try arguments.value(option) { peerArguments += ["--\(option.spec.name)", String(value)] }
             }
             let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
             print(String(format: "  PyTorch (same network, step and threads): %.2f steps/s  ->  hpsweep / PyTorch = %.2f×", peer, (1 / median) / peer))

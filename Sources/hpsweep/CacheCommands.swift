@@ -3,10 +3,17 @@ import Foundation
 import Numerics
 import Sweep
 
-/// The cache root: --cache-dir, else the sweep's `cache.dir`, else ./.hpsweep-cache.
-func cacheRoot(_ arguments: ParsedArguments, spec: SweepSpec? = nil) -> String {
-    if let dir = arguments.values["cache-dir"] { return dir }
-    return spec?.cache.directory ?? FileManager.default.currentDirectoryPath + "/.hpsweep-cache"
+/// The options of building a cache, shared by `hpsweep cache` and `hpsweep run`.
+enum CacheOptions {
+    static let cacheDir = Option<String>.text("cache-dir", "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache).")
+    static let threads = Option<Int>.positiveInteger("threads", "N", help: "Threads for the backbone while caching (default: all \(availableCores) cores).")
+    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Images per backbone pass (default: the sweep's cache.batch_size, 32).")
+    static let noVerify = Flag("no-verify", help: "Reuse an existing cache after checking sizes only (skip CRC-32s).")
+}
+
+/// The cache root: `given` (--cache-dir), else the sweep's `cache.dir`, else ./.hpsweep-cache.
+func cacheRoot(_ given: String?, spec: SweepSpec? = nil) -> String {
+    given ?? spec?.cache.directory ?? FileManager.default.currentDirectoryPath + "/.hpsweep-cache"
 }
 
 func describe(_ cache: ActivationCache) -> String {
@@ -21,12 +28,7 @@ enum CacheBuildCommand: Command {
     static let path = ["cache"]
     static let summary = "Build (or reuse) the activation cache of a sweep: the frozen backbone runs once over its splits."
     static let usage = "SWEEP.json [--cache-dir DIR] [--threads N] [--batch N] [--no-verify]"
-    static let options = [
-        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache)."),
-        OptionSpec(name: "threads", valueName: "N", help: "Threads for the backbone (default: all \(availableCores) cores)."),
-        OptionSpec(name: "batch", valueName: "N", help: "Images per backbone pass (default: the sweep's cache.batch_size, 32)."),
-        OptionSpec(name: "no-verify", valueName: nil, help: "Reuse an existing cache after checking sizes only (skip CRC-32s)."),
-    ]
+    static let options = [CacheOptions.cacheDir.spec, CacheOptions.threads.spec, CacheOptions.batch.spec, CacheOptions.noVerify.spec]
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
@@ -35,18 +37,18 @@ enum CacheBuildCommand: Command {
         _ = try buildCache(for: spec, arguments: arguments)
     }
 
-    /// Builds or reuses the cache of `spec`; shared with `hpsweep run`.
+    /// Builds or reuses the cache of `spec`, as `arguments` say through `CacheOptions`; shared with `hpsweep run`.
     static func buildCache(for spec: SweepSpec, arguments: ParsedArguments) throws -> (ActivationCache, CachePlan) {
-        var builder = CacheBuilder(root: cacheRoot(arguments, spec: spec))
-        builder.threads = try arguments.positiveInt("threads", default: availableCores)
-        builder.batchSize = try arguments.positiveInt("batch", default: spec.cache.batchSize)
+        var builder = CacheBuilder(root: cacheRoot(arguments[CacheOptions.cacheDir], spec: spec))
+        builder.threads = try arguments.value(CacheOptions.threads, default: availableCores)
+        builder.batchSize = try arguments.value(CacheOptions.batch, default: spec.cache.batchSize)
         print("hpsweep cache: \(spec.name): hashing backbone and data…")
         let plan = try CachePlan(try spec.cacheRequest())
         let directory = builder.directory(for: plan.key)
         // One builder per cache: other processes (workers of the same sweep) wait, then reuse it.
         let cache = try builder.withBuildLock(key: plan.key, onWait: { print("  another process is building \(directory); waiting for it") }) {
             () throws -> ActivationCache in
-            if let existing = try builder.existing(plan, verify: !arguments.flags.contains("no-verify")) {
+            if let existing = try builder.existing(plan, verify: !arguments.isSet(CacheOptions.noVerify)) {
                 print("  reusing \(directory)")
                 print("  \(describe(existing))")
                 return existing
@@ -83,16 +85,17 @@ enum CacheVerifyCommand: Command {
 
 /// `hpsweep cache import DIR`: bring in a cache written elsewhere by the documented format.
 enum CacheImportCommand: Command {
+    static let cacheDir = Option<String>.text("cache-dir", "DIR", help: "Cache root to import into (default ./.hpsweep-cache).")
     static let path = ["cache", "import"]
     static let summary = "Import a cache written elsewhere (docs/cache-format.md) into the cache root, after full checks."
     static let usage = "SOURCE_DIR [--cache-dir DIR]"
     static let options = [
-        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root to import into (default ./.hpsweep-cache)."),
+        cacheDir.spec,
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one source directory") }
-        let (cache, present) = try CacheImporter.importCache(from: arguments.positionals[0], into: cacheRoot(arguments))
+        let (cache, present) = try CacheImporter.importCache(from: arguments.positionals[0], into: cacheRoot(arguments[CacheImportCommand.cacheDir]))
         print(present ? "\(cache.directory): already present (same key); nothing copied" : "imported into \(cache.directory)")
         print("  \(describe(cache))")
     }

@@ -22,7 +22,8 @@ extension Command {
                 text += left.padding(toLength: max(left.count + 2, 26), withPad: " ", startingAt: 0) + option.help + "\n"
             }
         }
-        text += "  --help                  Show this help.\n"
+        text += "  -h, --help              Show this help.\n"
+        text += "  --                      End of options: every word after it is positional.\n"
         return text
     }
 }

@@ -4,20 +4,24 @@ import Sweep
 
 /// `hpsweep compare A.csv B.csv …`: leaderboards side by side, aligned by configuration.
 enum CompareCommand: Command {
+    static let objectives = Option<String>.text("objectives", "LIST", help: "Metrics to compare on, e.g. val_acc,params (default: the first file's sweep objectives).")
+    static let ignore = Option<String>.text("ignore", "NAMES", help: "Hyperparameters to leave out when aligning, e.g. label_smoothing (what the sweeps changed on purpose).")
+    static let csv = Option<String>.text("csv", "OUT", help: "Also write the aligned table to this CSV file.")
+    static let json = Flag("json", help: "Print everything as JSON (for scripts) instead of tables.")
     static let path = ["compare"]
     static let summary = "Compare leaderboards: trials aligned by configuration, deltas, seed statistics, Pareto fronts."
     static let usage = "A.csv B.csv [C.csv …] [--objectives val_acc,params] [--ignore NAMES] [--csv OUT.csv] [--json]"
     static let options = [
-        OptionSpec(name: "objectives", valueName: "LIST", help: "Metrics to compare on, e.g. val_acc,params (default: the first file's sweep objectives)."),
-        OptionSpec(name: "ignore", valueName: "NAMES", help: "Hyperparameters to leave out when aligning, e.g. label_smoothing (what the sweeps changed on purpose)."),
-        OptionSpec(name: "csv", valueName: "OUT", help: "Also write the aligned table to this CSV file."),
-        OptionSpec(name: "json", valueName: nil, help: "Print everything as JSON (for scripts) instead of tables."),
+        objectives.spec,
+        ignore.spec,
+        csv.spec,
+        json.spec,
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count >= 2 else { throw UsageError("'\(displayName)' needs at least two leaderboard files; usage: \(displayName) \(usage)") }
         var objectives: [SearchSpec.Objective]?
-        if let list = arguments.values["objectives"] {
+        if let list = arguments[CompareCommand.objectives] {
             objectives = try list.split(separator: ",").map { item in
                 let name = item.trimmingCharacters(in: .whitespaces)
                 guard let metric = SearchSpec.Metric(rawValue: name) else {
@@ -27,25 +31,25 @@ enum CompareCommand: Command {
             }
             if objectives!.isEmpty { throw UsageError("option '--objectives' needs at least one metric, e.g. val_acc,params") }
         }
-        let ignoring = try (arguments.values["ignore"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []).map { name -> String in
+        let ignoring = try (arguments[CompareCommand.ignore]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []).map { name -> String in
             guard Hyperparameter.named(name) != nil else {
                 throw UsageError("option '--ignore': unknown hyperparameter '\(name)' (\(Hyperparameter.all.map(\.name).joined(separator: ", ")))")
             }
             return name
         }
-        if let out = arguments.values["csv"] { try ProtectedPaths.checkWritable(out, option: "--csv") }
+        if let out = arguments[CompareCommand.csv] { try ProtectedPaths.checkWritable(out, option: "--csv") }
         let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
-        if let out = arguments.values["csv"] {
+        if let out = arguments[CompareCommand.csv] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
             do { try replaceAtomically(out, with: text) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
         }
-        if arguments.flags.contains("json") {
+        if arguments.isSet(CompareCommand.json) {
             let data = try JSONSerialization.data(withJSONObject: json(comparison), options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             printTables(comparison)
-            if let out = arguments.values["csv"] { print("aligned table written to \(out)") }
+            if let out = arguments[CompareCommand.csv] { print("aligned table written to \(out)") }
         }
     }
 

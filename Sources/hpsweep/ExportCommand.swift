@@ -4,13 +4,14 @@ import Sweep
 
 /// `hpsweep export --optuna results/<name> OUT.log`: the sweep as an Optuna journal file.
 enum ExportCommand: Command {
+    static let optuna = Flag("optuna", help: "Write Optuna's JournalStorage format (JSON lines with its op codes).")
     static let path = ["export"]
     static let summary = "Export a sweep for other tools: --optuna writes an Optuna journal-storage file (optuna-dashboard opens it)."
     static let usage = "--optuna RESULTS_DIR OUT.log"
-    static let options = [OptionSpec(name: "optuna", valueName: nil, help: "Write Optuna's JournalStorage format (JSON lines with its op codes).")]
+    static let options = [optuna.spec]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.flags.contains("optuna") else { throw UsageError("'\(displayName)' needs a format: --optuna (the only one so far)") }
+        guard arguments.isSet(ExportCommand.optuna) else { throw UsageError("'\(displayName)' needs a format: --optuna (the only one so far)") }
         guard arguments.positionals.count == 2 else { throw UsageError("usage: \(displayName) \(usage)") }
         let (directory, output) = (arguments.positionals[0], arguments.positionals[1])
         try ProtectedPaths.checkWritable(output, option: "export")

@@ -6,20 +6,27 @@ import Training
 
 /// `hpsweep run SWEEP.json`: build or reuse the cache, then run (or resume) the sweep.
 enum RunCommand: Command {
+    static let results = Option<String>.text("results", "DIR", help: "Where results/<name>/ goes (default ./results).")
+    static let fresh = Flag("fresh", help: "Start over: move the old results/<name>/ aside to results/<name>.old-<time>/.")
+    static let worker = Flag("worker", help: "Join the sweep as one of several worker processes (same or other machines, shared filesystem).")
+    static let sharedReads = Option<ReadSharing>.choice("shared-reads", help: "Train compatible trials in cohorts that read each cached batch once: when reads are worth it (auto, the default), always, or never. Same results either way.")
+    static let leaseSeconds = Option<Double>.positiveNumber("lease-seconds", "S", help: "With --worker: a claimed trial not heard of for S seconds is taken over (default 60).")
+    static let workers = Option<Int>.positiveInteger("workers", "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores).")
+    static let memory = Option<Int>("memory", "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM).", expected: "needs a size from 1B to 1PiB such as 8GiB or 512MiB", parse: parseBytes)
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
     static let usage = "SWEEP.json [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
     static let options = [
-        OptionSpec(name: "results", valueName: "DIR", help: "Where results/<name>/ goes (default ./results)."),
-        OptionSpec(name: "fresh", valueName: nil, help: "Start over: move the old results/<name>/ aside to results/<name>.old-<time>/."),
-        OptionSpec(name: "worker", valueName: nil, help: "Join the sweep as one of several worker processes (same or other machines, shared filesystem)."),
-        OptionSpec(name: "shared-reads", valueName: "auto|on|off", help: "Train compatible trials in cohorts that read each cached batch once: when reads are worth it (auto, the default), always, or never. Same results either way."),
-        OptionSpec(name: "lease-seconds", valueName: "S", help: "With --worker: a claimed trial not heard of for S seconds is taken over (default 60)."),
-        OptionSpec(name: "workers", valueName: "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores)."),
-        OptionSpec(name: "memory", valueName: "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM)."),
-        OptionSpec(name: "cache-dir", valueName: "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache)."),
-        OptionSpec(name: "threads", valueName: "N", help: "Threads for the backbone while caching (default: all cores)."),
-        OptionSpec(name: "no-verify", valueName: nil, help: "Reuse an existing cache after checking sizes only (skip CRC-32s)."),
+        results.spec,
+        fresh.spec,
+        worker.spec,
+        sharedReads.spec,
+        leaseSeconds.spec,
+        workers.spec,
+        memory.spec,
+        CacheOptions.cacheDir.spec,
+        CacheOptions.threads.spec,
+        CacheOptions.noVerify.spec,
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -28,31 +35,20 @@ enum RunCommand: Command {
         guard let search = spec.search else {
             throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search (see docs/sweep-spec.md)")
         }
-        let resultsRoot = arguments.values["results"] ?? "results"
+        let resultsRoot = arguments[RunCommand.results] ?? "results"
         let directory = (resultsRoot as NSString).appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
-        let isWorker = arguments.flags.contains("worker")
-        if isWorker && arguments.flags.contains("fresh") { throw UsageError("--fresh cannot be combined with --worker (other workers may be running)") }
-        var leaseSeconds = 60.0
-        if let text = arguments.values["lease-seconds"] {
-            guard let value = Double(text), value > 0 else { throw UsageError("option '--lease-seconds' needs a positive number, got '\(text)'") }
-            leaseSeconds = value
-        }
-        let sharingText = arguments.values["shared-reads"] ?? "auto"
-        guard let sharing = ReadSharing(rawValue: sharingText) else {
-            throw UsageError("option '--shared-reads' takes auto, on or off, got '\(sharingText)'")
-        }
+        let isWorker = arguments.isSet(RunCommand.worker)
+        if isWorker && arguments.isSet(RunCommand.fresh) { throw UsageError("--fresh cannot be combined with --worker (other workers may be running)") }
+        let leaseSeconds = try arguments.value(RunCommand.leaseSeconds, default: 60)
+        let sharing = try arguments.value(RunCommand.sharedReads, default: .auto)
         // Every option is checked before anything is moved, locked or written.
-        let workers = try arguments.values["workers"] != nil ? arguments.positiveInt("workers", default: 1) : (search.workers ?? availableCores)
-        var memory = search.memoryBytes ?? TrialPool.defaultMemoryBudget
-        if let text = arguments.values["memory"] {
-            guard let bytes = parseBytes(text) else { throw UsageError("option '--memory' needs a size from 1B to 1PiB such as 8GiB or 512MiB, got '\(text)'") }
-            memory = bytes
-        }
-        _ = try arguments.positiveInt("threads", default: availableCores)
+        let workers = try arguments.value(RunCommand.workers) ?? search.workers ?? availableCores
+        let memory = try arguments.value(RunCommand.memory) ?? search.memoryBytes ?? TrialPool.defaultMemoryBudget
+        _ = try arguments.value(CacheOptions.threads)
         let lock = try SweepLock(root: resultsRoot, name: spec.name, shared: isWorker)
         defer { lock.release() }
-        if arguments.flags.contains("fresh"), FileManager.default.fileExists(atPath: directory) {
+        if arguments.isSet(RunCommand.fresh), FileManager.default.fileExists(atPath: directory) {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             // Two --fresh runs within one second must not collide on the name.
             var aside = directory + ".old-" + stamp

@@ -64,9 +64,10 @@ if words == ["--version"] || words == ["version"] {
     print("CPU: \(CPUDescription.current.summary)")
     exit(0)
 }
+// `hpsweep help run`, `hpsweep --help run`; a command's own `--help` is found by its parser, where an
+// option may stand (so `--results -h` is a directory named -h, and `-- -h` a positional).
 var wantsHelp = false
-if words.first == "help" { wantsHelp = true; words.removeFirst() }
-if words.contains("--help") || words.contains("-h") { wantsHelp = true; words.removeAll { $0 == "--help" || $0 == "-h" } }
+if ["help", "--help", "-h"].contains(words.first) { wantsHelp = true; words.removeFirst() }
 
 guard let (command, rest) = resolve(words) else {
     let typed = words.prefix(2).joined(separator: " ")
@@ -79,6 +80,10 @@ if wantsHelp {
 }
 do {
     let arguments = try ParsedArguments(rest, specs: command.options, command: command.displayName)
+    if arguments.wantsHelp {
+        print(command.help, terminator: "")
+        exit(0)
+    }
     try command.run(arguments)
 } catch let error as UsageError {
     fail(error.description, status: 2)

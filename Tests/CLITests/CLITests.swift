@@ -25,6 +25,19 @@ final class CLITests: XCTestCase {
         cli.assertOneLineError(try cli.run("bench", "backbone", "--batch"), status: 2, containing: ["needs a value"])
     }
 
+    func testHelpOnlyWhereAnOptionMayStandAndDoubleDashEndsOptions() throws {
+        let help = try cli.run("help", "inspect", "weights")
+        // Help wins over a mistake elsewhere on the line.
+        XCTAssertEqual(try cli.run("inspect", "weights", "--bogus", "--help").stdout, help.stdout)
+        XCTAssertEqual(try cli.run("inspect", "weights", "x.npz", "-h").stdout, help.stdout)
+        // As an option's value, -h is that value.
+        cli.assertOneLineError(try cli.run("inspect", "weights", fixturePath("vit_micro_hf.safetensors"), "--heads", "-h"), status: 2,
+                               containing: ["option '--heads' needs a positive integer, got '-h'"])
+        // After --, every word is positional: a file named --help.
+        cli.assertOneLineError(try cli.run("inspect", "weights", "--", "--help"), status: 1, containing: ["--help", "cannot open"])
+        cli.assertOneLineError(try cli.run("bench", "sidenet", "last", "--rank", "0"), status: 2, containing: ["option '--rank' needs a positive integer, got '0'"])
+    }
+
     func testUnknownCommand() throws {
         cli.assertOneLineError(try cli.run("bench", "backbon"), status: 2, containing: ["unknown command", "did you mean 'bench backbone'?"])
     }
