@@ -5,6 +5,7 @@ public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
 
+    /// `count` zeros.
     public init(count: Int) {
         precondition(count >= 0, "FloatBuffer: negative count \(count)")
         self.count = count
@@ -12,9 +13,12 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
-    public convenience init<Values: Collection>(_ values: Values) where Values.Element == Float {
-        self.init(count: values.count)
-        _ = UnsafeMutableBufferPointer(start: pointer, count: count).initialize(from: values)
+    /// A copy of `values` (written once: no zeroing first).
+    public init<Values: Collection>(_ values: Values) where Values.Element == Float {
+        count = values.count
+        pointer = .allocate(capacity: max(count, 1))
+        let (_, written) = UnsafeMutableBufferPointer(start: pointer, count: max(count, 1)).initialize(from: values)
+        if written < max(count, 1) { (pointer + written).initialize(repeating: 0, count: max(count, 1) - written) }
     }
 
     deinit { pointer.deallocate() }

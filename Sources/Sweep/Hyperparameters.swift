@@ -20,7 +20,14 @@ public struct Hyperparameter {
     /// count, low enough that sizes computed from them cannot overflow.
     public static let integerLimit = 1 << 20
 
-    public func applies(to method: String) -> Bool { methods?.contains(method) ?? true }
+    init(name: String, methods: Set<SideTuningMethod>?, kind: Kind, defaultValue: ParameterValue, apply: @escaping (inout TrialSettings, ParameterValue) -> Void) {
+        self.name = name; self.methods = methods.map { Set($0.map(\.rawValue)) }; self.kind = kind
+        self.defaultValue = defaultValue; self.apply = apply
+    }
+
+    public func applies(to method: String) -> Bool {
+        SideTuningMethod(rawValue: method) != nil && (methods?.contains(method) ?? true)
+    }
 
     /// What is wrong with `value` for this hyperparameter, or nil.
     public func problem(_ value: ParameterValue) -> String? {
@@ -55,22 +62,24 @@ public struct Hyperparameter {
         .init(name: "gradient_clip", methods: nil, kind: .real(lower: 0, upper: .infinity, lowerOpen: false), defaultValue: .number(0)) {
             $0.gradientClip = $1.number! > 0 ? Float($1.number!) : nil   // 0: no clipping
         },
-        .init(name: "rank", methods: ["last"], kind: .integer(minimum: 1), defaultValue: .number(32)) { $0.rank = Int($1.number!) },
-        .init(name: "heads", methods: ["last"], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.heads = Int($1.number!) },
-        .init(name: "gap", methods: ["last"], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.gap = Int($1.number!) },
-        .init(name: "modules_per_group", methods: ["last"], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.modulesPerGroup = Int($1.number!) },
-        .init(name: "bottleneck", methods: ["adapter"], kind: .integer(minimum: 1), defaultValue: .number(32)) { $0.bottleneck = Int($1.number!) },
-        .init(name: "reduction", methods: ["lst"], kind: .integer(minimum: 1), defaultValue: .number(8)) { $0.reduction = Int($1.number!) },
-        .init(name: "lst_init", methods: ["lst"], kind: .word(["random", "pruned"]), defaultValue: .text("random")) { if case .text(let s) = $1 { $0.lstInit = s } },
+        .init(name: "rank", methods: [.last], kind: .integer(minimum: 1), defaultValue: .number(32)) { $0.rank = Int($1.number!) },
+        .init(name: "heads", methods: [.last], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.heads = Int($1.number!) },
+        .init(name: "gap", methods: [.last], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.gap = Int($1.number!) },
+        .init(name: "modules_per_group", methods: [.last], kind: .integer(minimum: 1), defaultValue: .number(1)) { $0.modulesPerGroup = Int($1.number!) },
+        .init(name: "bottleneck", methods: [.adapter], kind: .integer(minimum: 1), defaultValue: .number(32)) { $0.bottleneck = Int($1.number!) },
+        .init(name: "reduction", methods: [.lst], kind: .integer(minimum: 1), defaultValue: .number(8)) { $0.reduction = Int($1.number!) },
+        .init(name: "lst_init", methods: [.lst], kind: .word(["random", "pruned"]), defaultValue: .text("random")) { if case .text(let s) = $1 { $0.lstInit = s } },
     ]
 
     public static func named(_ name: String) -> Hyperparameter? { all.first { $0.name == name } }
 
-    public static let methods = ["adapter", "last", "linear", "lst"]
+    public static let methods = SideTuningMethod.names
 
-    /// Trial settings for `method` with `values` (absent ones keep their defaults).
+    /// Trial settings for `method` with `values` (absent ones keep their defaults). `method` is one
+    /// of `methods`: the spec reader checks the names, and the journal holds only trials it planned.
     public static func settings(method: String, values: [String: ParameterValue], epochs: Int, seed: UInt64) -> TrialSettings {
-        var settings = TrialSettings(method: method)
+        guard let known = SideTuningMethod(rawValue: method) else { preconditionFailure("unknown method '\(method)' reached the trainer") }
+        var settings = TrialSettings(method: known)
         for parameter in all where parameter.applies(to: method) {
             parameter.apply(&settings, values[parameter.name] ?? parameter.defaultValue)
         }

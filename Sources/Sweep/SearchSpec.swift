@@ -387,7 +387,7 @@ public struct SearchSpec {
                     throw top.fail(top.has("methods") ? "methods" : "method",
                                    "impossible combination for \(space.method)\(which.isEmpty ? "" : " (\(which))"): \(problem)")
                 }
-                if settings.method == "lst" && settings.lstInit == "pruned" && !backbone.hasWeights {
+                if settings.method == .lst && settings.lstInit == "pruned" && !backbone.hasWeights {
                     throw top.fail("methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
                 }
             }

@@ -93,7 +93,7 @@ public struct SweepState {
             }
         case .planned:
             guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
-                  let method = event.method, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
+                  let method = event.method, SideTuningMethod(rawValue: method) != nil, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
             trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
                                      key: event.key ?? id)
             order.append(id)

@@ -6,7 +6,7 @@ import SideNets
 /// Everything one trial trains with: the method and its size, and the optimisation recipe.
 /// Defaults follow the VTAB-1k recipe of NOAH/FacT (METHODS.md): batch 64, lr 1e-3, wd 1e-4, cosine.
 public struct TrialSettings: Codable, Equatable, Sendable {
-    public var method: String                 // linear, last, lst, adapter
+    public var method: SideTuningMethod
     // Method sizes (each method reads its own).
     public var rank = 32, heads = 1, gap = 1, modulesPerGroup = 1   // last
     public var bottleneck = 32                                      // adapter
@@ -33,11 +33,10 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var dataSeed: UInt64? = nil
     public var dataOrderSeed: UInt64 { dataSeed ?? seed }
 
-    public init(method: String) { self.method = method }
+    public init(method: SideTuningMethod) { self.method = method }
 
     /// What is wrong with the settings, or nil.
     public var problem: String? {
-        if !["linear", "last", "lst", "adapter"].contains(method) { return "unknown method '\(method)' (linear, last, lst, adapter)" }
         if !(learningRate > 0) { return "learning rate must be positive, got \(learningRate)" }
         if weightDecay < 0 { return "weight decay must be >= 0" }
         if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 { return "batch size, epochs and eval_every must be positive" }
@@ -49,36 +48,12 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     /// What keeps these settings from building a network on a backbone of `width`, `depth` and
     /// `backboneHeads`, or nil (the networks' own preconditions, checked before any work).
     public func problem(width: Int, depth: Int, backboneHeads: Int) -> String? {
-        if let problem { return problem }
-        switch method {
-        case "last":
-            if rank < 1 || heads < 1 || rank % heads != 0 { return "last: rank \(rank) must be a positive multiple of heads \(heads)" }
-            if gap < 1 || depth % gap != 0 { return "last: gap \(gap) must divide the backbone depth \(depth)" }
-            if modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
-        case "adapter":
-            if bottleneck < 1 { return "adapter: bottleneck must be positive" }
-        case "lst":
-            if reduction < 1 || width % reduction != 0 { return "lst: reduction \(reduction) must divide the backbone width \(width)" }
-            if (width / reduction) % backboneHeads != 0 {
-                return "lst: side width \(width / reduction) (width \(width) / reduction \(reduction)) must be divisible by the backbone's \(backboneHeads) heads"
-            }
-            if let layers = lstLayers, layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted() || Set(layers).count != layers.count {
-                return "lst: layers \(layers) must be increasing, within 1...\(depth)"
-            }
-        default: break
-        }
-        return nil
+        problem ?? method.problem(self, width: width, depth: depth, backboneHeads: backboneHeads)
     }
 
     /// The side network these settings describe, on a backbone of `width`, `depth`, `backboneHeads`.
     public func makeNetwork(width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
-        switch method {
-        case "linear": return LinearProbe(width: width, depth: depth, classes: classes)
-        case "last": return LowRankAttentionSideTuning(width: width, depth: depth, classes: classes, rank: rank, heads: heads,
-                                                       gap: gap, modulesPerGroup: modulesPerGroup)
-        case "adapter": return SideAdapters(width: width, depth: depth, classes: classes, bottleneck: bottleneck)
-        default: return LadderSideTuning(width: width, depth: depth, heads: backboneHeads, classes: classes, reduction: reduction, layers: lstLayers)
-        }
+        method.makeNetwork(self, width: width, depth: depth, backboneHeads: backboneHeads, classes: classes)
     }
 }
 

@@ -114,7 +114,7 @@ public final class TrialTrainer {
         if data.cache.header.tokens == 1 && !network.classTokenOnly {
             throw TrialError("\(settings.method) needs all tokens; the cache keeps only one per example (token_policy \(data.cache.header.tokenPolicy.rawValue))")
         }
-        if settings.method == "lst" && settings.lstInit == "pruned" && backboneParameters == nil {
+        if settings.method == .lst && settings.lstInit == "pruned" && backboneParameters == nil {
             throw TrialError("lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
         }
     }

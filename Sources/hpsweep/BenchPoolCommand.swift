@@ -1,5 +1,6 @@
 import Backbone
 import Cache
+import Essentials
 import Foundation
 import Numerics
 import SideNets
@@ -97,7 +98,8 @@ enum BenchPoolCommand: Command {
         let heads = ViTConfig.conventionalHeads(forWidth: cache.header.width) ?? 1
         let data = TrialData(cache: cache, trainSplit: split, evalSplit: split, classes: classes)
         let trainers = try (0..<K).map { k -> TrialTrainer in
-            var settings = TrialSettings(method: name)
+            guard let method = SideTuningMethod(rawValue: name) else { throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names))") }
+            var settings = TrialSettings(method: method)
             settings.learningRate = 1e-3 * Float(1 + k % 4)
             settings.rank = try arguments.value(BenchSideNetCommand.rank, default: 32)
             settings.heads = try arguments.value(BenchSideNetCommand.heads, default: 4)

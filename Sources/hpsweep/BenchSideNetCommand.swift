@@ -55,22 +55,21 @@ enum BenchSideNetCommand: Command {
         torch.spec,
     ]
 
+    /// The network `name` with the sizes the options give, built through the method registry as
+    /// trials build theirs (lst's side heads are the backbone's: `--heads`, default 12).
     static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int) throws -> SideNetwork {
-        switch name {
-        case "linear": return LinearProbe(width: D, depth: L, classes: C)
-        case "last":
-            let rank = try arguments.value(BenchSideNetCommand.rank, default: 32), heads = try arguments.value(BenchSideNetCommand.heads, default: 4)
-            let gap = try arguments.value(BenchSideNetCommand.gap, default: 1)
-            guard rank % heads == 0, L % gap == 0 else { throw UsageError("last: rank must be a multiple of heads and gap must divide depth") }
-            return LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: rank, heads: heads, gap: gap)
-        case "adapter": return SideAdapters(width: D, depth: L, classes: C, bottleneck: try arguments.value(BenchSideNetCommand.bottleneck, default: 32))
-        case "lst":
-            let r = try arguments.value(BenchSideNetCommand.reduction, default: 8), heads = try arguments.value(BenchSideNetCommand.heads, default: 12)
-            guard D % r == 0, (D / r) % heads == 0 else { throw UsageError("lst: reduction must divide width, and heads the side width") }
-            return LadderSideTuning(width: D, depth: L, heads: heads, classes: C, reduction: r)
-        default:
-            throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: ["linear", "last", "lst", "adapter"])) (linear, last, lst, adapter)")
+        guard let method = SideTuningMethod(rawValue: name) else {
+            throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names)) (\(SideTuningMethod.names.joined(separator: ", ")))")
         }
+        var settings = TrialSettings(method: method)
+        settings.rank = try arguments.value(rank, default: 32)
+        settings.heads = try arguments.value(heads, default: 4)
+        settings.gap = try arguments.value(gap, default: 1)
+        settings.bottleneck = try arguments.value(bottleneck, default: 32)
+        settings.reduction = try arguments.value(reduction, default: 8)
+        let backboneHeads = method == .lst ? try arguments.value(heads, default: 12) : 12
+        if let problem = settings.problem(width: D, depth: L, backboneHeads: backboneHeads) { throw UsageError(problem) }
+        return settings.makeNetwork(width: D, depth: L, backboneHeads: backboneHeads, classes: C)
     }
 
     static func run(_ arguments: ParsedArguments) throws {

@@ -37,7 +37,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func settings(_ method: String, lr: Float = 3e-3, epochs: Int = 3, seed: UInt64 = 1) -> TrialSettings {
-        var s = TrialSettings(method: method)
+        var s = TrialSettings(method: SideTuningMethod(rawValue: method)!)
         s.learningRate = lr; s.epochs = epochs; s.seed = seed; s.batchSize = 64
         s.rank = 4; s.heads = 1; s.bottleneck = 8; s.reduction = 4
         return s
