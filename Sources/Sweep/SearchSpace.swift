@@ -112,11 +112,23 @@ public struct MethodSpace: Equatable {
 
     /// Every grid configuration, the first parameter varying slowest; nil if a dimension is continuous.
     public var grid: [[String: ParameterValue]]? {
-        var configurations: [[String: ParameterValue]] = [[:]]
+        var dimensions: [(name: String, values: [ParameterValue])] = []
         for (name, domain) in parameters {
             guard let values = domain.gridValues else { return nil }
-            configurations = configurations.flatMap { c in values.map { v in var n = c; n[name] = v; return n } }
+            dimensions.append((name, values))
         }
-        return configurations
+        return cartesianProduct(dimensions)
     }
+}
+
+/// Every combination of the dimensions' values, the first dimension varying slowest. With `limit`,
+/// the product stops growing once it holds more than `limit` combinations (the dimensions not yet
+/// reached are left out of them) and its first `limit` are returned.
+func cartesianProduct(_ dimensions: [(name: String, values: [ParameterValue])], limit: Int = .max) -> [[String: ParameterValue]] {
+    var combinations: [[String: ParameterValue]] = [[:]]
+    for (name, values) in dimensions {
+        combinations = combinations.flatMap { c in values.map { v in var n = c; n[name] = v; return n } }
+        if combinations.count > limit { break }
+    }
+    return Array(combinations.prefix(limit))
 }

@@ -369,18 +369,14 @@ public struct SearchSpec {
     /// combination of each dimension's values (a continuous range's two ends) is tried.
     func checkCombinations(_ top: SpecReader, backbone: (width: Int, depth: Int, heads: Int, hasWeights: Bool)) throws {
         for space in methods {
-            var combinations: [[String: ParameterValue]] = [[:]]
-            for (name, domain) in space.parameters {
-                let values: [ParameterValue]
+            let dimensions = space.parameters.map { name, domain -> (name: String, values: [ParameterValue]) in
                 switch domain {
-                case let .uniform(lo, hi), let .logUniform(lo, hi): values = [.number(lo), .number(hi)]
-                case let .integer(lo, hi, _): values = hi - lo < 64 ? (lo...hi).map { .number(Double($0)) } : [.number(Double(lo)), .number(Double(hi))]
-                default: values = domain.gridValues!
+                case let .uniform(lo, hi), let .logUniform(lo, hi): return (name, [.number(lo), .number(hi)])
+                case let .integer(lo, hi, _): return (name, hi - lo < 64 ? (lo...hi).map { .number(Double($0)) } : [.number(Double(lo)), .number(Double(hi))])
+                default: return (name, domain.gridValues!)
                 }
-                combinations = combinations.flatMap { c in values.map { v in var n = c; n[name] = v; return n } }
-                if combinations.count > 20_000 { break }
             }
-            for values in combinations.prefix(20_000) {
+            for values in cartesianProduct(dimensions, limit: 20_000) {
                 let settings = Hyperparameter.settings(method: space.method, values: values, epochs: epochs, seed: 0)
                 if let problem = settings.problem(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads) {
                     let which = space.searched.map { "\($0.name) \(values[$0.name]!)" }.joined(separator: ", ")
