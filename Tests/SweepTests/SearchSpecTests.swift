@@ -112,11 +112,14 @@ final class SearchSpecTests: XCTestCase {
         XCTAssertEqual(parseBytes("8GiB"), 8 << 30)
         XCTAssertEqual(parseBytes("512 MiB"), 512 << 20)
         XCTAssertEqual(parseBytes(NSNumber(value: 1024)), 1024)
-        XCTAssertEqual(parseBytes("1PiB"), nil, "unknown unit")
+        XCTAssertEqual(parseBytes("2TiB"), 2 << 40)
+        XCTAssertEqual(parseBytes("1PiB"), maximumBytes)
+        XCTAssertEqual(parseBytes("1EiB"), nil, "unknown unit")
+        XCTAssertEqual(parseBytes("2PiB"), nil, "above the limit")
         for bad: Any in ["1e300GiB", "1e12GiB", "0.5B", "0B", "-1GiB", "nanMiB", "infGiB", NSNumber(value: 1e300), NSNumber(value: 0.5), NSNumber(value: true)] {
             XCTAssertNil(parseBytes(bad), "\(bad)")
         }
-        XCTAssertEqual(parseBytes("1024TiB"), nil)
+        XCTAssertEqual(parseBytes("1025TiB"), nil)
         XCTAssertEqual(parseBytes(NSNumber(value: Double(maximumBytes))), maximumBytes)
     }
 

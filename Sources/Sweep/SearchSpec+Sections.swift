@@ -1,0 +1,133 @@
+import Essentials
+import Foundation
+import Training
+
+// The sweep file's smaller sections (sampler, early stopping, constraints, objectives) and the check
+// that every combination of a space builds a network: SearchSpec.swift reads the methods and spaces.
+extension SearchSpec {
+    static func parseSampler(_ top: inout SpecReader) throws -> (kind: SamplerKind, batch: Int?, startup: Int?) {
+        top.mark("sampler")
+        let kinds = SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")
+        switch top.raw("sampler") {
+        case nil: return (.random, nil, nil)
+        case let name as String:
+            guard let kind = SamplerKind(rawValue: name) else { throw top.fail("sampler", "unknown sampler '\(name)' (\(kinds))") }
+            return (kind, nil, nil)
+        case let object as [String: Any]:
+            var r = SpecReader(file: top.file, path: "$.sampler", object: object)
+            guard let name = try r.string("type") else { throw r.fail("type", "is required (\(kinds))") }
+            guard let kind = SamplerKind(rawValue: name) else { throw r.fail("type", "unknown sampler '\(name)' (\(kinds))") }
+            let batch = try r.integer("generation_size", minimum: 1, maximum: Self.maximumTrials)
+            let startup = try r.integer("startup", minimum: 1, maximum: Self.maximumTrials)
+            if startup != nil && kind != .tpe { throw r.fail("startup", "applies to tpe only") }
+            try r.rejectUnknownKeys()
+            return (kind, batch, startup)
+        default: throw top.fail("sampler", "must be a name (\(kinds)) or an object with 'type'")
+        }
+    }
+
+    static func parseEarlyStopping(_ top: inout SpecReader, epochs: Int) throws -> EarlyStopping? {
+        guard var r = try top.object("early_stopping") else { return nil }
+        let type = try r.string("type", default: "successive_halving")
+        guard ["successive_halving", "asha", "pareto", "none"].contains(type) else {
+            throw r.fail("type", "must be 'successive_halving' (alias 'asha'), 'pareto' or 'none'")
+        }
+        let factor = try r.integer("reduction_factor", minimum: 2, maximum: 1000) ?? 3
+        var rungs: [Int]
+        r.mark("rungs")
+        if let raw = r.raw("rungs") {
+            guard let list = raw as? [NSNumber], !list.isEmpty, list.allSatisfy({ $0.doubleValue == Double($0.intValue) && $0.intValue >= 1 }) else {
+                throw r.fail("rungs", "must be a non-empty list of epoch counts")
+            }
+            rungs = list.map(\.intValue)
+            guard rungs == rungs.sorted(), Set(rungs).count == rungs.count, rungs.last! < epochs else {
+                throw r.fail("rungs", "must increase and stay below epochs (\(epochs)); the last rung is epochs itself")
+            }
+            if r.has("min_epochs") { throw r.fail("min_epochs", "give either 'rungs' or 'min_epochs'") }
+            _ = try r.integer("min_epochs")
+        } else {
+            let first = try r.integer("min_epochs", minimum: 1, maximum: 100_000) ?? 1
+            guard first < epochs else { throw r.fail("min_epochs", "must be below epochs (\(epochs))") }
+            rungs = []
+            var rung = first
+            while rung < epochs { rungs.append(rung); rung *= factor }
+        }
+        try r.rejectUnknownKeys()
+        return type == "none" ? nil : EarlyStopping(rungs: rungs, reductionFactor: factor, paretoAware: type == "pareto")
+    }
+
+    /// `"constraints": ["params <= 2e6", "peak_memory <= 2GiB", "flops <= 1e15"]`.
+    static func parseConstraints(_ top: inout SpecReader) throws -> [Constraint] {
+        top.mark("constraints")
+        guard let raw = top.raw("constraints") else { return [] }
+        guard let list = raw as? [Any] else { throw top.fail("constraints", "must be a list such as [\"params <= 2e6\", \"peak_memory <= 2GiB\"]") }
+        return try list.enumerated().map { i, item in
+            let path = "$.constraints[\(i)]"
+            guard let text = item as? String else { throw SpecError(file: top.file, path: path, message: "must be a string such as \"params <= 2e6\"") }
+            let parts = text.components(separatedBy: "<=")
+            guard parts.count == 2 else { throw SpecError(file: top.file, path: path, message: "must read '<metric> <= <value>', got '\(text)'") }
+            let name = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
+            guard let metric = Metric(rawValue: name), [.params, .peakMemory, .flops].contains(metric) else {
+                throw SpecError(file: top.file, path: path, message: "'\(name)' is not known before training; constraints may bound params, peak_memory or flops")
+            }
+            guard let maximum = Double(value).map({ $0 }) ?? parseBytes(value).map(Double.init), maximum > 0 else {
+                throw SpecError(file: top.file, path: path, message: "'\(value)' is not a positive number\(metric == .peakMemory ? " or size (2GiB)" : "")")
+            }
+            return Constraint(metric: metric, maximum: maximum, text: text)
+        }
+    }
+
+    static func parseObjectives(_ top: inout SpecReader) throws -> [Objective] {
+        top.mark("objectives")
+        guard let raw = top.raw("objectives") else { return [Objective(metric: .valAccuracy, direction: .maximize)] }
+        guard let list = raw as? [Any], !list.isEmpty else { throw top.fail("objectives", "must be a non-empty list") }
+        let metrics = Metric.allCases.map(\.rawValue).joined(separator: ", ")
+        var objectives: [Objective] = []
+        for (i, item) in list.enumerated() {
+            let path = "$.objectives[\(i)]"
+            var name: String, direction: Direction?
+            if let s = item as? String { name = s; direction = nil }
+            else if let o = item as? [String: Any] {
+                var r = SpecReader(file: top.file, path: path, object: o)
+                guard let n = try r.string("metric") else { throw r.fail("metric", "is required (\(metrics))") }
+                name = n
+                if let d = try r.string("direction") {
+                    guard let parsed = Direction(rawValue: d) else { throw r.fail("direction", "must be 'maximize' or 'minimize'") }
+                    direction = parsed
+                }
+                try r.rejectUnknownKeys()
+            } else { throw SpecError(file: top.file, path: path, message: "must be a metric name or {\"metric\": ..., \"direction\": ...}") }
+            guard let metric = Metric(rawValue: name) else {
+                throw SpecError(file: top.file, path: path, message: "unknown metric '\(name)'\(didYouMean(name, among: Metric.allCases.map(\.rawValue))) (\(metrics))")
+            }
+            if objectives.contains(where: { $0.metric == metric }) { throw SpecError(file: top.file, path: path, message: "'\(name)' is listed twice") }
+            objectives.append(Objective(metric: metric, direction: direction ?? metric.defaultDirection))
+        }
+        return objectives
+    }
+
+    /// Refuses spaces with a combination no network can be built from, before any work: every
+    /// combination of each dimension's values (a continuous range's two ends) is tried.
+    func checkCombinations(_ top: SpecReader, backbone: (width: Int, depth: Int, heads: Int, hasWeights: Bool)) throws {
+        for space in methods {
+            let dimensions = space.parameters.map { name, domain -> (name: String, values: [ParameterValue]) in
+                switch domain {
+                case let .uniform(lo, hi), let .logUniform(lo, hi): return (name, [.number(lo), .number(hi)])
+                case let .integer(lo, hi, _): return (name, hi - lo < 64 ? (lo...hi).map { .number(Double($0)) } : [.number(Double(lo)), .number(Double(hi))])
+                default: return (name, domain.gridValues!)
+                }
+            }
+            for values in cartesianProduct(dimensions, limit: 20_000) {
+                let settings = Hyperparameter.settings(method: space.method, values: values, epochs: epochs, seed: 0)
+                if let problem = settings.problem(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads) {
+                    let which = space.searched.map { "\($0.name) \(values[$0.name]!)" }.joined(separator: ", ")
+                    throw top.fail(top.has("methods") ? "methods" : "method",
+                                   "impossible combination for \(space.method)\(which.isEmpty ? "" : " (\(which))"): \(problem)")
+                }
+                if settings.method == .lst && settings.lstInit == "pruned" && !backbone.hasWeights {
+                    throw top.fail("methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
+                }
+            }
+        }
+    }
+}
