@@ -25,9 +25,7 @@ public struct Hyperparameter {
         self.defaultValue = defaultValue; self.apply = apply
     }
 
-    public func applies(to method: String) -> Bool {
-        SideTuningMethod(rawValue: method) != nil && (methods?.contains(method) ?? true)
-    }
+    public func applies(to method: String) -> Bool { methods?.contains(method) ?? true }
 
     /// What is wrong with `value` for this hyperparameter, or nil.
     public func problem(_ value: ParameterValue) -> String? {

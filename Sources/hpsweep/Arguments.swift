@@ -134,9 +134,6 @@ struct ParsedArguments {
 
     func isSet(_ flag: Flag) -> Bool { flags.contains(flag.spec.name) }
 
-    /// The text given for `option`, unparsed (to pass on to another program as the user wrote it).
-    func text<Value>(_ option: Option<Value>) -> String? { values[option.spec.name] }
-
     /// "; did you mean '--x'?" for the closest known option, when one is close.
     static func suggestion(for name: String, in specs: [OptionSpec]) -> String {
         didYouMean(String(name.drop { $0 == "-" }), among: specs.map(\.name), prefix: "--")

@@ -12,7 +12,8 @@ enum BenchBackboneCommand: Command {
     static let batch = Option<Int>.positiveInteger("batch", "N", help: "Images per forward pass (default 32).")
     static let threads = Option<Int>.positiveInteger("threads", "N", help: "Threads (default: all \(availableCores) cores).")
     static let iterations = Option<Int>.positiveInteger("iterations", "N", help: "Timed forward passes after one warm-up (default 3).")
-    static let taps = Option<String>.text("taps", "WHICH", help: "Keep every block's output (all, default) or only the last (last).")
+    enum KeptTaps: String, CaseIterable { case all, last }
+    static let taps = Option<KeptTaps>.choice("taps", help: "Keep every block's output (all, default) or only the last (last).")
     static let torch = Flag("torch", help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "backbone"]
     static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
@@ -33,8 +34,7 @@ enum BenchBackboneCommand: Command {
         let batch = try arguments.value(BenchBackboneCommand.batch, default: 32)
         let threads = try arguments.value(BenchBackboneCommand.threads, default: availableCores)
         let iterations = try arguments.value(BenchBackboneCommand.iterations, default: 3)
-        let tapsChoice = arguments[BenchBackboneCommand.taps] ?? "all"
-        guard tapsChoice == "all" || tapsChoice == "last" else { throw UsageError("option '--taps' must be 'all' or 'last', got '\(tapsChoice)'") }
+        let tapsChoice = try arguments.value(BenchBackboneCommand.taps, default: .all)
 
         let vit: ViT
         let label: String
@@ -56,7 +56,7 @@ enum BenchBackboneCommand: Command {
         print("hpsweep bench backbone: \(label)")
         print(machineLine)
         print("  \(c), \(c.tokens) tokens, \(String(format: "%.1f", Double(c.parameterCount) / 1e6))M parameters")
-        print("  batch \(batch), \(threads) thread\(threads == 1 ? "" : "s"), taps: \(tapsChoice == "all" ? "z0…z\(c.depth)" : "z\(c.depth)")")
+        print("  batch \(batch), \(threads) thread\(threads == 1 ? "" : "s"), taps: \(tapsChoice == .all ? "z0…z\(c.depth)" : "z\(c.depth)")")
 
         // The machine's sgemm rate on the backbone's largest GEMM (the MLP's fc1), same thread count.
         let m = batch * c.tokens, n = c.hiddenWidth, k = c.width
@@ -66,7 +66,7 @@ enum BenchBackboneCommand: Command {
         var rng = SeededRNG(seed: 1)
         var images = Tensor(shape: [batch, c.channels, c.imageSize, c.imageSize])
         for i in 0..<images.count { images.storage[i] = rng.nextNormal() }
-        let taps = tapsChoice == "all" ? Array(0...c.depth) : [c.depth]
+        let taps = tapsChoice == .all ? Array(0...c.depth) : [c.depth]
         var times: [Double] = []
         for iteration in 0...iterations {
             let start = DispatchTime.now().uptimeNanoseconds
