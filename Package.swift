@@ -42,6 +42,8 @@ let package = Package(
         .target(
             name: "CBLASKernel",
             linkerSettings: [.linkedLibrary("openblas")]),
+        // bf16 × bf16 → fp32 GEMM with AVX512_BF16 (and a scalar path), for `hpsweep bench gemm`.
+        .target(name: "CBFloat16"),
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
@@ -49,7 +51,7 @@ let package = Package(
         // MARK: - Modules
         // Below everything: hashing, canonical JSON, CRC, memory maps, atomic writes, name suggestions.
         .target(name: "Essentials", dependencies: ["CZlib"]),
-        .target(name: "Numerics", dependencies: ["CBLAS", "CBLASKernel"], swiftSettings: nativeVectorFlags),
+        .target(name: "Numerics", dependencies: ["CBLAS", "CBLASKernel", "CBFloat16"], swiftSettings: nativeVectorFlags),
         .target(name: "Backbone", dependencies: ["Essentials", "Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
