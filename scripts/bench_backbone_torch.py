@@ -1,9 +1,11 @@
 """Peer benchmark for `hpsweep bench backbone`: the same ViT forward in PyTorch on this machine.
 
-    python3 scripts/bench_backbone_torch.py [--config vit-b16] [--batch 32] [--threads 2] [--iterations 3]
+    python3 scripts/bench_backbone_torch.py [--config vit-b16] [--batch 32] [--threads 2] [--iterations 3] [--compute fp32|bf16]
 
 Same work as the Swift command: random weights, random images, forward returning every tap z0..zL,
-torch.inference_mode, float32, the given intra-op thread count."""
+torch.inference_mode, float32 (or, with --compute bf16, CPU autocast to bfloat16: GEMMs in bf16,
+LayerNorm and softmax in fp32, as `hpsweep bench backbone --compute bf16`), the given intra-op thread count."""
+import contextlib
 import argparse
 import os
 import statistics
@@ -38,15 +40,17 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--compute", default="fp32", choices=["fp32", "bf16"])
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     cfg = CONFIGS[args.config]
     model = VisionTransformer(**cfg).eval()
     images = torch.randn(args.batch, 3, cfg["image"], cfg["image"])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config}, batch {args.batch}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config}, batch {args.batch}, {args.compute}")
     times = []
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if args.compute == "bf16" else contextlib.nullcontext()
+    with torch.inference_mode(), autocast:
         for i in range(args.iterations + 1):
             start = time.perf_counter()
             taps = model.forward_taps(images)

@@ -14,18 +14,25 @@ import Numerics
 public final class ViT: @unchecked Sendable {
     public let config: ViTConfig
     public let parameters: ViTParameters
+    /// The precision of the patch embedding's and the blocks' GEMMs (attention, LayerNorm, GELU and
+    /// the residual stream are fp32 either way).
+    public let compute: ComputePrecision
+    /// The GEMM weights packed for the bf16 kernel, when `compute` is bf16.
+    private let packed: PackedWeights?
 
-    public init(config: ViTConfig, parameters: ViTParameters) {
+    public init(config: ViTConfig, parameters: ViTParameters, compute: ComputePrecision = .fp32) {
         if let problem = config.inconsistency { preconditionFailure("ViT: \(problem)") }
         if let (name, expected, found) = parameters.shapeMismatch(for: config) {
             preconditionFailure("ViT: parameter \(name) has shape \(found), expected \(expected)")
         }
         self.config = config
         self.parameters = parameters
+        self.compute = compute
+        packed = compute == .bf16 ? PackedWeights(parameters) : nil
     }
 
-    public convenience init(_ loaded: LoadedViT) {
-        self.init(config: loaded.config, parameters: loaded.parameters)
+    public convenience init(_ loaded: LoadedViT, compute: ComputePrecision = .fp32) {
+        self.init(config: loaded.config, parameters: loaded.parameters, compute: compute)
     }
 
     /// Activations of one forward pass, each (B, N, D).
@@ -110,13 +117,17 @@ public final class ViT: @unchecked Sendable {
         let M = b * N
         let imageSize = c.channels * c.imageSize * c.imageSize
         var work = takeWorkspace(rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
-                                 heads: c.heads, tokens: N)
+                                 heads: c.heads, tokens: N, bf16: compute == .bf16)
         defer { returnWorkspace(work) }
-        work.withPointers { x, ln, qkv, attn, hidden, unfolded, probs in
+        work.withPointers { x, ln, qkv, attn, hidden, unfolded, probs, rounded in
             // Patch embedding: unfold (b·G², F), one GEMM into ln as scratch (b·G², D).
             unfoldPatches(out: unfolded, images: images + range.lowerBound * imageSize, count: b)
-            p.patchWeight.withUnsafePointer { w in
-                BLAS.sgemm(transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
+            if let packed {
+                product(out: ln, inp: unfolded, weight: packed.patch, rows: b * patches, beta: 0, rounded: rounded)
+            } else {
+                p.patchWeight.withUnsafePointer { w in
+                    BLAS.sgemm(transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
+                }
             }
             // Tokens: [cls ; patches + bias] + pos_embed.
             p.classToken.withUnsafePointer { cls in
@@ -134,24 +145,32 @@ public final class ViT: @unchecked Sendable {
             emitTap(0, from: x, range: range, taps: taps)
 
             for (index, block) in p.blocks.enumerated() {
+                let packedBlock = packed?.blocks[index]
                 // x = x + proj(attn(LN1(x)))
                 layerNorm(out: ln, inp: x, weight: block.norm1Weight, bias: block.norm1Bias, rows: M)
-                linear(out: qkv, inp: ln, weight: block.qkvWeight, bias: block.qkvBias, rows: M, accumulate: false)
+                linear(out: qkv, inp: ln, weight: block.qkvWeight, packed: packedBlock?.qkv, bias: block.qkvBias, rows: M,
+                       accumulate: false, rounded: rounded)
                 let scale = 1 / Float(c.headDim).squareRoot()
                 for image in 0..<b {
                     attentionForward(out: attn + image * N * D, probs: probs, qkv: qkv + image * N * 3 * D,
                                      batch: 1, tokens: N, heads: c.heads, headDim: c.headDim, scale: scale)
                 }
-                linear(out: x, inp: attn, weight: block.projWeight, bias: block.projBias, rows: M, accumulate: true)
+                linear(out: x, inp: attn, weight: block.projWeight, packed: packedBlock?.proj, bias: block.projBias, rows: M,
+                       accumulate: true, rounded: rounded)
                 // x = x + fc2(GELU(fc1(LN2(x))))
                 layerNorm(out: ln, inp: x, weight: block.norm2Weight, bias: block.norm2Bias, rows: M)
-                block.fc1Weight.withUnsafePointer { w in
-                    BLAS.sgemm(transB: true, m: M, n: Hd, k: D, a: ln, lda: D, b: w, ldb: D, c: hidden, ldc: Hd)
+                if let fc1 = packedBlock?.fc1 {
+                    product(out: hidden, inp: ln, weight: fc1, rows: M, beta: 0, rounded: rounded)
+                } else {
+                    block.fc1Weight.withUnsafePointer { w in
+                        BLAS.sgemm(transB: true, m: M, n: Hd, k: D, a: ln, lda: D, b: w, ldb: D, c: hidden, ldc: Hd)
+                    }
                 }
                 block.fc1Bias.withUnsafePointer { bias in
                     biasGELUForward(out: hidden, preActivation: nil, bias: bias, rows: M, cols: Hd)
                 }
-                linear(out: x, inp: hidden, weight: block.fc2Weight, bias: block.fc2Bias, rows: M, accumulate: true)
+                linear(out: x, inp: hidden, weight: block.fc2Weight, packed: packedBlock?.fc2, bias: block.fc2Bias, rows: M,
+                       accumulate: true, rounded: rounded)
                 emitTap(index + 1, from: x, range: range, taps: taps)
             }
             if let normalizedFinal {
@@ -167,9 +186,9 @@ public final class ViT: @unchecked Sendable {
     private var idleWorkspaces: [Workspace] = []
 
     private func takeWorkspace(rows: Int, width: Int, hidden: Int, patchRows: Int, patchFeatures: Int,
-                               heads: Int, tokens: Int) -> Workspace {
+                               heads: Int, tokens: Int, bf16: Bool) -> Workspace {
         let sizes = Workspace.Sizes(rows: rows, width: width, hidden: hidden, patchRows: patchRows,
-                                    patchFeatures: patchFeatures, heads: heads, tokens: tokens)
+                                    patchFeatures: patchFeatures, heads: heads, tokens: tokens, bf16: bf16)
         workspaceLock.lock()
         defer { workspaceLock.unlock() }
         if let index = idleWorkspaces.firstIndex(where: { $0.sizes == sizes }) {
@@ -200,14 +219,37 @@ public final class ViT: @unchecked Sendable {
         }
     }
 
-    private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor,
-                        rows: Int, accumulate: Bool) {
-        weight.withUnsafePointer { w in
-            bias.withUnsafePointer { b in
-                linearForward(out: out, inp: inp, weight: w, bias: b, rows: rows,
-                              inFeatures: weight.shape[1], outFeatures: weight.shape[0], accumulate: accumulate)
+    /// out (rows, O) = inp (rows, I) · weightᵀ + bias (+ out with `accumulate`): with `packed`, the
+    /// bf16 kernel on the packed weight; else OpenBLAS sgemm on `weight`.
+    private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor,
+                        packed: BFloat16GEMM.PackedB?, bias: Tensor, rows: Int, accumulate: Bool,
+                        rounded: UnsafeMutablePointer<UInt16>) {
+        guard let packed else {
+            weight.withUnsafePointer { w in
+                bias.withUnsafePointer { b in
+                    linearForward(out: out, inp: inp, weight: w, bias: b, rows: rows,
+                                  inFeatures: weight.shape[1], outFeatures: weight.shape[0], accumulate: accumulate)
+                }
+            }
+            return
+        }
+        let O = packed.n
+        bias.withUnsafePointer { b in
+            if accumulate {
+                for r in 0..<rows { let y = out + r * O; for o in 0..<O { y[o] += b[o] } }
+            } else {
+                for r in 0..<rows { (out + r * O).update(from: b, count: O) }
             }
         }
+        product(out: out, inp: inp, weight: packed, rows: rows, beta: 1, rounded: rounded)
+    }
+
+    /// out (rows, O) = bf16(inp) (rows, I) · packed weight + beta · out, rounding `inp` into `rounded`.
+    private func product(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: BFloat16GEMM.PackedB,
+                         rows: Int, beta: Float, rounded: UnsafeMutablePointer<UInt16>) {
+        BFloat16GEMM.round(rows: rows, columns: weight.k, a: inp, lda: weight.k, into: rounded)
+        // BLAS's thread count is the forward's choice for this chunk (1 when chunks run side by side).
+        BFloat16GEMM.gemm(rows: rows, a: rounded, weight, beta: beta, c: out, ldc: weight.n, threads: BLAS.threadCount)
     }
 
     /// out (count·G², F) ← images (count, C, S, S): each patch's pixels in (c, i, j) order, the
@@ -232,11 +274,30 @@ public final class ViT: @unchecked Sendable {
     }
 }
 
+/// The weights of the GEMMs packed once for the bf16 kernel (`x · Wᵀ`: W (O, I) read transposed).
+private struct PackedWeights {
+    struct Block { let qkv, proj, fc1, fc2: BFloat16GEMM.PackedB }
+    let patch: BFloat16GEMM.PackedB
+    let blocks: [Block]
+
+    init(_ p: ViTParameters) {
+        func pack(_ weight: Tensor) -> BFloat16GEMM.PackedB {
+            weight.withUnsafePointer { w in
+                BFloat16GEMM.pack(k: weight.shape[1], n: weight.shape[0], b: w, ldb: weight.shape[1], transB: true)
+            }
+        }
+        patch = pack(p.patchWeight)
+        blocks = p.blocks.map { Block(qkv: pack($0.qkvWeight), proj: pack($0.projWeight), fc1: pack($0.fc1Weight), fc2: pack($0.fc2Weight)) }
+    }
+}
+
 /// Scratch buffers of one worker's chunk, allocated once per forward call.
 private struct Workspace {
-    struct Sizes: Equatable { let rows, width, hidden, patchRows, patchFeatures, heads, tokens: Int }
+    struct Sizes: Equatable { let rows, width, hidden, patchRows, patchFeatures, heads, tokens: Int; let bf16: Bool }
     let sizes: Sizes
     var x, ln, qkv, attn, hidden, unfolded, probs: [Float]
+    /// A GEMM's input rounded to bf16 (one unused element in fp32).
+    var rounded: [UInt16]
 
     init(_ sizes: Sizes) {
         self.sizes = sizes
@@ -249,11 +310,13 @@ private struct Workspace {
         hidden = [Float](repeating: 0, count: M * Hd)
         unfolded = [Float](repeating: 0, count: patchRows * F)
         probs = [Float](repeating: 0, count: H * N * N)
+        let widest = BFloat16GEMM.stride(columns: max(D, Hd, F))
+        rounded = [UInt16](repeating: 0, count: sizes.bf16 ? max(M, patchRows) * widest : 1)
     }
 
     mutating func withPointers(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
                                         UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                        UnsafeMutablePointer<Float>) -> Void) {
+                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt16>) -> Void) {
         x.withUnsafeMutableBufferPointer { x in
         ln.withUnsafeMutableBufferPointer { ln in
         qkv.withUnsafeMutableBufferPointer { qkv in
@@ -261,8 +324,9 @@ private struct Workspace {
         hidden.withUnsafeMutableBufferPointer { hidden in
         unfolded.withUnsafeMutableBufferPointer { unfolded in
         probs.withUnsafeMutableBufferPointer { probs in
+        rounded.withUnsafeMutableBufferPointer { rounded in
             body(x.baseAddress!, ln.baseAddress!, qkv.baseAddress!, attn.baseAddress!, hidden.baseAddress!,
-                 unfolded.baseAddress!, probs.baseAddress!)
-        } } } } } } }
+                 unfolded.baseAddress!, probs.baseAddress!, rounded.baseAddress!)
+        } } } } } } } }
     }
 }

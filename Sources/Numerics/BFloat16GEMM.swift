@@ -1,34 +1,59 @@
 import CBFloat16
 
-/// bf16 × bf16 → fp32 GEMM with AVX512_BF16 (`vdpbf16ps`), for measuring what bf16 compute would buy
-/// over OpenBLAS's fp32 sgemm (`hpsweep bench gemm`). Operands are rounded to bf16 (nearest even);
-/// products are exact in fp32 and summed in fp32. Without AVX512_BF16 a scalar path computes the
-/// same sums in the same order, so results and tests do not depend on the CPU (only the speed does).
+/// How the backbone's GEMMs compute: fp32 (OpenBLAS sgemm, the default) or bf16 (operands rounded to
+/// bf16, products summed in fp32 with AVX512_BF16; attention, LayerNorm, GELU and residual sums stay fp32).
+public enum ComputePrecision: String, CaseIterable, Sendable {
+    case fp32, bf16
+
+    /// Why this CPU cannot compute at this precision at full speed, or nil when it can.
+    public var unavailability: String? {
+        self == .bf16 && !BFloat16GEMM.hardwareAvailable
+            ? "compute bf16 needs AVX512_BF16 (vdpbf16ps), which this CPU does not have; use \"fp32\"" : nil
+    }
+}
+
+/// bf16 × bf16 → fp32 GEMM with AVX512_BF16 (`vdpbf16ps`). Operands are rounded to bf16 (nearest
+/// even); products are exact in fp32 and summed in fp32. Without AVX512_BF16 a scalar path computes
+/// the same sums in the same order, so results and tests do not depend on the CPU (only the speed does).
+///
+/// The left operand is bf16 row-major with an even row stride, used in place (a bf16 activation or
+/// cached tap); the right operand, a layer's weight, is packed once into column panels.
 public enum BFloat16GEMM {
     /// Whether this CPU runs the vector kernel (AVX-512 with BF16, ZMM state enabled by the OS).
     public static let hardwareAvailable = hps_bf16_hardware() != 0
 
-    /// A left operand: bf16, row-major, rows of an even stride (zero-padded), as a bf16 cache or a
-    /// bf16 activation would hold it; the kernel reads it in place.
+    /// A left operand rounded to bf16 and kept (tests, `bench gemm`).
     public struct Matrix {
         public let rows: Int, columns: Int
         let stride: Int
         let storage: [UInt16]
     }
 
-    /// A right operand (k × n) packed once into bf16 column panels (a layer's weight).
-    public struct PackedB {
+    /// A right operand (k × n) packed once into bf16 column panels.
+    public struct PackedB: Sendable {
         public let k: Int, n: Int
         let storage: [UInt16]
     }
 
-    /// op(A) (rows × columns) rounded to bf16: A stored row-major with row stride `lda`, or
-    /// transposed (columns × rows) with `transA`; rows split over `threads` threads.
+    /// The row stride (in bf16 elements) of a rounded left operand of `columns` columns.
+    public static func stride(columns: Int) -> Int { (columns + 1) / 2 * 2 }
+
+    /// Rows of `out` (row stride `stride(columns:)`) = bf16(op(A)) for op(A) rows × columns: A stored
+    /// row-major with row stride `lda`, or transposed (columns × rows) with `transA`. One thread.
+    public static func round(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                             into out: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable) {
+        precondition(rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
+                     "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
+        hps_bf16_round_rows(0, Int32(rows), Int32(columns), a, Int32(lda), transA ? 1 : 0, out,
+                            Int32(stride(columns: columns)), useHardware ? 1 : 0)
+    }
+
+    /// op(A) rounded into a new matrix, rows split over `threads` threads.
     public static func round(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                              threads: Int = 1, useHardware: Bool = hardwareAvailable) -> Matrix {
         precondition(rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
                      "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
-        let stride = (columns + 1) / 2 * 2
+        let stride = stride(columns: columns)
         let storage = [UInt16](unsafeUninitializedCapacity: rows * stride) { buffer, initialized in
             let out = UncheckedSendable(buffer.baseAddress), source = UncheckedSendable(a)
             let parts = max(1, min(threads, rows / 64))
@@ -53,25 +78,32 @@ public enum BFloat16GEMM {
         return PackedB(k: k, n: n, storage: storage)
     }
 
-    /// `C (m × n) = A · B + beta · C`, rows split over `threads` threads in whole tiles.
-    /// `useHardware: false` forces the scalar path (for tests; the default uses the vector kernel where it runs).
+    /// `C (rows × n) = A · B + beta · C` for A rounded by `round(…into:)` (row stride `stride(columns: b.k)`),
+    /// rows split over `threads` threads in whole tiles.
+    public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, _ b: PackedB, beta: Float = 0,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable) {
+        precondition(rows >= 0 && ldc >= max(1, b.n), "BFloat16GEMM.gemm: bad shape rows=\(rows) ldc=\(ldc) n=\(b.n)")
+        precondition(!useHardware || hardwareAvailable, "BFloat16GEMM.gemm: this CPU has no AVX512_BF16")
+        let tile = Int(HPS_BF16_MR), tiles = (rows + tile - 1) / tile
+        let parts = max(1, min(threads, tiles))
+        let lda = Int32(stride(columns: b.k))
+        b.storage.withUnsafeBufferPointer { pb in
+            let output = UncheckedSendable(c), input = UncheckedSendable(a), packed = UncheckedSendable(pb.baseAddress)
+            parallelFor(parts) { part in
+                let begin = tiles * part / parts * tile, end = min(rows, tiles * (part + 1) / parts * tile)
+                guard begin < end else { return }
+                hps_bf16_gemm(Int32(begin), Int32(end), Int32(b.n), Int32(b.k), input.value, lda,
+                              packed.value, beta, output.value, Int32(ldc), useHardware ? 1 : 0)
+            }
+        }
+    }
+
+    /// `C (m × n) = A · B + beta · C` for a kept matrix A.
     public static func gemm(_ a: Matrix, _ b: PackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                             threads: Int = 1, useHardware: Bool = hardwareAvailable) {
         precondition(a.columns == b.k, "BFloat16GEMM.gemm: inner sizes differ (\(a.columns) vs \(b.k))")
-        precondition(ldc >= max(1, b.n), "BFloat16GEMM.gemm: ldc \(ldc) < n \(b.n)")
-        precondition(!useHardware || hardwareAvailable, "BFloat16GEMM.gemm: this CPU has no AVX512_BF16")
-        let tile = Int(HPS_BF16_MR), tiles = (a.rows + tile - 1) / tile
-        let parts = max(1, min(threads, tiles))
         a.storage.withUnsafeBufferPointer { pa in
-            b.storage.withUnsafeBufferPointer { pb in
-                let output = UncheckedSendable(c)
-                parallelFor(parts) { part in
-                    let begin = tiles * part / parts * tile, end = min(a.rows, tiles * (part + 1) / parts * tile)
-                    guard begin < end else { return }
-                    hps_bf16_gemm(Int32(begin), Int32(end), Int32(b.n), Int32(a.columns), pa.baseAddress, Int32(a.stride),
-                                  pb.baseAddress, beta, output.value, Int32(ldc), useHardware ? 1 : 0)
-                }
-            }
+            gemm(rows: a.rows, a: pa.baseAddress, b, beta: beta, c: c, ldc: ldc, threads: threads, useHardware: useHardware)
         }
     }
 }
