@@ -66,6 +66,7 @@ public struct CacheBuilder {
 
     /// Builds the cache of `plan` (whether or not one exists: callers check `existing` first).
     public func build(_ plan: CachePlan, progress: ((CacheProgress) -> Void)? = nil) throws -> ActivationCache {
+        if let problem = plan.request.compute.unavailability { throw CacheError.computeUnavailable(detail: problem) }
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true) }
         catch { throw CacheError.writeFailed(path: root, reason: error.localizedDescription) }

@@ -11,6 +11,7 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
     case unknownTap(tap: String, available: [String])
     case unknownSplit(split: String, available: [String])
     case nonFinite(path: String, element: Int, detail: String)
+    case computeUnavailable(detail: String)
 
     public var description: String {
         switch self {
@@ -24,6 +25,7 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         case let .unknownTap(tap, available): return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
         case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
+        case let .computeUnavailable(detail): return "cannot build the cache here: \(detail) (a cache built elsewhere with the same key is reused)"
         case let .unknownSplit(split, available): return "split '\(split)' is not in the cache (it has \(available.joined(separator: ", ")))"
         }
     }

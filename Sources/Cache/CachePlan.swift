@@ -11,8 +11,8 @@ public enum BackboneSource {
     /// Random weights of a named or explicit configuration (demos and tests): the seed is hashed.
     case random(config: ViTConfig, seed: UInt64)
 
-    /// The backbone and what identifies it in a cache key.
-    func load() throws -> (ViT, CanonicalJSON) {
+    /// The backbone, computing at `compute`, and what identifies it in a cache key.
+    func load(compute: ComputePrecision = .fp32) throws -> (ViT, CanonicalJSON) {
         switch self {
         case let .weights(path, heads, eps):
             let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps)
@@ -21,10 +21,10 @@ public enum BackboneSource {
                 "convention": .string(loaded.convention.rawValue),
                 "config": Self.describe(loaded.config),
             ])
-            return (ViT(loaded), identity)
+            return (ViT(loaded, compute: compute), identity)
         case let .random(config, seed):
             let identity: CanonicalJSON = .object(["random_seed": .string(String(seed)), "config": Self.describe(config)])
-            return (ViT(config: config, parameters: .random(config, seed: seed)), identity)
+            return (ViT(config: config, parameters: .random(config, seed: seed), compute: compute), identity)
         }
     }
 
@@ -55,6 +55,8 @@ public struct CacheRequest {
     public var taps: [Tap]?
     public var tokenPolicy: TokenPolicy = .all
     public var dtype: ScalarType = .float16
+    /// The backbone's GEMM precision (bf16 changes the taps, so it is part of the key when chosen).
+    public var compute: ComputePrecision = .fp32
 
     public init(backbone: BackboneSource, splits: [any ImageSplit]) {
         self.backbone = backbone
@@ -74,7 +76,7 @@ public struct CachePlan {
     /// Loads the backbone and hashes every ingredient (weights and dataset files included).
     public init(_ request: CacheRequest) throws {
         self.request = request
-        let (vit, backboneIdentity) = try request.backbone.load()
+        let (vit, backboneIdentity) = try request.backbone.load(compute: request.compute)
         self.vit = vit
         let depth = vit.config.depth
         let taps = (request.taps ?? (0...depth).map { Tap.block($0) }).sorted()
@@ -90,7 +92,7 @@ public struct CachePlan {
             for file in split.files { hasher.update(try SHA256.hash(file: file) + "\n") }
             data[split.name] = .object(["count": .int(split.count), "files_sha256": .string(hasher.finalize())])
         }
-        ingredients = .object([
+        var fields: [String: CanonicalJSON] = [
             "format_version": .int(CacheHeader.formatVersion),
             "backbone": backboneIdentity,
             "data": .object(data),
@@ -103,7 +105,10 @@ public struct CachePlan {
             "taps": .array(self.taps.map { .string($0.description) }),
             "token_policy": .string(request.tokenPolicy.rawValue),
             "dtype": .string(request.dtype.rawValue),
-        ])
+        ]
+        // Only when not the default, so that every fp32 cache keeps the key it had before bf16 existed.
+        if request.compute != .fp32 { fields["compute"] = .string(request.compute.rawValue) }
+        ingredients = .object(fields)
         key = CacheHeader.key(of: ingredients)
     }
 }

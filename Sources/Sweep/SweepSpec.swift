@@ -26,6 +26,7 @@ public struct SweepSpec {
 
     public struct CacheSpec {
         public var dtype: ScalarType = .float16
+        public var compute: ComputePrecision = .fp32
         public var taps: [Tap]? = nil
         public var tokenPolicy: TokenPolicy = .all
         public var directory: String
@@ -171,6 +172,11 @@ public struct SweepSpec {
         case "f32", "float32": spec.dtype = .float32
         default: throw r.fail("dtype", "must be 'f16', 'bf16' or 'f32'")
         }
+        let compute = try r.string("compute", default: "fp32")
+        guard let precision = ComputePrecision(rawValue: compute) else {
+            throw r.fail("compute", "must be 'fp32' or 'bf16'\(didYouMean(compute, among: ComputePrecision.allCases.map(\.rawValue)))")
+        }
+        spec.compute = precision
         if let policy = try r.string("token_policy") {
             guard let p = TokenPolicy(rawValue: policy) else { throw r.fail("token_policy", "must be 'all', 'cls' or 'mean'") }
             spec.tokenPolicy = p
@@ -221,6 +227,7 @@ public struct SweepSpec {
         request.taps = cache.taps
         request.tokenPolicy = cache.tokenPolicy
         request.dtype = cache.dtype
+        request.compute = cache.compute
         return request
     }
 }

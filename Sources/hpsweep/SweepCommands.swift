@@ -16,6 +16,9 @@ enum ValidateCommand: Command {
         let spec = try SweepSpec.load(arguments.positionals[0])
         let splits = try spec.openSplits()   // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
+        if spec.cache.compute != .fp32 {
+            print("  backbone compute: \(spec.cache.compute.rawValue)" + (spec.cache.compute.unavailability.map { " (\($0): only a cache built elsewhere can be used)" } ?? " (this CPU has AVX512_BF16)"))
+        }
         guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return }
         let rejection = try constraintCheck(spec, search, splits: splits)
         var rejected = 0

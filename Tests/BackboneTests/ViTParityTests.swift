@@ -44,6 +44,25 @@ final class ViTParityTests: XCTestCase {
         assertClose(single.taps[4]!, Tensor(shape: [1, 17, 96], storage: Array(one.taps[4]!.storage[0..<rows])), rtol: 1e-6, "single image")
     }
 
+    func testBF16ComputeStaysNearTheReferenceAndDoesNotDependOnChunking() throws {
+        // bf16 GEMMs (8 significant bits per operand, fp32 sums): every tap within a few bf16 steps of
+        // the float64 reference, visibly further than fp32's 1e-4, and bitwise the same whatever the
+        // split of the batch over workers (each row's sums run in one order).
+        let loaded = try LoadedViT(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3)
+        let reference = try SafeTensorsFile(path: fixturePath("vit_tiny_taps.safetensors"))
+        let images = try reference.tensor("images")
+        let vit = ViT(loaded, compute: .bf16)
+        XCTAssertEqual(vit.compute, .bf16)
+        let one = vit.forward(images: images, taps: Array(0...4), threads: 1)
+        let three = vit.forward(images: images, taps: Array(0...4), threads: 3)
+        for i in 0...4 {
+            XCTAssertEqual(three.taps[i]!.storage, one.taps[i]!.storage, "tap z\(i): bitwise whatever the chunking")
+            let error = one.taps[i]!.relativeError(to: try reference.tensor("f32.z\(i)"))
+            XCTAssertLessThan(error, 2e-2, "tap z\(i)")
+            XCTAssertGreaterThan(error, 1e-4, "tap z\(i): bf16 rounding must show (else the fp32 path ran)")
+        }
+    }
+
     func testEmptyBatch() throws {
         let vit = ViT(config: .preset(named: "vit-tiny-test")!, parameters: .random(.preset(named: "vit-tiny-test")!, seed: 1))
         let output = vit.forward(images: Tensor(shape: [0, 3, 32, 32]), taps: [0, 4])

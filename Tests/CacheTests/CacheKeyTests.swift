@@ -21,6 +21,7 @@ final class CacheKeyTests: XCTestCase {
         XCTAssertEqual(try key(), base, "deterministic")
         let variants: [(String, (inout CacheRequest) -> Void)] = [
             ("dtype", { $0.dtype = .bfloat16 }),
+            ("compute", { $0.compute = .bf16 }),
             ("token policy", { $0.tokenPolicy = .cls }),
             ("taps", { $0.taps = [.block(2)] }),
             ("taps + norm", { $0.taps = [.block(0), .block(1), .block(2), .normalized] }),
@@ -35,6 +36,13 @@ final class CacheKeyTests: XCTestCase {
             XCTAssertFalse(seen.contains(k), "changing \(name) must change the key")
             seen.insert(k)
         }
+        // fp32 compute adds no ingredient: caches built before bf16 existed keep their keys.
+        var request = CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split])
+        guard case .object(let fields) = try CachePlan(request).ingredients else { return XCTFail("ingredients are an object") }
+        XCTAssertNil(fields["compute"])
+        request.compute = .bf16
+        guard case .object(let bf16Fields) = try CachePlan(request).ingredients else { return XCTFail("ingredients are an object") }
+        XCTAssertEqual(bf16Fields["compute"], .string("bf16"))
         // Taps listed in another order or twice are the same request.
         XCTAssertEqual(try key { $0.taps = [.block(2), .block(0), .block(1), .block(0)] }, base)
     }

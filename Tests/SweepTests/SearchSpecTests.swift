@@ -85,6 +85,21 @@ final class SearchSpecTests: XCTestCase {
         check(last + ", \"early_stopping\": {\"type\": \"hyperband\"}", "$.early_stopping.type", "'pareto'")
     }
 
+    func testCacheComputePrecision() throws {
+        let dir = temporaryDirectory(self)
+        XCTAssertEqual(try SweepSpec.load(try writeDigitsSweep(in: dir, search: good)).cache.compute, .fp32, "the default")
+        let bf16 = try SweepSpec.load(try writeDigitsSweep(in: dir, cache: "\"dir\": \"cache\", \"compute\": \"bf16\"", search: good))
+        XCTAssertEqual(bf16.cache.compute, .bf16)
+        XCTAssertEqual(try bf16.cacheRequest().compute, .bf16, "carried into the cache request (and so its key)")
+        do {
+            _ = try SweepSpec.load(try writeDigitsSweep(in: dir, cache: "\"compute\": \"bf61\"", search: good))
+            XCTFail("accepted compute bf61")
+        } catch let error as SpecError {
+            XCTAssertEqual(error.path, "$.cache.compute")
+            XCTAssertTrue(error.message.contains("must be 'fp32' or 'bf16'") && error.message.contains("did you mean 'bf16'?"), error.description)
+        }
+    }
+
     /// Numbers a user can type: each is refused where it is read, never converted into a trap.
     func testExtremeNumbersAreRefusedWithTheirPath() throws {
         let dir = temporaryDirectory(self)
