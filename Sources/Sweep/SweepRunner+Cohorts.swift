@@ -90,7 +90,7 @@ extension SweepRunner {
             guard let generation = claim(member.id, until: rung, fatal: fatal) else { continue }
             members.append((member, generation))
         }
-        defer { for (member, _) in members { machinery.measure(pooled: true) { leases.release(member.id) } } }
+        defer { for (member, _) in members { machinery.measure(pooled: true) { store.leases.release(member.id) } } }
         guard !members.isEmpty else { return 0 }
         let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
         for (k, (member, _)) in members.enumerated() { onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued))) }

@@ -1,7 +1,7 @@
 import Foundation
 import Training
 
-// What is decided before or between training stretches: constraints and Pareto-aware stopping.
+// What is decided before or between training stretches: constraints, and what a pruner is shown at a rung.
 extension SweepRunner {
     /// Whether a configuration breaks a declared constraint, judged before training from what is
     /// known then (TrialCosts); with the costs, for the journal.
@@ -16,11 +16,10 @@ extension SweepRunner {
                                     workingMemoryBytes: costs.memoryBytes, trainSeconds: 0))
     }
 
-    /// Paused trials that could not become non-dominated even if their accuracy rose by the largest
-    /// gain from epoch `rung` to the end seen in any finished trial (plus 0.02): some finished trial is
-    /// at least as good in every objective (costs are known; training time is judged by FLOPs). Before
-    /// any trial has finished, none.
-    func cannotReachFront(_ ids: [String], rung: Int, _ state: SweepState) -> Set<String> {
+    /// What the pruner is given at `rung` for trials `ids`, and the objective vectors of the finished
+    /// trials. A paused trial's optimistic vector has its accuracy raised by the largest gain from epoch
+    /// `rung` to the end seen in any finished trial, plus 0.02 (none before any trial finished).
+    func standings(_ ids: [String], rung: Int, _ state: SweepState) -> (standings: [RungStanding], finished: [[Double]]) {
         let finished = state.records.filter { $0.status == .finished && $0.result != nil }
         let gains = finished.compactMap { r -> Float? in
             let history = r.curve.isEmpty ? r.result!.history : r.curve
@@ -29,17 +28,19 @@ extension SweepRunner {
             guard let early, let overall else { return nil }
             return overall - early
         }
-        guard let largest = gains.max() else { return [] }
-        let fronts = finished.map { objectiveVector($0, search.objectives, forSampler: true) }
-        var hopeless: Set<String> = []
-        for id in ids where state.trials[id]!.status == .paused {
-            var optimistic = state.trials[id]!
-            let current = optimistic.result?.bestValAccuracy ?? 0
-            optimistic.result?.bestValAccuracy = min(1, current + largest + 0.02)
-            let vector = objectiveVector(optimistic, search.objectives, forSampler: true)
-            if fronts.contains(where: { f in zip(f, vector).allSatisfy { $0 <= $1 } && f != vector }) { hopeless.insert(id) }
+        let largest = gains.max()
+        let standings = ids.map { id -> RungStanding in
+            let record = state.trials[id]!
+            var optimistic: [Double]?
+            if let largest, record.status == .paused {
+                var raised = record
+                raised.result?.bestValAccuracy = min(1, (record.result?.bestValAccuracy ?? 0) + largest + 0.02)
+                optimistic = objectiveVector(raised, search.objectives, forSampler: true)
+            }
+            return RungStanding(id: id, paused: record.status == .paused, primary: objectiveVector(record, [search.primary])[0],
+                                objectives: objectiveVector(record, search.objectives, forSampler: true), optimistic: optimistic)
         }
-        return hopeless
+        return (standings, finished.map { objectiveVector($0, search.objectives, forSampler: true) })
     }
 
 }

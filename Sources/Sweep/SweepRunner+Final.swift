@@ -62,14 +62,14 @@ extension SweepRunner {
             let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
             for (record, score) in zip(pending, streamed) { scores[record.id] = (score.accuracy, score.loss) }
         }
-        guard leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
+        guard store.leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
         for record in pending {
             var event = JournalEvent(.final, trial: record.id)
             event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
             event.result = results[record.id]
             stamp(&event, lease: leaseGeneration)
-            try self.record(event)
-            try? FileManager.default.removeItem(atPath: checkpoint(record.id + "-final"))
+            try store.record(event)
+            try? FileManager.default.removeItem(atPath: store.checkpoint(record.id + "-final"))
         }
         return true
     }

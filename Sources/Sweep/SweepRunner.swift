@@ -42,11 +42,9 @@ public final class SweepRunner {
     public let directory: String
     /// This process's worker id (nil for a plain `hpsweep run`, which owns the directory alone).
     public let worker: String?
-    public var state: SweepState { stateLock.lock(); defer { stateLock.unlock() }; return _state }
-    private var _state: SweepState
-    private let stateLock = NSLock()
-    let journal: Journal
-    let leases: LeaseKeeper
+    /// The journals, their folded state, leases and checkpoints (SweepStore.swift).
+    let store: SweepStore
+    public var state: SweepState { store.state }
     let pool: TrialPool
     /// Whether compatible trials train in cohorts that share each batch read.
     let sharedReads: ReadSharing
@@ -60,10 +58,8 @@ public final class SweepRunner {
     /// The time of the sweep machinery itself: proposing trials, reading and appending to journals.
     public let machinery = MachineryClock()
 
-    private let follower: JournalFollower
-
     /// The journal a plain run writes (workers write `journal-<worker>.jsonl` beside it).
-    public static func journalPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
+    public static func journalPath(_ directory: String) -> String { SweepStore.journalPath(directory) }
 
     /// Opens (or starts) the sweep in `directory`; refuses journals written for another spec.
     /// `worker`: this process's id when it is one of several workers (nil: a plain run, which holds the
@@ -76,31 +72,24 @@ public final class SweepRunner {
         self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent; self.sharedReads = sharedReads
         depth = plan.vit.config.depth; heads = plan.vit.config.heads
         pollSeconds = min(1, max(0.05, leaseSeconds / 8))
-        let fm = FileManager.default
-        try? fm.createDirectory(atPath: (directory as NSString).appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
-        follower = JournalFollower(directory: directory)
-        _state = SweepState(events: try follower.newEvents())
         self.hpsweepVersion = hpsweepVersion
         let recorded = SpecRevision.recorded(spec)
         var changes: [String] = []
-        if let old = _state.spec {
-            let refused = SpecRevision.incompatibilities(old, recorded)
-            if !refused.isEmpty {
-                throw JournalError(path: Self.journalPath(directory), line: nil, message: "\(spec.file) changed in ways that make its old and new trials incomparable (\(refused.joined(separator: "; "))); extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over (the old results are moved aside)")
+        store = try SweepStore(directory: directory, worker: worker, leaseSeconds: leaseSeconds, machinery: machinery) { journaled in
+            if let old = journaled.spec {
+                let refused = SpecRevision.incompatibilities(old, recorded)
+                if !refused.isEmpty {
+                    throw JournalError(path: SweepStore.journalPath(directory), line: nil, message: "\(spec.file) changed in ways that make its old and new trials incomparable (\(refused.joined(separator: "; "))); extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over (the old results are moved aside)")
+                }
+                changes = SpecRevision.diff(old, recorded)
+            } else if let hash = journaled.specHash, hash != spec.contentHash {
+                throw JournalError(path: SweepStore.journalPath(directory), line: nil, message: "was written for a different version of \(spec.file) (spec hash \(hash.prefix(12)), now \(spec.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
             }
-            changes = SpecRevision.diff(old, recorded)
-        } else if let hash = _state.specHash, hash != spec.contentHash {
-            throw JournalError(path: Self.journalPath(directory), line: nil, message: "was written for a different version of \(spec.file) (spec hash \(hash.prefix(12)), now \(spec.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
         }
-        let leaseDirectory = (directory as NSString).appendingPathComponent("leases")
-        if worker == nil { try? fm.removeItem(atPath: leaseDirectory) }
-        let owner = worker ?? "\(LeaseKeeper.hostName)-\(getpid())"
-        leases = try LeaseKeeper(directory: leaseDirectory, owner: owner, leaseSeconds: leaseSeconds)
-        journal = try Journal(path: worker.map { (directory as NSString).appendingPathComponent("journal-\($0).jsonl") } ?? Self.journalPath(directory))
-        follower.watch(journal.path)
         pool = TrialPool(workers: workers, memoryBudget: memoryBudget)
         sampler = Sampler(search)
-        if _state.specHash == nil || !changes.isEmpty {
+        let journaled = store.state
+        if journaled.specHash == nil || !changes.isEmpty {
             var event = JournalEvent(.sweep)
             event.specSha256 = spec.contentHash; event.hpsweepVersion = hpsweepVersion; event.cacheKey = cache.key
             event.sweepName = spec.name; event.specFile = spec.file
@@ -115,9 +104,9 @@ public final class SweepRunner {
             basis["final_train_images"] = splits[spec.data.finalTrain].map(Double.init)
             basis["final_eval_images"] = (splits[spec.data.finalEval] ?? (try? spec.openSplit(spec.data.finalEval))?.count).map(Double.init)
             event.costBasis = basis
-            event.revision = _state.revision + 1
-            try record(event)
-            if !changes.isEmpty { onEvent(.extended(changes: changes, revision: _state.revision)) }
+            event.revision = journaled.revision + 1
+            try store.record(event)
+            if !changes.isEmpty { onEvent(.extended(changes: changes, revision: store.state.revision)) }
         }
     }
 
@@ -147,25 +136,6 @@ public final class SweepRunner {
         return trials
     }
 
-    func record(_ event: JournalEvent, pooled: Bool = false) throws { try record([event], pooled: pooled) }
-
-    /// Journals events (fsync'ed) and folds them into the state (by rereading, so that each line is
-    /// applied once); safe from pool threads (`pooled`: called inside a pool trial, for the clock).
-    func record(_ events: [JournalEvent], pooled: Bool = false) throws {
-        try machinery.measure(pooled: pooled) { try journal.append(contentsOf: events) }
-        try refresh(pooled: pooled)
-    }
-
-    /// Folds in what was appended to any journal since the last look (ours and other workers').
-    func refresh(pooled: Bool = false) throws {
-        try machinery.measure(pooled: pooled) {
-            stateLock.lock(); defer { stateLock.unlock() }
-            for event in try follower.newEvents() { _state.apply(event) }
-        }
-    }
-
-    func checkpoint(_ id: String) -> String { (directory as NSString).appendingPathComponent("checkpoints/\(id).ckpt") }
-
     enum Step {
         case plan(generation: Int)
         case train(generation: Int, rung: Int, trials: [String])
@@ -185,24 +155,9 @@ public final class SweepRunner {
                 let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
                 if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
                 alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
-                guard r + 1 < search.rungs.count, let factor = search.earlyStopping?.reductionFactor else { continue }
-                // Successive halving: the best ceil(n/η) continue — by the primary objective, or (Pareto-aware)
-                // by Pareto front over all objectives, after stopping those that cannot reach the front.
-                var ranked: [String]
-                var hopeless: Set<String> = []
-                if search.earlyStopping?.paretoAware == true {
-                    hopeless = cannotReachFront(alive, rung: rung, state)
-                    let contenders = alive.filter { !hopeless.contains($0) }
-                    let vectors = contenders.map { objectiveVector(state.trials[$0]!, search.objectives, forSampler: true) }
-                    let ranks = paretoRanks(vectors)
-                    ranked = zip(contenders, zip(ranks, vectors)).sorted { ($0.1.0, $0.1.1[0], $0.0) < ($1.1.0, $1.1.1[0], $1.0) }.map(\.0)
-                } else {
-                    ranked = alive.sorted {
-                        let a = objectiveVector(state.trials[$0]!, [search.primary])[0], b = objectiveVector(state.trials[$1]!, [search.primary])[0]
-                        return (a, $0) < (b, $1)
-                    }
-                }
-                let keep = Set(ranked.prefix((alive.count + factor - 1) / factor))
+                guard r + 1 < search.rungs.count, let pruner = search.earlyStopping?.pruner else { continue }
+                let (standings, finished) = self.standings(alive, rung: rung, state)
+                let keep = pruner.survivors(standings, finished: finished)
                 let pruneNow = alive.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
                 if !pruneNow.isEmpty { return .prune(rung: rung, trials: pruneNow) }
                 alive = alive.filter { keep.contains($0) }
@@ -216,19 +171,19 @@ public final class SweepRunner {
         var waitingFor: [String] = []
         while true {
             if shouldStop() { return .interrupted }
-            try refresh()
+            try store.refresh()
             switch nextStep() {
             case .done:
                 return .completed
             case .plan(let g):
                 try plan(generation: g)
             case let .prune(rung, ids):
-                try record(ids.map { id in
+                try store.record(ids.map { id in
                     var event = JournalEvent(.pruned, trial: id)
                     event.epochs = rung
                     return event
                 })
-                for id in ids { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
+                for id in ids { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
                 onEvent(.pruned(ids: ids, rung: rung))
             case let .train(g, rung, ids):
                 onEvent(.generation(index: g, of: search.generationCount, trials: ids.count, rung: rung))
@@ -238,14 +193,14 @@ public final class SweepRunner {
                 }
             case .final(let records):
                 // One worker runs the whole final phase (one streamed pass for all its models).
-                guard let generation = leases.acquire("final") else {
+                guard let generation = store.leases.acquire("final") else {
                     let ids = records.map(\.id)
                     if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
                     Thread.sleep(forTimeInterval: pollSeconds)
                     continue
                 }
-                defer { leases.release("final") }
-                try refresh()
+                defer { store.leases.release("final") }
+                try store.refresh()
                 let pending = finalChoice(state).filter { $0.testAccuracy == nil }
                 if !pending.isEmpty, try !runFinal(pending, leaseGeneration: generation) { return .interrupted }
             }
@@ -269,7 +224,7 @@ public final class SweepRunner {
                 events.append(rejected)
             }
         }
-        try record(events)
+        try store.record(events)
     }
 
     /// A trial's settings: its initialisation from its own seed, its data order from its seed
@@ -282,7 +237,7 @@ public final class SweepRunner {
 
     func trainer(_ record: TrialRecord, data: TrialData, checkpointID: String) throws -> TrialTrainer {
         try TrialTrainer(settings: settings(record), data: data, backboneWidth: cache.header.width, backboneDepth: depth,
-                         backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: checkpoint(checkpointID))
+                         backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: store.checkpoint(checkpointID))
     }
 
     /// Trains those of `ids` this process can claim up to `rung` epochs; each outcome is journaled
@@ -306,7 +261,7 @@ public final class SweepRunner {
             } catch {
                 var event = JournalEvent(.failed, trial: id)
                 event.error = "\(error)"
-                try self.record(event)
+                try store.record(event)
             }
         }
         var ran = 0
@@ -327,7 +282,7 @@ public final class SweepRunner {
             let (id, trainer) = (member.id, member.trainer)
             return PoolTrial(id: id, memoryBytes: trainer.memoryBytes) { [self] in
                 guard let generation = claim(id, until: rung, fatal: fatal) else { return nil }
-                defer { machinery.measure(pooled: true) { leases.release(id) } }
+                defer { machinery.measure(pooled: true) { store.leases.release(id) } }
                 let result: TrialResult
                 do {
                     result = try trainer.run(untilEpoch: rung, shouldStop: stop) { journalEpoch(id, $0) }
@@ -362,17 +317,17 @@ public final class SweepRunner {
     /// fresh look at the journals (another worker may have trained it since), and its started line.
     /// Nil when it is not ours to train.
     func claim(_ id: String, until rung: Int, fatal: FatalError) -> Int? {
-        guard let generation = machinery.measure(pooled: true, { leases.acquire(id) }) else { return nil }
+        guard let generation = machinery.measure(pooled: true, { store.leases.acquire(id) }) else { return nil }
         do {
-            try refresh(pooled: true)
+            try store.refresh(pooled: true)
             if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
                 var started = JournalEvent(.started, trial: id)
                 started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
-                try self.record(started, pooled: true)
+                try store.record(started, pooled: true)
                 return generation
             }
         } catch { fatal.set(error) }
-        machinery.measure(pooled: true) { leases.release(id) }
+        machinery.measure(pooled: true) { store.leases.release(id) }
         return nil
     }
 
@@ -386,17 +341,17 @@ public final class SweepRunner {
     func journalEpoch(_ id: String, _ record: EpochRecord) {
         var event = JournalEvent(.epoch, trial: id)
         event.record = record
-        try? machinery.measure(pooled: true) { try journal.append(event) }
+        store.recordProgress(event)
     }
 
     /// A trial whose training threw: a storage failure stops the sweep (the trial resumes from its
     /// checkpoint later); anything else is journaled as its failure, unless fenced. Whether it was.
     func reportFailure(_ id: String, _ error: Error, generation: Int, fatal: FatalError) -> Bool {
         if error is CheckpointWriteError { fatal.set(error); return false }
-        guard leases.owns(id, generation: generation) else { return false }
+        guard store.leases.owns(id, generation: generation) else { return false }
         var event = JournalEvent(.failed, trial: id)
         event.error = "\(error)"; stamp(&event, lease: generation)
-        do { try self.record(event, pooled: true) } catch { fatal.set(error); return false }
+        do { try store.record(event, pooled: true) } catch { fatal.set(error); return false }
         return true
     }
 
@@ -408,7 +363,7 @@ public final class SweepRunner {
         result.trainSeconds += trial.previousSeconds   // of the trial's earlier stretches
         result.readSeconds += trial.previousReadSeconds
         // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
-        guard leases.owns(id, generation: generation) else { return nil }
+        guard store.leases.owns(id, generation: generation) else { return nil }
         var event: JournalEvent
         switch result.status {
         case .diverged: event = JournalEvent(.diverged, trial: id)
@@ -422,8 +377,8 @@ public final class SweepRunner {
         // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
         if event.event == .rung { event.result?.history = [] }
         stamp(&event, lease: generation)
-        do { try self.record(event, pooled: true) } catch { fatal.set(error); return nil }
-        if result.status != .stopped { try? FileManager.default.removeItem(atPath: checkpoint(id)) }
+        do { try store.record(event, pooled: true) } catch { fatal.set(error); return nil }
+        if result.status != .stopped { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
         return result
     }
 }
