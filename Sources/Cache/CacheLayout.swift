@@ -70,7 +70,7 @@ public struct CacheHeader: Equatable {
     /// Examples per split.
     public var splits: [String: Int]
     public var arrays: [CacheArray]
-    public var ingredients: CanonicalJSON
+    public var ingredients: JSONValue
     public var createdBy: String
     /// Wall seconds the build took (the backbone's whole cost, for cost accounting); nil if unknown.
     public var buildSeconds: Double?
@@ -98,7 +98,7 @@ public struct CacheHeader: Equatable {
                 ["split": a.split, "tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype,
                  "bytes": a.bytes, "crc32": Int(a.crc32)] as [String: Any]
             },
-            "ingredients": ingredients.foundationValue,
+            "ingredients": ingredients.any,
             "created_by": createdBy,
         ].merging(buildSeconds.map { ["build_seconds": $0] } ?? [:]) { a, _ in a }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -204,7 +204,7 @@ public struct CacheHeader: Equatable {
             }
         }
         self.arrays = arrays
-        guard let ingredients = object["ingredients"].flatMap(CanonicalJSON.init(any:)) else {
+        guard let raw = object["ingredients"], case let ingredients = JSONValue(any: raw), ingredients.isKeyMaterial else {
             throw CacheError.badHeader(path: path, field: "ingredients", detail: "missing or not canonical JSON (floats must be strings)")
         }
         self.ingredients = ingredients
@@ -213,12 +213,12 @@ public struct CacheHeader: Equatable {
     }
 
     public init(key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],
-                splits: [String: Int], arrays: [CacheArray], ingredients: CanonicalJSON, createdBy: String) {
+                splits: [String: Int], arrays: [CacheArray], ingredients: JSONValue, createdBy: String) {
         self.key = key; self.dtype = dtype; self.tokenPolicy = tokenPolicy; self.tokens = tokens; self.width = width
         self.taps = taps; self.splits = splits; self.arrays = arrays
         self.ingredients = ingredients; self.createdBy = createdBy
     }
 
     /// The key of a set of ingredients: SHA-256 of their canonical JSON text.
-    public static func key(of ingredients: CanonicalJSON) -> String { SHA256.hash(ingredients.text) }
+    public static func key(of ingredients: JSONValue) -> String { SHA256.hash(ingredients.canonicalText) }
 }

@@ -12,18 +12,18 @@ public enum BackboneSource {
     case random(config: ViTConfig, seed: UInt64)
 
     /// The backbone, computing at `compute`, and what identifies it in a cache key.
-    func load(compute: ComputePrecision = .fp32) throws -> (ViT, CanonicalJSON) {
+    func load(compute: ComputePrecision = .fp32) throws -> (ViT, JSONValue) {
         switch self {
         case let .weights(path, heads, eps):
             let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps)
-            let identity: CanonicalJSON = .object([
+            let identity: JSONValue = .object([
                 "weights_sha256": .string(try SHA256.hash(file: path)),
                 "convention": .string(loaded.convention.rawValue),
                 "config": Self.describe(loaded.config),
             ])
             return (ViT(loaded, compute: compute), identity)
         case let .random(config, seed):
-            let identity: CanonicalJSON = .object(["random_seed": .string(String(seed)), "config": Self.describe(config)])
+            let identity: JSONValue = .object(["random_seed": .string(String(seed)), "config": Self.describe(config)])
             return (ViT(config: config, parameters: .random(config, seed: seed), compute: compute), identity)
         }
     }
@@ -36,10 +36,10 @@ public enum BackboneSource {
         }
     }
 
-    static func describe(_ c: ViTConfig) -> CanonicalJSON {
+    static func describe(_ c: ViTConfig) -> JSONValue {
         .object(["image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
                  "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),
-                 "channels": .int(c.channels), "layer_norm_eps": .float(c.layerNormEps)])
+                 "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps)])
     }
 }
 
@@ -70,7 +70,7 @@ public struct CachePlan {
     public let vit: ViT
     public let taps: [Tap]
     public let preprocessing: Preprocessing
-    public let ingredients: CanonicalJSON
+    public let ingredients: JSONValue
     public let key: String
 
     /// Loads the backbone and hashes every ingredient (weights and dataset files included).
@@ -85,21 +85,21 @@ public struct CachePlan {
         }
         self.taps = Array(Set(taps)).sorted()
         preprocessing = Preprocessing(imageSize: vit.config.imageSize, mean: request.mean, std: request.std)
-        var data: [String: CanonicalJSON] = [:]
+        var data: [String: JSONValue] = [:]
         for split in request.splits {
             // Contents, in order, not names: moving or renaming the dataset keeps its caches.
             var hasher = SHA256()
             for file in split.files { hasher.update(try SHA256.hash(file: file) + "\n") }
             data[split.name] = .object(["count": .int(split.count), "files_sha256": .string(hasher.finalize())])
         }
-        var fields: [String: CanonicalJSON] = [
+        var fields: [String: JSONValue] = [
             "format_version": .int(CacheHeader.formatVersion),
             "backbone": backboneIdentity,
             "data": .object(data),
             "preprocessing": .object([
                 "image_size": .int(preprocessing.imageSize),
-                "mean": .array(preprocessing.mean.map(CanonicalJSON.float)),
-                "std": .array(preprocessing.std.map(CanonicalJSON.float)),
+                "mean": .array(preprocessing.mean.map(JSONValue.float32)),
+                "std": .array(preprocessing.std.map(JSONValue.float32)),
                 "resize": .string("pil-bicubic"),
             ]),
             "taps": .array(self.taps.map { .string($0.description) }),

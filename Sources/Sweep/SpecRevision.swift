@@ -29,7 +29,7 @@ public enum SpecRevision {
         case (let o as [Any], let n as [Any]) where o.count == n.count:
             return zip(o, n).enumerated().flatMap { diff($1.0, $1.1, path: "\(path)[\($0)]") }
         case (let o?, let n?):
-            return canonical(o).text == canonical(n).text ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
+            return JSONValue(any: o).canonicalText == JSONValue(any: n).canonicalText ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
         }
     }
 
@@ -39,7 +39,7 @@ public enum SpecRevision {
     }
 
     static func describe(_ value: Any) -> String {
-        let text = canonical(value).text
+        let text = JSONValue(any: value).canonicalText
         return text.count > 60 ? String(text.prefix(57)) + "…" : text
     }
 }
@@ -53,14 +53,14 @@ public struct TrialKey {
 
     public init(cacheKey: String, train: String, eval: String, method: String, values: [String: ParameterValue],
                 epochs: Int, sweepSeed: UInt64, seedIndex: Int) {
-        let params = CanonicalJSON.object(values.mapValues { v in
+        let params = JSONValue.object(values.mapValues { v in
             switch v { case .number(let x): return .string("\(x)"); case .text(let s): return .string(s) }
         })
-        let content = CanonicalJSON.object([
+        let content = JSONValue.object([
             "cache_key": .string(cacheKey), "train": .string(train), "eval": .string(eval), "method": .string(method),
             "params": params, "epochs": .int(epochs), "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
         ])
-        hex = SHA256.hash(content.text)
+        hex = SHA256.hash(content.canonicalText)
     }
 
     /// The trial id shown everywhere: "t" and the key's first 10 hex digits.

@@ -93,7 +93,7 @@ public final class SweepRunner {
             event.sweepName = spec.name; event.specFile = spec.file
             event.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
             event.trialsPlanned = search.trials * search.seeds.count
-            event.spec = JSONValue(recorded)
+            event.spec = JSONValue(any: recorded)
             let splits = cache.header.splits
             var basis: [String: Double] = ["cache_images": Double(splits.values.reduce(0, +))]
             basis["cache_seconds"] = cache.header.buildSeconds

@@ -70,7 +70,7 @@ public struct SweepSpec {
         hashed["workers"] = nil
         hashed["memory"] = nil
         return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
-                         contentHash: SHA256.hash(canonical(hashed).text), json: top.object)
+                         contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
     }
 
     /// Width, depth and heads of the backbone (a weights file is read for them).
@@ -236,21 +236,6 @@ public struct SweepSpec {
 func absolute(_ path: String) -> String {
     let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
     return (full as NSString).standardizingPath
-}
-
-/// Parsed JSON in canonical form for hashing: sorted keys, integers as integers, other numbers as
-/// the string of their shortest round-trip decimal (as cache keys write floats).
-func canonical(_ value: Any) -> CanonicalJSON {
-    switch value {
-    case let s as String: return .string(s)
-    case let n as NSNumber:
-        if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
-        if n.doubleValue.rounded() == n.doubleValue, abs(n.doubleValue) < 9e15 { return .int(n.intValue) }
-        return .string("\(n.doubleValue)")
-    case let a as [Any]: return .array(a.map(canonical))
-    case let o as [String: Any]: return .object(o.mapValues(canonical))
-    default: return .string("null")
-    }
 }
 
 extension SpecReader {

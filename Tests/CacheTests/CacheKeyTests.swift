@@ -83,12 +83,12 @@ final class CacheKeyTests: XCTestCase {
         XCTAssertNotEqual(try key(), before)
     }
 
-    func testCanonicalJSONMatchesPython() {
+    func testJSONValueMatchesPython() {
         // json.dumps({"b": [1, "x"], "a": {"é": "q\"\n"}}, sort_keys=True, separators=(",", ":"))
-        let value: CanonicalJSON = .object(["b": .array([.int(1), .string("x")]), "a": .object(["é": .string("q\"\n")])])
-        XCTAssertEqual(value.text, #"{"a":{"\u00e9":"q\"\n"},"b":[1,"x"]}"#)
-        XCTAssertEqual(CanonicalJSON.float(1e-6).text, "\"1e-06\"", "str(numpy.float32(1e-6))")
-        XCTAssertEqual(CanonicalJSON.float(0.485).text, "\"0.485\"")
+        let value: JSONValue = .object(["b": .array([.int(1), .string("x")]), "a": .object(["é": .string("q\"\n")])])
+        XCTAssertEqual(value.canonicalText, #"{"a":{"\u00e9":"q\"\n"},"b":[1,"x"]}"#)
+        XCTAssertEqual(JSONValue.float32(1e-6).canonicalText, "\"1e-06\"", "str(numpy.float32(1e-6))")
+        XCTAssertEqual(JSONValue.float32(0.485).canonicalText, "\"0.485\"")
     }
 
     func testSHA256KnownAnswers() {
