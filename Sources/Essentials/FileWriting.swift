@@ -24,12 +24,11 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
 }
 
 /// Replaces `path` with `bytes` so that a reader or a crash sees the old file or the new one, never
-/// half of one: written to `temporary` in the same directory, fsync'ed, then renamed over `path`; the
-/// temporary is removed on failure. By default the temporary is named by this process, so two
-/// processes never share one; a file with one writer at a time (a trial's checkpoint, under its lease)
-/// passes a fixed name, so a temporary left by a killed writer is overwritten by the next one.
-public func replaceAtomically(_ path: String, temporary: String? = nil, with bytes: UnsafeRawBufferPointer) throws {
-    let temporary = temporary ?? path + ".tmp-\(getpid())"
+/// half of one: written to a temporary in the same directory (`<path>.tmp-<pid>`, named by this
+/// process, so two writers never share one), fsync'ed, then renamed over `path`; the temporary is
+/// removed on failure. A killed writer's temporary stays: `isAtomicWriteTemporary` names them for cleanup.
+public func replaceAtomically(_ path: String, with bytes: UnsafeRawBufferPointer) throws {
+    let temporary = path + ".tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw SystemCallError.fromErrno() }
     do {
@@ -47,8 +46,15 @@ public func replaceAtomically(_ path: String, temporary: String? = nil, with byt
     }
 }
 
-public func replaceAtomically(_ path: String, temporary: String? = nil, with data: Data) throws {
-    try data.withUnsafeBytes { try replaceAtomically(path, temporary: temporary, with: $0) }
+public func replaceAtomically(_ path: String, with data: Data) throws {
+    try data.withUnsafeBytes { try replaceAtomically(path, with: $0) }
+}
+
+/// Whether `name` is a temporary `replaceAtomically` writes (`<file>.tmp-<pid>`).
+public func isAtomicWriteTemporary(_ name: String) -> Bool {
+    guard let range = name.range(of: ".tmp-", options: .backwards) else { return false }
+    let pid = name[range.upperBound...]
+    return !pid.isEmpty && pid.allSatisfy(\.isASCII) && pid.allSatisfy(\.isNumber) && range.lowerBound > name.startIndex
 }
 
 public func replaceAtomically(_ path: String, with text: String) throws {

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A sweep's durable record, as its runner reads and writes it: this process's journal (appended and
@@ -28,7 +29,14 @@ final class SweepStore {
         follower = JournalFollower(directory: directory)
         _state = SweepState(events: try follower.newEvents())
         try check(_state)
-        try? fm.createDirectory(atPath: (directory as NSString).appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        let checkpoints = (directory as NSString).appendingPathComponent("checkpoints")
+        try? fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        // A plain run holds the directory alone: temporaries of killed writers are garbage.
+        if worker == nil {
+            for name in (try? fm.contentsOfDirectory(atPath: checkpoints)) ?? [] where isAtomicWriteTemporary(name) {
+                try? fm.removeItem(atPath: (checkpoints as NSString).appendingPathComponent(name))
+            }
+        }
         let leaseDirectory = (directory as NSString).appendingPathComponent("leases")
         if worker == nil { try? fm.removeItem(atPath: leaseDirectory) }
         let owner = worker ?? "\(LeaseKeeper.hostName)-\(getpid())"

@@ -29,7 +29,9 @@ struct TrainingState {
         }
         // A full disk or a read-only directory is the machine's problem, not the trial's: a
         // CheckpointWriteError stops the sweep (resumable once fixed) instead of failing the trial.
-        do { try replaceAtomically(path, temporary: path + ".tmp", with: data) } catch {
+        // A per-process temporary: a worker fenced out of this trial (frozen, then thawed) may still
+        // save while the new owner does, and one shared temporary would be renamed from under one of them.
+        do { try replaceAtomically(path, with: data) } catch {
             throw CheckpointWriteError(path: path, reason: "\(error)")
         }
     }

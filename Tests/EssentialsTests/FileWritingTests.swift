@@ -50,15 +50,26 @@ final class FileWritingTests: XCTestCase {
     }
 }
 
-final class FixedTemporaryTests: XCTestCase {
-    func testAFixedTemporaryLeftByAKilledWriterIsReplaced() throws {
+final class AtomicWriteTemporaryTests: XCTestCase {
+    func testTemporariesAreRecognisedByName() {
+        XCTAssertTrue(isAtomicWriteTemporary("t0123456789.ckpt.tmp-4242"))
+        XCTAssertTrue(isAtomicWriteTemporary("leaderboard.csv.tmp-1"))
+        XCTAssertFalse(isAtomicWriteTemporary("t0123456789.ckpt"))
+        XCTAssertFalse(isAtomicWriteTemporary("notes.tmp-draft"))
+        XCTAssertFalse(isAtomicWriteTemporary(".tmp-12"))
+        XCTAssertFalse(isAtomicWriteTemporary("x.tmp-"))
+    }
+
+    func testTheTemporaryIsNamedByTheProcessAndGoneAfterwards() throws {
         let directory = NSTemporaryDirectory() + "essentials-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/trial.ckpt"
-        try "half written".write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
-        try replaceAtomically(path, temporary: path + ".tmp", with: Data("whole\n".utf8))
+        // Another writer's temporary (a fenced worker's, mid-write) is left alone.
+        try "another writer".write(toFile: path + ".tmp-999999", atomically: false, encoding: .utf8)
+        try replaceAtomically(path, with: Data("whole\n".utf8))
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "whole\n")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["trial.ckpt"])
+        XCTAssertEqual(try String(contentsOfFile: path + ".tmp-999999", encoding: .utf8), "another writer")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["trial.ckpt", "trial.ckpt.tmp-999999"])
     }
 }

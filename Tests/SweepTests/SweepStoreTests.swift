@@ -1,0 +1,46 @@
+import Foundation
+@testable import Sweep
+import XCTest
+import _TestSupport
+
+/// The sweep's store on its own: what opening it writes, and what it cleans.
+final class SweepStoreTests: XCTestCase {
+    func testARefusedCheckWritesNothing() throws {
+        let directory = temporaryDirectory(self).appendingPathComponent("sweep").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        struct Refused: Error {}
+        XCTAssertThrowsError(try SweepStore(directory: directory, worker: nil, leaseSeconds: 60, machinery: MachineryClock()) { _ in throw Refused() })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [], "no journal, leases or checkpoints")
+    }
+
+    func testAPlainRunRemovesKilledWritersTemporariesAndAWorkerDoesNot() throws {
+        let directory = temporaryDirectory(self).appendingPathComponent("sweep").path
+        let checkpoints = directory + "/checkpoints"
+        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        for name in ["t1.ckpt", "t1.ckpt.tmp-4242", "t2.ckpt.tmp-77"] {
+            try Data(name.utf8).write(to: URL(fileURLWithPath: checkpoints + "/" + name))
+        }
+        func names() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: checkpoints).sorted() }
+        // A worker shares the directory with live writers on other hosts: it leaves temporaries alone.
+        let worker = try SweepStore(directory: directory, worker: "w1", leaseSeconds: 60, machinery: MachineryClock()) { _ in }
+        XCTAssertEqual(try names(), ["t1.ckpt", "t1.ckpt.tmp-4242", "t2.ckpt.tmp-77"])
+        XCTAssertEqual(worker.checkpoint("t1"), checkpoints + "/t1.ckpt")
+        // A plain run holds the directory's lock, so every other writer is dead.
+        _ = try SweepStore(directory: directory, worker: nil, leaseSeconds: 60, machinery: MachineryClock()) { _ in }
+        XCTAssertEqual(try names(), ["t1.ckpt"])
+    }
+
+    func testRecordFoldsEventsIntoTheState() throws {
+        let directory = temporaryDirectory(self).appendingPathComponent("sweep").path
+        let store = try SweepStore(directory: directory, worker: nil, leaseSeconds: 60, machinery: MachineryClock()) { state in
+            XCTAssertTrue(state.trials.isEmpty, "a new directory has no journal")
+        }
+        var planned = JournalEvent(.planned, trial: "t0000000001")
+        planned.method = "linear"; planned.params = [:]; planned.generation = 0; planned.config = 0; planned.seed = 0; planned.trialSeed = 7
+        try store.record(planned)
+        XCTAssertEqual(store.state.trials["t0000000001"]?.status, .planned)
+        // A second store over the same directory reads it back from the journal.
+        let reopened = try SweepStore(directory: directory, worker: "w2", leaseSeconds: 60, machinery: MachineryClock()) { _ in }
+        XCTAssertEqual(reopened.state.trials["t0000000001"]?.method, "linear")
+    }
+}
