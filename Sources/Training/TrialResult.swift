@@ -1,0 +1,71 @@
+import Foundation
+
+/// One epoch of a trial's history.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Float
+    public var learningRate: Float
+    public var valAccuracy: Float?
+    public var valLoss: Float?
+
+    public init(epoch: Int, trainLoss: Float, learningRate: Float, valAccuracy: Float? = nil, valLoss: Float? = nil) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.learningRate = learningRate
+        self.valAccuracy = valAccuracy; self.valLoss = valLoss
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", learningRate = "learning_rate", valAccuracy = "val_accuracy", valLoss = "val_loss"
+    }
+}
+
+public enum TrialStatus: String, Codable, Sendable {
+    case finished, diverged, stopped
+}
+
+/// What a trial reports. Everything but `trainSeconds` is a deterministic function of the settings
+/// and the cache: the same trial gives bitwise the same result however and wherever it runs.
+public struct TrialResult: Codable, Equatable, Sendable {
+    public var status: TrialStatus
+    public var epochsRun: Int
+    public var bestEpoch: Int
+    public var bestValAccuracy: Float
+    public var finalValAccuracy: Float
+    public var finalValLoss: Float
+    public var history: [EpochRecord]
+    public var trainableParameters: Int
+    public var trainingFLOPs: Double
+    public var workingMemoryBytes: Int
+    public var trainSeconds: Double
+    /// Of `trainSeconds`, the time spent reading (and converting) cached taps for training batches.
+    public var readSeconds: Double = 0
+
+    enum CodingKeys: String, CodingKey {
+        case status, epochsRun = "epochs_run", bestEpoch = "best_epoch", bestValAccuracy = "best_val_accuracy"
+        case finalValAccuracy = "final_val_accuracy", finalValLoss = "final_val_loss", history
+        case trainableParameters = "trainable_parameters", trainingFLOPs = "training_flops"
+        case workingMemoryBytes = "working_memory_bytes", trainSeconds = "train_seconds", readSeconds = "read_seconds"
+    }
+
+    public init(status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
+                finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
+                workingMemoryBytes: Int, trainSeconds: Double) {
+        self.status = status; self.epochsRun = epochsRun; self.bestEpoch = bestEpoch; self.bestValAccuracy = bestValAccuracy
+        self.finalValAccuracy = finalValAccuracy; self.finalValLoss = finalValLoss; self.history = history
+        self.trainableParameters = trainableParameters; self.trainingFLOPs = trainingFLOPs
+        self.workingMemoryBytes = workingMemoryBytes; self.trainSeconds = trainSeconds
+    }
+
+    /// Equality of everything deterministic (wall time excluded).
+    public func sameOutcome(as other: TrialResult) -> Bool {
+        var a = self, b = other
+        a.trainSeconds = 0; b.trainSeconds = 0
+        a.readSeconds = 0; b.readSeconds = 0
+        return a == b
+    }
+}
+
+/// A trial's settings could not be used with its data.
+public struct TrialError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
