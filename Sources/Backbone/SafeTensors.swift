@@ -122,7 +122,7 @@ public final class SafeTensorsFile: TensorArchive {
     }
 }
 
-/// Writes tensors as a safetensors file (F32, F16 or BF16), atomically (temporary name, then rename).
+/// Writes tensors as a safetensors file (F32, F16 or BF16), atomically (temporary, fsync, rename).
 public enum SafeTensorsWriter {
     public static func write(_ tensors: [(name: String, tensor: Tensor)], dtype: ScalarType = .float32,
                              metadata: [String: String] = [:], to path: String) throws {
@@ -146,6 +146,6 @@ public enum SafeTensorsWriter {
             }
             output.append(chunk)
         }
-        try output.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try replaceAtomically(path, with: output)
     }
 }

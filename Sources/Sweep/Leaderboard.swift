@@ -21,7 +21,7 @@ public struct Leaderboard {
 
     public static var columns: [String] {
         ["trial", "method", "status", "generation", "config", "seed", "epochs_run"] + Hyperparameter.all.map(\.name)
-            + metricColumns + ["pareto_rank"] + provenanceColumns
+            + metricColumns + ["pareto_rank", "model_file"] + provenanceColumns
     }
 
     public init(state: SweepState, objectives: [SearchSpec.Objective]) {
@@ -80,6 +80,7 @@ public struct Leaderboard {
         case "test_acc": return float(record.testAccuracy)
         case "test_loss": return float(record.testLoss)
         case "pareto_rank": return paretoRank[record.id].map(String.init) ?? ""
+        case "model_file": return record.modelFile ?? ""
         case "trial_key": return record.key
         case "attempts": return record.starts > 0 ? String(record.attempts) : ""
         case "cache_key": return cacheKey ?? ""

@@ -71,6 +71,16 @@ public struct SearchSpec {
     /// After the search, the best `finalTop` configurations of each method are retrained on the final
     /// train split and evaluated on the final eval split (0: no final phase).
     public var finalTop: Int
+    /// Which trained networks are kept as model files (results/<sweep>/models/).
+    public var keepModels: KeepModels = .final
+
+    public enum KeepModels: String, CaseIterable, Sendable {
+        /// The final phase's networks (models/<trial>.safetensors).
+        case final
+        /// Those, and every trial that trained to its last epoch in the search (models/search/<trial>.safetensors).
+        case finished
+        case none
+    }
 
     public var primary: Objective { objectives[0] }
     /// Epoch counts at which trials pause to be ranked (the last is `epochs`).
@@ -134,6 +144,12 @@ public struct SearchSpec {
                               earlyStopping: earlyStopping, objectives: objectives, seeds: seeds, workers: workers,
                               memoryBytes: memory, finalTop: finalTop)
         spec.constraints = try parseConstraints(&top)
+        let keep = try top.string("keep_models", default: KeepModels.final.rawValue)
+        guard let keepModels = KeepModels(rawValue: keep) else {
+            let names = KeepModels.allCases.map(\.rawValue)
+            throw top.fail("keep_models", "must be \(names.map { "'\($0)'" }.joined(separator: ", "))\(didYouMean(keep, among: names))")
+        }
+        spec.keepModels = keepModels
         try spec.checkCombinations(top, backbone: backbone)
         return spec
     }

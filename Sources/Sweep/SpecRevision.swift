@@ -11,7 +11,7 @@ public enum SpecRevision {
     /// Top-level fields an extension may change.
     public static let extensible: Set<String> = ["methods", "method", "space", "trials", "seeds", "final_top"]
     /// Top-level fields that never affect results.
-    public static let ignored: Set<String> = ["workers", "memory"]
+    public static let ignored: Set<String> = ["workers", "memory", "keep_models"]
 
     /// The file's JSON as the journal records it (without the ignored fields).
     public static func recorded(_ spec: SweepSpec) -> [String: Any] {

@@ -67,6 +67,13 @@ extension SweepRunner {
             var event = JournalEvent(.final, trial: record.id)
             event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
             event.result = results[record.id]
+            if search.keepModels != .none {
+                // Written before the line that records it: a kill between the two retrains and rewrites it.
+                var metrics = ["role": "final", "trained_on": spec.data.finalTrain, "scored_on": spec.data.finalEval,
+                               "test_acc": "\(event.testAcc!)", "test_loss": "\(event.testLoss!)"]
+                if let search = record.result { metrics["val_acc"] = "\(search.bestValAccuracy)"; metrics["searched_on"] = spec.data.searchEval }
+                event.modelFile = try keepModel(trainers[record.id]!, id: record.id, relativePath: "models/\(record.id).safetensors", metrics: metrics)
+            }
             stamp(&event, lease: leaseGeneration)
             try store.record(event)
             try? FileManager.default.removeItem(atPath: store.checkpoint(record.id + "-final"))

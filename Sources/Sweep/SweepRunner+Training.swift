@@ -139,6 +139,12 @@ extension SweepRunner {
             event.epochs = rung
         }
         event.result = result
+        if result.status == .finished && search.keepModels == .finished {
+            let metrics = ["role": "search", "trained_on": spec.data.searchTrain, "scored_on": spec.data.searchEval,
+                           "val_acc": "\(result.bestValAccuracy)", "val_loss": "\(result.finalValLoss)"]
+            do { event.modelFile = try keepModel(trial.trainer, id: id, relativePath: "models/search/\(id).safetensors", metrics: metrics) }
+            catch { fatal.set(error); return nil }
+        }
         // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
         if event.event == .rung { event.result?.history = [] }
         stamp(&event, lease: generation)

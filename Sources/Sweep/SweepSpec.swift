@@ -69,6 +69,7 @@ public struct SweepSpec {
         var hashed = top.object
         hashed["workers"] = nil
         hashed["memory"] = nil
+        hashed["keep_models"] = nil
         return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
                          contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
     }

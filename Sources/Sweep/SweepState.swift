@@ -25,6 +25,8 @@ public struct TrialRecord {
     public var testAccuracy: Float?
     public var testLoss: Float?
     public var finalSeconds: Double?
+    /// The final model's file, else the search model's (relative to the sweep's directory), if kept.
+    public var modelFile: String?
     public var startTime: Double?
     public var endTime: Double?
 
@@ -129,6 +131,7 @@ public struct SweepState {
                 record.endTime = event.time
                 if event.event == .failed { record.status = .failed; record.error = event.error }
                 else if let result = event.result { record.result = result; record.status = event.event == .finished ? .finished : .diverged }
+                if record.modelFile == nil { record.modelFile = event.modelFile }
             case .rejected:
                 guard !terminal else { break }
                 record.status = .rejected; record.error = event.error; record.result = event.result; record.endTime = event.time
@@ -138,6 +141,7 @@ public struct SweepState {
             case .final:
                 guard record.testAccuracy == nil else { duplicates += 1; break }
                 record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
+                record.modelFile = event.modelFile ?? record.modelFile
             default: break
             }
             if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
