@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+import _TestSupport
+
+/// The sweep's product: model files kept by the final phase (and, if asked, the search), and
+/// `hpsweep predict` reproducing their recorded test accuracy from the cache.
+final class ModelCommandTests: XCTestCase {
+    let cli = CLI()
+
+    func leaderboard(_ directory: String) throws -> [[String: String]] {
+        let rows = try String(contentsOfFile: directory + "/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(rows[0], $0)) }
+    }
+
+    func testFinalModelsAreKeptAndPredictReproducesTheirTestAccuracy() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 4, extra: ", \"keep_models\": \"finished\"")
+        let results = dir.path + "/results"
+        let run = try cli.run("run", sweep, "--results", results)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let sweepDir = results + "/small"
+        let rows = try leaderboard(sweepDir)
+        let finals = rows.filter { !($0["test_acc"] ?? "").isEmpty }
+        XCTAssertFalse(finals.isEmpty, "the final phase ran")
+        for row in rows {
+            let file = row["model_file"] ?? ""
+            switch (row["status"], row["test_acc"]?.isEmpty == false) {
+            case (_, true): XCTAssertEqual(file, "models/\(row["trial"]!).safetensors", "a final model")
+            case ("finished", false): XCTAssertEqual(file, "models/search/\(row["trial"]!).safetensors", "keep_models finished")
+            default: XCTAssertEqual(file, "", "\(row["trial"]!) \(row["status"]!): no model")
+            }
+            if !file.isEmpty { XCTAssertTrue(FileManager.default.fileExists(atPath: sweepDir + "/" + file), file) }
+        }
+        for row in finals {
+            let model = sweepDir + "/" + row["model_file"]!, out = dir.path + "/\(row["trial"]!).csv"
+            let predicted = try cli.run("predict", model, "--cache", dir.path + "/cache/" + row["cache_key"]!, "--split", "test", "--out", out, "--top", "3")
+            XCTAssertEqual(predicted.status, 0, predicted.stderr)
+            let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(lines[0], "example,label,predicted,probability,top2,probability2,top3,probability3")
+            let cells = lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+            let correct = cells.filter { $0[1] == $0[2] }.count
+            XCTAssertEqual(Float(correct) / Float(cells.count), Float(row["test_acc"]!)!, "\(row["trial"]!): the model file gives the final phase's test accuracy")
+            XCTAssertTrue(cells.allSatisfy { Double($0[3])! >= Double($0[5])! }, "classes listed most probable first")
+            XCTAssertTrue(predicted.stdout.contains("confusion (rows: true class, columns: predicted)"), predicted.stdout)
+        }
+    }
+
+    func testKeepModelsNoneKeepsNothing() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"keep_models\": \"none\"")
+        let run = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/results/small/models"))
+        XCTAssertTrue(try leaderboard(dir.path + "/results/small").allSatisfy { $0["model_file"] == "" })
+    }
+
+    func testPredictRefusesWhatItCannotUse() throws {
+        let dir = temporaryDirectory(self)
+        let weights = fixturePath("vit_tiny_f32.safetensors")
+        cli.assertOneLineError(try cli.run("predict", weights, "--cache", dir.path, "--split", "test"), status: 1,
+                               containing: [weights, "not an hpsweep model file"])
+        cli.assertOneLineError(try cli.run("predict", weights), status: 2, containing: ["--cache DIR and --split NAME"])
+        cli.assertOneLineError(try cli.run("predict", dir.path + "/missing.safetensors", "--cache", dir.path, "--split", "test"), status: 1,
+                               containing: ["missing.safetensors"])
+        let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"final_top\": 1")
+        XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
+        let row = try XCTUnwrap(try leaderboard(dir.path + "/results/small").first { $0["model_file"] != "" })
+        let model = dir.path + "/results/small/" + row["model_file"]!, cache = dir.path + "/cache/" + row["cache_key"]!
+        cli.assertOneLineError(try cli.run("predict", model, "--cache", cache, "--split", "nope"), status: 1, containing: ["split 'nope' is not in the cache"])
+        cli.assertOneLineError(try cli.run("predict", model, "--cache", cache, "--split", "test", "--out", dir.path + "/results/small/leaderboard.csv"),
+                               status: 1, containing: ["refusing to write"])
+    }
+}

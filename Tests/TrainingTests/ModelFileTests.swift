@@ -1,0 +1,66 @@
+import Backbone
+import Foundation
+import Numerics
+import Training
+import XCTest
+import _TestSupport
+
+/// Model files on their own: every method round-trips, and a file that cannot be used is refused in
+/// one line naming it.
+final class ModelFileTests: XCTestCase {
+    func model(_ method: SideTuningMethod) -> SideNetworkModel {
+        var settings = TrialSettings(method: method)
+        settings.rank = 4; settings.heads = 2; settings.bottleneck = 8; settings.reduction = 4; settings.learningRate = 0.0055
+        var model = SideNetworkModel(settings: settings, classes: 5, backboneWidth: 24, backboneDepth: 2, backboneHeads: 2, parameters: [])
+        model.parameters = randomArray(model.network().layout.count, seed: 3)
+        model.extra = ["trial": "t0123456789", "test_acc": "0.5"]
+        return model
+    }
+
+    func testEveryMethodRoundTrips() throws {
+        let dir = temporaryDirectory(self)
+        for method in SideTuningMethod.allCases {
+            let original = model(method), path = dir.path + "/\(method.rawValue).safetensors"
+            try original.write(to: path)
+            let read = try SideNetworkModel(path: path)
+            XCTAssertEqual(read.settings, original.settings, method.rawValue)
+            XCTAssertEqual(read.parameters, original.parameters, "\(method.rawValue): every parameter, bit for bit")
+            XCTAssertEqual([read.classes, read.backboneWidth, read.backboneDepth, read.backboneHeads], [5, 24, 2, 2])
+            XCTAssertEqual(read.extra, original.extra)
+            // The tensors carry the layout's names and shapes (what a PyTorch reader loads).
+            let file = try SafeTensorsFile(path: path)
+            XCTAssertEqual(file.names, original.network().layout.entries.map(\.name).sorted())
+            XCTAssertEqual(file.metadata["format"], "hpsweep-side-network")
+            XCTAssertEqual(file.metadata["method"], method.rawValue)
+        }
+    }
+
+    func testUnusableFilesAreRefusedNamingThem() throws {
+        let dir = temporaryDirectory(self)
+        let good = model(.linear), path = dir.path + "/m.safetensors"
+        try good.write(to: path)
+        let file = try SafeTensorsFile(path: path)
+        func rewrite(metadata change: (inout [String: String]) -> Void = { _ in }, tensors: [(name: String, tensor: Tensor)]? = nil) throws -> String {
+            var metadata = file.metadata
+            change(&metadata)
+            let out = dir.path + "/bad-\(UUID().uuidString).safetensors"
+            try SafeTensorsWriter.write(try tensors ?? file.names.map { (name: $0, tensor: try file.tensor($0)) }, metadata: metadata, to: out)
+            return out
+        }
+        func refused(_ path: String, _ text: String, line: UInt = #line) {
+            XCTAssertThrowsError(try SideNetworkModel(path: path), line: line) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.hasPrefix(path) && message.contains(text) && !message.contains("\n"), message, line: line)
+            }
+        }
+        refused(try rewrite { $0["format"] = nil }, "not an hpsweep model file")
+        refused(try rewrite { $0["format_version"] = "2" }, "model format version 2 is not supported")
+        refused(try rewrite { $0["settings"] = "{}" }, "metadata 'settings'")
+        refused(try rewrite { $0["classes"] = "0" }, "'classes' must be a positive integer")
+        refused(try rewrite(tensors: [(name: "head.weight", tensor: try file.tensor("head.weight"))]), "missing tensor 'head.bias'")
+        refused(try rewrite(tensors: [(name: "head.weight", tensor: Tensor(shape: [5, 23])), (name: "head.bias", tensor: try file.tensor("head.bias"))]),
+                "tensor 'head.weight' has shape [5, 23], the network needs [5, 24]")
+        refused(try rewrite(tensors: file.names.map { (name: $0, tensor: try file.tensor($0)) } + [(name: "extra", tensor: Tensor(shape: [1]))]),
+                "tensor 'extra' is not a parameter")
+    }
+}
