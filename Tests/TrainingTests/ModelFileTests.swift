@@ -1,6 +1,8 @@
 import Backbone
+import Cache
 import Foundation
 import Numerics
+import SideNets
 import Training
 import XCTest
 import _TestSupport
@@ -32,6 +34,21 @@ final class ModelFileTests: XCTestCase {
             XCTAssertEqual(file.names, original.network().layout.entries.map(\.name).sorted())
             XCTAssertEqual(file.metadata["format"], "hpsweep-side-network")
             XCTAssertEqual(file.metadata["method"], method.rawValue)
+        }
+    }
+
+    /// Model files written by Python from docs/formats.md (scripts/make_model_fixtures.py), read by
+    /// hpsweep: its logits on the fixture's taps match those scripts/sidenet_torch.py computed.
+    func testModelFilesWrittenElsewhereGiveSidenetTorchsLogits() throws {
+        let fixture = try SafeTensorsFile(path: fixturePath("model_logits.safetensors"))
+        var taps: [Tap: Tensor] = [:]
+        for i in 0...4 { taps[.block(i)] = try fixture.tensor("taps.z\(i)") }
+        let batch = TapBatch(taps: taps, labels: [0, 0, 0])
+        for method in SideTuningMethod.allCases {
+            let model = try SideNetworkModel(path: fixturePath("models/\(method.rawValue).safetensors"))
+            XCTAssertEqual(model.settings.method, method)
+            let logits = model.network().forward(model.parameters, batch)
+            assertClose(logits, try fixture.tensor("\(method.rawValue).logits").storage, rtol: 1e-4, "\(method.rawValue) logits")
         }
     }
 
