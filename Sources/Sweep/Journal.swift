@@ -56,13 +56,15 @@ public struct JournalEvent: Codable, Equatable {
     public var testLoss: Float?
     // final (and finished, with keep_models "finished"): the model file, relative to the sweep's directory
     public var modelFile: String?
+    /// final: examples of the eval split by true class (row) and predicted class (column)
+    public var confusion: [[Int]]?
 
     enum CodingKeys: String, CodingKey {
         case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
         case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key, costBasis = "cost_basis"
         case host, lease, version, cpu, blas
         case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
-        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file"
+        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file", confusion
     }
 
     public init(_ event: Kind, trial: String? = nil, time: Double = Date().timeIntervalSince1970) {

@@ -131,6 +131,7 @@ public struct SweepReport {
         }
         if !any { html += "<p>No hyperparameter varied.</p>" }
         html += "</div><h3>Learning curves</h3><div class=\"charts\">" + curves(sweep).render() + "</div>"
+        html += finalModels(sweep)
         html += "<h3>Leaderboard</h3><p>Rows of the first Pareto front are shaded.</p>" + table(sweep)
         html += "<h3>Sweep settings</h3>"
         html += sweep.specText.map { "<pre>\(escape($0))</pre>" } ?? "<p>The sweep file is no longer where the journal says it was.</p>"

@@ -28,6 +28,7 @@ extension SweepRunner {
         onEvent(.finalPhase(trials: pending.map(\.id), streamed: !cached))
         let data = TrialData(cache: cache, trainSplit: spec.data.finalTrain, evalSplit: nil, classes: spec.data.classes)
         var trainers: [String: TrialTrainer] = [:]
+        let cachedScores = LockedScores()
         let outcomes = pool.run(try pending.map { record in
             let trainer = try self.trainer(record, data: data, checkpointID: record.id + "-final")
             trainers[record.id] = trainer
@@ -37,14 +38,16 @@ extension SweepRunner {
                 if result.status == .finished && cached {
                     // Score inside the worker: the pool runs the final evaluations in parallel too.
                     var scored = result
-                    (scored.finalValAccuracy, scored.finalValLoss) = try trainer.evaluateTrained(on: self.spec.data.finalEval)
+                    let score = try trainer.evaluateTrained(on: self.spec.data.finalEval)
+                    (scored.finalValAccuracy, scored.finalValLoss) = (score.accuracy, score.loss)
+                    cachedScores.set(record.id, score)
                     return scored
                 }
                 return result
             }
         }) { onEvent(.pool($0)) }
         if shouldStop() { return false }
-        var scores: [String: (Float, Float)] = [:]
+        var scores: [String: EvaluationScore] = [:]
         var results: [String: TrialResult] = [:]
         for (record, outcome) in zip(pending, outcomes) {
             switch outcome {
@@ -53,19 +56,20 @@ extension SweepRunner {
             case .completed(let result):
                 guard result.status == .finished else { throw TrialError("final run of \(record.id) \(result.status.rawValue)") }
                 results[record.id] = result
-                if cached { scores[record.id] = (result.finalValAccuracy, result.finalValLoss) }
+                if cached { scores[record.id] = cachedScores.get(record.id) }
             }
         }
         if !cached {
             let split = try spec.openSplit(spec.data.finalEval)
             let models = pending.map { TrainedModel(network: trainers[$0.id]!.network, parameters: trainers[$0.id]!.trainedParameters!) }
             let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
-            for (record, score) in zip(pending, streamed) { scores[record.id] = (score.accuracy, score.loss) }
+            for (record, score) in zip(pending, streamed) { scores[record.id] = score }
         }
         guard store.leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
         for record in pending {
             var event = JournalEvent(.final, trial: record.id)
-            event.testAcc = scores[record.id]!.0; event.testLoss = scores[record.id]!.1
+            let score = scores[record.id]!
+            event.testAcc = score.accuracy; event.testLoss = score.loss; event.confusion = score.confusion
             event.result = results[record.id]
             if search.keepModels != .none {
                 // Written before the line that records it: a kill between the two retrains and rewrites it.
@@ -80,4 +84,12 @@ extension SweepRunner {
         }
         return true
     }
+}
+
+/// The final evaluations' scores, set by the pool's workers.
+private final class LockedScores: @unchecked Sendable {
+    private let lock = NSLock()
+    private var scores: [String: EvaluationScore] = [:]
+    func set(_ id: String, _ score: EvaluationScore) { lock.lock(); scores[id] = score; lock.unlock() }
+    func get(_ id: String) -> EvaluationScore? { lock.lock(); defer { lock.unlock() }; return scores[id] }
 }

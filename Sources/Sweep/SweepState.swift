@@ -27,6 +27,8 @@ public struct TrialRecord {
     public var finalSeconds: Double?
     /// The final model's file, else the search model's (relative to the sweep's directory), if kept.
     public var modelFile: String?
+    /// The final model's confusion matrix on the final eval split (rows: true class, columns: predicted).
+    public var confusion: [[Int]]?
     public var startTime: Double?
     public var endTime: Double?
 
@@ -142,6 +144,7 @@ public struct SweepState {
                 guard record.testAccuracy == nil else { duplicates += 1; break }
                 record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
                 record.modelFile = event.modelFile ?? record.modelFile
+                record.confusion = event.confusion
             default: break
             }
             if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }

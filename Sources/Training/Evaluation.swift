@@ -9,21 +9,41 @@ struct BatchScore {
     var correct = 0
     var lossSum = 0.0
     var count = 0
+    /// Examples by (true class, predicted class), row-major classes × classes.
+    var confusion: [Int] = []
 
     mutating func add(logits: [Float], labels: [Int32], classes: Int) {
+        if confusion.isEmpty { confusion = [Int](repeating: 0, count: classes * classes) }
         let rows = labels.count
         var losses = [Float](repeating: 0, count: rows), probs = [Float](repeating: 0, count: logits.count)
         crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: labels, rows: rows, classes: classes)
         for row in 0..<rows {
             lossSum += Double(losses[row])
             let scores = logits[(row * classes)..<((row + 1) * classes)]
-            if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * classes == Int(labels[row]) { correct += 1 }
+            let predicted = scores.indices.max(by: { scores[$0] < scores[$1] })! - row * classes
+            if predicted == Int(labels[row]) { correct += 1 }
+            if (0..<classes).contains(Int(labels[row])) { confusion[Int(labels[row]) * classes + predicted] += 1 }
         }
         count += rows
     }
 
     var accuracy: Float { count == 0 ? 0 : Float(correct) / Float(count) }
     var meanLoss: Float { count == 0 ? .nan : Float(lossSum / Double(count)) }
+    var score: EvaluationScore { EvaluationScore(accuracy: accuracy, loss: meanLoss, confusion: confusion) }
+}
+
+/// A trained network scored on a split: accuracy, mean cross-entropy, and the confusion matrix
+/// (`confusion[t][p]`: examples of true class t predicted as p).
+public struct EvaluationScore: Sendable, Equatable {
+    public var accuracy: Float
+    public var loss: Float
+    public var confusionCounts: [Int]
+    public init(accuracy: Float, loss: Float, confusion: [Int]) { self.accuracy = accuracy; self.loss = loss; confusionCounts = confusion }
+
+    public var confusion: [[Int]] {
+        let classes = Int(Double(confusionCounts.count).squareRoot())
+        return (0..<classes).map { Array(confusionCounts[($0 * classes)..<(($0 + 1) * classes)]) }
+    }
 }
 
 /// A trained side network ready to be evaluated.
@@ -38,7 +58,7 @@ public struct TrainedModel {
 /// decoded from the cache dtype, so the scores equal those of the same split read from a cache.
 public enum StreamingEvaluation {
     public static func evaluate(_ models: [TrainedModel], stream: BackboneStream,
-                                progress: (Int) -> Void = { _ in }) throws -> [(accuracy: Float, loss: Float)] {
+                                progress: (Int) -> Void = { _ in }) throws -> [EvaluationScore] {
         let plan = stream.plan, width = plan.vit.config.width, tokens = stream.tokens
         let tapIndex = Dictionary(uniqueKeysWithValues: plan.taps.enumerated().map { ($1, $0) })
         for model in models {
@@ -80,6 +100,6 @@ public enum StreamingEvaluation {
             progress(range.upperBound)
         }
         for model in models { model.network.releaseBuffers() }
-        return scores.map { ($0.accuracy, $0.meanLoss) }
+        return scores.map(\.score)
     }
 }

@@ -84,12 +84,17 @@ public final class TrialTrainer {
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one
     /// would make the network's kept buffers, and the trial's memory, exceed its estimate).
     func evaluate(_ parameters: [Float], split: String, labels: [Int]) throws -> (accuracy: Float, loss: Float) {
+        let score = try score(parameters, split: split, labels: labels)
+        return (score.accuracy, score.loss)
+    }
+
+    func score(_ parameters: [Float], split: String, labels: [Int]) throws -> EvaluationScore {
         var score = BatchScore()
         for start in stride(from: 0, to: labels.count, by: settings.batchSize) {
             let input = try batch(split, Array(start..<min(start + settings.batchSize, labels.count)), labels: labels)
             score.add(logits: network.forward(parameters, input), labels: input.labels, classes: data.classes)
         }
-        return (score.accuracy, score.meanLoss)
+        return score.score
     }
 
     /// Trains to `settings.epochs` (resuming from the checkpoint when there is one), calling
@@ -248,11 +253,11 @@ public final class TrialTrainer {
         return result
     }
 
-    /// Accuracy and mean loss of the trained parameters (after `run`) on a cached split.
-    public func evaluateTrained(on split: String) throws -> (accuracy: Float, loss: Float) {
+    /// Accuracy, mean loss and confusion matrix of the trained parameters (after `run`) on a cached split.
+    public func evaluateTrained(on split: String) throws -> EvaluationScore {
         guard let parameters = trainedParameters else { throw TrialError("evaluateTrained before run") }
         defer { network.releaseBuffers(); batchBuffers = [] }
-        return try evaluate(parameters, split: split, labels: try data.cache.labels(split))
+        return try score(parameters, split: split, labels: try data.cache.labels(split))
     }
 
     /// The parameters saved in this trial's checkpoint (nil without one).

@@ -32,6 +32,19 @@ final class ModelCommandTests: XCTestCase {
             }
             if !file.isEmpty { XCTAssertTrue(FileManager.default.fileExists(atPath: sweepDir + "/" + file), file) }
         }
+        // The final lines carry each model's confusion matrix; its diagonal is the test accuracy.
+        for line in try String(contentsOfFile: sweepDir + "/journal.jsonl", encoding: .utf8).split(separator: "\n") where line.contains("\"event\":\"final\"") {
+            let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let matrix = try XCTUnwrap(event["confusion"] as? [[Int]])
+            let total = matrix.joined().reduce(0, +), diagonal = matrix.indices.map { matrix[$0][$0] }.reduce(0, +)
+            XCTAssertEqual(matrix.count, 10)
+            XCTAssertEqual(Float(diagonal) / Float(total), (event["test_acc"] as? NSNumber)?.floatValue)
+        }
+        let report = dir.path + "/report.html"
+        let reported = try cli.run("report", sweepDir, "--output", report)
+        XCTAssertEqual(reported.status, 0, reported.stderr)
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        XCTAssertTrue(html.contains("<h3>Final models</h3>") && html.contains("true \\ predicted"), "the report shows the final models' confusion")
         for row in finals {
             let model = sweepDir + "/" + row["model_file"]!, out = dir.path + "/\(row["trial"]!).csv"
             let predicted = try cli.run("predict", model, "--cache", dir.path + "/cache/" + row["cache_key"]!, "--split", "test", "--out", out, "--top", "3")

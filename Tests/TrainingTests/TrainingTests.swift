@@ -112,11 +112,12 @@ final class TrainingTests: XCTestCase {
     /// A split evaluated by streaming it through the backbone scores exactly as the cached split.
     func testStreamingEvaluationEqualsCachedEvaluation() throws {
         var models: [TrainedModel] = []
-        var cached: [Float] = []
+        var cached: [Float] = [], cachedScores: [EvaluationScore] = []
         for method in ["linear", "last", "lst"] {
             let t = try trainer(settings(method, lr: 1e-2, epochs: method == "last" ? 3 : 1))
             let result = try t.run()
             cached += [result.finalValAccuracy, result.finalValLoss]
+            cachedScores.append(try t.evaluateTrained(on: "val200"))
             models.append(TrainedModel(network: t.network, parameters: try XCTUnwrap(t.trainedParameters)))
         }
         let split = Self.plan.request.splits.first { $0.name == "val200" }!
@@ -127,6 +128,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(batchesSeen, 4, "200 images in batches of 64")
         XCTAssertEqual(streamed.flatMap { [$0.accuracy, $0.loss] }, cached, "one backbone pass, three models, same scores as the cache")
         XCTAssertGreaterThan(streamed[1].accuracy, 0.3, "a trained LAST scores far above chance")
+        XCTAssertEqual(streamed, cachedScores, "and the same confusion matrices")
+        for score in streamed {
+            let matrix = score.confusion
+            XCTAssertEqual(matrix.count, 10)
+            XCTAssertEqual(matrix.joined().reduce(0, +), 200, "every example counted once")
+            XCTAssertEqual(Float((0..<10).map { matrix[$0][$0] }.reduce(0, +)) / 200, score.accuracy, "the diagonal is the accuracy")
+        }
     }
 
     func testResumeFromCheckpointEqualsUninterruptedTraining() throws {
