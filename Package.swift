@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
-        .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
+        .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
         .target(name: "Sweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
         .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
         // Fuzzing (scripts/fuzz): the parsers as libFuzzer targets; built normally, a replayer.

@@ -14,6 +14,11 @@ public struct CacheProgress {
     public let imagesTotal: Int
     public let imagesPerSecond: Double
     public var etaSeconds: Double { imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .infinity }
+
+    public init(split: String, done: Int, total: Int, imagesDone: Int, imagesTotal: Int, imagesPerSecond: Double) {
+        self.split = split; self.done = done; self.total = total
+        self.imagesDone = imagesDone; self.imagesTotal = imagesTotal; self.imagesPerSecond = imagesPerSecond
+    }
 }
 
 /// Builds cache directories under a root (default `.hpsweep-cache/`).

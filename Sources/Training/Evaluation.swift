@@ -59,6 +59,25 @@ public struct TrainedModel {
 public enum StreamingEvaluation {
     public static func evaluate(_ models: [TrainedModel], stream: BackboneStream,
                                 progress: (Int) -> Void = { _ in }) throws -> [EvaluationScore] {
+        let labels = stream.split.labels
+        var scores = [BatchScore](repeating: BatchScore(), count: models.count)
+        try forEachBatch(models, stream: stream, progress: progress) { model, range, logits in
+            scores[model].add(logits: logits, labels: range.map { Int32(labels[$0]) }, classes: models[model].network.classes)
+        }
+        return scores.map(\.score)
+    }
+
+    /// The logits (examples × classes) of one model over the whole stream.
+    public static func logits(_ model: TrainedModel, stream: BackboneStream, progress: (Int) -> Void = { _ in }) throws -> [Float] {
+        var all: [Float] = []
+        try forEachBatch([model], stream: stream, progress: progress) { _, _, logits in all += logits }
+        return all
+    }
+
+    /// Runs the backbone over the stream once and calls `body(model index, examples, logits)` for every
+    /// model on every batch, then `progress(examples done)`.
+    static func forEachBatch(_ models: [TrainedModel], stream: BackboneStream, progress: (Int) -> Void,
+                             _ body: (Int, Range<Int>, [Float]) throws -> Void) throws {
         let plan = stream.plan, width = plan.vit.config.width, tokens = stream.tokens
         let tapIndex = Dictionary(uniqueKeysWithValues: plan.taps.enumerated().map { ($1, $0) })
         for model in models {
@@ -69,10 +88,7 @@ public enum StreamingEvaluation {
                 throw TrialError("\(model.network.name) needs all tokens; the stream keeps one per example")
             }
         }
-        let labels = stream.split.labels
-        var scores = [BatchScore](repeating: BatchScore(), count: models.count)
         try stream.forEachBatch { range, encoded in
-            let batchLabels = range.map { Int32(labels[$0]) }
             // Each tap decoded once for all models, and its class-token rows gathered once for the
             // cls-only ones (they train on such rows: the same inputs give the same arithmetic).
             var decoded: [Tap: FloatBuffer] = [:], classRows: [Tap: FloatBuffer] = [:]
@@ -94,12 +110,12 @@ public enum StreamingEvaluation {
                     taps[tap] = classRows[tap]
                 }
                 let rowTokens = model.network.classTokenOnly ? 1 : tokens
-                let logits = model.network.forward(model.parameters, TapBatch(buffers: taps, batch: range.count, tokens: rowTokens, width: width, labels: batchLabels))
-                scores[i].add(logits: logits, labels: batchLabels, classes: model.network.classes)
+                let batch = TapBatch(buffers: taps, batch: range.count, tokens: rowTokens, width: width,
+                                     labels: [Int32](repeating: 0, count: range.count))
+                try body(i, range, model.network.forward(model.parameters, batch))
             }
             progress(range.upperBound)
         }
         for model in models { model.network.releaseBuffers() }
-        return scores.map(\.score)
     }
 }

@@ -1,4 +1,6 @@
+import Backbone
 import Cache
+import Datasets
 import Essentials
 import Foundation
 import Numerics
@@ -62,5 +64,64 @@ extension SideNetworkModel {
             logits += network.forward(parameters, input)
         }
         return logits
+    }
+}
+
+// The backbone pass that reproduces, on new images, the taps a model file was trained on.
+extension SideNetworkModel {
+    /// The cache request for `split` that recomputes the taps this model trained on: the backbone it
+    /// records (`weights` overrides the recorded file; a random demo backbone is rebuilt from its
+    /// config and seed), and the preprocessing, taps, token policy, dtype and compute of its cache.
+    public func cacheRequest(for split: any ImageSplit, weights: String?) throws -> CacheRequest {
+        func fail(_ message: String) -> ModelFileError { ModelFileError(path: extra["trial"].map { "model \($0)" } ?? "model", message: message) }
+        guard let ingredients = recordedIngredients, case .object(let backbone)? = ingredients["backbone"],
+              case .object(let c)? = backbone["config"], case .object(let preprocessing)? = ingredients["preprocessing"] else {
+            throw fail("its metadata records no cache ingredients (backbone, preprocessing): it cannot run on images")
+        }
+        func int(_ object: [String: JSONValue], _ key: String) throws -> Int {
+            guard case .int(let value)? = object[key] else { throw fail("its recorded backbone config lacks '\(key)'") }
+            return value
+        }
+        func floats(_ value: JSONValue?) -> [Float]? {
+            guard case .array(let items)? = value else { return nil }
+            let numbers = items.compactMap { item -> Float? in if case .string(let s) = item { return Float(s) } else { return nil } }
+            return numbers.count == items.count ? numbers : nil
+        }
+        guard case .string(let epsText)? = c["layer_norm_eps"], let eps = Float(epsText) else { throw fail("its recorded backbone config lacks 'layer_norm_eps'") }
+        let config = ViTConfig(imageSize: try int(c, "image_size"), patchSize: try int(c, "patch_size"), width: try int(c, "width"),
+                               depth: try int(c, "depth"), heads: try int(c, "heads"), mlpRatio: try int(c, "mlp_ratio"),
+                               channels: try int(c, "channels"), layerNormEps: eps)
+        let source: BackboneSource
+        if case .string(let seed)? = backbone["random_seed"], weights == nil, let value = UInt64(seed) {
+            source = .random(config: config, seed: value)
+        } else {
+            guard let path = weights ?? extra["backbone_path"] else {
+                throw fail("it records no backbone file; give the weights it was trained on with --weights FILE")
+            }
+            source = .weights(path: path, heads: config.heads, layerNormEps: config.layerNormEps)
+        }
+        var request = CacheRequest(backbone: source, splits: [split])
+        guard let mean = floats(preprocessing["mean"]), let std = floats(preprocessing["std"]) else { throw fail("its recorded preprocessing lacks mean/std") }
+        request.mean = mean; request.std = std
+        if case .array(let taps)? = ingredients["taps"] {
+            request.taps = taps.compactMap { if case .string(let s) = $0 { return Tap(s) } else { return nil } }
+        }
+        if case .string(let policy)? = ingredients["token_policy"], let p = TokenPolicy(rawValue: policy) { request.tokenPolicy = p }
+        if case .string(let dtype)? = ingredients["dtype"], let d = ScalarType(rawValue: dtype) { request.dtype = d }
+        if case .string(let compute)? = ingredients["compute"], let p = ComputePrecision(rawValue: compute) { request.compute = p }
+        return request
+    }
+
+    /// Why the backbone pass `plan` does not reproduce this model's inputs, or nil (the weights' hash,
+    /// config, preprocessing or compute differ from what it trained on).
+    public func mismatch(with plan: CachePlan) -> String? {
+        guard let recorded = recordedIngredients, case .object(let here) = plan.ingredients else { return nil }
+        if recorded["backbone"] != here["backbone"] {
+            return "the backbone differs from the one the model was trained on (its weights' SHA-256, convention or config); --allow-other-backbone uses it anyway"
+        }
+        for part in ["preprocessing", "compute"] where recorded[part] != here[part] {
+            return "the backbone's \(part) differs from the model's; --allow-other-backbone uses it anyway"
+        }
+        return nil
     }
 }

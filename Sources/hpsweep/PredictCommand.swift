@@ -1,45 +1,78 @@
 import Cache
+import Datasets
 import Essentials
 import Foundation
 import Sweep
 import Training
 
-/// `hpsweep predict MODEL --cache DIR --split NAME`: a kept side network (results/<sweep>/models/)
-/// run on cached taps: one CSV row per example, and accuracy, per-class accuracy and the confusion
-/// matrix against the split's labels.
+/// `hpsweep predict MODEL INPUT…` / `hpsweep predict MODEL --cache DIR --split NAME`: a kept side
+/// network (results/<sweep>/models/) run on images through the backbone it records (streamed: no cache
+/// written) or on cached taps: one CSV row per example, and, where labels are known, accuracy,
+/// per-class accuracy and the confusion matrix.
 enum PredictCommand: Command {
     static let cache = Option<String>.text("cache", "DIR", help: "An activation cache directory (one of .hpsweep-cache/<key>) holding the taps the model reads.")
     static let split = Option<String>.text("split", "NAME", help: "The cached split to predict (e.g. test).")
     static let out = Option<String>.text("out", "FILE", help: "Where to write the predictions CSV (default predictions.csv).")
     static let top = Option<Int>.positiveInteger("top", "K", help: "Classes listed per example, most probable first (default 5).")
     static let confusion = Option<String>.text("confusion", "FILE", help: "Also write the confusion matrix as CSV (rows: true class, columns: predicted).")
+    static let weights = Option<String>.text("weights", "FILE", help: "The backbone's weights when the model does not record their file (or another copy; its hash is checked).")
+    static let labels = Option<String>.text("labels", "FILE", help: "Labels (.npy) of a .npy images input: accuracy and the confusion matrix are printed.")
     static let allowOtherBackbone = Flag("allow-other-backbone", help: "Use a cache whose backbone or preprocessing differs from the model's.")
     static let path = ["predict"]
-    static let summary = "Predict with a kept model file (results/<sweep>/models/<trial>.safetensors) on a cached split."
-    static let usage = "MODEL.safetensors --cache DIR --split NAME [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
-    static let options = [cache.spec, split.spec, out.spec, top.spec, confusion.spec, allowOtherBackbone.spec]
+    static let summary = "Predict with a kept model file (results/<sweep>/models/<trial>.safetensors): images through its backbone, or a cached split."
+    static let usage = "MODEL.safetensors (IMAGE|DIR|IMAGES.npy [--labels LABELS.npy] … [--weights FILE] | --cache DIR --split NAME) [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
+    static let options = [cache.spec, split.spec, weights.spec, labels.spec, out.spec, top.spec, confusion.spec, allowOtherBackbone.spec]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one model file; usage: \(displayName) \(usage)") }
-        guard let cacheDirectory = arguments[PredictCommand.cache], let split = arguments[PredictCommand.split] else {
-            throw UsageError("'\(displayName)' predicts from a cache: give --cache DIR and --split NAME (predicting from image files is not built yet)")
-        }
+        guard let modelPath = arguments.positionals.first else { throw UsageError("'\(displayName)' needs a model file; usage: \(displayName) \(usage)") }
+        let inputs = Array(arguments.positionals.dropFirst())
         let output = arguments[PredictCommand.out] ?? "predictions.csv"
         let top = try arguments.value(PredictCommand.top, default: 5)
         let confusionFile = arguments[PredictCommand.confusion]
         for file in [output] + (confusionFile.map { [$0] } ?? []) { try ProtectedPaths.checkWritable(file, option: "predict") }
-
-        let modelPath = arguments.positionals[0]
-        let model = try SideNetworkModel(path: modelPath)
-        let activations = try ActivationCache(directory: cacheDirectory)
-        if let problem = model.incompatibility(with: activations, allowOtherBackbone: arguments.isSet(PredictCommand.allowOtherBackbone)) {
-            throw ModelFileError(path: modelPath, message: "cannot run on \(cacheDirectory): \(problem)")
+        let allowOther = arguments.isSet(PredictCommand.allowOtherBackbone)
+        // Usage first, before any file is read.
+        if arguments[PredictCommand.cache] != nil {
+            guard inputs.isEmpty else { throw UsageError("give either --cache DIR --split NAME or input images, not both") }
+            guard arguments[PredictCommand.split] != nil else { throw UsageError("--cache needs --split NAME (the cached split to predict)") }
+        } else {
+            guard !inputs.isEmpty else { throw UsageError("'\(displayName)' needs input images (files, directories or a .npy array) or --cache DIR --split NAME") }
+            if arguments[PredictCommand.split] != nil { throw UsageError("--split goes with --cache DIR") }
         }
+
+        let model = try SideNetworkModel(path: modelPath)
         let classes = model.classes
         print("hpsweep predict: \(modelPath): \(model.settings.method.rawValue), \(classes) classes, trial \(model.extra["trial"] ?? "?") of sweep \(model.extra["sweep"] ?? "?")")
-        let logits = try model.logits(cache: activations, split: split)
-        let labels = try activations.labels(split)
+        let logits: [Float], labels: [Int], names: [String], source: String
+        if let cacheDirectory = arguments[PredictCommand.cache] {
+            let split = arguments[PredictCommand.split]!
+            let activations = try ActivationCache(directory: cacheDirectory)
+            if let problem = model.incompatibility(with: activations, allowOtherBackbone: allowOther) {
+                throw ModelFileError(path: modelPath, message: "cannot run on \(cacheDirectory): \(problem)")
+            }
+            logits = try model.logits(cache: activations, split: split)
+            labels = try activations.labels(split)
+            names = labels.indices.map(String.init)
+            source = "\(split) of \(cacheDirectory)"
+        } else {
+            let split = try inputSplit(inputs, labels: arguments[PredictCommand.labels], classes: classes)
+            let request = try model.cacheRequest(for: split, weights: arguments[PredictCommand.weights])
+            let plan = try CachePlan(request)
+            if !allowOther, let problem = model.mismatch(with: plan) { throw ModelFileError(path: modelPath, message: problem) }
+            print("  backbone: \(plan.vit.config) over \(split.count) images, batch \(model.settings.batchSize)")
+            let trained = TrainedModel(network: model.network(), parameters: model.parameters)
+            let printer = ProgressPrinter()
+            let start = Date()
+            logits = try StreamingEvaluation.logits(trained, stream: BackboneStream(plan: plan, split: split, batchSize: model.settings.batchSize)) { done in
+                let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+                printer.report(CacheProgress(split: split.name, done: done, total: split.count, imagesDone: done, imagesTotal: split.count, imagesPerSecond: rate))
+            }
+            labels = split.labels
+            names = (split as? FileImageSplit)?.files ?? labels.indices.map(String.init)
+            source = inputs.count == 1 ? inputs[0] : "\(inputs.count) inputs"
+        }
         let count = labels.count
+        let labelled = labels.allSatisfy { $0 >= 0 }
 
         var csv = "example,label,predicted,probability" + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined() + "\n"
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
@@ -51,10 +84,11 @@ enum PredictCommand: Command {
             let predicted = ranked[0], label = labels[example]
             if label >= 0 && label < classes { confusion[label][predicted] += 1 }
             if predicted == label { correct += 1 }
-            csv += "\(example),\(label)," + ranked.prefix(top).map { "\($0),\(String(format: "%.6g", probabilities[$0]))" }.joined(separator: ",") + "\n"
+            csv += "\(csvField(names[example])),\(label >= 0 ? String(label) : "")," + ranked.prefix(top).map { "\($0),\(String(format: "%.6g", probabilities[$0]))" }.joined(separator: ",") + "\n"
         }
         do { try replaceAtomically(output, with: csv) } catch { throw UsageError("cannot write \(output): \(error)") }
-        print("  \(split): \(count) examples from \(cacheDirectory); predictions: \(output)")
+        print("  \(count) examples from \(source); predictions: \(output)")
+        guard labelled else { return }
         print(String(format: "  accuracy %.4f (%d/%d)", Double(correct) / Double(max(count, 1)), correct, count)
               + (model.extra["test_acc"].map { "; the sweep's final phase recorded test_acc \($0)" } ?? ""))
         print("  per class (true class: accuracy, examples): " + (0..<classes).map { c -> String in
@@ -72,6 +106,19 @@ enum PredictCommand: Command {
             do { try replaceAtomically(confusionFile, with: text) } catch { throw UsageError("cannot write \(confusionFile): \(error)") }
             print("  confusion matrix: \(confusionFile)")
         }
+    }
+
+    /// The images to predict: one NumPy images array (with `--labels`, or labels -1), or image files and
+    /// directories of them.
+    static func inputSplit(_ inputs: [String], labels: String?, classes: Int) throws -> any ImageSplit {
+        if inputs.count == 1, inputs[0].hasSuffix(".npy") {
+            guard let labels else { throw UsageError("a .npy images input needs --labels LABELS.npy (its classes, for accuracy)") }
+            return try NumpySplit(name: "images", images: inputs[0], labels: labels, classes: classes)
+        }
+        if labels != nil { throw UsageError("--labels goes with a .npy images input") }
+        let split = try FileImageSplit(paths: inputs)
+        guard split.count > 0 else { throw UsageError("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
+        return split
     }
 
     /// Probabilities of one row of logits (max subtracted, in Double).

@@ -59,6 +59,35 @@ final class ModelCommandTests: XCTestCase {
         }
     }
 
+    func testPredictRunsImagesThroughTheRecordedBackbone() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"final_top\": 1")
+        XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
+        let row = try XCTUnwrap(try leaderboard(dir.path + "/results/small").first { $0["model_file"] != "" && $0["method"] == "last" }
+                                ?? (try leaderboard(dir.path + "/results/small")).first { $0["model_file"] != "" })
+        let model = dir.path + "/results/small/" + row["model_file"]!
+        // The test images as a NumPy array with labels: the random backbone is rebuilt from the model's
+        // metadata, and the streamed taps give the final phase's test accuracy.
+        let out = dir.path + "/npy.csv"
+        let npy = try cli.run("predict", model, digitsDirectory + "/test_images.npy", "--labels", digitsDirectory + "/test_labels.npy", "--out", out)
+        XCTAssertEqual(npy.status, 0, npy.stderr)
+        let cells = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(Float(cells.filter { $0[1] == $0[2] }.count) / Float(cells.count), Float(row["test_acc"]!)!)
+        // Image files and a directory of them: one row each, named by path, no labels and no accuracy.
+        let images = fixturePath("vtab/tiny-task/images/train800")
+        let files = try cli.run("predict", model, images, fixturePath("vtab/tiny-task/images/test/g.png"), "--out", dir.path + "/files.csv", "--top", "2")
+        XCTAssertEqual(files.status, 0, files.stderr)
+        XCTAssertFalse(files.stdout.contains("accuracy"), files.stdout)
+        let lines = try String(contentsOfFile: dir.path + "/files.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 5, "four images in the directory and one file")
+        XCTAssertTrue(lines[1].hasPrefix(images + "/a.jpg,,"), String(lines[1]))
+        // Another backbone (the same shape, other weights) is refused by its hash.
+        cli.assertOneLineError(try cli.run("predict", model, images, "--weights", fixturePath("vit_tiny_f32.safetensors"), "--out", dir.path + "/x.csv"),
+                               status: 1, containing: ["backbone differs", "--allow-other-backbone"])
+        cli.assertOneLineError(try cli.run("predict", model, dir.path + "/nothing.png", "--out", dir.path + "/x.csv"), status: 1, containing: ["nothing.png"])
+        cli.assertOneLineError(try cli.run("predict", model, digitsDirectory + "/test_images.npy"), status: 2, containing: ["--labels"])
+    }
+
     func testKeepModelsNoneKeepsNothing() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"keep_models\": \"none\"")
@@ -73,7 +102,7 @@ final class ModelCommandTests: XCTestCase {
         let weights = fixturePath("vit_tiny_f32.safetensors")
         cli.assertOneLineError(try cli.run("predict", weights, "--cache", dir.path, "--split", "test"), status: 1,
                                containing: [weights, "not an hpsweep model file"])
-        cli.assertOneLineError(try cli.run("predict", weights), status: 2, containing: ["--cache DIR and --split NAME"])
+        cli.assertOneLineError(try cli.run("predict", weights, "--cache", dir.path), status: 2, containing: ["--split NAME"])
         cli.assertOneLineError(try cli.run("predict", dir.path + "/missing.safetensors", "--cache", dir.path, "--split", "test"), status: 1,
                                containing: ["missing.safetensors"])
         let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"final_top\": 1")
