@@ -63,16 +63,20 @@ final class ModelCommandTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 3, extra: ", \"final_top\": 1")
         XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
-        let row = try XCTUnwrap(try leaderboard(dir.path + "/results/small").first { $0["model_file"] != "" && $0["method"] == "last" }
-                                ?? (try leaderboard(dir.path + "/results/small")).first { $0["model_file"] != "" })
+        let finals = try leaderboard(dir.path + "/results/small").filter { $0["model_file"] != "" }
+        XCTAssertFalse(finals.isEmpty)
+        // The test images as a NumPy array with labels: the random backbone is rebuilt from each model's
+        // metadata, and the streamed taps give the final phase's test accuracy, exactly.
+        for row in finals {
+            let out = dir.path + "/npy-\(row["trial"]!).csv"
+            let npy = try cli.run("predict", dir.path + "/results/small/" + row["model_file"]!, digitsDirectory + "/test_images.npy",
+                                  "--labels", digitsDirectory + "/test_labels.npy", "--out", out)
+            XCTAssertEqual(npy.status, 0, npy.stderr)
+            let cells = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+            XCTAssertEqual(Float(cells.filter { $0[1] == $0[2] }.count) / Float(cells.count), Float(row["test_acc"]!)!, row["trial"]!)
+        }
+        let row = finals.first { $0["method"] != "linear" && $0["method"] != "adapter" } ?? finals[0]
         let model = dir.path + "/results/small/" + row["model_file"]!
-        // The test images as a NumPy array with labels: the random backbone is rebuilt from the model's
-        // metadata, and the streamed taps give the final phase's test accuracy.
-        let out = dir.path + "/npy.csv"
-        let npy = try cli.run("predict", model, digitsDirectory + "/test_images.npy", "--labels", digitsDirectory + "/test_labels.npy", "--out", out)
-        XCTAssertEqual(npy.status, 0, npy.stderr)
-        let cells = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
-        XCTAssertEqual(Float(cells.filter { $0[1] == $0[2] }.count) / Float(cells.count), Float(row["test_acc"]!)!)
         // Image files and a directory of them: one row each, named by path, no labels and no accuracy.
         let images = fixturePath("vtab/tiny-task/images/train800")
         let files = try cli.run("predict", model, images, fixturePath("vtab/tiny-task/images/test/g.png"), "--out", dir.path + "/files.csv", "--top", "2")
@@ -84,6 +88,18 @@ final class ModelCommandTests: XCTestCase {
         // Another backbone (the same shape, other weights) is refused by its hash.
         cli.assertOneLineError(try cli.run("predict", model, images, "--weights", fixturePath("vit_tiny_f32.safetensors"), "--out", dir.path + "/x.csv"),
                                status: 1, containing: ["backbone differs", "--allow-other-backbone"])
+        // A cache without a tap the model reads (z4 only) is refused when the model reads others.
+        XCTAssertTrue(["last", "lst"].contains(row["method"]), "a final model that reads more taps than z4: \(finals.map { $0["method"]! })")
+        do {
+            let text = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(of: "\"cache\": {\"dir\": \"cache\"}", with: "\"cache\": {\"dir\": \"cache4\", \"taps\": [4]}")
+            let sweep4 = dir.path + "/small4.json"
+            try text.write(toFile: sweep4, atomically: true, encoding: .utf8)
+            let built = try cli.run("cache", sweep4)
+            XCTAssertEqual(built.status, 0, built.stderr)
+            let cache4 = dir.path + "/cache4/" + (try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache4").first { !$0.hasPrefix(".") })!
+            cli.assertOneLineError(try cli.run("predict", model, "--cache", cache4, "--split", "test", "--out", dir.path + "/x.csv"), status: 1,
+                                   containing: ["reads tap z0, which the cache does not hold"])
+        }
         cli.assertOneLineError(try cli.run("predict", model, dir.path + "/nothing.png", "--out", dir.path + "/x.csv"), status: 1, containing: ["nothing.png"])
         cli.assertOneLineError(try cli.run("predict", model, digitsDirectory + "/test_images.npy"), status: 2, containing: ["--labels"])
     }

@@ -59,6 +59,7 @@ final class SweepCommandTests: XCTestCase {
             ("between trials", { self.lines(journal, containing: "\"event\":\"rung\"") >= 5 }),
             ("second generation", { self.lines(journal, containing: "\"generation\":1") >= 1 && self.lines(journal, containing: "\"event\":\"rung\"") >= 16 }),
             ("last generation", { self.lines(journal, containing: "\"event\":\"finished\"") >= 5 }),
+            ("final phase", { ((try? FileManager.default.contentsOfDirectory(atPath: results + "/models")) ?? []).contains { $0.hasSuffix(".safetensors") } }),
         ]
         var killed: [String] = []
         for (name, condition) in killPoints {
@@ -99,6 +100,14 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(Set(finals.values), [1])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: results + "/checkpoints"), [], "checkpoints of ended trials are removed")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix(".building-") }, [], "no abandoned cache build")
+        // Every final model file is complete and byte for byte the uninterrupted run's, with no temporary left.
+        let straightModels = dir.path + "/straight/results/demo/models"
+        let modelNames = try FileManager.default.contentsOfDirectory(atPath: straightModels).sorted()
+        XCTAssertEqual(modelNames.count, finals.count, "one model file per final configuration")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: results + "/models").sorted(), modelNames)
+        for name in modelNames {
+            XCTAssertEqual(FileManager.default.contents(atPath: results + "/models/" + name), FileManager.default.contents(atPath: straightModels + "/" + name), name)
+        }
 
         // The leaderboard is rebuilt from the journal alone.
         try FileManager.default.removeItem(atPath: results + "/leaderboard.csv")
