@@ -20,7 +20,7 @@ enum PredictCommand: Command {
     static let allowOtherBackbone = Flag("allow-other-backbone", help: "Use a cache whose backbone or preprocessing differs from the model's.")
     static let path = ["predict"]
     static let summary = "Predict with a kept model file (results/<sweep>/models/<trial>.safetensors): images through its backbone, or a cached split."
-    static let usage = "MODEL.safetensors (IMAGE|DIR|IMAGES.npy [--labels LABELS.npy] … [--weights FILE] | --cache DIR --split NAME) [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
+    static let usage = "MODEL.safetensors (IMAGE|DIR|LIST.txt|IMAGES.npy [--labels LABELS.npy] … [--weights FILE] | --cache DIR --split NAME) [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
     static let options = [cache.spec, split.spec, weights.spec, labels.spec, out.spec, top.spec, confusion.spec, allowOtherBackbone.spec]
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -68,7 +68,7 @@ enum PredictCommand: Command {
                 printer.report(CacheProgress(split: split.name, done: done, total: split.count, imagesDone: done, imagesTotal: split.count, imagesPerSecond: rate))
             }
             labels = split.labels
-            names = (split as? FileImageSplit)?.files ?? labels.indices.map(String.init)
+            names = (split as? FileImageSplit)?.files ?? (split as? VTABSplit)?.imagePaths ?? labels.indices.map(String.init)
             source = inputs.count == 1 ? inputs[0] : "\(inputs.count) inputs"
         }
         let count = labels.count
@@ -108,14 +108,21 @@ enum PredictCommand: Command {
         }
     }
 
-    /// The images to predict: one NumPy images array (with `--labels`, or labels -1), or image files and
-    /// directories of them.
+    /// The images to predict: one NumPy images array (with `--labels`), one VTAB-1k list file (with its
+    /// labels), or image files and directories of them (labels unknown).
     static func inputSplit(_ inputs: [String], labels: String?, classes: Int) throws -> any ImageSplit {
         if inputs.count == 1, inputs[0].hasSuffix(".npy") {
             guard let labels else { throw UsageError("a .npy images input needs --labels LABELS.npy (its classes, for accuracy)") }
             return try NumpySplit(name: "images", images: inputs[0], labels: labels, classes: classes)
         }
         if labels != nil { throw UsageError("--labels goes with a .npy images input") }
+        if inputs.count == 1, inputs[0].hasSuffix(".txt") {
+            // A VTAB-1k list file, <root>/<task>/<split>.txt: its images and labels.
+            let list = URL(fileURLWithPath: inputs[0])
+            let task = list.deletingLastPathComponent()
+            return try VTABSplit(root: task.deletingLastPathComponent().path, task: task.lastPathComponent,
+                                 split: list.deletingPathExtension().lastPathComponent, classes: classes)
+        }
         let split = try FileImageSplit(paths: inputs)
         guard split.count > 0 else { throw UsageError("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
         return split

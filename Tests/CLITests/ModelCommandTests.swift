@@ -85,6 +85,11 @@ final class ModelCommandTests: XCTestCase {
         let lines = try String(contentsOfFile: dir.path + "/files.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 1 + 5, "four images in the directory and one file")
         XCTAssertTrue(lines[1].hasPrefix(images + "/a.jpg,,"), String(lines[1]))
+        // A VTAB-1k list file: its images, named by path, and its labels (so an accuracy line).
+        let listed = try cli.run("predict", model, fixturePath("vtab/tiny-task/test.txt"), "--out", dir.path + "/list.csv")
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.contains("accuracy"), listed.stdout)
+        XCTAssertTrue(try String(contentsOfFile: dir.path + "/list.csv", encoding: .utf8).contains("images/test/g.png,"))
         // Another backbone (the same shape, other weights) is refused by its hash.
         cli.assertOneLineError(try cli.run("predict", model, images, "--weights", fixturePath("vit_tiny_f32.safetensors"), "--out", dir.path + "/x.csv"),
                                status: 1, containing: ["backbone differs", "--allow-other-backbone"])
