@@ -31,10 +31,13 @@ final class SweepStore {
         try check(_state)
         let checkpoints = (directory as NSString).appendingPathComponent("checkpoints")
         try? fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
-        // A plain run holds the directory alone: temporaries of killed writers are garbage.
+        // A plain run holds the directory alone: temporaries of killed writers (checkpoints, models,
+        // leaderboard files) are garbage.
         if worker == nil {
-            for name in (try? fm.contentsOfDirectory(atPath: checkpoints)) ?? [] where isAtomicWriteTemporary(name) {
-                try? fm.removeItem(atPath: (checkpoints as NSString).appendingPathComponent(name))
+            for folder in [directory, checkpoints, directory + "/models", directory + "/models/search"] {
+                for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where isAtomicWriteTemporary(name) {
+                    try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+                }
             }
         }
         let leaseDirectory = (directory as NSString).appendingPathComponent("leases")
