@@ -233,14 +233,7 @@ public final class ViT: @unchecked Sendable {
             }
             return
         }
-        let O = packed.n
-        bias.withUnsafePointer { b in
-            if accumulate {
-                for r in 0..<rows { let y = out + r * O; for o in 0..<O { y[o] += b[o] } }
-            } else {
-                for r in 0..<rows { (out + r * O).update(from: b, count: O) }
-            }
-        }
+        bias.withUnsafePointer { broadcastBias(out: out, bias: $0, rows: rows, outFeatures: packed.n, accumulate: accumulate) }
         product(out: out, inp: inp, weight: packed, rows: rows, beta: 1, rounded: rounded)
     }
 

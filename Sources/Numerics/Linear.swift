@@ -9,15 +9,20 @@ public func linearForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows M: Int, inFeatures I: Int, outFeatures O: Int, accumulate: Bool = false
 ) {
-    if let bias {
-        if accumulate {
-            for r in 0..<M { let y = out + r * O; for o in 0..<O { y[o] += bias[o] } }
-        } else {
-            for r in 0..<M { (out + r * O).update(from: bias, count: O) }
-        }
-    }
+    if let bias { broadcastBias(out: out, bias: bias, rows: M, outFeatures: O, accumulate: accumulate) }
     BLAS.sgemm(transB: true, m: M, n: O, k: I, a: inp, lda: I, b: weight, ldb: I,
                beta: (bias != nil || accumulate) ? 1 : 0, c: out, ldc: O)
+}
+
+/// out (M, O) = bias in every row, or += bias with `accumulate`: a Linear layer's output before its
+/// GEMM adds the product (beta 1), whichever GEMM computes it.
+@inlinable
+public func broadcastBias(out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows M: Int, outFeatures O: Int, accumulate: Bool) {
+    if accumulate {
+        for r in 0..<M { let y = out + r * O; for o in 0..<O { y[o] += bias[o] } }
+    } else {
+        for r in 0..<M { (out + r * O).update(from: bias, count: O) }
+    }
 }
 
 /// Accumulates dinp (M, I) += dout · W, dweight (O, I) += doutᵀ · inp, dbias (O) += Σ_rows dout.

@@ -40,9 +40,29 @@ public struct EvaluationScore: Sendable, Equatable {
     public var confusionCounts: [Int]
     public init(accuracy: Float, loss: Float, confusion: [Int]) { self.accuracy = accuracy; self.loss = loss; confusionCounts = confusion }
 
+    /// The score of logits (examples × classes) against labels, as evaluations compute it.
+    public init(logits: [Float], labels: [Int], classes: Int) {
+        var score = BatchScore()
+        score.add(logits: logits, labels: labels.map { Int32($0) }, classes: classes)
+        self = score.score
+    }
+
     public var confusion: [[Int]] {
         let classes = Int(Double(confusionCounts.count).squareRoot())
         return (0..<classes).map { Array(confusionCounts[($0 * classes)..<(($0 + 1) * classes)]) }
+    }
+}
+
+extension ActivationCache {
+    /// Examples `indices` of `split` as a batch of `taps`, read into `buffers` (one per tap, each
+    /// indices × tokens × width): whole rows, or class-token rows only when `tokens` is 1.
+    func tapBatch(split: String, taps: [Tap], indices: [Int], tokens: Int, labels: [Int32], into buffers: [FloatBuffer]) throws -> TapBatch {
+        for (buffer, tap) in zip(buffers, taps) {
+            if tokens == 1 { try readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer) }
+            else { try read(split: split, tap: tap, indices: indices, into: buffer.pointer) }
+        }
+        return TapBatch(buffers: Dictionary(uniqueKeysWithValues: zip(taps, buffers)), batch: indices.count, tokens: tokens,
+                        width: header.width, labels: labels)
     }
 }
 

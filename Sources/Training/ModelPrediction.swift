@@ -13,11 +13,7 @@ extension SideNetworkModel {
     public func incompatibility(with cache: ActivationCache, allowOtherBackbone: Bool = false) -> String? {
         let h = cache.header
         if h.width != backboneWidth { return "the cache's taps are \(h.width) wide; the model was trained on \(backboneWidth)" }
-        if !allowOtherBackbone, let trained = recordedIngredients, case .object(let here) = h.ingredients {
-            for part in ["backbone", "preprocessing", "compute"] where trained[part] != here[part] {
-                return "the cache's \(part) differs from the one the model was trained on (rerun with --allow-other-backbone to use it anyway)"
-            }
-        }
+        if !allowOtherBackbone, let problem = mismatch(with: h.ingredients) { return "the cache's \(problem)" }
         let network = network()
         if let missing = network.requiredTaps.first(where: { !h.taps.contains($0) }) {
             return "the model reads tap \(missing), which the cache does not hold (it has \(h.taps.map(\.description).joined(separator: ", ")))"
@@ -52,15 +48,9 @@ extension SideNetworkModel {
         logits.reserveCapacity(count * classes)
         for start in stride(from: 0, to: count, by: batchSize) {
             let indices = Array(start..<min(start + batchSize, count))
-            var buffers: [Tap: FloatBuffer] = [:]
-            for tap in network.requiredTaps {
-                let buffer = FloatBuffer(count: indices.count * tokens * width)
-                if tokens == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer) }
-                else { try cache.read(split: split, tap: tap, indices: indices, into: buffer.pointer) }
-                buffers[tap] = buffer
-            }
-            let input = TapBatch(buffers: buffers, batch: indices.count, tokens: tokens, width: width,
-                                 labels: [Int32](repeating: 0, count: indices.count))
+            let buffers = network.requiredTaps.map { _ in FloatBuffer(count: indices.count * tokens * width) }
+            let input = try cache.tapBatch(split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
+                                           labels: [Int32](repeating: 0, count: indices.count), into: buffers)
             logits += network.forward(parameters, input)
         }
         return logits
@@ -112,16 +102,14 @@ extension SideNetworkModel {
         return request
     }
 
-    /// Why the backbone pass `plan` does not reproduce this model's inputs, or nil (the weights' hash,
-    /// config, preprocessing or compute differ from what it trained on).
-    public func mismatch(with plan: CachePlan) -> String? {
-        guard let recorded = recordedIngredients, case .object(let here) = plan.ingredients else { return nil }
-        if recorded["backbone"] != here["backbone"] {
-            return "the backbone differs from the one the model was trained on (its weights' SHA-256, convention or config); --allow-other-backbone uses it anyway"
-        }
-        for part in ["preprocessing", "compute"] where recorded[part] != here[part] {
-            return "the backbone's \(part) differs from the model's; --allow-other-backbone uses it anyway"
+    /// What in `ingredients` (a cache's, or a backbone pass's) differs from what the model trained on,
+    /// or nil: the backbone (weights' SHA-256, convention, config), the preprocessing or the compute.
+    public func mismatch(with ingredients: JSONValue) -> String? {
+        guard let recorded = recordedIngredients, case .object(let here) = ingredients else { return nil }
+        for part in ["backbone", "preprocessing", "compute"] where recorded[part] != here[part] {
+            return "\(part) differs from the one the model was trained on (\(part == "backbone" ? "its weights' SHA-256, convention or config; " : "")--allow-other-backbone uses it anyway)"
         }
         return nil
     }
+
 }

@@ -72,13 +72,10 @@ public final class TrialTrainer {
         let tokens = network.classTokenOnly ? 1 : cache.header.tokens, elements = indices.count * tokens * cache.header.width
         let buffers = batchBuffers.first?.count == elements ? batchBuffers : network.requiredTaps.map { _ in FloatBuffer(count: elements) }
         batchBuffers = []
-        for (buffer, tap) in zip(buffers, network.requiredTaps) {
-            if tokens == 1 { try cache.readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer) }
-            else { try cache.read(split: split, tap: tap, indices: indices, into: buffer.pointer) }
-        }
+        let batch = try cache.tapBatch(split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
+                                       labels: indices.map { Int32(labels[$0]) }, into: buffers)
         if indices.count == settings.batchSize { batchBuffers = buffers }
-        return TapBatch(buffers: Dictionary(uniqueKeysWithValues: zip(network.requiredTaps, buffers)), batch: indices.count, tokens: tokens,
-                        width: cache.header.width, labels: indices.map { Int32(labels[$0]) })
+        return batch
     }
 
     /// Accuracy and mean loss on the eval split, in batches of the training batch size (a larger one

@@ -3,6 +3,7 @@ import Datasets
 import Essentials
 import Foundation
 import Sweep
+import Numerics
 import Training
 
 /// `hpsweep predict MODEL INPUT…` / `hpsweep predict MODEL --cache DIR --split NAME`: a kept side
@@ -58,7 +59,7 @@ enum PredictCommand: Command {
             let split = try inputSplit(inputs, labels: arguments[PredictCommand.labels], classes: classes)
             let request = try model.cacheRequest(for: split, weights: arguments[PredictCommand.weights])
             let plan = try CachePlan(request)
-            if !allowOther, let problem = model.mismatch(with: plan) { throw ModelFileError(path: modelPath, message: problem) }
+            if !allowOther, let problem = model.mismatch(with: plan.ingredients) { throw ModelFileError(path: modelPath, message: "the backbone pass's \(problem)") }
             print("  backbone: \(plan.vit.config) over \(split.count) images, batch \(model.settings.batchSize)")
             let trained = TrainedModel(network: model.network(), parameters: model.parameters)
             let printer = ProgressPrinter()
@@ -74,22 +75,24 @@ enum PredictCommand: Command {
         let count = labels.count
         let labelled = labels.allSatisfy { $0 >= 0 }
 
+        var probabilities = [Float](repeating: 0, count: logits.count)
+        softmaxForward(out: &probabilities, inp: logits, rows: count, cols: classes)
         var csv = "example,label,predicted,probability" + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined() + "\n"
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-        var correct = 0
         for example in 0..<count {
-            let row = Array(logits[(example * classes)..<((example + 1) * classes)])
-            let probabilities = softmax(row)
-            let ranked = probabilities.indices.sorted { (probabilities[$0], $1) > (probabilities[$1], $0) }
-            let predicted = ranked[0], label = labels[example]
-            if label >= 0 && label < classes { confusion[label][predicted] += 1 }
-            if predicted == label { correct += 1 }
-            csv += "\(csvField(names[example])),\(label >= 0 ? String(label) : "")," + ranked.prefix(top).map { "\($0),\(String(format: "%.6g", probabilities[$0]))" }.joined(separator: ",") + "\n"
+            let row = probabilities[(example * classes)..<((example + 1) * classes)]
+            let ranked = row.indices.sorted { (row[$0], $1) > (row[$1], $0) }.map { $0 - example * classes }
+            let label = labels[example]
+            csv += "\(csvField(names[example])),\(label >= 0 ? String(label) : "")," + ranked.prefix(top).map {
+                "\($0),\(String(format: "%.6g", row[example * classes + $0]))"
+            }.joined(separator: ",") + "\n"
         }
         do { try replaceAtomically(output, with: csv) } catch { throw UsageError("cannot write \(output): \(error)") }
         print("  \(count) examples from \(source); predictions: \(output)")
         guard labelled else { return }
-        print(String(format: "  accuracy %.4f (%d/%d)", Double(correct) / Double(max(count, 1)), correct, count)
+        // Scored as the sweep scores (Training's evaluation): the same accuracy and confusion matrix.
+        let score = EvaluationScore(logits: logits, labels: labels, classes: classes), confusion = score.confusion
+        let correct = (0..<classes).map { confusion[$0][$0] }.reduce(0, +)
+        print(String(format: "  accuracy %.4f (%d/%d)", score.accuracy, correct, count)
               + (model.extra["test_acc"].map { "; the sweep's final phase recorded test_acc \($0)" } ?? ""))
         print("  per class (true class: accuracy, examples): " + (0..<classes).map { c -> String in
             let n = confusion[c].reduce(0, +)
@@ -126,13 +129,5 @@ enum PredictCommand: Command {
         let split = try FileImageSplit(paths: inputs)
         guard split.count > 0 else { throw UsageError("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
         return split
-    }
-
-    /// Probabilities of one row of logits (max subtracted, in Double).
-    static func softmax(_ logits: [Float]) -> [Double] {
-        let top = Double(logits.max() ?? 0)
-        let exponentials = logits.map { exp(Double($0) - top) }
-        let sum = exponentials.reduce(0, +)
-        return exponentials.map { $0 / sum }
     }
 }
