@@ -223,10 +223,12 @@ public final class JournalFollower {
         if handles[path] == nil, let handle = FileHandle(forReadingAtPath: path) { handles[path] = handle }
     }
 
-    public func newEvents() throws -> [JournalEvent] {
+    /// `rescan`: look for new journal files now (before claiming a trial: a worker that joined since
+    /// the last look may have trained it).
+    public func newEvents(rescan: Bool = false) throws -> [JournalEvent] {
         var events: [JournalEvent] = []
         let now = DispatchTime.now()
-        if handles.isEmpty || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds {
+        if rescan || handles.isEmpty || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds {
             listedAt = now
             for path in Journal.files(in: directory) where handles[path] == nil {
                 if let handle = FileHandle(forReadingAtPath: path) { handles[path] = handle }

@@ -84,7 +84,7 @@ extension SweepRunner {
     func claim(_ id: String, until rung: Int, fatal: FatalError) -> Int? {
         guard let generation = machinery.measure(pooled: true, { store.leases.acquire(id) }) else { return nil }
         do {
-            try store.refresh(pooled: true)
+            try store.refresh(pooled: true, rescan: worker != nil)
             if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
                 var started = JournalEvent(.started, trial: id)
                 started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName

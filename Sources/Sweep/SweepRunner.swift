@@ -154,11 +154,9 @@ public final class SweepRunner {
                 if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
                 alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
                 guard r + 1 < search.rungs.count, let pruner = search.earlyStopping?.pruner else { continue }
-                let (standings, finished) = self.standings(alive, rung: rung, state)
-                let keep = pruner.survivors(standings, finished: finished)
-                let pruneNow = alive.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
-                if !pruneNow.isEmpty { return .prune(rung: rung, trials: pruneNow) }
-                alive = alive.filter { keep.contains($0) }
+                let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state)
+                if !decision.pruneNow.isEmpty { return .prune(rung: rung, trials: decision.pruneNow) }
+                alive = decision.continuing
             }
         }
         let pendingFinal = finalChoice(state).filter { $0.testAccuracy == nil }

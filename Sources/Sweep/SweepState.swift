@@ -48,7 +48,8 @@ public struct TrialRecord {
 
 /// The sweep rebuilt from its journal(s): the spec hash it belongs to and every trial in plan order.
 ///
-/// Applying events is order-independent, so journals of several workers can be read one after another:
+/// Applying events is order-independent, so journals of several workers can be read one after another
+/// (a trial's lines read before its `planned` line wait for it):
 /// a trial's first `planned` line defines it, its furthest `rung` result is kept, its first terminal
 /// event (finished, pruned, diverged, failed) is final and later ones are duplicates, and its first
 /// `final` line gives the test scores.
@@ -66,6 +67,9 @@ public struct SweepState {
     public private(set) var duplicates = 0
     public private(set) var order: [String] = []
     public private(set) var trials: [String: TrialRecord] = [:]
+    /// Lines about trials whose `planned` line is in a journal not read yet (another worker planned
+    /// them): kept until it is, then applied in the order read.
+    private var unplanned: [String: [JournalEvent]] = [:]
 
     public init(events: [JournalEvent]) {
         for event in events { apply(event) }
@@ -101,8 +105,10 @@ public struct SweepState {
             trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
                                      key: event.key ?? id)
             order.append(id)
+            for early in unplanned.removeValue(forKey: id) ?? [] { apply(early) }
         default:
-            guard let id = event.trial, var record = trials[id] else { return }
+            guard let id = event.trial else { return }
+            guard var record = trials[id] else { unplanned[id, default: []].append(event); return }
             record.startTime = min(record.startTime ?? event.time, event.time)
             let terminal = record.isDone
             switch event.event {

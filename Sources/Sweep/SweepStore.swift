@@ -65,11 +65,12 @@ final class SweepStore {
         try? machinery.measure(pooled: true) { try journal.append(event) }
     }
 
-    /// Folds in what was appended to any journal since the last look (ours and other workers').
-    func refresh(pooled: Bool = false) throws {
+    /// Folds in what was appended to any journal since the last look (ours and other workers');
+    /// `rescan`: and in journals that appeared since (JournalFollower.newEvents).
+    func refresh(pooled: Bool = false, rescan: Bool = false) throws {
         try machinery.measure(pooled: pooled) {
             lock.lock(); defer { lock.unlock() }
-            for event in try follower.newEvents() { _state.apply(event) }
+            for event in try follower.newEvents(rescan: rescan) { _state.apply(event) }
         }
     }
 

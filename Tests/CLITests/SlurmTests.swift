@@ -36,7 +36,8 @@ final class SlurmTests: XCTestCase {
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             let queue = try shell(tool("squeue"), ["-h", "-j", job], environment: environment)
-            if queue.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
+            // (A failed query — slurmctld busy — says nothing: ask again.)
+            if queue.status == 0 && queue.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
             Thread.sleep(forTimeInterval: 0.5)
         }
         let outputs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("slurm-\(job)_") }
@@ -44,7 +45,8 @@ final class SlurmTests: XCTestCase {
         for output in outputs {
             let text = try String(contentsOfFile: dir.path + "/" + output, encoding: .utf8)
             XCTAssertTrue(text.contains("hpsweep worker: array task"), text)
-            XCTAssertFalse(text.contains("error"), text)
+            // hpsweep's own errors and Swift traps (slurmstepd's notes about the test node are not ours).
+            XCTAssertFalse(text.contains("hpsweep: error") || text.contains("Fatal error"), text)
         }
         let status = try cli.run("status", results + "/small")
         XCTAssertTrue(status.stdout.contains("8 of 8 trials done"), status.stdout)

@@ -1,0 +1,91 @@
+@testable import Sweep
+import Training
+import XCTest
+
+/// Rung decisions on synthetic journals: the answer must not change while the survivors train on,
+/// whoever asks (the Slurm job-array test caught a worker re-deciding a rung mid-stretch and pruning a
+/// survivor there).
+/// Journal lines as the runner writes them, for synthetic trials (method `linear`).
+enum SyntheticJournal {
+    static func result(_ accuracies: [Float], params: Int, finished: Bool = false) -> TrialResult {
+        let history = accuracies.enumerated().map { EpochRecord(epoch: $0.offset + 1, trainLoss: 1, learningRate: 0.1, valAccuracy: $0.element, valLoss: 1) }
+        return TrialResult(status: finished ? .finished : .stopped, epochsRun: accuracies.count, bestEpoch: accuracies.count,
+                           bestValAccuracy: accuracies.max()!, finalValAccuracy: accuracies.last!, finalValLoss: 1, history: history,
+                           trainableParameters: params, trainingFLOPs: Double(params * accuracies.count), workingMemoryBytes: 1, trainSeconds: 1)
+    }
+
+    static func planned(_ id: String, generation: Int) -> JournalEvent {
+        var event = JournalEvent(.planned, trial: id)
+        event.generation = generation; event.config = 0; event.method = "linear"; event.params = [:]; event.seed = 0; event.trialSeed = 1
+        return event
+    }
+
+    static func outcome(_ kind: JournalEvent.Kind, _ id: String, _ result: TrialResult) -> JournalEvent {
+        var event = JournalEvent(kind, trial: id)
+        event.result = result
+        return event
+    }
+
+    static func pruned(_ id: String, at rung: Int) -> JournalEvent {
+        var event = JournalEvent(.pruned, trial: id)
+        event.epochs = rung
+        return event
+    }
+}
+
+final class RungDecisionTests: XCTestCase {
+    typealias J = SyntheticJournal
+    let objectives = [SearchSpec.Objective(metric: .valAccuracy, direction: .maximize),
+                      SearchSpec.Objective(metric: .params, direction: .minimize)]
+    var decision: RungDecision { RungDecision(pruner: ParetoAwareHalving(reductionFactor: 2), objectives: objectives) }
+
+    /// Generation 0 finished one trial f (accuracy 0.5 at epoch 2, 0.9 at the end: a gain of 0.4);
+    /// generation 1 has x (0.3, large: out of reach of f even with 0.4 + 0.02 more), y (0.45, small) and
+    /// z (0.2, small), all paused at rung 2 of [2, 4].
+    var atTheRung: [JournalEvent] {
+        [J.planned("f", generation: 0), J.outcome(.finished, "f", J.result([0.4, 0.5, 0.7, 0.9], params: 10, finished: true)),
+         J.planned("x", generation: 1), J.planned("y", generation: 1), J.planned("z", generation: 1),
+         J.outcome(.rung, "x", J.result([0.1, 0.3], params: 100)), J.outcome(.rung, "y", J.result([0.2, 0.45], params: 5)),
+         J.outcome(.rung, "z", J.result([0.1, 0.2], params: 8))]
+    }
+
+    func testOutOfReachIsPrunedAndTheDecisionStandsOnceItIsJournaled() {
+        let first = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: atTheRung))
+        XCTAssertEqual(first.continuing, ["y", "z"])
+        XCTAssertEqual(first.pruneNow, ["x"])
+        // Asked again after x's pruning was journaled: x was paused here, so it is still out of reach
+        // (as a mere contender it would outrank z, and z would be pruned).
+        let again = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: atTheRung + [J.pruned("x", at: 2)]))
+        XCTAssertEqual(again.continuing, ["y", "z"])
+        XCTAssertEqual(again.pruneNow, [])
+    }
+
+    func testTheDecisionIsReadBackWhileSurvivorsTrainOn() {
+        // y trained on to epoch 4 and became far better; z has not started its stretch yet.
+        let events = atTheRung + [J.pruned("x", at: 2), J.outcome(.rung, "y", J.result([0.2, 0.45, 0.8, 0.95], params: 5))]
+        let later = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: events))
+        XCTAssertEqual(later.continuing, ["y", "z"])
+        XCTAssertEqual(later.pruneNow, [])
+        // Even if y had finished (its gain then counts in the optimistic bound of the others).
+        let finished = atTheRung + [J.pruned("x", at: 2), J.outcome(.finished, "y", J.result([0.2, 0.45, 0.8, 0.95], params: 5, finished: true))]
+        XCTAssertEqual(decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: finished)).continuing, ["y", "z"])
+    }
+}
+
+/// Journals folded in any order: a worker's lines about a trial another worker planned may be read
+/// before the planned line (the leaderboard once showed such a trial at its earlier rung).
+final class JournalFoldOrderTests: XCTestCase {
+    typealias J = SyntheticJournal
+    func testLinesBeforeTheirPlannedLineWaitForIt() {
+        let planner = [J.planned("a", generation: 0), J.outcome(.rung, "a", J.result([0.1, 0.2], params: 3))]
+        let trainer = [J.outcome(.rung, "a", J.result([0.1, 0.2, 0.3, 0.4], params: 3))]
+        let pruner = [J.pruned("a", at: 4)]
+        for order in [planner + trainer + pruner, trainer + planner + pruner, pruner + trainer + planner, trainer + pruner + planner] {
+            let state = SweepState(events: order)
+            XCTAssertEqual(state.trials["a"]?.status, .pruned)
+            XCTAssertEqual(state.trials["a"]?.epochsDone, 4)
+            XCTAssertEqual(state.order, ["a"])
+        }
+        XCTAssertNil(SweepState(events: trainer).trials["a"], "no planned line: not a trial")
+    }
+}
