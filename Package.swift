@@ -49,13 +49,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
         // MARK: - Modules
-        // Below everything: hashing, canonical JSON, CRC, memory maps, atomic writes, name suggestions.
+        // Below everything: hashing, canonical JSON, CRC, memory maps, atomic writes, name suggestions,
+        // seeded random numbers, and what a trial reports (TrialResult).
         .target(name: "Essentials", dependencies: ["CZlib"]),
-        .target(name: "Numerics", dependencies: ["CBLAS", "CBLASKernel", "CBFloat16"], swiftSettings: nativeVectorFlags),
+        .target(name: "Numerics", dependencies: ["Essentials", "CBLAS", "CBLASKernel", "CBFloat16"], swiftSettings: nativeVectorFlags),
         .target(name: "Backbone", dependencies: ["Essentials", "Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
         .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
-        .target(name: "SideNets", dependencies: ["Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
+        .target(name: "SideNets", dependencies: ["Essentials", "Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
         .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
         .target(name: "Sweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
         .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
@@ -64,7 +65,7 @@ let package = Package(
         .executableTarget(name: "hpsweep-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
-        .target(name: "_TestSupport", dependencies: ["Numerics"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["Essentials", "Numerics"], path: "Tests/_TestSupport"),
         .testTarget(name: "EssentialsTests", dependencies: ["Essentials"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),

@@ -1,3 +1,4 @@
+import Essentials
 import Numerics
 
 /// The frozen backbone's weights in timm's layout, whatever file convention they came from.

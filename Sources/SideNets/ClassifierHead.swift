@@ -1,3 +1,4 @@
+import Essentials
 import Numerics
 
 /// The head every side network ends with: logits = W · LN(h[cls]) + b, on the class token only.

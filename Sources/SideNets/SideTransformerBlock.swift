@@ -1,3 +1,4 @@
+import Essentials
 import Numerics
 
 /// A pre-norm transformer block of width d for the ladder side network (LST), forward and backward

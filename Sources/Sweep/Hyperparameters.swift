@@ -1,5 +1,4 @@
 import Training
-
 /// The hyperparameters a sweep can set or search, their valid values, defaults and the methods that
 /// read them (docs/sweep-spec.md lists the same table).
 public struct Hyperparameter {

@@ -1,7 +1,5 @@
-import Cache
 import Essentials
 import Foundation
-import Training
 
 /// One line of `journal.jsonl` (docs/formats.md): what happened to the sweep, in order.
 public struct JournalEvent: Codable, Equatable {

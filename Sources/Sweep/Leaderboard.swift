@@ -1,6 +1,5 @@
 import Essentials
 import Foundation
-import Training
 
 /// The leaderboard of a sweep, rebuilt from its journal (docs/formats.md): one row per trial, every
 /// hyperparameter and metric in a fixed column order, sorted by the primary objective.

@@ -1,5 +1,4 @@
 import Foundation
-import Training
 
 /// Which trials of a generation continue past a rung, from the journals alone.
 ///

@@ -1,5 +1,6 @@
+import Essentials
 import Foundation
-import Numerics
+
 
 /// One configuration to train: a method and a value for each of its hyperparameters.
 public struct Proposal: Hashable {

@@ -1,6 +1,5 @@
 import Essentials
 import Foundation
-import Training
 
 /// What a sweep searches and how (docs/sweep-spec.md): methods and their spaces, the sampler, the
 /// budget, epochs, early stopping, objectives, seeds, and the pool's workers and memory.

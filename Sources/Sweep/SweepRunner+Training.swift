@@ -1,6 +1,7 @@
+import Essentials
 import Foundation
-import Numerics
 import Training
+import Numerics
 
 // Training stretches: claiming trials through leases, the pool, and journaling each outcome before
 // its lease is released (fenced when another worker took the lease over).

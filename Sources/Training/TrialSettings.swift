@@ -1,3 +1,4 @@
+import Essentials
 import Backbone
 import Foundation
 import Numerics

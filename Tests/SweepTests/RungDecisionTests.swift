@@ -1,3 +1,4 @@
+import Essentials
 @testable import Sweep
 import Training
 import XCTest

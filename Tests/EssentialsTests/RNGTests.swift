@@ -1,4 +1,4 @@
-import Numerics
+import Essentials
 import XCTest
 
 /// The seeded generator: known-answer values, reproducibility, and the distributions it draws.

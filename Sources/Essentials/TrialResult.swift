@@ -63,9 +63,3 @@ public struct TrialResult: Codable, Equatable, Sendable {
         return a == b
     }
 }
-
-/// A trial's settings could not be used with its data.
-public struct TrialError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
