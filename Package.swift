@@ -58,10 +58,15 @@ let package = Package(
         .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
         .target(name: "SideNets", dependencies: ["Essentials", "Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
         .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
-        .target(name: "Sweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training"]),
-        .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
+        // The sweep machinery, generic over what it optimises (SweepObjective): journals, leases, samplers,
+        // pruners, the scheduler, leaderboards, reports. It knows nothing of networks or caches.
+        .target(name: "Sweep", dependencies: ["Essentials"]),
+        // Side-tuning as a sweep's objective: the sweep file's backbone/data/cache sections, the method and
+        // hyperparameter catalogue, costs, training stretches, cohorts, the final phase, model files.
+        .target(name: "SideTuning", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
+        .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep", "SideTuning"]),
         // Fuzzing (scripts/fuzz): the parsers as libFuzzer targets; built normally, a replayer.
-        .target(name: "FuzzTargets", dependencies: ["Essentials", "Backbone", "Cache", "Datasets", "Sweep"]),
+        .target(name: "FuzzTargets", dependencies: ["Essentials", "Backbone", "Cache", "Datasets", "Sweep", "SideTuning"]),
         .executableTarget(name: "hpsweep-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
@@ -73,7 +78,7 @@ let package = Package(
         .testTarget(name: "CacheTests", dependencies: ["Essentials", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
-        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Training", "_TestSupport"]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "SideTuning", "Training", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "Datasets", "_TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "Backbone", "Datasets"]),
     ]

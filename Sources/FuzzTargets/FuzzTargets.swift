@@ -2,6 +2,7 @@ import Backbone
 import Cache
 import Datasets
 import Foundation
+import SideTuning
 import Sweep
 
 /// One fuzz target per parser of files other programs write (docs/fuzzing.md). Each takes arbitrary
@@ -51,7 +52,7 @@ public enum FuzzTarget: String, CaseIterable {
         case .journal:
             _ = try? Journal.read(Self.file("journal.jsonl", data))
         case .leaderboard:
-            guard let file = try? LeaderboardFile(path: Self.file("leaderboard.csv", data)) else { return }
+            guard let file = try? LeaderboardFile(path: Self.file("leaderboard.csv", data), catalogue: SideTuningCatalogue.catalogue) else { return }
             _ = try? Comparison(files: [file, file])
         }
     }

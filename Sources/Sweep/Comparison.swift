@@ -78,6 +78,7 @@ public struct Comparison {
     public init(files: [LeaderboardFile], objectives requested: [SearchSpec.Objective]? = nil, ignoring: [String] = []) throws {
         precondition(files.count >= 1, "Comparison needs files")
         self.files = files
+        let catalogue = files[0].catalogue
         var notes: [String] = []
         let fileObjectives = files.map { $0.objectives }
         let chosen = requested ?? fileObjectives.compactMap { $0 }.first
@@ -89,7 +90,7 @@ public struct Comparison {
             for column in chosen.map(\.name) where !file.columns.contains(column) {
                 throw CompareError(path: file.path, message: "has no column '\(column)' to compare on")
             }
-            let missingHyper = Hyperparameter.all.map(\.name).filter { file.missingColumns.contains($0) }
+            let missingHyper = catalogue.names.filter { file.missingColumns.contains($0) }
             if !missingHyper.isEmpty {
                 notes.append("\(file.path) has no column \(missingHyper.joined(separator: ", ")): taken as the default value")
             }
@@ -101,7 +102,7 @@ public struct Comparison {
             notes.append("the files ran on different BLAS kernels (\(listed.joined(separator: ", "))): values differ in the last bits between kernels, so small differences are not the change alone")
         }
         objectives = chosen
-        hyperparameters = Hyperparameter.all.map(\.name)
+        hyperparameters = catalogue.names
 
         var cells = [[Configuration: Cell]](repeating: [:], count: files.count)
         var ids = [[Configuration: [String]]](repeating: [:], count: files.count)
@@ -131,7 +132,7 @@ public struct Comparison {
         ignored = ignoring
         // Hyperparameters whose values in the first file and in another never meet.
         var suggestions: [String] = []
-        for (i, name) in Hyperparameter.all.map(\.name).enumerated() where !ignoring.contains(name) {
+        for (i, name) in catalogue.names.enumerated() where !ignoring.contains(name) {
             let first = Set(cells[0].keys.map { $0.values[i] }.filter { !$0.isEmpty })
             if !first.isEmpty, cells.dropFirst().contains(where: { other in
                 let values = Set(other.keys.map { $0.values[i] }.filter { !$0.isEmpty })
@@ -210,7 +211,7 @@ public struct Comparison {
 
     static func configuration(of row: LeaderboardFile.Row, in file: LeaderboardFile, ignoring: Set<String>) -> Configuration {
         let method = row.value("method")
-        let values = Hyperparameter.all.map { parameter -> String in
+        let values = file.catalogue.hyperparameters.map { parameter -> String in
             guard parameter.applies(to: method), !ignoring.contains(parameter.name) else { return "" }
             let text = file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.defaultValue.description
             if let x = Double(text) { return ParameterValue.number(x).description }   // 1e-3 and 0.001 are one value

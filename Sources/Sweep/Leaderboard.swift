@@ -18,13 +18,21 @@ public struct Leaderboard {
     /// The cache key of the sweep (the same for every row).
     public var cacheKey: String?
 
-    public static var columns: [String] {
-        ["trial", "method", "status", "generation", "config", "seed", "epochs_run"] + Hyperparameter.all.map(\.name)
-            + metricColumns + ["pareto_rank", "model_file"] + provenanceColumns
+    /// The hyperparameters the rows have columns for (the objective's catalogue).
+    public let catalogue: SearchCatalogue
+
+    /// A leaderboard's columns, its hyperparameters in the catalogue's order.
+    public static func columns(_ catalogue: SearchCatalogue) -> [String] {
+        let identity = ["trial", "method", "status", "generation", "config", "seed", "epochs_run"]
+        let trailing = ["pareto_rank", "model_file"] + provenanceColumns
+        return identity + catalogue.names + metricColumns + trailing
     }
 
-    public init(state: SweepState, objectives: [SearchSpec.Objective]) {
+    public var columns: [String] { Self.columns(catalogue) }
+
+    public init(state: SweepState, objectives: [SearchSpec.Objective], catalogue: SearchCatalogue) {
         self.objectives = objectives
+        self.catalogue = catalogue
         cacheKey = state.cacheKey
         let finished = state.records.filter { $0.status == .finished }
         let points = finished.map { objectiveVector($0, objectives) }
@@ -100,8 +108,8 @@ public struct Leaderboard {
     }
 
     public func csv(_ records: [TrialRecord]) -> String {
-        var text = Self.columns.joined(separator: ",") + "\n"
-        for record in records { text += Self.columns.map { csvField(cell(record, $0)) }.joined(separator: ",") + "\n" }
+        var text = columns.joined(separator: ",") + "\n"
+        for record in records { text += columns.map { csvField(cell(record, $0)) }.joined(separator: ",") + "\n" }
         return text
     }
 

@@ -19,7 +19,11 @@ public struct LeaderboardFile {
     /// The columns without which a file is not an hpsweep leaderboard.
     public static let requiredColumns = ["trial", "method", "status", "seed", "val_acc", "params", "pareto_rank"]
 
-    public init(path: String) throws {
+    /// The hyperparameters an hpsweep leaderboard of this objective has columns for.
+    public let catalogue: SearchCatalogue
+
+    public init(path: String, catalogue: SearchCatalogue) throws {
+        self.catalogue = catalogue
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CompareError(path: path, message: "cannot read the file (no such file?)")
         }
@@ -41,7 +45,7 @@ public struct LeaderboardFile {
         self.path = path
         columns = header
         self.rows = rows
-        missingColumns = Leaderboard.columns.filter { !header.contains($0) }
+        missingColumns = Leaderboard.columns(catalogue).filter { !header.contains($0) }
         objectives = Self.summaryObjectives(besides: path)
     }
 
@@ -58,7 +62,7 @@ public struct LeaderboardFile {
     }
 
     /// The hyperparameter columns of the catalog this file has.
-    public var hyperparameterColumns: [String] { Hyperparameter.all.map(\.name).filter(columns.contains) }
+    public var hyperparameterColumns: [String] { catalogue.names.filter(columns.contains) }
 }
 
 /// A file `hpsweep compare` or `report` cannot use: the file and the problem.

@@ -14,7 +14,7 @@ public enum OptunaExport {
     enum Operation: Int { case createStudy = 0, createTrial = 4 }
     enum State: Int { case running = 0, complete = 1, pruned = 2, fail = 3 }
 
-    public static func lines(state: SweepState, studyName: String) throws -> [String] {
+    public static func lines(state: SweepState, studyName: String, catalogue: SearchCatalogue) throws -> [String] {
         let workerID = "hpsweep-export"
         var lines: [String] = []
         func emit(_ object: [String: Any]) throws {
@@ -28,7 +28,7 @@ public enum OptunaExport {
         // One distribution per parameter over the whole study (Optuna compares them across trials).
         var distributions: [String: [String: Any]] = [:]
         distributions["method"] = ["name": "CategoricalDistribution", "attributes": ["choices": Array(Set(records.map(\.method))).sorted()]]
-        for parameter in Hyperparameter.all {
+        for parameter in catalogue.hyperparameters {
             let values = records.compactMap { $0.values[parameter.name] }
             guard Set(values).count > 1 else { continue }
             let numbers = values.compactMap(\.number)

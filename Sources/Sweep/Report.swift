@@ -15,7 +15,7 @@ public struct SweepReport {
     public let sweeps: [Sweep]
 
     /// Loads the sweeps of these results directories (each must hold a journal).
-    public init(directories: [String]) throws {
+    public init(directories: [String], catalogue: SearchCatalogue) throws {
         sweeps = try directories.map { directory in
             let path = SweepRunner.journalPath(directory)
             guard !Journal.files(in: directory).isEmpty else {
@@ -28,7 +28,7 @@ public struct SweepReport {
             let candidates = specFile.map { [$0, (((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).appendingPathComponent($0)] } ?? []
             let specText = candidates.lazy.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.first
             return Sweep(directory: directory, name: state.sweepName ?? (directory as NSString).lastPathComponent, state: state,
-                         board: Leaderboard(state: state, objectives: state.objectives), specText: specText)
+                         board: Leaderboard(state: state, objectives: state.objectives, catalogue: catalogue), specText: specText)
         }
     }
 
@@ -88,7 +88,7 @@ public struct SweepReport {
 
     func table(_ sweep: Sweep, limit: Int? = nil) -> String {
         let board = sweep.board
-        let varying = Hyperparameter.all.map(\.name).filter { name in Set(board.rows.compactMap { $0.values[name] }).count > 1 }
+        let varying = board.catalogue.names.filter { name in Set(board.rows.compactMap { $0.values[name] }).count > 1 }
         let columns = ["trial", "method", "status", "epochs_run"] + varying + ["val_acc", "params", "train_seconds", "test_acc", "pareto_rank"]
         var html = "<table><thead><tr>" + columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for r in board.rows.prefix(limit ?? board.rows.count) {

@@ -124,7 +124,7 @@ public struct MethodSpace: Equatable {
 /// Every combination of the dimensions' values, the first dimension varying slowest. With `limit`,
 /// the product stops growing once it holds more than `limit` combinations (the dimensions not yet
 /// reached are left out of them) and its first `limit` are returned.
-func cartesianProduct(_ dimensions: [(name: String, values: [ParameterValue])], limit: Int = .max) -> [[String: ParameterValue]] {
+public func cartesianProduct(_ dimensions: [(name: String, values: [ParameterValue])], limit: Int = .max) -> [[String: ParameterValue]] {
     var combinations: [[String: ParameterValue]] = [[:]]
     for (name, values) in dimensions {
         combinations = combinations.flatMap { c in values.map { v in var n = c; n[name] = v; return n } }

@@ -1,9 +1,8 @@
 import Essentials
 import Foundation
-import Training
 
-// The sweep file's smaller sections (sampler, early stopping, constraints, objectives) and the check
-// that every combination of a space builds a network: SearchSpec.swift reads the methods and spaces.
+// The sweep file's smaller sections (sampler, early stopping, constraints, objectives): SearchSpec.swift
+// reads the methods and spaces.
 extension SearchSpec {
     static func parseSampler(_ top: inout SpecReader) throws -> (kind: SamplerKind, batch: Int?, startup: Int?) {
         top.mark("sampler")
@@ -104,30 +103,5 @@ extension SearchSpec {
             objectives.append(Objective(metric: metric, direction: direction ?? metric.defaultDirection))
         }
         return objectives
-    }
-
-    /// Refuses spaces with a combination no network can be built from, before any work: every
-    /// combination of each dimension's values (a continuous range's two ends) is tried.
-    func checkCombinations(_ top: SpecReader, backbone: (width: Int, depth: Int, heads: Int, hasWeights: Bool)) throws {
-        for space in methods {
-            let dimensions = space.parameters.map { name, domain -> (name: String, values: [ParameterValue]) in
-                switch domain {
-                case let .uniform(lo, hi), let .logUniform(lo, hi): return (name, [.number(lo), .number(hi)])
-                case let .integer(lo, hi, _): return (name, hi - lo < 64 ? (lo...hi).map { .number(Double($0)) } : [.number(Double(lo)), .number(Double(hi))])
-                default: return (name, domain.gridValues!)
-                }
-            }
-            for values in cartesianProduct(dimensions, limit: 20_000) {
-                let settings = Hyperparameter.settings(method: space.method, values: values, epochs: epochs, seed: 0)
-                if let problem = settings.problem(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads) {
-                    let which = space.searched.map { "\($0.name) \(values[$0.name]!)" }.joined(separator: ", ")
-                    throw top.fail(top.has("methods") ? "methods" : "method",
-                                   "impossible combination for \(space.method)\(which.isEmpty ? "" : " (\(which))"): \(problem)")
-                }
-                if settings.method == .lst && settings.lstInit == "pruned" && !backbone.hasWeights {
-                    throw top.fail("methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
-                }
-            }
-        }
     }
 }

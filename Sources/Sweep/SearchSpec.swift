@@ -72,6 +72,8 @@ public struct SearchSpec {
     public var finalTop: Int
     /// Which trained networks are kept as model files (results/<sweep>/models/).
     public var keepModels: KeepModels = .final
+    /// The objective's methods and hyperparameters this search was read against.
+    public var catalogue = SearchCatalogue(methods: [], hyperparameters: [])
 
     public enum KeepModels: String, CaseIterable, Sendable {
         /// The final phase's networks (models/<trial>.safetensors).
@@ -86,10 +88,12 @@ public struct SearchSpec {
     public var rungs: [Int] { (earlyStopping?.rungs ?? []) + [epochs] }
     public var generationCount: Int { (trials + sampler.generationSize - 1) / sampler.generationSize }
 
-    static func parse(_ top: inout SpecReader, backbone: (width: Int, depth: Int, heads: Int, hasWeights: Bool)) throws -> SearchSpec {
+    /// Reads the search from a sweep file's top level; `catalogue`: the objective's methods and
+    /// hyperparameters (which the caller then checks in combination: SideTuning's checkCombinations).
+    public static func parse(_ top: inout SpecReader, catalogue: SearchCatalogue) throws -> SearchSpec {
         let seed = UInt64(try top.integer("seed", minimum: 0) ?? 0)
         let epochs = try top.integer("epochs", minimum: 1, maximum: 100_000) ?? 10
-        let methods = try parseMethods(&top)
+        let methods = try parseMethods(&top, catalogue)
         let samplerSpec = try parseSampler(&top)
         var trials = try top.integer("trials", minimum: 1)
         if let t = trials, t > Self.maximumTrials { throw top.fail("trials", "must be at most \(Self.maximumTrials), got \(t)") }
@@ -149,17 +153,17 @@ public struct SearchSpec {
             throw top.fail("keep_models", "must be \(names.map { "'\($0)'" }.joined(separator: ", "))\(didYouMean(keep, among: names))")
         }
         spec.keepModels = keepModels
-        try spec.checkCombinations(top, backbone: backbone)
+        spec.catalogue = catalogue
         return spec
     }
 
     /// `methods`: a list of names (all sharing `space`) or an object of name → its own space
     /// (over `space`, which then holds what the methods share).
-    static func parseMethods(_ top: inout SpecReader) throws -> [MethodSpace] {
+    static func parseMethods(_ top: inout SpecReader, _ catalogue: SearchCatalogue) throws -> [MethodSpace] {
         top.mark("method"); top.mark("methods")
         var perMethod: [(String, SpecReader?)] = []
         switch (top.raw("method"), top.raw("methods")) {
-        case (nil, nil): throw top.fail("methods", "is required: one or more of \(Hyperparameter.methods.joined(separator: ", "))")
+        case (nil, nil): throw top.fail("methods", "is required: one or more of \(catalogue.methods.joined(separator: ", "))")
         case (.some, .some): throw top.fail("method", "give either 'method' or 'methods', not both")
         case (let one as String, nil): perMethod = [(one, nil)]
         case (nil, let list as [Any]):
@@ -173,19 +177,19 @@ public struct SearchSpec {
         }
         var names = Set<String>()
         for (name, _) in perMethod {
-            guard Hyperparameter.methods.contains(name) else {
-                throw top.fail(top.has("method") ? "method" : "methods", "unknown method '\(name)'\(didYouMean(name, among: Hyperparameter.methods)) (methods: \(Hyperparameter.methods.joined(separator: ", ")))")
+            guard catalogue.methods.contains(name) else {
+                throw top.fail(top.has("method") ? "method" : "methods", "unknown method '\(name)'\(didYouMean(name, among: catalogue.methods)) (methods: \(catalogue.methods.joined(separator: ", ")))")
             }
             guard names.insert(name).inserted else { throw top.fail("methods", "'\(name)' is listed twice") }
         }
         var shared = try top.object("space") ?? SpecReader(file: top.file, path: "$.space", object: [:])
-        let sharedDomains = try parseSpace(&shared, methods: Set(names), shared: true)
+        let sharedDomains = try parseSpace(&shared, methods: Set(names), shared: true, catalogue)
         var spaces: [MethodSpace] = []
         for (name, reader) in perMethod.sorted(by: { $0.0 < $1.0 }) {
             var own: [String: (Domain, String)] = [:]
-            if var reader { own = try parseSpace(&reader, methods: [name], shared: false) }
+            if var reader { own = try parseSpace(&reader, methods: [name], shared: false, catalogue) }
             var parameters: [(name: String, domain: Domain)] = []
-            for parameter in Hyperparameter.all where parameter.applies(to: name) {
+            for parameter in catalogue.hyperparameters where parameter.applies(to: name) {
                 let domain = own[parameter.name]?.0 ?? sharedDomains[parameter.name]?.0 ?? .fixed(parameter.defaultValue)
                 parameters.append((parameter.name, domain))
             }
@@ -195,13 +199,13 @@ public struct SearchSpec {
     }
 
     /// One space object: hyperparameter name → domain, each checked against the hyperparameter.
-    static func parseSpace(_ r: inout SpecReader, methods: Set<String>, shared: Bool) throws -> [String: (Domain, String)] {
+    static func parseSpace(_ r: inout SpecReader, methods: Set<String>, shared: Bool, _ catalogue: SearchCatalogue) throws -> [String: (Domain, String)] {
         var domains: [String: (Domain, String)] = [:]
         for key in r.keys {
             r.mark(key)
-            guard let parameter = Hyperparameter.named(key) else {
-                let hint = didYouMean(key, among: Hyperparameter.all.map(\.name))
-                throw r.fail(key, "unknown hyperparameter\(hint) (known: \(Hyperparameter.all.map(\.name).joined(separator: ", ")))")
+            guard let parameter = catalogue.named(key) else {
+                let hint = didYouMean(key, among: catalogue.names)
+                throw r.fail(key, "unknown hyperparameter\(hint) (known: \(catalogue.names.joined(separator: ", ")))")
             }
             if !shared, let only = parameter.methods, only.isDisjoint(with: methods) {
                 throw r.fail(key, "does not apply to \(methods.sorted().joined(separator: ", ")) (only to \(only.sorted().joined(separator: ", ")))")

@@ -27,13 +27,13 @@ public struct SpecReader {
         return SpecReader(file: file, path: "$", object: object)
     }
 
-    func fail(_ key: String?, _ message: String) -> SpecError {
+    public func fail(_ key: String?, _ message: String) -> SpecError {
         SpecError(file: file, path: key.map { "\(path).\($0)" } ?? path, message: message)
     }
 
     public func has(_ key: String) -> Bool { object[key] != nil }
 
-    mutating func mark(_ key: String) { known.insert(key) }
+    public mutating func mark(_ key: String) { known.insert(key) }
 
     public mutating func string(_ key: String) throws -> String? {
         mark(key)
@@ -95,5 +95,13 @@ public struct SpecReader {
         if value.hasPrefix("/") { return value }
         let base = (file as NSString).deletingLastPathComponent
         return ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(value)
+    }
+}
+
+extension SpecReader {
+    /// The object under `key` of a map-like object (every key is accepted).
+    public func objectValue(_ key: String) throws -> SpecReader {
+        guard let o = raw(key) as? [String: Any] else { throw fail(key, "must be an object") }
+        return SpecReader(file: file, path: "\(path).\(key)", object: o)
     }
 }

@@ -12,9 +12,9 @@ public enum SpecRevision {
     /// Top-level fields that never affect results.
     public static let ignored: Set<String> = ["workers", "memory", "keep_models"]
 
-    /// The file's JSON as the journal records it (without the ignored fields).
-    public static func recorded(_ spec: SweepSpec) -> [String: Any] {
-        spec.json.filter { !ignored.contains($0.key) }
+    /// A sweep file's JSON as the journal records it (without the ignored fields).
+    public static func recorded(_ json: [String: Any]) -> [String: Any] {
+        json.filter { !ignored.contains($0.key) }
     }
 
     /// Differences between two recorded specs, one readable line each (`$.epochs: 16 → 20`).
@@ -50,15 +50,16 @@ public enum SpecRevision {
 public struct TrialKey {
     public let hex: String
 
-    public init(cacheKey: String, train: String, eval: String, method: String, values: [String: ParameterValue],
+    /// `context`: what the objective adds (side-tuning: `cache_key`, `train` and `eval` splits).
+    public init(context: [String: JSONValue], method: String, values: [String: ParameterValue],
                 epochs: Int, sweepSeed: UInt64, seedIndex: Int) {
         let params = JSONValue.object(values.mapValues { v in
             switch v { case .number(let x): return .string("\(x)"); case .text(let s): return .string(s) }
         })
-        let content = JSONValue.object([
-            "cache_key": .string(cacheKey), "train": .string(train), "eval": .string(eval), "method": .string(method),
-            "params": params, "epochs": .int(epochs), "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
-        ])
+        let own: [String: JSONValue] = [
+            "method": .string(method), "params": params, "epochs": .int(epochs), "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
+        ]
+        let content = JSONValue.object(context.merging(own) { _, trial in trial })
         hex = SHA256.hash(content.canonicalText)
     }
 

@@ -1,6 +1,5 @@
 import Essentials
 import Foundation
-import Training
 
 /// A trial as the journal tells it.
 public struct TrialRecord {
@@ -72,7 +71,11 @@ public struct SweepState {
     /// them): kept until it is, then applied in the order read.
     private var unplanned: [String: [JournalEvent]] = [:]
 
-    public init(events: [JournalEvent]) {
+    /// Methods a planned line may name (nil: any); a line naming another is not a trial of this sweep.
+    public let methods: Set<String>?
+
+    public init(events: [JournalEvent], methods: Set<String>? = nil) {
+        self.methods = methods
         for event in events { apply(event) }
     }
 
@@ -102,7 +105,7 @@ public struct SweepState {
             }
         case .planned:
             guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
-                  let method = event.method, SideTuningMethod(rawValue: method) != nil, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
+                  let method = event.method, methods?.contains(method) ?? true, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
             trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
                                      key: event.key ?? id)
             order.append(id)

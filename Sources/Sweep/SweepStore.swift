@@ -21,13 +21,13 @@ final class SweepStore {
     /// Opens the record in `directory`. `check` sees the state the journals hold so far, before anything
     /// is written (a refusal leaves the directory as it was). `worker`: this process's id among several
     /// (nil: a plain run, which holds the directory's lock, so leases left in it belong to dead processes).
-    init(directory: String, worker: String?, leaseSeconds: Double, machinery: MachineryClock,
+    init(directory: String, worker: String?, leaseSeconds: Double, machinery: MachineryClock, methods: Set<String>? = nil,
          check: (SweepState) throws -> Void) throws {
         self.directory = directory
         self.machinery = machinery
         let fm = FileManager.default
         follower = JournalFollower(directory: directory)
-        _state = SweepState(events: try follower.newEvents())
+        _state = SweepState(events: try follower.newEvents(), methods: methods)
         try check(_state)
         let checkpoints = (directory as NSString).appendingPathComponent("checkpoints")
         try? fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)

@@ -3,6 +3,7 @@ import Essentials
 import Foundation
 import Numerics
 import SideNets
+import SideTuning
 import Sweep
 import Training
 

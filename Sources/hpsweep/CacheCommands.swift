@@ -1,6 +1,7 @@
 import Cache
 import Foundation
 import Numerics
+import SideTuning
 import Sweep
 
 /// The options of building a cache, shared by `hpsweep cache` and `hpsweep run`.

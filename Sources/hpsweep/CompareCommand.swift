@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import SideTuning
 import Sweep
 
 /// `hpsweep compare A.csv B.csv …`: leaderboards side by side, aligned by configuration.
@@ -32,13 +33,13 @@ enum CompareCommand: Command {
             if objectives!.isEmpty { throw UsageError("option '--objectives' needs at least one metric, e.g. val_acc,params") }
         }
         let ignoring = try (arguments[CompareCommand.ignore]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []).map { name -> String in
-            guard Hyperparameter.named(name) != nil else {
-                throw UsageError("option '--ignore': unknown hyperparameter '\(name)' (\(Hyperparameter.all.map(\.name).joined(separator: ", ")))")
+            guard SideTuningCatalogue.catalogue.named(name) != nil else {
+                throw UsageError("option '--ignore': unknown hyperparameter '\(name)' (\(SideTuningCatalogue.catalogue.names.joined(separator: ", ")))")
             }
             return name
         }
         if let out = arguments[CompareCommand.csv] { try ProtectedPaths.checkWritable(out, option: "--csv") }
-        let files = try arguments.positionals.map { try LeaderboardFile(path: $0) }
+        let files = try arguments.positionals.map { try LeaderboardFile(path: $0, catalogue: SideTuningCatalogue.catalogue) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments[CompareCommand.csv] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"

@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import SideTuning
 import Sweep
 
 /// `hpsweep export --optuna results/<name> OUT.log`: the sweep as an Optuna journal file.
@@ -17,7 +18,7 @@ enum ExportCommand: Command {
         try ProtectedPaths.checkWritable(output, option: "export")
         let state = try loadState(directory)
         let name = state.sweepName ?? (directory as NSString).lastPathComponent
-        let lines = try OptunaExport.lines(state: state, studyName: name)
+        let lines = try OptunaExport.lines(state: state, studyName: name, catalogue: SideTuningCatalogue.catalogue)
         do { try replaceAtomically(output, with: lines.joined(separator: "\n") + "\n") } catch { throw UsageError("cannot write \(output): \(error)") }
         print("\(output): Optuna journal with study '\(name)', \(lines.count - 1) trials")
         print("  open it: optuna-dashboard \(output)   or in Python: optuna.load_study(study_name=\"\(name)\", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(\"\(output)\")))")

@@ -2,6 +2,7 @@ import Cache
 import Datasets
 import Essentials
 import Foundation
+import SideTuning
 import Sweep
 import Numerics
 import Training

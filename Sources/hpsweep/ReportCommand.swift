@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import SideTuning
 import Sweep
 
 /// `hpsweep report results/<name> [--compare results/<other> …]`: one self-contained HTML file.
@@ -20,7 +21,7 @@ enum ReportCommand: Command {
         let directories = arguments.positionals + others
         let output = arguments[ReportCommand.output] ?? (directories[0] as NSString).appendingPathComponent("report.html")
         try ProtectedPaths.checkWritable(output, option: "--output")
-        let report = try SweepReport(directories: directories)
+        let report = try SweepReport(directories: directories, catalogue: SideTuningCatalogue.catalogue)
         let html = report.html()
         do { try replaceAtomically(output, with: html) } catch { throw UsageError("cannot write \(output): \(error)") }
         print("report: \(output) (\(html.utf8.count / 1024) KiB, \(directories.count) sweep\(directories.count == 1 ? "" : "s"); open it in any browser, offline)")

@@ -1,6 +1,7 @@
 import Cache
 import Foundation
 import Numerics
+import SideTuning
 import Sweep
 import Training
 
@@ -73,10 +74,26 @@ enum RunCommand: Command {
         var currentLine: PoolProgressLine? = progress
         let workerID = isWorker ? "\(ProcessInfo.processInfo.hostName)-\(getpid())" : nil
         if let workerID { print("  worker \(workerID): journal-\(workerID).jsonl, leases of \(Int(leaseSeconds)) s") }
+        let objective = SideTuningObjective(spec: spec, search: search, cache: cache, plan: plan, workers: workers, memoryBudget: memory,
+                                            sharedReads: sharing) { event in
+            switch event {
+            case .pool(let poolEvent):
+                currentLine?.record(poolEvent)
+            case let .readSharing(cohorts, readShare):
+                currentLine?.finish(); currentLine = nil
+                print(String(format: "  reading cached batches took %.1f%% of trial time: ", 100 * readShare)
+                      + (cohorts ? "compatible trials now train in cohorts that read each batch once" : "trials train independently"))
+            case let .cohorts(trials, cohorts):
+                print("  \(trials) of them in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
+            case let .finalPhase(trials, streamed):
+                currentLine?.finish()
+                print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")
+                currentLine = PoolProgressLine(workers: workers, trials: trials.count) { _, outcome in describeOutcome(outcome) }
+            }
+        }
         let runner = try SweepRunner(
-            spec: spec, cache: cache, plan: plan, directory: directory, workers: workers, memoryBudget: memory,
-            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds,
-            sharedReads: sharing, shouldStop: { stop.isSet }
+            identity: SideTuningObjective.identity(spec), search: search, objective: objective, directory: directory,
+            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, shouldStop: { stop.isSet }
         ) { event in
             switch event {
             case let .generation(index, count, trials, rung):
@@ -85,26 +102,14 @@ enum RunCommand: Command {
                 let what = rung == search.epochs ? "to \(rung) epochs" : "to rung \(rung) of \(search.epochs) epochs"
                 print("generation \(index + 1)/\(count): training \(trials) trial\(trials == 1 ? "" : "s") \(what)")
                 currentLine = PoolProgressLine(workers: workers, trials: trials) { _, outcome in describeOutcome(outcome) }
-            case .pool(let poolEvent):
-                currentLine?.record(poolEvent)
             case let .pruned(ids, rung):
                 currentLine?.finish(); currentLine = nil
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
-            case let .readSharing(cohorts, readShare):
-                currentLine?.finish(); currentLine = nil
-                print(String(format: "  reading cached batches took %.1f%% of trial time: ", 100 * readShare)
-                      + (cohorts ? "compatible trials now train in cohorts that read each batch once" : "trials train independently"))
-            case let .cohorts(trials, cohorts):
-                print("  \(trials) of them in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
             case let .extended(changes, revision):
                 print("extending the sweep (revision \(revision)); finished trials are reused: " + changes.joined(separator: "; "))
             case .waiting(let trials):
                 currentLine?.finish(); currentLine = nil
                 print("  waiting: other workers hold \(trials.count <= 4 ? trials.joined(separator: ", ") : "\(trials.count) trials")")
-            case let .finalPhase(trials, streamed):
-                currentLine?.finish()
-                print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")
-                currentLine = PoolProgressLine(workers: workers, trials: trials.count) { _, outcome in describeOutcome(outcome) }
             }
         }
         let done = runner.state.records.filter(\.isDone).count
@@ -113,7 +118,7 @@ enum RunCommand: Command {
         let outcome = try runner.run()
         currentLine?.finish()
         let (board, cost) = try runner.machinery.measure(pooled: false) {
-            let board = Leaderboard(state: runner.state, objectives: search.objectives), cost = CostAccount(state: runner.state)
+            let board = Leaderboard(state: runner.state, objectives: search.objectives, catalogue: search.catalogue), cost = CostAccount(state: runner.state)
             try board.write(to: directory, sweepName: spec.name, planned: search.trials * search.seeds.count, cost: cost)
             return (board, cost)
         }
@@ -185,7 +190,7 @@ func printSummary(_ board: Leaderboard, directory: String, top: Int = 5) {
     func table(_ records: [TrialRecord]) {
         var rows = [columns + ["settings"]]
         for r in records {
-            let settings = Hyperparameter.all.filter { searched.contains($0.name) }.compactMap { p in
+            let settings = SideTuningCatalogue.catalogue.hyperparameters.filter { searched.contains($0.name) }.compactMap { p in
                 r.values[p.name].map { "\(p.name)=\(ValidateCommand.format($0))" }
             }
             rows.append(columns.map { board.cell(r, $0) } + [settings.joined(separator: " ")])

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Numerics
+import SideTuning
 import Sweep
 import Training
 
@@ -67,7 +68,7 @@ enum ValidateCommand: Command {
         let tokens = spec.cache.tokenPolicy.tokens(for: config)
         let examples = splits.first { $0.name == spec.data.searchTrain }?.count ?? 0
         return { proposal in
-            let settings = Hyperparameter.settings(method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)
+            let settings = SideTuningCatalogue.settings(method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)
             return TrialCosts(settings: settings, width: config.width, depth: config.depth, heads: config.heads, cacheTokens: tokens,
                               classes: spec.data.classes, trainExamples: examples)?.violation(of: search.constraints)
         }
@@ -112,7 +113,7 @@ enum LeaderboardCommand: Command {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one results directory (results/<name>)") }
         let directory = arguments.positionals[0]
         let state = try loadState(directory)
-        let board = Leaderboard(state: state, objectives: state.objectives)
+        let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
         let cost = CostAccount(state: state)
         try board.write(to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count, cost: cost)
         printSummary(board, directory: directory, top: 10)
@@ -139,7 +140,7 @@ enum StatusCommand: Command {
         print("\(state.sweepName ?? directory): \(done.count) of \(planned) trials done (" +
               (counts.isEmpty ? "none yet" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) +
               "), \(active.count) started and unfinished, \(planned - done.count - active.count) not started")
-        let board = Leaderboard(state: state, objectives: state.objectives)
+        let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
         if let best = board.rows.first(where: { $0.status == .finished }) {
             print("best \(state.objectives[0].name): \(board.cell(best, state.objectives[0].name)) (\(best.id), \(best.method))")
         }

@@ -1,11 +1,12 @@
 import Foundation
+import SideTuning
 import Sweep
 import XCTest
 import _TestSupport
 
 /// Writes a leaderboard CSV (hpsweep's columns, or `columns`) of `rows` into `dir/name/leaderboard.csv`,
 /// with a summary.json naming `objectives` when given.
-func writeLeaderboard(_ rows: [[String: String]], in dir: URL, name: String, columns: [String] = Leaderboard.columns,
+func writeLeaderboard(_ rows: [[String: String]], in dir: URL, name: String, columns: [String] = Leaderboard.columns(SideTuningCatalogue.catalogue),
                       objectives: [String]? = nil) throws -> String {
     let folder = dir.appendingPathComponent(name)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -42,7 +43,7 @@ final class ComparisonTests: XCTestCase {
         ], in: dir, name: "a", objectives: ["val_acc", "params"])
         // B: written without the gradient_clip and test_acc columns, swept on three objectives;
         // 1e-2 is the same learning rate as A's 0.01.
-        let columns = Leaderboard.columns.filter { $0 != "gradient_clip" && $0 != "test_acc" }
+        let columns = Leaderboard.columns(SideTuningCatalogue.catalogue).filter { $0 != "gradient_clip" && $0 != "test_acc" }
         let b = try writeLeaderboard([
             trial("u0", "last", seed: 0, acc: 0.84, params: 13258, ["lr": "1e-2", "rank": "8"]),
             trial("u1", "last", seed: 1, acc: 0.80, params: 13258, ["lr": "1e-2", "rank": "8"]),
@@ -55,7 +56,7 @@ final class ComparisonTests: XCTestCase {
 
     func testAlignmentStatisticsAndFronts() throws {
         let (a, b) = try files()
-        let c = try Comparison(files: [try LeaderboardFile(path: a), try LeaderboardFile(path: b)])
+        let c = try Comparison(files: [try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue), try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue)])
         XCTAssertEqual(c.objectives.map(\.name), ["val_acc", "params"], "the first file's objectives")
         XCTAssertTrue(c.notes.contains { $0.contains("was swept on val_acc, params, train_seconds") }, "\(c.notes)")
         XCTAssertTrue(c.notes.contains { $0.contains("has no column gradient_clip: taken as the default value") }, "\(c.notes)")
@@ -99,13 +100,13 @@ final class ComparisonTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let other = dir.appendingPathComponent("other.csv").path
         try "name,score\nx,1\n".write(toFile: other, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LeaderboardFile(path: other)) { error in
+        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { error in
             XCTAssertTrue("\(error)".hasPrefix(other + ": not an hpsweep leaderboard (no column 'trial'"), "\(error)")
         }
         try "trial,method,status,seed,val_acc,params,pareto_rank\n\"t0,last\n".write(toFile: other, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LeaderboardFile(path: other)) { XCTAssertTrue("\($0)".contains("quoted field is not closed"), "\($0)") }
+        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { XCTAssertTrue("\($0)".contains("quoted field is not closed"), "\($0)") }
         try "trial,method,status,seed,val_acc,params,pareto_rank\nt0,last\n".write(toFile: other, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LeaderboardFile(path: other)) { XCTAssertTrue("\($0)".contains("line 2 has 2 fields, the header 7"), "\($0)") }
+        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { XCTAssertTrue("\($0)".contains("line 2 has 2 fields, the header 7"), "\($0)") }
     }
 
     /// Rows whose objective is not a finite number are left out, and the reader is told how many; and
@@ -119,7 +120,7 @@ final class ComparisonTests: XCTestCase {
         let a = try writeLeaderboard([good, infinite, text], in: dir, name: "a")
         var other = good; other["blas"] = "OpenBLAS 0.3.21 SkylakeX"
         let b = try writeLeaderboard([other], in: dir, name: "b")
-        let c = try Comparison(files: [try LeaderboardFile(path: a), try LeaderboardFile(path: b)])
+        let c = try Comparison(files: [try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue), try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue)])
         XCTAssertTrue(c.notes.contains { $0.hasPrefix("\(a): 2 finished rows have") && $0.contains("left out") }, "\(c.notes)")
         XCTAssertTrue(c.notes.contains { $0.contains("different BLAS kernels") && $0.contains("SkylakeX") && $0.contains("Zen") }, "\(c.notes)")
         XCTAssertEqual(c.cells[0].values.first?.bySeed.count, 1, "only the finite row counts")

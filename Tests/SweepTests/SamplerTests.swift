@@ -1,4 +1,5 @@
 import Foundation
+import SideTuning
 import Sweep
 import XCTest
 import _TestSupport

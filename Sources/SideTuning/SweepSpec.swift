@@ -1,9 +1,11 @@
 import Backbone
 import Cache
 import Datasets
+import Sweep
 import Essentials
 import Foundation
 import Numerics
+import Training
 
 /// The parts of a sweep file that say what to cache: `backbone`, `data` and `cache`
 /// (docs/sweep-spec.md). Paths are relative to the sweep file.
@@ -63,7 +65,9 @@ public struct SweepSpec {
         let cache = try parseCache(&cacheReader, data: data, top: top)
         var search: SearchSpec?
         if top.has("methods") || top.has("method") {
-            search = try SearchSpec.parse(&top, backbone: try backboneShape(backbone))
+            let parsed = try SearchSpec.parse(&top, catalogue: SideTuningCatalogue.catalogue)
+            try parsed.checkCombinations(top, backbone: try backboneShape(backbone))
+            search = parsed
         }
         try top.rejectUnknownKeys()
         var hashed = top.object
@@ -237,12 +241,4 @@ public struct SweepSpec {
 func absolute(_ path: String) -> String {
     let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
     return (full as NSString).standardizingPath
-}
-
-extension SpecReader {
-    /// The object under `key` of a map-like object (every key is accepted).
-    func objectValue(_ key: String) throws -> SpecReader {
-        guard let o = raw(key) as? [String: Any] else { throw fail(key, "must be an object") }
-        return SpecReader(file: file, path: "\(path).\(key)", object: o)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Sweep
 import Training
 
 /// What is known of a trial before it trains, from its settings and the shapes of the backbone and

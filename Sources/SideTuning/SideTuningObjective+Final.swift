@@ -1,27 +1,16 @@
 import Essentials
 import Cache
 import Foundation
+import Sweep
 import Training
 
 // The final phase: the best configurations retrained on the final split and scored on its eval split.
-extension SweepRunner {
-    /// The configurations of the final phase: the best `finalTop` finished ones of each method.
-    func finalChoice(_ state: SweepState) -> [TrialRecord] {
-        guard search.finalTop > 0 else { return [] }
-        var chosen: [TrialRecord] = []
-        for space in search.methods {
-            let finished = state.records.filter { $0.method == space.method && $0.status == .finished }
-            chosen += finished.sorted {
-                (objectiveVector($0, [search.primary])[0], $0.id) < (objectiveVector($1, [search.primary])[0], $1.id)
-            }.prefix(search.finalTop)
-        }
-        return chosen
-    }
-
+extension SideTuningObjective {
     /// Retrains the best `finalTop` finished configurations of each method on the final train split
     /// and scores them on the final eval split: from the cache when it holds the split, otherwise in one
     /// streamed backbone pass for all of them. Returns false when interrupted.
-    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int) throws -> Bool {
+    public func runFinal(_ pending: [TrialRecord], leaseGeneration: Int, runner: SweepRunner) throws -> Bool {
+        let shouldStop = runner.shouldStop
         let cached = cache.header.splits[spec.data.finalEval] != nil
         guard cache.header.splits[spec.data.finalTrain] != nil else {
             throw TrialError("the final train split '\(spec.data.finalTrain)' is not in the cache; add it to cache.splits or set final_top to 0")
@@ -31,9 +20,8 @@ extension SweepRunner {
         var trainers: [String: TrialTrainer] = [:]
         let cachedScores = LockedScores()
         let outcomes = pool.run(try pending.map { record in
-            let trainer = try self.trainer(record, data: data, checkpointID: record.id + "-final")
+            let trainer = try self.trainer(record, data: data, checkpoint: runner.checkpoint(record.id + "-final"))
             trainers[record.id] = trainer
-            let shouldStop = self.shouldStop
             return PoolTrial(id: record.id + "-final", memoryBytes: trainer.memoryBytes) {
                 let result = try trainer.run(shouldStop: shouldStop)
                 if result.status == .finished && cached {
@@ -66,22 +54,19 @@ extension SweepRunner {
             let streamed = try StreamingEvaluation.evaluate(models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))
             for (record, score) in zip(pending, streamed) { scores[record.id] = score }
         }
-        guard store.leases.owns("final", generation: leaseGeneration) else { return true }   // fenced: another worker took over
+        guard runner.ownsFinal(leaseGeneration) else { return true }   // fenced: another worker took over
         for record in pending {
-            var event = JournalEvent(.final, trial: record.id)
             let score = scores[record.id]!
-            event.testAcc = score.accuracy; event.testLoss = score.loss; event.confusion = score.confusion
-            event.result = results[record.id]
+            var modelFile: String?
             if search.keepModels != .none {
                 // Written before the line that records it: a kill between the two retrains and rewrites it.
                 var metrics = ["role": "final", "trained_on": spec.data.finalTrain, "scored_on": spec.data.finalEval,
-                               "test_acc": "\(event.testAcc!)", "test_loss": "\(event.testLoss!)"]
+                               "test_acc": "\(score.accuracy)", "test_loss": "\(score.loss)"]
                 if let search = record.result { metrics["val_acc"] = "\(search.bestValAccuracy)"; metrics["searched_on"] = spec.data.searchEval }
-                event.modelFile = try keepModel(trainers[record.id]!, id: record.id, relativePath: "models/\(record.id).safetensors", metrics: metrics)
+                modelFile = try keepModel(trainers[record.id]!, id: record.id, relativePath: "models/\(record.id).safetensors", metrics: metrics, runner: runner)
             }
-            stamp(&event, lease: leaseGeneration)
-            try store.record(event)
-            try? FileManager.default.removeItem(atPath: store.checkpoint(record.id + "-final"))
+            guard try runner.recordFinal(record.id, testAccuracy: score.accuracy, testLoss: score.loss, confusion: score.confusion,
+                                         result: results[record.id], modelFile: modelFile, leaseGeneration: leaseGeneration) else { return true }
         }
         return true
     }

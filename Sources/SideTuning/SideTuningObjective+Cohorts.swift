@@ -1,4 +1,5 @@
 import Foundation
+import Sweep
 import Training
 
 /// A trial about to train in a stretch: its trainer and its train time so far.
@@ -25,13 +26,13 @@ public enum ReadSharing: String, CaseIterable {
     case on, off
 }
 
-extension SweepRunner {
+extension SideTuningObjective {
     /// The share of trial time spent reading above which cohorts are used.
     static let sharingThreshold = 0.08
 
     /// Whether this stretch uses cohorts: decided once per run, from the read share of the trials
     /// trained so far (at least one per worker); until then, no.
-    func readsAreWorthSharing() -> Bool {
+    func readsAreWorthSharing(_ state: SweepState) -> Bool {
         guard sharedReads != .off, pool.workers > 1 else { return false }
         if sharedReads == .on { return true }
         if let decided = sharingDecision { return decided }
@@ -45,11 +46,10 @@ extension SweepRunner {
 
     /// Splits `members` into cohorts (of `pool.workers`, similar costs together so that no member
     /// waits long at each step's barrier, within the memory budget) and the rest, which train alone.
-    func formCohorts(_ members: [PendingTrial]) -> (cohorts: [[PendingTrial]], singles: [PendingTrial]) {
+    func formCohorts(_ members: [PendingTrial], _ state: SweepState) -> (cohorts: [[PendingTrial]], singles: [PendingTrial]) {
         let size = pool.workers
         guard size > 1 else { return ([], members) }
         // Groups that could share (SharedReads' rule) and have trained equally far.
-        let state = self.state
         let progress = { (member: PendingTrial) in state.trials[member.id]?.epochsDone ?? 0 }
         var groups: [[PendingTrial]] = []
         for member in members {
@@ -84,28 +84,28 @@ extension SweepRunner {
     /// trains the rest together, journals each outcome. Returns how many it trained, or nil (nothing
     /// trained, no lease kept) when the members' checkpoints are at different epochs. Progress events
     /// count `doneBefore` trials of the stretch done and `queued` still to come after this cohort.
-    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int) -> Int? {
+    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int, runner: SweepRunner) -> Int? {
         var members: [(member: PendingTrial, generation: Int)] = []
         for member in cohort {
-            guard let generation = claim(member.id, until: rung, fatal: fatal) else { continue }
+            guard let generation = runner.claim(member.id, until: rung, fatal: fatal) else { continue }
             members.append((member, generation))
         }
-        defer { for (member, _) in members { machinery.measure(pooled: true) { store.leases.release(member.id) } } }
+        defer { for (member, _) in members { runner.release(member.id) } }
         guard !members.isEmpty else { return 0 }
-        let stop = { [stop = self.shouldStop] in stop() || fatal.error != nil }
+        let stop = { [stop = runner.shouldStop] in stop() || fatal.error != nil }
         for (k, (member, _)) in members.enumerated() { onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued))) }
         var outcomes: [TrialOutcome]
         do {
             let results = try SharedReads.run(members.map(\.member.trainer), workers: pool.workers, untilEpoch: rung, shouldStop: stop) { k, record in
-                journalEpoch(members[k].member.id, record)
+                runner.journalEpoch(members[k].member.id, record)
             }
             outcomes = zip(members, results).map { member, result in
-                report(member.member, result, generation: member.generation, until: rung, fatal: fatal).map(TrialOutcome.completed) ?? .skipped
+                report(member.member, result, generation: member.generation, until: rung, fatal: fatal, runner: runner).map(TrialOutcome.completed) ?? .skipped
             }
         } catch is SharedReads.UnevenProgress {
             return nil
         } catch {
-            outcomes = members.map { reportFailure($0.member.id, error, generation: $0.generation, fatal: fatal) ? .failed("\(error)") : .skipped }
+            outcomes = members.map { reportFailure($0.member.id, error, generation: $0.generation, fatal: fatal, runner: runner) ? .failed("\(error)") : .skipped }
         }
         for (k, (member, _)) in members.enumerated() {
             onEvent(.pool(.finished(id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1, queued: queued)))

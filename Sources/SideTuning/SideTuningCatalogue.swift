@@ -1,0 +1,46 @@
+import Foundation
+import Sweep
+import Training
+
+/// The side-tuning objective's vocabulary: its methods (SideTuningMethod's table) and hyperparameters,
+/// each with how it sets a trial's settings.
+public enum SideTuningCatalogue {
+    /// What a side-tuning sweep may search (the leaderboard's hyperparameter columns, in this order).
+    public static let catalogue = SearchCatalogue(methods: SideTuningMethod.names, hyperparameters: table.map(\.parameter))
+
+    /// The hyperparameters and how each sets a trial's settings (docs/sweep-spec.md lists the same table).
+    static let table: [(parameter: Hyperparameter, apply: (inout TrialSettings, ParameterValue) -> Void)] = [
+        (Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 10, lowerOpen: true), defaultValue: .number(1e-3)), { $0.learningRate = Float($1.number!) }),
+        (Hyperparameter(name: "weight_decay", methods: nil, kind: .real(lower: 0, upper: 10, lowerOpen: false), defaultValue: .number(1e-4)), { $0.weightDecay = Float($1.number!) }),
+        (Hyperparameter(name: "batch_size", methods: nil, kind: .integer(minimum: 1), defaultValue: .number(64)), { $0.batchSize = Int($1.number!) }),
+        (Hyperparameter(name: "warmup", methods: nil, kind: .real(lower: 0, upper: 0.99, lowerOpen: false), defaultValue: .number(0.1)), { $0.warmupFraction = Float($1.number!) }),
+        (Hyperparameter(name: "decay", methods: nil, kind: .word(["cosine", "linear", "constant"]), defaultValue: .text("cosine")), { if case .text(let s) = $1 { $0.decay = s } }),
+        (Hyperparameter(name: "lr_floor", methods: nil, kind: .real(lower: 0, upper: 10, lowerOpen: false), defaultValue: .number(0)), { $0.lrFloor = Float($1.number!) }),
+        (Hyperparameter(name: "label_smoothing", methods: nil, kind: .real(lower: 0, upper: 0.99, lowerOpen: false), defaultValue: .number(0)), { $0.labelSmoothing = Float($1.number!) }),
+        (Hyperparameter(name: "gradient_clip", methods: nil, kind: .real(lower: 0, upper: .infinity, lowerOpen: false), defaultValue: .number(0)), {
+            $0.gradientClip = $1.number! > 0 ? Float($1.number!) : nil   // 0: no clipping
+        }),
+        (Hyperparameter(name: "rank", methods: only(.last), kind: .integer(minimum: 1), defaultValue: .number(32)), { $0.rank = Int($1.number!) }),
+        (Hyperparameter(name: "heads", methods: only(.last), kind: .integer(minimum: 1), defaultValue: .number(1)), { $0.heads = Int($1.number!) }),
+        (Hyperparameter(name: "gap", methods: only(.last), kind: .integer(minimum: 1), defaultValue: .number(1)), { $0.gap = Int($1.number!) }),
+        (Hyperparameter(name: "modules_per_group", methods: only(.last), kind: .integer(minimum: 1), defaultValue: .number(1)), { $0.modulesPerGroup = Int($1.number!) }),
+        (Hyperparameter(name: "bottleneck", methods: only(.adapter), kind: .integer(minimum: 1), defaultValue: .number(32)), { $0.bottleneck = Int($1.number!) }),
+        (Hyperparameter(name: "reduction", methods: only(.lst), kind: .integer(minimum: 1), defaultValue: .number(8)), { $0.reduction = Int($1.number!) }),
+        (Hyperparameter(name: "lst_init", methods: only(.lst), kind: .word(["random", "pruned"]), defaultValue: .text("random")), { if case .text(let s) = $1 { $0.lstInit = s } }),
+    ]
+
+    /// Trial settings for `method` with `values` (absent ones keep their defaults). `method` is one
+    /// of the catalogue's: the spec reader checks the names, and the journal holds only trials it planned.
+    public static func settings(method: String, values: [String: ParameterValue], epochs: Int, seed: UInt64) -> TrialSettings {
+        guard let known = SideTuningMethod(rawValue: method) else { preconditionFailure("unknown method '\(method)' reached the trainer") }
+        var settings = TrialSettings(method: known)
+        for (parameter, apply) in table where parameter.applies(to: method) {
+            apply(&settings, values[parameter.name] ?? parameter.defaultValue)
+        }
+        settings.epochs = epochs
+        settings.seed = seed
+        return settings
+    }
+}
+
+private func only(_ methods: SideTuningMethod...) -> Set<String> { Set(methods.map(\.rawValue)) }
