@@ -160,7 +160,8 @@ public final class SweepRunner {
                 onEvent(.pruned(ids: ids, rung: rung))
             case let .train(g, rung, ids):
                 onEvent(.generation(index: g, of: search.generationCount, trials: ids.count, rung: rung))
-                if try objective.train(ids, until: rung, runner: self) == 0 {
+                // Nothing trained: others hold the trials (wait for them), or we are stopping (no wait).
+                if try objective.train(ids, until: rung, runner: self) == 0, !shouldStop() {
                     if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
                     Thread.sleep(forTimeInterval: pollSeconds)
                 }

@@ -1,0 +1,203 @@
+import Essentials
+@testable import Sweep
+import XCTest
+import _TestSupport
+
+/// An objective whose trials "train" in microseconds: a trial's validation accuracy at each epoch is
+/// a fixed function of its learning rate and width, so the scheduler can be run, cut and resumed
+/// without a cache or a network (issue 17's scheduler tests).
+final class SyntheticObjective: SweepObjective {
+    let epochs: Int
+    /// Stretches this objective trained (trial, rung), in order.
+    private(set) var stretches: [(String, Int)] = []
+    private(set) var finals: [String] = []
+    /// Called before each stretch; returning true stops the runner there (a simulated Ctrl-C).
+    var interruptBefore: ((String, Int) -> Bool)?
+    var stopped = false
+
+    init(epochs: Int) { self.epochs = epochs }
+
+    static let catalogue = SearchCatalogue(methods: ["narrow", "wide"], hyperparameters: [
+        Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 1, lowerOpen: true), defaultValue: .number(0.1)),
+        Hyperparameter(name: "width", methods: ["wide"], kind: .integer(minimum: 1), defaultValue: .number(8)),
+    ])
+
+    var dataKey: String { "synthetic-data" }
+    var trialKeyContext: [String: JSONValue] { ["data": .string(dataKey)] }
+    var costBasis: [String: Double] { ["train_images": 100] }
+    var provenance: (cpu: String, blas: String) { ("synthetic cpu", "no blas") }
+
+    func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? { nil }
+
+    func params(_ record: TrialRecord) -> Int { record.method == "wide" ? Int(record.values["width"]?.number ?? 8) * 100 : 10 }
+
+    /// Rises towards a ceiling set by the learning rate's distance from 0.05 (and width), faster for larger rates.
+    func accuracy(_ record: TrialRecord, epoch: Int) -> Float {
+        let lr = record.values["lr"]?.number ?? 0.1
+        let ceiling = 0.95 - 2 * abs(log10(lr / 0.05)) * 0.2 + (record.method == "wide" ? 0.02 : 0)
+        return Float(max(0.05, ceiling * (1 - exp(-Double(epoch) * (0.2 + lr)))))
+    }
+
+    func result(_ record: TrialRecord, until rung: Int) -> TrialResult {
+        let history = (1...rung).map { EpochRecord(epoch: $0, trainLoss: 1 / Float($0), learningRate: 0.1, valAccuracy: accuracy(record, epoch: $0), valLoss: 1) }
+        let best = history.compactMap(\.valAccuracy).max()!
+        return TrialResult(status: rung == epochs ? .finished : .stopped, epochsRun: rung, bestEpoch: rung, bestValAccuracy: best,
+                           finalValAccuracy: history.last!.valAccuracy!, finalValLoss: 1, history: history,
+                           trainableParameters: params(record), trainingFLOPs: Double(params(record) * rung), workingMemoryBytes: 1, trainSeconds: 0)
+    }
+
+    func train(_ ids: [String], until rung: Int, runner: SweepRunner) throws -> Int {
+        var trained = 0
+        let fatal = FatalError()
+        for id in ids {
+            if interruptBefore?(id, rung) == true { stopped = true; return trained }
+            guard let generation = runner.claim(id, until: rung, fatal: fatal) else { continue }
+            defer { runner.release(id) }
+            let record = runner.state.trials[id]!
+            let result = result(record, until: rung)
+            for epoch in record.epochsDone..<rung { runner.journalEpoch(id, result.history[epoch]) }
+            stretches.append((id, rung))
+            _ = runner.report(id, result, previous: (0, 0), generation: generation, until: rung, fatal: fatal) { "models/search/\(id)" }
+            trained += 1
+        }
+        if let error = fatal.error { throw error }
+        return trained
+    }
+
+    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int, runner: SweepRunner) throws -> Bool {
+        for record in pending {
+            finals.append(record.id)
+            let score = accuracy(record, epoch: epochs) - 0.01
+            _ = try runner.recordFinal(record.id, testAccuracy: score, testLoss: 1, confusion: nil, result: result(record, until: epochs),
+                                       modelFile: "models/\(record.id)", leaseGeneration: leaseGeneration)
+        }
+        return true
+    }
+}
+
+final class SchedulerTests: XCTestCase {
+    /// 12 configurations of two methods in generations of 6, 9 epochs with rungs at 1 and 3 (η 3),
+    /// objectives accuracy and parameters, the best 1 of each method to the final phase.
+    func search(extra: String = "", trials: Int = 12) throws -> SearchSpec {
+        let text = """
+        {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
+         "sampler": {"type": "tpe", "startup": \(trials / 2), "generation_size": \(trials / 2)}, "trials": \(trials), "epochs": 9, "seed": 3,
+         "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(extra)}, "objectives": ["val_acc", "params"]}
+        """
+        var reader = SpecReader(file: "synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+        return try SearchSpec.parse(&reader, catalogue: SyntheticObjective.catalogue)
+    }
+
+    func runner(_ directory: String, _ search: SearchSpec, _ objective: SyntheticObjective, worker: String? = nil, leaseSeconds: Double = 60) throws -> SweepRunner {
+        let identity = SweepIdentity(name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": 12])
+        return try SweepRunner(identity: identity, search: search, objective: objective, directory: directory, hpsweepVersion: "test",
+                               worker: worker, leaseSeconds: leaseSeconds, shouldStop: { objective.stopped }) { _ in }
+    }
+
+    /// What a sweep decided: each trial's status, epochs, accuracy and test score.
+    func outcome(_ state: SweepState) -> [String] {
+        state.records.map { "\($0.id) \($0.status.rawValue) \($0.epochsDone) \($0.result?.bestValAccuracy ?? -1) \($0.testAccuracy ?? -1)" }
+    }
+
+    func testHalvingKeepsACeilingOfNOverEtaAtEachRungAndTheFinalPhaseTakesTheBestOfEachMethod() throws {
+        let directory = temporaryDirectory(self).path
+        let search = try search()
+        XCTAssertEqual(search.rungs, [1, 3, 9])
+        let objective = SyntheticObjective(epochs: 9)
+        let runner = try runner(directory, search, objective)
+        XCTAssertEqual(try runner.run(), .completed)
+        let state = runner.state
+        XCTAssertEqual(state.records.count, 12)
+        for g in 0..<2 {
+            let trials = state.generation(g)
+            XCTAssertEqual(trials.count, 6)
+            XCTAssertEqual(trials.filter { $0.epochsDone >= 3 }.count, 2, "⌈6 / 3⌉ past rung 1")
+            XCTAssertEqual(trials.filter { $0.status == .finished }.count, 1, "⌈2 / 3⌉ past rung 3")
+            XCTAssertEqual(trials.filter { $0.status == .pruned }.count, 5)
+        }
+        // No trial trained a stretch twice, and none beyond where it was pruned.
+        XCTAssertEqual(Set(objective.stretches.map { "\($0.0)@\($0.1)" }).count, objective.stretches.count)
+        for record in state.records where record.status == .pruned {
+            XCTAssertEqual(objective.stretches.filter { $0.0 == record.id }.last?.1, record.epochsDone)
+        }
+        // Final phase: the most accurate finished trial of each method that finished any.
+        for method in Set(state.records.filter { $0.status == .finished }.map(\.method)) {
+            let best = state.records.filter { $0.method == method && $0.status == .finished }
+                .max { ($0.result!.bestValAccuracy, $1.id) < ($1.result!.bestValAccuracy, $0.id) }!
+            XCTAssertNotNil(best.testAccuracy, "\(method): \(best.id) was retrained")
+        }
+        XCTAssertEqual(objective.finals.count, state.records.filter { $0.testAccuracy != nil }.count)
+        // A second run finds nothing to do.
+        let again = SyntheticObjective(epochs: 9)
+        XCTAssertEqual(try self.runner(directory, search, again).run(), .completed)
+        XCTAssertTrue(again.stretches.isEmpty && again.finals.isEmpty)
+    }
+
+    func testAJournalCutAtEveryLineResumesToTheSameSweep() throws {
+        // (Two generations of three: every line of a smaller sweep, each cut resumed to the end.)
+        let search = try search(trials: 6)
+        let whole = temporaryDirectory(self).path
+        let reference = try runner(whole, search, SyntheticObjective(epochs: 9))
+        XCTAssertEqual(try reference.run(), .completed)
+        let expected = outcome(reference.state)
+        let journal = try String(contentsOfFile: SweepRunner.journalPath(whole), encoding: .utf8)
+        let lines = journal.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { $0 + "\n" }
+        XCTAssertGreaterThan(lines.count, 30)
+        for cut in 0...lines.count {
+            let directory = temporaryDirectory(self).appendingPathComponent("cut\(cut)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // The lines written before the kill, and half of the next (a torn write).
+            var text = lines.prefix(cut).joined()
+            if cut < lines.count { text += lines[cut].prefix(lines[cut].count / 2) }
+            try text.write(toFile: SweepRunner.journalPath(directory), atomically: false, encoding: .utf8)
+            let resumed = try runner(directory, search, SyntheticObjective(epochs: 9))
+            XCTAssertEqual(try resumed.run(), .completed, "cut at line \(cut)")
+            XCTAssertEqual(outcome(resumed.state), expected, "cut at line \(cut)")
+        }
+    }
+
+    func testInterruptedStretchesResumeWithoutRepeatingWork() throws {
+        let search = try search()
+        let directory = temporaryDirectory(self).path
+        var trained: [String] = []
+        var interrupts = 0
+        while true {
+            let objective = SyntheticObjective(epochs: 9)
+            // Stop before every fourth stretch of this run (and then go on in a new run).
+            var count = 0
+            objective.interruptBefore = { _, _ in count += 1; return count % 4 == 0 }
+            let outcome = try runner(directory, search, objective).run()
+            trained += objective.stretches.map { "\($0.0)@\($0.1)" }
+            if outcome == .completed { break }
+            interrupts += 1
+        }
+        XCTAssertGreaterThan(interrupts, 3)
+        XCTAssertEqual(Set(trained).count, trained.count, "no stretch trained twice across \(interrupts) interruptions")
+        let reference = try runner(temporaryDirectory(self).appendingPathComponent("whole").path, search, SyntheticObjective(epochs: 9))
+        try FileManager.default.createDirectory(atPath: reference.directory, withIntermediateDirectories: true)
+        XCTAssertEqual(try reference.run(), .completed)
+        let state = SweepState(events: try Journal.readAll(directory: directory))
+        XCTAssertEqual(outcome(state), outcome(reference.state))
+    }
+
+    func testWorkersSharingTheDirectoryReachTheSingleRunsSweep() throws {
+        let search = try search(extra: #", "type": "pareto""#)
+        let single = try runner(temporaryDirectory(self).path, search, SyntheticObjective(epochs: 9))
+        XCTAssertEqual(try single.run(), .completed)
+        let shared = temporaryDirectory(self).appendingPathComponent("shared").path
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        let workers = try (0..<3).map { try runner(shared, search, SyntheticObjective(epochs: 9), worker: "w\($0)", leaseSeconds: 0.4) }
+        let group = DispatchGroup()
+        let outcomes = UnsafeMutableBufferPointer<SweepRunner.Outcome?>.allocate(capacity: 3)
+        defer { outcomes.deallocate() }
+        for (k, worker) in workers.enumerated() {
+            outcomes[k] = nil
+            DispatchQueue.global().async(group: group) { outcomes[k] = try? worker.run() }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(Array(outcomes), [.completed, .completed, .completed])
+        let state = SweepState(events: try Journal.readAll(directory: shared))
+        XCTAssertEqual(outcome(state), outcome(single.state))
+        XCTAssertEqual(state.duplicates, 0)
+    }
+}
