@@ -9,7 +9,7 @@ import Sweep
 extension SideTuningObjective {
     /// Trains those of `ids` this process can claim up to `rung` epochs; each outcome is journaled
     /// before the trial's lease is released. Compatible trials go in cohorts that share each batch
-    /// read (SweepRunner+Cohorts.swift), the rest through the pool. Returns how many it trained.
+    /// read (SideTuningObjective+Cohorts.swift), the rest through the pool. Returns how many it trained.
     public func train(_ ids: [String], until rung: Int, runner: SweepRunner) throws -> Int {
         let shouldStop = runner.shouldStop
         let data = TrialData(cache: cache, trainSplit: spec.data.searchTrain, evalSplit: spec.data.searchEval, classes: spec.data.classes)
