@@ -4,12 +4,13 @@ import Numerics
 /// The frozen ViT backbone: a forward pass that returns the activations ("taps") side networks read.
 ///
 /// Follows timm's `VisionTransformer` (see shared/METHODS.md): patch embedding as one GEMM over
-/// unfolded patches, class token, position embedding, pre-norm blocks
-/// `x = x + proj(attn(LN1(x)))`, `x = x + fc2(GELU(fc1(LN2(x))))`, final LayerNorm.
-/// Taps: z₀ = tokens after the position embedding, zᵢ = output of block i (1…L), and optionally
-/// LN(z_L) (the final `norm`).
+/// unfolded patches, class token (and registers), position embedding, optional `norm_pre`, pre-norm
+/// blocks `x = x + γ₁ ⊙ proj(attn(LN1(x)))`, `x = x + γ₂ ⊙ fc2(act(fc1(LN2(x))))` (γ = 1 without layer
+/// scale; act GELU or QuickGELU), final LayerNorm.
+/// Taps: z₀ = the blocks' input (tokens after the position embedding and `norm_pre`), zᵢ = output of
+/// block i (1…L), and optionally LN(z_L) (the final `norm`).
 ///
-/// Legend: B batch, C channels, S image side, P patch side, G = S/P, N = G² + 1 tokens, D width,
+/// Legend: B batch, C channels, S image side, P patch side, G = S/P, N = 1 + R + G² tokens (R registers), D width,
 /// H heads, Dh = D/H, Hd MLP width, F = C·P·P.
 public final class ViT: @unchecked Sendable {
     public let config: ViTConfig
@@ -129,19 +130,31 @@ public final class ViT: @unchecked Sendable {
                     BLAS.sgemm(transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
                 }
             }
-            // Tokens: [cls ; patches + bias] + pos_embed.
+            // Tokens in timm's order [cls ; registers ; patches + bias], plus the position embedding on
+            // every row (or, without a prefix slot, on the patches only).
+            let prefix = c.prefixTokens, embedded = c.embedsPrefix ? 0 : prefix
+            let registers = p.registerTokens ?? Tensor(shape: [0])
             p.classToken.withUnsafePointer { cls in
+            registers.withUnsafePointer { reg in
             p.patchBias.withUnsafePointer { bias in
             p.positionEmbedding.withUnsafePointer { pos in
                 for image in 0..<b {
                     let tokens = x + image * N * D
-                    for d in 0..<D { tokens[d] = cls[d] + pos[d] }
-                    for t in 1..<N {
-                        let row = tokens + t * D, patch = ln + (image * patches + t - 1) * D, e = pos + t * D
-                        for d in 0..<D { row[d] = patch[d] + bias[d] + e[d] }
+                    for t in 0..<N {
+                        let row = tokens + t * D
+                        let source: UnsafePointer<Float>
+                        if t == 0 { source = cls } else if t < prefix { source = reg + (t - 1) * D } else {
+                            source = UnsafePointer(ln + (image * patches + t - prefix) * D)
+                        }
+                        if t < prefix { for d in 0..<D { row[d] = source[d] } } else { for d in 0..<D { row[d] = source[d] + bias[d] } }
+                        if t >= embedded { let e = pos + (t - embedded) * D; for d in 0..<D { row[d] += e[d] } }
                     }
                 }
-            } } }
+            } } } }
+            if let weight = p.preNormWeight, let bias = p.preNormBias {
+                layerNorm(out: ln, inp: x, weight: weight, bias: bias, rows: M)
+                x.update(from: ln, count: M * D)
+            }
             emitTap(0, from: x, range: range, taps: taps)
 
             for (index, block) in p.blocks.enumerated() {
@@ -155,8 +168,10 @@ public final class ViT: @unchecked Sendable {
                     attentionForward(out: attn + image * N * D, probs: probs, qkv: qkv + image * N * 3 * D,
                                      batch: 1, tokens: N, heads: c.heads, headDim: c.headDim, scale: scale)
                 }
-                linear(out: x, inp: attn, weight: block.projWeight, packed: packedBlock?.proj, bias: block.projBias, rows: M,
-                       accumulate: true, rounded: rounded)
+                residual(x, scale: block.ls1, scratch: ln, rows: M) { out, accumulate in
+                    linear(out: out, inp: attn, weight: block.projWeight, packed: packedBlock?.proj, bias: block.projBias, rows: M,
+                           accumulate: accumulate, rounded: rounded)
+                }
                 // x = x + fc2(GELU(fc1(LN2(x))))
                 layerNorm(out: ln, inp: x, weight: block.norm2Weight, bias: block.norm2Bias, rows: M)
                 if let fc1 = packedBlock?.fc1 {
@@ -167,10 +182,15 @@ public final class ViT: @unchecked Sendable {
                     }
                 }
                 block.fc1Bias.withUnsafePointer { bias in
-                    biasGELUForward(out: hidden, preActivation: nil, bias: bias, rows: M, cols: Hd)
+                    switch c.activation {
+                    case .gelu: biasGELUForward(out: hidden, preActivation: nil, bias: bias, rows: M, cols: Hd)
+                    case .quickGELU: biasQuickGELUForward(hidden, bias: bias, rows: M, cols: Hd)
+                    }
                 }
-                linear(out: x, inp: hidden, weight: block.fc2Weight, packed: packedBlock?.fc2, bias: block.fc2Bias, rows: M,
-                       accumulate: true, rounded: rounded)
+                residual(x, scale: block.ls2, scratch: ln, rows: M) { out, accumulate in
+                    linear(out: out, inp: hidden, weight: block.fc2Weight, packed: packedBlock?.fc2, bias: block.fc2Bias, rows: M,
+                           accumulate: accumulate, rounded: rounded)
+                }
                 emitTap(index + 1, from: x, range: range, taps: taps)
             }
             if let normalizedFinal {
@@ -208,6 +228,32 @@ public final class ViT: @unchecked Sendable {
         guard let destination = taps[index] else { return }
         let rowsPerImage = config.tokens * config.width
         (destination + range.lowerBound * rowsPerImage).update(from: x, count: range.count * rowsPerImage)
+    }
+
+    /// x += branch, or with layer scale x += γ ⊙ branch: `branch(out, accumulate)` writes the
+    /// branch's output (straight onto x when unscaled, else into `scratch`).
+    private func residual(_ x: UnsafeMutablePointer<Float>, scale: Tensor?, scratch: UnsafeMutablePointer<Float>, rows: Int,
+                          _ branch: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+        guard let scale else { branch(x, true); return }
+        branch(scratch, false)
+        let D = config.width
+        scale.withUnsafePointer { g in
+            for r in 0..<rows {
+                let row = x + r * D, b = scratch + r * D
+                for d in 0..<D { row[d] += g[d] * b[d] }
+            }
+        }
+    }
+
+    /// h ← QuickGELU(h + bias) = (h + bias) · σ(1.702 (h + bias)), CLIP's activation.
+    private func biasQuickGELUForward(_ h: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let row = h + r * cols
+            for j in 0..<cols {
+                let v = row[j] + bias[j]
+                row[j] = v / (1 + Foundation.exp(-1.702 * v))
+            }
+        }
     }
 
     private func layerNorm(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor, rows: Int) {

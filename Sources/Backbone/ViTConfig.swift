@@ -11,6 +11,19 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     public var channels: Int = 3
     /// LayerNorm epsilon: 1e-6 in timm and Google's checkpoints, 1e-12 in HuggingFace's ViT.
     public var layerNormEps: Float = 1e-6
+    /// Register tokens (DINOv2-reg: 4), carried through the blocks after the class token.
+    public var registers = 0
+    /// Whether the position embedding has rows for the class (and register) tokens too; false is
+    /// timm's `no_embed_class` (DeiT III, DINOv2-reg): only the patches get one.
+    public var embedsPrefix = true
+    /// A LayerNorm before the blocks (timm's `norm_pre`, CLIP's `ln_pre`).
+    public var preNorm = false
+    /// Per-channel scales on each branch's output (timm's `ls1`/`ls2` gammas: DINOv2, DeiT III).
+    public var layerScale = false
+    /// The MLP's activation: exact GELU, or CLIP's QuickGELU x·σ(1.702x).
+    public var activation: Activation = .gelu
+
+    public enum Activation: String, Sendable, CaseIterable { case gelu, quickGELU = "quick_gelu" }
 
     public init(imageSize: Int, patchSize: Int, width: Int, depth: Int, heads: Int,
                 mlpRatio: Int = 4, channels: Int = 3, layerNormEps: Float = 1e-6) {
@@ -21,8 +34,13 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
 
     /// Patches per side.
     public var gridSize: Int { imageSize / patchSize }
-    /// Tokens per image: the class token plus one per patch (197 for ViT-B/16 at 224).
-    public var tokens: Int { gridSize * gridSize + 1 }
+    /// Tokens per image, in timm's order: the class token, the registers, one per patch (197 for
+    /// ViT-B/16 at 224).
+    public var tokens: Int { prefixTokens + gridSize * gridSize }
+    /// The class token and the registers.
+    public var prefixTokens: Int { 1 + registers }
+    /// Rows of the position embedding.
+    public var positionTokens: Int { (embedsPrefix ? prefixTokens : 0) + gridSize * gridSize }
     public var headDim: Int { width / heads }
     public var hiddenWidth: Int { width * mlpRatio }
     /// Features of one unfolded patch (channels × P × P).
@@ -51,13 +69,20 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     /// Parameters of the backbone (no classification head).
     public var parameterCount: Int {
         let d = width, h = hiddenWidth
-        let embed = d * patchFeatures + d + d + tokens * d
-        let block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (h * d + h) + (d * h + d)
+        let embed = d * patchFeatures + d + prefixTokens * d + positionTokens * d + (preNorm ? 2 * d : 0)
+        let block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (h * d + h) + (d * h + d) + (layerScale ? 2 * d : 0)
         return embed + depth * block + 2 * d
     }
 
     public var description: String {
-        "ViT(image \(imageSize), patch \(patchSize), width \(width), depth \(depth), heads \(heads), mlp ×\(mlpRatio), eps \(layerNormEps))"
+        var extras: [String] = []
+        if registers > 0 { extras.append("\(registers) registers") }
+        if !embedsPrefix { extras.append("no class position") }
+        if preNorm { extras.append("pre-norm") }
+        if layerScale { extras.append("layer scale") }
+        if activation != .gelu { extras.append(activation.rawValue) }
+        let more = extras.map { ", " + $0 }.joined()
+        return "ViT(image \(imageSize), patch \(patchSize), width \(width), depth \(depth), heads \(heads), mlp ×\(mlpRatio), eps \(layerNormEps)\(more))"
     }
 
     /// Named configurations (timm's names without the `vit_` prefix and resolution suffix).

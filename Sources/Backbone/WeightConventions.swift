@@ -36,13 +36,19 @@ public struct LoadedViT {
     public let parameters: ViTParameters
     /// Storage type of the patch embedding (representative of the file).
     public let scalarType: ScalarType
+    /// The image side the checkpoint's position embedding was made for.
+    public let nativeImageSize: Int
 
     /// Opens a `.safetensors` or `.npz` checkpoint in any supported convention.
     /// - Parameters:
     ///   - heads: attention heads, needed for timm/HuggingFace files (their tensors do not record it);
     ///     defaults to the usual count for the width (ViT-Ti 3, S 6, B 12, L 16).
     ///   - layerNormEps: overrides the convention's default (1e-6 timm/Google, 1e-12 HuggingFace).
-    public init(path: String, heads: Int? = nil, layerNormEps: Float? = nil) throws {
+    ///   - imageSize: the image side to run at, when not the checkpoint's own: the position embedding
+    ///     is resampled (`resamplePositionEmbedding`); a multiple of the patch size.
+    ///   - activation: the MLP's activation when the file cannot say (QuickGELU for OpenAI's CLIP).
+    public init(path: String, heads: Int? = nil, layerNormEps: Float? = nil, imageSize: Int? = nil,
+                activation: ViTConfig.Activation? = nil) throws {
         let archive = try Self.openArchive(path)
         guard let (convention, prefix) = WeightConvention.detect(archive.names) else {
             throw WeightsError.unknownConvention(path: path, sampleKeys: archive.names)
@@ -51,12 +57,28 @@ public struct LoadedViT {
         self.convention = convention
         var mapper = ConventionMapper(archive: archive, prefix: prefix)
         var config: ViTConfig
+        let parameters: ViTParameters
         switch convention {
         case .timm: (config, parameters) = try mapper.timm(heads: heads)
         case .huggingface: (config, parameters) = try mapper.huggingface(heads: heads)
         case .googleNPZ: (config, parameters) = try mapper.google(heads: heads)
         }
+
+        nativeImageSize = config.imageSize
         if let layerNormEps { config.layerNormEps = layerNormEps }
+        if let activation { config.activation = activation }
+        var resampled = parameters
+        if let imageSize, imageSize != config.imageSize {
+            guard imageSize > 0, imageSize % config.patchSize == 0, imageSize / config.patchSize <= 1024 else {
+                throw WeightsError.inconsistentModel(path: path, detail: "image size \(imageSize) is not a positive multiple (at most 1024×) of the patch size \(config.patchSize)")
+            }
+            // Rows without a prefix slot resample alone; with one, the prefix rows are kept apart.
+            let kept = config.embedsPrefix ? config.prefixTokens : 0
+            resampled.positionEmbedding = resamplePositionEmbedding(parameters.positionEmbedding, prefix: kept,
+                                                                     from: config.gridSize, to: imageSize / config.patchSize)
+            config.imageSize = imageSize
+        }
+        self.parameters = resampled
         self.config = config
         scalarType = archive.scalarType(of: mapper.patchKey) ?? .float32
     }
@@ -97,19 +119,31 @@ struct ConventionMapper {
         return depth
     }
 
+    /// The patch grid of a position embedding of `tokens` rows for `prefix` class and register tokens,
+    /// and whether it has rows for them (nil: neither reading gives a square grid).
+    static func grid(positionTokens tokens: Int, prefix: Int) -> (grid: Int, embedsPrefix: Bool)? {
+        func side(_ n: Int) -> Int? { let g = Int(Double(max(n, 0)).squareRoot().rounded()); return n > 0 && g * g == n ? g : nil }
+        // With registers timm's checkpoints (DINOv2-reg) give them no position: try that reading first.
+        let readings = prefix > 1 ? [(tokens, false), (tokens - prefix, true)] : [(tokens - prefix, true), (tokens, false)]
+        for (patches, embedsPrefix) in readings { if let g = side(patches) { return (g, embedsPrefix) } }
+        return nil
+    }
+
     private func makeConfig(width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
-                            heads: Int?, eps: Float) throws -> ViTConfig {
-        let grid = Int(Double(tokens - 1).squareRoot().rounded())
-        guard tokens >= 2, grid * grid == tokens - 1 else {
-            throw fail("position embedding has \(tokens) tokens; expected a class token plus a square grid of patches")
+                            heads: Int?, eps: Float, registers: Int = 0) throws -> ViTConfig {
+        guard let (grid, embedsPrefix) = Self.grid(positionTokens: tokens, prefix: 1 + registers) else {
+            let prefix = registers > 0 ? "a class token and \(registers) registers" : "a class token"
+            throw fail("position embedding has \(tokens) tokens; expected a square grid of patches, with or without \(prefix)")
         }
         guard depth > 0 else { throw fail("no transformer blocks found") }
         guard hidden % width == 0 else { throw fail("MLP width \(hidden) is not a multiple of width \(width)") }
         guard let heads = heads ?? ViTConfig.conventionalHeads(forWidth: width) else {
             throw fail("cannot infer the head count for width \(width); give it explicitly (--heads / backbone.heads)")
         }
-        let config = ViTConfig(imageSize: grid * patch, patchSize: patch, width: width, depth: depth, heads: heads,
+        var config = ViTConfig(imageSize: grid * patch, patchSize: patch, width: width, depth: depth, heads: heads,
                                mlpRatio: hidden / width, channels: channels, layerNormEps: eps)
+        config.registers = registers
+        config.embedsPrefix = embedsPrefix
         if let problem = config.inconsistency { throw fail(problem) }
         return config
     }
@@ -136,33 +170,72 @@ struct ConventionMapper {
 
     // MARK: - timm
 
+    /// Tensors of ViT variants hpsweep cannot run, and what they show.
+    static let unsupported: [(fragment: String, architecture: String)] = [
+        ("rope", "rotary position embeddings"), ("freqs", "rotary position embeddings"),
+        ("relative_position", "relative position bias"), ("rel_pos", "relative position bias"),
+        ("fc1_g", "a SwiGLU MLP"), ("fc1_x", "a SwiGLU MLP"), ("mlp.w12", "a SwiGLU MLP"), ("mlp.w1.", "a SwiGLU MLP"),
+        ("q_norm", "query/key normalisation"), ("k_norm", "query/key normalisation"),
+        ("attn.norm.", "a normalised attention output"), ("mlp.norm.", "a normalised MLP (scale_mlp_norm)"),
+        ("attn.q_bias", "separate q/v biases (BEiT/EVA)"), ("gamma_1", "BEiT-style layer scale"),
+    ]
+
     mutating func timm(heads: Int?) throws -> (ViTConfig, ViTParameters) {
         let p = prefix
+        for name in archive.names where name.hasPrefix(p + "blocks.") || name.hasPrefix(p + "rope") || name.hasPrefix(p + "pos_embed") {
+            if let match = Self.unsupported.first(where: { name.contains($0.fragment) }) {
+                throw fail("\(match.architecture) (tensor '\(name)'): an architecture hpsweep cannot run; it runs the plain ViT family (timm's VisionTransformer: DINOv2, CLIP, DeiT III)")
+            }
+        }
         patchKey = p + "patch_embed.proj.weight"
         let (patchShape, pos) = try embeddingShapes(patch: patchKey, position: p + "pos_embed")
         let d = patchShape[0]
         let depth = countBlocks { "\(p)blocks.\($0).norm1.weight" }
         let hidden = try shape("\(p)blocks.0.mlp.fc1.weight").first ?? 0
-        let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
-                                    hidden: hidden, heads: heads, eps: 1e-6)
+        var registers = 0
+        if archive.contains(p + "reg_token") {
+            let shape = try shape(p + "reg_token")
+            guard shape.count == 3, shape[0] == 1, shape[2] == d, shape[1] >= 1 else {
+                throw WeightsError.shapeMismatch(path: archive.path, tensor: p + "reg_token", expected: [1, -1, d], found: shape)
+            }
+            registers = shape[1]
+        }
+        var config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
+                                    hidden: hidden, heads: heads, eps: 1e-6, registers: registers)
+        config.preNorm = archive.contains(p + "norm_pre.weight")
+        // CLIP's image towers (the timm family with norm_pre) use PyTorch's LayerNorm eps, 1e-5.
+        if config.preNorm { config.layerNormEps = 1e-5 }
+        config.layerScale = archive.contains(p + "blocks.0.ls1.gamma")
         let h = config.hiddenWidth
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)blocks.\(i)."
-            return ViTParameters.Block(
+            var block = ViTParameters.Block(
                 norm1Weight: try vector(b + "norm1.weight", d), norm1Bias: try vector(b + "norm1.bias", d),
                 qkvWeight: try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), qkvBias: try vector(b + "attn.qkv.bias", 3 * d),
                 projWeight: try archive.tensor(b + "attn.proj.weight", shape: [d, d]), projBias: try vector(b + "attn.proj.bias", d),
                 norm2Weight: try vector(b + "norm2.weight", d), norm2Bias: try vector(b + "norm2.bias", d),
                 fc1Weight: try archive.tensor(b + "mlp.fc1.weight", shape: [h, d]), fc1Bias: try vector(b + "mlp.fc1.bias", h),
                 fc2Weight: try archive.tensor(b + "mlp.fc2.weight", shape: [d, h]), fc2Bias: try vector(b + "mlp.fc2.bias", d))
+            if config.layerScale {
+                block.ls1 = try vector(b + "ls1.gamma", d)
+                block.ls2 = try vector(b + "ls2.gamma", d)
+            }
+            return block
         }
-        let parameters = ViTParameters(
+        // CLIP's image towers have no patch bias.
+        let patchBias = archive.contains(p + "patch_embed.proj.bias") ? try vector(p + "patch_embed.proj.bias", d) : Tensor(shape: [d])
+        var parameters = ViTParameters(
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
-            patchBias: try vector(p + "patch_embed.proj.bias", d),
+            patchBias: patchBias,
             classToken: try tensor(p + "cls_token", stored: [1, 1, d], as: [d]),
-            positionEmbedding: try tensor(p + "pos_embed", stored: pos, as: [config.tokens, d]),
+            positionEmbedding: try tensor(p + "pos_embed", stored: pos, as: [config.positionTokens, d]),
             blocks: blocks,
             normWeight: try vector(p + "norm.weight", d), normBias: try vector(p + "norm.bias", d))
+        if registers > 0 { parameters.registerTokens = try tensor(p + "reg_token", stored: [1, registers, d], as: [registers, d]) }
+        if config.preNorm {
+            parameters.preNormWeight = try vector(p + "norm_pre.weight", d)
+            parameters.preNormBias = try vector(p + "norm_pre.bias", d)
+        }
         return (config, parameters)
     }
 
@@ -198,7 +271,7 @@ struct ConventionMapper {
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
             patchBias: try vector(p + "embeddings.patch_embeddings.projection.bias", d),
             classToken: try tensor(p + "embeddings.cls_token", stored: [1, 1, d], as: [d]),
-            positionEmbedding: try tensor(posKey, stored: pos, as: [config.tokens, d]),
+            positionEmbedding: try tensor(posKey, stored: pos, as: [config.positionTokens, d]),
             blocks: blocks,
             normWeight: try vector(p + "layernorm.weight", d), normBias: try vector(p + "layernorm.bias", d))
         return (config, parameters)
@@ -259,7 +332,7 @@ struct ConventionMapper {
         let parameters = ViTParameters(
             patchWeight: patchWeight, patchBias: try vector("embedding/bias", d),
             classToken: try tensor("cls", stored: [1, 1, d], as: [d]),
-            positionEmbedding: try tensor(posKey, stored: pos, as: [config.tokens, d]),
+            positionEmbedding: try tensor(posKey, stored: pos, as: [config.positionTokens, d]),
             blocks: blocks,
             normWeight: try vector("Transformer/encoder_norm/scale", d), normBias: try vector("Transformer/encoder_norm/bias", d))
         return (config, parameters)

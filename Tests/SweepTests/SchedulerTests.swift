@@ -187,15 +187,19 @@ final class SchedulerTests: XCTestCase {
         let shared = temporaryDirectory(self).appendingPathComponent("shared").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         let workers = try (0..<3).map { try runner(shared, search, SyntheticObjective(epochs: 9), worker: "w\($0)", leaseSeconds: 0.4) }
+        final class Outcomes: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [SweepRunner.Outcome?] = [nil, nil, nil]
+            func set(_ k: Int, _ value: SweepRunner.Outcome?) { lock.lock(); values[k] = value; lock.unlock() }
+        }
+        let outcomes = Outcomes()
         let group = DispatchGroup()
-        let outcomes = UnsafeMutableBufferPointer<SweepRunner.Outcome?>.allocate(capacity: 3)
-        defer { outcomes.deallocate() }
         for (k, worker) in workers.enumerated() {
-            outcomes[k] = nil
-            DispatchQueue.global().async(group: group) { outcomes[k] = try? worker.run() }
+            nonisolated(unsafe) let worker = worker
+            DispatchQueue.global().async(group: group) { outcomes.set(k, try? worker.run()) }
         }
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
-        XCTAssertEqual(Array(outcomes), [.completed, .completed, .completed])
+        XCTAssertEqual(outcomes.values, [.completed, .completed, .completed])
         let state = SweepState(events: try Journal.readAll(directory: shared))
         XCTAssertEqual(outcome(state), outcome(single.state))
         XCTAssertEqual(state.duplicates, 0)
