@@ -17,6 +17,23 @@ public struct ViTParameters {
         public var fc2Bias: Tensor                     // (D)
         /// Layer-scale gammas of the attention and MLP branches (D), when the config has them.
         public var ls1: Tensor? = nil, ls2: Tensor? = nil
+
+        /// The same block with its layer scales folded into the branches' output rows (γ ⊙ (W x + b)
+        /// = (diag γ W) x + γ ⊙ b): what a reader of the weights that knows no γ (LST's pruning) takes.
+        public func foldingLayerScale() -> Block {
+            func scaled(_ t: Tensor, by gamma: Tensor?) -> Tensor {
+                guard let gamma else { return t }
+                var out = t
+                let columns = t.count / gamma.count
+                for r in 0..<gamma.count { for c in 0..<columns { out.storage[r * columns + c] *= gamma.storage[r] } }
+                return out
+            }
+            var folded = self
+            folded.projWeight = scaled(projWeight, by: ls1); folded.projBias = scaled(projBias, by: ls1)
+            folded.fc2Weight = scaled(fc2Weight, by: ls2); folded.fc2Bias = scaled(fc2Bias, by: ls2)
+            folded.ls1 = nil; folded.ls2 = nil
+            return folded
+        }
     }
 
     public var patchWeight: Tensor                     // (D, F): the conv kernel (D, C, P, P) flattened

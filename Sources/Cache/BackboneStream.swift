@@ -57,7 +57,7 @@ public struct BackboneStream {
                     if request.tokenPolicy == .all {    // no reduction: encode straight from the output
                         request.dtype.encode(source, count: count, into: destination)
                     } else {
-                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
+                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens, registers: config.registers,
                                           width: config.width, into: reduced)
                         request.dtype.encode(reduced, count: count, into: destination)
                     }
@@ -69,19 +69,27 @@ public struct BackboneStream {
     }
 
     /// Rows (examples, tokens, width) reduced by the token policy into (examples, kept, width).
-    static func selectTokens(_ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int,
+    static func selectTokens(_ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int, registers: Int,
                              width: Int, into out: UnsafeMutablePointer<Float>) {
+        let firstPatch = 1 + registers
         switch policy {
         case .all:
             out.update(from: source, count: examples * tokens * width)   // (the stream skips this copy)
         case .cls:
             for e in 0..<examples { (out + e * width).update(from: source + e * tokens * width, count: width) }
+        case .allWithoutRegisters:
+            let kept = tokens - registers
+            for e in 0..<examples {
+                let image = source + e * tokens * width, o = out + e * kept * width
+                o.update(from: image, count: width)
+                (o + width).update(from: image + firstPatch * width, count: (tokens - firstPatch) * width)
+            }
         case .mean:
-            let scale = 1 / Float(tokens - 1)
+            let scale = 1 / Float(tokens - firstPatch)
             for e in 0..<examples {
                 let o = out + e * width
                 o.initialize(repeating: 0, count: width)
-                for t in 1..<tokens {
+                for t in firstPatch..<tokens {
                     let row = source + (e * tokens + t) * width
                     for d in 0..<width { o[d] += row[d] }
                 }

@@ -34,11 +34,19 @@ public enum TokenPolicy: String, CaseIterable, Sendable {
     case all
     /// The class token only (linear probes; 197× smaller for ViT-B/16).
     case cls
-    /// The mean of the patch tokens (class token excluded, as timm's global_pool="avg").
+    /// The mean of the patch tokens (class token and registers excluded, as timm's global_pool="avg").
     case mean
+    /// The class token and the patches, registers dropped (DINOv2-reg's registers are scratch space).
+    case allWithoutRegisters = "all_no_registers"
 
     /// Rows a cache keeps per example for a backbone of `config`.
-    public func tokens(for config: ViTConfig) -> Int { self == .all ? config.tokens : 1 }
+    public func tokens(for config: ViTConfig) -> Int {
+        switch self {
+        case .all: return config.tokens
+        case .allWithoutRegisters: return config.tokens - config.registers
+        case .cls, .mean: return 1
+        }
+    }
 }
 
 /// One array file of a cache: activations of one (split, tap), or a split's labels.
@@ -143,7 +151,7 @@ public struct CacheHeader: Equatable {
         tokenPolicy = policy
         tokens = try integer(object["tokens"], "tokens", minimum: 1)
         width = try integer(object["width"], "width", minimum: 1)
-        if policy != .all && tokens != 1 {
+        if (policy == .cls || policy == .mean) && tokens != 1 {
             throw CacheError.badHeader(path: path, field: "tokens", detail: "must be 1 with token_policy \(policy.rawValue)")
         }
         var taps: [Tap] = []

@@ -6,16 +6,18 @@ import Numerics
 
 /// Where the frozen backbone comes from; part of the cache key.
 public enum BackboneSource {
-    /// A checkpoint file (any supported convention); its contents are hashed.
-    case weights(path: String, heads: Int?, layerNormEps: Float?)
+    /// A checkpoint file (any supported convention); its contents are hashed. `imageSize`: run at
+    /// another image side than the checkpoint's (its position embedding resampled); `activation`:
+    /// the MLP's when the file cannot say (QuickGELU for OpenAI's CLIP).
+    case weights(path: String, heads: Int?, layerNormEps: Float?, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil)
     /// Random weights of a named or explicit configuration (demos and tests): the seed is hashed.
     case random(config: ViTConfig, seed: UInt64)
 
     /// The backbone, computing at `compute`, and what identifies it in a cache key.
     func load(compute: ComputePrecision = .fp32) throws -> (ViT, JSONValue) {
         switch self {
-        case let .weights(path, heads, eps):
-            let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps)
+        case let .weights(path, heads, eps, imageSize, activation):
+            let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
             let identity: JSONValue = .object([
                 "weights_sha256": .string(try SHA256.hash(file: path)),
                 "convention": .string(loaded.convention.rawValue),
@@ -31,15 +33,25 @@ public enum BackboneSource {
     /// The backbone's configuration (a weights file is read, and so checked, to find it).
     public func config() throws -> ViTConfig {
         switch self {
-        case let .weights(path, heads, eps): return try LoadedViT(path: path, heads: heads, layerNormEps: eps).config
+        case let .weights(path, heads, eps, imageSize, activation):
+            return try LoadedViT(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation).config
         case let .random(config, _): return config
         }
     }
 
+    /// The configuration as a cache key holds it (the plain ViT's fields always; the family's only
+    /// where they differ from it, so that plain ViTs keep their keys).
     static func describe(_ c: ViTConfig) -> JSONValue {
-        .object(["image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
-                 "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),
-                 "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps)])
+        var fields: [String: JSONValue] = [
+            "image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
+            "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),
+            "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps)]
+        if c.registers > 0 { fields["registers"] = .int(c.registers) }
+        if !c.embedsPrefix { fields["embeds_prefix"] = .bool(false) }
+        if c.preNorm { fields["pre_norm"] = .bool(true) }
+        if c.layerScale { fields["layer_scale"] = .bool(true) }
+        if c.activation != .gelu { fields["activation"] = .string(c.activation.rawValue) }
+        return .object(fields)
     }
 }
 

@@ -19,7 +19,7 @@ extension LadderSideTuning {
                      "LST pruning: backbone has \(backbone.blocks.count) blocks of width \(backbone.blocks.first?.norm1Weight.count ?? 0), expected \(depth) of \(width)")
         initialize(p, rng: &rng)
         for (rung, layer) in zip(rungs, layers) {
-            Self.prune(backbone.blocks[layer - 1], into: p, block: rung.block, width: width, heads: heads)
+            Self.prune(backbone.blocks[layer - 1].foldingLayerScale(), into: p, block: rung.block, width: width, heads: heads)
         }
     }
 

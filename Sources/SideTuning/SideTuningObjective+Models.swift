@@ -19,7 +19,7 @@ extension SideTuningObjective {
         extra["taps"] = JSONValue.array(trainer.network.requiredTaps.map { .string($0.description) }).canonicalText
         extra["token_policy"] = cache.header.tokenPolicy.rawValue
         extra["tokens"] = String(cache.header.tokens)
-        if case .weights(let path, _, _) = spec.backbone { extra["backbone_path"] = absolute(path) }
+        if case .weights(let path, _, _, _, _) = spec.backbone { extra["backbone_path"] = absolute(path) }
         let model = SideNetworkModel(settings: trainer.settings, classes: spec.data.classes, backboneWidth: cache.header.width,
                                      backboneDepth: depth, backboneHeads: heads, parameters: parameters, extra: extra)
         let path = (runner.directory as NSString).appendingPathComponent(relativePath)

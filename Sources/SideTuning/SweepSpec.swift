@@ -60,7 +60,9 @@ public struct SweepSpec {
         guard var backboneReader = try top.object("backbone") else { throw top.fail("backbone", "is required") }
         let backbone = try parseBackbone(&backboneReader)
         guard var dataReader = try top.object("data") else { throw top.fail("data", "is required") }
-        let data = try parseData(&dataReader)
+        // CLIP's image towers were trained on OpenAI's normalisation: the default for them.
+        let isCLIP = (try? backbone.config())?.preNorm ?? false
+        let data = try parseData(&dataReader, normalization: isCLIP ? clipNormalization : imageNetNormalization)
         var cacheReader = try top.object("cache") ?? SpecReader(file: file, path: "$.cache", object: [:])
         let cache = try parseCache(&cacheReader, data: data, top: top)
         var search: SearchSpec?
@@ -82,8 +84,8 @@ public struct SweepSpec {
     static func backboneShape(_ source: BackboneSource) throws -> (width: Int, depth: Int, heads: Int, hasWeights: Bool) {
         switch source {
         case let .random(config, _): return (config.width, config.depth, config.heads, false)
-        case let .weights(path, heads, eps):
-            let config = try LoadedViT(path: path, heads: heads, layerNormEps: eps).config
+        case .weights:
+            let config = try source.config()
             return (config.width, config.depth, config.heads, true)
         }
     }
@@ -91,6 +93,15 @@ public struct SweepSpec {
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
         let heads = try r.integer("heads", minimum: 1, maximum: 4096)
         let eps = try r.number("layer_norm_eps").map { Float($0) }
+        let imageSize = try r.integer("image_size", minimum: 1, maximum: 16384)
+        var activation: ViTConfig.Activation?
+        if let name = try r.string("activation") {
+            let names = ViTConfig.Activation.allCases.map(\.rawValue)
+            guard let known = ViTConfig.Activation(rawValue: name) else {
+                throw r.fail("activation", "must be \(names.map { "'\($0)'" }.joined(separator: " or "))\(didYouMean(name, among: names))")
+            }
+            activation = known
+        }
         if let weights = try r.string("weights") {
             if r.has("random") { throw r.fail("random", "give either 'weights' or 'random', not both") }
             let url = try r.string("url")
@@ -101,7 +112,13 @@ public struct SweepSpec {
                     ?? "see the README's 'Backbone weights' for how to get ViT weights"
                 throw r.fail("weights", "\(path) does not exist: \(how)")
             }
-            return .weights(path: path, heads: heads, layerNormEps: eps)
+            let source = BackboneSource.weights(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
+            // A size the patches do not divide is this key's mistake (other problems of the file surface later).
+            if imageSize != nil, case .failure(let error) = Result(catching: { try source.config() }),
+               error is WeightsError, "\(error)".contains("image size") {
+                throw r.fail("image_size", "\(error)")
+            }
+            return source
         }
         guard let preset = try r.string("random") else { throw r.fail(nil, "needs 'weights' (a checkpoint file) or 'random' (a named config)") }
         guard var config = ViTConfig.preset(named: preset) else {
@@ -110,12 +127,18 @@ public struct SweepSpec {
         let seed = try r.integer("seed", minimum: 0) ?? 0
         if let heads { config.heads = heads }
         if let eps { config.layerNormEps = eps }
+        if let activation { config.activation = activation }
+        if imageSize != nil { throw r.fail("image_size", "applies to weights files (a random backbone's size is its config's)") }
         if let problem = config.inconsistency { throw r.fail(nil, problem) }
         try r.rejectUnknownKeys()
         return .random(config: config, seed: UInt64(seed))
     }
 
-    static func parseData(_ r: inout SpecReader) throws -> DataSpec {
+    static let imageNetNormalization: (mean: [Float], std: [Float]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    static let clipNormalization: (mean: [Float], std: [Float]) = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+
+    /// `normalization`: the mean/std when the section gives none (ImageNet's, or CLIP's for CLIP weights).
+    static func parseData(_ r: inout SpecReader, normalization: (mean: [Float], std: [Float])) throws -> DataSpec {
         let format = try r.string("format") ?? ""
         let source: DataSpec.Source
         switch format {
@@ -152,8 +175,8 @@ public struct SweepSpec {
             source: source, classes: classes,
             searchTrain: try search.string("train", default: "train800"), searchEval: try search.string("eval", default: "val200"),
             finalTrain: try final.string("train", default: "train800val200"), finalEval: try final.string("eval", default: "test"),
-            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? [0.485, 0.456, 0.406],
-            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? [0.229, 0.224, 0.225])
+            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? normalization.mean,
+            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? normalization.std)
         try search.rejectUnknownKeys()
         try final.rejectUnknownKeys()
         if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
@@ -183,7 +206,7 @@ public struct SweepSpec {
         }
         spec.compute = precision
         if let policy = try r.string("token_policy") {
-            guard let p = TokenPolicy(rawValue: policy) else { throw r.fail("token_policy", "must be 'all', 'cls' or 'mean'") }
+            guard let p = TokenPolicy(rawValue: policy) else { throw r.fail("token_policy", "must be 'all', 'all_no_registers', 'cls' or 'mean'") }
             spec.tokenPolicy = p
         }
         r.mark("taps")

@@ -78,9 +78,18 @@ extension SideNetworkModel {
             return numbers.count == items.count ? numbers : nil
         }
         guard case .string(let epsText)? = c["layer_norm_eps"], let eps = Float(epsText) else { throw fail("its recorded backbone config lacks 'layer_norm_eps'") }
-        let config = ViTConfig(imageSize: try int(c, "image_size"), patchSize: try int(c, "patch_size"), width: try int(c, "width"),
+        var config = ViTConfig(imageSize: try int(c, "image_size"), patchSize: try int(c, "patch_size"), width: try int(c, "width"),
                                depth: try int(c, "depth"), heads: try int(c, "heads"), mlpRatio: try int(c, "mlp_ratio"),
                                channels: try int(c, "channels"), layerNormEps: eps)
+        // The family's fields (CachePlan records them only where they differ from a plain ViT).
+        if case .int(let registers)? = c["registers"] { config.registers = registers }
+        if case .bool(let embeds)? = c["embeds_prefix"] { config.embedsPrefix = embeds }
+        if case .bool(let preNorm)? = c["pre_norm"] { config.preNorm = preNorm }
+        if case .bool(let layerScale)? = c["layer_scale"] { config.layerScale = layerScale }
+        if case .string(let name)? = c["activation"] {
+            guard let activation = ViTConfig.Activation(rawValue: name) else { throw fail("its recorded activation '\(name)' is unknown to this hpsweep") }
+            config.activation = activation
+        }
         let source: BackboneSource
         if case .string(let seed)? = backbone["random_seed"], weights == nil, let value = UInt64(seed) {
             source = .random(config: config, seed: value)
@@ -88,7 +97,8 @@ extension SideNetworkModel {
             guard let path = weights ?? extra["backbone_path"] else {
                 throw fail("it records no backbone file; give the weights it was trained on with --weights FILE")
             }
-            source = .weights(path: path, heads: config.heads, layerNormEps: config.layerNormEps)
+            source = .weights(path: path, heads: config.heads, layerNormEps: config.layerNormEps, imageSize: config.imageSize,
+                              activation: config.activation)
         }
         var request = CacheRequest(backbone: source, splits: [split])
         guard let mean = floats(preprocessing["mean"]), let std = floats(preprocessing["std"]) else { throw fail("its recorded preprocessing lacks mean/std") }
