@@ -132,7 +132,7 @@ public final class ViT: @unchecked Sendable {
             }
             // Tokens in timm's order [cls ; registers ; patches + bias], plus the position embedding on
             // every row (or, without a prefix slot, on the patches only).
-            let prefix = c.prefixTokens, embedded = c.embedsPrefix ? 0 : prefix
+            let prefix = c.prefixTokens, positioned = c.positionPrefix
             let registers = p.registerTokens ?? Tensor(shape: [0])
             p.classToken.withUnsafePointer { cls in
             registers.withUnsafePointer { reg in
@@ -147,7 +147,9 @@ public final class ViT: @unchecked Sendable {
                             source = UnsafePointer(ln + (image * patches + t - prefix) * D)
                         }
                         if t < prefix { for d in 0..<D { row[d] = source[d] } } else { for d in 0..<D { row[d] = source[d] + bias[d] } }
-                        if t >= embedded { let e = pos + (t - embedded) * D; for d in 0..<D { row[d] += e[d] } }
+                        // Prefix token t takes row t when it has one; patch j takes row positionPrefix + j.
+                        let r = t < prefix ? (t < positioned ? t : -1) : positioned + t - prefix
+                        if r >= 0 { let e = pos + r * D; for d in 0..<D { row[d] += e[d] } }
                     }
                 }
             } } } }

@@ -16,6 +16,9 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     /// Whether the position embedding has rows for the class (and register) tokens too; false is
     /// timm's `no_embed_class` (DeiT III, DINOv2-reg): only the patches get one.
     public var embedsPrefix = true
+    /// With `embedsPrefix`: whether the registers have rows too (timm) or only the class token
+    /// (HuggingFace's Dinov2WithRegisters, which inserts the registers after the position embedding).
+    public var embedsRegisters = true
     /// A LayerNorm before the blocks (timm's `norm_pre`, CLIP's `ln_pre`).
     public var preNorm = false
     /// Per-channel scales on each branch's output (timm's `ls1`/`ls2` gammas: DINOv2, DeiT III).
@@ -40,7 +43,9 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     /// The class token and the registers.
     public var prefixTokens: Int { 1 + registers }
     /// Rows of the position embedding.
-    public var positionTokens: Int { (embedsPrefix ? prefixTokens : 0) + gridSize * gridSize }
+    public var positionTokens: Int { positionPrefix + gridSize * gridSize }
+    /// Rows of the position embedding before the patches': prefix token t < positionPrefix gets row t.
+    public var positionPrefix: Int { embedsPrefix ? (embedsRegisters ? prefixTokens : 1) : 0 }
     public var headDim: Int { width / heads }
     public var hiddenWidth: Int { width * mlpRatio }
     /// Features of one unfolded patch (channels × P × P).
@@ -78,6 +83,7 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
         var extras: [String] = []
         if registers > 0 { extras.append("\(registers) registers") }
         if !embedsPrefix { extras.append("no class position") }
+        if embedsPrefix && !embedsRegisters && registers > 0 { extras.append("no register position") }
         if preNorm { extras.append("pre-norm") }
         if layerScale { extras.append("layer scale") }
         if activation != .gelu { extras.append(activation.rawValue) }

@@ -9,6 +9,10 @@ public enum WeightConvention: String, Sendable {
     case huggingface
     /// The original Google `ViT-B_16.npz` names (`Transformer/encoderblock_{i}/…`), a zip of .npy.
     case googleNPZ = "google-npz"
+    /// HuggingFace `Dinov2Model` / `Dinov2WithRegistersModel` names (`encoder.layer.{i}.norm1`, `layer_scale1.lambda1`).
+    case huggingfaceDINOv2 = "huggingface-dinov2"
+    /// HuggingFace `CLIPVisionModel` names (`[vision_model.]encoder.layers.{i}.self_attn.q_proj`, `pre_layrnorm`).
+    case huggingfaceCLIP = "huggingface-clip"
 
     /// Identifies the convention (and the key prefix, e.g. "vit." or "module.") from the tensor names.
     static func detect(_ names: [String]) -> (WeightConvention, prefix: String)? {
@@ -18,7 +22,12 @@ public enum WeightConvention: String, Sendable {
         }
         for name in names where name.hasSuffix("embeddings.patch_embeddings.projection.weight") {
             let prefix = String(name.dropLast("embeddings.patch_embeddings.projection.weight".count))
-            if names.contains(prefix + "embeddings.cls_token") { return (.huggingface, prefix) }
+            guard names.contains(prefix + "embeddings.cls_token") else { continue }
+            return (names.contains(prefix + "encoder.layer.0.norm1.weight") ? .huggingfaceDINOv2 : .huggingface, prefix)
+        }
+        for name in names where name.hasSuffix("embeddings.patch_embedding.weight") {
+            let prefix = String(name.dropLast("embeddings.patch_embedding.weight".count))
+            if names.contains(prefix + "embeddings.class_embedding") { return (.huggingfaceCLIP, prefix) }
         }
         if names.contains("embedding/kernel") && names.contains("Transformer/posembed_input/pos_embedding") {
             return (.googleNPZ, "")
@@ -62,6 +71,8 @@ public struct LoadedViT {
         case .timm: (config, parameters) = try mapper.timm(heads: heads)
         case .huggingface: (config, parameters) = try mapper.huggingface(heads: heads)
         case .googleNPZ: (config, parameters) = try mapper.google(heads: heads)
+        case .huggingfaceDINOv2: (config, parameters) = try mapper.huggingfaceDINOv2(heads: heads)
+        case .huggingfaceCLIP: (config, parameters) = try mapper.huggingfaceCLIP(heads: heads)
         }
 
         nativeImageSize = config.imageSize
@@ -73,7 +84,7 @@ public struct LoadedViT {
                 throw WeightsError.inconsistentModel(path: path, detail: "image size \(imageSize) is not a positive multiple (at most 1024×) of the patch size \(config.patchSize)")
             }
             // Rows without a prefix slot resample alone; with one, the prefix rows are kept apart.
-            let kept = config.embedsPrefix ? config.prefixTokens : 0
+            let kept = config.positionPrefix
             resampled.positionEmbedding = resamplePositionEmbedding(parameters.positionEmbedding, prefix: kept,
                                                                      from: config.gridSize, to: imageSize / config.patchSize)
             config.imageSize = imageSize
@@ -105,15 +116,15 @@ struct ConventionMapper {
 
     init(archive: TensorArchive, prefix: String) { self.archive = archive; self.prefix = prefix }
 
-    private func shape(_ name: String) throws -> [Int] {
+    func shape(_ name: String) throws -> [Int] {
         guard let s = archive.shape(of: name) else { throw WeightsError.missingTensor(path: archive.path, tensor: name) }
         return s
     }
 
-    private func fail(_ detail: String) -> WeightsError { .inconsistentModel(path: archive.path, detail: detail) }
+    func fail(_ detail: String) -> WeightsError { .inconsistentModel(path: archive.path, detail: detail) }
 
     /// Depth = number of consecutive blocks whose `probe(i)` tensor exists.
-    private func countBlocks(_ probe: (Int) -> String) -> Int {
+    func countBlocks(_ probe: (Int) -> String) -> Int {
         var depth = 0
         while archive.contains(probe(depth)) { depth += 1 }
         return depth
@@ -129,7 +140,7 @@ struct ConventionMapper {
         return nil
     }
 
-    private func makeConfig(width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
+    func makeConfig(width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
                             heads: Int?, eps: Float, registers: Int = 0) throws -> ViTConfig {
         guard let (grid, embedsPrefix) = Self.grid(positionTokens: tokens, prefix: 1 + registers) else {
             let prefix = registers > 0 ? "a class token and \(registers) registers" : "a class token"
@@ -148,15 +159,15 @@ struct ConventionMapper {
         return config
     }
 
-    private func vector(_ name: String, _ n: Int) throws -> Tensor { try archive.tensor(name, shape: [n]) }
+    func vector(_ name: String, _ n: Int) throws -> Tensor { try archive.tensor(name, shape: [n]) }
 
     /// The tensor `name` with shape `stored`, reshaped to `shape` (same elements, same order).
-    private func tensor(_ name: String, stored: [Int], as shape: [Int]) throws -> Tensor {
+    func tensor(_ name: String, stored: [Int], as shape: [Int]) throws -> Tensor {
         try archive.tensor(name, shape: stored).reshaped(shape)
     }
 
     /// Shapes of a PyTorch-layout patch conv (D, C, P, P) and position embedding (1, N, D), checked.
-    private func embeddingShapes(patch patchKey: String, position posKey: String) throws -> (patch: [Int], position: [Int]) {
+    func embeddingShapes(patch patchKey: String, position posKey: String) throws -> (patch: [Int], position: [Int]) {
         let patchShape = try shape(patchKey)
         guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
             throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)

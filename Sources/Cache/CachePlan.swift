@@ -48,6 +48,7 @@ public enum BackboneSource {
             "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps)]
         if c.registers > 0 { fields["registers"] = .int(c.registers) }
         if !c.embedsPrefix { fields["embeds_prefix"] = .bool(false) }
+        if c.embedsPrefix && !c.embedsRegisters && c.registers > 0 { fields["embeds_registers"] = .bool(false) }
         if c.preNorm { fields["pre_norm"] = .bool(true) }
         if c.layerScale { fields["layer_scale"] = .bool(true) }
         if c.activation != .gelu { fields["activation"] = .string(c.activation.rawValue) }

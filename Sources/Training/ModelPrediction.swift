@@ -84,6 +84,7 @@ extension SideNetworkModel {
         // The family's fields (CachePlan records them only where they differ from a plain ViT).
         if case .int(let registers)? = c["registers"] { config.registers = registers }
         if case .bool(let embeds)? = c["embeds_prefix"] { config.embedsPrefix = embeds }
+        if case .bool(let embeds)? = c["embeds_registers"] { config.embedsRegisters = embeds }
         if case .bool(let preNorm)? = c["pre_norm"] { config.preNorm = preNorm }
         if case .bool(let layerScale)? = c["layer_scale"] { config.layerScale = layerScale }
         if case .string(let name)? = c["activation"] {

@@ -4,13 +4,13 @@ import XCTest
 import _TestSupport
 
 /// The ViT families people side-tune (DINOv2 with and without registers, CLIP with GELU and
-/// QuickGELU, DeiT III), read from timm state dicts and run tap by tap against timm's own modules in
+/// QuickGELU, DeiT III), read from timm and HuggingFace state dicts and run tap by tap against timm's (or transformers') own modules in
 /// float64 (scripts/make_family_fixtures.py): every tap within 1e-5 relative on F32 weights.
 final class ViTFamilyTests: XCTestCase {
     func check(_ family: String, taps tapsFile: String? = nil, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil,
-               expect: (ViTConfig) -> Void) throws {
+               convention: WeightConvention = .timm, expect: (ViTConfig) -> Void) throws {
         let loaded = try LoadedViT(path: fixturePath("families/\(family).safetensors"), heads: 2, imageSize: imageSize, activation: activation)
-        XCTAssertEqual(loaded.convention, .timm)
+        XCTAssertEqual(loaded.convention, convention)
         expect(loaded.config)
         let reference = try SafeTensorsFile(path: fixturePath("families/\(tapsFile ?? family)_taps.safetensors"))
         let output = ViT(loaded).forward(images: try reference.tensor("images"), taps: Array(0...loaded.config.depth), normalizedFinal: true, threads: 2)
@@ -23,7 +23,7 @@ final class ViTFamilyTests: XCTestCase {
             assertClose(output.taps[i]!, expected, rtol: 1e-5, "\(family) tap z\(i)")
         }
         assertClose(output.normalizedFinal!, try reference.tensor("norm"), rtol: 1e-5, "\(family) final norm")
-        print("\(family) vs timm: worst relative error over z0…z\(loaded.config.depth) = \(worst)")
+        print("\(family) vs its reference: worst relative error over z0…z\(loaded.config.depth) = \(worst)")
     }
 
     func testDINOv2HasLayerScaleAndAClassPosition() throws {
@@ -65,5 +65,26 @@ final class ViTFamilyTests: XCTestCase {
 
     func testDeiT3HasNoClassPositionAndLayerScale() throws {
         try check("deit3") { c in XCTAssertFalse(c.embedsPrefix); XCTAssertTrue(c.layerScale); XCTAssertEqual(c.tokens, 10) }
+    }
+
+    func testHuggingFaceDINOv2UnderTransformers5AndTransformers4Names() throws {
+        for file in ["hf_dinov2", "hf_dinov2_legacy"] {
+            try check(file, taps: "hf_dinov2", convention: .huggingfaceDINOv2) { c in
+                XCTAssertTrue(c.layerScale); XCTAssertEqual(c.layerNormEps, 1e-6); XCTAssertEqual(c.tokens, 10)
+            }
+        }
+    }
+
+    func testHuggingFaceDINOv2WithRegistersGivesThemNoPosition() throws {
+        try check("hf_dinov2_reg4", convention: .huggingfaceDINOv2) { c in
+            XCTAssertEqual(c.registers, 4); XCTAssertTrue(c.embedsPrefix); XCTAssertFalse(c.embedsRegisters)
+            XCTAssertEqual(c.positionTokens, 10); XCTAssertEqual(c.tokens, 14)
+        }
+    }
+
+    func testHuggingFaceCLIPVisionModel() throws {
+        try check("hf_clip", activation: .quickGELU, convention: .huggingfaceCLIP) { c in
+            XCTAssertTrue(c.preNorm); XCTAssertEqual(c.layerNormEps, 1e-5); XCTAssertEqual(c.tokens, 10)
+        }
     }
 }
