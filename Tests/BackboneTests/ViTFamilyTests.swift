@@ -88,3 +88,21 @@ final class ViTFamilyTests: XCTestCase {
         }
     }
 }
+
+/// Architectures outside the ViT family are refused in one line naming the tensor that shows them.
+final class UnsupportedArchitectureTests: XCTestCase {
+    func testEachIsNamedWithItsTensor() throws {
+        let source = try SafeTensorsFile(path: fixturePath("families/dinov2.safetensors"))
+        let tensors = try source.names.map { (name: $0, tensor: try source.tensor($0)) }
+        let dir = temporaryDirectory(self)
+        for (k, (extra, architecture)) in [("rope.periods", "rotary position embeddings"), ("blocks.0.attn.relative_position_bias_table", "relative position bias"),
+                                      ("blocks.0.mlp.fc1_g.weight", "SwiGLU"), ("blocks.0.attn.q_norm.weight", "query/key normalisation")].enumerated() {
+            let path = dir.appendingPathComponent("variant\(k).safetensors").path
+            try SafeTensorsWriter.write(tensors + [(name: extra, tensor: Tensor(shape: [4], repeating: 1))], to: path)
+            XCTAssertThrowsError(try LoadedViT(path: path, heads: 2)) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains(architecture) && text.contains(extra) && text.contains(path) && !text.contains("\n"), text)
+            }
+        }
+    }
+}
