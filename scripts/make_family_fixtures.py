@@ -21,9 +21,12 @@ by timm's resample_abs_pos_embed, through dynamic_img_size).
 
 Needs torch and timm (pip install torch==2.13.0+cpu; timm --no-deps), once; tests need no Python.
 """
-import json, os, struct
+import os, sys
 import torch
 import timm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import save_safetensors   # (F32 by default)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "families")
 SMALL = dict(embed_dim=32, depth=2, num_heads=2)
@@ -34,19 +37,6 @@ FAMILIES = {
     "clip_quickgelu": ("vit_base_patch16_clip_quickgelu_224", dict(img_size=24, patch_size=8)),
     "deit3": ("deit3_small_patch16_224", dict(img_size=24, patch_size=8)),
 }
-
-
-def save_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, sort_keys=True).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def perturb(model, g):
@@ -94,16 +84,7 @@ def main():
             resized = timm.create_model(name, pretrained=False, num_classes=0, dynamic_img_size=True, **SMALL, **sizes)
             resized.load_state_dict(model.float().state_dict())
             images = torch.randn(2, 3, 35, 35, generator=g)
-            m = resized.double().eval()
-            with torch.no_grad():
-                x = m.patch_embed(images.double())
-                x = m._pos_embed(x)
-                x = m.norm_pre(x)
-                out = {"z0": x}
-                for i, block in enumerate(m.blocks):
-                    x = block(x)
-                    out[f"z{i + 1}"] = x
-                out["norm"] = m.norm(x)
+            out = taps(resized, images)
             save_safetensors(os.path.join(OUT, "dinov2_resized_taps.safetensors"), {"images": images, **out})
             print("dinov2_resized", list(out["z0"].shape))
 
