@@ -50,8 +50,12 @@ public struct SweepSpec {
     public var json: [String: Any]
 
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
-    public static func load(_ file: String) throws -> SweepSpec {
-        var top = try SpecReader.load(file)
+    public static func load(_ file: String) throws -> SweepSpec { try parse(try SpecReader.load(file)) }
+
+    /// Reads and checks a sweep file's top-level object (a suite's tasks are such objects: SuiteSpec).
+    public static func parse(_ reader: SpecReader) throws -> SweepSpec {
+        var top = reader
+        let file = reader.file
         // The name is a folder under the results root: "." or ".." would put a sweep's files in the root or above it.
         guard let name = try top.string("name"), !name.isEmpty, !name.hasPrefix("."), name.count <= 200,
               name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {

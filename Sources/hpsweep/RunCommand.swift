@@ -12,13 +12,15 @@ enum RunCommand: Command {
     static let worker = Flag("worker", help: "Join the sweep as one of several worker processes (same or other machines, shared filesystem).")
     static let sharedReads = Option<ReadSharing>.choice("shared-reads", help: "Train compatible trials in cohorts that read each cached batch once: when reads are worth it (auto, the default), always, or never. Same results either way.")
     static let leaseSeconds = Option<Double>.positiveNumber("lease-seconds", "S", help: "With --worker: a claimed trial not heard of for S seconds is taken over (default 60).")
+    static let task = Option<String>.text("task", "NAME|INDEX", help: "With a suite: run only this task (a name, or its index from 0: a Slurm array's SLURM_ARRAY_TASK_ID).")
     static let workers = Option<Int>.positiveInteger("workers", "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores).")
     static let memory = Option<Int>("memory", "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM).", expected: "needs a size from 1B to 1PiB such as 8GiB or 512MiB", parse: parseBytes)
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
-    static let usage = "SWEEP.json [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
+    static let usage = "SWEEP.json [--task NAME|INDEX] [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
     static let options = [
         results.spec,
+        task.spec,
         fresh.spec,
         worker.spec,
         sharedReads.spec,
@@ -32,11 +34,33 @@ enum RunCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
-        let spec = try SweepSpec.load(arguments.positionals[0])
+        let file = arguments.positionals[0]
+        let root = arguments[RunCommand.results] ?? "results"
+        guard SuiteSpec.isSuite(file) else {
+            if arguments[RunCommand.task] != nil { throw UsageError("--task applies to a suite (a sweep file with 'tasks'); \(file) has none") }
+            return try runSweep(try SweepSpec.load(file), resultsRoot: root, arguments)
+        }
+        // A suite: its tasks in order (or the one --task names), each an ordinary sweep under results/<suite>/.
+        let suite = try SuiteSpec.load(file)
+        var tasks = suite.tasks
+        if let chosen = arguments[RunCommand.task] {
+            let index = Int(chosen)
+            guard let task = tasks.enumerated().first(where: { $0.offset == index || $0.element.task.name == chosen || $0.element.task.aliases.contains(chosen) }) else {
+                throw UsageError("--task \(chosen): not a task of \(file) (give a name or an index 0…\(tasks.count - 1): \(tasks.map(\.task.name).joined(separator: ", ")))")
+            }
+            tasks = [task.element]
+        }
+        for (k, task) in tasks.enumerated() {
+            print("suite \(suite.name): task \(k + 1)/\(tasks.count), \(task.task.name) (\(task.task.group.rawValue), \(task.task.classes) classes)")
+            try runSweep(task.spec, resultsRoot: (root as NSString).appendingPathComponent(suite.name), arguments)
+        }
+    }
+
+    /// Runs (or resumes) one sweep under `resultsRoot`/<name>/.
+    static func runSweep(_ spec: SweepSpec, resultsRoot: String, _ arguments: ParsedArguments) throws {
         guard let search = spec.search else {
             throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search (see docs/sweep-spec.md)")
         }
-        let resultsRoot = arguments[RunCommand.results] ?? "results"
         let directory = (resultsRoot as NSString).appendingPathComponent(spec.name)
         try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
         let isWorker = arguments.isSet(RunCommand.worker)

@@ -14,7 +14,17 @@ enum ValidateCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file") }
-        let spec = try SweepSpec.load(arguments.positionals[0])
+        let file = arguments.positionals[0]
+        guard SuiteSpec.isSuite(file) else { return try validate(try SweepSpec.load(file)) }
+        let suite = try SuiteSpec.load(file)
+        print("\(file): a suite of \(suite.tasks.count) task\(suite.tasks.count == 1 ? "" : "s") (results/\(suite.name)/<task>/)")
+        for (k, task) in suite.tasks.enumerated() {
+            print("task \(k) \(task.task.name) (\(task.task.group.rawValue), \(task.task.classes) classes):")
+            try validate(task.spec)
+        }
+    }
+
+    static func validate(_ spec: SweepSpec) throws {
         let splits = try spec.openSplits()   // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
         if spec.cache.compute != .fp32 {

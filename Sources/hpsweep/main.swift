@@ -8,7 +8,7 @@ import Sweep
 // hpsweep's entry point: argument dispatch and error reporting only; the work lives in the modules.
 
 let commands: [any Command.Type] = [
-    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, PredictCommand.self,
+    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, TableCommand.self, PredictCommand.self,
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
     BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, BenchGEMMCommand.self, InspectWeightsCommand.self,
 ]

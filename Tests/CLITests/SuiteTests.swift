@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+import _TestSupport
+
+/// A suite of VTAB-1k tasks: one ordinary sweep per task under results/<suite>/<task>/, and the
+/// paper's table of them (two tiny tasks made from the fixture task, under VTAB-1k names).
+final class SuiteTests: XCTestCase {
+    let cli = CLI()
+
+    func writeSuite(in dir: URL, tasks: String, extra: String = "") throws -> String {
+        let root = dir.appendingPathComponent("vtab-1k")
+        for task in ["eurosat", "kitti"] where !FileManager.default.fileExists(atPath: root.appendingPathComponent(task).path) {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: fixturePath("vtab/tiny-task"), toPath: root.appendingPathComponent(task).path)
+        }
+        let text = """
+        {"name": "mini", "seed": 1, "tasks": \(tasks),
+         "backbone": {"random": "vit-tiny-test", "seed": 0},
+         "data": {"format": "vtab", "root": "vtab-1k"},
+         "methods": ["linear"], "space": {"lr": {"loguniform": [0.01, 0.1]}}, "trials": 2, "epochs": 2\(extra)}
+        """
+        let path = dir.appendingPathComponent("suite.json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testATaskListRunsAsOneSweepPerTaskAndTablesThem() throws {
+        let dir = temporaryDirectory(self)
+        let suite = try writeSuite(in: dir, tasks: #"["eurosat", "kitti"]"#, extra: #", "overrides": {"kitti": {"epochs": 3}}"#)
+        let results = dir.path + "/results"
+        // One task alone (a Slurm array task), then the whole suite: the first is resumed, not redone.
+        let one = try cli.run("run", suite, "--results", results, "--task", "1")
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("task 1/1, kitti"), one.stdout)
+        let all = try cli.run("run", suite, "--results", results)
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertTrue(all.stdout.contains("task 1/2, eurosat") && all.stdout.contains("task 2/2, kitti"), all.stdout)
+        for task in ["eurosat", "kitti"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(results)/mini/\(task)/leaderboard.csv"), task)
+        }
+        let kitti = try String(contentsOfFile: "\(results)/mini/kitti/leaderboard.csv", encoding: .utf8)
+        XCTAssertTrue(kitti.contains(",finished,") && kitti.split(separator: "\n").dropFirst().allSatisfy { !$0.contains(",finished,") || $0.contains(",3,") },
+                      "kitti's override (3 epochs): \(kitti)")
+
+        let table = try cli.run("table", "\(results)/mini")
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let row = table.stdout.split(separator: "\n").first { $0.hasPrefix("| linear") }.map(String.init) ?? ""
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        let header = table.stdout.split(separator: "\n").first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        XCTAssertEqual(cells.count, header.count, table.stdout)
+        guard cells.count == header.count, let eurosat = header.firstIndex(of: "eurosat"), let kittiColumn = header.firstIndex(of: "kitti"),
+              let groups = header.firstIndex(of: "mean of group means"), let cifar = header.firstIndex(of: "cifar") else { return }
+        XCTAssertNotNil(Double(cells[eurosat]), row)
+        XCTAssertNotNil(Double(cells[kittiColumn]), row)
+        XCTAssertEqual(cells[cifar], "–", "a task never run is marked")
+        XCTAssertEqual(cells[groups], "–", "no mean over an incomplete table")
+        XCTAssertTrue(table.stdout.contains("no final score yet"), table.stdout)
+        for file in ["table.csv", "table.md", "table.tex"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(results)/mini/\(file)"), file)
+        }
+    }
+
+    func testSuiteMistakesAreOneLineEach() throws {
+        let dir = temporaryDirectory(self)
+        let unknown = try writeSuite(in: dir, tasks: #"["eurosatt"]"#)
+        let run = try cli.run("run", unknown, "--results", dir.path + "/r")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("$.tasks") && run.stderr.contains("unknown VTAB-1k task 'eurosatt'") && run.stderr.contains("eurosat"), run.stderr)
+        let suite = try writeSuite(in: dir, tasks: #"["eurosat"]"#)
+        let badTask = try cli.run("run", suite, "--results", dir.path + "/r", "--task", "dmlab")
+        XCTAssertEqual(badTask.status, 2)
+        XCTAssertTrue(badTask.stderr.contains("--task dmlab: not a task"), badTask.stderr)
+        let notSuite = try cli.run("table", dir.path)
+        XCTAssertEqual(notSuite.status, 1)
+        XCTAssertTrue(notSuite.stderr.contains("no VTAB-1k task results"), notSuite.stderr)
+    }
+}
