@@ -188,6 +188,8 @@ public final class LadderSideTuning: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
 
+    public func expectTokens(_ tokens: Int) { self.tokens = tokens }
+
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, d = sideWidth
         let perRung = 2 * M * d + (rungs.first?.block.savedFloats(batch: B, tokens: N) ?? 0)

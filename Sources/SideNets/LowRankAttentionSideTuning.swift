@@ -169,6 +169,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
 
+    public func expectTokens(_ tokens: Int) { self.tokens = tokens }
+
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, D = width, R = rank
         let perModule = M * D + M + 3 * M * R + M * R

@@ -65,6 +65,10 @@ public protocol SideNetwork: AnyObject {
     /// Bytes of the buffers one training step needs at `batch` (saved activations, scratch,
     /// parameters, gradients, the two AdamW moments and its weight-decay mask), excluding the input taps.
     func workingMemoryBytes(batch: Int) -> Int
+    /// Tells a network that attends across tokens how many each example has, before any batch: its
+    /// FLOPs and memory then count them (it would assume ViT-B/16's 197 until a forward pass shows
+    /// otherwise, and a trial resumed at its last epoch runs none).
+    func expectTokens(_ tokens: Int)
 }
 
 extension SideNetwork {
@@ -74,6 +78,7 @@ extension SideNetwork {
     /// trial adds besides (its thread's stack and allocator arena), measured with `hpsweep bench sidenet`.
     public func trialMemoryBytes(batch: Int) -> Int { workingMemoryBytes(batch: batch) + (1 << 20) }
     public var classTokenOnly: Bool { false }
+    public func expectTokens(_ tokens: Int) {}
 
     /// Mean cross-entropy of `input` and the gradients of every parameter (added to `gradients`).
     @discardableResult

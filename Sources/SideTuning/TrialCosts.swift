@@ -16,6 +16,7 @@ public struct TrialCosts {
         guard settings.problem(width: width, depth: depth, backboneHeads: heads) == nil else { return nil }
         let network = settings.makeNetwork(width: width, depth: depth, backboneHeads: heads, classes: classes)
         if cacheTokens == 1 && !network.classTokenOnly { return nil }
+        network.expectTokens(cacheTokens)
         params = network.trainableParameterCount
         memoryBytes = TrialTrainer.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: cacheTokens, width: width)
         flops = 3 * network.forwardFLOPsPerExample * Double(trainExamples) * Double(settings.epochs)

@@ -38,6 +38,7 @@ public final class TrialTrainer {
         self.checkpointPath = checkpointPath
         self.backboneParameters = backboneParameters
         network = settings.makeNetwork(width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads, classes: data.classes)
+        network.expectTokens(data.cache.header.tokens)
         let available = Set(data.cache.header.taps)
         for tap in network.requiredTaps where !available.contains(tap) {
             throw TrialError("\(settings.method) needs tap \(tap), which the cache does not hold (it has \(data.cache.header.taps.map(\.description).joined(separator: ", ")))")

@@ -156,6 +156,21 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// A trial killed after its checkpoint at the rung was written but before its result was journaled
+    /// resumes with nothing left to train: its result (FLOPs and memory included) must still be the
+    /// uninterrupted one's (networks that attend across tokens once assumed 197 until a batch was seen).
+    func testResumingAtTheRungItselfReportsTheSameCosts() throws {
+        let dir = temporaryDirectory(self)
+        for method in ["lst", "last"] {
+            let s = settings(method, epochs: 3)
+            let path = dir.appendingPathComponent("\(method)-rung.ckpt").path
+            let trained = try trainer(s, checkpoint: path).run(untilEpoch: 2)
+            let resumed = try trainer(s, checkpoint: path).run(untilEpoch: 2)
+            XCTAssertEqual(resumed.epochsRun, 2)
+            XCTAssertTrue(resumed.sameOutcome(as: trained), "\(method): \(resumed.trainingFLOPs) FLOPs, \(resumed.workingMemoryBytes) B vs \(trained.trainingFLOPs), \(trained.workingMemoryBytes)")
+        }
+    }
+
     func testCheckpointOfOtherSettingsIsRefused() throws {
         let path = temporaryDirectory(self).appendingPathComponent("x.ckpt").path
         _ = try trainer(settings("linear", epochs: 1), checkpoint: path).run()
