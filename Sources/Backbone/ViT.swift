@@ -186,7 +186,7 @@ public final class ViT: @unchecked Sendable {
                 block.fc1Bias.withUnsafePointer { bias in
                     switch c.activation {
                     case .gelu: biasGELUForward(out: hidden, preActivation: nil, bias: bias, rows: M, cols: Hd)
-                    case .quickGELU: biasQuickGELUForward(hidden, bias: bias, rows: M, cols: Hd)
+                    case .quickGELU: biasQuickGELUForward(out: hidden, bias: bias, rows: M, cols: Hd)
                     }
                 }
                 residual(x, scale: block.ls2, scratch: ln, rows: M) { out, accumulate in
@@ -243,17 +243,6 @@ public final class ViT: @unchecked Sendable {
             for r in 0..<rows {
                 let row = x + r * D, b = scratch + r * D
                 for d in 0..<D { row[d] += g[d] * b[d] }
-            }
-        }
-    }
-
-    /// h ← QuickGELU(h + bias) = (h + bias) · σ(1.702 (h + bias)), CLIP's activation.
-    private func biasQuickGELUForward(_ h: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let row = h + r * cols
-            for j in 0..<cols {
-                let v = row[j] + bias[j]
-                row[j] = v / (1 + Foundation.exp(-1.702 * v))
             }
         }
     }

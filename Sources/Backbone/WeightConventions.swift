@@ -81,7 +81,7 @@ public struct LoadedViT {
         var resampled = parameters
         if let imageSize, imageSize != config.imageSize {
             guard imageSize > 0, imageSize % config.patchSize == 0, imageSize / config.patchSize <= 1024 else {
-                throw WeightsError.inconsistentModel(path: path, detail: "image size \(imageSize) is not a positive multiple (at most 1024×) of the patch size \(config.patchSize)")
+                throw WeightsError.badImageSize(path: path, imageSize: imageSize, patchSize: config.patchSize)
             }
             // Rows without a prefix slot resample alone; with one, the prefix rows are kept apart.
             let kept = config.positionPrefix

@@ -11,6 +11,8 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
     case unknownConvention(path: String, sampleKeys: [String])
     case inconsistentModel(path: String, detail: String)
     case nonFinite(path: String, tensor: String, index: Int, value: Float)
+    /// The image side asked for cannot be cut into the checkpoint's patches.
+    case badImageSize(path: String, imageSize: Int, patchSize: Int)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(detail)"
         case let .nonFinite(path, tensor, index, value):
             return "\(path): tensor '\(tensor)' holds \(value) at element \(index): the checkpoint is corrupt (weights must be finite)"
+        case let .badImageSize(path, size, patch):
+            return "\(path): image size \(size) is not a positive multiple (at most 1024×) of the patch size \(patch)"
         }
     }
 }

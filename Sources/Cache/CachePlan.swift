@@ -54,6 +54,41 @@ public enum BackboneSource {
         if c.activation != .gelu { fields["activation"] = .string(c.activation.rawValue) }
         return .object(fields)
     }
+
+    /// A configuration that `describe` wrote (a model file records it), or what it lacks.
+    public static func config(described c: [String: JSONValue]) -> Result<ViTConfig, DescriptionProblem> {
+        func int(_ key: String) throws -> Int {
+            guard case .int(let value)? = c[key] else { throw DescriptionProblem(description: "lacks '\(key)'") }
+            return value
+        }
+        do {
+            guard case .string(let epsText)? = c["layer_norm_eps"], let eps = Float(epsText) else {
+                throw DescriptionProblem(description: "lacks 'layer_norm_eps'")
+            }
+            var config = ViTConfig(imageSize: try int("image_size"), patchSize: try int("patch_size"), width: try int("width"),
+                                   depth: try int("depth"), heads: try int("heads"), mlpRatio: try int("mlp_ratio"),
+                                   channels: try int("channels"), layerNormEps: eps)
+            // The family's fields, recorded only where they differ from a plain ViT.
+            if case .int(let registers)? = c["registers"] { config.registers = registers }
+            if case .bool(let embeds)? = c["embeds_prefix"] { config.embedsPrefix = embeds }
+            if case .bool(let embeds)? = c["embeds_registers"] { config.embedsRegisters = embeds }
+            if case .bool(let preNorm)? = c["pre_norm"] { config.preNorm = preNorm }
+            if case .bool(let layerScale)? = c["layer_scale"] { config.layerScale = layerScale }
+            if case .string(let name)? = c["activation"] {
+                guard let activation = ViTConfig.Activation(rawValue: name) else {
+                    throw DescriptionProblem(description: "names activation '\(name)', unknown to this hpsweep")
+                }
+                config.activation = activation
+            }
+            return .success(config)
+        } catch let problem as DescriptionProblem {
+            return .failure(problem)
+        } catch {
+            return .failure(DescriptionProblem(description: "\(error)"))
+        }
+    }
+
+    public struct DescriptionProblem: Error, CustomStringConvertible { public let description: String }
 }
 
 /// Everything that determines a cache's contents.

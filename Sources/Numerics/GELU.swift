@@ -1,3 +1,5 @@
+import Foundation
+
 // GELU, exact (erf) form as in timm/PyTorch `nn.GELU()` (approximate='none'):
 //   gelu(x) = x · Φ(x) = ½ x (1 + erf(x / √2))      (Hendrycks & Gimpel 2016, arXiv 1606.08415)
 //   gelu'(x) = Φ(x) + x · φ(x)
@@ -34,6 +36,18 @@ public func biasGELUForward(out: UnsafeMutablePointer<Float>, preActivation: Uns
             let x = row[c] + bias[c]
             pre?[c] = x
             row[c] = x * normalCDF(x)
+        }
+    }
+}
+
+/// out ← QuickGELU(out + bias) = v · σ(1.702 v), v = out + bias, in place (rows, cols): CLIP's
+/// activation, for the frozen backbone's forward only (no side network uses it, so no backward).
+public func biasQuickGELUForward(out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows {
+        let row = out + r * cols
+        for j in 0..<cols {
+            let v = row[j] + bias[j]
+            row[j] = v / (1 + Foundation.exp(-1.702 * v))
         }
     }
 }

@@ -63,16 +63,25 @@ public struct SweepSpec {
         }
         guard var backboneReader = try top.object("backbone") else { throw top.fail("backbone", "is required") }
         let backbone = try parseBackbone(&backboneReader)
+        // The backbone's configuration, read once (a weights file is opened for it). A size the patches
+        // do not divide is the image_size key's mistake; other problems of the file surface where used.
+        let backboneConfig = Result { try backbone.config() }
+        if case .failure(WeightsError.badImageSize) = backboneConfig, case .failure(let error) = backboneConfig {
+            throw backboneReader.fail("image_size", "\(error)")
+        }
         guard var dataReader = try top.object("data") else { throw top.fail("data", "is required") }
         // CLIP's image towers were trained on OpenAI's normalisation: the default for them.
-        let isCLIP = (try? backbone.config())?.preNorm ?? false
+        let isCLIP = (try? backboneConfig.get())?.preNorm ?? false
         let data = try parseData(&dataReader, normalization: isCLIP ? clipNormalization : imageNetNormalization)
         var cacheReader = try top.object("cache") ?? SpecReader(file: file, path: "$.cache", object: [:])
         let cache = try parseCache(&cacheReader, data: data, top: top)
         var search: SearchSpec?
         if top.has("methods") || top.has("method") {
             let parsed = try SearchSpec.parse(&top, catalogue: SideTuningCatalogue.catalogue)
-            try parsed.checkCombinations(top, backbone: try backboneShape(backbone))
+            let config = try backboneConfig.get()
+            var hasWeights = false
+            if case .weights = backbone { hasWeights = true }
+            try parsed.checkCombinations(top, backbone: (config.width, config.depth, config.heads, hasWeights))
             search = parsed
         }
         try top.rejectUnknownKeys()
@@ -82,16 +91,6 @@ public struct SweepSpec {
         hashed["keep_models"] = nil
         return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
                          contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
-    }
-
-    /// Width, depth and heads of the backbone (a weights file is read for them).
-    static func backboneShape(_ source: BackboneSource) throws -> (width: Int, depth: Int, heads: Int, hasWeights: Bool) {
-        switch source {
-        case let .random(config, _): return (config.width, config.depth, config.heads, false)
-        case .weights:
-            let config = try source.config()
-            return (config.width, config.depth, config.heads, true)
-        }
     }
 
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
@@ -116,13 +115,7 @@ public struct SweepSpec {
                     ?? "see the README's 'Backbone weights' for how to get ViT weights"
                 throw r.fail("weights", "\(path) does not exist: \(how)")
             }
-            let source = BackboneSource.weights(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
-            // A size the patches do not divide is this key's mistake (other problems of the file surface later).
-            if imageSize != nil, case .failure(let error) = Result(catching: { try source.config() }),
-               error is WeightsError, "\(error)".contains("image size") {
-                throw r.fail("image_size", "\(error)")
-            }
-            return source
+            return .weights(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
         }
         guard let preset = try r.string("random") else { throw r.fail(nil, "needs 'weights' (a checkpoint file) or 'random' (a named config)") }
         guard var config = ViTConfig.preset(named: preset) else {

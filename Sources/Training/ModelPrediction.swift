@@ -68,28 +68,15 @@ extension SideNetworkModel {
               case .object(let c)? = backbone["config"], case .object(let preprocessing)? = ingredients["preprocessing"] else {
             throw fail("its metadata records no cache ingredients (backbone, preprocessing): it cannot run on images")
         }
-        func int(_ object: [String: JSONValue], _ key: String) throws -> Int {
-            guard case .int(let value)? = object[key] else { throw fail("its recorded backbone config lacks '\(key)'") }
-            return value
-        }
         func floats(_ value: JSONValue?) -> [Float]? {
             guard case .array(let items)? = value else { return nil }
             let numbers = items.compactMap { item -> Float? in if case .string(let s) = item { return Float(s) } else { return nil } }
             return numbers.count == items.count ? numbers : nil
         }
-        guard case .string(let epsText)? = c["layer_norm_eps"], let eps = Float(epsText) else { throw fail("its recorded backbone config lacks 'layer_norm_eps'") }
-        var config = ViTConfig(imageSize: try int(c, "image_size"), patchSize: try int(c, "patch_size"), width: try int(c, "width"),
-                               depth: try int(c, "depth"), heads: try int(c, "heads"), mlpRatio: try int(c, "mlp_ratio"),
-                               channels: try int(c, "channels"), layerNormEps: eps)
-        // The family's fields (CachePlan records them only where they differ from a plain ViT).
-        if case .int(let registers)? = c["registers"] { config.registers = registers }
-        if case .bool(let embeds)? = c["embeds_prefix"] { config.embedsPrefix = embeds }
-        if case .bool(let embeds)? = c["embeds_registers"] { config.embedsRegisters = embeds }
-        if case .bool(let preNorm)? = c["pre_norm"] { config.preNorm = preNorm }
-        if case .bool(let layerScale)? = c["layer_scale"] { config.layerScale = layerScale }
-        if case .string(let name)? = c["activation"] {
-            guard let activation = ViTConfig.Activation(rawValue: name) else { throw fail("its recorded activation '\(name)' is unknown to this hpsweep") }
-            config.activation = activation
+        let config: ViTConfig
+        switch BackboneSource.config(described: c) {
+        case .success(let recorded): config = recorded
+        case .failure(let problem): throw fail("its recorded backbone config \(problem.description)")
         }
         let source: BackboneSource
         if case .string(let seed)? = backbone["random_seed"], weights == nil, let value = UInt64(seed) {
