@@ -50,7 +50,13 @@ public struct SweepSpec {
     public var json: [String: Any]
 
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
-    public static func load(_ file: String) throws -> SweepSpec { try parse(try SpecReader.load(file)) }
+    public static func load(_ file: String) throws -> SweepSpec {
+        let spec = try parse(try SpecReader.load(file))
+        if spec.search?.warmStart == .previousTasks {
+            throw SpecError(file: file, path: "$.warm_start", message: "\"previous_tasks\" applies to a suite (a sweep file with 'tasks'); list earlier sweeps' results directories instead")
+        }
+        return spec
+    }
 
     /// Reads and checks a sweep file's top-level object (a suite's tasks are such objects: SuiteSpec).
     public static func parse(_ reader: SpecReader) throws -> SweepSpec {

@@ -5,6 +5,7 @@ import Foundation
 public struct JournalEvent: Codable, Equatable {
     public enum Kind: String, Codable {
         case sweep, planned, started, epoch, rung, pruned, finished, diverged, failed, final, rejected
+        case warmStart = "warm_start"
     }
     public var event: Kind
     /// Unix time in seconds.
@@ -56,13 +57,15 @@ public struct JournalEvent: Codable, Equatable {
     public var modelFile: String?
     /// final: examples of the eval split by true class (row) and predicted class (column)
     public var confusion: [[Int]]?
+    /// warm_start: what the sweep takes from earlier sweeps (WarmStart), recorded before its first plan
+    public var warmStart: WarmStart?
 
     enum CodingKeys: String, CodingKey {
         case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
         case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key, costBasis = "cost_basis"
         case host, lease, version, cpu, blas
         case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
-        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file", confusion
+        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file", confusion, warmStart = "warm_start"
     }
 
     public init(_ event: Kind, trial: String? = nil, time: Double = Date().timeIntervalSince1970) {

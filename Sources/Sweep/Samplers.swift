@@ -41,16 +41,33 @@ public struct Sampler {
         return min(g * size, search.trials)..<min((g + 1) * size, search.trials)
     }
 
-    public func propose(generation g: Int, history: [Observation]) -> [Proposal] {
+    /// `warmStart`: what the sweep took from earlier sweeps. Its enqueued configurations are the first
+    /// ones; with priors, TPE models from the first configuration after them (the priors stand in for
+    /// the startup design), fitting its densities to the priors and to this sweep's observations, both
+    /// as ranks (WarmStart).
+    public func propose(generation g: Int, history: [Observation], warmStart: WarmStart? = nil) -> [Proposal] {
         // TPE avoids configurations already tried or proposed (they would be the same trial).
         var taken = Set(history.map { Proposal(method: $0.method, values: $0.values) })
+        let enqueued = warmStart?.enqueued ?? []
+        var model = history
+        var startup = search.sampler.startup
+        if let priors = warmStart?.priors, !priors.isEmpty {
+            let ranks = WarmStart.rankTransform(history.map(\.objectives))
+            model = zip(history, ranks).map { Observation(method: $0.method, values: $0.values, objectives: $1, completed: $0.completed) }
+                + priors.map { Observation(method: $0.method, values: $0.params, objectives: $0.ranks, completed: $0.completed) }
+            startup = enqueued.count
+        }
         return indices(generation: g).map { k in
             let proposal: Proposal
-            switch search.sampler.kind {
-            case .grid: proposal = grid[k]
-            case .random: proposal = random(k)
-            case .sobol: proposal = sobol(k)
-            case .tpe: proposal = k < search.sampler.startup ? sobol(k) : tpe(k, history: history, taken: taken)
+            if k < enqueued.count {
+                proposal = Proposal(method: enqueued[k].method, values: enqueued[k].params)
+            } else {
+                switch search.sampler.kind {
+                case .grid: proposal = grid[k]
+                case .random: proposal = random(k)
+                case .sobol: proposal = sobol(k)
+                case .tpe: proposal = k < startup ? sobol(k) : tpe(k, history: model, taken: taken)
+                }
             }
             taken.insert(proposal)
             return proposal

@@ -25,6 +25,25 @@ extension SearchSpec {
         }
     }
 
+    /// `warm_start`: "previous_tasks" (in a suite) or a list of earlier sweeps' results directories
+    /// (relative to the sweep file).
+    static func parseWarmStart(_ top: inout SpecReader, sampler: SamplerKind) throws -> WarmStartSource? {
+        top.mark("warm_start")
+        let source: WarmStartSource
+        switch top.raw("warm_start") {
+        case nil: return nil
+        case let word as String where word == "previous_tasks": source = .previousTasks
+        case let list as [Any] where !list.isEmpty && list.allSatisfy({ ($0 as? String)?.isEmpty == false }):
+            let paths = (list as! [String]).map(top.resolvePath)
+            guard Set(paths).count == paths.count else { throw top.fail("warm_start", "lists a sweep twice") }
+            source = .sweeps(paths)
+        default:
+            throw top.fail("warm_start", "must be \"previous_tasks\" (in a suite) or a non-empty list of earlier sweeps' results directories, such as [\"../results/demo\"]")
+        }
+        if sampler == .grid { throw top.fail("warm_start", "does not apply to the grid sampler, which enumerates its configurations; use tpe, sobol or random") }
+        return source
+    }
+
     static func parseEarlyStopping(_ top: inout SpecReader, epochs: Int) throws -> EarlyStopping? {
         guard var r = try top.object("early_stopping") else { return nil }
         let type = try r.string("type", default: "successive_halving")

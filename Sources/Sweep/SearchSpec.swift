@@ -72,6 +72,8 @@ public struct SearchSpec {
     public var finalTop: Int
     /// Which trained networks are kept as model files (results/<sweep>/models/).
     public var keepModels: KeepModels = .final
+    /// Earlier sweeps whose best configurations come first and whose results inform TPE (WarmStart).
+    public var warmStart: WarmStartSource?
     /// The objective's methods and hyperparameters this search was read against.
     public var catalogue = SearchCatalogue(methods: [], hyperparameters: [])
 
@@ -153,6 +155,7 @@ public struct SearchSpec {
             throw top.fail("keep_models", "must be \(names.map { "'\($0)'" }.joined(separator: ", "))\(didYouMean(keep, among: names))")
         }
         spec.keepModels = keepModels
+        spec.warmStart = try parseWarmStart(&top, sampler: sampler.kind)
         spec.catalogue = catalogue
         return spec
     }

@@ -8,6 +8,8 @@ public enum RunnerEvent {
     case pruned(ids: [String], rung: Int)
     /// Nothing to claim: other workers hold the remaining trials of this stage.
     case waiting(trials: [String])
+    /// The sweep read what it takes from earlier sweeps (before its first plan).
+    case warmStarted(WarmStart)
     /// The sweep file was extended since the journals began (each line a change).
     case extended(changes: [String], revision: Int)
 }
@@ -42,6 +44,9 @@ public final class SweepRunner {
     /// The time of the sweep machinery itself: proposing trials, reading and appending to journals.
     public let machinery = MachineryClock()
     public let hpsweepVersion: String
+    /// The earlier sweeps' directories a warm-started sweep reads before its first plan (its spec's
+    /// `warm_start`, resolved by the caller: a suite knows its earlier tasks' directories).
+    let warmStartFrom: [String]
 
     /// The journal a plain run writes (workers write `journal-<worker>.jsonl` beside it).
     public static func journalPath(_ directory: String) -> String { SweepStore.journalPath(directory) }
@@ -50,9 +55,10 @@ public final class SweepRunner {
     /// `worker`: this process's id when it is one of several workers (nil: a plain run, which holds the
     /// directory's exclusive lock, so any lease left in it belongs to a dead process).
     public init(identity: SweepIdentity, search: SearchSpec, objective: SweepObjective, directory: String, hpsweepVersion: String,
-                worker: String? = nil, leaseSeconds: Double = 60, shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
+                worker: String? = nil, leaseSeconds: Double = 60, warmStartFrom: [String] = [], shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
         self.identity = identity; self.search = search; self.objective = objective; self.directory = directory
         self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent
+        self.warmStartFrom = warmStartFrom
         pollSeconds = min(1, max(0.05, leaseSeconds / 8))
         self.hpsweepVersion = hpsweepVersion
         let file = identity.file
@@ -102,7 +108,7 @@ public final class SweepRunner {
         generationLock.lock(); defer { generationLock.unlock() }
         if let trials = generationTrials[g] { return trials }
         let proposals = machinery.measure(pooled: false) {
-            sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives))
+            sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives), warmStart: state.warmStart)
         }
         let trials = zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
             search.seeds.map { seed -> PlannedTrial in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
@@ -112,6 +118,7 @@ public final class SweepRunner {
     }
 
     enum Step {
+        case warmStart
         case plan(generation: Int)
         case train(generation: Int, rung: Int, trials: [String])
         case prune(rung: Int, trials: [String])
@@ -122,6 +129,7 @@ public final class SweepRunner {
     /// The next thing the sweep needs, from the journals alone.
     func nextStep() -> Step {
         let state = self.state
+        if search.warmStart != nil && state.warmStart == nil { return .warmStart }
         for g in 0..<search.generationCount {
             let members = trials(ofGeneration: g, state).map(\.id)
             if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
@@ -148,6 +156,19 @@ public final class SweepRunner {
             switch nextStep() {
             case .done:
                 return .completed
+            case .warmStart:
+                // One worker reads the earlier sweeps; the others wait for its line.
+                guard store.leases.acquire("warm-start") != nil else {
+                    Thread.sleep(forTimeInterval: pollSeconds)
+                    continue
+                }
+                defer { store.leases.release("warm-start") }
+                try store.refresh(rescan: true)
+                guard state.warmStart == nil else { continue }
+                var event = JournalEvent(.warmStart)
+                event.warmStart = try machinery.measure(pooled: false) { try WarmStart.gather(from: warmStartFrom, for: search) }
+                try store.record(event)
+                onEvent(.warmStarted(event.warmStart!))
             case .plan(let g):
                 try plan(generation: g)
             case let .prune(rung, ids):

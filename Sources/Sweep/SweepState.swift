@@ -63,6 +63,8 @@ public struct SweepState {
     public var spec: [String: Any]?
     public var revision = 0
     public var costBasis: [String: Double]?
+    /// What the sweep took from earlier sweeps (the first `warm_start` line), if it was warm-started.
+    public var warmStart: WarmStart?
     /// Outcome lines for trials that already had one (the first wins; these were ignored).
     public private(set) var duplicates = 0
     public private(set) var order: [String] = []
@@ -103,6 +105,8 @@ public struct SweepState {
                     return SearchSpec.Objective(metric: metric, direction: direction)
                 }
             }
+        case .warmStart:
+            warmStart = warmStart ?? event.warmStart
         case .planned:
             guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
                   let method = event.method, methods?.contains(method) ?? true, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }

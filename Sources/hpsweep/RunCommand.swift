@@ -38,7 +38,8 @@ enum RunCommand: Command {
         let root = arguments[RunCommand.results] ?? "results"
         guard SuiteSpec.isSuite(file) else {
             if arguments[RunCommand.task] != nil { throw UsageError("--task applies to a suite (a sweep file with 'tasks'); \(file) has none") }
-            return try runSweep(try SweepSpec.load(file), resultsRoot: root, arguments)
+            let spec = try SweepSpec.load(file)
+            return try runSweep(spec, resultsRoot: root, warmStartFrom: try warmStartDirectories(spec, earlier: []), arguments)
         }
         // A suite: its tasks in order (or the one --task names), each an ordinary sweep under results/<suite>/.
         let suite = try SuiteSpec.load(file)
@@ -50,14 +51,33 @@ enum RunCommand: Command {
             }
             tasks = [task.element]
         }
+        let suiteRoot = (root as NSString).appendingPathComponent(suite.name)
+        try FileManager.default.createDirectory(atPath: suiteRoot, withIntermediateDirectories: true)
+        try suite.manifest.write(directory: suiteRoot)
         for (k, task) in tasks.enumerated() {
-            print("suite \(suite.name): task \(k + 1)/\(tasks.count), \(task.task.name) (\(task.task.group.rawValue), \(task.task.classes) classes)")
-            try runSweep(task.spec, resultsRoot: (root as NSString).appendingPathComponent(suite.name), arguments)
+            print("suite \(suite.name): task \(k + 1)/\(tasks.count), \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes)")
+            // "previous_tasks": the suite's tasks before this one (in the file's order) that have results.
+            let earlier = suite.tasks.prefix { $0.task.name != task.task.name }.map { (suiteRoot as NSString).appendingPathComponent($0.task.name) }
+            try runSweep(task.spec, resultsRoot: suiteRoot, warmStartFrom: try warmStartDirectories(task.spec, earlier: earlier), arguments)
+        }
+    }
+
+    /// The earlier sweeps' directories a sweep's `warm_start` names: as listed (each must hold a
+    /// journal), or the suite's `earlier` tasks that have begun.
+    static func warmStartDirectories(_ spec: SweepSpec, earlier: [String]) throws -> [String] {
+        switch spec.search?.warmStart {
+        case nil: return []
+        case .previousTasks: return earlier.filter { !Journal.files(in: $0).isEmpty }
+        case .sweeps(let paths):
+            for path in paths where Journal.files(in: path).isEmpty {
+                throw SpecError(file: spec.file, path: "$.warm_start", message: "\(path) is not a sweep's results directory (no journal.jsonl there)")
+            }
+            return paths
         }
     }
 
     /// Runs (or resumes) one sweep under `resultsRoot`/<name>/.
-    static func runSweep(_ spec: SweepSpec, resultsRoot: String, _ arguments: ParsedArguments) throws {
+    static func runSweep(_ spec: SweepSpec, resultsRoot: String, warmStartFrom: [String], _ arguments: ParsedArguments) throws {
         guard let search = spec.search else {
             throw SpecError(file: spec.file, path: "$", message: "has no 'methods': nothing to search (see docs/sweep-spec.md)")
         }
@@ -117,7 +137,7 @@ enum RunCommand: Command {
         }
         let runner = try SweepRunner(
             identity: SideTuningObjective.identity(spec), search: search, objective: objective, directory: directory,
-            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, shouldStop: { stop.isSet }
+            hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, warmStartFrom: warmStartFrom, shouldStop: { stop.isSet }
         ) { event in
             switch event {
             case let .generation(index, count, trials, rung):
@@ -129,6 +149,10 @@ enum RunCommand: Command {
             case let .pruned(ids, rung):
                 currentLine?.finish(); currentLine = nil
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
+            case .warmStarted(let warm):
+                let sources = warm.sources.map { ($0 as NSString).lastPathComponent }
+                print(warm.sources.isEmpty ? "warm start: no earlier sweep has results yet; starting cold"
+                      : "warm start from \(sources.joined(separator: ", ")): \(warm.enqueued.count) best configuration\(warm.enqueued.count == 1 ? "" : "s") enqueued first, \(warm.priors.count) earlier trials inform the sampler (as ranks)")
             case let .extended(changes, revision):
                 print("extending the sweep (revision \(revision)); finished trials are reused: " + changes.joined(separator: "; "))
             case .waiting(let trials):

@@ -19,7 +19,7 @@ enum ValidateCommand: Command {
         let suite = try SuiteSpec.load(file)
         print("\(file): a suite of \(suite.tasks.count) task\(suite.tasks.count == 1 ? "" : "s") (results/\(suite.name)/<task>/)")
         for (k, task) in suite.tasks.enumerated() {
-            print("task \(k) \(task.task.name) (\(task.task.group.rawValue), \(task.task.classes) classes):")
+            print("task \(k) \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes):")
             try validate(task.spec)
         }
     }

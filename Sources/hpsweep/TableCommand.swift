@@ -15,9 +15,10 @@ enum TableCommand: Command {
         let directory = arguments.positionals[0]
         let table = try SuiteTable(directory: directory)
         print(table.markdown, terminator: "")
-        let unfinished = table.unfinished
-        if !unfinished.isEmpty {
-            print("no final score yet (marked –; the means that need them are – too): \(unfinished.joined(separator: ", "))")
+        let notes = table.gapNotes
+        if !notes.isEmpty {
+            print("marked –, and so are the means that need them:")
+            for note in notes { print("  " + note) }
         }
         for (name, text) in [("table.csv", table.csv), ("table.md", table.markdown), ("table.tex", table.latex)] {
             let path = (directory as NSString).appendingPathComponent(name)
