@@ -74,4 +74,70 @@ final class SuiteTests: XCTestCase {
         XCTAssertEqual(notSuite.status, 1)
         XCTAssertTrue(notSuite.stderr.contains("no VTAB-1k task results"), notSuite.stderr)
     }
+
+    /// sweeps/suite-demo.json (three of its tasks, fewer trials and epochs), killed with SIGKILL in its
+    /// second task — right after that task's warm_start line, and mid-search — then rerun: the table
+    /// and every task's leaderboard equal an uninterrupted run's.
+    func testTheSuiteDemoKilledInItsSecondTaskTablesAsAnUninterruptedRun() throws {
+        let dir = temporaryDirectory(self)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var suite = try JSONSerialization.jsonObject(with: Data(contentsOf: repository.appendingPathComponent("sweeps/suite-demo.json"))) as! [String: Any]
+        suite["tasks"] = Array((suite["tasks"] as! [Any]).prefix(3))
+        var data = suite["data"] as! [String: Any]
+        data["root"] = repository.appendingPathComponent("sweeps/data/digits-suite").path
+        suite["data"] = data
+        suite["trials"] = 6; suite["epochs"] = 4
+        suite["sampler"] = ["type": "tpe", "startup": 3, "generation_size": 3]
+        let file = dir.appendingPathComponent("suite.json").path
+        try JSONSerialization.data(withJSONObject: suite).write(to: URL(fileURLWithPath: file))
+        func arguments(_ name: String) -> [String] { ["run", file, "--results", "\(dir.path)/\(name)", "--cache-dir", "\(dir.path)/\(name)-cache"] }
+
+        let straight = try cli.run(arguments("straight"))
+        XCTAssertEqual(straight.status, 0, straight.stderr)
+        XCTAssertTrue(straight.stdout.contains("warm start from digits:"), straight.stdout)
+
+        let second = "\(dir.path)/killed/suite-demo/digits_parity/journal.jsonl"
+        let killPoints: [(String, () -> Bool)] = [
+            ("after the second task's warm_start line", { self.lines(second, containing: #""event":"warm_start""#) >= 1 }),
+            ("mid-search of the second task", { self.lines(second, containing: #""event":"finished""#) >= 2 }),
+        ]
+        var killed: [String] = []
+        for (name, condition) in killPoints {
+            let process = try cli.start(arguments("killed"))
+            if wait(for: process, until: condition), process.isRunning {
+                process.signal(SIGKILL)
+                killed.append(name)
+            }
+            try process.wait()
+        }
+        XCTAssertEqual(killed.count, 2, "both kill points were hit: \(killed)")
+        let resumed = try cli.run(arguments("killed"))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for task in ["digits", "digits_parity", "digits_rotated"] {
+            XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard("\(dir.path)/killed/suite-demo/\(task)"),
+                           try SweepCommandTests.deterministicLeaderboard("\(dir.path)/straight/suite-demo/\(task)"), task)
+        }
+        for name in ["straight", "killed"] {
+            let table = try cli.run("table", "\(dir.path)/\(name)/suite-demo")
+            XCTAssertEqual(table.status, 0, table.stderr)
+        }
+        let straightTable = try String(contentsOfFile: "\(dir.path)/straight/suite-demo/table.csv", encoding: .utf8)
+        XCTAssertEqual(try String(contentsOfFile: "\(dir.path)/killed/suite-demo/table.csv", encoding: .utf8), straightTable)
+        XCTAssertTrue(straightTable.hasPrefix("method,digits,digits_parity,digits_rotated,upright mean,transformed mean,"), straightTable)
+    }
+
+    func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if condition() { return true }
+            if !process.isRunning { return false }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    func lines(_ path: String, containing text: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
+    }
 }
