@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 SUITE = os.path.join(ROOT, "sweeps", "suite-demo.json")
 HPSWEEP = os.path.join(ROOT, ".build", "release", "hpsweep")
+AFTER = [1, 3, 6, 12]   # best validation accuracy after this many trials
 
 
 def run_suite(seed, warm, out):
@@ -68,18 +69,23 @@ def main():
             best = max(c)
             results.setdefault(task, []).append({
                 "cold_best": best, "cold_needs": trials_to_reach(c, best), "warm_needs": trials_to_reach(w, best),
-                "warm_best": max(w), "cold_first": c[0], "warm_first": w[0], "trials": len(c),
+                "warm_best": max(w), "trials": len(c),
+                "cold_after": [max(c[:k]) for k in AFTER], "warm_after": [max(w[:k]) for k in AFTER],
             })
-    print("| task | seeds | cold: best val_acc (mean) | cold: trials to its best (mean) | warm: trials to reach it (mean; not reached) | warm: best val_acc (mean) | first trial's val_acc, cold → warm (mean) |")
-    print("|---|---|---|---|---|---|---|")
+    after = " | ".join(f"best after {k}, cold → warm" for k in AFTER)
+    print(f"| task | seeds | cold: trials to its best (mean) | warm: trials to reach it (mean; not reached) | {after} |")
+    print("|---|---|---|---|" + "---|" * len(AFTER))
     for task, rs in results.items():
         reached = [r["warm_needs"] for r in rs if r["warm_needs"] is not None]
         missed = len(rs) - len(reached)
-        print(f"| {task} | {len(rs)} | {statistics.mean(r['cold_best'] for r in rs):.3f} | "
-              f"{statistics.mean(r['cold_needs'] for r in rs):.1f} | "
-              f"{(statistics.mean(reached) if reached else float('nan')):.1f}; {missed} of {len(rs)} | "
-              f"{statistics.mean(r['warm_best'] for r in rs):.3f} | "
-              f"{statistics.mean(r['cold_first'] for r in rs):.3f} → {statistics.mean(r['warm_first'] for r in rs):.3f} |")
+        cells = " | ".join(f"{statistics.mean(r['cold_after'][i] for r in rs):.3f} → {statistics.mean(r['warm_after'][i] for r in rs):.3f}"
+                           for i in range(len(AFTER)))
+        print(f"| {task} | {len(rs)} | {statistics.mean(r['cold_needs'] for r in rs):.1f} | "
+              f"{(statistics.mean(reached) if reached else float('nan')):.1f}; {missed} of {len(rs)} | {cells} |")
+    cold_all = [r["cold_after"] for rs in results.values() for r in rs]
+    warm_all = [r["warm_after"] for rs in results.values() for r in rs]
+    print("| all tasks after the first | " + str(len(cold_all)) + " | | | "
+          + " | ".join(f"{statistics.mean(c[i] for c in cold_all):.3f} → {statistics.mean(w[i] for w in warm_all):.3f}" for i in range(len(AFTER))) + " |")
     print()
     for task, rs in results.items():
         print(task, "per seed (cold needs, warm needs):", [(r["cold_needs"], r["warm_needs"]) for r in rs])

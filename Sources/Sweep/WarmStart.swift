@@ -13,7 +13,8 @@ public enum WarmStartSource: Equatable {
 /// earlier sweeps may have gone on since.
 ///
 /// - `enqueued`: the best configuration of each method in each earlier sweep (by the primary
-///   objective, finished trials first), as it fits this sweep's space; they are its first trials.
+///   objective, finished trials first), as it fits this sweep's space, best-ranked first and at most
+///   one generation of them; they are its first trials.
 /// - `priors`: every scored trial of the earlier sweeps whose configuration lies in this sweep's
 ///   space, with objectives replaced by their rank within their own sweep (0 best … 1 worst): tasks
 ///   differ in scale (60% may be good on one and poor on another), ranks do not. TPE fits its
@@ -43,6 +44,7 @@ public struct WarmStart: Codable, Equatable {
     /// what fits `search`: its methods, and values inside its domains.
     public static func gather(from directories: [String], for search: SearchSpec) throws -> WarmStart {
         var warm = WarmStart(sources: directories)
+        var candidates: [(rank: Double, order: Int, configuration: Configuration)] = []
         for directory in directories {
             guard !Journal.files(in: directory).isEmpty else {
                 throw JournalError(path: directory, line: nil, message: "warm_start: not a sweep's results directory (no journal.jsonl)")
@@ -58,15 +60,15 @@ public struct WarmStart: Codable, Equatable {
                 warm.priors += fitting.map { Prior(method: space.method, params: $0.params, ranks: $0.ranks, completed: $0.record.status == .finished) }
                 // The best by the primary objective, finished trials before pruned ones.
                 let best = fitting.min {
-                    ($0.record.status == .finished ? 0 : 1, objectiveVector($0.record, [search.primary])[0], $0.record.id)
-                        < ($1.record.status == .finished ? 0 : 1, objectiveVector($1.record, [search.primary])[0], $1.record.id)
+                    ($0.record.status == .finished ? 0 : 1, $0.ranks[0], $0.record.id) < ($1.record.status == .finished ? 0 : 1, $1.ranks[0], $1.record.id)
                 }
-                if let best, !warm.enqueued.contains(where: { $0.method == space.method && $0.params == best.params }) {
-                    warm.enqueued.append(Configuration(method: space.method, params: best.params))
-                }
+                if let best { candidates.append((best.ranks[0], candidates.count, Configuration(method: space.method, params: best.params))) }
             }
         }
-        warm.enqueued = Array(warm.enqueued.prefix(search.trials))
+        for candidate in candidates.sorted(by: { ($0.rank, $0.order) < ($1.rank, $1.order) }) where !warm.enqueued.contains(candidate.configuration) {
+            warm.enqueued.append(candidate.configuration)
+        }
+        warm.enqueued = Array(warm.enqueued.prefix(min(search.trials, search.sampler.generationSize)))
         return warm
     }
 

@@ -3,15 +3,16 @@ import Foundation
 import SideTuning
 import Sweep
 
-/// `hpsweep compare A.csv B.csv …`: leaderboards side by side, aligned by configuration.
+/// `hpsweep compare A.csv B.csv …`: leaderboards side by side, aligned by configuration; or suites'
+/// tables task by task (`hpsweep compare results/suiteA results/suiteB`).
 enum CompareCommand: Command {
     static let objectives = Option<String>.text("objectives", "LIST", help: "Metrics to compare on, e.g. val_acc,params (default: the first file's sweep objectives).")
     static let ignore = Option<String>.text("ignore", "NAMES", help: "Hyperparameters to leave out when aligning, e.g. label_smoothing (what the sweeps changed on purpose).")
     static let csv = Option<String>.text("csv", "OUT", help: "Also write the aligned table to this CSV file.")
     static let json = Flag("json", help: "Print everything as JSON (for scripts) instead of tables.")
     static let path = ["compare"]
-    static let summary = "Compare leaderboards: trials aligned by configuration, deltas, seed statistics, Pareto fronts."
-    static let usage = "A.csv B.csv [C.csv …] [--objectives val_acc,params] [--ignore NAMES] [--csv OUT.csv] [--json]"
+    static let summary = "Compare leaderboards (trials aligned by configuration, deltas, seed statistics, Pareto fronts), or suites task by task."
+    static let usage = "A.csv|SWEEP_DIR B.csv|SWEEP_DIR [… ] [--objectives val_acc,params] [--ignore NAMES] [--csv OUT.csv] [--json], or SUITE_DIR SUITE_DIR [… ] [--csv OUT.csv] [--json]"
     static let options = [
         objectives.spec,
         ignore.spec,
@@ -21,6 +22,23 @@ enum CompareCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count >= 2 else { throw UsageError("'\(displayName)' needs at least two leaderboard files; usage: \(displayName) \(usage)") }
+        // A sweep's directory stands for its leaderboard; a suite's directory (no leaderboard of its
+        // own, tasks beneath) makes this a comparison of suites.
+        var isDirectory: ObjCBool = false
+        let suites = arguments.positionals.map { path -> Bool in
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+                && !FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("leaderboard.csv"))
+        }
+        if suites.contains(true) {
+            guard !suites.contains(false) else { throw UsageError("'\(displayName)' compares leaderboards or suites, not both: \(zip(arguments.positionals, suites).filter { $1 }.map(\.0).joined(separator: ", ")) hold no leaderboard.csv of their own (suites), the others do") }
+            for option in [CompareCommand.objectives, CompareCommand.ignore] where arguments[option] != nil {
+                throw UsageError("option '--\(option.spec.name)' applies to leaderboards; a suite comparison compares each method's final test accuracy")
+            }
+            return try compareSuites(arguments.positionals, arguments)
+        }
+        let leaderboards = arguments.positionals.map { path -> String in
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue ? (path as NSString).appendingPathComponent("leaderboard.csv") : path
+        }
         var objectives: [SearchSpec.Objective]?
         if let list = arguments[CompareCommand.objectives] {
             objectives = try list.split(separator: ",").map { item in
@@ -39,7 +57,7 @@ enum CompareCommand: Command {
             return name
         }
         if let out = arguments[CompareCommand.csv] { try ProtectedPaths.checkWritable(out, option: "--csv") }
-        let files = try arguments.positionals.map { try LeaderboardFile(path: $0, catalogue: SideTuningCatalogue.catalogue) }
+        let files = try leaderboards.map { try LeaderboardFile(path: $0, catalogue: SideTuningCatalogue.catalogue) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments[CompareCommand.csv] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
@@ -52,6 +70,49 @@ enum CompareCommand: Command {
             printTables(comparison)
             if let out = arguments[CompareCommand.csv] { print("aligned table written to \(out)") }
         }
+    }
+
+    /// Suites' tables task by task: every method's test accuracy per task and mean, with differences
+    /// from the first suite, and a paired t-test across tasks per method.
+    static func compareSuites(_ directories: [String], _ arguments: ParsedArguments) throws {
+        if let out = arguments[CompareCommand.csv] { try ProtectedPaths.checkWritable(out, option: "--csv") }
+        let comparison = SuiteComparison(tables: try directories.map { try SuiteTable(directory: $0) })
+        let (header, rows) = comparison.aligned
+        if let out = arguments[CompareCommand.csv] {
+            let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+            do { try replaceAtomically(out, with: text) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
+        }
+        let tests = comparison.methods.flatMap { method in
+            comparison.tables.indices.dropFirst().map { t in (method, t, comparison.test(method: method, against: t)) }
+        }
+        if arguments.isSet(CompareCommand.json) {
+            let object: [String: Any] = [
+                "suites": directories, "columns": header, "rows": rows,
+                "tests": tests.map { method, t, result -> [String: Any] in
+                    var d: [String: Any] = ["method": method, "suite": t + 1, "shared_tasks": result.tasks]
+                    if let r = result.test { d["result"] = ["test": "paired t-test over tasks (two-sided)", "n": r.n, "mean_difference": r.meanDifference, "t": r.t.isFinite ? r.t as Any : String(r.t) as Any, "df": r.degreesOfFreedom, "p": r.p] as [String: Any] }
+                    return d
+                },
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("hpsweep compare: \(directories.count) suites, each method's final test accuracy (%) on each task (its best configuration by the sweep's primary objective)")
+        for (k, table) in comparison.tables.enumerated() {
+            let scored = table.tasks.filter { task in table.rows.contains { $0.accuracy[task.name] != nil } }.count
+            print("  [\(k + 1)] \(directories[k]): \(table.tasks.count) tasks, \(scored) with a score")
+        }
+        let full = [header] + rows.map { $0.map { $0.isEmpty ? "–" : $0 } }
+        let widths = full[0].indices.map { i in full.map { $0[i].count }.max()! }
+        print("")
+        for row in full { print("  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+        print("")
+        for (method, t, result) in tests {
+            let verdict = result.test.map { String(format: "mean difference %+.2f points, paired t = %.3g, df %d, p = %.3g", $0.meanDifference, $0.t, $0.degreesOfFreedom, $0.p) }
+                ?? "too few tasks scored in both for a test (\(result.tasks), need 3)"
+            print("\(method): [\(t + 1)] vs [1] over the \(result.tasks) task\(result.tasks == 1 ? "" : "s") both scored: \(verdict)")
+        }
+        if let out = arguments[CompareCommand.csv] { print("aligned table written to \(out)") }
     }
 
     static func describe(_ c: Comparison, _ configuration: Comparison.Configuration) -> String {

@@ -47,13 +47,17 @@ final class WarmStartTests: XCTestCase {
         let fits = { (r: TrialRecord) in (r.values["lr"]?.number ?? 1) <= 0.05 }
         XCTAssertEqual(snapshot.priors.count, earlier.records.filter { $0.result != nil && fits($0) }.count)
         XCTAssertTrue(snapshot.priors.allSatisfy { $0.params["lr"]!.number! <= 0.05 && $0.ranks.allSatisfy { (0...1).contains($0) } })
-        // Each method's best fitting trial of the earlier sweep (all finished here: no early stopping).
-        for (k, space) in warmSearch.methods.enumerated() {
-            let best = earlier.records.filter { $0.method == space.method && fits($0) }
+        // Each method's best fitting trial of the earlier sweep (all finished here: no early stopping),
+        // the more accurate first.
+        let bests = warmSearch.methods.map { space in
+            earlier.records.filter { $0.method == space.method && fits($0) }
                 .max { ($0.result!.bestValAccuracy, $1.id) < ($1.result!.bestValAccuracy, $0.id) }!
+        }.sorted { $0.result!.bestValAccuracy > $1.result!.bestValAccuracy }
+        XCTAssertEqual(snapshot.enqueued.count, 2)
+        for (k, best) in bests.enumerated() {
             let first = warm.state.records.first { $0.config == k }!
-            XCTAssertEqual(first.method, space.method)
-            XCTAssertEqual(first.values, best.values, "config \(k) is the earlier sweep's best \(space.method)")
+            XCTAssertEqual(first.method, best.method)
+            XCTAssertEqual(first.values, best.values, "config \(k) is the earlier sweep's best \(best.method)")
         }
         let expected = warm.state.records.map { "\($0.id) \($0.status.rawValue) \($0.epochsDone)" }
 
