@@ -27,7 +27,7 @@ public struct SuiteComparison {
     public func test(method: String, against table: Int) -> (tasks: Int, test: Statistics.TTest?) {
         guard let a = row(0, method), let b = row(table, method) else { return (0, nil) }
         let shared = tasks.map(\.name).filter { a.accuracy[$0] != nil && b.accuracy[$0] != nil }
-        return (shared.count, Statistics.pairedTTest(shared.map { b.accuracy[$0]! }, shared.map { a.accuracy[$0]! }))
+        return (shared.count, Statistics.pairedTTest(shared.map { a.accuracy[$0]! }, shared.map { b.accuracy[$0]! }))
     }
 
     /// The aligned table: one row per method and task (then its means), a column per suite and a

@@ -138,6 +138,8 @@ public struct SuiteManifest: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey { case suite, vtab1k = "vtab_1k", tasks }
 
+    public init(suite: String, vtab1k: Bool, tasks: [SuiteTask]) { self.suite = suite; self.vtab1k = vtab1k; self.tasks = tasks }
+
     public static let fileName = "suite-manifest.json"
 
     public static func read(directory: String) throws -> SuiteManifest? {
