@@ -202,7 +202,10 @@ enum RunCommand: Command {
         var parts = ["\(search.trials) configuration\(search.trials == 1 ? "" : "s") × \(search.seeds.count) seed\(search.seeds.count == 1 ? "" : "s")"]
         parts.append("methods " + search.methods.map(\.method).joined(separator: ", "))
         var sampler = "sampler \(search.sampler.kind.rawValue)"
-        if search.sampler.kind == .tpe { sampler += " (\(search.sampler.startup) Sobol startup, generations of \(search.sampler.generationSize))" }
+        if search.sampler.kind == .tpe {
+            let startup = "\(search.sampler.startup) Sobol startup"
+            sampler += " (\(search.warmStart == nil ? startup : "warm start: the earlier sweeps' best, then TPE; \(startup) if they have no results"), generations of \(search.sampler.generationSize))"
+        }
         parts.append(sampler)
         var epochs = "\(search.epochs) epochs"
         if let es = search.earlyStopping { epochs += ", successive halving at \(es.rungs.map(String.init).joined(separator: "/")) (η \(es.reductionFactor))" }

@@ -39,6 +39,18 @@ enum ValidateCommand: Command {
             print("  \(space.method): " + (searched.isEmpty ? "nothing searched" : searched.joined(separator: ", ")))
         }
         let sampler = Sampler(search)
+        // Earlier sweeps named in the file are read now (as run would, when it starts); a suite's
+        // previous tasks are known only then.
+        var warm: WarmStart?
+        switch search.warmStart {
+        case nil: break
+        case .previousTasks:
+            print("  warm start: from the suite's earlier tasks that have results when this task starts; their best configurations then replace the first ones listed")
+        case .sweeps(let paths):
+            warm = try WarmStart.gather(from: paths, for: search)
+            print("  warm start from \(paths.joined(separator: ", ")): \(warm!.enqueued.count) best configuration\(warm!.enqueued.count == 1 ? "" : "s") first, \(warm!.priors.count) earlier trials inform TPE (as they stand now)")
+        }
+        let startup = warm.map { $0.priors.isEmpty ? search.sampler.startup : $0.enqueued.count } ?? search.sampler.startup
         print("  planned trials:")
         // A large plan is summarised: its first lines, then a count (100 000 trials would be as many lines).
         let maximumLines = 60
@@ -46,12 +58,12 @@ enum ValidateCommand: Command {
         for g in 0..<search.generationCount {
             let indices = sampler.indices(generation: g)
             if lines >= maximumLines { break }
-            if search.sampler.kind == .tpe && indices.lowerBound >= search.sampler.startup {
+            if search.sampler.kind == .tpe && g > 0 && indices.lowerBound >= startup {
                 lines += 1; covered = indices.upperBound
                 print("    generation \(g + 1): configurations \(indices.lowerBound)…\(indices.upperBound - 1) proposed by TPE from earlier results")
                 continue
             }
-            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [])).prefix(maximumLines - lines) {
+            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [], warmStart: warm)).prefix(maximumLines - lines) {
                 lines += 1; covered = k + 1
                 let space = search.methods.first { $0.method == proposal.method }!
                 let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
@@ -60,7 +72,8 @@ enum ValidateCommand: Command {
                 let seeds = search.seeds.count <= 10 ? search.seeds.map(String.init).joined(separator: ",")
                     : "\(search.seeds.first!)…\(search.seeds.last!) (\(search.seeds.count))"
                 let line = String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0)
-                print(line + " " + values + "  × seeds " + seeds + (reason.map { "  → rejected: " + $0 } ?? ""))
+                let origin = k < (warm?.enqueued.count ?? 0) ? "  (warm start)" : ""
+                print(line + " " + values + "  × seeds " + seeds + origin + (reason.map { "  → rejected: " + $0 } ?? ""))
             }
         }
         if covered < search.trials {
