@@ -70,6 +70,18 @@ final class SuiteTests: XCTestCase {
         let badTask = try cli.run("run", suite, "--results", dir.path + "/r", "--task", "dmlab")
         XCTAssertEqual(badTask.status, 2)
         XCTAssertTrue(badTask.stderr.contains("--task dmlab: not a task"), badTask.stderr)
+        // warm_start: previous tasks belong to a suite; a listed sweep must have results.
+        let single = dir.appendingPathComponent("single.json").path
+        try #"{"name": "s", "backbone": {"random": "vit-tiny-test"}, "data": {"format": "vtab", "root": "vtab-1k", "task": "eurosat", "classes": 10}, "methods": ["linear"], "trials": 1, "warm_start": "previous_tasks"}"#
+            .write(toFile: single, atomically: true, encoding: .utf8)
+        cli.assertOneLineError(try cli.run("run", single, "--results", dir.path + "/r"), status: 1, containing: ["$.warm_start", "applies to a suite"])
+        try #"{"name": "s", "backbone": {"random": "vit-tiny-test"}, "data": {"format": "vtab", "root": "vtab-1k", "task": "eurosat", "classes": 10}, "methods": ["linear"], "trials": 1, "warm_start": ["nowhere"]}"#
+            .write(toFile: single, atomically: true, encoding: .utf8)
+        cli.assertOneLineError(try cli.run("run", single, "--results", dir.path + "/r"), status: 1, containing: ["$.warm_start", "nowhere", "not a sweep's results directory"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/r/s"), "nothing written for a refused sweep")
+        // compare takes leaderboards or suites, not a mixture.
+        let board = try writeLeaderboardFixture(in: dir)
+        cli.assertOneLineError(try cli.run("compare", board, dir.path), status: 2, containing: ["leaderboards or suites, not both"])
         let notSuite = try cli.run("table", dir.path)
         XCTAssertEqual(notSuite.status, 1)
         XCTAssertTrue(notSuite.stderr.contains("no VTAB-1k task results"), notSuite.stderr)
@@ -124,6 +136,16 @@ final class SuiteTests: XCTestCase {
         let straightTable = try String(contentsOfFile: "\(dir.path)/straight/suite-demo/table.csv", encoding: .utf8)
         XCTAssertEqual(try String(contentsOfFile: "\(dir.path)/killed/suite-demo/table.csv", encoding: .utf8), straightTable)
         XCTAssertTrue(straightTable.hasPrefix("method,digits,digits_parity,digits_rotated,upright mean,transformed mean,"), straightTable)
+        let compare = try cli.run("compare", "\(dir.path)/straight/suite-demo", "\(dir.path)/killed/suite-demo")
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        XCTAssertTrue(compare.stdout.contains("2 suites") && compare.stdout.contains("over the 3 tasks both scored: mean difference +0.00 points"), compare.stdout)
+    }
+
+    /// A minimal leaderboard file (a header and one trial) for argument checks.
+    func writeLeaderboardFixture(in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("board.csv").path
+        try "trial,method,status,val_acc\nt1,linear,finished,0.5\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
