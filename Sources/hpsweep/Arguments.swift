@@ -2,7 +2,18 @@ import Essentials
 import Sweep
 
 /// A user's mistake on the command line: printed as one line, exit status 2.
+/// The exit-status rule (README, "Exit status"): 2 when the command line itself is wrong (an unknown
+/// command or option, a missing or malformed argument or value, options that conflict) — UsageError;
+/// 1 for everything else that goes wrong: a file or directory that is missing, malformed, not what the
+/// command needs, in use or unwritable (FileProblem, and every module's own error type), or the work
+/// itself failing.
 struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// A file, directory or machine that cannot serve (exit status 1; see UsageError).
+struct FileProblem: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }

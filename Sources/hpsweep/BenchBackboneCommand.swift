@@ -18,7 +18,7 @@ enum BenchBackboneCommand: Command {
     static let torch = Flag("torch", help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "backbone"]
     static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
-    static let usage = "[--config NAME] [--weights FILE] [--batch N] [--threads N] [--iterations N] [--taps all|last] [--compute fp32|bf16] [--torch]"
+    static let usage = "[--config NAME] [--weights FILE [--heads N]] [--batch N] [--threads N] [--iterations N] [--taps all|last] [--compute fp32|bf16] [--torch]"
     static let options = [
         config.spec,
         weights.spec,
@@ -38,7 +38,7 @@ enum BenchBackboneCommand: Command {
         let iterations = try arguments.value(BenchBackboneCommand.iterations, default: 3)
         let tapsChoice = try arguments.value(BenchBackboneCommand.taps, default: .all)
         let compute = try arguments.value(BenchBackboneCommand.compute, default: .fp32)
-        if let problem = compute.unavailability { throw UsageError(problem) }
+        if let problem = compute.unavailability { throw FileProblem(problem) }
 
         let vit: ViT
         let label: String

@@ -35,7 +35,7 @@ enum BenchGEMMCommand: Command {
         print("hpsweep bench gemm: bf16 × bf16 → fp32 (vdpbf16ps) against OpenBLAS fp32, \(threads) thread\(threads == 1 ? "" : "s")")
         print(machineLine)
         guard BFloat16GEMM.hardwareAvailable else {
-            throw UsageError("this CPU has no AVX512_BF16 (vdpbf16ps); bf16 GEMM would run its scalar reference path only")
+            throw FileProblem("this CPU has no AVX512_BF16 (vdpbf16ps); bf16 GEMM would run its scalar reference path only")
         }
         print("  GFLOP/s, median of \(repeats): fp32 = OpenBLAS sgemm; bf16 = A already bf16 (a bf16 cache or activation),")
         print("  B packed once (a weight); bf16 + round A = also rounding fp32 activations to bf16 in every call")

@@ -19,7 +19,7 @@ enum BenchPoolCommand: Command {
     static let cohort = Option<Int>.positiveInteger("cohort", "N", help: "With --shared-reads: trials per cohort (default: all).")
     static let path = ["bench", "pool"]
     static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
-    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--bottleneck M] [--reduction R] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
+    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
     static let options = BenchSideNetCommand.networkOptions + [
         trials.spec,
         steps.spec,
@@ -90,7 +90,7 @@ enum BenchPoolCommand: Command {
         let name = arguments.positionals.first ?? "last"
         let K = try arguments.value(BenchPoolCommand.trials, default: 16), epochs = try arguments.value(BenchPoolCommand.epochs, default: 1)
         let workers = try arguments.value(BenchPoolCommand.workers, default: availableCores), B = try arguments.value(BenchPoolCommand.batch, default: 64)
-        guard let split = cache.splitNames.first else { throw UsageError("\(directory): the cache has no split") }
+        guard let split = cache.splitNames.first else { throw FileProblem("\(directory): the cache has no split") }
         let labels = try cache.labels(split)
         let classes = (labels.max() ?? 0) + 1
         let depth = cache.header.taps.compactMap { if case .block(let i) = $0 { return i } else { return nil } }.max() ?? 0

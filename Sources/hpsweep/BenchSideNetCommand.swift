@@ -24,7 +24,7 @@ enum BenchSideNetCommand: Command {
     static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
-    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--steps N] [--threads N]"
+    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--torch]"
     /// The size options of the four networks (shared with `bench pool`).
     static let networkOptions = [
         rank.spec,
@@ -101,7 +101,7 @@ enum BenchSideNetCommand: Command {
             let loss = step.lossAndGradients(p, gradients: &g, batch)
             optimizer.update(&p, gradients: g, lr: 1e-3)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            guard loss.isFinite else { throw UsageError("bench: the loss is not finite") }
+            guard loss.isFinite else { throw FileProblem("bench: the loss is not finite") }
             if iteration > 0 { times.append(seconds) }
         }
         let peak = peakResidentBytes()

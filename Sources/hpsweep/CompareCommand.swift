@@ -61,7 +61,7 @@ enum CompareCommand: Command {
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments[CompareCommand.csv] {
             let text = ([comparison.alignedHeader] + comparison.alignedRows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
-            do { try replaceAtomically(out, with: text) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
+            do { try replaceAtomically(out, with: text) } catch { throw FileProblem("option '--csv': cannot write \(out): \(error)") }
         }
         if arguments.isSet(CompareCommand.json) {
             let data = try JSONSerialization.data(withJSONObject: json(comparison), options: [.prettyPrinted, .sortedKeys])
@@ -80,7 +80,7 @@ enum CompareCommand: Command {
         let (header, rows) = comparison.aligned
         if let out = arguments[CompareCommand.csv] {
             let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
-            do { try replaceAtomically(out, with: text) } catch { throw UsageError("option '--csv': cannot write \(out): \(error)") }
+            do { try replaceAtomically(out, with: text) } catch { throw FileProblem("option '--csv': cannot write \(out): \(error)") }
         }
         let tests = comparison.methods.flatMap { method in
             comparison.tables.indices.dropFirst().map { t in (method, t, comparison.test(method: method, against: t)) }

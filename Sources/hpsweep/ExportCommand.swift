@@ -19,7 +19,7 @@ enum ExportCommand: Command {
         let state = try loadState(directory)
         let name = state.sweepName ?? (directory as NSString).lastPathComponent
         let lines = try OptunaExport.lines(state: state, studyName: name, catalogue: SideTuningCatalogue.catalogue)
-        do { try replaceAtomically(output, with: lines.joined(separator: "\n") + "\n") } catch { throw UsageError("cannot write \(output): \(error)") }
+        do { try replaceAtomically(output, with: lines.joined(separator: "\n") + "\n") } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("\(output): Optuna journal with study '\(name)', \(lines.count - 1) trials")
         print("  open it: optuna-dashboard \(output)   or in Python: optuna.load_study(study_name=\"\(name)\", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(\"\(output)\")))")
     }

@@ -87,7 +87,7 @@ enum PredictCommand: Command {
                 "\($0),\(String(format: "%.6g", row[example * classes + $0]))"
             }.joined(separator: ",") + "\n"
         }
-        do { try replaceAtomically(output, with: csv) } catch { throw UsageError("cannot write \(output): \(error)") }
+        do { try replaceAtomically(output, with: csv) } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("  \(count) examples from \(source); predictions: \(output)")
         guard labelled else { return }
         // Scored as the sweep scores (Training's evaluation): the same accuracy and confusion matrix.
@@ -107,7 +107,7 @@ enum PredictCommand: Command {
         if let confusionFile {
             var text = "true\\predicted," + (0..<classes).map { String($0) }.joined(separator: ",") + "\n"
             for c in 0..<classes { text += "\(c)," + confusion[c].map { String($0) }.joined(separator: ",") + "\n" }
-            do { try replaceAtomically(confusionFile, with: text) } catch { throw UsageError("cannot write \(confusionFile): \(error)") }
+            do { try replaceAtomically(confusionFile, with: text) } catch { throw FileProblem("cannot write \(confusionFile): \(error)") }
             print("  confusion matrix: \(confusionFile)")
         }
     }
@@ -128,7 +128,7 @@ enum PredictCommand: Command {
                                  split: list.deletingPathExtension().lastPathComponent, classes: classes)
         }
         let split = try FileImageSplit(paths: inputs)
-        guard split.count > 0 else { throw UsageError("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
+        guard split.count > 0 else { throw FileProblem("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
         return split
     }
 }

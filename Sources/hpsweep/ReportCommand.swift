@@ -23,7 +23,7 @@ enum ReportCommand: Command {
         try ProtectedPaths.checkWritable(output, option: "--output")
         let report = try SweepReport(directories: directories, catalogue: SideTuningCatalogue.catalogue)
         let html = report.html()
-        do { try replaceAtomically(output, with: html) } catch { throw UsageError("cannot write \(output): \(error)") }
+        do { try replaceAtomically(output, with: html) } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("report: \(output) (\(html.utf8.count / 1024) KiB, \(directories.count) sweep\(directories.count == 1 ? "" : "s"); open it in any browser, offline)")
     }
 }

@@ -17,7 +17,7 @@ enum RunCommand: Command {
     static let memory = Option<Int>("memory", "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM).", expected: "needs a size from 1B to 1PiB such as 8GiB or 512MiB", parse: parseBytes)
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
-    static let usage = "SWEEP.json [--task NAME|INDEX] [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N]"
+    static let usage = "SWEEP.json [--task NAME|INDEX] [--worker] [--results DIR] [--fresh] [--shared-reads auto|on|off] [--lease-seconds S] [--workers N] [--memory SIZE] [--cache-dir DIR] [--threads N] [--no-verify]"
     static let options = [
         results.spec,
         task.spec,
@@ -35,6 +35,9 @@ enum RunCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file; usage: \(displayName) \(usage)") }
         let file = arguments.positionals[0]
+        // A malformed option value is a usage error whatever the file holds: checked before it is read.
+        _ = try (arguments.value(RunCommand.workers), arguments.value(RunCommand.memory), arguments.value(RunCommand.leaseSeconds),
+                 arguments.value(RunCommand.sharedReads), arguments.value(CacheOptions.threads))
         let root = arguments[RunCommand.results] ?? "results"
         guard SuiteSpec.isSuite(file) else {
             if arguments[RunCommand.task] != nil { throw UsageError("--task applies to a suite (a sweep file with 'tasks'); \(file) has none") }
@@ -100,7 +103,7 @@ enum RunCommand: Command {
             var suffix = 2
             while FileManager.default.fileExists(atPath: aside) { aside = directory + ".old-" + stamp + "-\(suffix)"; suffix += 1 }
             do { try FileManager.default.moveItem(atPath: directory, toPath: aside) } catch {
-                throw UsageError("--fresh: cannot move \(directory) aside to \(aside): \((error as NSError).localizedDescription)")
+                throw FileProblem("--fresh: cannot move \(directory) aside to \(aside): \((error as NSError).localizedDescription)")
             }
             print("hpsweep run: moved the previous results aside to \(aside)")
         }
@@ -303,8 +306,8 @@ final class SweepLock {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(fd)
             let where_ = (root as NSString).appendingPathComponent(name)
-            if shared { throw UsageError("\(where_) is being run by a plain 'hpsweep run' (pid \(holder)); workers can join only a sweep started with --worker") }
-            throw UsageError("\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker")
+            if shared { throw FileProblem("\(where_) is being run by a plain 'hpsweep run' (pid \(holder)); workers can join only a sweep started with --worker") }
+            throw FileProblem("\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker")
         }
         ftruncate(fd, 0)
         let pid = "\(getpid())\n"

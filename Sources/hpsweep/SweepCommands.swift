@@ -118,7 +118,7 @@ enum ValidateCommand: Command {
 func loadState(_ directory: String) throws -> SweepState {
     let files = Journal.files(in: directory)
     guard !files.isEmpty else {
-        throw UsageError("\(directory) is not a sweep results directory (no journal.jsonl)")
+        throw FileProblem("\(directory) is not a sweep results directory (no journal.jsonl)")
     }
     let state = SweepState(events: try Journal.readAll(directory: directory))
     guard !state.objectives.isEmpty else { throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header") }

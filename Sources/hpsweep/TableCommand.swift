@@ -22,7 +22,7 @@ enum TableCommand: Command {
         }
         for (name, text) in [("table.csv", table.csv), ("table.md", table.markdown), ("table.tex", table.latex)] {
             let path = (directory as NSString).appendingPathComponent(name)
-            do { try replaceAtomically(path, with: text) } catch { throw UsageError("cannot write \(path): \(error)") }
+            do { try replaceAtomically(path, with: text) } catch { throw FileProblem("cannot write \(path): \(error)") }
         }
         print("written: \(directory)/table.csv, table.md, table.tex")
     }

@@ -18,14 +18,14 @@ enum TorchPeer {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        do { try process.run() } catch { throw UsageError("--torch: cannot run python3 \(path): \(error)") }
+        do { try process.run() } catch { throw FileProblem("--torch: cannot run python3 \(path): \(error)") }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let pattern = "[0-9.]+ " + NSRegularExpression.escapedPattern(for: rate)
         guard process.terminationStatus == 0,
               let match = output.range(of: pattern, options: [.regularExpression, .backwards]),
               let value = Double(output[match].split(separator: " ")[0]) else {
-            throw UsageError("--torch: the PyTorch peer failed: \(output.split(separator: "\n").last ?? "no output")")
+            throw FileProblem("--torch: the PyTorch peer failed: \(output.split(separator: "\n").last ?? "no output")")
         }
         return value
     }

@@ -46,9 +46,13 @@ func fail(_ message: String, status: Int32) -> Never {
 setvbuf(stdout, nil, _IOLBF, 0)
 
 var words = Array(CommandLine.arguments.dropFirst())
-if words.isEmpty || words == ["--help"] || words == ["-h"] || words == ["help"] {
+if words == ["--help"] || words == ["-h"] || words == ["help"] {
     printTopLevelHelp()
     exit(0)
+}
+if words.isEmpty {   // a command is missing: a usage error (2), with the list of commands
+    printTopLevelHelp()
+    exit(2)
 }
 // The kernel OpenBLAS runs was settled before main (CBLASKernel); say so when it is not the best
 // this CPU can run, and refuse to compute with one that gets a small integer product wrong.
