@@ -22,12 +22,20 @@ public struct Comparison {
         public func standardDeviation(_ j: Int) -> Double { Statistics.standardDeviation(bySeed.values.map { $0[j] }) }
     }
 
+    /// A file's best on one objective, two ways: the best configuration by its mean over seeds (with
+    /// its trials), and the best single trial (which may be another configuration's lucky seed).
     public struct Best {
         public let file: Int
         public let objective: Int
+        /// The best configuration's mean over its seeds.
         public let value: Double
-        public let trial: String
+        public let seeds: Int
+        /// The best configuration's trials (one per seed).
+        public let trials: [String]
         public let configuration: Configuration
+        public let bestTrial: String
+        public let bestTrialValue: Double
+        public let bestTrialConfiguration: Configuration
     }
 
     public struct SeedTest {
@@ -106,6 +114,7 @@ public struct Comparison {
 
         var cells = [[Configuration: Cell]](repeating: [:], count: files.count)
         var ids = [[Configuration: [String]]](repeating: [:], count: files.count)
+        var singles = [[(trial: String, configuration: Configuration, vector: [Double])]](repeating: [], count: files.count)
         var all = Set<Configuration>()
         for (f, file) in files.enumerated() {
             var unusable = 0
@@ -125,6 +134,7 @@ public struct Comparison {
                 if cells[f][configuration]?.bySeed[seed] != nil { seed += "'" + row.value("trial") }   // a repeated seed: keep both
                 cells[f][configuration, default: Cell()].bySeed[seed] = vector
                 ids[f][configuration, default: []].append(row.value("trial"))
+                singles[f].append((row.value("trial"), configuration, vector))
                 all.insert(configuration)
             }
         }
@@ -152,8 +162,11 @@ public struct Comparison {
             for j in chosen.indices {
                 guard let (configuration, cell) = cells[f].min(by: { ($0.value.mean(j), $0.key) < ($1.value.mean(j), $1.key) }) else { continue }
                 let value = cell.mean(j)
-                best.append(Best(file: f, objective: j, value: chosen[j].direction == .maximize ? -value : value,
-                                 trial: ids[f][configuration]!.sorted().first!, configuration: configuration))
+                let single = singles[f].min { ($0.vector[j], $0.trial) < ($1.vector[j], $1.trial) }!
+                let orient = { (x: Double) in chosen[j].direction == .maximize ? -x : x }
+                best.append(Best(file: f, objective: j, value: orient(value), seeds: cell.bySeed.count, trials: ids[f][configuration]!.sorted(),
+                                 configuration: configuration, bestTrial: single.trial, bestTrialValue: orient(single.vector[j]),
+                                 bestTrialConfiguration: single.configuration))
             }
         }
         self.best = best

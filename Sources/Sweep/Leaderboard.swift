@@ -73,7 +73,7 @@ public struct Leaderboard {
         case "trial": return record.id
         case "method": return record.method
         case "status": return record.status.rawValue
-        case "generation": return String(record.generation)
+        case "generation": return String(record.generation + 1)   // counted from 1, as run and validate print it
         case "config": return String(record.config)
         case "seed": return String(record.seed)
         case "epochs_run": return String(record.epochsDone)

@@ -56,7 +56,7 @@ public struct SweepReport {
         }
         let ranks = paretoRanks(points.map(\.1))
         let front = zip(points, ranks).filter { $0.1 == 1 }.map { ($0.0.1[0], -$0.0.1[1], "front: " + Self.label($0.0.0)) }
-        chart.series.append(.init(name: "Pareto front", color: "#000000", points: front, line: true, emphasised: true))
+        chart.series.append(.init(name: "Pareto front", color: "#000000", points: front, line: true, emphasised: true, staircase: true))
         return chart
     }
 
@@ -78,8 +78,12 @@ public struct SweepReport {
     }
 
     func curves(_ sweep: Sweep, top: Int = 5) -> SVGChart {
-        var chart = SVGChart(title: "Learning curves of the top \(top)", xLabel: "epoch", yLabel: "val_acc")
-        for (i, r) in sweep.board.rows.filter({ $0.status == .finished }).prefix(top).enumerated() {
+        let primary = sweep.board.objectives[0]
+        let best = sweep.board.rows.filter { $0.status == .finished }
+            .sorted { (objectiveVector($0, [primary])[0], $0.id) < (objectiveVector($1, [primary])[0], $1.id) }.prefix(top)
+        let title = best.count == 1 ? "Learning curve of the one finished trial" : "Learning curves of the \(best.count) best finished trials by \(primary.name)"
+        var chart = SVGChart(title: title, xLabel: "epoch", yLabel: "val_acc")
+        for (i, r) in best.enumerated() {
             let points = r.curve.compactMap { e in e.valAccuracy.map { (Double(e.epoch), Double($0), "\(r.id) epoch \(e.epoch): \($0)") } }
             chart.series.append(.init(name: "\(r.id) (\(r.method))", color: SVGChart.palette[i % SVGChart.palette.count], points: points, line: true))
         }
@@ -109,6 +113,11 @@ public struct SweepReport {
         html += counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         html += ". Objectives: \(escape(objectives)). Front: \(sweep.board.front.count) trials, hypervolume "
         html += String(format: "%.4f", sweep.board.hypervolume) + ".</p>"
+        // Results are bitwise reproducible on one CPU and BLAS kernel only: say which.
+        let machines = Set(sweep.board.rows.compactMap { r in r.cpu.map { "\($0); \(r.blas ?? "BLAS unknown")" } }).sorted()
+        if !machines.isEmpty {
+            html += "<p>Computed on \(machines.map(escape).joined(separator: " and ")): results repeat bit for bit on the same CPU and BLAS kernel; elsewhere the last bits differ and trajectories drift apart.</p>"
+        }
         if let best = sweep.board.rows.first(where: { $0.status == .finished }) {
             html += "<p>Best \(escape(sweep.state.objectives[0].name)): <b>\(escape(sweep.board.cell(best, sweep.state.objectives[0].name)))</b> (\(escape(best.id)), \(escape(best.method)))"
             if let test = best.testAccuracy { html += String(format: "; test accuracy after retraining %.4f", test) }
@@ -120,8 +129,8 @@ public struct SweepReport {
     func section(_ sweep: Sweep) -> String {
         var html = "<h2>\(escape(sweep.name))</h2><p class=\"path\">\(escape(sweep.directory))</p>" + summary(sweep)
         html += "<h3>Pareto front</h3><div class=\"charts\">"
-        html += scatter(sweep, title: "val_acc vs trainable parameters", x: .params, xLabel: "trainable parameters", log: true).render()
-        html += scatter(sweep, title: "val_acc vs train time", x: .trainSeconds, xLabel: "train seconds", log: false).render()
+        html += scatter(sweep, title: "Finished trials: val_acc vs parameters", x: .params, xLabel: "trainable parameters", log: true).render()
+        html += scatter(sweep, title: "Finished trials: val_acc vs train time", x: .trainSeconds, xLabel: "train seconds", log: false).render()
         html += "</div><h3>Sensitivity</h3><div class=\"charts\">"
         var any = false
         for method in Set(sweep.state.records.map(\.method)).sorted() {
@@ -151,7 +160,7 @@ public struct SweepReport {
                 }
                 let ranks = paretoRanks(points.map { [$0.0, -$0.1] })
                 chart.series.append(.init(name: sweep.name, color: SVGChart.palette[i % SVGChart.palette.count],
-                                          points: zip(points, ranks).filter { $0.1 == 1 }.map(\.0), line: true, emphasised: true))
+                                          points: zip(points, ranks).filter { $0.1 == 1 }.map(\.0), line: true, emphasised: true, staircase: true))
             }
             html += chart.render()
         }

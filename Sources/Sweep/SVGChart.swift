@@ -11,8 +11,13 @@ public struct SVGChart {
         public var line = false
         /// Draw the markers larger and outlined (e.g. a Pareto front).
         public var emphasised = false
-        public init(name: String, color: String, points: [(x: Double, y: Double, label: String)], line: Bool = false, emphasised: Bool = false) {
-            self.name = name; self.color = color; self.points = points; self.line = line; self.emphasised = emphasised
+        /// With `line`: join the points as a front's attainment staircase (x minimised, y maximised: from
+        /// each point across at its y to the next point's x, then up), not by diagonals, which would
+        /// suggest configurations between them that do not exist.
+        public var staircase = false
+        public init(name: String, color: String, points: [(x: Double, y: Double, label: String)], line: Bool = false, emphasised: Bool = false,
+                    staircase: Bool = false) {
+            self.name = name; self.color = color; self.points = points; self.line = line; self.emphasised = emphasised; self.staircase = staircase
         }
     }
 
@@ -65,7 +70,13 @@ public struct SVGChart {
         for s in series {
             let visible = s.points.filter { (xScale == .linear || $0.x > 0) && (yScale == .linear || $0.y > 0) && $0.x.isFinite && $0.y.isFinite }
             if s.line && visible.count > 1 {
-                let path = visible.sorted { $0.x < $1.x }.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+                let sorted = visible.sorted { ($0.x, $0.y) < ($1.x, $1.y) }
+                var corners = [(sorted[0].x, sorted[0].y)]
+                for p in sorted.dropFirst() {
+                    if s.staircase { corners.append((p.x, corners.last!.1)) }
+                    corners.append((p.x, p.y))
+                }
+                let path = corners.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
                 svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"\(s.emphasised ? 2 : 1.5)\"/>"
             }
             for p in visible {

@@ -144,10 +144,15 @@ enum CompareCommand: Command {
         let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max()! }
         for row in rows { print("  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
 
-        print("\nbest per file:")
+        print("\nbest per file (the best configuration by its mean over seeds; the best single trial):")
         for j in c.objectives.indices {
             for b in c.best where b.objective == j {
-                print("  \(c.objectives[j].name) [\(b.file + 1)]: \(format(b.value, digits: 4)) (\(b.trial): \(describe(c, b.configuration)))")
+                let trials = b.trials.count <= 3 ? b.trials.joined(separator: ", ") : "\(b.trials.count) trials"
+                var line = "  \(c.objectives[j].name) [\(b.file + 1)]: configuration \(b.seeds == 1 ? "value" : "mean over \(b.seeds) seeds") \(format(b.value, digits: 4)) (\(describe(c, b.configuration)); \(trials))"
+                if b.seeds > 1 || b.bestTrialConfiguration != b.configuration {
+                    line += "; best single trial \(format(b.bestTrialValue, digits: 4)) (\(b.bestTrial)" + (b.bestTrialConfiguration == b.configuration ? ")" : ": \(describe(c, b.bestTrialConfiguration)))")
+                }
+                print(line)
             }
         }
         let primary = c.objectives[0].name
@@ -192,8 +197,10 @@ enum CompareCommand: Command {
             "objectives": c.objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
             "notes": c.notes, "ignored": c.ignored, "suggested_ignores": c.suggestedIgnores,
             "aligned": ["columns": c.alignedHeader, "rows": c.alignedRows],
-            "best": c.best.map { ["file": $0.file + 1, "objective": c.objectives[$0.objective].name, "value": $0.value, "trial": $0.trial,
-                                  "configuration": configuration($0.configuration)] as [String: Any] },
+            "best": c.best.map { ["file": $0.file + 1, "objective": c.objectives[$0.objective].name, "configuration_mean": $0.value, "seeds": $0.seeds,
+                                  "trials": $0.trials, "configuration": configuration($0.configuration),
+                                  "best_trial": $0.bestTrial, "best_trial_value": $0.bestTrialValue,
+                                  "best_trial_configuration": configuration($0.bestTrialConfiguration)] as [String: Any] },
             "seed_tests": c.seedTests.map { ["file": $0.file + 1, "configuration": configuration($0.configuration), "shared_seeds": $0.pairs,
                                              "result": test($0.test)] as [String: Any] },
             "across_configurations": c.acrossConfigurations.map { ["file": $0.file + 1, "shared_configurations": $0.shared, "result": test($0.test)] as [String: Any] },

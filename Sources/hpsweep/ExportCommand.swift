@@ -18,7 +18,12 @@ enum ExportCommand: Command {
         try ProtectedPaths.checkWritable(output, option: "export")
         let state = try loadState(directory)
         let name = state.sweepName ?? (directory as NSString).lastPathComponent
-        let lines = try OptunaExport.lines(state: state, studyName: name, catalogue: SideTuningCatalogue.catalogue)
+        // The spaces the sweep file declared (its latest revision, as the journal recorded it).
+        let search = state.spec.flatMap { spec -> SearchSpec? in
+            var reader = SpecReader(file: SweepRunner.journalPath(directory), path: "$", object: spec)
+            return try? SearchSpec.parse(&reader, catalogue: SideTuningCatalogue.catalogue)
+        }
+        let lines = try OptunaExport.lines(state: state, studyName: name, catalogue: SideTuningCatalogue.catalogue, search: search)
         do { try replaceAtomically(output, with: lines.joined(separator: "\n") + "\n") } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("\(output): Optuna journal with study '\(name)', \(lines.count - 1) trials")
         print("  open it: optuna-dashboard \(output)   or in Python: optuna.load_study(study_name=\"\(name)\", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(\"\(output)\")))")

@@ -175,7 +175,7 @@ enum RunCommand: Command {
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - sweepStart) / 1e9
         if outcome == .interrupted {
-            print("interrupted: progress is saved; rerun 'hpsweep run \(spec.file)' to resume")
+            print("interrupted: progress is saved; rerun the same command to resume: \(commandAsGiven)")
             lock.release()
             exit(130)
         }
@@ -219,6 +219,16 @@ enum RunCommand: Command {
     }
 }
 
+/// This process's command line as the user could type it again ("hpsweep" and every argument, quoted
+/// for a POSIX shell where needed).
+var commandAsGiven: String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    let words = CommandLine.arguments.dropFirst().map { word -> String in
+        !word.isEmpty && word.allSatisfy(safe.contains) ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+    return (["hpsweep"] + words).joined(separator: " ")
+}
+
 func describeOutcome(_ outcome: TrialOutcome) -> String {
     switch outcome {
     case .failed(let message): return "failed: \(message)"
@@ -254,8 +264,14 @@ func printSummary(_ board: Leaderboard, directory: String, top: Int = 5) {
     }
     let counts = Dictionary(grouping: board.rows, by: \.status.rawValue).mapValues(\.count)
     print("\(board.rows.count) trials: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-    print("top \(min(top, board.rows.count)) by \(board.objectives[0].name):")
-    table(Array(board.rows.prefix(top)))
+    // The best by the primary objective whatever their status (a pruned trial's value is at the rung
+    // it reached; the status column says so).
+    let primary = board.objectives[0]
+    let ranked = board.rows.filter { metricValue($0, primary.metric) != nil }.sorted {
+        (objectiveVector($0, [primary])[0], $0.id) < (objectiveVector($1, [primary])[0], $1.id)
+    }
+    print("top \(min(top, ranked.count)) by \(primary.name) (any status; a pruned trial's value is at the epochs it ran):")
+    table(Array(ranked.prefix(top)))
     print("Pareto front (\(board.objectives.map(\.name).joined(separator: " vs "))), hypervolume \(String(format: "%.4f", board.hypervolume)):")
     table(board.front)
     print("leaderboard: \(directory)/leaderboard.csv, front: \(directory)/pareto.csv")

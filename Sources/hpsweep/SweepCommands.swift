@@ -164,12 +164,27 @@ enum StatusCommand: Command {
               (counts.isEmpty ? "none yet" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) +
               "), \(active.count) started and unfinished, \(planned - done.count - active.count) not started")
         let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
-        if let best = board.rows.first(where: { $0.status == .finished }) {
-            print("best \(state.objectives[0].name): \(board.cell(best, state.objectives[0].name)) (\(best.id), \(best.method))")
+        // Mid-run, paused and pruned trials have scores too (at the epochs they reached): the best and
+        // the front of everything scored so far are shown, marked provisional where they rest on them.
+        let primary = state.objectives[0]
+        let scored = records.filter { metricValue($0, primary.metric) != nil }
+        let ranked = scored.sorted { (objectiveVector($0, [primary])[0], $0.id) < (objectiveVector($1, [primary])[0], $1.id) }
+        if let best = ranked.first {
+            let provisional = best.status == .finished ? "" : "; provisional: \(best.status.rawValue) at \(best.epochsDone) of its epochs"
+            print("best \(primary.name) so far: \(board.cell(best, primary.name)) (\(best.id), \(best.method)\(provisional))")
+            if !provisional.isEmpty, let finished = ranked.first(where: { $0.status == .finished }) {
+                print("best finished: \(board.cell(finished, primary.name)) (\(finished.id), \(finished.method))")
+            }
         }
         if state.duplicates > 0 { print("\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)") }
         print("cost so far: " + CostAccount(state: state).description)
-        print("front (\(board.front.count) trials, hypervolume \(String(format: "%.4f", board.hypervolume))): " + board.front.map(\.id).joined(separator: ", "))
+        print("front of finished trials (\(board.front.count), hypervolume \(String(format: "%.4f", board.hypervolume))): " + (board.front.isEmpty ? "none finished yet" : board.front.map(\.id).joined(separator: ", ")))
+        if done.count < planned, scored.contains(where: { $0.status != .finished }) {
+            let points = scored.map { objectiveVector($0, state.objectives) }
+            let front = zip(scored, paretoRanks(points)).filter { $0.1 == 1 }.map(\.0)
+            print("provisional front of all \(scored.count) scored trials (paused and pruned ones at the epochs they reached): "
+                  + front.map { "\($0.id) (\($0.method), \(board.cell($0, primary.name))\($0.status == .finished ? "" : ", \($0.status.rawValue)"))" }.joined(separator: ", "))
+        }
         // ETA: the mean wall time per finished trial so far, over what remains (a rough guide).
         let times = done.compactMap { r in r.startTime.flatMap { s in r.endTime.map { $0 - s } } }
         if !times.isEmpty, done.count < planned, let first = records.compactMap(\.startTime).min(), let last = done.compactMap(\.endTime).max() {

@@ -26,7 +26,7 @@ final class CompareReportTests: XCTestCase {
         let result = try cli.run("compare", a, b, "--csv", out)
         XCTAssertEqual(result.status, 0, result.stderr)
         for text in ["hpsweep compare: 2 leaderboards, objectives val_acc (max), params (min)", "aligned configurations: 3 (1 in every file)",
-                     "best per file:", "val_acc [2]: 0.8333 (u0: last lr=0.01 rank=8)", "paired t-test over shared seeds",
+                     "best per file", "val_acc [2]: configuration mean over 3 seeds 0.8333 (last lr=0.01 rank=8; u0, u1, u2); best single trial 0.86 (u2)", "paired t-test over shared seeds",
                      "mean difference +0.02, t = 3.46, df 2, p = 0.0742", "too few shared configurations", "Pareto fronts (val_acc vs params)",
                      "[1] is dominated by [2]: C([1],[2]) = 0.00, C([2],[1]) = 1.00"] {
             XCTAssertTrue(result.stdout.contains(text), "'\(text)' not in:\n\(result.stdout)")
@@ -83,8 +83,20 @@ final class CompareReportTests: XCTestCase {
         let report = try cli.run("report", dir.path + "/results/small")
         XCTAssertEqual(report.status, 0, report.stderr)
         let html = try String(contentsOfFile: dir.path + "/results/small/report.html", encoding: .utf8)
-        for part in ["<svg", "val_acc vs trainable parameters", "Learning curves", "<table>", "Sweep settings", "&quot;sampler&quot;"] {
+        for part in ["<svg", "Finished trials: val_acc vs parameters", "<table>", "Sweep settings", "&quot;sampler&quot;", "Computed on "] {
             XCTAssertTrue(html.contains(part), "report lacks \(part)")
+        }
+        // The curves' title counts the curves drawn.
+        let finished = try String(contentsOfFile: dir.path + "/results/small/leaderboard.csv", encoding: .utf8).components(separatedBy: ",finished,").count - 1
+        XCTAssertTrue(html.contains(finished == 1 ? "Learning curve of the one finished trial" : "Learning curves of the \(min(finished, 5)) best finished trials by val_acc"), "\(finished) finished")
+        // Fronts are attainment staircases: each segment of the black front line is horizontal or vertical.
+        let fronts = html.components(separatedBy: "<polyline points=\"").dropFirst().filter { $0.contains("stroke=\"#000000\"") }
+        XCTAssertFalse(fronts.isEmpty, "the front is drawn as a line")
+        for front in fronts {
+            let corners = front.prefix { $0 != "\"" }.split(separator: " ").map { $0.split(separator: ",").map { Double($0)! } }
+            for (a, b) in zip(corners, corners.dropFirst()) {
+                XCTAssertTrue(a[0] == b[0] || a[1] == b[1], "a diagonal segment \(a) → \(b) in a front")
+            }
         }
         XCTAssertFalse(html.contains("<script"), "no scripts")
         XCTAssertFalse(html.range(of: "(src|href)=\"https?:", options: .regularExpression) != nil, "no external assets")

@@ -100,7 +100,7 @@ final class MultiWorkerTests: XCTestCase {
         defer { worker.signal(SIGKILL); _ = try? worker.wait() }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.pid)") { usleep(5_000) }
-        cli.assertOneLineError(try cli.run("run", sweep, "--results", results), status: 2,
+        cli.assertOneLineError(try cli.run("run", sweep, "--results", results), status: 1,
                                containing: ["in use by another hpsweep run", "add --worker to join it"])
         while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
         let second = try cli.run("status", results + "/small")

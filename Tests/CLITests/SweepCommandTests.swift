@@ -140,11 +140,19 @@ final class SweepCommandTests: XCTestCase {
         let sweep = try writeSweep(in: dir, epochs: 12)
         let journal = dir.path + "/results/small/journal.jsonl"
         let process = try cli.start(["run", sweep, "--results", dir.path + "/results"])
-        XCTAssertTrue(wait(for: process) { self.lines(journal, containing: "\"event\":\"epoch\"") >= 4 })
+        XCTAssertTrue(wait(for: process) { self.lines(journal, containing: "\"event\":\"rung\"") >= 2 })
         process.signal(SIGINT)
         let interrupted = try process.wait()
         XCTAssertEqual(interrupted.status, 130)
-        XCTAssertTrue(interrupted.stdout.contains("interrupted: progress is saved"), interrupted.stdout)
+        // The hint repeats the command as given, every option included.
+        XCTAssertTrue(interrupted.stdout.contains("interrupted: progress is saved; rerun the same command to resume: hpsweep run \(sweep) --results \(dir.path)/results"),
+                      interrupted.stdout)
+        // Mid-run, status shows what is known: the best so far and the front of the scored trials, provisional.
+        let status = try cli.run("status", dir.path + "/results/small")
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("best val_acc so far: ") && status.stdout.contains("provisional: paused at 2 of its epochs"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("front of finished trials (0, hypervolume 0.0000): none finished yet"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("provisional front of all "), status.stdout)
         let resumed = try cli.run("run", sweep, "--results", dir.path + "/results")
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("Pareto front"), resumed.stdout)
@@ -188,7 +196,7 @@ final class SweepCommandTests: XCTestCase {
         defer { first.signal(SIGKILL); _ = try? first.wait() }
         XCTAssertTrue(wait(for: first) { self.lines(journal, containing: "\"event\":\"planned\"") >= 1 })
         let second = try cli.run("run", sweep, "--results", dir.path + "/results")
-        cli.assertOneLineError(second, status: 2, containing: ["results/small is in use by another hpsweep run (pid \(first.pid))"])
+        cli.assertOneLineError(second, status: 1, containing: ["results/small is in use by another hpsweep run (pid \(first.pid))"])
     }
 
     func testChangedSpecIsRefusedUnlessFresh() throws {
@@ -271,7 +279,7 @@ final class SweepCommandTests: XCTestCase {
         let rows = try String(contentsOfFile: dir.path + "/results/small/leaderboard.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let header = rows[0], status = header.firstIndex(of: "status")!, params = header.firstIndex(of: "params")!, epochs = header.firstIndex(of: "epochs_run")!
         let generation = header.firstIndex(of: "generation")!, config = header.firstIndex(of: "config")!
-        let rejectedFirst = Set(rows.dropFirst().filter { $0[status] == "rejected" && $0[generation] == "0" }.compactMap { Int($0[config]) })
+        let rejectedFirst = Set(rows.dropFirst().filter { $0[status] == "rejected" && $0[generation] == "1" }.compactMap { Int($0[config]) })
         XCTAssertFalse(foretold.isEmpty, validate.stdout)
         XCTAssertEqual(foretold, rejectedFirst, "validate foretold exactly the first generation's rejections")
         let rejected = rows.dropFirst().filter { $0[status] == "rejected" }

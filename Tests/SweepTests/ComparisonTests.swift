@@ -81,7 +81,13 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(c.acrossConfigurations[0].shared, 2)
 
         // Best per file.
-        XCTAssertEqual(c.best.first { $0.file == 1 && $0.objective == 0 }?.trial, "u0")
+        // B's best configuration (0.01, 8: mean 0.8333 over u0, u1, u2) and its best single trial (u2, 0.86).
+        let bestB = try XCTUnwrap(c.best.first { $0.file == 1 && $0.objective == 0 })
+        XCTAssertEqual(bestB.trials, ["u0", "u1", "u2"])
+        XCTAssertEqual(bestB.value, (0.84 + 0.80 + 0.86) / 3, accuracy: 1e-6)
+        XCTAssertEqual(bestB.seeds, 3)
+        XCTAssertEqual(bestB.bestTrial, "u2")
+        XCTAssertEqual(bestB.bestTrialValue, 0.86, accuracy: 1e-6)
         XCTAssertEqual(c.best.first { $0.file == 0 && $0.objective == 1 }?.value, 970)
 
         // Fronts: A {last .01 r8, linear}, B {last .01 r8, last r4}. B's r8 covers A's; nothing covers linear.
