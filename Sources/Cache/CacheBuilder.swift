@@ -109,11 +109,17 @@ public struct CacheBuilder {
         syncDirectory(staging)
         let final = directory(for: plan.key)
         if rename(staging, final) != 0 {
+            let failure = errno   // (before any other call can change it)
+            let finalHeader = (final as NSString).appendingPathComponent(CacheHeader.fileName)
             // Another builder finished the same key first: keep theirs.
-            if errno == ENOTEMPTY || errno == EEXIST, fm.fileExists(atPath: (final as NSString).appendingPathComponent(CacheHeader.fileName)) {
+            if failure == ENOTEMPTY || failure == EEXIST, fm.fileExists(atPath: finalHeader) {
                 return try ActivationCache(directory: final)
             }
-            throw CacheError.writeFailed(path: final, reason: String(cString: strerror(errno)))
+            // A directory of this key without its header is no cache (a header is the last thing a
+            // build writes, by this rename): what is left of one damaged by hand. Replace it.
+            guard failure == ENOTEMPTY || failure == EEXIST, (try? fm.removeItem(atPath: final)) != nil, rename(staging, final) == 0 else {
+                throw CacheError.writeFailed(path: final, reason: String(cString: strerror(failure)))
+            }
         }
         finished = true
         syncDirectory(root)

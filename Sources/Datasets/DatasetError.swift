@@ -1,3 +1,4 @@
+import Essentials
 /// Why a dataset could not be read. Each case names the file (and line, for list files).
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String, referencedFrom: String?, line: Int?)
@@ -15,7 +16,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         }
         switch self {
         case let .missingFile(path, from, line):
-            return "\(path): no such file\(at(from, line))"
+            return "\(path): \(whyUnreadable(path))\(at(from, line))"
         case let .unreadableImage(path, reason, from, line):
             return "\(path): cannot decode image: \(reason)\(at(from, line))"
         case let .badListLine(path, line, text, reason):

@@ -60,3 +60,13 @@ public func isAtomicWriteTemporary(_ name: String) -> Bool {
 public func replaceAtomically(_ path: String, with text: String) throws {
     try replaceAtomically(path, with: Data(text.utf8))
 }
+
+/// Why `path` cannot be read as a file, in a few words for an error line: "no such file", "is a
+/// directory, not a file", "permission denied", or "cannot be read".
+public func whyUnreadable(_ path: String) -> String {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return errno == ENOENT || errno == ENOTDIR ? "no such file" : String(cString: strerror(errno)) }
+    if (info.st_mode & S_IFMT) == S_IFDIR { return "is a directory, not a file" }
+    if access(path, R_OK) != 0 { return "permission denied" }
+    return "cannot be read"
+}

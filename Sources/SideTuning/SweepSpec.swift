@@ -81,6 +81,12 @@ public struct SweepSpec {
         let data = try parseData(&dataReader, normalization: isCLIP ? clipNormalization : imageNetNormalization)
         var cacheReader = try top.object("cache") ?? SpecReader(file: file, path: "$.cache", object: [:])
         let cache = try parseCache(&cacheReader, data: data, top: top)
+        // A tap past the backbone's last block is the file's mistake, found here as `run` would find it.
+        if let config = try? backboneConfig.get(), let taps = cache.taps {
+            for case .block(let i) in taps where i > config.depth {
+                throw cacheReader.fail("taps", "block \(i) is past the backbone's last (depth \(config.depth): taps 0…\(config.depth) or \"norm\")")
+            }
+        }
         var search: SearchSpec?
         if top.has("methods") || top.has("method") {
             let parsed = try SearchSpec.parse(&top, catalogue: SideTuningCatalogue.catalogue)

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A leaderboard CSV written by hpsweep (docs/formats.md), read back for `hpsweep compare`.
@@ -25,7 +26,7 @@ public struct LeaderboardFile {
     public init(path: String, catalogue: SearchCatalogue) throws {
         self.catalogue = catalogue
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CompareError(path: path, message: "cannot read the file (no such file?)")
+            throw CompareError(path: path, message: "cannot read the file: \(whyUnreadable(path))")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw CompareError(path: path, message: "not UTF-8 text") }
         let records = try parseCSV(text, path: path)

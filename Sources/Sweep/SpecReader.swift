@@ -16,7 +16,7 @@ public struct SpecReader {
     /// Parses a whole sweep file's top-level object.
     public static func load(_ file: String) throws -> SpecReader {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw SpecError(file: file, path: "$", message: "cannot read the file (no such file?)")
+            throw SpecError(file: file, path: "$", message: "cannot read the file: \(whyUnreadable(file))")
         }
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: data) } catch {
@@ -24,6 +24,9 @@ public struct SpecReader {
             throw SpecError(file: file, path: "$", message: "not valid JSON: \(detail)")
         }
         guard let object = json as? [String: Any] else { throw SpecError(file: file, path: "$", message: "must be a JSON object") }
+        if let duplicate = firstDuplicateKey(in: data) {
+            throw SpecError(file: file, path: duplicate, message: "is given twice in one object (JSON would silently keep the last); remove one")
+        }
         return SpecReader(file: file, path: "$", object: object)
     }
 
