@@ -25,6 +25,30 @@ final class ExportTests: XCTestCase {
         let complete = lines.filter { $0["state"] as? Int == 1 }
         XCTAssertFalse(complete.isEmpty)
         XCTAssertTrue(complete.allSatisfy { ($0["values"] as? [Double])?.count == 2 })
+        // The declared distributions of each trial's method (the small sweep: lr loguniform [0.001, 0.03],
+        // last rank choice [4, 8], lst reduction choice [4, 8]), not the ranges the trials happened to span.
+        for trial in lines.dropFirst() {
+            let method = (trial["user_attrs"] as? [String: Any])?["method"] as? String ?? ""
+            let distributions = try XCTUnwrap(trial["distributions"] as? [String: String]).mapValues {
+                try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            let lr = try XCTUnwrap(distributions["lr"]?["attributes"] as? [String: Any], method)
+            XCTAssertEqual(distributions["lr"]?["name"] as? String, "FloatDistribution")
+            XCTAssertEqual(lr["low"] as? Double, 0.001)
+            XCTAssertEqual(lr["high"] as? Double, 0.03)
+            XCTAssertEqual(lr["log"] as? Bool, true)
+            let size = ["last": "rank", "lst": "reduction", "adapter": "bottleneck"][method]
+            if let size {
+                XCTAssertEqual(distributions[size]?["name"] as? String, "CategoricalDistribution", method)
+                XCTAssertEqual((distributions[size]?["attributes"] as? [String: Any])?["choices"] as? [Int], size == "bottleneck" ? [8, 16] : [4, 8], method)
+            }
+            XCTAssertEqual(Set(distributions.keys), Set(["method", "lr"] + (size.map { [$0] } ?? [])), "\(method): only what its space searches")
+        }
+        // Accuracies as the leaderboard prints them: float32's shortest decimal, not its binary expansion.
+        for trial in complete {
+            let accuracy = try XCTUnwrap((trial["values"] as? [Double])?.first)
+            XCTAssertEqual(accuracy, Double("\(Float(accuracy))"), "no float32 expansion such as 0.9100000262260437")
+        }
         cli.assertOneLineError(try cli.run("export", dir.path + "/results/small", out), status: 2, containing: ["--optuna"])
 
         guard try Subprocess("python3", ["-c", "import optuna"]).wait(timeout: 120).status == 0 else { throw XCTSkip("Python with Optuna is not installed: the export was checked for format only") }
