@@ -40,3 +40,37 @@ struct CLI {
     }
 
 }
+
+extension XCTestCase {
+    /// Polls `condition` every 2 ms (up to 120 s); false if the process ended first.
+    func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if condition() { return true }
+            if !process.isRunning { return false }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    /// Lines of the file at `path` that contain `text` (0 when it does not exist yet).
+    func lines(_ path: String, containing text: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
+    }
+
+    /// Starts a process for each kill point and sends it SIGKILL once the point's condition holds;
+    /// the names of the points reached before the process ended by itself.
+    func kill(at points: [(String, () -> Bool)], start: () throws -> Subprocess) throws -> [String] {
+        var killed: [String] = []
+        for (name, condition) in points {
+            let process = try start()
+            if wait(for: process, until: condition), process.isRunning {
+                process.signal(SIGKILL)
+                killed.append(name)
+            }
+            try process.wait()
+        }
+        return killed
+    }
+}

@@ -113,15 +113,7 @@ final class SuiteTests: XCTestCase {
             ("after the second task's warm_start line", { self.lines(second, containing: #""event":"warm_start""#) >= 1 }),
             ("mid-search of the second task", { self.lines(second, containing: #""event":"finished""#) >= 2 }),
         ]
-        var killed: [String] = []
-        for (name, condition) in killPoints {
-            let process = try cli.start(arguments("killed"))
-            if wait(for: process, until: condition), process.isRunning {
-                process.signal(SIGKILL)
-                killed.append(name)
-            }
-            try process.wait()
-        }
+        let killed = try kill(at: killPoints) { try cli.start(arguments("killed")) }
         XCTAssertEqual(killed.count, 2, "both kill points were hit: \(killed)")
         let resumed = try cli.run(arguments("killed"))
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
@@ -146,20 +138,5 @@ final class SuiteTests: XCTestCase {
         let path = dir.appendingPathComponent("board.csv").path
         try "trial,method,status,val_acc\nt1,linear,finished,0.5\n".write(toFile: path, atomically: true, encoding: .utf8)
         return path
-    }
-
-    func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if condition() { return true }
-            if !process.isRunning { return false }
-            usleep(2_000)
-        }
-        return false
-    }
-
-    func lines(_ path: String, containing text: String) -> Int {
-        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
-        return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
     }
 }

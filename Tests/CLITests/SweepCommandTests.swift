@@ -10,22 +10,6 @@ final class SweepCommandTests: XCTestCase {
         try writeSmallSweep(in: dir, epochs: epochs, extra: extra)
     }
 
-    /// Polls `condition` every 2 ms (up to 60 s); false if the process ended first.
-    func wait(for process: Subprocess, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if condition() { return true }
-            if !process.isRunning { return false }
-            usleep(2_000)
-        }
-        return false
-    }
-
-    func lines(_ path: String, containing text: String) -> Int {
-        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
-        return String(decoding: data, as: UTF8.self).components(separatedBy: "\n").filter { $0.contains(text) }.count
-    }
-
     func deterministicLeaderboard(_ directory: String) throws -> [[String]] { try Self.deterministicLeaderboard(directory) }
 
     /// The leaderboard without its wall-time column, as rows of cells.
@@ -61,15 +45,7 @@ final class SweepCommandTests: XCTestCase {
             ("last generation", { self.lines(journal, containing: "\"event\":\"finished\"") >= 5 }),
             ("final phase", { ((try? FileManager.default.contentsOfDirectory(atPath: results + "/models")) ?? []).contains { $0.hasSuffix(".safetensors") } }),
         ]
-        var killed: [String] = []
-        for (name, condition) in killPoints {
-            let process = try cli.start(arguments("killed"))
-            if wait(for: process, until: condition), process.isRunning {
-                process.signal(SIGKILL)
-                killed.append(name)
-            }
-            try process.wait()
-        }
+        let killed = try kill(at: killPoints) { try cli.start(arguments("killed")) }
         XCTAssertGreaterThanOrEqual(killed.count, 4, "most kill points were hit: \(killed)")
         print("demo sweep killed with SIGKILL at: \(killed.joined(separator: ", "))")
         var finalRun = try cli.run(arguments("killed"))
