@@ -2,13 +2,6 @@ import Numerics
 
 // HuggingFace's DINOv2 and CLIP image towers, mapped onto timm's parameters (the ViT they are).
 extension ConventionMapper {
-    /// q, k, v of a block stacked into timm's qkv rows, from whichever names the file uses.
-    private func stackedQKV(_ names: [String], width d: Int) throws -> (weight: Tensor, bias: Tensor) {
-        let weight = try names.flatMap { try archive.tensor($0 + ".weight", shape: [d, d]).storage }
-        let bias = try names.flatMap { try vector($0 + ".bias", d).storage }
-        return (Tensor(shape: [3 * d, d], storage: weight), Tensor(shape: [3 * d], storage: bias))
-    }
-
     /// The first of `candidates` (name stems) the file holds.
     private func first(_ candidates: [String]) throws -> String {
         guard let found = candidates.first(where: { archive.contains($0 + ".weight") }) else {
@@ -49,13 +42,8 @@ extension ConventionMapper {
             let qkv = try stackedQKV(legacy ? ["query", "key", "value"].map { b + "attention.attention." + $0 }
                                             : ["q_proj", "k_proj", "v_proj"].map { b + "attention." + $0 }, width: d)
             let out = try first([b + "attention.output.dense", b + "attention.o_proj"])
-            var block = ViTParameters.Block(
-                norm1Weight: try vector(b + "norm1.weight", d), norm1Bias: try vector(b + "norm1.bias", d),
-                qkvWeight: qkv.weight, qkvBias: qkv.bias,
-                projWeight: try archive.tensor(out + ".weight", shape: [d, d]), projBias: try vector(out + ".bias", d),
-                norm2Weight: try vector(b + "norm2.weight", d), norm2Bias: try vector(b + "norm2.bias", d),
-                fc1Weight: try archive.tensor(b + "mlp.fc1.weight", shape: [h, d]), fc1Bias: try vector(b + "mlp.fc1.bias", h),
-                fc2Weight: try archive.tensor(b + "mlp.fc2.weight", shape: [d, h]), fc2Bias: try vector(b + "mlp.fc2.bias", d))
+            var block = try pytorchBlock(norm1: b + "norm1", qkv: qkv, proj: out, norm2: b + "norm2",
+                                         fc1: b + "mlp.fc1", fc2: b + "mlp.fc2", width: d, hidden: h)
             if config.layerScale {
                 block.ls1 = try vector(b + "layer_scale1.lambda1", d)
                 block.ls2 = try vector(b + "layer_scale2.lambda1", d)
@@ -97,13 +85,8 @@ extension ConventionMapper {
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)encoder.layers.\(i)."
             let qkv = try stackedQKV(["q_proj", "k_proj", "v_proj"].map { b + "self_attn." + $0 }, width: d)
-            return ViTParameters.Block(
-                norm1Weight: try vector(b + "layer_norm1.weight", d), norm1Bias: try vector(b + "layer_norm1.bias", d),
-                qkvWeight: qkv.weight, qkvBias: qkv.bias,
-                projWeight: try archive.tensor(b + "self_attn.out_proj.weight", shape: [d, d]), projBias: try vector(b + "self_attn.out_proj.bias", d),
-                norm2Weight: try vector(b + "layer_norm2.weight", d), norm2Bias: try vector(b + "layer_norm2.bias", d),
-                fc1Weight: try archive.tensor(b + "mlp.fc1.weight", shape: [h, d]), fc1Bias: try vector(b + "mlp.fc1.bias", h),
-                fc2Weight: try archive.tensor(b + "mlp.fc2.weight", shape: [d, h]), fc2Bias: try vector(b + "mlp.fc2.bias", d))
+            return try pytorchBlock(norm1: b + "layer_norm1", qkv: qkv, proj: b + "self_attn.out_proj", norm2: b + "layer_norm2",
+                                    fc1: b + "mlp.fc1", fc2: b + "mlp.fc2", width: d, hidden: h)
         }
         var parameters = ViTParameters(
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),

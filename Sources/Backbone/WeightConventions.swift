@@ -161,6 +161,27 @@ struct ConventionMapper {
 
     func vector(_ name: String, _ n: Int) throws -> Tensor { try archive.tensor(name, shape: [n]) }
 
+    /// q, k, v Linears (`<name>.weight`, `<name>.bias`) stacked into timm's qkv rows q | k | v.
+    func stackedQKV(_ names: [String], width d: Int) throws -> (weight: Tensor, bias: Tensor) {
+        let weight = try names.flatMap { try archive.tensor($0 + ".weight", shape: [d, d]).storage }
+        let bias = try names.flatMap { try vector($0 + ".bias", d).storage }
+        return (Tensor(shape: [3 * d, d], storage: weight), Tensor(shape: [3 * d], storage: bias))
+    }
+
+    /// A block stored in PyTorch's layout (LayerNorm and Linear modules, `<name>.weight` and
+    /// `<name>.bias` each, Linear weights [out, in]) from its modules' names, which each convention
+    /// spells its own way; `qkv` already stacked.
+    func pytorchBlock(norm1: String, qkv: (weight: Tensor, bias: Tensor), proj: String, norm2: String, fc1: String, fc2: String,
+                      width d: Int, hidden h: Int) throws -> ViTParameters.Block {
+        ViTParameters.Block(
+            norm1Weight: try vector(norm1 + ".weight", d), norm1Bias: try vector(norm1 + ".bias", d),
+            qkvWeight: qkv.weight, qkvBias: qkv.bias,
+            projWeight: try archive.tensor(proj + ".weight", shape: [d, d]), projBias: try vector(proj + ".bias", d),
+            norm2Weight: try vector(norm2 + ".weight", d), norm2Bias: try vector(norm2 + ".bias", d),
+            fc1Weight: try archive.tensor(fc1 + ".weight", shape: [h, d]), fc1Bias: try vector(fc1 + ".bias", h),
+            fc2Weight: try archive.tensor(fc2 + ".weight", shape: [d, h]), fc2Bias: try vector(fc2 + ".bias", d))
+    }
+
     /// The tensor `name` with shape `stored`, reshaped to `shape` (same elements, same order).
     func tensor(_ name: String, stored: [Int], as shape: [Int]) throws -> Tensor {
         try archive.tensor(name, shape: stored).reshaped(shape)
@@ -220,13 +241,9 @@ struct ConventionMapper {
         let h = config.hiddenWidth
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)blocks.\(i)."
-            var block = ViTParameters.Block(
-                norm1Weight: try vector(b + "norm1.weight", d), norm1Bias: try vector(b + "norm1.bias", d),
-                qkvWeight: try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), qkvBias: try vector(b + "attn.qkv.bias", 3 * d),
-                projWeight: try archive.tensor(b + "attn.proj.weight", shape: [d, d]), projBias: try vector(b + "attn.proj.bias", d),
-                norm2Weight: try vector(b + "norm2.weight", d), norm2Bias: try vector(b + "norm2.bias", d),
-                fc1Weight: try archive.tensor(b + "mlp.fc1.weight", shape: [h, d]), fc1Bias: try vector(b + "mlp.fc1.bias", h),
-                fc2Weight: try archive.tensor(b + "mlp.fc2.weight", shape: [d, h]), fc2Bias: try vector(b + "mlp.fc2.bias", d))
+            let qkv = (try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), try vector(b + "attn.qkv.bias", 3 * d))
+            var block = try pytorchBlock(norm1: b + "norm1", qkv: qkv, proj: b + "attn.proj", norm2: b + "norm2",
+                                         fc1: b + "mlp.fc1", fc2: b + "mlp.fc2", width: d, hidden: h)
             if config.layerScale {
                 block.ls1 = try vector(b + "ls1.gamma", d)
                 block.ls2 = try vector(b + "ls2.gamma", d)
@@ -265,18 +282,9 @@ struct ConventionMapper {
         let h = config.hiddenWidth
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)encoder.layer.\(i)."
-            let a = b + "attention.attention."
-            // Separate query/key/value Linears stack into timm's qkv rows q | k | v.
-            let qkvWeight = try ["query", "key", "value"].flatMap { try archive.tensor(a + $0 + ".weight", shape: [d, d]).storage }
-            let qkvBias = try ["query", "key", "value"].flatMap { try vector(a + $0 + ".bias", d).storage }
-            return ViTParameters.Block(
-                norm1Weight: try vector(b + "layernorm_before.weight", d), norm1Bias: try vector(b + "layernorm_before.bias", d),
-                qkvWeight: Tensor(shape: [3 * d, d], storage: qkvWeight), qkvBias: Tensor(shape: [3 * d], storage: qkvBias),
-                projWeight: try archive.tensor(b + "attention.output.dense.weight", shape: [d, d]),
-                projBias: try vector(b + "attention.output.dense.bias", d),
-                norm2Weight: try vector(b + "layernorm_after.weight", d), norm2Bias: try vector(b + "layernorm_after.bias", d),
-                fc1Weight: try archive.tensor(b + "intermediate.dense.weight", shape: [h, d]), fc1Bias: try vector(b + "intermediate.dense.bias", h),
-                fc2Weight: try archive.tensor(b + "output.dense.weight", shape: [d, h]), fc2Bias: try vector(b + "output.dense.bias", d))
+            let qkv = try stackedQKV(["query", "key", "value"].map { b + "attention.attention." + $0 }, width: d)
+            return try pytorchBlock(norm1: b + "layernorm_before", qkv: qkv, proj: b + "attention.output.dense", norm2: b + "layernorm_after",
+                                    fc1: b + "intermediate.dense", fc2: b + "output.dense", width: d, hidden: h)
         }
         let parameters = ViTParameters(
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
