@@ -77,11 +77,17 @@ public struct WarmStart: Codable, Equatable {
     public static func rankTransform(_ vectors: [[Double]]) -> [[Double]] {
         guard let width = vectors.first?.count else { return [] }
         var out = vectors
+        let n = vectors.count
         for j in 0..<width {
-            let column = vectors.map { $0[j] }
-            for (i, x) in column.enumerated() {
-                let below = column.filter { $0 < x }.count, equal = column.filter { $0 == x }.count
-                out[i][j] = column.count == 1 ? 0.5 : (Double(below) + Double(equal - 1) / 2) / Double(column.count - 1)
+            // Sorted once (a sweep may have 100 000 trials): each run of equal values shares its mean position.
+            let order = vectors.indices.sorted { vectors[$0][j] < vectors[$1][j] }
+            var start = 0
+            while start < n {
+                var end = start
+                while end + 1 < n && vectors[order[end + 1]][j] == vectors[order[start]][j] { end += 1 }
+                let rank = n == 1 ? 0.5 : (Double(start + end) / 2) / Double(n - 1)
+                for k in start...end { out[order[k]][j] = rank }
+                start = end + 1
             }
         }
         return out
