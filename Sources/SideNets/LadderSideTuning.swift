@@ -35,8 +35,12 @@ public final class LadderSideTuning: SideNetwork {
     private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [], finalRstd: [Float] = [], upOutput: [Float] = []
     private var tokens = 0
 
-    /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L.
-    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil) {
+    /// How the random initialisation draws weights (the `init` hyperparameter).
+    public let rule: InitRule
+
+    /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L; `rule` draws
+    ///   the weights of the random initialisation (pruning replaces the side blocks' afterwards).
+    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm) {
         precondition(reduction > 0 && width % reduction == 0, "LST: reduction \(reduction) must divide width \(width)")
         let d = width / reduction
         precondition(d % heads == 0, "LST: side width \(d) not divisible by \(heads) heads")
@@ -61,24 +65,23 @@ public final class LadderSideTuning: SideNetwork {
         self.layout = layout
         self.classes = classes; self.width = width; self.sideWidth = d; self.depth = depth; self.heads = heads
         self.layers = kept
+        self.rule = rule
     }
 
     public var requiredTaps: [Tap] { [.block(0)] + layers.map { .block($0) } }
 
-    /// Random initialisation (the ablation): timm-style for the side blocks, trunc N(0, 0.02) for the
-    /// projections and the head, gates α = 0, LayerNorm 1/0.
+    /// Random initialisation (the paper's ablation): every Linear by `rule`, gates α = 0, LayerNorm 1/0.
     public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
-        func normal(_ offset: Int, _ count: Int) { for i in 0..<count { p[offset + i] = rng.nextTruncatedNormal(std: 0.02) } }
         let d = sideWidth, D = width
-        normal(down0Weight, d * D); (p + down0Bias).initialize(repeating: 0, count: d)
+        rule.fill(p, weight: down0Weight, bias: down0Bias, outFeatures: d, inFeatures: D, rng: &rng)
         for rung in rungs {
-            normal(rung.downWeight, d * D); (p + rung.downBias).initialize(repeating: 0, count: d)
+            rule.fill(p, weight: rung.downWeight, bias: rung.downBias, outFeatures: d, inFeatures: D, rng: &rng)
             p[rung.gate] = 0
-            rung.block.initialize(p, rng: &rng)
+            rung.block.initialize(p, rule: rule, rng: &rng)
         }
         (p + normWeight).initialize(repeating: 1, count: d); (p + normBias).initialize(repeating: 0, count: d)
-        normal(upWeight, D * d); (p + upBias).initialize(repeating: 0, count: D)
-        normal(headWeight, classes * D); (p + headBias).initialize(repeating: 0, count: classes)
+        rule.fill(p, weight: upWeight, bias: upBias, outFeatures: D, inFeatures: d, rng: &rng)
+        rule.fill(p, weight: headWeight, bias: headBias, outFeatures: classes, inFeatures: D, rng: &rng)
     }
 
     @inline(__always) func gate(_ alpha: Float) -> Float { 1 / (1 + Foundation.exp(-alpha / Self.temperature)) }

@@ -3,7 +3,7 @@ import Cache
 import Numerics
 
 /// `linear`: the linear probe every paper reports as baseline (shared/METHODS.md):
-/// logits = W · LN(z_L)[cls] + b. Trainable: C·D + C.
+/// logits = W · LN(z_L)[cls] + b. Trainable: C·D + C (+ 2D with an affine LayerNorm).
 public final class LinearProbe: SideNetwork {
     public let name = "linear"
     public let layout: ParameterLayout
@@ -12,10 +12,11 @@ public final class LinearProbe: SideNetwork {
     let head: ClassifierHead
     private var saved = ClassifierHead.Saved()
 
-    /// - Parameters: width D and depth L of the backbone; classes C.
-    public init(width: Int, depth: Int, classes: Int) {
+    /// - Parameters: width D and depth L of the backbone; classes C; the head's initialisation and
+    ///   whether its LayerNorm is affine (then C·D + C + 2D parameters).
+    public init(width: Int, depth: Int, classes: Int, rule: InitRule = .timm, normAffine: Bool = false) {
         var layout = ParameterLayout()
-        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
         self.layout = layout
         self.classes = classes
         self.depth = depth
@@ -43,7 +44,7 @@ public final class LinearProbe: SideNetwork {
 
     public func workingMemoryBytes(batch: Int) -> Int {
         let D = head.width, C = classes
-        let saved = batch * (2 * D + 2) + batch * C * 3       // head input, normalised, stats; logits, probs, dlogits
+        let saved = batch * (2 * D + 2) + batch * C * 3      // head input, normalised, stats; logits, probs, dlogits
         return 4 * (5 * layout.count + saved + batch * D)     // + dnormalised scratch
     }
 }

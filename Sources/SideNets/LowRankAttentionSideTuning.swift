@@ -7,8 +7,9 @@ import Numerics
 ///   the L blocks form m = L/g groups; u₀ = 0; uᵢ = Fᵢ(uᵢ₋₁ + z₍ᵢ₋₁₎g), Fᵢ = T stacked LSA modules;
 ///   LSA(X) = X + softmax(Q Kᵀ / √(R/H)) V · A_Oᵀ per head, Q|K|V = LN(X)·A_{Q|K|V} (D → R each);
 ///   s = u_m − Σ_{i<m} z_{ig};  logits = W_h · LN(s + z_L)[cls] + b.
-/// A_O starts at zero, so the side network starts as the identity; A_Q, A_K, A_V ~ N(0, 0.02).
-/// The LayerNorms have no affine parameters (each module is exactly 4·D·R parameters).
+/// A_O starts at zero, so the side network starts as the identity; A_Q, A_K, A_V by the `init` rule.
+/// The modules' LayerNorms have no affine parameters (each module is exactly the paper's 4·D·R);
+/// the head's is affine with `normAffine`.
 /// Stored as Linear weights: A_{Q|K|V}ᵀ stacked as qkv (3R, D), A_O as out (D, R).
 /// Legend: B batch, N tokens, D width, R rank, H heads, M = B·N rows.
 public final class LowRankAttentionSideTuning: SideNetwork {
@@ -40,7 +41,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var tokens = 0
 
     public init(width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
-                includeFinalTap: Bool = true) {
+                includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false) {
         precondition(rank > 0 && heads > 0 && rank % heads == 0, "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
         precondition(gap > 0 && depth % gap == 0, "LAST: gap \(gap) must divide depth \(depth)")
         precondition(modulesPerGroup > 0, "LAST: modules per group must be positive")
@@ -51,7 +52,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                        out: layout.add("groups.\(i).lsa.\(t).out.weight", [width, rank], decays: true))
             }
         }
-        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.rank = rank; self.heads = heads
         self.gap = gap; self.modulesPerGroup = modulesPerGroup; self.includeFinalTap = includeFinalTap
@@ -65,7 +66,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
         for group in modules {
             for module in group {
-                for i in 0..<(3 * rank * width) { p[module.qkv + i] = rng.nextNormal() * 0.02 }
+                head.rule.fill(p, weight: module.qkv, bias: nil, outFeatures: 3 * rank, inFeatures: width, parts: 3, rng: &rng)
                 (p + module.out).initialize(repeating: 0, count: width * rank)
             }
         }

@@ -6,8 +6,10 @@ import Numerics
 /// (shared/METHODS.md):
 ///   u₀ = 0,  uᵢ = uᵢ₋₁ + W_up φ(W_down LN(uᵢ₋₁ + zᵢ) + b₁) + b₂   (i = 1…L, φ = GELU, D → m → D)
 ///   logits = W_h · LN(u_L + z_L)[cls] + b        (z_L dropped with includeFinalTap = false)
-/// The LayerNorms have no affine parameters, so each adapter has the closed-form 2mD + D + m
-/// parameters. Every operation is per token, so only the class token can reach the logits: the
+/// The adapters' LayerNorms have no affine parameters, so each adapter has the closed-form 2mD + D + m
+/// parameters (the head's is affine with `normAffine`); their weights start near the identity
+/// (truncated N(0, initStd), METHODS.md), and only the head follows the `init` rule. Every operation
+/// is per token, so only the class token can reach the logits: the
 /// network runs on class-token rows alone (B rows, not B·N), which a `cls` cache is enough for.
 /// Legend: B batch, D width, m bottleneck, L depth, C classes.
 public final class SideAdapters: SideNetwork {
@@ -51,7 +53,8 @@ public final class SideAdapters: SideNetwork {
         return z.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3) {
+    public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3,
+                rule: InitRule = .timm, normAffine: Bool = false) {
         precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
         var layout = ParameterLayout()
         adapters = (1...depth).map { i in
@@ -60,7 +63,7 @@ public final class SideAdapters: SideNetwork {
                     upWeight: layout.add("adapters.\(i).up.weight", [width, bottleneck], decays: true),
                     upBias: layout.add("adapters.\(i).up.bias", [width], decays: false))
         }
-        head = ClassifierHead(width: width, classes: classes, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.bottleneck = bottleneck
         self.includeFinalTap = includeFinalTap; self.initStd = initStd

@@ -35,16 +35,15 @@ struct SideTransformerBlock {
         return 2 * d * 3 * d + 4 * Double(n) * d + 2 * d * d + 2 * 2 * d * 4 * d
     }
 
-    /// timm's initialisation: LayerNorm 1/0, weights trunc N(0, 0.02), biases 0.
-    func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
+    /// LayerNorms 1/0; the Linears by `rule` (q|k|v as three matrices).
+    func initialize(_ p: UnsafeMutablePointer<Float>, rule: InitRule, rng: inout SeededRNG) {
         let d = width
         for (offset, count) in [(norm1Weight, d), (norm2Weight, d)] { (p + offset).initialize(repeating: 1, count: count) }
-        for (offset, count) in [(norm1Bias, d), (norm2Bias, d), (qkvBias, 3 * d), (projBias, d), (fc1Bias, 4 * d), (fc2Bias, d)] {
-            (p + offset).initialize(repeating: 0, count: count)
-        }
-        for (offset, count) in [(qkvWeight, 3 * d * d), (projWeight, d * d), (fc1Weight, 4 * d * d), (fc2Weight, 4 * d * d)] {
-            for i in 0..<count { p[offset + i] = rng.nextTruncatedNormal(std: 0.02) }
-        }
+        for offset in [norm1Bias, norm2Bias] { (p + offset).initialize(repeating: 0, count: d) }
+        rule.fill(p, weight: qkvWeight, bias: qkvBias, outFeatures: 3 * d, inFeatures: d, parts: 3, rng: &rng)
+        rule.fill(p, weight: projWeight, bias: projBias, outFeatures: d, inFeatures: d, rng: &rng)
+        rule.fill(p, weight: fc1Weight, bias: fc1Bias, outFeatures: 4 * d, inFeatures: d, rng: &rng)
+        rule.fill(p, weight: fc2Weight, bias: fc2Bias, outFeatures: d, inFeatures: 4 * d, rng: &rng)
     }
 
     /// What backward needs from forward, kept from step to step (same batch shape: same storage).

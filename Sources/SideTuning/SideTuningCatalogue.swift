@@ -1,5 +1,6 @@
 import Foundation
 import Sweep
+import SideNets
 import Training
 
 /// The side-tuning objective's vocabulary: its methods (SideTuningMethod's table) and hyperparameters,
@@ -26,6 +27,10 @@ public enum SideTuningCatalogue {
         (Hyperparameter(name: "modules_per_group", methods: only(.last), kind: .integer(minimum: 1), defaultValue: .number(1)), { $0.modulesPerGroup = Int($1.number!) }),
         (Hyperparameter(name: "bottleneck", methods: only(.adapter), kind: .integer(minimum: 1), defaultValue: .number(32)), { $0.bottleneck = Int($1.number!) }),
         (Hyperparameter(name: "reduction", methods: only(.lst), kind: .integer(minimum: 1), defaultValue: .number(8)), { $0.reduction = Int($1.number!) }),
+        (Hyperparameter(name: "init", methods: nil, kind: .word(InitRule.allCases.map(\.rawValue)), defaultValue: .text(InitRule.fanIn.rawValue),
+                        absentValue: .text(InitRule.timm.rawValue)), { if case .text(let s) = $1 { $0.initRule = InitRule(rawValue: s) } }),
+        (Hyperparameter(name: "norm_affine", methods: only(.linear, .last, .adapter), kind: .word(["true", "false"]), defaultValue: .text("true"),
+                        absentValue: .text("false")), { if case .text(let s) = $1 { $0.normAffine = s == "true" } }),
         (Hyperparameter(name: "lst_init", methods: only(.lst), kind: .word(["random", "pruned"]), defaultValue: .text("random")), { if case .text(let s) = $1 { $0.lstInit = s } }),
     ]
 
@@ -35,7 +40,7 @@ public enum SideTuningCatalogue {
         guard let known = SideTuningMethod(rawValue: method) else { preconditionFailure("unknown method '\(method)' reached the trainer") }
         var settings = TrialSettings(method: known)
         for (parameter, apply) in table where parameter.applies(to: method) {
-            apply(&settings, values[parameter.name] ?? parameter.defaultValue)
+            apply(&settings, values[parameter.name] ?? parameter.absentValue)
         }
         settings.epochs = epochs
         settings.seed = seed

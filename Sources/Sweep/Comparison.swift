@@ -226,7 +226,7 @@ public struct Comparison {
         let method = row.value("method")
         let values = file.catalogue.hyperparameters.map { parameter -> String in
             guard parameter.applies(to: method), !ignoring.contains(parameter.name) else { return "" }
-            let text = file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.defaultValue.description
+            let text = file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.absentValue.description
             if let x = Double(text) { return ParameterValue.number(x).description }   // 1e-3 and 0.001 are one value
             return text
         }

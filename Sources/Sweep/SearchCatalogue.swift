@@ -14,13 +14,17 @@ public struct Hyperparameter {
     public let methods: Set<String>?
     public let kind: Kind
     public let defaultValue: ParameterValue
+    /// The value a trial recorded before this hyperparameter existed had (a journal or leaderboard of
+    /// an earlier hpsweep lacks it): the behaviour of that time, which a changed default must not rewrite.
+    public let absentValue: ParameterValue
 
     /// The largest value of an integer hyperparameter (2²⁰): far above any real batch, rank or head
     /// count, low enough that sizes computed from them cannot overflow.
     public static let integerLimit = 1 << 20
 
-    public init(name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue) {
+    public init(name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue, absentValue: ParameterValue? = nil) {
         self.name = name; self.methods = methods; self.kind = kind; self.defaultValue = defaultValue
+        self.absentValue = absentValue ?? defaultValue
     }
 
     public func applies(to method: String) -> Bool { methods?.contains(method) ?? true }

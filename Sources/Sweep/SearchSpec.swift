@@ -224,7 +224,8 @@ public struct SearchSpec {
 
     static func parseDomain(_ raw: Any, parameter: Hyperparameter, reader r: SpecReader, key: String) throws -> Domain {
         func value(_ item: Any) -> ParameterValue? {
-            if let n = item as? NSNumber, String(cString: n.objCType) != "c" { return .number(n.doubleValue) }
+            // A JSON boolean is the word "true" or "false" (norm_affine's values).
+            if let n = item as? NSNumber { return String(cString: n.objCType) == "c" ? .text(n.boolValue ? "true" : "false") : .number(n.doubleValue) }
             if let s = item as? String { return .text(s) }
             return nil
         }
