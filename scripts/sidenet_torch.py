@@ -26,8 +26,8 @@ EPS = 1e-6          # every LayerNorm of the side networks and heads
 TEMPERATURE = 0.1   # LST's gates: sigmoid(alpha / T)
 
 
-def _ln(x):
-    return F.layer_norm(x, (x.shape[-1],), eps=EPS)  # the heads' LayerNorm has no affine parameters
+def _ln(x, weight=None, bias=None):
+    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps=EPS)
 
 
 def _attention(x, qkv_weight, qkv_bias, heads):
@@ -41,7 +41,7 @@ def _attention(x, qkv_weight, qkv_bias, heads):
 class SideNetwork(nn.Module):
     """One model file's network: `forward(taps)` with taps a dict "z<i>" -> (B, N, D) tensor."""
 
-    def __init__(self, tensors, metadata):
+    def __init__(self, tensors, metadata, dtype=torch.float32):
         super().__init__()
         if metadata.get("format") != "hpsweep-side-network" or metadata.get("format_version") != "1":
             raise ValueError("not an hpsweep model file of format version 1")
@@ -53,13 +53,16 @@ class SideNetwork(nn.Module):
         self.taps = json.loads(metadata.get("taps", "[]"))
         self.names = sorted(tensors)
         for name in self.names:  # nn.Module names may not contain dots
-            self.register_parameter(name.replace(".", "__"), nn.Parameter(tensors[name].float()))
+            self.register_parameter(name.replace(".", "__"), nn.Parameter(tensors[name].to(dtype)))
 
     def p(self, name):
         return getattr(self, name.replace(".", "__"))
 
     def head(self, h_cls):
-        return F.linear(_ln(h_cls), self.p("head.weight"), self.p("head.bias"))
+        # The head's LayerNorm is affine when the file has its scale and shift (norm_affine).
+        affine = "head.norm.weight" in self.names
+        x = _ln(h_cls, self.p("head.norm.weight"), self.p("head.norm.bias")) if affine else _ln(h_cls)
+        return F.linear(x, self.p("head.weight"), self.p("head.bias"))
 
     def forward(self, taps):
         z = lambda i: taps[f"z{i}"]
@@ -104,11 +107,11 @@ class SideNetwork(nn.Module):
         raise ValueError(f"unknown method {self.method!r}")
 
 
-def load(path):
+def load(path, dtype=torch.float32):
     """The network of a model file, its parameters as nn.Parameters (trainable further in PyTorch)."""
     with safe_open(path, "pt") as f:
         metadata = f.metadata()
-    return SideNetwork(load_file(path), metadata)
+    return SideNetwork(load_file(path), metadata, dtype)
 
 
 def read_cache(directory, split, taps):

@@ -163,12 +163,17 @@ public final class TrialTrainer {
         /// The example indices of each batch of the next epoch: a shuffle seeded by the data-order
         /// seed and the epoch alone.
         func epochBatches() -> [[Int]] {
-            let n = trainLabels.count
-            var order = Array(0..<n)
-            var shuffler = SeededRNG(seed: seed, stream: UInt64(state.epochsDone + 1))
-            order.shuffle(using: &shuffler)
-            return (0..<stepsPerEpoch).map { s in Array(order[(s * batchSize)..<min((s + 1) * batchSize, n)]) }
+            TrialTrainer.batches(examples: trainLabels.count, batchSize: batchSize, dataOrderSeed: seed, epoch: state.epochsDone)
         }
+    }
+
+    /// The example indices of each batch of epoch `epoch` (0-based) of `examples` training examples:
+    /// a shuffle seeded by the data-order seed and the epoch alone; the last batch may be short.
+    static func batches(examples n: Int, batchSize: Int, dataOrderSeed: UInt64, epoch: Int) -> [[Int]] {
+        var order = Array(0..<n)
+        var shuffler = SeededRNG(seed: dataOrderSeed, stream: UInt64(epoch + 1))
+        order.shuffle(using: &shuffler)
+        return stride(from: 0, to: n, by: batchSize).map { Array(order[$0..<min($0 + batchSize, n)]) }
     }
 
     /// Loads the checkpoint (or initialises) and sets up the schedule.
