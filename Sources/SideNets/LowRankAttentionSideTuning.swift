@@ -66,7 +66,11 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
         for group in modules {
             for module in group {
-                head.rule.fill(p, weight: module.qkv, bias: nil, outFeatures: 3 * rank, inFeatures: width, parts: 3, rng: &rng)
+                if head.rule == .timm {   // as before `init` existed: untruncated N(0, 0.02)
+                    for i in 0..<(3 * rank * width) { p[module.qkv + i] = rng.nextNormal() * 0.02 }
+                } else {
+                    head.rule.fill(p, weight: module.qkv, bias: nil, outFeatures: 3 * rank, inFeatures: width, parts: 3, rng: &rng)
+                }
                 (p + module.out).initialize(repeating: 0, count: width * rank)
             }
         }

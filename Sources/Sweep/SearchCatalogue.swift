@@ -14,6 +14,8 @@ public struct Hyperparameter {
     public let methods: Set<String>?
     public let kind: Kind
     public let defaultValue: ParameterValue
+    /// Methods whose default is not `defaultValue` (a choice measured per method).
+    public let methodDefaults: [String: ParameterValue]
     /// The value a trial recorded before this hyperparameter existed had (a journal or leaderboard of
     /// an earlier hpsweep lacks it): the behaviour of that time, which a changed default must not rewrite.
     public let absentValue: ParameterValue
@@ -22,10 +24,15 @@ public struct Hyperparameter {
     /// count, low enough that sizes computed from them cannot overflow.
     public static let integerLimit = 1 << 20
 
-    public init(name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue, absentValue: ParameterValue? = nil) {
+    public init(name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue,
+                methodDefaults: [String: ParameterValue] = [:], absentValue: ParameterValue? = nil) {
         self.name = name; self.methods = methods; self.kind = kind; self.defaultValue = defaultValue
+        self.methodDefaults = methodDefaults
         self.absentValue = absentValue ?? defaultValue
     }
+
+    /// What a sweep that does not set this hyperparameter gives `method`.
+    public func defaultValue(for method: String) -> ParameterValue { methodDefaults[method] ?? defaultValue }
 
     public func applies(to method: String) -> Bool { methods?.contains(method) ?? true }
 

@@ -193,7 +193,7 @@ public struct SearchSpec {
             if var reader { own = try parseSpace(&reader, methods: [name], shared: false, catalogue) }
             var parameters: [(name: String, domain: Domain)] = []
             for parameter in catalogue.hyperparameters where parameter.applies(to: name) {
-                let domain = own[parameter.name]?.0 ?? sharedDomains[parameter.name]?.0 ?? .fixed(parameter.defaultValue)
+                let domain = own[parameter.name]?.0 ?? sharedDomains[parameter.name]?.0 ?? .fixed(parameter.defaultValue(for: name))
                 parameters.append((parameter.name, domain))
             }
             spaces.append(MethodSpace(method: name, parameters: parameters))
