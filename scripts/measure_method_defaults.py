@@ -26,7 +26,7 @@ HPSWEEP = os.environ.get("HPSWEEP", os.path.join(ROOT, ".build", "release", "hps
 # method → (fixed settings, lr grid)
 GRIDS = {
     "demo": {
-        "linear": ({}, [0.01, 0.03, 0.1, 0.3]),
+        "linear": ({}, [0.01, 0.03, 0.05, 0.1, 0.3]),
         "adapter": ({"bottleneck": 16}, [0.0005, 0.001, 0.0025, 0.005]),
         "last": ({"rank": 8, "heads": 2}, [0.0025, 0.0055, 0.01]),
         "lst": ({"reduction": 4}, [0.001, 0.0025, 0.005]),

@@ -75,7 +75,8 @@ public struct TrainedModel {
 
 /// Evaluates many trained side networks on a split too large to cache: the backbone runs over it
 /// once (`BackboneStream`), and every model scores each batch while it is in memory. The taps are
-/// decoded from the cache dtype, so the scores equal those of the same split read from a cache.
+/// decoded from the cache dtype, so the scores equal those of the same split read from a cache
+/// built in the same batch size (BLAS may round a product differently in a matrix of other height).
 public enum StreamingEvaluation {
     public static func evaluate(_ models: [TrainedModel], stream: BackboneStream,
                                 progress: (Int) -> Void = { _ in }) throws -> [EvaluationScore] {
