@@ -18,13 +18,11 @@ weight-decay masks, partial batches, epoch losses and evaluation.
 4. writes expected.json: per case the epoch mean training loss, validation loss and accuracy, and the
    final validation logits. Needs torch, safetensors, numpy.
 """
-import hashlib
 import json
 import math
 import os
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import torch
@@ -35,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import sidenet_torch  # noqa: E402
+from python_cache import CacheWriter, ingredients  # noqa: E402
 
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "training")
 SPLITS = {"train": 40, "val": 20}
@@ -42,46 +41,20 @@ TAPS = ["z0", "z1", "z2"]
 TOKENS, WIDTH, CLASSES = 5, 12, 3
 
 
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
 def write_cache(directory):
     """Taps with a class signal (a class-dependent direction plus noise, stronger in later taps)."""
-    os.makedirs(directory, exist_ok=True)
     rng = np.random.default_rng(22)
     directions = rng.normal(size=(CLASSES, WIDTH))
-    ingredients = {
-        "format_version": 1,
-        "backbone": {"weights_sha256": hashlib.sha256(b"training-outcome fixture").hexdigest(), "convention": "timm",
-                     "config": {"image_size": 16, "patch_size": 8, "width": WIDTH, "depth": 2, "heads": 2, "mlp_ratio": 4,
-                                "channels": 3, "layer_norm_eps": str(np.float32(1e-6))}},
-        "data": {name: {"count": n, "files_sha256": hashlib.sha256(name.encode()).hexdigest()} for name, n in SPLITS.items()},
-        "preprocessing": {"image_size": 16, "mean": [str(np.float32(m)) for m in (0.485, 0.456, 0.406)],
-                          "std": [str(np.float32(s)) for s in (0.229, 0.224, 0.225)], "resize": "pil-bicubic"},
-        "taps": TAPS, "token_policy": "all", "dtype": "F32",
-        "note": "written by scripts/make_training_fixtures.py",
-    }
-    arrays = []
+    writer = CacheWriter(directory, ingredients(
+        weights_text=b"training-outcome fixture", splits=SPLITS, taps=TAPS, dtype="F32",
+        config={"image_size": 16, "patch_size": 8, "width": WIDTH, "depth": 2, "heads": 2, "mlp_ratio": 4},
+        note="written by scripts/make_training_fixtures.py"), TOKENS, WIDTH)
     for split, n in SPLITS.items():
         labels = rng.integers(0, CLASSES, size=n)
         for k, tap in enumerate(TAPS):
-            values = rng.normal(size=(n, TOKENS, WIDTH)) + 0.25 * (k + 1) * directions[labels][:, None, :]
-            raw = values.astype("<f4").tobytes()
-            name = f"{split}.{tap}.bin"
-            open(os.path.join(directory, name), "wb").write(raw)
-            arrays.append({"split": split, "tap": tap, "file": name, "shape": [n, TOKENS, WIDTH], "dtype": "F32",
-                           "bytes": len(raw), "crc32": zlib.crc32(raw)})
-        raw = labels.astype("<i8").tobytes()
-        open(os.path.join(directory, f"{split}.labels.bin"), "wb").write(raw)
-        arrays.append({"split": split, "tap": "labels", "file": f"{split}.labels.bin", "shape": [n], "dtype": "I64",
-                       "bytes": len(raw), "crc32": zlib.crc32(raw)})
-    header = {"magic": "hpsweep-activation-cache", "format_version": 1, "key": hashlib.sha256(canonical(ingredients).encode()).hexdigest(),
-              "dtype": "F32", "byte_order": "little", "layout": "C order; activations (examples, tokens, width), labels (examples,)",
-              "token_policy": "all", "tokens": TOKENS, "width": WIDTH, "taps": TAPS, "splits": SPLITS, "arrays": arrays,
-              "ingredients": ingredients, "created_by": "scripts/make_training_fixtures.py (numpy)"}
-    with open(os.path.join(directory, "header.json"), "w") as f:
-        json.dump(header, f, indent=1)
+            writer.tap(split, tap, rng.normal(size=(n, TOKENS, WIDTH)) + 0.25 * (k + 1) * directions[labels][:, None, :])
+        writer.labels(split, labels)
+    writer.finish("scripts/make_training_fixtures.py (numpy)")
 
 
 def learning_rate(step, peak, total, warmup_fraction):

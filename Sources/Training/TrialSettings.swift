@@ -14,9 +14,8 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var reduction = 8                                        // lst
     public var lstLayers: [Int]? = nil
     public var lstInit = "random"                                   // random | pruned
-    /// The `init` and `norm_affine` hyperparameters. nil in settings recorded before they existed
-    /// (journals, checkpoints and model files of hpsweep ≤ 0.x), which trained with `timm` and a
-    /// LayerNorm without affine parameters in the head.
+    /// The `init` and `norm_affine` hyperparameters: nil in journals, checkpoints and model files
+    /// written before they existed, which trained with `timm` and a head LayerNorm without γ, β.
     public var initRule: InitRule? = nil
     public var normAffine: Bool? = nil
     public var effectiveInitRule: InitRule { initRule ?? .timm }
