@@ -32,10 +32,10 @@ GRIDS = {
         "lst": ({"reduction": 4}, [0.001, 0.0025, 0.005]),
     },
     "vitb": {
-        "linear": ({}, [0.003, 0.01, 0.03]),
-        "adapter": ({"bottleneck": 16}, [0.001, 0.003]),
-        "last": ({"rank": 8, "heads": 2}, [0.001, 0.003]),
-        "lst": ({"reduction": 8}, [0.001, 0.003]),
+        "linear": ({}, [0.003, 0.01, 0.03, 0.1]),
+        "adapter": ({"bottleneck": 16}, [0.001, 0.003, 0.01]),
+        "last": ({"rank": 8, "heads": 2}, [0.0003, 0.001, 0.003]),
+        "lst": ({"reduction": 8}, [0.0003, 0.001, 0.003]),
     },
 }
 AFFINE = {"linear", "adapter", "last"}
