@@ -18,7 +18,7 @@ import subprocess
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 SUITE = os.path.join(ROOT, "sweeps", "suite-demo.json")
-HPSWEEP = os.path.join(ROOT, ".build", "release", "hpsweep")
+HPSWEEP = os.environ.get("HPSWEEP", os.path.join(ROOT, ".build", "release", "hpsweep"))
 AFTER = [1, 3, 6, 12]   # best validation accuracy after this many trials
 
 

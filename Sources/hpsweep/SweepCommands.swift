@@ -37,6 +37,9 @@ enum ValidateCommand: Command {
         for space in search.methods {
             let searched = space.searched.map { "\($0.name) \(describe($0.domain))" }
             print("  \(space.method): " + (searched.isEmpty ? "nothing searched" : searched.joined(separator: ", ")))
+            // What every trial of the method trains with besides, the defaults included (they are in the trial key).
+            let fixed = space.parameters.filter { !$0.domain.isSearched }.map { "\($0.name)=\(format($0.domain.value(at: 0)))" }
+            if !fixed.isEmpty { print("    fixed: " + fixed.joined(separator: " ")) }
         }
         let sampler = Sampler(search)
         // Earlier sweeps named in the file are read now (as run would, when it starts); a suite's

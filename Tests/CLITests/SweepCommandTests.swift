@@ -278,6 +278,11 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("8 configurations × 1 seed"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("config 0    gen 1  adapter"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("generation 2: configurations 4…7 proposed by TPE"), ok.stdout)
+        // The values no sampler chooses are listed too, each method's own defaults among them.
+        let fixedLines = ok.stdout.split(separator: "\n").filter { $0.hasPrefix("    fixed: ") }
+        XCTAssertEqual(fixedLines.count, 4, ok.stdout)
+        XCTAssertTrue(fixedLines.contains { $0.contains("init=xavier") && $0.contains("heads=2") }, "last: \(fixedLines)")
+        XCTAssertTrue(fixedLines.contains { $0.contains("init=fan_in") && $0.contains("norm_affine=true") && !$0.contains("heads=") }, "linear: \(fixedLines)")
         _ = try writeSweep(in: dir, extra: ", \"sampler_\": 1")
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/cache"), "validate does no work")
