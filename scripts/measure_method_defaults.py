@@ -3,7 +3,7 @@
 init × norm_affine × 3 seeds, no early stopping, and the best val_acc of each choice (mean over seeds
 of the best lr; the lr is picked per choice, as a sweep would).
 
-    swift build -c release && python3 scripts/measure_method_defaults.py [demo|vitb] [--methods lst,linear]
+    swift build -c release && python3 scripts/measure_method_defaults.py [demo|vitb] [--methods lst,linear] [--seeds 3]
 
 `demo`: the demo's cache (digits through `vit-tiny-test`, D 96, 4 layers), 30 epochs, train800 → val200.
 `vitb`: ViT-B/16 widths and depth (D 768, 12 layers, 12 heads; random timm-style weights, N(0, 0.02),
@@ -97,7 +97,7 @@ def write_random_vit_b16(path, seed=0):
             f.write(t.tobytes())
 
 
-def sweep(scale, method, work):
+def sweep(scale, method, work, seeds):
     backbone, data, epochs = data_section(scale, work)
     fixed, lrs = GRIDS[scale][method]
     space = dict(fixed, lr={"grid": lrs}, init={"grid": ["timm", "fan_in", "xavier"]})
@@ -107,7 +107,7 @@ def sweep(scale, method, work):
         "name": f"defaults-{scale}-{method}", "seed": 0, "backbone": backbone, "data": data,
         "cache": {"dtype": "f16", "taps": "all", "token_policy": "all"},
         "methods": {method: space}, "space": {"weight_decay": 0.0001, "batch_size": 64},
-        "sampler": "grid", "trials": 100, "seeds": 3, "epochs": epochs, "final_top": 0,
+        "sampler": "grid", "trials": 100, "seeds": seeds, "epochs": epochs, "final_top": 0,
         "objectives": ["val_acc"],
     }
 
@@ -118,12 +118,13 @@ def main():
     methods = list(GRIDS[scale])
     if "--methods" in args:
         methods = args[args.index("--methods") + 1].split(",")
+    seeds = int(args[args.index("--seeds") + 1]) if "--seeds" in args else 3
     work = tempfile.mkdtemp(prefix=f"hpsweep-defaults-{scale}-")
     print(f"# {scale}: sweeps and results in {work}", flush=True)
     for method in methods:
         path = os.path.join(work, f"{method}.json")
         with open(path, "w") as f:
-            json.dump(sweep(scale, method, work), f, indent=1)
+            json.dump(sweep(scale, method, work, seeds), f, indent=1)
         results = os.path.join(work, "results")
         subprocess.run([HPSWEEP, "run", path, "--results", results, "--cache-dir", os.path.join(ROOT, ".hpsweep-cache")],
                        check=True, stdout=subprocess.DEVNULL)
@@ -133,15 +134,15 @@ def main():
             choice = (row["init"], row.get("norm_affine", ""))
             runs.setdefault(choice, {}).setdefault(float(row["lr"]), []).append(float(row["val_acc"]))
         print(f"\n{method} ({', '.join(f'{k} {v}' for k, v in GRIDS[scale][method][0].items()) or 'no size'}; "
-              f"lr grid {GRIDS[scale][method][1]}; 3 seeds)")
+              f"lr grid {GRIDS[scale][method][1]}; {seeds} seeds)")
         print("| init | norm_affine | best lr | val_acc mean (seeds) | every lr: mean |")
         print("|---|---|---|---|---|")
         for choice in sorted(runs):
             per_lr = {lr: statistics.mean(v) for lr, v in runs[choice].items()}
             best = max(per_lr, key=per_lr.get)
-            seeds = " / ".join(f"{v:.3f}" for v in runs[choice][best])
+            per_seed = " / ".join(f"{v:.3f}" for v in runs[choice][best])
             every = ", ".join(f"{lr:g}: {m:.3f}" for lr, m in sorted(per_lr.items()))
-            print(f"| {choice[0]} | {choice[1] or '—'} | {best:g} | {per_lr[best]:.3f} ({seeds}) | {every} |", flush=True)
+            print(f"| {choice[0]} | {choice[1] or '—'} | {best:g} | {per_lr[best]:.3f} ({per_seed}) | {every} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ public enum SideTuningCatalogue {
 
     /// The hyperparameters and how each sets a trial's settings (docs/sweep-spec.md lists the same table).
     /// `init` and `norm_affine` defaults were chosen by measurement (docs/side-networks.md):
-    /// `xavier` for the side modules of `last` and `lst`, `fan_in` for the heads `linear` and `adapter`
-    /// train, an affine head LayerNorm everywhere.
+    /// `xavier` for the side modules of `last` and `lst`, `timm` for `linear`'s head and `fan_in` for
+    /// `adapter`'s, an affine head LayerNorm everywhere.
     static let table: [(parameter: Hyperparameter, apply: (inout TrialSettings, ParameterValue) -> Void)] = [
         (Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 10, lowerOpen: true), defaultValue: .number(1e-3)), { $0.learningRate = Float($1.number!) }),
         (Hyperparameter(name: "weight_decay", methods: nil, kind: .real(lower: 0, upper: 10, lowerOpen: false), defaultValue: .number(1e-4)), { $0.weightDecay = Float($1.number!) }),
@@ -31,7 +31,8 @@ public enum SideTuningCatalogue {
         (Hyperparameter(name: "bottleneck", methods: only(.adapter), kind: .integer(minimum: 1), defaultValue: .number(32)), { $0.bottleneck = Int($1.number!) }),
         (Hyperparameter(name: "reduction", methods: only(.lst), kind: .integer(minimum: 1), defaultValue: .number(8)), { $0.reduction = Int($1.number!) }),
         (Hyperparameter(name: "init", methods: nil, kind: .word(InitRule.allCases.map(\.rawValue)), defaultValue: .text(InitRule.fanIn.rawValue),
-                        methodDefaults: [SideTuningMethod.last.rawValue: .text(InitRule.xavier.rawValue), SideTuningMethod.lst.rawValue: .text(InitRule.xavier.rawValue)],
+                        methodDefaults: [SideTuningMethod.last.rawValue: .text(InitRule.xavier.rawValue), SideTuningMethod.lst.rawValue: .text(InitRule.xavier.rawValue),
+                                         SideTuningMethod.linear.rawValue: .text(InitRule.timm.rawValue)],
                         absentValue: .text(InitRule.timm.rawValue)), { if case .text(let s) = $1 { $0.initRule = InitRule(rawValue: s) } }),
         (Hyperparameter(name: "norm_affine", methods: only(.linear, .last, .adapter), kind: .word(["true", "false"]), defaultValue: .text("true"),
                         absentValue: .text("false")), { if case .text(let s) = $1 { $0.normAffine = s == "true" } }),

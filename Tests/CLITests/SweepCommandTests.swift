@@ -279,10 +279,16 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("config 0    gen 1  adapter"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("generation 2: configurations 4…7 proposed by TPE"), ok.stdout)
         // The values no sampler chooses are listed too, each method's own defaults among them.
-        let fixedLines = ok.stdout.split(separator: "\n").filter { $0.hasPrefix("    fixed: ") }
-        XCTAssertEqual(fixedLines.count, 4, ok.stdout)
-        XCTAssertTrue(fixedLines.contains { $0.contains("init=xavier") && $0.contains("heads=2") }, "last: \(fixedLines)")
-        XCTAssertTrue(fixedLines.contains { $0.contains("init=fan_in") && $0.contains("norm_affine=true") && !$0.contains("heads=") }, "linear: \(fixedLines)")
+        let lines = ok.stdout.split(separator: "\n").map(String.init)
+        var fixed: [String: String] = [:]   // method → its fixed line
+        for (line, next) in zip(lines, lines.dropFirst()) where next.hasPrefix("    fixed: ") {
+            fixed[String(line.dropFirst(2).prefix { $0 != ":" })] = next
+        }
+        XCTAssertEqual(Set(fixed.keys), ["adapter", "last", "linear", "lst"], ok.stdout)
+        XCTAssertTrue(fixed["last"]!.contains("heads=2") && fixed["last"]!.contains("init=xavier norm_affine=true"), fixed["last"]!)
+        XCTAssertTrue(fixed["lst"]!.contains("init=xavier lst_init=random") && !fixed["lst"]!.contains("norm_affine"), fixed["lst"]!)
+        XCTAssertTrue(fixed["linear"]!.contains("init=timm norm_affine=true"), fixed["linear"]!)
+        XCTAssertTrue(fixed["adapter"]!.contains("init=fan_in norm_affine=true"), fixed["adapter"]!)
         _ = try writeSweep(in: dir, extra: ", \"sampler_\": 1")
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/cache"), "validate does no work")

@@ -116,7 +116,7 @@ final class TrainingTests: XCTestCase {
         var cached: [Float] = [], cachedScores: [EvaluationScore] = []
         for method in ["linear", "last", "lst"] {
             var s = settings(method, lr: 1e-2, epochs: method == "last" ? 3 : 1)
-            s.initRule = method == "linear" ? .fanIn : .xavier; s.normAffine = true   // the catalogue's defaults
+            s.initRule = method == "linear" ? .timm : .xavier; s.normAffine = true   // the catalogue's defaults
             let t = try trainer(s)
             let result = try t.run()
             cached += [result.finalValAccuracy, result.finalValLoss]
