@@ -97,7 +97,11 @@ public struct Leaderboard {
         case "blas": return record.blas ?? ""
         case "start_time": return record.startTime.map { Self.time($0) } ?? ""
         case "end_time": return record.endTime.map { Self.time($0) } ?? ""
-        default: return record.values[column]?.description ?? ""   // a hyperparameter the method does not read: empty
+        default:
+            if let value = record.values[column] { return value.description }
+            // Recorded before the hyperparameter existed: what the trial trained with. Not read by the method: empty.
+            guard let parameter = catalogue.named(column), parameter.addedLater, parameter.applies(to: record.method) else { return "" }
+            return parameter.absentValue.description
         }
     }
 

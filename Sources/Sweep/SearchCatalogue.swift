@@ -19,6 +19,7 @@ public struct Hyperparameter {
     /// The value a trial recorded before this hyperparameter existed had (a journal or leaderboard of
     /// an earlier hpsweep lacks it): the behaviour of that time, which a changed default must not rewrite.
     public let absentValue: ParameterValue
+    let declaredAbsentValue: ParameterValue?
 
     /// The largest value of an integer hyperparameter (2²⁰): far above any real batch, rank or head
     /// count, low enough that sizes computed from them cannot overflow.
@@ -29,6 +30,7 @@ public struct Hyperparameter {
         self.name = name; self.methods = methods; self.kind = kind; self.defaultValue = defaultValue
         self.methodDefaults = methodDefaults
         self.absentValue = absentValue ?? defaultValue
+        declaredAbsentValue = absentValue
     }
 
     /// What a sweep that does not set this hyperparameter gives `method`.

@@ -12,6 +12,8 @@ public enum RunnerEvent {
     case warmStarted(WarmStart)
     /// The sweep file was extended since the journals began (each line a change).
     case extended(changes: [String], revision: Int)
+    /// The journal predates hyperparameters the file leaves at their defaults: its trials' values are kept.
+    case keptRecordedDefaults([String])
 }
 
 /// Runs a sweep to completion from wherever its journals left it, alone or as one of several worker
@@ -29,6 +31,7 @@ public final class SweepRunner {
     public enum Outcome { case completed, interrupted }
 
     public let identity: SweepIdentity
+    /// The sweep's search, with the values of a journal older than some hyperparameters kept (RecordedDefaults.swift).
     public let search: SearchSpec
     public let objective: SweepObjective
     public let directory: String
@@ -56,7 +59,7 @@ public final class SweepRunner {
     /// directory's exclusive lock, so any lease left in it belongs to a dead process).
     public init(identity: SweepIdentity, search: SearchSpec, objective: SweepObjective, directory: String, hpsweepVersion: String,
                 worker: String? = nil, leaseSeconds: Double = 60, warmStartFrom: [String] = [], shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
-        self.identity = identity; self.search = search; self.objective = objective; self.directory = directory
+        self.identity = identity; self.objective = objective; self.directory = directory
         self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent
         self.warmStartFrom = warmStartFrom
         pollSeconds = min(1, max(0.05, leaseSeconds / 8))
@@ -76,7 +79,10 @@ public final class SweepRunner {
                 throw JournalError(path: SweepStore.journalPath(directory), line: nil, message: "was written for a different version of \(file) (spec hash \(hash.prefix(12)), now \(identity.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
             }
         }
-        sampler = Sampler(search)
+        let (resumed, kept) = search.keepingRecordedDefaults(of: store.state)
+        self.search = resumed
+        sampler = Sampler(resumed)
+        if !kept.isEmpty { onEvent(.keptRecordedDefaults(kept)) }
         let journaled = store.state
         if journaled.specHash == nil || !changes.isEmpty {
             var event = JournalEvent(.sweep)
@@ -98,8 +104,14 @@ public final class SweepRunner {
     private let generationLock = NSLock()
 
     func key(_ proposal: Proposal, seed: Int) -> TrialKey {
-        TrialKey(context: objective.trialKeyContext, method: proposal.method, values: proposal.values, epochs: search.epochs,
-                 sweepSeed: search.seed, seedIndex: seed)
+        // A hyperparameter added later, at the value every trial had before it existed, stays out of
+        // the key: such trials keep the keys (and so the seeds) they had then.
+        let values = proposal.values.filter { name, value in
+            guard let parameter = search.catalogue.named(name), parameter.addedLater else { return true }
+            return value != parameter.absentValue
+        }
+        return TrialKey(context: objective.trialKeyContext, method: proposal.method, values: values, epochs: search.epochs,
+                        sweepSeed: search.seed, seedIndex: seed)
     }
 
     /// The trials of generation `g` (every seed of each proposal), in proposal order, proposed on

@@ -158,6 +158,8 @@ enum RunCommand: Command {
                       : "warm start from \(sources.joined(separator: ", ")): \(warm.enqueued.count) best configuration\(warm.enqueued.count == 1 ? "" : "s") enqueued first, \(warm.priors.count) earlier trials inform the sampler (as ranks)")
             case let .extended(changes, revision):
                 print("extending the sweep (revision \(revision)); finished trials are reused: " + changes.joined(separator: "; "))
+            case .keptRecordedDefaults(let kept):
+                print("this sweep began before hpsweep had some hyperparameters; it goes on as its trials trained: \(kept.joined(separator: ", ")) (set them in the file to extend it otherwise, or --fresh to start over with today's defaults)")
             case .waiting(let trials):
                 currentLine?.finish(); currentLine = nil
                 print("  waiting: other workers hold \(trials.count <= 4 ? trials.joined(separator: ", ") : "\(trials.count) trials")")

@@ -332,3 +332,51 @@ func writeSmallSweep(in dir: URL, epochs: Int = 6, extra: String = "") throws ->
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
+
+/// Upgrading hpsweep mid-sweep: a journal written before `init` and `norm_affine` existed.
+final class RecordedDefaultsTests: XCTestCase {
+    let cli = CLI()
+
+    func testSweepBegunBeforeInitAndNormAffineGoesOnAsItsTrialsTrained() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/legacy-sweep")
+        let dir = temporaryDirectory(self), results = dir.appendingPathComponent("results/upgrade")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixture.appendingPathComponent("journal.jsonl"), to: results.appendingPathComponent("journal.jsonl"))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("digits").path, withDestinationPath: digitsDirectory)
+        // The same file, extended from 4 trials to 8: a second generation for the sampler to propose.
+        let text = try String(contentsOf: fixture.appendingPathComponent("sweep.json"), encoding: .utf8)
+            .replacingOccurrences(of: #""trials": 4"#, with: #""trials": 8"#)
+        let sweep = dir.appendingPathComponent("sweep.json").path
+        try text.write(toFile: sweep, atomically: true, encoding: .utf8)
+
+        let run = try cli.run("run", sweep, "--results", dir.appendingPathComponent("results").path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("goes on as its trials trained: init=timm (adapter, last, lst), norm_affine=false (adapter, last, linear)"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("resuming: 4 of 8 trials already done"), run.stdout)
+
+        let old = try leaderboardRows(fixture.appendingPathComponent("leaderboard.csv").path)
+        let new = try leaderboardRows(results.appendingPathComponent("leaderboard.csv").path)
+        XCTAssertEqual(new.count, 8)
+        for row in old {
+            let same = try XCTUnwrap(new.first { $0["trial"] == row["trial"] }, "old trial \(row["trial"]!) kept its id")
+            XCTAssertEqual(same["val_acc"], row["val_acc"], "and its result: not retrained")
+        }
+        for row in new {
+            let method = row["method"]!
+            XCTAssertEqual(row["init"], "timm", "\(row): old and new trials train alike")
+            XCTAssertEqual(row["norm_affine"], method == "lst" ? "" : "false", "\(row)")
+        }
+        let journal = try String(contentsOf: results.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+        XCTAssertEqual(journal.components(separatedBy: #""event":"started""#).count - 1, try startEvents(fixture) + 4, "only the 4 new trials started")
+    }
+
+    private func startEvents(_ fixture: URL) throws -> Int {
+        try String(contentsOf: fixture.appendingPathComponent("journal.jsonl"), encoding: .utf8).components(separatedBy: #""event":"started""#).count - 1
+    }
+
+    private func leaderboardRows(_ path: String) throws -> [[String: String]] {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+}

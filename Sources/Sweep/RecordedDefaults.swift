@@ -1,0 +1,37 @@
+import Foundation
+
+extension Hyperparameter {
+    /// Whether the hyperparameter came after sweeps already ran without it (it declares `absentValue`).
+    /// At that value it is left out of trial keys: such a trial trains as every trial did before the
+    /// hyperparameter existed, so it keeps the key it had then.
+    public var addedLater: Bool { declaredAbsentValue != nil }
+}
+
+extension SearchSpec {
+    /// A sweep begun before some hyperparameters existed, resumed by a later hpsweep, goes on with the
+    /// values its trials trained with (each one's `absentValue`) wherever the sweep file leaves it at the
+    /// default: a changed default must neither retrain finished trials nor mix two recipes in one
+    /// leaderboard. Returns the adjusted spec and what was kept ("init=timm (last, lst)"), empty when
+    /// the journal is newer or holds no trial of a method that reads the hyperparameter.
+    public func keepingRecordedDefaults(of state: SweepState) -> (SearchSpec, kept: [String]) {
+        var adjusted = self, kept: [String] = []
+        for parameter in catalogue.hyperparameters where parameter.addedLater {
+            var readers: [String] = []
+            for (m, space) in methods(reading: parameter) {
+                let records = state.records.filter { $0.method == space.method }
+                guard !records.isEmpty, records.allSatisfy({ $0.values[parameter.name] == nil }),
+                      let k = space.parameters.firstIndex(where: { $0.name == parameter.name }),
+                      space.parameters[k].domain == .fixed(parameter.defaultValue(for: space.method)),
+                      parameter.defaultValue(for: space.method) != parameter.absentValue else { continue }
+                adjusted.methods[m].parameters[k].domain = .fixed(parameter.absentValue)
+                readers.append(space.method)
+            }
+            if !readers.isEmpty { kept.append("\(parameter.name)=\(parameter.absentValue) (\(readers.joined(separator: ", ")))") }
+        }
+        return (adjusted, kept)
+    }
+
+    private func methods(reading parameter: Hyperparameter) -> [(Int, MethodSpace)] {
+        methods.enumerated().filter { $0.element.parameters.contains { $0.name == parameter.name } }.map { ($0.offset, $0.element) }
+    }
+}
