@@ -19,7 +19,8 @@ extension SearchSpec {
             var readers: [String] = []
             for (m, space) in methods(reading: parameter) {
                 let records = state.records.filter { $0.method == space.method }
-                guard !records.isEmpty, records.allSatisfy({ $0.values[parameter.name] == nil }),
+                // Any trial without the value means the sweep began before it (later trials have it: kept then).
+                guard records.contains(where: { $0.values[parameter.name] == nil }),
                       let k = space.parameters.firstIndex(where: { $0.name == parameter.name }),
                       space.parameters[k].domain == .fixed(parameter.defaultValue(for: space.method)),
                       parameter.defaultValue(for: space.method) != parameter.absentValue else { continue }

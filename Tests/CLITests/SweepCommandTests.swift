@@ -369,6 +369,14 @@ final class RecordedDefaultsTests: XCTestCase {
         }
         let journal = try String(contentsOf: results.appendingPathComponent("journal.jsonl"), encoding: .utf8)
         XCTAssertEqual(journal.components(separatedBy: #""event":"started""#).count - 1, try startEvents(fixture) + 4, "only the 4 new trials started")
+
+        // Extended once more: the journal now also holds trials recorded with init=timm; still one recipe.
+        try text.replacingOccurrences(of: #""trials": 8"#, with: #""trials": 12"#).write(toFile: sweep, atomically: true, encoding: .utf8)
+        let again = try cli.run("run", sweep, "--results", dir.appendingPathComponent("results").path)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let twelve = try leaderboardRows(results.appendingPathComponent("leaderboard.csv").path)
+        XCTAssertEqual(twelve.count, 12)
+        XCTAssertEqual(Set(twelve.map { $0["init"]! }), ["timm"], "\(twelve.map { $0["init"]! })")
     }
 
     private func startEvents(_ fixture: URL) throws -> Int {
