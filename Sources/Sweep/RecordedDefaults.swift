@@ -12,7 +12,7 @@ extension SearchSpec {
     /// values its trials trained with (each one's `absentValue`) wherever the sweep file leaves it at the
     /// default: a changed default must neither retrain finished trials nor mix two recipes in one
     /// leaderboard. Returns the adjusted spec and what was kept ("init=timm (last, lst)"), empty when
-    /// the journal is newer or holds no trial of a method that reads the hyperparameter.
+    /// no trial of a method that reads the hyperparameter was recorded without it.
     public func keepingRecordedDefaults(of state: SweepState) -> (SearchSpec, kept: [String]) {
         var adjusted = self, kept: [String] = []
         for parameter in catalogue.hyperparameters where parameter.addedLater {
