@@ -1,12 +1,5 @@
 import Foundation
 
-extension Hyperparameter {
-    /// Whether the hyperparameter came after sweeps already ran without it (it declares `absentValue`).
-    /// At that value it is left out of trial keys: such a trial trains as every trial did before the
-    /// hyperparameter existed, so it keeps the key it had then.
-    public var addedLater: Bool { declaredAbsentValue != nil }
-}
-
 extension SearchSpec {
     /// A sweep begun before some hyperparameters existed, resumed by a later hpsweep, goes on with the
     /// values its trials trained with (each one's `absentValue`) wherever the sweep file leaves it at the
@@ -17,22 +10,18 @@ extension SearchSpec {
         var adjusted = self, kept: [String] = []
         for parameter in catalogue.hyperparameters where parameter.addedLater {
             var readers: [String] = []
-            for (m, space) in methods(reading: parameter) {
-                let records = state.records.filter { $0.method == space.method }
+            for (m, space) in methods.enumerated() {
+                let byDefault = parameter.defaultValue(for: space.method)
                 // Any trial without the value means the sweep began before it (later trials have it: kept then).
-                guard records.contains(where: { $0.values[parameter.name] == nil }),
+                guard byDefault != parameter.absentValue,
                       let k = space.parameters.firstIndex(where: { $0.name == parameter.name }),
-                      space.parameters[k].domain == .fixed(parameter.defaultValue(for: space.method)),
-                      parameter.defaultValue(for: space.method) != parameter.absentValue else { continue }
+                      space.parameters[k].domain == .fixed(byDefault),
+                      state.records.contains(where: { $0.method == space.method && $0.values[parameter.name] == nil }) else { continue }
                 adjusted.methods[m].parameters[k].domain = .fixed(parameter.absentValue)
                 readers.append(space.method)
             }
             if !readers.isEmpty { kept.append("\(parameter.name)=\(parameter.absentValue) (\(readers.joined(separator: ", ")))") }
         }
         return (adjusted, kept)
-    }
-
-    private func methods(reading parameter: Hyperparameter) -> [(Int, MethodSpace)] {
-        methods.enumerated().filter { $0.element.parameters.contains { $0.name == parameter.name } }.map { ($0.offset, $0.element) }
     }
 }

@@ -16,10 +16,14 @@ public struct Hyperparameter {
     public let defaultValue: ParameterValue
     /// Methods whose default is not `defaultValue` (a choice measured per method).
     public let methodDefaults: [String: ParameterValue]
-    /// The value a trial recorded before this hyperparameter existed had (a journal or leaderboard of
-    /// an earlier hpsweep lacks it): the behaviour of that time, which a changed default must not rewrite.
-    public let absentValue: ParameterValue
-    let declaredAbsentValue: ParameterValue?
+    /// For a hyperparameter added after sweeps had run without it: the value their trials had (the
+    /// behaviour of that time, which a changed default must not rewrite). nil: it always existed.
+    public let valueBeforeItExisted: ParameterValue?
+    /// What a trial recorded without this hyperparameter had (a journal or leaderboard lacking it).
+    public var absentValue: ParameterValue { valueBeforeItExisted ?? defaultValue }
+    /// Whether sweeps ran before it existed. At `absentValue` it is then left out of trial keys: such
+    /// a trial trains as every trial did then, so it keeps the key it had then.
+    public var addedLater: Bool { valueBeforeItExisted != nil }
 
     /// The largest value of an integer hyperparameter (2²⁰): far above any real batch, rank or head
     /// count, low enough that sizes computed from them cannot overflow.
@@ -29,8 +33,7 @@ public struct Hyperparameter {
                 methodDefaults: [String: ParameterValue] = [:], absentValue: ParameterValue? = nil) {
         self.name = name; self.methods = methods; self.kind = kind; self.defaultValue = defaultValue
         self.methodDefaults = methodDefaults
-        self.absentValue = absentValue ?? defaultValue
-        declaredAbsentValue = absentValue
+        valueBeforeItExisted = absentValue
     }
 
     /// What a sweep that does not set this hyperparameter gives `method`.

@@ -37,7 +37,7 @@ enum ValidateCommand: Command {
         for space in search.methods {
             let searched = space.searched.map { "\($0.name) \(describe($0.domain))" }
             print("  \(space.method): " + (searched.isEmpty ? "nothing searched" : searched.joined(separator: ", ")))
-            // What every trial of the method trains with besides, the defaults included (they are in the trial key).
+            // What every trial of the method trains with besides, the defaults included.
             let fixed = space.parameters.filter { !$0.domain.isSearched }.map { "\($0.name)=\(format($0.domain.value(at: 0)))" }
             if !fixed.isEmpty { print("    fixed: " + fixed.joined(separator: " ")) }
         }
