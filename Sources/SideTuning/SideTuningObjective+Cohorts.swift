@@ -80,6 +80,26 @@ extension SideTuningObjective {
         return (cohorts, members.filter { alone.contains($0.id) })   // in the stretch's order
     }
 
+    /// Trains a cohort of `offered`: of the first stretches to the first one's rung (twice as many as
+    /// a cohort holds), those that can share reads; nil when they form none (the slot trains one alone).
+    func trainCohort(of offered: [Stretch], data: TrialData, fatal: FatalError, runner: SweepRunner) throws -> Int? {
+        guard let rung = offered.first?.rung else { return nil }
+        var candidates: [PendingTrial] = []
+        for stretch in offered.filter({ $0.rung == rung }).prefix(2 * pool.workers) {
+            // (Not claimed yet: a trial that cannot train is journaled as failed like any other.)
+            if let member = try pendingTrial(stretch.id, data: data, runner: runner) { candidates.append(member) }
+        }
+        for cohort in formCohorts(candidates, runner.state).cohorts {
+            onEvent(.cohorts(trials: cohort.count, cohorts: 1))
+            if let trained = trainCohort(cohort, until: rung, fatal: fatal, doneBefore: runner.stretchesEndedHere, queued: max(0, offered.count - cohort.count), runner: runner), trained > 0 {
+                if let error = fatal.error { throw error }
+                return trained
+            }
+        }
+        if let error = fatal.error { throw error }
+        return nil
+    }
+
     /// Trains one cohort to `rung`: claims each member (those another worker holds drop out),
     /// trains the rest together, journals each outcome. Returns how many it trained, or nil (nothing
     /// trained, no lease kept) when the members' checkpoints are at different epochs. Progress events

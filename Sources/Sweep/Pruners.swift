@@ -23,6 +23,9 @@ public protocol Pruner {
     /// The ids of `standings` that continue; `finished` holds the objective vectors of trials that
     /// finished, in any generation (the front a trial must be able to reach).
     func survivors(_ standings: [RungStanding], finished: [[Double]]) -> Set<String>
+    /// Whether `finished` (and the standings' optimistic vectors) can change the answer: if so, a
+    /// decision waits for the trials that provide them (SweepRunner's reference generations).
+    var usesFinishedTrials: Bool { get }
 }
 
 /// Successive halving (Jamieson & Talwalkar 2016; Li et al. 2018): the best ⌈n / η⌉ by the primary
@@ -30,6 +33,7 @@ public protocol Pruner {
 public struct SuccessiveHalving: Pruner {
     public let reductionFactor: Int
     public init(reductionFactor: Int) { self.reductionFactor = reductionFactor }
+    public var usesFinishedTrials: Bool { false }
 
     public func survivors(_ standings: [RungStanding], finished: [[Double]]) -> Set<String> {
         let ranked = standings.sorted { ($0.primary, $0.id) < ($1.primary, $1.id) }
@@ -43,6 +47,7 @@ public struct SuccessiveHalving: Pruner {
 public struct ParetoAwareHalving: Pruner {
     public let reductionFactor: Int
     public init(reductionFactor: Int) { self.reductionFactor = reductionFactor }
+    public var usesFinishedTrials: Bool { true }
 
     public func survivors(_ standings: [RungStanding], finished: [[Double]]) -> Set<String> {
         let contenders = standings.filter { !isOutOfReach($0, finished: finished) }

@@ -13,13 +13,14 @@ struct RungDecision {
     var primary: SearchSpec.Objective { objectives[0] }
 
     /// Of `alive` (trials of one generation, each at least at `rung`: paused, finished or pruned),
-    /// those that continue, and those of them still to be pruned now.
-    func survivors(_ alive: [String], rung: Int, _ state: SweepState) -> (continuing: [String], pruneNow: [String]) {
+    /// those that continue, and those of them still to be pruned now; `reference`: the finished trials
+    /// a Pareto-aware decision compares with.
+    func survivors(_ alive: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (continuing: [String], pruneNow: [String]) {
         let prunedHere = { (id: String) -> Bool in let t = state.trials[id]!; return t.status == .pruned && t.epochsDone <= rung }
         if alive.contains(where: { state.trials[$0]!.epochsDone > rung }) {
             return (alive.filter { !prunedHere($0) }, [])
         }
-        let (standings, finished) = self.standings(alive, rung: rung, state)
+        let (standings, finished) = self.standings(alive, rung: rung, state, reference: reference)
         let keep = pruner.survivors(standings, finished: finished)
         let pruneNow = alive.filter { !keep.contains($0) && state.trials[$0]!.status == .paused }
         return (alive.filter { keep.contains($0) }, pruneNow)
@@ -27,9 +28,9 @@ struct RungDecision {
 
     /// What the pruner is given at `rung` for trials `ids`, and the objective vectors of the finished
     /// trials. A paused trial's optimistic vector has its accuracy raised by the largest gain from epoch
-    /// `rung` to the end seen in any finished trial, plus 0.02 (none before any trial finished).
-    func standings(_ ids: [String], rung: Int, _ state: SweepState) -> (standings: [RungStanding], finished: [[Double]]) {
-        let finished = state.records.filter { $0.status == .finished && $0.result != nil }
+    /// `rung` to the end seen in any finished reference trial, plus 0.02 (none before any trial finished).
+    func standings(_ ids: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (standings: [RungStanding], finished: [[Double]]) {
+        let finished = reference.filter { $0.status == .finished && $0.result != nil }
         let gains = finished.compactMap { r -> Float? in
             let history = r.curve.isEmpty ? r.result!.history : r.curve
             let early = history.filter { $0.epoch <= rung }.compactMap(\.valAccuracy).max()

@@ -41,6 +41,15 @@ public struct Sampler {
         return min(g * size, search.trials)..<min((g + 1) * size, search.trials)
     }
 
+    /// Whether generation `g`'s proposals depend on results (TPE past its startup design): if not, it
+    /// is proposed at once; if so, from the generations `lag` and more before it.
+    public func usesResults(generation g: Int, warmStart: WarmStart?) -> Bool {
+        guard search.sampler.kind == .tpe else { return false }
+        let enqueued = warmStart?.enqueued.count ?? 0
+        let startup = warmStart?.priors.isEmpty == false ? enqueued : search.sampler.startup
+        return indices(generation: g).contains { $0 >= max(enqueued, startup) }
+    }
+
     /// `warmStart`: what the sweep took from earlier sweeps. Its enqueued configurations are the first
     /// ones; with priors, TPE models from the first configuration after them (the priors stand in for
     /// the startup design), fitting its densities to the priors and to this sweep's observations, both

@@ -4,14 +4,14 @@ import Foundation
 // The sweep file's smaller sections (sampler, early stopping, constraints, objectives): SearchSpec.swift
 // reads the methods and spaces.
 extension SearchSpec {
-    static func parseSampler(_ top: inout SpecReader) throws -> (kind: SamplerKind, batch: Int?, startup: Int?) {
+    static func parseSampler(_ top: inout SpecReader) throws -> (kind: SamplerKind, batch: Int?, startup: Int?, lag: Int?) {
         top.mark("sampler")
         let kinds = SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")
         switch top.raw("sampler") {
-        case nil: return (.random, nil, nil)
+        case nil: return (.random, nil, nil, nil)
         case let name as String:
             guard let kind = SamplerKind(rawValue: name) else { throw top.fail("sampler", "unknown sampler '\(name)' (\(kinds))") }
-            return (kind, nil, nil)
+            return (kind, nil, nil, nil)
         case let object as [String: Any]:
             var r = SpecReader(file: top.file, path: "$.sampler", object: object)
             guard let name = try r.string("type") else { throw r.fail("type", "is required (\(kinds))") }
@@ -19,8 +19,10 @@ extension SearchSpec {
             let batch = try r.integer("generation_size", minimum: 1, maximum: Self.maximumTrials)
             let startup = try r.integer("startup", minimum: 1, maximum: Self.maximumTrials)
             if startup != nil && kind != .tpe { throw r.fail("startup", "applies to tpe only") }
+            let lag = try r.integer("lag", minimum: 1, maximum: Self.maximumTrials)
+            if lag != nil && kind != .tpe { throw r.fail("lag", "applies to tpe only (the other samplers use no results)") }
             try r.rejectUnknownKeys()
-            return (kind, batch, startup)
+            return (kind, batch, startup, lag)
         default: throw top.fail("sampler", "must be a name (\(kinds)) or an object with 'type'")
         }
     }

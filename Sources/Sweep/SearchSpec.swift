@@ -19,6 +19,10 @@ public struct SearchSpec {
         public var generationSize: Int
         /// tpe: configurations drawn quasi-randomly (Sobol) before the model takes over.
         public var startup: Int
+        /// tpe: generation g is proposed from generations 0...g − lag, as they stood at the lowest rung;
+        /// the `lag − 1` generations just before it train meanwhile (docs/workers.md).
+        public var lag: Int = Self.defaultLag
+        public static let defaultLag = 2
     }
 
     public var constraints: [Constraint] = []
@@ -114,7 +118,7 @@ public struct SearchSpec {
         }
         guard let trialCount = trials else { throw top.fail("trials", "is required for sampler '\(samplerSpec.kind.rawValue)' (number of configurations)") }
         var sampler = Sampler(kind: samplerSpec.kind, generationSize: samplerSpec.batch ?? (samplerSpec.kind == .tpe ? 4 : trialCount),
-                              startup: min(samplerSpec.startup ?? 8, trialCount))
+                              startup: min(samplerSpec.startup ?? 8, trialCount), lag: samplerSpec.lag ?? Sampler.defaultLag)
         if sampler.kind == .tpe, samplerSpec.batch == nil { sampler.generationSize = 4 }
         if sampler.kind == .tpe, methods.allSatisfy({ $0.searched.isEmpty }) {
             throw top.fail("sampler", "tpe needs at least one searched hyperparameter")

@@ -18,9 +18,12 @@ public protocol SweepObjective: AnyObject {
     var provenance: (cpu: String, blas: String) { get }
     /// The constraint a configuration breaks, judged before training, with the costs known then; nil if none.
     func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)?
-    /// Trains those of `ids` this process can claim (`runner.claim`) up to `rung` epochs, journaling
-    /// each outcome through `runner.report`; how many it trained (0: others hold them all).
-    func train(_ ids: [String], until rung: Int, runner: SweepRunner) throws -> Int
+    /// How many stretches this process trains at once: the runner's slots, each asking for work when free.
+    var slots: Int { get }
+    /// Trains the first of `offered` (stretches ready now, most urgent first) that this process can
+    /// claim (`runner.claim`), or several together (a cohort), journaling each outcome through
+    /// `runner.report`; how many it trained (0: it could claim none).
+    func train(_ offered: [Stretch], runner: SweepRunner) throws -> Int
     /// Retrains and scores `pending` (the final phase), under the final lease of `leaseGeneration`,
     /// journaling each through `runner.recordFinal`; false when interrupted.
     func runFinal(_ pending: [TrialRecord], leaseGeneration: Int, runner: SweepRunner) throws -> Bool

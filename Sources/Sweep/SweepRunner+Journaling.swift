@@ -9,6 +9,7 @@ extension SweepRunner {
     /// Nil when it is not ours to train.
     public func claim(_ id: String, until rung: Int, fatal: FatalError) -> Int? {
         guard let generation = machinery.measure(pooled: true, { store.leases.acquire(id) }) else { return nil }
+        slots.hold(id)
         do {
             try store.refresh(pooled: true, rescan: worker != nil)
             if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
@@ -25,6 +26,7 @@ extension SweepRunner {
     /// Gives up the lease on `id` (after its outcome was journaled, or when it was not trained).
     public func release(_ id: String) {
         machinery.measure(pooled: true) { store.leases.release(id) }
+        slots.letGo(id)
     }
 
     /// Where trial `id` keeps its epoch checkpoint while it trains (`id-final` in the final phase).

@@ -4,7 +4,8 @@ import Foundation
 /// What the runner reports as it goes (the CLI turns these into progress lines; the objective
 /// reports its own: training progress, the final phase).
 public enum RunnerEvent {
-    case generation(index: Int, of: Int, trials: Int, rung: Int)
+    /// A generation's configurations were proposed and journaled.
+    case planned(generation: Int, of: Int, trials: [String])
     case pruned(ids: [String], rung: Int)
     /// Nothing to claim: other workers hold the remaining trials of this stage.
     case waiting(trials: [String])
@@ -19,13 +20,14 @@ public enum RunnerEvent {
 /// Runs a sweep to completion from wherever its journals left it, alone or as one of several worker
 /// processes sharing the results directory.
 ///
-/// The runner repeatedly rereads the journals and takes the next step they call for: plan a
-/// generation, train the trials that have not reached the current rung, prune at a rung, or run the
-/// final phase. Each generation's configurations are proposed from the results of earlier generations
-/// only, and successive halving ranks a generation's trials at a rung only once all of them reached
-/// it, so every decision is a function of the journals: whatever the interruptions and however many
-/// workers share the sweep, it proposes, prunes and trains what one uninterrupted run would have
-/// (trials resume from their epoch checkpoints bit for bit). Workers claim trials through leases
+/// Its slots (SweepRunner+Slots.swift) each reread the journals when free and take the next step
+/// they call for: plan a generation, prune at a rung, or train the most urgent ready stretch; then
+/// the final phase. A generation's configurations are proposed from fixed earlier generations as they
+/// stood at the lowest rung (`sampler.lag`), and successive halving ranks a generation's trials at a
+/// rung once all of them reached it, so every decision is a function of the journals: whatever the
+/// interruptions and however many workers share the sweep, it proposes, prunes and trains what one
+/// uninterrupted run would have (trials resume from their epoch checkpoints bit for bit), while no
+/// slot waits on work that no decision waits for. Workers claim trials through leases
 /// (`LeaseKeeper`); a trial's outcome is journaled before its lease is released.
 public final class SweepRunner {
     public enum Outcome { case completed, interrupted }
@@ -50,6 +52,13 @@ public final class SweepRunner {
     /// The earlier sweeps' directories a warm-started sweep reads before its first plan (its spec's
     /// `warm_start`, resolved by the caller: a suite knows its earlier tasks' directories).
     let warmStartFrom: [String]
+
+    /// The stretches this process holds (SweepRunner+Slots.swift).
+    let slots = SlotBoard()
+    /// Held by a slot while it rereads the journals and journals a decision.
+    let decisionLock = NSLock()
+    /// The trials last reported as held by other workers (reported once until they change).
+    var waitingFor: [String] = []
 
     /// The journal a plain run writes (workers write `journal-<worker>.jsonl` beside it).
     public static func journalPath(_ directory: String) -> String { SweepStore.journalPath(directory) }
@@ -99,7 +108,7 @@ public final class SweepRunner {
     }
 
     typealias PlannedTrial = (id: String, key: TrialKey, proposal: Proposal, config: Int, seed: Int)
-    /// Each generation's trials, proposed once (when the earlier generations are complete).
+    /// Each generation's trials, proposed once (when the results they depend on are complete).
     private var generationTrials: [Int: [PlannedTrial]] = [:]
     private let generationLock = NSLock()
 
@@ -114,13 +123,32 @@ public final class SweepRunner {
                         sweepSeed: search.seed, seedIndex: seed)
     }
 
+    /// The generations whose results generation `g` is proposed from: 0...g − lag.
+    func sourceGenerations(of g: Int) -> Range<Int> { 0..<max(0, g - search.sampler.lag + 1) }
+
+    /// Whether generation `g` can be proposed: its sampler uses no results, or every trial of its
+    /// source generations reached the lowest rung (or ended before it). Valid once the generations
+    /// before `g` are planned, which is when `nextStep` asks.
+    func isProposable(_ g: Int, _ state: SweepState) -> Bool {
+        guard sampler.usesResults(generation: g, warmStart: state.warmStart) else { return true }
+        let sources = sourceGenerations(of: g).flatMap { trials(ofGeneration: $0, state).map(\.id) }
+        return state.reached(search.rungs[0], trials: sources)
+    }
+
     /// The trials of generation `g` (every seed of each proposal), in proposal order, proposed on
-    /// first use. Valid once all earlier generations are complete, which is when `nextStep` asks.
+    /// first use from its source generations as they stood at the lowest rung.
     func trials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
         generationLock.lock(); defer { generationLock.unlock() }
+        return proposedTrials(ofGeneration: g, state)
+    }
+
+    private func proposedTrials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
         if let trials = generationTrials[g] { return trials }
+        let sources = sourceGenerations(of: g).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
+        let history = sampler.usesResults(generation: g, warmStart: state.warmStart)
+            ? state.observations(of: sources, atRung: search.rungs[0], objectives: search.objectives) : []
         let proposals = machinery.measure(pooled: false) {
-            sampler.propose(generation: g, history: state.observations(before: g, objectives: search.objectives), warmStart: state.warmStart)
+            sampler.propose(generation: g, history: history, warmStart: state.warmStart)
         }
         let trials = zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
             search.seeds.map { seed -> PlannedTrial in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
@@ -129,39 +157,71 @@ public final class SweepRunner {
         return trials
     }
 
+    /// The finished trials a Pareto-aware rung decision of generation `g` compares with: those of its
+    /// source generations, once every one of their trials ended (nil until then: the decision waits).
+    func reference(forGeneration g: Int, _ state: SweepState) -> [TrialRecord]? {
+        guard search.earlyStopping?.pruner.usesFinishedTrials == true else { return [] }
+        let ids = sourceGenerations(of: g).flatMap { trials(ofGeneration: $0, state).map(\.id) }
+        let records = ids.compactMap { state.trials[$0] }
+        return records.count == ids.count && records.allSatisfy(\.isDone) ? records : nil
+    }
+
     enum Step {
         case warmStart
         case plan(generation: Int)
-        case train(generation: Int, rung: Int, trials: [String])
         case prune(rung: Int, trials: [String])
+        /// Stretches ready to train, most urgent first.
+        case train([Stretch])
         case final([TrialRecord])
         case done
     }
 
-    /// The next thing the sweep needs, from the journals alone.
+    /// The next thing the sweep needs, from the journals alone: a decision due (plan a generation,
+    /// prune at a rung), else every stretch that can train now, else the final phase.
+    ///
+    /// A generation is proposed once its source generations reached the lowest rung; a rung decision
+    /// waits only for its own generation's trials (and, Pareto-aware, its reference). So every
+    /// decision depends on a fixed set of results, never on which others happen to be ready.
     func nextStep() -> Step {
         let state = self.state
         if search.warmStart != nil && state.warmStart == nil { return .warmStart }
-        for g in 0..<search.generationCount {
+        var ready: [(stretch: Stretch, generation: Int, rung: Int)] = []
+        var complete = true
+        generations: for g in 0..<search.generationCount {
+            guard isProposable(g, state) else { complete = false; break }
             let members = trials(ofGeneration: g, state).map(\.id)
             if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
             var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.trials[$0]!.status) }
             for (r, rung) in search.rungs.enumerated() {
                 let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
-                if !pending.isEmpty { return .train(generation: g, rung: rung, trials: pending) }
+                if !pending.isEmpty {
+                    complete = false
+                    ready += pending.map { (Stretch(id: $0, rung: rung), g, r) }
+                    continue generations
+                }
                 alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
                 guard r + 1 < search.rungs.count, let pruner = search.earlyStopping?.pruner else { continue }
-                let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state)
+                guard let reference = reference(forGeneration: g, state) else { complete = false; continue generations }
+                let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state, reference: reference)
                 if !decision.pruneNow.isEmpty { return .prune(rung: rung, trials: decision.pruneNow) }
                 alive = decision.continuing
             }
         }
+        if !complete { return .train(Self.claimOrder(ready)) }
         let pendingFinal = finalChoice(state).filter { $0.testAccuracy == nil }
         return pendingFinal.isEmpty ? .done : .final(pendingFinal)
     }
 
+    /// The order free slots take ready stretches in: earlier generations first (their results unlock
+    /// the next proposals and reference sets), then higher rungs (the long chains of survivors), then
+    /// plan order. It decides only who trains what when, never what is decided.
+    static func claimOrder(_ ready: [(stretch: Stretch, generation: Int, rung: Int)]) -> [Stretch] {
+        ready.enumerated().sorted { a, b in
+            (a.element.generation, -a.element.rung, a.offset) < (b.element.generation, -b.element.rung, b.offset)
+        }.map(\.element.stretch)
+    }
+
     public func run() throws -> Outcome {
-        var waitingFor: [String] = []
         while true {
             if shouldStop() { return .interrupted }
             try store.refresh()
@@ -181,23 +241,8 @@ public final class SweepRunner {
                 event.warmStart = try machinery.measure(pooled: false) { try WarmStart.gather(from: warmStartFrom, for: search) }
                 try store.record(event)
                 onEvent(.warmStarted(event.warmStart!))
-            case .plan(let g):
-                try plan(generation: g)
-            case let .prune(rung, ids):
-                try store.record(ids.map { id in
-                    var event = JournalEvent(.pruned, trial: id)
-                    event.epochs = rung
-                    return event
-                })
-                for id in ids { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
-                onEvent(.pruned(ids: ids, rung: rung))
-            case let .train(g, rung, ids):
-                onEvent(.generation(index: g, of: search.generationCount, trials: ids.count, rung: rung))
-                // Nothing trained: others hold the trials (wait for them), or we are stopping (no wait).
-                if try objective.train(ids, until: rung, runner: self) == 0, !shouldStop() {
-                    if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
-                    Thread.sleep(forTimeInterval: pollSeconds)
-                }
+            case .plan, .prune, .train:
+                try trainWhileWorkRemains()
             case .final(let records):
                 // One worker runs the whole final phase (one streamed pass for all its models).
                 guard let generation = store.leases.acquire("final") else {
@@ -232,6 +277,7 @@ public final class SweepRunner {
             }
         }
         try store.record(events)
+        if !events.isEmpty { onEvent(.planned(generation: g, of: search.generationCount, trials: events.filter { $0.event == .planned }.compactMap(\.trial))) }
     }
 
     /// The configurations of the final phase: the best `finalTop` finished ones of each method.

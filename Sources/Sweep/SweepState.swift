@@ -16,6 +16,9 @@ public struct TrialRecord {
     public var status: Status = .planned
     /// The latest result (at a rung, or the end), if any.
     public var result: TrialResult?
+    /// The result at each epoch count it paused or ended at (the first line of each): what the trial
+    /// was at a rung, after it went past it.
+    public var rungResults: [Int: TrialResult] = [:]
     public var epochsDone: Int { result?.epochsRun ?? 0 }
     /// Epoch records seen so far (including those of an unfinished rung).
     public var curve: [EpochRecord] = []
@@ -129,6 +132,7 @@ public struct SweepState {
                 record.stretchesEnded += 1
                 record.host = event.host ?? record.host
                 if let result = event.result, result.epochsRun > record.epochsDone { record.result = result }
+                if let result = event.result, record.rungResults[result.epochsRun] == nil { record.rungResults[result.epochsRun] = result }
                 if !terminal { record.status = .paused }
             case .finished, .diverged, .failed:
                 record.stretchesEnded += 1
@@ -146,7 +150,10 @@ public struct SweepState {
                 record.blas = event.blas ?? record.blas
                 record.endTime = event.time
                 if event.event == .failed { record.status = .failed; record.error = event.error }
-                else if let result = event.result { record.result = result; record.status = event.event == .finished ? .finished : .diverged }
+                else if let result = event.result {
+                    record.result = result; record.status = event.event == .finished ? .finished : .diverged
+                    if record.rungResults[result.epochsRun] == nil { record.rungResults[result.epochsRun] = result }
+                }
                 if record.modelFile == nil { record.modelFile = event.modelFile }
             case .rejected:
                 guard !terminal else { break }
@@ -166,13 +173,23 @@ public struct SweepState {
         }
     }
 
-    /// What the model-based sampler learns from: completed and pruned trials of generations before `g`.
-    public func observations(before g: Int, objectives: [SearchSpec.Objective]) -> [Observation] {
-        records.filter { $0.generation < g && [.finished, .pruned, .rejected].contains($0.status) && $0.result != nil }.map {
-            Observation(method: $0.method, values: $0.values, objectives: objectiveVector($0, objectives, forSampler: true),
-                        completed: $0.status == .finished)
-            // (A rejected configuration carries its known costs and accuracy 0: the worst there is.)
+    /// What the model-based sampler learns from: trials `ids` as they stood at `rung` epochs (the
+    /// lowest rung), all at one fidelity. A rejected configuration carries its known costs and accuracy
+    /// 0, the worst there is; a trial that failed or diverged before the rung is left out.
+    public func observations(of ids: [String], atRung rung: Int, objectives: [SearchSpec.Objective]) -> [Observation] {
+        ids.compactMap { trials[$0] }.compactMap { record in
+            guard let result = record.status == .rejected ? record.result : record.rungResults[rung] else { return nil }
+            var atRung = record
+            atRung.result = result
+            return Observation(method: record.method, values: record.values, objectives: objectiveVector(atRung, objectives, forSampler: true),
+                               completed: true)
         }
+    }
+
+    /// Whether every one of trials `ids` is planned and has reached `rung` epochs or ended before it:
+    /// their observations at that rung are then complete, whatever happens later.
+    public func reached(_ rung: Int, trials ids: [String]) -> Bool {
+        ids.allSatisfy { id in trials[id].map { $0.isDone || $0.epochsDone >= rung } ?? false }
     }
 }
 

@@ -32,10 +32,16 @@ public enum PoolEvent {
 /// A fixed number of Dispatch workers pulling trials from a queue, each trial with single-threaded
 /// BLAS (so workers do not oversubscribe the cores, and a trial's arithmetic — hence its result — does
 /// not depend on how many run beside it). A trial is admitted only while the memory estimates of the
-/// running trials plus its own fit the budget; one larger than the whole budget fails at once.
-public final class TrialPool {
+/// running trials plus its own fit the budget; one larger than the whole budget fails at once. Calls
+/// of `run` from several threads at once (a sweep's slots, each with one trial) share the budget and
+/// the single-threaded BLAS setting.
+public final class TrialPool: @unchecked Sendable {
     public let workers: Int
     public let memoryBudget: Int
+    private let condition = NSCondition()
+    private var memoryInUse = 0
+    private var activeRuns = 0
+    private var blasThreadsBefore = 1
 
     /// A safe default budget: 70% of physical memory.
     public static var defaultMemoryBudget: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.7) }
@@ -60,8 +66,17 @@ public final class TrialPool {
     public func run(_ trials: [PoolTrial], onEvent: (PoolEvent) -> Void = { _ in }) -> [TrialOutcome] {
         var outcomes = [TrialOutcome?](repeating: nil, count: trials.count)
         var queue = Array(trials.indices)
-        var running = 0, memoryInUse = 0, done = 0
-        let condition = NSCondition()
+        var running = 0, done = 0
+        condition.lock()
+        if activeRuns == 0 { blasThreadsBefore = BLAS.threadCount; BLAS.threadCount = 1 }
+        activeRuns += 1
+        condition.unlock()
+        defer {
+            condition.lock()
+            activeRuns -= 1
+            if activeRuns == 0 { BLAS.threadCount = blasThreadsBefore }
+            condition.unlock()
+        }
         // Too big for the budget even alone: fail now rather than wait forever.
         queue.removeAll { index in
             guard !admits(trials[index].memoryBytes) else { return false }
@@ -72,7 +87,7 @@ public final class TrialPool {
             return true
         }
         withoutActuallyEscaping(onEvent) { onEvent in
-            BLAS.withThreadCount(1) {
+            do {
                 parallelFor(min(workers, max(1, queue.count))) { _ in
                     while true {
                         condition.lock()

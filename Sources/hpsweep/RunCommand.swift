@@ -119,19 +119,22 @@ enum RunCommand: Command {
         stop.installSignalHandlers()
         let progress = PoolProgressLine(workers: workers, trials: 0) { _, outcome in describeOutcome(outcome) }
         var currentLine: PoolProgressLine? = progress
+        let printLock = NSRecursiveLock()
         let workerID = isWorker ? "\(ProcessInfo.processInfo.hostName)-\(getpid())" : nil
         if let workerID { print("  worker \(workerID): journal-\(workerID).jsonl, leases of \(Int(leaseSeconds)) s") }
         let objective = SideTuningObjective(spec: spec, search: search, cache: cache, plan: plan, workers: workers, memoryBudget: memory,
                                             sharedReads: sharing) { event in
+            // (Slots report from their own threads: one line at a time.)
+            printLock.lock(); defer { printLock.unlock() }
             switch event {
             case .pool(let poolEvent):
                 currentLine?.record(poolEvent)
             case let .readSharing(cohorts, readShare):
-                currentLine?.finish(); currentLine = nil
+                currentLine?.finish()
                 print(String(format: "  reading cached batches took %.1f%% of trial time: ", 100 * readShare)
                       + (cohorts ? "compatible trials now train in cohorts that read each batch once" : "trials train independently"))
             case let .cohorts(trials, cohorts):
-                print("  \(trials) of them in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
+                print("  \(trials) trials in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
             case let .finalPhase(trials, streamed):
                 currentLine?.finish()
                 print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")
@@ -142,15 +145,13 @@ enum RunCommand: Command {
             identity: SideTuningObjective.identity(spec), search: search, objective: objective, directory: directory,
             hpsweepVersion: version, worker: workerID, leaseSeconds: leaseSeconds, warmStartFrom: warmStartFrom, shouldStop: { stop.isSet }
         ) { event in
+            printLock.lock(); defer { printLock.unlock() }
             switch event {
-            case let .generation(index, count, trials, rung):
+            case let .planned(index, count, trials):
                 currentLine?.finish()
-                guard trials > 0 else { return }
-                let what = rung == search.epochs ? "to \(rung) epochs" : "to rung \(rung) of \(search.epochs) epochs"
-                print("generation \(index + 1)/\(count): training \(trials) trial\(trials == 1 ? "" : "s") \(what)")
-                currentLine = PoolProgressLine(workers: workers, trials: trials) { _, outcome in describeOutcome(outcome) }
+                print("generation \(index + 1)/\(count): proposed \(trials.count) trial\(trials.count == 1 ? "" : "s")")
             case let .pruned(ids, rung):
-                currentLine?.finish(); currentLine = nil
+                currentLine?.finish()
                 print("  successive halving at \(rung) epochs: pruned \(ids.joined(separator: ", "))")
             case .warmStarted(let warm):
                 let sources = warm.sources.map { ($0 as NSString).lastPathComponent }
@@ -161,7 +162,7 @@ enum RunCommand: Command {
             case .keptRecordedDefaults(let kept):
                 print("this sweep began before hpsweep had some hyperparameters; it goes on as its trials trained: \(kept.joined(separator: ", ")) (set them in the file to extend it otherwise, or --fresh to start over with today's defaults)")
             case .waiting(let trials):
-                currentLine?.finish(); currentLine = nil
+                currentLine?.finish()
                 print("  waiting: other workers hold \(trials.count <= 4 ? trials.joined(separator: ", ") : "\(trials.count) trials")")
             }
         }

@@ -50,13 +50,19 @@ final class RungDecisionTests: XCTestCase {
          J.outcome(.rung, "z", J.result([0.1, 0.2], params: 8))]
     }
 
+    /// Generation 1's decision at rung 2, against generation 0's finished trial.
+    func decide(_ events: [JournalEvent]) -> (continuing: [String], pruneNow: [String]) {
+        let state = SweepState(events: events)
+        return decision.survivors(["x", "y", "z"], rung: 2, state, reference: state.generation(0))
+    }
+
     func testOutOfReachIsPrunedAndTheDecisionStandsOnceItIsJournaled() {
-        let first = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: atTheRung))
+        let first = decide(atTheRung)
         XCTAssertEqual(first.continuing, ["y", "z"])
         XCTAssertEqual(first.pruneNow, ["x"])
         // Asked again after x's pruning was journaled: x was paused here, so it is still out of reach
         // (as a mere contender it would outrank z, and z would be pruned).
-        let again = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: atTheRung + [J.pruned("x", at: 2)]))
+        let again = decide(atTheRung + [J.pruned("x", at: 2)])
         XCTAssertEqual(again.continuing, ["y", "z"])
         XCTAssertEqual(again.pruneNow, [])
     }
@@ -64,12 +70,12 @@ final class RungDecisionTests: XCTestCase {
     func testTheDecisionIsReadBackWhileSurvivorsTrainOn() {
         // y trained on to epoch 4 and became far better; z has not started its stretch yet.
         let events = atTheRung + [J.pruned("x", at: 2), J.outcome(.rung, "y", J.result([0.2, 0.45, 0.8, 0.95], params: 5))]
-        let later = decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: events))
+        let later = decide(events)
         XCTAssertEqual(later.continuing, ["y", "z"])
         XCTAssertEqual(later.pruneNow, [])
         // Even if y had finished (its gain then counts in the optimistic bound of the others).
         let finished = atTheRung + [J.pruned("x", at: 2), J.outcome(.finished, "y", J.result([0.2, 0.45, 0.8, 0.95], params: 5, finished: true))]
-        XCTAssertEqual(decision.survivors(["x", "y", "z"], rung: 2, SweepState(events: finished)).continuing, ["y", "z"])
+        XCTAssertEqual(decide(finished).continuing, ["y", "z"])
     }
 }
 

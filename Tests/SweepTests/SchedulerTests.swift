@@ -3,76 +3,14 @@ import Essentials
 import XCTest
 import _TestSupport
 
-/// An objective whose trials "train" in microseconds: a trial's validation accuracy at each epoch is
-/// a fixed function of its learning rate and width, so the scheduler can be run, cut and resumed
-/// without a cache or a network (issue 17's scheduler tests).
-final class SyntheticObjective: SweepObjective {
-    let epochs: Int
-    /// Stretches this objective trained (trial, rung), in order.
-    private(set) var stretches: [(String, Int)] = []
-    private(set) var finals: [String] = []
-    /// Called before each stretch; returning true stops the runner there (a simulated Ctrl-C).
-    var interruptBefore: ((String, Int) -> Bool)?
-    var stopped = false
+/// The synthetic objective's methods and hyperparameters in these tests: "narrow" and "wide" (with a width).
+let syntheticCatalogue = SearchCatalogue(methods: ["narrow", "wide"], hyperparameters: [
+    Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 1, lowerOpen: true), defaultValue: .number(0.1)),
+    Hyperparameter(name: "width", methods: ["wide"], kind: .integer(minimum: 1), defaultValue: .number(8)),
+])
 
-    init(epochs: Int) { self.epochs = epochs }
-
-    static let catalogue = SearchCatalogue(methods: ["narrow", "wide"], hyperparameters: [
-        Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 1, lowerOpen: true), defaultValue: .number(0.1)),
-        Hyperparameter(name: "width", methods: ["wide"], kind: .integer(minimum: 1), defaultValue: .number(8)),
-    ])
-
-    var dataKey: String { "synthetic-data" }
-    var trialKeyContext: [String: JSONValue] { ["data": .string(dataKey)] }
-    var costBasis: [String: Double] { ["train_images": 100] }
-    var provenance: (cpu: String, blas: String) { ("synthetic cpu", "no blas") }
-
-    func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? { nil }
-
-    func params(_ record: TrialRecord) -> Int { record.method == "wide" ? Int(record.values["width"]?.number ?? 8) * 100 : 10 }
-
-    /// Rises towards a ceiling set by the learning rate's distance from 0.05 (and width), faster for larger rates.
-    func accuracy(_ record: TrialRecord, epoch: Int) -> Float {
-        let lr = record.values["lr"]?.number ?? 0.1
-        let ceiling = 0.95 - 2 * abs(log10(lr / 0.05)) * 0.2 + (record.method == "wide" ? 0.02 : 0)
-        return Float(max(0.05, ceiling * (1 - exp(-Double(epoch) * (0.2 + lr)))))
-    }
-
-    func result(_ record: TrialRecord, until rung: Int) -> TrialResult {
-        let history = (1...rung).map { EpochRecord(epoch: $0, trainLoss: 1 / Float($0), learningRate: 0.1, valAccuracy: accuracy(record, epoch: $0), valLoss: 1) }
-        let best = history.compactMap(\.valAccuracy).max()!
-        return TrialResult(status: rung == epochs ? .finished : .stopped, epochsRun: rung, bestEpoch: rung, bestValAccuracy: best,
-                           finalValAccuracy: history.last!.valAccuracy!, finalValLoss: 1, history: history,
-                           trainableParameters: params(record), trainingFLOPs: Double(params(record) * rung), workingMemoryBytes: 1, trainSeconds: 0)
-    }
-
-    func train(_ ids: [String], until rung: Int, runner: SweepRunner) throws -> Int {
-        var trained = 0
-        let fatal = FatalError()
-        for id in ids {
-            if interruptBefore?(id, rung) == true { stopped = true; return trained }
-            guard let generation = runner.claim(id, until: rung, fatal: fatal) else { continue }
-            defer { runner.release(id) }
-            let record = runner.state.trials[id]!
-            let result = result(record, until: rung)
-            for epoch in record.epochsDone..<rung { runner.journalEpoch(id, result.history[epoch]) }
-            stretches.append((id, rung))
-            _ = runner.report(id, result, previous: (0, 0), generation: generation, until: rung, fatal: fatal) { "models/search/\(id)" }
-            trained += 1
-        }
-        if let error = fatal.error { throw error }
-        return trained
-    }
-
-    func runFinal(_ pending: [TrialRecord], leaseGeneration: Int, runner: SweepRunner) throws -> Bool {
-        for record in pending {
-            finals.append(record.id)
-            let score = accuracy(record, epoch: epochs) - 0.01
-            _ = try runner.recordFinal(record.id, testAccuracy: score, testLoss: 1, confusion: nil, result: result(record, until: epochs),
-                                       modelFile: "models/\(record.id)", leaseGeneration: leaseGeneration)
-        }
-        return true
-    }
+extension SyntheticObjective {
+    convenience init(epochs: Int, slots: Int = 1) { self.init(epochs: epochs, methods: ["narrow", "wide"], slots: slots) }
 }
 
 final class SchedulerTests: XCTestCase {
@@ -85,7 +23,7 @@ final class SchedulerTests: XCTestCase {
          "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(extra)}, "objectives": ["val_acc", "params"]}
         """
         var reader = SpecReader(file: "synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
-        return try SearchSpec.parse(&reader, catalogue: SyntheticObjective.catalogue)
+        return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
     func runner(_ directory: String, _ search: SearchSpec, _ objective: SyntheticObjective, worker: String? = nil, leaseSeconds: Double = 60) throws -> SweepRunner {
@@ -94,9 +32,10 @@ final class SchedulerTests: XCTestCase {
                                worker: worker, leaseSeconds: leaseSeconds, shouldStop: { objective.stopped }) { _ in }
     }
 
-    /// What a sweep decided: each trial's status, epochs, accuracy and test score.
+    /// What a sweep decided: each trial's status, epochs, accuracy and test score (by trial id: workers
+    /// may journal generations in another order).
     func outcome(_ state: SweepState) -> [String] {
-        state.records.map { "\($0.id) \($0.status.rawValue) \($0.epochsDone) \($0.result?.bestValAccuracy ?? -1) \($0.testAccuracy ?? -1)" }
+        state.records.sorted { $0.id < $1.id }.map { "\($0.id) \($0.status.rawValue) \($0.epochsDone) \($0.result?.bestValAccuracy ?? -1) \($0.testAccuracy ?? -1)" }
     }
 
     func testHalvingKeepsACeilingOfNOverEtaAtEachRungAndTheFinalPhaseTakesTheBestOfEachMethod() throws {
@@ -116,9 +55,9 @@ final class SchedulerTests: XCTestCase {
             XCTAssertEqual(trials.filter { $0.status == .pruned }.count, 5)
         }
         // No trial trained a stretch twice, and none beyond where it was pruned.
-        XCTAssertEqual(Set(objective.stretches.map { "\($0.0)@\($0.1)" }).count, objective.stretches.count)
+        XCTAssertEqual(Set(objective.stretches.map { "\($0.id)@\($0.rung)" }).count, objective.stretches.count)
         for record in state.records where record.status == .pruned {
-            XCTAssertEqual(objective.stretches.filter { $0.0 == record.id }.last?.1, record.epochsDone)
+            XCTAssertEqual(objective.stretches.filter { $0.id == record.id }.last?.rung, record.epochsDone)
         }
         // Final phase: the most accurate finished trial of each method that finished any.
         for method in Set(state.records.filter { $0.status == .finished }.map(\.method)) {
@@ -165,9 +104,9 @@ final class SchedulerTests: XCTestCase {
             let objective = SyntheticObjective(epochs: 9)
             // Stop before every fourth stretch of this run (and then go on in a new run).
             var count = 0
-            objective.interruptBefore = { _, _ in count += 1; return count % 4 == 0 }
+            objective.interruptBefore = { _ in count += 1; return count % 4 == 0 }
             let outcome = try runner(directory, search, objective).run()
-            trained += objective.stretches.map { "\($0.0)@\($0.1)" }
+            trained += objective.stretches.map { "\($0.id)@\($0.rung)" }
             if outcome == .completed { break }
             interrupts += 1
         }

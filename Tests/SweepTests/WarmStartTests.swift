@@ -14,7 +14,7 @@ final class WarmStartTests: XCTestCase {
          "objectives": ["val_acc", "params"]\(warmStart.map { #", "warm_start": \#($0)"# } ?? "")}
         """
         var reader = SpecReader(file: "/synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
-        return try SearchSpec.parse(&reader, catalogue: SyntheticObjective.catalogue)
+        return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
     func runner(_ directory: String, _ search: SearchSpec, warmStartFrom: [String] = []) throws -> SweepRunner {

@@ -1,0 +1,110 @@
+import Foundation
+
+/// One stretch of training: trial `id` from where it stands up to `rung` epochs.
+public struct Stretch: Equatable, Sendable {
+    public let id: String
+    public let rung: Int
+    public init(id: String, rung: Int) { self.id = id; self.rung = rung }
+}
+
+/// What this process is training, shared by its slots: the trials it holds and a signal for when one
+/// of them ends (another decision may then be due).
+final class SlotBoard: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var held: Set<String> = []
+    private(set) var stretchesEnded = 0
+    /// Set when a slot failed: the others stop taking work.
+    private(set) var halted = false
+
+    func hold(_ id: String) { condition.lock(); held.insert(id); condition.unlock() }
+    func letGo(_ id: String) {
+        condition.lock()
+        if held.remove(id) != nil { stretchesEnded += 1 }
+        condition.broadcast(); condition.unlock()
+    }
+    func halt() { condition.lock(); halted = true; condition.broadcast(); condition.unlock() }
+    var running: Int { condition.lock(); defer { condition.unlock() }; return held.count }
+    func isHeld(_ id: String) -> Bool { condition.lock(); defer { condition.unlock() }; return held.contains(id) }
+
+    /// Waits until a stretch held here ends, or `seconds` pass (work held by other processes ends
+    /// unannounced: the journals are reread then).
+    func waitForAnEnd(atMost seconds: Double) {
+        condition.lock()
+        let ended = stretchesEnded
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while stretchesEnded == ended && !halted && condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+}
+
+// The slots of one process: each, when free, takes the decision due or the most urgent stretch that
+// is ready, so no slot waits while the sweep has work that no decision waits for.
+extension SweepRunner {
+    /// Runs `objective.slots` slots until nothing is left to decide or train (the final phase is
+    /// next) or the run stops. A failure in any slot stops them all and is thrown.
+    func trainWhileWorkRemains() throws {
+        let fatal = FatalError()
+        let group = DispatchGroup()
+        for slot in 0..<max(1, objective.slots) {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                do { try slotLoop(slot) } catch { fatal.set(error); slots.halt() }
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        group.wait()
+        if let error = fatal.error { throw error }
+    }
+
+    /// (A slot past the objective's count ends: trials came to train in cohorts, one slot for all.)
+    private func slotLoop(_ slot: Int) throws {
+        while !shouldStop() && !slots.halted && slot < objective.slots {
+            decisionLock.lock()
+            let step: Step
+            do {
+                try store.refresh(pooled: true, rescan: worker != nil)
+                step = nextStep()
+                switch step {
+                case .plan(let g): try plan(generation: g)
+                case let .prune(rung, ids): try prune(ids, at: rung)
+                default: break
+                }
+            } catch { decisionLock.unlock(); throw error }
+            decisionLock.unlock()
+            guard case .train(let ready) = step else {
+                if case .plan = step { continue }
+                if case .prune = step { continue }
+                return   // the final phase, done, or a warm start: the run's own loop goes on
+            }
+            let offered = ready.filter { !slots.isHeld($0.id) }
+            if !offered.isEmpty, try objective.train(offered, runner: self) > 0 { continue }
+            if shouldStop() { return }
+            // Nothing ready could be taken: wait for a stretch to end, here or (polling) elsewhere.
+            if slots.running == 0 { noteWaiting(ready.map(\.id)) }
+            slots.waitForAnEnd(atMost: pollSeconds)
+        }
+    }
+
+    private func noteWaiting(_ ids: [String]) {
+        decisionLock.lock(); defer { decisionLock.unlock() }
+        if waitingFor != ids { onEvent(.waiting(trials: ids)); waitingFor = ids }
+    }
+
+    /// Journals the pruning of `ids` at `rung` and drops their checkpoints.
+    func prune(_ ids: [String], at rung: Int) throws {
+        try store.record(ids.map { id in
+            var event = JournalEvent(.pruned, trial: id)
+            event.epochs = rung
+            return event
+        })
+        for id in ids { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
+        onEvent(.pruned(ids: ids, rung: rung))
+    }
+
+    /// Trials this process is training now.
+    public var runningHere: Int { slots.running }
+    /// Stretches this process finished (or gave up) in this run.
+    public var stretchesEndedHere: Int { slots.stretchesEnded }
+}
