@@ -217,7 +217,7 @@ public final class SweepRunner {
     /// plan order. It decides only who trains what when, never what is decided.
     static func claimOrder(_ ready: [(stretch: Stretch, generation: Int, rung: Int)]) -> [Stretch] {
         ready.enumerated().sorted { a, b in
-            (a.element.generation, -a.element.rung, a.offset) < (b.element.generation, -b.element.rung, b.offset)
+            (a.element.rung, a.element.generation, a.offset) < (b.element.rung, b.element.generation, b.offset)
         }.map(\.element.stretch)
     }
 

@@ -10,7 +10,7 @@ import Sweep
 let commands: [any Command.Type] = [
     RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, TableCommand.self, PredictCommand.self,
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
-    BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, BenchGEMMCommand.self, InspectWeightsCommand.self,
+    BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, BenchScheduleCommand.self, BenchGEMMCommand.self, InspectWeightsCommand.self,
 ]
 let version = "0.1.0" + (buildCommit.map { " (\($0))" } ?? "")
 
