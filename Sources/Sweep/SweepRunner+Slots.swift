@@ -7,12 +7,13 @@ public struct Stretch: Equatable, Sendable {
     public init(id: String, rung: Int) { self.id = id; self.rung = rung }
 }
 
-/// What this process is training, shared by its slots: the trials it holds and a signal for when one
-/// of them ends (another decision may then be due).
+/// What this process is training, shared by its slots: the trials it holds, and a signal to one idle
+/// slot when one of them ends (another decision may be due) or when more work is ready than was taken.
 final class SlotBoard: @unchecked Sendable {
     private let condition = NSCondition()
     private var held: Set<String> = []
     private(set) var stretchesEnded = 0
+    private var signals = 0
     /// Set when a slot failed: the others stop taking work.
     private(set) var halted = false
 
@@ -20,19 +21,22 @@ final class SlotBoard: @unchecked Sendable {
     func letGo(_ id: String) {
         condition.lock()
         if held.remove(id) != nil { stretchesEnded += 1 }
-        condition.broadcast(); condition.unlock()
+        signals += 1
+        condition.signal(); condition.unlock()
     }
+    /// Wakes one idle slot (each woken slot that finds work wakes the next: no herd of them).
+    func wakeOne() { condition.lock(); signals += 1; condition.signal(); condition.unlock() }
     func halt() { condition.lock(); halted = true; condition.broadcast(); condition.unlock() }
     var running: Int { condition.lock(); defer { condition.unlock() }; return held.count }
     func isHeld(_ id: String) -> Bool { condition.lock(); defer { condition.unlock() }; return held.contains(id) }
 
-    /// Waits until a stretch held here ends, or `seconds` pass (work held by other processes ends
-    /// unannounced: the journals are reread then).
+    /// Waits until woken (a stretch held here ended, or work is left over), or `seconds` pass (work
+    /// held by other processes ends unannounced: the journals are reread then).
     func waitForAnEnd(atMost seconds: Double) {
         condition.lock()
-        let ended = stretchesEnded
+        let seen = signals
         let deadline = Date(timeIntervalSinceNow: seconds)
-        while stretchesEnded == ended && !halted && condition.wait(until: deadline) {}
+        while signals == seen && !halted && condition.wait(until: deadline) {}
         condition.unlock()
     }
 }
@@ -79,6 +83,7 @@ extension SweepRunner {
                 return   // the final phase, done, or a warm start: the run's own loop goes on
             }
             let offered = ready.filter { !slots.isHeld($0.id) }
+            if offered.count > 1 { slots.wakeOne() }
             if !offered.isEmpty, try objective.train(offered, runner: self) > 0 { continue }
             if shouldStop() { return }
             // Nothing ready could be taken: wait for a stretch to end, here or (polling) elsewhere.

@@ -130,8 +130,11 @@ public final class SweepRunner {
     /// source generations reached the lowest rung (or ended before it). Valid once the generations
     /// before `g` are planned, which is when `nextStep` asks.
     func isProposable(_ g: Int, _ state: SweepState) -> Bool {
+        generationLock.lock(); defer { generationLock.unlock() }
+        // (Trials only go forward: once proposable, always.)
+        if generationTrials[g] != nil { return true }
         guard sampler.usesResults(generation: g, warmStart: state.warmStart) else { return true }
-        let sources = sourceGenerations(of: g).flatMap { trials(ofGeneration: $0, state).map(\.id) }
+        let sources = sourceGenerations(of: g).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
         return state.reached(search.rungs[0], trials: sources)
     }
 
@@ -166,6 +169,17 @@ public final class SweepRunner {
         return records.count == ids.count && records.allSatisfy(\.isDone) ? records : nil
     }
 
+    /// Rung decisions that can no longer change (generation → rung index → survivors).
+    private var settledDecisions: [Int: [Int: Set<String>]] = [:]
+    private func settledDecision(_ g: Int, _ r: Int) -> Set<String>? {
+        generationLock.lock(); defer { generationLock.unlock() }
+        return settledDecisions[g]?[r]
+    }
+    private func settle(_ g: Int, _ r: Int, _ survivors: [String]) {
+        generationLock.lock(); defer { generationLock.unlock() }
+        settledDecisions[g, default: [:]][r] = Set(survivors)
+    }
+
     enum Step {
         case warmStart
         case plan(generation: Int)
@@ -190,21 +204,25 @@ public final class SweepRunner {
         generations: for g in 0..<search.generationCount {
             guard isProposable(g, state) else { complete = false; break }
             let members = trials(ofGeneration: g, state).map(\.id)
-            if members.contains(where: { state.trials[$0] == nil }) { return .plan(generation: g) }
-            var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.trials[$0]!.status) }
+            if members.contains(where: { state.progress[$0] == nil }) { return .plan(generation: g) }
+            var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.progress[$0]!.status) }
             for (r, rung) in search.rungs.enumerated() {
-                let pending = alive.filter { let t = state.trials[$0]!; return !t.isDone && t.epochsDone < rung }
+                let pending = alive.filter { let t = state.progress[$0]!; return !t.isDone && t.epochsDone < rung }
                 if !pending.isEmpty {
                     complete = false
                     ready += pending.map { (Stretch(id: $0, rung: rung), g, r) }
                     continue generations
                 }
-                alive = alive.filter { [.paused, .finished, .pruned].contains(state.trials[$0]!.status) }
+                alive = alive.filter { [.paused, .finished, .pruned].contains(state.progress[$0]!.status) }
                 guard r + 1 < search.rungs.count, let pruner = search.earlyStopping?.pruner else { continue }
+                if let settled = settledDecision(g, r) { alive = alive.filter(settled.contains); continue }
                 guard let reference = reference(forGeneration: g, state) else { complete = false; continue generations }
                 let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state, reference: reference)
                 if !decision.pruneNow.isEmpty { return .prune(rung: rung, trials: decision.pruneNow) }
                 alive = decision.continuing
+                // Once a survivor went past the rung the decision is read back from the journal, and
+                // stays what it is: kept, not derived again at every step.
+                if alive.contains(where: { state.progress[$0]!.epochsDone > rung }) { settle(g, r, alive) }
             }
         }
         if !complete { return .train(Self.claimOrder(ready)) }

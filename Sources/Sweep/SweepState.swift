@@ -3,7 +3,7 @@ import Foundation
 
 /// A trial as the journal tells it.
 public struct TrialRecord {
-    public enum Status: String { case planned, paused, finished, pruned, diverged, failed, rejected }
+    public enum Status: String, Sendable { case planned, paused, finished, pruned, diverged, failed, rejected }
     public let id: String
     public let generation: Int
     public let config: Int
@@ -49,6 +49,13 @@ public struct TrialRecord {
     public var attempts: Int { max(1, starts - stretchesEnded + 1) }
 }
 
+/// Where a trial stands: its status and the epochs it trained.
+public struct TrialProgress: Equatable, Sendable {
+    public var status: TrialRecord.Status
+    public var epochsDone: Int
+    public var isDone: Bool { [.finished, .pruned, .diverged, .failed, .rejected].contains(status) }
+}
+
 /// The sweep rebuilt from its journal(s): the spec hash it belongs to and every trial in plan order.
 ///
 /// Applying events is order-independent, so journals of several workers can be read one after another
@@ -72,6 +79,9 @@ public struct SweepState {
     public private(set) var duplicates = 0
     public private(set) var order: [String] = []
     public private(set) var trials: [String: TrialRecord] = [:]
+    /// Each trial's status and epochs, kept beside `trials` for the scheduler, which asks for them many
+    /// times per step (a whole record is much dearer to copy).
+    public private(set) var progress: [String: TrialProgress] = [:]
     /// Lines about trials whose `planned` line is in a journal not read yet (another worker planned
     /// them): kept until it is, then applied in the order read.
     private var unplanned: [String: [JournalEvent]] = [:]
@@ -116,6 +126,7 @@ public struct SweepState {
             trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
                                      key: event.key ?? id)
             order.append(id)
+            progress[id] = TrialProgress(status: .planned, epochsDone: 0)
             for early in unplanned.removeValue(forKey: id) ?? [] { apply(early) }
         default:
             guard let id = event.trial else { return }
@@ -170,6 +181,7 @@ public struct SweepState {
             }
             if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
             trials[id] = record
+            progress[id] = TrialProgress(status: record.status, epochsDone: record.epochsDone)
         }
     }
 
@@ -189,7 +201,7 @@ public struct SweepState {
     /// Whether every one of trials `ids` is planned and has reached `rung` epochs or ended before it:
     /// their observations at that rung are then complete, whatever happens later.
     public func reached(_ rung: Int, trials ids: [String]) -> Bool {
-        ids.allSatisfy { id in trials[id].map { $0.isDone || $0.epochsDone >= rung } ?? false }
+        ids.allSatisfy { id in progress[id].map { $0.isDone || $0.epochsDone >= rung } ?? false }
     }
 }
 
