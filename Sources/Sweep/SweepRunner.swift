@@ -123,8 +123,13 @@ public final class SweepRunner {
                         sweepSeed: search.seed, seedIndex: seed)
     }
 
-    /// The generations whose results generation `g` is proposed from: 0...g − lag.
-    func sourceGenerations(of g: Int) -> Range<Int> { 0..<max(0, g - search.sampler.lag + 1) }
+    /// The generations whose results generation `g` is proposed (and, Pareto-aware, pruned) from:
+    /// 0...g − lag, and at least every generation before the first that the model proposes (so the
+    /// model never starts without the startup design's results).
+    func sourceGenerations(of g: Int, _ state: SweepState) -> Range<Int> {
+        let firstModelled = (0..<search.generationCount).first { sampler.usesResults(generation: $0, warmStart: state.warmStart) } ?? search.generationCount
+        return 0..<max(0, min(g, max(g - search.sampler.lag + 1, firstModelled)))
+    }
 
     /// Whether generation `g` can be proposed: its sampler uses no results, or every trial of its
     /// source generations reached the lowest rung (or ended before it). Valid once the generations
@@ -134,7 +139,7 @@ public final class SweepRunner {
         // (Trials only go forward: once proposable, always.)
         if generationTrials[g] != nil { return true }
         guard sampler.usesResults(generation: g, warmStart: state.warmStart) else { return true }
-        let sources = sourceGenerations(of: g).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
+        let sources = sourceGenerations(of: g, state).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
         return state.reached(search.rungs[0], trials: sources)
     }
 
@@ -147,7 +152,7 @@ public final class SweepRunner {
 
     private func proposedTrials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
         if let trials = generationTrials[g] { return trials }
-        let sources = sourceGenerations(of: g).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
+        let sources = sourceGenerations(of: g, state).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
         let history = sampler.usesResults(generation: g, warmStart: state.warmStart)
             ? state.observations(of: sources, atRung: search.rungs[0], objectives: search.objectives) : []
         let proposals = machinery.measure(pooled: false) {
@@ -164,7 +169,7 @@ public final class SweepRunner {
     /// source generations, once every one of their trials ended (nil until then: the decision waits).
     func reference(forGeneration g: Int, _ state: SweepState) -> [TrialRecord]? {
         guard search.earlyStopping?.pruner.usesFinishedTrials == true else { return [] }
-        let ids = sourceGenerations(of: g).flatMap { trials(ofGeneration: $0, state).map(\.id) }
+        let ids = sourceGenerations(of: g, state).flatMap { trials(ofGeneration: $0, state).map(\.id) }
         let records = ids.compactMap { state.trials[$0] }
         return records.count == ids.count && records.allSatisfy(\.isDone) ? records : nil
     }

@@ -134,7 +134,7 @@ enum RunCommand: Command {
                 print(String(format: "  reading cached batches took %.1f%% of trial time: ", 100 * readShare)
                       + (cohorts ? "compatible trials now train in cohorts that read each batch once" : "trials train independently"))
             case let .cohorts(trials, cohorts):
-                print("  \(trials) trials in \(cohorts) cohort\(cohorts == 1 ? "" : "s") sharing each batch read")
+                print("  \(trials) trials in \(cohorts == 1 ? "a cohort" : "\(cohorts) cohorts") sharing each batch read")
             case let .finalPhase(trials, streamed):
                 currentLine?.finish()
                 print("final: retraining \(trials.joined(separator: ", ")) on \(spec.data.finalTrain), scoring on \(spec.data.finalEval)\(streamed ? " (streamed through the backbone)" : "")")

@@ -145,7 +145,7 @@ final class SweepCommandTests: XCTestCase {
             .write(toFile: sweep, atomically: true, encoding: .utf8)
         let shared = try cli.run("run", sweep, "--results", dir.path + "/on", "--shared-reads", "on")
         XCTAssertEqual(shared.status, 0, shared.stderr)
-        XCTAssertTrue(shared.stdout.contains("cohorts sharing each batch read"), shared.stdout)
+        XCTAssertTrue(shared.stdout.contains("trials in a cohort sharing each batch read"), shared.stdout)
         let alone = try cli.run("run", sweep, "--results", dir.path + "/off", "--shared-reads", "off")
         XCTAssertEqual(alone.status, 0, alone.stderr)
         XCTAssertFalse(alone.stdout.contains("sharing each batch read"), alone.stdout)

@@ -143,4 +143,99 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(outcome(state), outcome(single.state))
         XCTAssertEqual(state.duplicates, 0)
     }
+
+    // MARK: - Many slots decide as one
+
+    /// 24 configurations in generations of 4 (TPE after 8, proposing from two generations back), rungs
+    /// 1, 3 and 9: several generations train at once.
+    func pipelinedSearch(pareto: Bool = false) throws -> SearchSpec {
+        let text = """
+        {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
+         "sampler": {"type": "tpe", "startup": 8, "generation_size": 4, "lag": 2}, "trials": 24, "epochs": 9, "seed": 5,
+         "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(pareto ? #", "type": "pareto""# : "")}, "objectives": ["val_acc", "params"]}
+        """
+        var reader = SpecReader(file: "synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+        return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
+    }
+
+    func testTheOutcomeIsTheSingleSlotRunsAtAnyNumberOfSlotsAndWorkers() throws {
+        for pareto in [false, true] {
+            let search = try pipelinedSearch(pareto: pareto)
+            let single = try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path)
+            let expected = ScheduleMeasurement.outcome(single.state)
+            XCTAssertEqual(single.state.records.count, 24)
+            if !pareto { XCTAssertEqual(single.state.records.filter { $0.status == .finished }.count, 6, "⌈⌈4 / 3⌉ / 3⌉ of each generation") }
+            for (workers, slots) in [(1, 2), (1, 4), (1, 8), (1, 16), (2, 4), (4, 4)] {
+                let directory = temporaryDirectory(self).appendingPathComponent("w\(workers)s\(slots)-\(pareto)").path
+                // (Epochs of 2 ms: slots and workers really interleave.)
+                let run = try ScheduleMeasurement.run(search, directory: directory, workers: workers, slots: slots, epochSeconds: 0.002, leaseSeconds: 0.4)
+                XCTAssertEqual(ScheduleMeasurement.outcome(run.state), expected, "\(workers) workers × \(slots) slots, pareto \(pareto)")
+                XCTAssertEqual(run.state.duplicates, 0)
+            }
+        }
+    }
+
+    func testGenerationsOverlap() throws {
+        // On 8 slots, a later generation starts before an earlier one has finished its top rung: the
+        // barrier of whole generations is gone.
+        let search = try pipelinedSearch()
+        let run = try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).path, slots: 8, epochSeconds: 0.002)
+        let records = run.state.records
+        let overlapping = records.contains { later in
+            records.contains { earlier in
+                earlier.generation < later.generation && earlier.status == .finished && (later.startTime ?? .infinity) < (earlier.endTime ?? 0)
+            }
+        }
+        XCTAssertTrue(overlapping, "no generation started before an earlier one finished")
+    }
+
+    func testKilledMultiSlotRunsResumeToTheSingleSlotRunsSweep() throws {
+        let search = try pipelinedSearch(pareto: true)
+        let expected = ScheduleMeasurement.outcome(try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path).state)
+        for slots in [2, 4, 8, 16] {
+            let directory = temporaryDirectory(self).appendingPathComponent("killed\(slots)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var trained: [String] = []
+            var runs = 0
+            while runs < 100 {
+                runs += 1
+                let objective = SyntheticObjective(epochs: 9, slots: slots)
+                // Stop after every fifth claim of this run (slots mid-stretch finish theirs; the rest stop).
+                let count = Counter()
+                objective.interruptBefore = { _ in count.next() % 5 == 4 }
+                let outcome = try runner(directory, search, objective).run()
+                trained += objective.stretches.map { "\($0.id)@\($0.rung)" }
+                if outcome == .completed { break }
+            }
+            XCTAssertGreaterThan(runs, 3, "\(slots) slots")
+            XCTAssertEqual(Set(trained).count, trained.count, "\(slots) slots: no stretch trained twice across \(runs) runs")
+            XCTAssertEqual(ScheduleMeasurement.outcome(SweepState(events: try Journal.readAll(directory: directory))), expected, "\(slots) slots")
+        }
+    }
+
+    func testAJournalOfAMultiSlotRunCutAnywhereResumesToTheSameSweep() throws {
+        let search = try pipelinedSearch()
+        let expected = ScheduleMeasurement.outcome(try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path).state)
+        let whole = temporaryDirectory(self).appendingPathComponent("whole").path
+        _ = try ScheduleMeasurement.run(search, directory: whole, slots: 4, epochSeconds: 0.001)
+        let journal = try String(contentsOfFile: SweepRunner.journalPath(whole), encoding: .utf8)
+        let lines = journal.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { $0 + "\n" }
+        XCTAssertGreaterThan(lines.count, 60)
+        for cut in stride(from: 0, through: lines.count, by: max(1, lines.count / 40)) {
+            let directory = temporaryDirectory(self).appendingPathComponent("cut\(cut)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var text = lines.prefix(cut).joined()
+            if cut < lines.count { text += lines[cut].prefix(lines[cut].count / 2) }
+            try text.write(toFile: SweepRunner.journalPath(directory), atomically: false, encoding: .utf8)
+            let resumed = try ScheduleMeasurement.run(search, directory: directory, slots: 4)
+            XCTAssertEqual(ScheduleMeasurement.outcome(resumed.state), expected, "cut at line \(cut)")
+        }
+    }
+}
+
+/// A thread-safe count (slots call the objective's hooks from their own threads).
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value - 1 }
 }
