@@ -140,6 +140,11 @@ public struct SweepReport {
         }
         if !any { html += "<p>No hyperparameter varied.</p>" }
         html += "</div><h3>Learning curves</h3><div class=\"charts\">" + curves(sweep).render() + "</div>"
+        let timeline = ScheduleTimeline(sweep.state)
+        if !timeline.bars.isEmpty {
+            html += "<h3>Schedule</h3><p>Every training stretch from the journals, on the slot it ran in (a row each; as many rows as stretches ran at once), coloured by the rung it trained towards; gaps are idle slots.</p>"
+            html += timeline.render()
+        }
         html += finalModels(sweep)
         html += "<h3>Leaderboard</h3><p>Rows of the first Pareto front are shaded.</p>" + table(sweep)
         html += "<h3>Sweep settings</h3>"

@@ -49,6 +49,15 @@ public struct TrialRecord {
     public var attempts: Int { max(1, starts - stretchesEnded + 1) }
 }
 
+/// One stretch of training as the journals tell it: trial, the epochs it trained towards, start and end
+/// (Unix seconds).
+public struct StretchSpan: Equatable, Sendable {
+    public var trial: String
+    public var towards: Int
+    public var start: Double
+    public var end: Double
+}
+
 /// Where a trial stands: its status and the epochs it trained.
 public struct TrialProgress: Equatable, Sendable {
     public var status: TrialRecord.Status
@@ -82,6 +91,10 @@ public struct SweepState {
     /// Each trial's status and epochs, kept beside `trials` for the scheduler, which asks for them many
     /// times per step (a whole record is much dearer to copy).
     public private(set) var progress: [String: TrialProgress] = [:]
+    /// Every training stretch that ended, from its `started` line to the line that ended it, in the
+    /// order read (the schedule's timeline: ScheduleTimeline).
+    public private(set) var spans: [StretchSpan] = []
+    private var openStretches: [String: (start: Double, towards: Int)] = [:]
     /// Lines about trials whose `planned` line is in a journal not read yet (another worker planned
     /// them): kept until it is, then applied in the order read.
     private var unplanned: [String: [JournalEvent]] = [:]
@@ -137,6 +150,7 @@ public struct SweepState {
             case .started:
                 record.startedTowards = event.epochs
                 record.starts += 1
+                openStretches[id] = (event.time, event.epochs ?? 0)
             case .epoch:
                 if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
             case .rung:
@@ -178,6 +192,9 @@ public struct SweepState {
                 record.modelFile = event.modelFile ?? record.modelFile
                 record.confusion = event.confusion
             default: break
+            }
+            if [.rung, .finished, .diverged, .failed].contains(event.event), let open = openStretches.removeValue(forKey: id) {
+                spans.append(StretchSpan(trial: id, towards: open.towards, start: open.start, end: max(open.start, event.time)))
             }
             if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
             trials[id] = record

@@ -12,7 +12,7 @@ enum BenchScheduleCommand: Command {
     static let trials = Option<Int>.positiveInteger("trials", "K", help: "Override the sweep's trials.")
     static let generationSize = Option<Int>.positiveInteger("generation-size", "G", help: "Override the sampler's generation_size.")
     static let lag = Option<Int>.positiveInteger("lag", "L", help: "Override the sampler's lag (tpe).")
-    static let seed = Option<Int>.positiveInteger("seed", "N", help: "Override the sweep's seed.")
+    static let seed = Option<Int>("seed", "N", help: "Override the sweep's seed.", expected: "needs a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
     static let path = ["bench", "schedule"]
     static let summary = "Measure the scheduler: a sweep's search on a synthetic objective, slot utilisation and critical path."
     static let usage = "SWEEP.json [--slots N[,N…]] [--workers W] [--epoch-seconds S] [--varied-durations] [--trials K] [--generation-size G] [--lag L] [--seed N]"

@@ -181,6 +181,11 @@ enum StatusCommand: Command {
         }
         if state.duplicates > 0 { print("\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)") }
         print("cost so far: " + CostAccount(state: state).description)
+        let timeline = ScheduleTimeline(state)
+        if let utilisation = timeline.utilisation {
+            print(String(format: "slots: %.0f%% busy so far (%@ of training in %d slots × %@; as many slots as stretches ever ran at once)",
+                         100 * utilisation, formatDuration(timeline.busySeconds), timeline.rows, formatDuration(timeline.end - timeline.start)))
+        }
         print("front of finished trials (\(board.front.count), hypervolume \(String(format: "%.4f", board.hypervolume))): " + (board.front.isEmpty ? "none finished yet" : board.front.map(\.id).joined(separator: ", ")))
         if done.count < planned, scored.contains(where: { $0.status != .finished }) {
             let points = scored.map { objectiveVector($0, state.objectives) }
