@@ -11,8 +11,9 @@ struct PendingTrial {
 }
 
 /// Shared reads in a sweep: trials of a stretch that can step through the data together (same data
-/// order, batch size and taps; SharedReads) train in cohorts of as many trials as the pool has
-/// workers, one cohort at a time, each reading every batch once for all its members. Results are
+/// order, batch size and taps; SharedReads) train in cohorts of up to as many trials as the pool has
+/// workers, each cohort in one slot on its thread and on any slots idle meanwhile, reading every
+/// batch once for all its members while the other slots train beside it. Results are
 /// bitwise those of training alone, so this changes only the time (`hpsweep run --shared-reads
 /// auto|on|off`).
 ///
@@ -116,8 +117,11 @@ extension SideTuningObjective {
         for (k, (member, _)) in members.enumerated() { onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued))) }
         var outcomes: [TrialOutcome]
         do {
-            let results = try SharedReads.run(members.map(\.member.trainer), workers: pool.workers, untilEpoch: rung, shouldStop: stop) { k, record in
-                runner.journalEpoch(members[k].member.id, record)
+            // Its slot's thread, and at each step the slots idle then (results do not depend on it).
+            let results = try pool.withSingleThreadedBLAS {
+                try SharedReads.run(members.map(\.member.trainer), workers: 1 + runner.idleSlots, untilEpoch: rung, shouldStop: stop) { k, record in
+                    runner.journalEpoch(members[k].member.id, record)
+                }
             }
             outcomes = zip(members, results).map { member, result in
                 report(member.member, result, generation: member.generation, until: rung, fatal: fatal, runner: runner).map(TrialOutcome.completed) ?? .skipped

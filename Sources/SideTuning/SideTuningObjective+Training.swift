@@ -4,12 +4,11 @@ import Training
 import Numerics
 import Sweep
 
-// Training stretches: each slot of the runner trains one trial through the pool (which shares the
-// memory budget between slots), or, with shared reads, one slot trains a cohort on all the workers;
+// Training stretches: each slot of the runner (one per worker) trains one trial through the pool,
+// which shares the memory budget between slots, or, with shared reads, a cohort on its one thread;
 // each trial is claimed and reported through the runner (SweepRunner+Journaling.swift).
 extension SideTuningObjective {
-    /// One slot per worker; one in all once trials train in cohorts (a cohort uses every worker).
-    public var slots: Int { sharedReads == .on || sharingDecision == true ? 1 : pool.workers }
+    public var slots: Int { pool.workers }
 
     /// Trains the first of `offered` this process can claim, or a cohort of them when reads are worth
     /// sharing; each outcome is journaled before the trial's lease is released. How many it trained.
@@ -18,43 +17,45 @@ extension SideTuningObjective {
         // A storage failure (disk full, read-only results) stops every trial and the sweep, with
         // nothing journaled for the trials it hit: they resume from their last checkpoint later.
         let fatal = FatalError()
-        if readsAreWorthSharing(runner.state), let trained = try trainCohort(of: offered, data: data, fatal: fatal, runner: runner) {
-            return trained
-        }
-        for stretch in offered {
+        if readsAreWorthSharing(runner.state), let trained = try trainCohort(of: offered, data: data, fatal: fatal, runner: runner) { return trained }
+        var members: [(member: PendingTrial, rung: Int, generation: Int)] = []
+        defer { for taken in members { runner.release(taken.member.id) } }
+        for stretch in offered where members.isEmpty {
             guard let generation = runner.claim(stretch.id, until: stretch.rung, fatal: fatal) else {
                 if let error = fatal.error { throw error }
                 continue
             }
-            defer { runner.release(stretch.id) }
-            guard let member = try pendingTrial(stretch.id, data: data, runner: runner) else { continue }
-            let stop = { runner.shouldStop() || fatal.error != nil }
-            let outcomes = pool.run([PoolTrial(id: stretch.id, memoryBytes: member.trainer.memoryBytes) { [self] in
+            guard let member = try pendingTrial(stretch.id, data: data, runner: runner) else { runner.release(stretch.id); continue }
+            members.append((member, stretch.rung, generation))
+        }
+        guard !members.isEmpty else { return 0 }
+        let stop = { runner.shouldStop() || fatal.error != nil }
+        let queued = max(0, offered.count - members.count)
+        let outcomes = pool.run(members.map { member, rung, generation in
+            PoolTrial(id: member.id, memoryBytes: member.trainer.memoryBytes) { [self] in
                 let result: TrialResult
                 do {
-                    result = try member.trainer.run(untilEpoch: stretch.rung, shouldStop: stop) { runner.journalEpoch(stretch.id, $0) }
+                    result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { runner.journalEpoch(member.id, $0) }
                 } catch {
-                    if reportFailure(stretch.id, error, generation: generation, fatal: fatal, runner: runner) { throw error }
+                    if reportFailure(member.id, error, generation: generation, fatal: fatal, runner: runner) { throw error }
                     return nil
                 }
-                return report(member, result, generation: generation, until: stretch.rung, fatal: fatal, runner: runner)
-            }]) { [self] event in
-                switch event {
-                // Stopped short of the rung (Ctrl-C, or a storage failure stopping every trial): it resumes
-                // from its checkpoint; a "paused at 0 epochs" line would report progress that did not happen.
-                case let .finished(_, .completed(result), _, _, _) where result.status == .stopped && result.epochsRun < stretch.rung: return
-                case .finished(_, .skipped, _, _, _): return
-                case let .finished(id, outcome, _, _, _):
-                    onEvent(.pool(.finished(id: id, outcome: outcome, done: runner.stretchesEndedHere + 1, running: runner.runningHere - 1, queued: max(0, offered.count - 1))))
-                case let .started(id, _, _):
-                    onEvent(.pool(.started(id: id, running: runner.runningHere, queued: max(0, offered.count - 1))))
-                }
+                return report(member, result, generation: generation, until: rung, fatal: fatal, runner: runner)
             }
-            if let error = fatal.error { throw error }
-            if case .skipped = outcomes[0] { return 0 }
-            return 1
+        }) { [self] event in
+            switch event {
+            // Stopped short of the rung (Ctrl-C, or a storage failure stopping every trial): it resumes
+            // from its checkpoint; a "paused at 0 epochs" line would report progress that did not happen.
+            case let .finished(id, .completed(result), _, _, _) where result.status == .stopped && result.epochsRun < members.first { $0.member.id == id }!.rung: return
+            case .finished(_, .skipped, _, _, _): return
+            case let .finished(id, outcome, _, _, _):
+                onEvent(.pool(.finished(id: id, outcome: outcome, done: runner.stretchesEndedHere + 1, running: max(0, runner.runningHere - 1), queued: queued)))
+            case let .started(id, _, _):
+                onEvent(.pool(.started(id: id, running: runner.runningHere, queued: queued)))
+            }
         }
-        return 0
+        if let error = fatal.error { throw error }
+        return outcomes.filter { if case .skipped = $0 { return false }; return true }.count
     }
 
     /// The trainer of claimed trial `id`, resumed from its checkpoint; nil (journaled as failed) when

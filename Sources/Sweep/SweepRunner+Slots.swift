@@ -14,6 +14,7 @@ final class SlotBoard: @unchecked Sendable {
     private var held: Set<String> = []
     private(set) var stretchesEnded = 0
     private var signals = 0
+    private var busySlots = 0
     /// Set when a slot failed: the others stop taking work.
     private(set) var halted = false
 
@@ -26,6 +27,9 @@ final class SlotBoard: @unchecked Sendable {
     }
     /// Wakes one idle slot (each woken slot that finds work wakes the next: no herd of them).
     func wakeOne() { condition.lock(); signals += 1; condition.signal(); condition.unlock() }
+    func occupy() { condition.lock(); busySlots += 1; condition.unlock() }
+    func vacate() { condition.lock(); busySlots -= 1; condition.unlock() }
+    var busy: Int { condition.lock(); defer { condition.unlock() }; return busySlots }
     func halt() { condition.lock(); halted = true; condition.broadcast(); condition.unlock() }
     var running: Int { condition.lock(); defer { condition.unlock() }; return held.count }
     func isHeld(_ id: String) -> Bool { condition.lock(); defer { condition.unlock() }; return held.contains(id) }
@@ -49,11 +53,11 @@ extension SweepRunner {
     func trainWhileWorkRemains() throws {
         let fatal = FatalError()
         let group = DispatchGroup()
-        for slot in 0..<max(1, objective.slots) {
+        for _ in 0..<max(1, objective.slots) {
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
-                do { try slotLoop(slot) } catch { fatal.set(error); slots.halt() }
+                do { try slotLoop() } catch { fatal.set(error); slots.halt() }
             }
             thread.stackSize = 16 << 20
             thread.start()
@@ -62,9 +66,8 @@ extension SweepRunner {
         if let error = fatal.error { throw error }
     }
 
-    /// (A slot past the objective's count ends: trials came to train in cohorts, one slot for all.)
-    private func slotLoop(_ slot: Int) throws {
-        while !shouldStop() && !slots.halted && slot < objective.slots {
+    private func slotLoop() throws {
+        while !shouldStop() && !slots.halted {
             decisionLock.lock()
             let step: Step
             do {
@@ -84,7 +87,13 @@ extension SweepRunner {
             }
             let offered = ready.filter { !slots.isHeld($0.id) }
             if offered.count > 1 { slots.wakeOne() }
-            if !offered.isEmpty, try objective.train(offered, runner: self) > 0 { continue }
+            var trained = 0
+            if !offered.isEmpty {
+                slots.occupy()
+                defer { slots.vacate() }
+                trained = try objective.train(offered, runner: self)
+            }
+            if trained > 0 { continue }
             if shouldStop() { return }
             // Nothing ready could be taken: wait for a stretch to end, here or (polling) elsewhere.
             if slots.running == 0 { noteWaiting(ready.map(\.id)) }
@@ -108,6 +117,8 @@ extension SweepRunner {
         onEvent(.pruned(ids: ids, rung: rung))
     }
 
+    /// Slots of this process with nothing to train now: threads a lone trial or cohort may borrow.
+    public var idleSlots: Int { max(0, objective.slots - slots.busy) }
     /// Trials this process is training now.
     public var runningHere: Int { slots.running }
     /// Stretches this process finished (or gave up) in this run.

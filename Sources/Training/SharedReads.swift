@@ -35,7 +35,7 @@ public enum SharedReads {
     /// member's epoch (from the cohort's threads); results in the order of `trainers`. Read time is
     /// attributed to the trials in equal shares. Throws `UnevenProgress` before training anything
     /// when the members' checkpoints are at different epochs.
-    public static func run(_ trainers: [TrialTrainer], workers: Int, untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
+    public static func run(_ trainers: [TrialTrainer], workers: @autoclosure () -> Int, untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
                            onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) throws -> [TrialResult] {
         if let reason = incompatibility(trainers) { throw TrialError("these trials cannot share reads: \(reason)") }
         defer { for trainer in trainers { trainer.network.releaseBuffers(); trainer.batchBuffers = [] } }
@@ -61,7 +61,7 @@ public enum SharedReads {
                     let readStart = DispatchTime.now().uptimeNanoseconds
                     let input = try reader.batch(reader.data.trainSplit, indices, labels: runs[lead].trainLabels)
                     let share = (DispatchTime.now().uptimeNanoseconds - readStart) / UInt64(stepping.count)
-                    parallelFor(stepping.count, threads: workers) { j in
+                    parallelFor(stepping.count, threads: workers()) { j in
                         let k = stepping[j]
                         runs[k].readNanoseconds += share
                         runs[k].ownNanoseconds! += share
@@ -70,7 +70,7 @@ public enum SharedReads {
                 }
                 let failureLock = NSLock()
                 var failure: Error?
-                parallelFor(active.count, threads: workers) { j in
+                parallelFor(active.count, threads: workers()) { j in
                     let k = active[j]
                     timed(runs[k]) {
                         do { try trainers[k].endEpoch(runs[k], onEpoch: { onEpoch(k, $0) }) } catch {

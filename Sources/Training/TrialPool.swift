@@ -67,16 +67,7 @@ public final class TrialPool: @unchecked Sendable {
         var outcomes = [TrialOutcome?](repeating: nil, count: trials.count)
         var queue = Array(trials.indices)
         var running = 0, done = 0
-        condition.lock()
-        if activeRuns == 0 { blasThreadsBefore = BLAS.threadCount; BLAS.threadCount = 1 }
-        activeRuns += 1
-        condition.unlock()
-        defer {
-            condition.lock()
-            activeRuns -= 1
-            if activeRuns == 0 { BLAS.threadCount = blasThreadsBefore }
-            condition.unlock()
-        }
+        return withSingleThreadedBLAS { () -> [TrialOutcome] in
         // Too big for the budget even alone: fail now rather than wait forever.
         queue.removeAll { index in
             guard !admits(trials[index].memoryBytes) else { return false }
@@ -123,5 +114,22 @@ public final class TrialPool: @unchecked Sendable {
             }
         }
         return outcomes.map { $0! }
+        }
+    }
+
+    /// Runs `body` with OpenBLAS single-threaded, restoring its thread count when the last of the
+    /// calls running at once (the sweep's slots) ends: trials beside each other each get one core.
+    public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        condition.lock()
+        if activeRuns == 0 { blasThreadsBefore = BLAS.threadCount; BLAS.threadCount = 1 }
+        activeRuns += 1
+        condition.unlock()
+        defer {
+            condition.lock()
+            activeRuns -= 1
+            if activeRuns == 0 { BLAS.threadCount = blasThreadsBefore }
+            condition.unlock()
+        }
+        return try body()
     }
 }
