@@ -174,6 +174,8 @@ public final class SweepRunner {
         return records.count == ids.count && records.allSatisfy(\.isDone) ? records : nil
     }
 
+    /// The last step computed, and the version of the state it was computed from.
+    private var lastStep: (version: Int, step: Step)?
     /// Rung decisions that can no longer change (generation → rung index → survivors).
     private var settledDecisions: [Int: [Int: Set<String>]] = [:]
     private func settledDecision(_ g: Int, _ r: Int) -> Set<String>? {
@@ -202,7 +204,17 @@ public final class SweepRunner {
     /// waits only for its own generation's trials (and, Pareto-aware, its reference). So every
     /// decision depends on a fixed set of results, never on which others happen to be ready.
     func nextStep() -> Step {
-        let state = self.state
+        let (state, version) = store.versionedState
+        generationLock.lock()
+        if let last = lastStep, last.version == version { generationLock.unlock(); return last.step }
+        generationLock.unlock()
+        let step = nextStep(state)
+        generationLock.lock(); lastStep = (version, step); generationLock.unlock()
+        return step
+    }
+
+    /// The step for `state` (nextStep keeps the last answer until the journals change).
+    private func nextStep(_ state: SweepState) -> Step {
         if search.warmStart != nil && state.warmStart == nil { return .warmStart }
         var ready: [(stretch: Stretch, generation: Int, rung: Int)] = []
         var complete = true
@@ -225,9 +237,9 @@ public final class SweepRunner {
                 let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state, reference: reference)
                 if !decision.pruneNow.isEmpty { return .prune(rung: rung, trials: decision.pruneNow) }
                 alive = decision.continuing
-                // Once a survivor went past the rung the decision is read back from the journal, and
-                // stays what it is: kept, not derived again at every step.
-                if alive.contains(where: { state.progress[$0]!.epochsDone > rung }) { settle(g, r, alive) }
+                // With its prunings journaled the decision stands (later it is read back from the
+                // journal, to the same survivors): kept, not derived again at every step.
+                settle(g, r, alive)
             }
         }
         if !complete { return .train(Self.claimOrder(ready)) }

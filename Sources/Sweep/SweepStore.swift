@@ -50,6 +50,9 @@ final class SweepStore {
 
     /// The journals folded so far (a copy: decisions read one consistent state).
     var state: SweepState { lock.lock(); defer { lock.unlock() }; return _state }
+    /// The state and how many times it changed in what decisions read: equal versions, equal decisions.
+    var versionedState: (SweepState, Int) { lock.lock(); defer { lock.unlock() }; return (_state, version) }
+    private var version = 0
 
     func record(_ event: JournalEvent, pooled: Bool = false) throws { try record([event], pooled: pooled) }
 
@@ -70,7 +73,10 @@ final class SweepStore {
     func refresh(pooled: Bool = false, rescan: Bool = false) throws {
         try machinery.measure(pooled: pooled) {
             lock.lock(); defer { lock.unlock() }
-            for event in try follower.newEvents(rescan: rescan) { _state.apply(event) }
+            let events = try follower.newEvents(rescan: rescan)
+            for event in events { _state.apply(event) }
+            // (Epoch lines are progress only: no decision reads a curve before its trial finished.)
+            if events.contains(where: { $0.event != .epoch }) { version += 1 }
         }
     }
 
