@@ -82,8 +82,11 @@ final class CompareReportTests: XCTestCase {
         XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
         let report = try cli.run("report", dir.path + "/results/small")
         XCTAssertEqual(report.status, 0, report.stderr)
+        let status = try cli.run("status", dir.path + "/results/small")
+        XCTAssertTrue(status.stdout.contains("% busy so far ("), status.stdout)
         let html = try String(contentsOfFile: dir.path + "/results/small/report.html", encoding: .utf8)
-        for part in ["<svg", "Finished trials: val_acc vs parameters", "<table>", "Sweep settings", "&quot;sampler&quot;", "Computed on "] {
+        for part in ["<svg", "Finished trials: val_acc vs parameters", "<table>", "Sweep settings", "&quot;sampler&quot;", "Computed on ",
+                     "<h3>Schedule</h3>", "slots busy", "to 3 epochs"] {
             XCTAssertTrue(html.contains(part), "report lacks \(part)")
         }
         // The curves' title counts the curves drawn.
