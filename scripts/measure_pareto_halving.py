@@ -18,11 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HPSWEEP = os.environ.get("HPSWEEP", os.path.join(ROOT, ".build", "release", "hpsweep"))
 
 
-def with_seed(name, seed, work):
-    """The sweep file at another seed, its data paths made absolute (the copy lives elsewhere)."""
+def with_seed(name, seed, work, tag=""):
+    """The sweep file at another seed (its name suffixed with `tag`, if any), its data paths made
+    absolute (the copy lives elsewhere). Also used by measure_schedule_quality.py."""
     spec = json.load(open(os.path.join(ROOT, "sweeps", name + ".json")))
     spec["seed"] = seed
-    spec["name"] = f"{spec['name']}-seed{seed}"
+    spec["name"] = f"{spec['name']}-seed{seed}" + (f"-{tag}" if tag else "")
     for split in spec["data"]["splits"].values():
         for key in ("images", "labels"):
             split[key] = os.path.join(ROOT, "sweeps", split[key])

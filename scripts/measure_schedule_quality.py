@@ -16,21 +16,10 @@ import sys
 import tempfile
 import time
 
+from measure_pareto_halving import with_seed
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NEW = os.environ.get("HPSWEEP", os.path.join(ROOT, ".build", "release", "hpsweep"))
-
-
-def with_seed(seed, work, tag):
-    """sweeps/demo.json at another seed, its data paths made absolute (the copy lives elsewhere)."""
-    spec = json.load(open(os.path.join(ROOT, "sweeps", "demo.json")))
-    spec["seed"] = seed
-    spec["name"] = f"demo-seed{seed}-{tag}"
-    for split in spec["data"]["splits"].values():
-        for key in ("images", "labels"):
-            split[key] = os.path.join(ROOT, "sweeps", split[key])
-    path = os.path.join(work, spec["name"] + ".json")
-    json.dump(spec, open(path, "w"), indent=1)
-    return spec["name"], path
 
 
 def main():
@@ -46,7 +35,7 @@ def main():
     for seed in seeds:
         rows, boards = [], []
         for tag, binary in (("old", old), ("new", NEW)):
-            name, path = with_seed(seed, work, tag)
+            name, path = with_seed("demo", seed, work, tag)
             subprocess.run([binary, "cache", path, "--cache-dir", cache], check=True, stdout=subprocess.DEVNULL)
             start = time.monotonic()
             subprocess.run([binary, "run", path, "--results", results, "--cache-dir", cache, "--workers", workers],

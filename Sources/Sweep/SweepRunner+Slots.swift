@@ -70,8 +70,10 @@ extension SweepRunner {
         while !shouldStop() && !slots.halted {
             decisionLock.lock()
             let step: Step
+            let stepVersion: Int
             do {
                 try store.refresh(pooled: true, rescan: worker != nil)
+                stepVersion = store.versionedState.1
                 step = nextStep()
                 switch step {
                 case .plan(let g): try plan(generation: g)
@@ -95,6 +97,8 @@ extension SweepRunner {
             }
             if trained > 0 { continue }
             if shouldStop() { return }
+            // Nothing trained, but something journaled (a trial that cannot train failed): look again.
+            if store.versionedState.1 != stepVersion { continue }
             // Nothing ready could be taken: wait for a stretch to end, here or (polling) elsewhere.
             if slots.running == 0 { noteWaiting(ready.map(\.id)) }
             slots.waitForAnEnd(atMost: pollSeconds)

@@ -247,9 +247,10 @@ public final class SweepRunner {
         return pendingFinal.isEmpty ? .done : .final(pendingFinal)
     }
 
-    /// The order free slots take ready stretches in: earlier generations first (their results unlock
-    /// the next proposals and reference sets), then higher rungs (the long chains of survivors), then
-    /// plan order. It decides only who trains what when, never what is decided.
+    /// The order free slots take ready stretches in: lowest rung first (those results unlock the next
+    /// proposals and rung decisions; the survivors' long stretches fill the slots after), then earlier
+    /// generations, then plan order (docs/workers.md has the measured alternatives). It decides only
+    /// who trains what when, never what is decided.
     static func claimOrder(_ ready: [(stretch: Stretch, generation: Int, rung: Int)]) -> [Stretch] {
         ready.enumerated().sorted { a, b in
             (a.element.rung, a.element.generation, a.offset) < (b.element.rung, b.element.generation, b.offset)
