@@ -1,53 +1,64 @@
 import Cache
 import Numerics
 
-/// One training step of a side network spread over cores by splitting the batch: each replica (same
-/// architecture, same parameters) takes a contiguous shard of examples with single-threaded BLAS and
-/// its own gradient buffer; gradients are combined weighted by shard size, so the result is the
-/// gradient of the mean loss over the whole batch. Small skinny GEMMs and per-head attention scale
-/// far better this way than through OpenBLAS's own threads. For a lone trial using every core; a
-/// trial pool runs one replica per trial instead.
+/// One training step of a side network with its batch split into a fixed number of shards: replica
+/// w (same architecture, same parameters) takes the w-th contiguous shard with single-threaded BLAS
+/// and its own gradient buffer, and the shards' losses and gradients are summed weighted by shard size
+/// in shard order, so the result is the gradient of the mean loss over the whole batch — and the same
+/// bits whatever the number of threads that run the shards. The shard count is the trial's (`shards`),
+/// never the machine's; the threads are whatever the trial may use at that step (its slot and the idle
+/// ones). Small skinny GEMMs and per-head attention scale far better this way than through OpenBLAS's
+/// own threads.
 public final class DataParallelStep {
     public let replicas: [SideNetwork]
     private var shardGradients: [[Float]]
     static let minimumFLOPsPerShard = 50e6
 
-    /// - Parameter replicas: one network per worker, all built with the same configuration.
+    /// - Parameter replicas: one network per shard, all built with the same configuration.
     public init(replicas: [SideNetwork]) {
         precondition(!replicas.isEmpty && replicas.allSatisfy { $0.layout == replicas[0].layout }, "DataParallelStep: replicas must share a layout")
         self.replicas = replicas
         shardGradients = replicas.map { [Float](repeating: 0, count: $0.layout.count) }
     }
 
-    /// Mean loss over `batch`; its gradient is added to `gradients`.
+    /// How many shards a step of `network` on `batch` examples can use before a shard carries too
+    /// little work to pay for waking a thread and merging a gradient buffer (a linear probe's whole
+    /// step is ~30 MFLOP and faster on one core), at most `limit`.
+    public static func worthwhileShards(_ network: SideNetwork, batch: Int, limit: Int) -> Int {
+        let stepFLOPs = 3 * network.forwardFLOPsPerExample * Double(batch)
+        return max(1, min(limit, batch, Int(stepFLOPs / minimumFLOPsPerShard)))
+    }
+
+    /// Mean loss over `batch`; its gradient is added to `gradients`. The shards run on up to
+    /// `threads` threads (the bits do not depend on it).
     @discardableResult
-    public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch) -> Float {
-        // A shard must carry enough work to pay for waking a thread and merging a gradient buffer
-        // (a linear probe's whole step is ~30 MFLOP and faster on one core).
-        let stepFLOPs = 3 * replicas[0].forwardFLOPsPerExample * Double(batch.batch)
-        let worthwhile = max(1, Int(stepFLOPs / Self.minimumFLOPsPerShard))
-        let workers = min(replicas.count, batch.batch, worthwhile)
-        let shards = (0..<workers).map { w in (w * batch.batch / workers)..<((w + 1) * batch.batch / workers) }
-        var losses = [Float](repeating: 0, count: workers)
+    public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch,
+                                 labelSmoothing: Float = 0, threads: Int) -> Float {
+        let shardCount = min(replicas.count, batch.batch)
+        let shards = (0..<shardCount).map { w in (w * batch.batch / shardCount)..<((w + 1) * batch.batch / shardCount) }
+        var losses = [Float](repeating: 0, count: shardCount)
         BLAS.withThreadCount(1) {
             losses.withUnsafeMutableBufferPointer { lossBuffer in
                 withMutablePointers(&shardGradients) { grads in
-                    parallelFor(workers) { w in
+                    parallelFor(shardCount, threads: max(1, threads)) { w in
                         let shard = batch.slice(shards[w], classTokenOnly: replicas[w].classTokenOnly)
                         grads[w].initialize(repeating: 0, count: replicas[w].layout.count)
-                        lossBuffer[w] = replicas[w].lossAndGradients(parameters, gradients: grads[w], shard).loss
+                        lossBuffer[w] = replicas[w].lossAndGradients(parameters, gradients: grads[w], shard, labelSmoothing: labelSmoothing).loss
                     }
                 }
             }
         }
         var total: Float = 0
-        for w in 0..<workers {
+        for w in 0..<shardCount {
             let weight = Float(shards[w].count) / Float(batch.batch)
             total += weight * losses[w]
             shardGradients[w].withUnsafeBufferPointer { g in for i in 0..<g.count { gradients[i] += weight * g[i] } }
         }
         return total
     }
+
+    /// Frees every replica's working buffers.
+    public func releaseBuffers() { for replica in replicas { replica.releaseBuffers() } }
 }
 
 extension TapBatch {

@@ -37,6 +37,10 @@ public enum SideTuningCatalogue {
         (Hyperparameter(name: "norm_affine", methods: only(.linear, .last, .adapter), kind: .word(["true", "false"]), defaultValue: .text("true"),
                         absentValue: .text("false")), { if case .text(let s) = $1 { $0.normAffine = s == "true" } }),
         (Hyperparameter(name: "lst_init", methods: only(.lst), kind: .word(["random", "pruned"]), defaultValue: .text("random")), { if case .text(let s) = $1 { $0.lstInit = s } }),
+        // Shards of each step's batch (DataParallelStep): a lone trial spreads its steps over idle
+        // cores, with the same bits on any number of them. 1 before it existed, and by default.
+        (Hyperparameter(name: "shards", methods: nil, kind: .integer(minimum: 1), defaultValue: .number(1), absentValue: .number(1)),
+         { $0.shards = $1.number! == 1 ? nil : Int($1.number!) }),   // (1 as nil: the settings of before, checkpoints included)
     ]
 
     /// Trial settings for `method` with `values` (absent ones keep their defaults). `method` is one

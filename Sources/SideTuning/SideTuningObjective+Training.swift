@@ -65,6 +65,8 @@ extension SideTuningObjective {
         let record = runner.state.trials[id]!
         do {
             let trainer = try self.trainer(record, data: data, checkpoint: runner.checkpoint(id))
+            // A trial of several shards spreads its steps over its slot and the idle ones.
+            trainer.threads = { [unowned runner] in 1 + runner.idleSlots }
             guard pool.admits(trainer.memoryBytes) else { throw TrialError(TrialPool.tooLarge(trainer.memoryBytes, budget: pool.memoryBudget)) }
             return PendingTrial(id: id, trainer: trainer, previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0)
         } catch {

@@ -18,7 +18,7 @@ public struct TrialCosts {
         if cacheTokens == 1 && !network.classTokenOnly { return nil }
         network.expectTokens(cacheTokens)
         params = network.trainableParameterCount
-        memoryBytes = TrialTrainer.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: cacheTokens, width: width)
+        memoryBytes = TrialTrainer.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: cacheTokens, width: width, shards: settings.effectiveShards)
         flops = 3 * network.forwardFLOPsPerExample * Double(trainExamples) * Double(settings.epochs)
     }
 

@@ -27,8 +27,8 @@ final class SlotBoard: @unchecked Sendable {
     }
     /// Wakes one idle slot (each woken slot that finds work wakes the next: no herd of them).
     func wakeOne() { condition.lock(); signals += 1; condition.signal(); condition.unlock() }
-    func occupy() { condition.lock(); busySlots += 1; condition.unlock() }
-    func vacate() { condition.lock(); busySlots -= 1; condition.unlock() }
+    func occupy(_ count: Int = 1) { condition.lock(); busySlots += count; condition.unlock() }
+    func vacate() { occupy(-1) }
     var busy: Int { condition.lock(); defer { condition.unlock() }; return busySlots }
     func halt() { condition.lock(); halted = true; condition.broadcast(); condition.unlock() }
     var running: Int { condition.lock(); defer { condition.unlock() }; return held.count }
@@ -123,6 +123,9 @@ extension SweepRunner {
 
     /// Slots of this process with nothing to train now: threads a lone trial or cohort may borrow.
     public var idleSlots: Int { max(0, objective.slots - slots.busy) }
+    /// Marks `count` idle slots as lent to a trial that spreads its steps over them (negative: given
+    /// back), so that others do not count them idle meanwhile.
+    public func borrowSlots(_ count: Int) { if count != 0 { slots.occupy(count) } }
     /// Trials this process is training now.
     public var runningHere: Int { slots.running }
     /// Stretches this process finished (or gave up) in this run.

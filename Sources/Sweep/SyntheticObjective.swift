@@ -8,7 +8,8 @@ import Foundation
 ///
 /// Accuracy rises with the epoch towards a ceiling set by the learning rate's distance from 0.05,
 /// moved by up to ±0.04 by the other hyperparameters (a smooth bump for numbers, a fixed draw per
-/// word); parameters are 10 times the product of the integer-valued hyperparameters.
+/// word); parameters are 10 times the product of the integer-valued hyperparameters (`shards` aside).
+/// A trial with `shards` > 1 spreads each epoch over as many of the slots idle then, as real trials do.
 public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
     public let epochs: Int
     public let slots: Int
@@ -46,14 +47,14 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
     public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? { nil }
 
     public func params(_ record: TrialRecord) -> Int {
-        let sizes = record.values.filter { $0.key != "lr" }.compactMap(\.value.number).filter { $0 >= 1 && $0 == $0.rounded() }
+        let sizes = record.values.filter { $0.key != "lr" && $0.key != "shards" }.compactMap(\.value.number).filter { $0 >= 1 && $0 == $0.rounded() }
         return 10 * Int(sizes.reduce(1, *))
     }
 
     public func accuracy(_ record: TrialRecord, epoch: Int) -> Float {
         let lr = record.values["lr"]?.number ?? 0.1
         var ceiling = 0.95 - 2 * abs(log10(lr / 0.05)) * 0.2
-        for (name, value) in record.values where name != "lr" {
+        for (name, value) in record.values where name != "lr" && name != "shards" {
             let salt = Double(Self.hash("\(record.method).\(name)") % 1000) / 1000
             switch value {
             case .number(let x): ceiling += 0.04 * sin(log2(max(x, 1e-12)) + 6.283 * salt)
@@ -92,8 +93,17 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
             let record = runner.state.trials[stretch.id]!
             let result = result(record, until: stretch.rung)
             let seconds = Double(stretch.rung - record.epochsDone) * epochDuration(record)
-            if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
-            for epoch in record.epochsDone..<stretch.rung { runner.journalEpoch(stretch.id, result.history[epoch]) }
+            // A trial of several shards spreads each epoch over its slot and the slots idle then.
+            let shards = Int(record.values["shards"]?.number ?? 1)
+            for epoch in record.epochsDone..<stretch.rung {
+                if epochDuration(record) > 0 {
+                    let threads = min(shards, 1 + runner.idleSlots)
+                    runner.borrowSlots(threads - 1)
+                    Thread.sleep(forTimeInterval: epochDuration(record) / Double(threads))
+                    runner.borrowSlots(1 - threads)
+                }
+                runner.journalEpoch(stretch.id, result.history[epoch])
+            }
             lock.lock(); _stretches.append(stretch); _busySeconds += seconds; lock.unlock()
             _ = runner.report(stretch.id, result, previous: (0, 0), generation: generation, until: stretch.rung, fatal: fatal) { "models/search/\(stretch.id)" }
             if let error = fatal.error { throw error }

@@ -38,7 +38,7 @@ public enum SharedReads {
     public static func run(_ trainers: [TrialTrainer], workers: @autoclosure () -> Int, untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
                            onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) throws -> [TrialResult] {
         if let reason = incompatibility(trainers) { throw TrialError("these trials cannot share reads: \(reason)") }
-        defer { for trainer in trainers { trainer.network.releaseBuffers(); trainer.batchBuffers = [] } }
+        defer { for trainer in trainers { trainer.releaseBuffers(); trainer.batchBuffers = [] } }
         let runs = try trainers.map { try $0.begin(untilEpoch: untilEpoch) }
         guard Set(runs.map(\.state.epochsDone)).count <= 1 else { throw UnevenProgress() }
         let reader = trainers[0]

@@ -32,6 +32,13 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var labelSmoothing: Float = 0
     public var gradientClip: Float? = nil
     public var evalEvery = 1
+    /// The `shards` hyperparameter: each step's batch in this many fixed shards, summed in order, so a
+    /// trial may spread a step over idle cores with the same bits on any number (DataParallelStep).
+    /// nil in journals, checkpoints and model files written before it existed: one shard.
+    public var shards: Int? = nil
+    public var effectiveShards: Int { shards ?? 1 }
+    /// The most shards a trial may ask for (each holds a replica's buffers and a gradient).
+    public static let maximumShards = 64
     /// The trial's own seed: initialisation derives from it alone, and so does the data order
     /// unless `dataSeed` is set.
     public var seed: UInt64 = 0
@@ -49,6 +56,9 @@ public struct TrialSettings: Codable, Equatable, Sendable {
         if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 { return "batch size, epochs and eval_every must be positive" }
         if Schedule.Decay(rawValue: decay) == nil { return "unknown schedule '\(decay)' (constant, cosine, linear)" }
         if !(0..<1).contains(labelSmoothing) { return "label smoothing must be in [0, 1)" }
+        if effectiveShards < 1 || effectiveShards > min(batchSize, Self.maximumShards) {
+            return "shards must be from 1 to batch_size (\(batchSize)) and at most \(Self.maximumShards), got \(effectiveShards)"
+        }
         return nil
     }
 

@@ -29,6 +29,16 @@ public final class TrialTrainer {
     /// The parameters at the end of the last `run` (for final evaluation).
     public private(set) var trainedParameters: [Float]?
     let backboneParameters: ViTParameters?
+    private let backbone: (width: Int, depth: Int, heads: Int)
+    /// How many threads a step may use now: the trial's slot and the slots idle then (set by whoever
+    /// runs the trial; the bits do not depend on it). Used when the trial has more than one shard.
+    public var threads: () -> Int = { 1 }
+    /// With `shards` > 1: the step over replicas of `network` (built on first use).
+    private lazy var shardedStep: DataParallelStep? = settings.effectiveShards > 1 ? DataParallelStep(replicas: [network] + (1..<settings.effectiveShards).map { _ in
+        let replica = settings.makeNetwork(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads, classes: data.classes)
+        replica.expectTokens(data.cache.header.tokens)
+        return replica
+    }) : nil
 
     public init(settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
                 backboneParameters: ViTParameters? = nil, checkpointPath: String? = nil) throws {
@@ -37,6 +47,7 @@ public final class TrialTrainer {
         self.data = data
         self.checkpointPath = checkpointPath
         self.backboneParameters = backboneParameters
+        backbone = (backboneWidth, backboneDepth, backboneHeads)
         network = settings.makeNetwork(width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads, classes: data.classes)
         network.expectTokens(data.cache.header.tokens)
         let available = Set(data.cache.header.taps)
@@ -53,14 +64,27 @@ public final class TrialTrainer {
 
     /// What admitting this trial costs: the network's working memory plus one batch of input taps.
     public var memoryBytes: Int {
-        Self.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: data.cache.header.tokens, width: data.cache.header.width)
+        Self.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: data.cache.header.tokens, width: data.cache.header.width,
+                         shards: settings.effectiveShards)
     }
 
     /// The working memory of a trial of `network` at `batch` on a cache of `cacheTokens` tokens per
-    /// example (class-token networks read one) and `width`: the network's plus one batch of input taps.
-    public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int) -> Int {
+    /// example (class-token networks read one) and `width`: the network's plus one batch of input taps;
+    /// with `shards` > 1 also the other replicas (a shard's batch each), a gradient per shard and the
+    /// shards' copies of the taps.
+    public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int, shards: Int = 1) -> Int {
         let tokens = network.classTokenOnly ? 1 : cacheTokens
-        return network.trialMemoryBytes(batch: batch) + network.requiredTaps.count * batch * tokens * width * 4
+        let taps = network.requiredTaps.count * batch * tokens * width * 4
+        guard shards > 1 else { return network.trialMemoryBytes(batch: batch) + taps }
+        let shardBatch = (batch + shards - 1) / shards
+        return network.trialMemoryBytes(batch: batch) + (shards - 1) * network.trialMemoryBytes(batch: shardBatch)
+            + shards * network.layout.count * 4 + 2 * taps
+    }
+
+    /// Frees the working buffers of the network and of its shards' replicas.
+    func releaseBuffers() {
+        network.releaseBuffers()
+        if settings.effectiveShards > 1 { shardedStep?.releaseBuffers() }
     }
 
     /// The taps of `indices` of `split`, class-token rows only when the network reads no more.
@@ -102,7 +126,7 @@ public final class TrialTrainer {
     /// boundary. The schedule always spans `settings.epochs`, so pausing changes nothing.
     public func run(untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
                     onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
-        defer { network.releaseBuffers(); batchBuffers = [] }
+        defer { releaseBuffers(); batchBuffers = [] }
         let run = try begin(untilEpoch: untilEpoch)
         while run.wantsEpoch(shouldStop: shouldStop) {
             run.beginEpoch()
@@ -210,7 +234,8 @@ public final class TrialTrainer {
     /// One optimiser step on `input`; false when the loss is not finite (the epoch ends there).
     func step(_ run: Run, _ input: TapBatch) -> Bool {
         for i in 0..<run.gradients.count { run.gradients[i] = 0 }
-        let loss = network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
+        let loss = shardedStep.map { $0.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing, threads: threads()) }
+            ?? network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
         guard loss.isFinite else { run.diverged = true; return false }
         if let clip = settings.gradientClip { clipGradientNorm(&run.gradients, count: run.gradients.count, maxNorm: clip) }
         // One access to `run.state` (a class property: its optimizer and parameters may not be
@@ -260,7 +285,7 @@ public final class TrialTrainer {
     /// Accuracy, mean loss and confusion matrix of the trained parameters (after `run`) on a cached split.
     public func evaluateTrained(on split: String) throws -> EvaluationScore {
         guard let parameters = trainedParameters else { throw TrialError("evaluateTrained before run") }
-        defer { network.releaseBuffers(); batchBuffers = [] }
+        defer { releaseBuffers(); batchBuffers = [] }
         return try score(parameters, split: split, labels: try data.cache.labels(split))
     }
 

@@ -12,11 +12,12 @@ enum BenchScheduleCommand: Command {
     static let trials = Option<Int>.positiveInteger("trials", "K", help: "Override the sweep's trials.")
     static let generationSize = Option<Int>.positiveInteger("generation-size", "G", help: "Override the sampler's generation_size.")
     static let lag = Option<Int>.positiveInteger("lag", "L", help: "Override the sampler's lag (tpe).")
+    static let shards = Option<Int>.positiveInteger("shards", "S", help: "Give every trial S shards: a trial spreads its epochs over up to S slots idle then.")
     static let seed = Option<Int>("seed", "N", help: "Override the sweep's seed.", expected: "needs a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
     static let path = ["bench", "schedule"]
     static let summary = "Measure the scheduler: a sweep's search on a synthetic objective, slot utilisation and critical path."
-    static let usage = "SWEEP.json [--slots N[,N…]] [--workers W] [--epoch-seconds S] [--varied-durations] [--trials K] [--generation-size G] [--lag L] [--seed N]"
-    static let options = [slots.spec, workers.spec, epochSeconds.spec, varied.spec, trials.spec, generationSize.spec, lag.spec, seed.spec]
+    static let usage = "SWEEP.json [--slots N[,N…]] [--workers W] [--epoch-seconds S] [--varied-durations] [--trials K] [--generation-size G] [--lag L] [--shards S] [--seed N]"
+    static let options = [slots.spec, workers.spec, epochSeconds.spec, varied.spec, trials.spec, generationSize.spec, lag.spec, shards.spec, seed.spec]
 
     static func run(_ arguments: ParsedArguments) throws {
         guard let file = arguments.positionals.first, arguments.positionals.count == 1 else { throw UsageError("bench schedule takes one sweep file") }
@@ -28,6 +29,12 @@ enum BenchScheduleCommand: Command {
         if let size = try arguments.value(Self.generationSize) { search.sampler.generationSize = size }
         if let lag = try arguments.value(Self.lag) { search.sampler.lag = lag }
         if let seed = try arguments.value(Self.seed) { search.seed = UInt64(seed) }
+        if let shards = try arguments.value(Self.shards) {
+            for k in search.methods.indices {
+                search.methods[k].parameters.removeAll { $0.name == "shards" }
+                search.methods[k].parameters.append((name: "shards", domain: .fixed(.number(Double(shards)))))
+            }
+        }
         search.sampler.startup = min(search.sampler.startup, search.trials)
         let slotCounts = try (arguments[Self.slots] ?? "1,2,4,8,16").split(separator: ",").map { word -> Int in
             guard let n = Int(word.trimmingCharacters(in: .whitespaces)), n > 0, n <= 4096 else {

@@ -80,7 +80,10 @@ enum BenchSideNetCommand: Command {
         let C = try arguments.value(BenchSideNetCommand.classes, default: 100)
         let steps = try arguments.value(BenchSideNetCommand.steps, default: 5), threads = try arguments.value(BenchSideNetCommand.threads, default: availableCores)
         let name = arguments.positionals[0]
-        let replicas = try (0..<threads).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
+        let probe = try makeNetwork(name, arguments, width: D, depth: L, classes: C)
+        // As many shards as threads, where each carries enough work (a linear probe stays whole).
+        let shards = DataParallelStep.worthwhileShards(probe, batch: B, limit: threads)
+        let replicas = try [probe] + (1..<shards).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         let network = replicas[0]
         var rng = SeededRNG(seed: 1)
         let batch = TapBatch(taps: randomTaps(for: network, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
@@ -98,7 +101,7 @@ enum BenchSideNetCommand: Command {
         for iteration in 0...steps {
             let start = DispatchTime.now().uptimeNanoseconds
             for i in 0..<g.count { g[i] = 0 }
-            let loss = step.lossAndGradients(p, gradients: &g, batch)
+            let loss = step.lossAndGradients(p, gradients: &g, batch, threads: threads)
             optimizer.update(&p, gradients: g, lr: 1e-3)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             guard loss.isFinite else { throw FileProblem("bench: the loss is not finite") }

@@ -23,9 +23,15 @@ final class DataParallelTests: XCTestCase {
             let loss = single.lossAndGradients(p, gradients: &whole, batch).loss
             let step = DataParallelStep(replicas: [make(), make(), make()])
             var sharded = [Float](repeating: 0, count: p.count)
-            let shardedLoss = step.lossAndGradients(p, gradients: &sharded, batch)
+            let shardedLoss = step.lossAndGradients(p, gradients: &sharded, batch, threads: 1)
             XCTAssertEqual(shardedLoss, loss, accuracy: 1e-5, single.name)
             assertClose(sharded, whole, rtol: 1e-5, "\(single.name) gradients")
+            // The shard count is fixed: on 3 threads (or 2) the same bits as on 1.
+            for threads in [2, 3] {
+                var again = [Float](repeating: 0, count: p.count)
+                XCTAssertEqual(step.lossAndGradients(p, gradients: &again, batch, threads: threads).bitPattern, shardedLoss.bitPattern, single.name)
+                XCTAssertEqual(again.map(\.bitPattern), sharded.map(\.bitPattern), "\(single.name) on \(threads) threads")
+            }
         }
     }
 }

@@ -75,6 +75,32 @@ final class TrainingTests: XCTestCase {
         XCTAssertFalse(one[0].sameOutcome(as: one[4]), "other settings, other results")
     }
 
+    /// A trial of 4 shards gives the same bits on 1, 2 or 4 threads (the count may change from step
+    /// to step), and, as the gradient of the same mean loss, nearly the numbers of one shard.
+    func testShardsGiveTheSameBitsOnAnyNumberOfThreads() throws {
+        for method in ["adapter", "last", "lst"] {
+            var sharded = settings(method, epochs: 2)
+            sharded.shards = 4
+            func run(_ threads: @escaping () -> Int) throws -> TrialResult {
+                let t = try trainer(sharded)
+                t.threads = threads
+                return try t.run()
+            }
+            let one = try run { 1 }, four = try run { 4 }
+            var calls = 0
+            let varying = try run { calls += 1; return 1 + calls % 3 }
+            XCTAssertTrue(one.sameOutcome(as: four), "\(method): 1 vs 4 threads")
+            XCTAssertTrue(one.sameOutcome(as: varying), "\(method): 1 vs 1–3 threads")
+            XCTAssertEqual(one.history.map(\.trainLoss.bitPattern), four.history.map(\.trainLoss.bitPattern), method)
+            let whole = try trainer(settings(method, epochs: 2)).run()
+            XCTAssertEqual(one.history.last!.trainLoss, whole.history.last!.trainLoss, accuracy: 1e-3 * whole.history.last!.trainLoss, method)
+            XCTAssertGreaterThan(try trainer(sharded).memoryBytes, try trainer(settings(method, epochs: 2)).memoryBytes, "\(method): the replicas are counted")
+        }
+        var tooMany = settings("last")
+        tooMany.shards = 65
+        XCTAssertThrowsError(try trainer(tooMany)) { XCTAssertTrue("\($0)".contains("shards must be from 1 to batch_size (64)"), "\($0)") }
+    }
+
     /// A cohort sharing each batch read trains every trial bitwise as it trains alone, a diverging
     /// member included (it drops out, the rest go on), and pauses at a rung like a lone trial.
     func testSharedReadsEqualIndependentTrials() throws {
