@@ -18,44 +18,47 @@ extension SideTuningObjective {
         // nothing journaled for the trials it hit: they resume from their last checkpoint later.
         let fatal = FatalError()
         if readsAreWorthSharing(runner.state), let trained = try trainCohort(of: offered, data: data, fatal: fatal, runner: runner) { return trained }
-        var members: [(member: PendingTrial, rung: Int, generation: Int)] = []
-        defer { for taken in members { runner.release(taken.member.id) } }
-        for stretch in offered where members.isEmpty {
+        for stretch in offered {
             guard let generation = runner.claim(stretch.id, until: stretch.rung, fatal: fatal) else {
                 if let error = fatal.error { throw error }
                 continue
             }
-            guard let member = try pendingTrial(stretch.id, data: data, runner: runner) else { runner.release(stretch.id); continue }
-            members.append((member, stretch.rung, generation))
+            defer { runner.release(stretch.id) }
+            guard let member = try pendingTrial(stretch.id, data: data, runner: runner) else { continue }
+            let trained = train(member, until: stretch.rung, generation: generation, queued: offered.count - 1, fatal: fatal, runner: runner)
+            if let error = fatal.error { throw error }
+            return trained ? 1 : 0
         }
-        guard !members.isEmpty else { return 0 }
+        return 0
+    }
+
+    /// Trains claimed `member` to `rung` through the pool (which shares the memory budget between
+    /// slots) and journals how it ended; whether anything was journaled.
+    private func train(_ member: PendingTrial, until rung: Int, generation: Int, queued: Int, fatal: FatalError, runner: SweepRunner) -> Bool {
         let stop = { runner.shouldStop() || fatal.error != nil }
-        let queued = max(0, offered.count - members.count)
-        let outcomes = pool.run(members.map { member, rung, generation in
-            PoolTrial(id: member.id, memoryBytes: member.trainer.memoryBytes) { [self] in
-                let result: TrialResult
-                do {
-                    result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { runner.journalEpoch(member.id, $0) }
-                } catch {
-                    if reportFailure(member.id, error, generation: generation, fatal: fatal, runner: runner) { throw error }
-                    return nil
-                }
-                return report(member, result, generation: generation, until: rung, fatal: fatal, runner: runner)
+        let outcome = pool.run([PoolTrial(id: member.id, memoryBytes: member.trainer.memoryBytes) { [self] in
+            let result: TrialResult
+            do {
+                result = try member.trainer.run(untilEpoch: rung, shouldStop: stop) { runner.journalEpoch(member.id, $0) }
+            } catch {
+                if reportFailure(member.id, error, generation: generation, fatal: fatal, runner: runner) { throw error }
+                return nil
             }
-        }) { [self] event in
+            return report(member, result, generation: generation, until: rung, fatal: fatal, runner: runner)
+        }]) { [self] event in
             switch event {
             // Stopped short of the rung (Ctrl-C, or a storage failure stopping every trial): it resumes
             // from its checkpoint; a "paused at 0 epochs" line would report progress that did not happen.
-            case let .finished(id, .completed(result), _, _, _) where result.status == .stopped && result.epochsRun < members.first { $0.member.id == id }!.rung: return
+            case let .finished(_, .completed(result), _, _, _) where result.status == .stopped && result.epochsRun < rung: return
             case .finished(_, .skipped, _, _, _): return
             case let .finished(id, outcome, _, _, _):
                 onEvent(.pool(.finished(id: id, outcome: outcome, done: runner.stretchesEndedHere + 1, running: max(0, runner.runningHere - 1), queued: queued)))
             case let .started(id, _, _):
                 onEvent(.pool(.started(id: id, running: runner.runningHere, queued: queued)))
             }
-        }
-        if let error = fatal.error { throw error }
-        return outcomes.filter { if case .skipped = $0 { return false }; return true }.count
+        }[0]
+        if case .skipped = outcome { return false }
+        return true
     }
 
     /// The trainer of claimed trial `id`, resumed from its checkpoint; nil (journaled as failed) when
