@@ -21,10 +21,11 @@ enum BenchSideNetCommand: Command {
     static let classes = Option<Int>.positiveInteger("classes", "C", help: "Classes (default 100).")
     static let steps = Option<Int>.positiveInteger("steps", "N", help: "Timed steps after one warm-up step (default 5).")
     static let threads = Option<Int>.positiveInteger("threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
+    static let shards = Option<Int>.positiveInteger("shards", "S", help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
     static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio.")
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
-    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--torch]"
+    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--torch]"
     /// The size options of the four networks (shared with `bench pool`).
     static let networkOptions = [
         rank.spec,
@@ -53,6 +54,7 @@ enum BenchSideNetCommand: Command {
         classes.spec,
         steps.spec,
         threads.spec,
+        shards.spec,
         torch.spec,
     ]
 
@@ -82,7 +84,8 @@ enum BenchSideNetCommand: Command {
         let name = arguments.positionals[0]
         let probe = try makeNetwork(name, arguments, width: D, depth: L, classes: C)
         // As many shards as threads, where each carries enough work (a linear probe stays whole).
-        let shards = DataParallelStep.worthwhileShards(probe, batch: B, limit: threads)
+        let shards = try arguments.value(BenchSideNetCommand.shards) ?? DataParallelStep.worthwhileShards(probe, batch: B, limit: threads)
+        guard shards <= B else { throw UsageError("--shards \(shards) is more than the batch (\(B))") }
         let replicas = try [probe] + (1..<shards).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         let network = replicas[0]
         var rng = SeededRNG(seed: 1)
@@ -95,7 +98,7 @@ enum BenchSideNetCommand: Command {
         var g = [Float](repeating: 0, count: p.count)
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
         let step = DataParallelStep(replicas: replicas)
-        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(threads) workers")
+        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(replicas.count) shards on \(threads) threads")
         print(machineLine)
         var times: [Double] = []
         for iteration in 0...steps {
