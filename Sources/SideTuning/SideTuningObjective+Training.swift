@@ -70,6 +70,7 @@ extension SideTuningObjective {
             let trainer = try self.trainer(record, data: data, checkpoint: runner.checkpoint(id))
             // A trial of several shards spreads its steps over its slot and the idle ones.
             trainer.threads = { [unowned runner] in 1 + runner.idleSlots }
+            trainer.borrowThreads = { [unowned runner] in runner.borrowSlots($0) }
             guard pool.admits(trainer.memoryBytes) else { throw TrialError(TrialPool.tooLarge(trainer.memoryBytes, budget: pool.memoryBudget)) }
             return PendingTrial(id: id, trainer: trainer, previousSeconds: record.result?.trainSeconds ?? 0, previousReadSeconds: record.result?.readSeconds ?? 0)
         } catch {

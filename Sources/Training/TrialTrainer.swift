@@ -33,6 +33,9 @@ public final class TrialTrainer {
     /// How many threads a step may use now: the trial's slot and the slots idle then (set by whoever
     /// runs the trial; the bits do not depend on it). Used when the trial has more than one shard.
     public var threads: () -> Int = { 1 }
+    /// Told how many threads beyond its own a step takes (negative: gives them back after the step),
+    /// so that other trials do not count them idle meanwhile.
+    public var borrowThreads: (Int) -> Void = { _ in }
     /// With `shards` > 1: the step over replicas of `network` (built on first use).
     private lazy var shardedStep: DataParallelStep? = settings.effectiveShards > 1 ? DataParallelStep(replicas: [network] + (1..<settings.effectiveShards).map { _ in
         let replica = settings.makeNetwork(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads, classes: data.classes)
@@ -234,8 +237,16 @@ public final class TrialTrainer {
     /// One optimiser step on `input`; false when the loss is not finite (the epoch ends there).
     func step(_ run: Run, _ input: TapBatch) -> Bool {
         for i in 0..<run.gradients.count { run.gradients[i] = 0 }
-        let loss = shardedStep.map { $0.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing, threads: threads()) }
-            ?? network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
+        let loss: Float
+        if let shardedStep {
+            let borrowed = min(shardedStep.replicas.count, max(1, threads())) - 1
+            borrowThreads(borrowed)
+            defer { borrowThreads(-borrowed) }
+            loss = shardedStep.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing,
+                                                threads: borrowed + 1)
+        } else {
+            loss = network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
+        }
         guard loss.isFinite else { run.diverged = true; return false }
         if let clip = settings.gradientClip { clipGradientNorm(&run.gradients, count: run.gradients.count, maxNorm: clip) }
         // One access to `run.state` (a class property: its optimizer and parameters may not be

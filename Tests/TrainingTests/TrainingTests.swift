@@ -84,7 +84,13 @@ final class TrainingTests: XCTestCase {
             func run(_ threads: @escaping () -> Int) throws -> TrialResult {
                 let t = try trainer(sharded)
                 t.threads = threads
-                return try t.run()
+                // The threads beyond its own that a step takes are lent, at most shards − 1, and given back.
+                var lent = 0, most = 0
+                t.borrowThreads = { lent += $0; most = max(most, lent) }
+                let result = try t.run()
+                XCTAssertEqual(lent, 0, method)
+                XCTAssertLessThanOrEqual(most, 3, method)
+                return result
             }
             let one = try run { 1 }, four = try run { 4 }
             var calls = 0
