@@ -5,7 +5,6 @@
 Same work as the Swift command: random weights, random images, forward returning every tap z0..zL,
 torch.inference_mode, float32 (or, with --compute bf16, CPU autocast to bfloat16: GEMMs in bf16,
 LayerNorm and softmax in fp32, as `hpsweep bench backbone --compute bf16`), the given intra-op thread count."""
-import contextlib
 import argparse
 import os
 import statistics
@@ -15,6 +14,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_peer import allocator, compute_context  # noqa: E402
 from vit_reference import VisionTransformer  # noqa: E402
 
 CONFIGS = {
@@ -47,10 +47,9 @@ def main():
     cfg = CONFIGS[args.config]
     model = VisionTransformer(**cfg).eval()
     images = torch.randn(args.batch, 3, cfg["image"], cfg["image"])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config}, batch {args.batch}, {args.compute}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config}, batch {args.batch}, {args.compute}, {allocator()}")
     times = []
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if args.compute == "bf16" else contextlib.nullcontext()
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), compute_context(args.compute):
         for i in range(args.iterations + 1):
             start = time.perf_counter()
             taps = model.forward_taps(images)

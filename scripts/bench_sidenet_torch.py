@@ -1,18 +1,23 @@
 """Peer benchmark for `hpsweep bench sidenet NAME`: the same side network and training step in PyTorch.
 
-    python3 scripts/bench_sidenet_torch.py NAME [--batch 64] [--rank 32] [--heads 4] [--bottleneck 32] [--reduction 8] [--threads 2]
+    python3 scripts/bench_sidenet_torch.py NAME [--batch 64] [--rank 32] [--heads 4] [--bottleneck 32] [--reduction 8] [--threads 2] [--compute fp32|bf16]
 
 Random taps of ViT-B/16 shape (197 tokens, width 768, z0..z12), 100 classes, float32; one step =
-zero_grad, forward, cross-entropy, backward, AdamW step. Networks as in scripts/make_sidenet_fixtures.py
+zero_grad, forward, cross-entropy, backward, AdamW step (with --compute bf16, forward and loss under CPU
+autocast to bfloat16, as PyTorch's mixed-precision recipe has it; weights and AdamW stay fp32). Networks as in scripts/make_sidenet_fixtures.py
 (written from shared/METHODS.md), as nn.Modules."""
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_peer import allocator, compute_context  # noqa: E402
 
 EPS = 1e-6
 
@@ -122,6 +127,7 @@ def main():
     p.add_argument("--reduction", type=int, default=8)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--compute", default="fp32", choices=["fp32", "bf16"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     B, N, D, L, C = a.batch, 197, 768, 12, 100
@@ -133,12 +139,13 @@ def main():
     rest = [q for n, q in net.named_parameters() if not (n.endswith("weight") and "norm" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": rest, "weight_decay": 0}], lr=1e-3)
     params = sum(q.numel() for q in net.parameters())
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {a.name}, {params} parameters, batch {B}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {a.name}, {params} parameters, batch {B}, {a.compute}, {allocator()}")
     times = []
     for step in range(a.steps + 1):
         start = time.perf_counter()
         opt.zero_grad()
-        loss = F.cross_entropy(net(z), labels)
+        with compute_context(a.compute):
+            loss = F.cross_entropy(net(z), labels)
         loss.backward()
         opt.step()
         elapsed = time.perf_counter() - start

@@ -15,7 +15,7 @@ enum BenchBackboneCommand: Command {
     enum KeptTaps: String, CaseIterable { case all, last }
     static let taps = Option<KeptTaps>.choice("taps", help: "Keep every block's output (all, default) or only the last (last).")
     static let compute = Option<ComputePrecision>.choice("compute", help: "GEMM precision: fp32 (default) or bf16 (AVX512_BF16; also reports the taps' deviation from fp32).")
-    static let torch = Flag("torch", help: "Also run scripts/bench_backbone_torch.py (needs python3 with torch) and print the ratio.")
+    static let torch = Flag("torch", help: "Also run scripts/bench_backbone_torch.py (torch and tcmalloc: scripts/setup --with-peers) and print the ratio.")
     static let path = ["bench", "backbone"]
     static let summary = "Measure the ViT forward pass (images/s, GFLOP/s) against this machine's sgemm rate."
     static let usage = "[--config NAME] [--weights FILE [--heads N]] [--batch N] [--threads N] [--iterations N] [--taps all|last] [--compute fp32|bf16] [--torch]"

@@ -22,7 +22,7 @@ enum BenchSideNetCommand: Command {
     static let steps = Option<Int>.positiveInteger("steps", "N", help: "Timed steps after one warm-up step (default 5).")
     static let threads = Option<Int>.positiveInteger("threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
     static let shards = Option<Int>.positiveInteger("shards", "S", help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
-    static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (needs python3 with torch) and print the ratio.")
+    static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (torch and tcmalloc: scripts/setup --with-peers) and print the ratio; with AVX512_BF16 also its bf16 autocast.")
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
     static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--torch]"
@@ -130,6 +130,11 @@ enum BenchSideNetCommand: Command {
             }
             let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
             print(String(format: "  PyTorch (same network, step and threads): %.2f steps/s  ->  hpsweep / PyTorch = %.2f×", peer, (1 / median) / peer))
+            // PyTorch's mixed precision beside it, where the CPU multiplies bf16 natively.
+            if BFloat16GEMM.hardwareAvailable {
+                let autocast = try TorchPeer.run("bench_sidenet_torch.py", peerArguments + ["--compute", "bf16"], rate: "steps/s")
+                print(String(format: "  PyTorch bf16 autocast: %.2f steps/s  ->  hpsweep (fp32) / PyTorch (bf16) = %.2f×", autocast, (1 / median) / autocast))
+            }
         }
     }
 }

@@ -2,19 +2,25 @@ import Foundation
 
 /// The PyTorch peer of a `bench` command (scripts/bench_*_torch.py), run right after it on the same
 /// machine with the same threads, so that the printed ratio comes from one run.
+/// The peer always runs with tcmalloc preloaded, as PyTorch's CPU tuning guide advises: without it
+/// glibc's malloc makes PyTorch's side-network steps about 2× slower, and the ratio would flatter us.
 enum TorchPeer {
-    /// tcmalloc, when installed (Debian's libgoogle-perftools4), as PyTorch's own CPU tuning guide advises.
-    static let tcmalloc = ["/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"]
+    /// tcmalloc (Debian's libtcmalloc-minimal4, or libgoogle-perftools4's full one).
+    static let tcmalloc = ["/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+                           "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib64/libtcmalloc_minimal.so.4"]
         .first { FileManager.default.fileExists(atPath: $0) }
 
     /// Runs `scripts/<script>` with `arguments` and returns the number before `rate` (e.g. "steps/s")
     /// on its last line that has one.
     static func run(_ script: String, _ arguments: [String], rate: String) throws -> Double {
+        guard let tcmalloc else {
+            throw FileProblem("--torch: tcmalloc is not installed, and PyTorch without it is not a fair peer (about 2× slower); run scripts/setup --with-peers")
+        }
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/\(script)").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (tcmalloc.map { ["LD_PRELOAD=\($0)"] } ?? []) + ["python3", path] + arguments
+        process.arguments = ["LD_PRELOAD=\(tcmalloc)", "python3", path] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
