@@ -24,6 +24,15 @@ public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
     }
 }
 
+/// grad (n) ← gelu'(inp) · grad: turns d(output) into d(input) in place (no zeroed buffer needed).
+@inlinable
+public func geluBackwardInPlace(grad: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n {
+        let x = inp[i]
+        grad[i] *= normalCDF(x) + x * normalPDF(x)
+    }
+}
+
 /// out (rows, cols) = gelu(out + bias (cols)): the epilogue of a Linear whose GEMM ran without bias.
 /// Keeps the pre-activation in `preActivation` when backward will need it.
 @inlinable

@@ -26,15 +26,16 @@ public func broadcastBias(out: UnsafeMutablePointer<Float>, bias: UnsafePointer<
 }
 
 /// Accumulates dinp (M, I) += dout · W, dweight (O, I) += doutᵀ · inp, dbias (O) += Σ_rows dout.
-/// Any gradient may be nil when it is not wanted (e.g. the first layer's dinp).
+/// Any gradient may be nil when it is not wanted (e.g. the first layer's dinp). With
+/// `overwriteInputGradient`, dinp = dout · W instead: a caller need not zero a fresh dinp first.
 @inlinable
 public func linearBackward(
     dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    rows M: Int, inFeatures I: Int, outFeatures O: Int
+    rows M: Int, inFeatures I: Int, outFeatures O: Int, overwriteInputGradient: Bool = false
 ) {
     if let dinp {
-        BLAS.sgemm(m: M, n: I, k: O, a: dout, lda: O, b: weight, ldb: I, beta: 1, c: dinp, ldc: I)
+        BLAS.sgemm(m: M, n: I, k: O, a: dout, lda: O, b: weight, ldb: I, beta: overwriteInputGradient ? 0 : 1, c: dinp, ldc: I)
     }
     if let dweight {
         BLAS.sgemm(transA: true, m: O, n: I, k: M, a: dout, lda: O, b: inp, ldb: I, beta: 1, c: dweight, ldc: I)

@@ -62,7 +62,8 @@ public final class DataParallelStep {
 }
 
 extension TapBatch {
-    /// Examples `range` of the batch (copied); with `classTokenOnly`, only each example's class token.
+    /// Examples `range` of the batch: windows into its taps (examples are contiguous rows), or with
+    /// `classTokenOnly` a copy of each example's class token only.
     public func slice(_ range: Range<Int>, classTokenOnly: Bool = false) -> TapBatch {
         let rowElements = tokens * width
         var sliced: [Tap: FloatBuffer] = [:]
@@ -72,7 +73,7 @@ extension TapBatch {
                 gatherClassTokens(t.pointer + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
                 sliced[tap] = rows
             } else {
-                sliced[tap] = FloatBuffer(t.buffer[(range.lowerBound * rowElements)..<(range.upperBound * rowElements)])
+                sliced[tap] = FloatBuffer(window: (range.lowerBound * rowElements)..<(range.upperBound * rowElements), of: t)
             }
         }
         return TapBatch(buffers: sliced, batch: range.count, tokens: classTokenOnly ? 1 : tokens, width: width, labels: Array(labels[range]))

@@ -25,18 +25,17 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
     /// The attention probabilities (B·H·N² per module, as large as everything else kept) are not
-    /// saved: backward recomputes them from q|k, one small GEMM per head.
+    /// saved: backward recomputes them from q|k and each query's log-sum-exp (AttentionRecomputed.swift).
     /// The module's normalised input x̂ is kept (it is the q|k|v Linear's input, and LayerNorm's backward
     /// needs only x̂ and rstd), not the input itself: no copy forward, no recomputation backward.
     struct Saved {
-        var normalized: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]
-        static let empty = Saved(normalized: [], rstd: [], qkv: [], attended: [])
+        var normalized: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]; var logSumExp: [Float]
+        static let empty = Saved(normalized: [], rstd: [], qkv: [], attended: [], logSumExp: [])
     }
     private var saved: [Saved] = []
     private var savedShape: [Int] = []
     private var u: [Float] = []
-    private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = [], scratch: [Float] = []
-    private var probs: [Float] = [], recomputed: [Float] = []
+    private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = []
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
@@ -81,13 +80,13 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let B = input.batch, N = input.tokens, D = width, M = B * N
         tokens = N
         // The saved buffers are kept from step to step (same batch shape): no fresh pages to fault in.
-        let shape = [M * D, M, M * 3 * rank, B * heads * N * N, M * rank]
+        let shape = [M * D, M, M * 3 * rank, M * rank, B * heads * N]
         if saved.count != groups * modulesPerGroup || savedShape != shape {
             saved = (0..<(groups * modulesPerGroup)).map { _ in
                 Saved(normalized: [Float](repeating: 0, count: M * D), rstd: [Float](repeating: 0, count: M),
-                      qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank))
+                      qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank),
+                      logSumExp: [Float](repeating: 0, count: B * heads * N))
             }
-            probs = [Float](repeating: 0, count: B * heads * N * N)
             savedShape = shape
             u = [Float](repeating: 0, count: M * D)
         }
@@ -104,7 +103,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 swap(&s, &saved[index])
                 layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 linearForward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
-                attentionForward(out: &s.attended, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+                attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
                 linearForward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
@@ -131,8 +130,9 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
         // Scratch kept across steps like the saved buffers (fresh 40 MB arrays per step cost page faults).
         du.reuse(count: M * D, zeroed: true)
-        recomputed.reuse(count: M * R, zeroed: false)
-        scratch.reuse(count: N * N, zeroed: false)
+        dattended.reuse(count: M * R, zeroed: false)
+        dqkv.reuse(count: M * 3 * R, zeroed: false)
+        dnormalized.reuse(count: M * D, zeroed: false)
         du.withUnsafeMutableBufferPointer { dus in
             for b in 0..<B { for d in 0..<D { dus[b * N * D + d] = dh[b * D + d] } }
         }
@@ -142,18 +142,13 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 index -= 1
                 let s = saved[index]
                 // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
-                dattended.reuse(count: M * R, zeroed: true)
+                // The scratch gradients are overwritten, never zeroed: each is written whole.
                 linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
-                               weight: p + module.out, rows: M, inFeatures: R, outFeatures: D)
-                dqkv.reuse(count: M * 3 * R, zeroed: true)
-                // Recompute this module's attention probabilities (their output lands in scratch space).
-                attentionForward(out: &recomputed, probs: &probs, qkv: s.qkv, batch: B, tokens: N, heads: heads,
-                                 headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dattended, qkv: s.qkv, probs: probs,
+                               weight: p + module.out, rows: M, inFeatures: R, outFeatures: D, overwriteInputGradient: true)
+                attentionBackward(dqkv: &dqkv, dout: dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                dnormalized.reuse(count: M * D, zeroed: true)
                 linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
-                               weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R)
+                               weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R, overwriteInputGradient: true)
                 layerNormBackwardFromOutput(dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)
             }
             // The group's input is uᵢ₋₁ + z: du passes to uᵢ₋₁ unchanged.
@@ -162,7 +157,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func releaseBuffers() {
         saved = []; savedShape = []
-        u = []; du = []; dnormalized = []; dattended = []; dqkv = []; scratch = []; probs = []; recomputed = []
+        u = []; du = []; dnormalized = []; dattended = []; dqkv = []
         headSaved = ClassifierHead.Saved()
     }
 
@@ -178,8 +173,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, D = width, R = rank
-        let perModule = M * D + M + 3 * M * R + M * R
-        let scratch = 3 * M * D + 2 * M * R + 3 * M * R + B * heads * N * N + N * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
+        let perModule = M * D + M + 3 * M * R + M * R + B * heads * N
+        let scratch = 3 * M * D + M * R + 3 * M * R + 2 * attentionQueryBlock(tokens: N) * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
         return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch)
     }
 }

@@ -47,19 +47,20 @@ struct SideTransformerBlock {
     }
 
     /// What backward needs from forward, kept from step to step (same batch shape: same storage).
-    /// The attention probabilities are not kept: backward recomputes them into `Scratch.probs`
-    /// (B·H·N² floats a block would otherwise hold: 60 MB at d = 96, H = 12, 32 examples).
+    /// The attention probabilities are not kept: backward recomputes them from each query's
+    /// log-sum-exp (AttentionRecomputed.swift; B·H·N² floats a block would otherwise hold: 60 MB at
+    /// d = 96, H = 12, 32 examples).
     struct Saved {
         var input: [Float] = [], mean1: [Float] = [], rstd1: [Float] = []
-        var qkv: [Float] = [], attended: [Float] = []
+        var qkv: [Float] = [], attended: [Float] = [], logSumExp: [Float] = []
         var mid: [Float] = [], mean2: [Float] = [], rstd2: [Float] = []
         var pre: [Float] = [], act: [Float] = []
     }
 
     /// Working buffers of forward and backward, shared by the blocks of a network (they run one after another).
     struct Scratch {
-        var normalized: [Float] = [], dnormalized: [Float] = [], dact: [Float] = [], dpre: [Float] = []
-        var dattended: [Float] = [], dqkv: [Float] = [], probs: [Float] = [], dprobs: [Float] = [], recomputed: [Float] = []
+        var normalized: [Float] = [], dnormalized: [Float] = [], dact: [Float] = []
+        var dattended: [Float] = [], dqkv: [Float] = []
     }
 
     /// h (M, d) → out (M, d) in place, saving what backward needs.
@@ -71,9 +72,9 @@ struct SideTransformerBlock {
         layerNormForward(out: &t.normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
         s.qkv.reuse(count: M * 3 * d, zeroed: false)
         linearForward(out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
-        t.probs.reuse(count: B * heads * N * N, zeroed: false)
+        s.logSumExp.reuse(count: B * heads * N, zeroed: false)
         s.attended.reuse(count: M * d, zeroed: false)
-        attentionForward(out: &s.attended, probs: &t.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
+        attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
                          scale: 1 / Float(d / heads).squareRoot())
         linearForward(out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d, outFeatures: d, accumulate: true)
         s.mid.assign(h)
@@ -90,34 +91,27 @@ struct SideTransformerBlock {
                   saved s: Saved, scratch t: inout Scratch) {
         let d = width, M = B * N, F = hidden
         t.normalized.reuse(count: M * d, zeroed: false)
-        // MLP branch: out = mid + fc2(gelu(fc1(LN₂(mid)))).
-        t.dact.reuse(count: M * F, zeroed: true)
+        // MLP branch: out = mid + fc2(gelu(fc1(LN₂(mid)))). Scratch gradients are overwritten whole, never zeroed.
+        t.dact.reuse(count: M * F, zeroed: false)
         linearBackward(dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
-                       rows: M, inFeatures: F, outFeatures: d)
-        t.dpre.reuse(count: M * F, zeroed: true)
-        geluBackward(dinp: &t.dpre, inp: s.pre, dout: t.dact, count: M * F)
+                       rows: M, inFeatures: F, outFeatures: d, overwriteInputGradient: true)
+        geluBackwardInPlace(grad: &t.dact, inp: s.pre, count: M * F)
         layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
-        t.dnormalized.reuse(count: M * d, zeroed: true)
-        linearBackward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dpre, inp: t.normalized, weight: p + fc1Weight,
-                       rows: M, inFeatures: d, outFeatures: F)
+        t.dnormalized.reuse(count: M * d, zeroed: false)
+        linearBackward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dact, inp: t.normalized, weight: p + fc1Weight,
+                       rows: M, inFeatures: d, outFeatures: F, overwriteInputGradient: true)
         layerNormBackward(dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: t.dnormalized, inp: s.mid,
                           weight: p + norm2Weight, mean: s.mean2, rstd: s.rstd2, rows: M, cols: d)
         // Attention branch: mid = input + proj(attn(LN₁(input))).
-        t.dattended.reuse(count: M * d, zeroed: true)
+        t.dattended.reuse(count: M * d, zeroed: false)
         linearBackward(dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
-                       rows: M, inFeatures: d, outFeatures: d)
-        let scale = 1 / Float(d / heads).squareRoot()
-        t.probs.reuse(count: B * heads * N * N, zeroed: false)
-        t.recomputed.reuse(count: M * d, zeroed: false)
-        attentionForward(out: &t.recomputed, probs: &t.probs, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads, scale: scale)
-        t.dqkv.reuse(count: M * 3 * d, zeroed: true)
-        t.dprobs.reuse(count: N * N, zeroed: false)
-        attentionBackward(dqkv: &t.dqkv, scratch: &t.dprobs, dout: t.dattended, qkv: s.qkv, probs: t.probs, batch: B, tokens: N,
-                          heads: heads, headDim: d / heads, scale: scale)
+                       rows: M, inFeatures: d, outFeatures: d, overwriteInputGradient: true)
+        t.dqkv.reuse(count: M * 3 * d, zeroed: false)
+        attentionBackward(dqkv: &t.dqkv, dout: t.dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp, batch: B, tokens: N,
+                          heads: heads, headDim: d / heads, scale: 1 / Float(d / heads).squareRoot())
         layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
-        t.dnormalized.reuse(count: M * d, zeroed: true)
         linearBackward(dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized, weight: p + qkvWeight,
-                       rows: M, inFeatures: d, outFeatures: 3 * d)
+                       rows: M, inFeatures: d, outFeatures: 3 * d, overwriteInputGradient: true)
         layerNormBackward(dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: t.dnormalized, inp: s.input,
                           weight: p + norm1Weight, mean: s.mean1, rstd: s.rstd1, rows: M, cols: d)
     }
@@ -125,12 +119,12 @@ struct SideTransformerBlock {
     /// Floats saved per forward (for working-memory estimates).
     func savedFloats(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, d = width
-        return M * d + 4 * M + M * 3 * d + M * d + M * d + 2 * M * hidden
+        return M * d + 4 * M + M * 3 * d + M * d + B * heads * N + M * d + 2 * M * hidden
     }
 
     /// Floats of `Scratch` (shared by all blocks).
     func scratchFloats(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, d = width
-        return 2 * M * d + 2 * M * hidden + M * d + M * 3 * d + B * heads * N * N + N * N + M * d
+        return 2 * M * d + M * hidden + M * d + M * 3 * d + 2 * attentionQueryBlock(tokens: N) * N
     }
 }

@@ -73,15 +73,15 @@ public final class TrialTrainer {
 
     /// The working memory of a trial of `network` at `batch` on a cache of `cacheTokens` tokens per
     /// example (class-token networks read one) and `width`: the network's plus one batch of input taps;
-    /// with `shards` > 1 also the other replicas (a shard's batch each), a gradient per shard and the
-    /// shards' copies of the taps.
+    /// with `shards` > 1 also the other replicas (a shard's batch each) and a gradient per shard (shards
+    /// read windows of the batch's taps; a class-token network's shards copy their class tokens).
     public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int, shards: Int = 1) -> Int {
         let tokens = network.classTokenOnly ? 1 : cacheTokens
         let taps = network.requiredTaps.count * batch * tokens * width * 4
         guard shards > 1 else { return network.trialMemoryBytes(batch: batch) + taps }
         let shardBatch = (batch + shards - 1) / shards
         return network.trialMemoryBytes(batch: batch) + (shards - 1) * network.trialMemoryBytes(batch: shardBatch)
-            + shards * network.layout.count * 4 + 2 * taps
+            + shards * network.layout.count * 4 + (network.classTokenOnly ? 2 : 1) * taps
     }
 
     /// Frees the working buffers of the network and of its shards' replicas.

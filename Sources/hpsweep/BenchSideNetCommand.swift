@@ -116,11 +116,11 @@ enum BenchSideNetCommand: Command {
         print(String(format: "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
                      median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
         // The estimate is per trial at the full batch; the workers together hold about that much
-        // (each a shard), plus one gradient buffer per worker and the shard copies of the taps.
+        // (each a shard), plus one gradient buffer per worker (and a class-token network's shard copies).
         let estimate = network.trialMemoryBytes(batch: B) + threads * 4 * network.layout.count
-            + B * (network.classTokenOnly ? 1 : N) * D * 4 * network.requiredTaps.count
+            + (network.classTokenOnly ? B * D * 4 * network.requiredTaps.count : 0)
         let measured = max(0, peak - before)
-        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; includes the %d taps' shard copies)",
+        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; %d taps read in place)",
                      Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
                      network.requiredTaps.count))
         if arguments.isSet(BenchSideNetCommand.torch) {

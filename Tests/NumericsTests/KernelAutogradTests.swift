@@ -69,6 +69,14 @@ final class KernelAutogradTests: XCTestCase {
         attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, batch: B, tokens: N, heads: H,
                           headDim: Dh, scale: 1 / Float(Dh).squareRoot())
         assertClose(dqkv, try array("attention.dqkv"), rtol: 1e-5, "dqkv")
+        // The training pair that keeps each query's log-sum-exp instead of the probabilities.
+        var recomputedOut = [Float](repeating: 0, count: out.count), logSumExp = [Float](repeating: 0, count: B * H * N)
+        attentionForward(out: &recomputedOut, logSumExp: &logSumExp, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        assertClose(recomputedOut, try array("attention.out"), rtol: 1e-5, "out (log-sum-exp)")
+        var recomputedGradient = [Float](repeating: .nan, count: qkv.count)
+        attentionBackward(dqkv: &recomputedGradient, dout: dout, out: recomputedOut, qkv: qkv, logSumExp: logSumExp, batch: B, tokens: N,
+                          heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        assertClose(recomputedGradient, try array("attention.dqkv"), rtol: 1e-5, "dqkv (log-sum-exp)")
     }
 
     func testCrossEntropyWithLabelSmoothing() throws {

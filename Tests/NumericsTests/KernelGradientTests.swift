@@ -81,6 +81,9 @@ final class KernelGradientTests: XCTestCase {
         var dinp = [Float](repeating: 0, count: inp.count)
         geluBackward(dinp: &dinp, inp: inp, dout: dout, count: inp.count)
         assertClose(dinp, finiteDifferenceGradient(inp, eps: 1e-2) { projectedLoss(forward($0), dout) }, rtol: 1e-3, "dinp")
+        var inPlace = dout
+        geluBackwardInPlace(grad: &inPlace, inp: inp, count: inp.count)
+        XCTAssertEqual(inPlace, dinp, "in-place variant")
     }
 
     func testSoftmaxBackward() {
