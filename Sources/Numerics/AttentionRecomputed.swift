@@ -26,7 +26,8 @@ public func attentionForward(
     let blockRows = attentionQueryBlock(tokens: N)
     forEachExampleChunk(B) { range, _ in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * N)
-        defer { scores.deallocate() }
+        let totals = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
+        defer { scores.deallocate(); totals.deallocate() }
         let W = H * Dh
         for b in range {
             for h in 0..<H {
@@ -36,17 +37,22 @@ public func attentionForward(
                     let rows = min(blockRows, N - first)
                     BLAS.sgemm(transB: true, m: rows, n: N, k: Dh, alpha: scale, a: q + first * 3 * W, lda: 3 * W,
                                b: k, ldb: 3 * W, c: scores, ldc: N)
+                    // exp(S − max) unnormalised times V, then each output row divided by its sum: Dh
+                    // divisions per row instead of N.
                     for r in 0..<rows {
                         let s = scores + r * N
                         let shift = vectorMax(s, count: N)
                         for c in 0..<N { s[c] = fastExp(s[c] - shift) }
                         let total = vectorSum(s, count: N)
-                        let inv = 1 / total
-                        for c in 0..<N { s[c] *= inv }
+                        totals[r] = total
                         lse[first + r] = shift + log(total)
                     }
-                    BLAS.sgemm(m: rows, n: Dh, k: N, a: scores, lda: N, b: v, ldb: 3 * W,
-                               c: out + (b * N + first) * W + h * Dh, ldc: W)
+                    let o = out + (b * N + first) * W + h * Dh
+                    BLAS.sgemm(m: rows, n: Dh, k: N, a: scores, lda: N, b: v, ldb: 3 * W, c: o, ldc: W)
+                    for r in 0..<rows {
+                        let inv = 1 / totals[r], row = o + r * W
+                        for c in 0..<Dh { row[c] *= inv }
+                    }
                 }
             }
         }

@@ -29,6 +29,24 @@ public func layerNormForward(
     }
 }
 
+/// x (M, C) += add (M, C), then out = LN(x) without affine parameters, saving rstd: each row is
+/// added and normalised while it is in L1, instead of one pass over both arrays and then another.
+@inlinable
+public func addThenLayerNormForward(
+    out: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+    residual x: UnsafeMutablePointer<Float>, add: UnsafePointer<Float>, rows M: Int, cols C: Int, eps: Float
+) {
+    let invC = 1 / Float(C)
+    for r in 0..<M {
+        let row = x + r * C, z = add + r * C, y = out + r * C
+        for c in 0..<C { row[c] += z[c] }
+        let m = vectorSum(row, count: C) * invC
+        let s = 1 / (vectorSumOfSquaredDeviations(row, count: C, mean: m) * invC + eps).squareRoot()
+        for c in 0..<C { y[c] = (row[c] - m) * s }
+        rstd[r] = s
+    }
+}
+
 /// Accumulates dinp (M, C), dweight (C), dbias (C) from dout (M, C), given the forward's input and
 /// its saved mean/rstd. A nil weight means the LayerNorm had no affine parameters.
 @inlinable

@@ -35,6 +35,13 @@ public final class DataParallelStep {
     public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch,
                                  labelSmoothing: Float = 0, threads: Int) -> Float {
         let shardCount = min(replicas.count, batch.batch)
+        // One shard is the network's own step on one thread (the same bits at any thread count): no
+        // gradient buffer to zero and merge, no slice.
+        if shardCount == 1 {
+            return BLAS.withThreadCount(1) {
+                replicas[0].lossAndGradients(parameters, gradients: gradients, batch, labelSmoothing: labelSmoothing).loss
+            }
+        }
         let shards = (0..<shardCount).map { w in (w * batch.batch / shardCount)..<((w + 1) * batch.batch / shardCount) }
         var losses = [Float](repeating: 0, count: shardCount)
         BLAS.withThreadCount(1) {

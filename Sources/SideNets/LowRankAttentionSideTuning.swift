@@ -96,12 +96,15 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         var index = 0
         for (i, group) in modules.enumerated() {
             let z = input.pointer(.block(i * gap))
-            u.withUnsafeMutableBufferPointer { us in for k in 0..<(M * D) { us[k] += z[k] } }   // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g
-            for module in group {
+            for (t, module) in group.enumerated() {
                 // Move the module's buffers out (no copy-on-write), fill them, move them back.
                 var s = Saved.empty
                 swap(&s, &saved[index])
-                layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                if t == 0 {   // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g, added row by row as it is normalised
+                    addThenLayerNormForward(out: &s.normalized, rstd: &s.rstd, residual: &u, add: z, rows: M, cols: D, eps: Self.eps)
+                } else {
+                    layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                }
                 linearForward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
                 attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())

@@ -86,6 +86,19 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertEqual(inPlace, dinp, "in-place variant")
     }
 
+    func testAddThenLayerNormEqualsAddingFirst() {
+        let (M, C) = (4, 37)
+        let x = randomArray(M * C, seed: 31, scale: 2), z = randomArray(M * C, seed: 32)
+        let added = zip(x, z).map { $0 + $1 }
+        var expected = [Float](repeating: 0, count: M * C), expectedRstd = [Float](repeating: 0, count: M)
+        layerNormForward(out: &expected, mean: nil, rstd: &expectedRstd, inp: added, weight: nil, bias: nil, rows: M, cols: C, eps: 1e-6)
+        var residual = x, out = [Float](repeating: 0, count: M * C), rstd = [Float](repeating: 0, count: M)
+        addThenLayerNormForward(out: &out, rstd: &rstd, residual: &residual, add: z, rows: M, cols: C, eps: 1e-6)
+        XCTAssertEqual(residual, added, "the residual holds the sum")
+        XCTAssertEqual(out, expected)
+        XCTAssertEqual(rstd, expectedRstd)
+    }
+
     func testSoftmaxBackward() {
         let (M, C) = (3, 9)
         let scale: Float = 0.7
