@@ -18,6 +18,25 @@ final class FastMathTests: XCTestCase {
         XCTAssertFalse(fastExp(.infinity).isNaN)
     }
 
+    /// The 16-lane exp gives the scalar one's bits in every lane, and the row helper the same values
+    /// and their sum, whatever the tail length.
+    func testSixteenLaneExpEqualsScalar() {
+        var x: Float = -90
+        while x <= 90 {
+            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.173 })
+            let vector = fastExp(lanes)
+            for i in 0..<16 { XCTAssertEqual(vector[i].bitPattern, fastExp(lanes[i]).bitPattern, "x = \(lanes[i])") }
+            x += 2.9
+        }
+        for n in [0, 5, 16, 37, 197] {
+            var row = (0..<n).map { Float($0 % 23) * 0.37 - 4 }
+            let expected = row.map { fastExp($0 - 1.5) }
+            let total = exponentiateShifted(&row, count: n, shift: 1.5)
+            XCTAssertEqual(row, expected, "n = \(n)")
+            XCTAssertEqual(Double(total), expected.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-5 * max(1, Double(total)), "n = \(n)")
+        }
+    }
+
     func testNormalCDFMatchesErfcOnBothTails() {
         // In the far tail the Float rounding of z² inside exp dominates (ulp(z²)·1 relative).
         var worstCore = 0.0, worstTail = 0.0
