@@ -1,10 +1,13 @@
 #include "bf16_gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 enum { MR = HPS_BF16_MR, NR = HPS_BF16_NR };
@@ -144,8 +147,101 @@ static void tile_avx512(int kp, const uint16_t *a, int lda, const uint16_t *pb, 
         _mm512_mask_storeu_ps(out + 16, mask1, v1);
     }
 }
+
+// AMX (Sapphire Rapids and later Xeons): tdpbf16ps multiplies a 16-row × 32-bf16 tile of A by a
+// 16-pair × 16-column tile of B into a 16 × 16 fp32 tile, 16× the work of one vdpbf16ps. On Intel
+// cores vdpbf16ps has no more throughput than fp32 FMA (one port), so bf16 pays there only through AMX.
+// The packed B panels (pairs × 32 columns × 2) are already AMX's layout: a B tile is 16 pair-rows of
+// one panel's first or second 16 columns (64 bytes each, 128 bytes apart).
+#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+enum { AMX_ROWS = 16, AMX_PAIRS = 16, AMX_MC = 256 };
+
+typedef struct {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+} tile_config;
+
+int hps_bf16_amx(void) {
+    static int state = -1;  // -1 unknown; the answer does not change within a process
+    if (state >= 0) return state;
+    unsigned eax, ebx, ecx, edx;
+    state = 0;
+    if (!hps_bf16_hardware()) return state;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 22)) || !(edx & (1u << 24))) return state;  // AMX-BF16, AMX-TILE
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return state;  // XTILECFG and XTILEDATA state enabled by the OS
+    // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA).
+    if (syscall(SYS_arch_prctl, 0x1023, 18) != 0) return state;
+    state = 1;
+    return state;
+}
+
+// Rows m_begin ..< m_end (a multiple of 16 apart) of C = A · B (+ C when accumulate), over all k2
+// pairs: tiles 0–1 accumulate C's 16 × 32 block, 2 is A, 3–4 are B; 5–7 the same for the last
+// k2 mod 16 pairs (shaped by the configuration, so nothing is read past a row or a panel).
+AMX_TARGET
+static void gemm_amx(int m_begin, int m_end, int n, int k2, const uint16_t *a, int lda, const uint16_t *packed_b,
+                     int accumulate, float *c, int ldc) {
+    int whole = k2 / AMX_PAIRS * AMX_PAIRS, tail = k2 - whole;
+    tile_config config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 5; t++) { config.rows[t] = 16; config.bytes_per_row[t] = 64; }
+    if (tail) {
+        config.rows[5] = 16; config.bytes_per_row[5] = (uint16_t)(tail * 4);
+        config.rows[6] = config.rows[7] = (uint8_t)tail; config.bytes_per_row[6] = config.bytes_per_row[7] = 64;
+    }
+    _tile_loadconfig(&config);
+    float block[AMX_ROWS * NR] __attribute__((aligned(64)));
+    for (int i0 = m_begin; i0 < m_end; i0 += AMX_MC) {
+        int i_end = i0 + AMX_MC < m_end ? i0 + AMX_MC : m_end;
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            const uint16_t *pb = packed_b + (size_t)(j0 / NR) * k2 * NR * 2;
+            int cols = n - j0 < NR ? n - j0 : NR;
+            __mmask16 mask0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+            __mmask16 mask1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+            for (int i = i0; i < i_end; i += AMX_ROWS) {
+                const uint16_t *row = a + (size_t)i * lda;
+                _tile_zero(0);
+                _tile_zero(1);
+                for (int p = 0; p < whole; p += AMX_PAIRS) {
+                    _tile_loadd(2, row + 2 * p, lda * 2);
+                    _tile_loadd(3, pb + (size_t)p * NR * 2, NR * 4);
+                    _tile_loadd(4, pb + (size_t)p * NR * 2 + 32, NR * 4);
+                    _tile_dpbf16ps(0, 2, 3);
+                    _tile_dpbf16ps(1, 2, 4);
+                }
+                if (tail) {
+                    _tile_loadd(5, row + 2 * whole, lda * 2);
+                    _tile_loadd(6, pb + (size_t)whole * NR * 2, NR * 4);
+                    _tile_loadd(7, pb + (size_t)whole * NR * 2 + 32, NR * 4);
+                    _tile_dpbf16ps(0, 5, 6);
+                    _tile_dpbf16ps(1, 5, 7);
+                }
+                _tile_stored(0, block, NR * 4);
+                _tile_stored(1, block + 16, NR * 4);
+                for (int r = 0; r < AMX_ROWS; r++) {
+                    float *out = c + (size_t)(i + r) * ldc + j0;
+                    __m512 v0 = _mm512_load_ps(block + r * NR), v1 = _mm512_load_ps(block + r * NR + 16);
+                    if (accumulate) {
+                        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, out));
+                        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, out + 16));
+                    }
+                    _mm512_mask_storeu_ps(out, mask0, v0);
+                    _mm512_mask_storeu_ps(out + 16, mask1, v1);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
 #else
 int hps_bf16_hardware(void) { return 0; }
+int hps_bf16_amx(void) { return 0; }
 #endif
 
 void hps_bf16_round_rows(int row_begin, int row_end, int cols, const float *src, int ld_src, int trans,
@@ -186,6 +282,32 @@ void hps_bf16_gemm(int m_begin, int m_end, int n, int k, const uint16_t *a, int 
             for (int i = m_begin; i < m_end; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
+#if defined(__x86_64__)
+    // AMX for every row: whole 16-row blocks in place, the rows left over through a zero-padded block,
+    // so that a row's sums never depend on how the rows were split over threads.
+    if (use_hardware == 2 && hps_bf16_amx()) {
+        int amx_end = m_begin + (m_end - m_begin) / AMX_ROWS * AMX_ROWS, left = m_end - amx_end;
+        if (amx_end > m_begin) gemm_amx(m_begin, amx_end, n, k2, a, lda, packed_b, beta != 0, c, ldc);
+        if (left > 0) {
+            uint16_t *rows = calloc((size_t)AMX_ROWS * lda, sizeof(uint16_t));
+            float *block = calloc((size_t)AMX_ROWS * n, sizeof(float));
+            if (rows && block) {
+                memcpy(rows, a + (size_t)amx_end * lda, (size_t)left * lda * sizeof(uint16_t));
+                for (int r = 0; r < left && beta != 0; r++) memcpy(block + (size_t)r * n, c + (size_t)(amx_end + r) * ldc, (size_t)n * sizeof(float));
+                gemm_amx(0, AMX_ROWS, n, k2, rows, lda, packed_b, beta != 0, block, n);
+                for (int r = 0; r < left; r++) memcpy(c + (size_t)(amx_end + r) * ldc, block + (size_t)r * n, (size_t)n * sizeof(float));
+                free(rows);
+                free(block);
+                return;
+            }
+            free(rows);
+            free(block);
+            m_begin = amx_end;  // out of memory for 16 rows: the vdpbf16ps kernel takes them
+        } else {
+            return;
+        }
+    }
+#endif
     for (int p0 = 0; p0 < k2; p0 += KC) {
         int kp = k2 - p0 < KC ? k2 - p0 : KC;
         int accumulate = p0 > 0 || beta != 0;

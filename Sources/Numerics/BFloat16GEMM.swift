@@ -21,6 +21,12 @@ public enum ComputePrecision: String, CaseIterable, Sendable {
 public enum BFloat16GEMM {
     /// Whether this CPU runs the vector kernel (AVX-512 with BF16, ZMM state enabled by the OS).
     public static let hardwareAvailable = hps_bf16_hardware() != 0
+    /// Whether it also has AMX-BF16 tiles, which `gemm` then uses for whole 16-row blocks: on Intel
+    /// cores `vdpbf16ps` multiplies no faster than fp32 FMA, and only the tiles make bf16 pay.
+    public static let amxAvailable = hps_bf16_amx() != 0
+
+    /// The C kernel's level: 0 scalar, 1 vdpbf16ps, 2 AMX tiles (where available).
+    static func kernelLevel(useHardware: Bool, amx: Bool) -> Int32 { useHardware ? (amx && amxAvailable ? 2 : 1) : 0 }
 
     /// A left operand rounded to bf16 and kept (tests, `bench gemm`).
     public struct Matrix {
@@ -79,12 +85,16 @@ public enum BFloat16GEMM {
     }
 
     /// `C (rows × n) = A · B + beta · C` for A rounded by `round(…into:)` (row stride `stride(columns: b.k)`),
-    /// rows split over `threads` threads in whole tiles.
+    /// rows split over `threads` threads in whole tiles. With `amx` (the default where the CPU has it)
+    /// whole 16-row blocks run on AMX tiles: the same products, summed in another order.
     public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, _ b: PackedB, beta: Float = 0,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable) {
+                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
+                            amx: Bool = amxAvailable) {
         precondition(rows >= 0 && ldc >= max(1, b.n), "BFloat16GEMM.gemm: bad shape rows=\(rows) ldc=\(ldc) n=\(b.n)")
         precondition(!useHardware || hardwareAvailable, "BFloat16GEMM.gemm: this CPU has no AVX512_BF16")
-        let tile = Int(HPS_BF16_MR), tiles = (rows + tile - 1) / tile
+        let level = kernelLevel(useHardware: useHardware, amx: amx)
+        // Row ranges in whole tiles of both kernels (48 = lcm(12, 16) rows): only the last range pads rows for AMX.
+        let tile = level == 2 ? 48 : Int(HPS_BF16_MR), tiles = (rows + tile - 1) / tile
         let parts = max(1, min(threads, tiles))
         let lda = Int32(stride(columns: b.k))
         b.storage.withUnsafeBufferPointer { pb in
@@ -93,17 +103,17 @@ public enum BFloat16GEMM {
                 let begin = tiles * part / parts * tile, end = min(rows, tiles * (part + 1) / parts * tile)
                 guard begin < end else { return }
                 hps_bf16_gemm(Int32(begin), Int32(end), Int32(b.n), Int32(b.k), input.value, lda,
-                              packed.value, beta, output.value, Int32(ldc), useHardware ? 1 : 0)
+                              packed.value, beta, output.value, Int32(ldc), level)
             }
         }
     }
 
     /// `C (m × n) = A · B + beta · C` for a kept matrix A.
     public static func gemm(_ a: Matrix, _ b: PackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            threads: Int = 1, useHardware: Bool = hardwareAvailable) {
+                            threads: Int = 1, useHardware: Bool = hardwareAvailable, amx: Bool = amxAvailable) {
         precondition(a.columns == b.k, "BFloat16GEMM.gemm: inner sizes differ (\(a.columns) vs \(b.k))")
         a.storage.withUnsafeBufferPointer { pa in
-            gemm(rows: a.rows, a: pa.baseAddress, b, beta: beta, c: c, ldc: ldc, threads: threads, useHardware: useHardware)
+            gemm(rows: a.rows, a: pa.baseAddress, b, beta: beta, c: c, ldc: ldc, threads: threads, useHardware: useHardware, amx: amx)
         }
     }
 }

@@ -32,7 +32,7 @@ enum BenchGEMMCommand: Command {
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])' for '\(displayName)'") }
         let threads = try arguments.value(BenchGEMMCommand.threads, default: availableCores)
         let repeats = try arguments.value(BenchGEMMCommand.repeats, default: 5)
-        print("hpsweep bench gemm: bf16 × bf16 → fp32 (vdpbf16ps) against OpenBLAS fp32, \(threads) thread\(threads == 1 ? "" : "s")")
+        print("hpsweep bench gemm: bf16 × bf16 → fp32 (\(BFloat16GEMM.amxAvailable ? "AMX tiles" : "vdpbf16ps")) against OpenBLAS fp32, \(threads) thread\(threads == 1 ? "" : "s")")
         print(machineLine)
         guard BFloat16GEMM.hardwareAvailable else {
             throw FileProblem("this CPU has no AVX512_BF16 (vdpbf16ps); bf16 GEMM would run its scalar reference path only")

@@ -66,6 +66,7 @@ if words == ["--version"] || words == ["version"] {
     print("hpsweep \(version)")
     print("BLAS: \(BLASKernel.current.summary)")
     print("CPU: \(CPUDescription.current.summary)")
+    print("bf16 GEMM: \(BFloat16GEMM.amxAvailable ? "AMX tiles" : BFloat16GEMM.hardwareAvailable ? "vdpbf16ps (AVX512_BF16)" : "none (fp32 only)")")
     exit(0)
 }
 // `hpsweep help run`, `hpsweep --help run`; a command's own `--help` is found by its parser, where an

@@ -54,9 +54,39 @@ final class BFloat16GEMMTests: XCTestCase {
             let packed = BFloat16GEMM.pack(k: k, n: n, b: b, ldb: k, transB: true)
             for beta: Float in [0, 1] {
                 var vector = c0, scalar = c0
-                BFloat16GEMM.gemm(roundedByVector, packed, beta: beta, c: &vector, ldc: n, threads: 2, useHardware: true)
+                BFloat16GEMM.gemm(roundedByVector, packed, beta: beta, c: &vector, ldc: n, threads: 2, useHardware: true, amx: false)
                 BFloat16GEMM.gemm(roundedByScalar, packed, beta: beta, c: &scalar, ldc: n, threads: 1, useHardware: false)
                 XCTAssertEqual(vector.map(\.bitPattern), scalar.map(\.bitPattern), "m \(m) n \(n) k \(k) beta \(beta)")
+            }
+        }
+    }
+
+    /// AMX tiles sum the same exact products in another order: within fp32 summation error of the
+    /// float64 sums, on shapes with rows past the last 16-row block, a k that is no multiple of 32
+    /// (the tail tiles), columns past the last 16, and a beta that keeps or scales C.
+    func testAMXKernelWithinFloatSummationOfFloat64() throws {
+        try XCTSkipUnless(BFloat16GEMM.amxAvailable, "this CPU has no AMX-BF16; the vdpbf16ps and scalar paths are tested above")
+        for (index, (m, n, k)) in (shapes + [(m: 200, n: 96, k: 768), (m: 64, n: 40, k: 33), (m: 97, n: 16, k: 64)]).enumerated() {
+            let a = randomArray(m * k, seed: UInt64(90 + index)), b = randomArray(n * k, seed: UInt64(95 + index))
+            let c0 = randomArray(m * n, seed: 99)
+            let rounded = BFloat16GEMM.round(rows: m, columns: k, a: a, lda: k)
+            let packed = BFloat16GEMM.pack(k: k, n: n, b: b, ldb: k, transB: true)
+            for beta: Float in [0, 1, 0.5] {
+                var c = c0
+                BFloat16GEMM.gemm(rounded, packed, beta: beta, c: &c, ldc: n, threads: 2, amx: true)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = 0.0, magnitude = 0.0
+                        for p in 0..<k {
+                            let product = Double(bf16(a[i * k + p])) * Double(bf16(b[j * k + p]))
+                            sum += product
+                            magnitude += abs(product)
+                        }
+                        let old = Double(beta) * Double(c0[i * n + j])
+                        let bound = Double(k + 2) * 0x1p-24 * (magnitude + abs(old)) + 1e-30
+                        XCTAssertEqual(Double(c[i * n + j]), sum + old, accuracy: bound, "m \(m) n \(n) k \(k) beta \(beta) at (\(i), \(j))")
+                    }
+                }
             }
         }
     }

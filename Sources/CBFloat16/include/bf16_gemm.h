@@ -20,6 +20,8 @@ enum { HPS_BF16_MR = 12, HPS_BF16_NR = 32 };
 
 // 1 when this CPU (and its OS) can run vdpbf16ps on 512-bit registers.
 int hps_bf16_hardware(void);
+// Whether AMX-BF16 tiles are usable (CPU, OS state, and Linux's permission, requested here once).
+int hps_bf16_amx(void);
 
 // Rows row_begin..<row_end of dst (row stride ld_dst, even) = bf16(op(src)), where op(src) is
 // rows × cols: src row-major with row stride ld_src, or with trans stored cols × rows
@@ -34,7 +36,9 @@ size_t hps_bf16_packed_b_count(int k, int n);
 void hps_bf16_pack_b(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed);
 
 // C[rows m_begin..<m_end, all n columns] = A·B + beta·C (beta 0 ignores C's old contents).
-// Disjoint row ranges may run on separate threads.
+// use_hardware: 0 the scalar path, 1 vdpbf16ps (bitwise the scalar path), 2 AMX tiles where
+// hps_bf16_amx() (same products, fp32 sums in another order), else 1. Disjoint row ranges may run on
+// separate threads.
 void hps_bf16_gemm(int m_begin, int m_end, int n, int k, const uint16_t *a, int lda,
                    const uint16_t *packed_b, float beta, float *c, int ldc, int use_hardware);
 
