@@ -68,7 +68,14 @@ public func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, 
         i += 16
     }
     var total = sums.sum()
-    while i < n { x[i] = fastExp(x[i] - shift); total += x[i]; i += 1 }
+    // The last n mod 16 through one vector as well: a softmax row of 197 has 5 left over, and five
+    // scalar exponentials cost about as much as the twelve vectors before them.
+    if i < n {
+        var tail = SIMD16<Float>(repeating: 0)
+        for j in 0..<(n - i) { tail[j] = x[i + j] }
+        let e = fastExp(tail - shifts)
+        for j in 0..<(n - i) { x[i + j] = e[j]; total += e[j] }
+    }
     return total
 }
 
