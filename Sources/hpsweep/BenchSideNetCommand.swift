@@ -90,6 +90,8 @@ enum BenchSideNetCommand: Command {
         let network = replicas[0]
         var rng = SeededRNG(seed: 1)
         let batch = TapBatch(taps: randomTaps(for: network, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
+        // The random taps were made as tensors and copied: start the peak after that transient.
+        resetPeakResidentBytes()
         let before = currentResidentBytes()
         var p = [Float](repeating: 0, count: network.layout.count)
         network.initialize(&p, rng: &rng)
