@@ -109,3 +109,36 @@ public func normalCDF(_ x: Float) -> Float {
 public func normalPDF(_ x: Float) -> Float {
     0.398_942_28 * fastExp(-0.5 * x * x)
 }
+
+/// `fastErfcNonNegative`, `normalCDF` and `normalPDF` on 16 lanes, each the scalar function's operations
+/// in its order (so the same bits per lane), for the GELU loops (see `fastExp` on 16 lanes for why).
+@inlinable @inline(__always)
+public func fastErfcNonNegative(_ z: SIMD16<Float>) -> SIMD16<Float> {
+    let t = 1 / (1 + 0.5 * z)
+    var p = SIMD16<Float>(repeating: 0.170_872_77)
+    p = p * t - 0.822_152_23
+    p = p * t + 1.488_515_87
+    p = p * t - 1.135_203_98
+    p = p * t + 0.278_868_07
+    p = p * t - 0.186_288_06
+    p = p * t + 0.096_784_18
+    p = p * t + 0.374_091_96
+    p = p * t + 1.000_023_68
+    p = p * t - 1.265_512_23
+    return t * fastExp(p - z * z)
+}
+
+@inlinable @inline(__always)
+public func normalCDF(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    var magnitude = x
+    magnitude.replace(with: -x, where: x .< 0)
+    let tail = 0.5 * fastErfcNonNegative(magnitude * 0.707_106_77)
+    var result = tail
+    result.replace(with: 1 - tail, where: x .>= 0)
+    return result
+}
+
+@inlinable @inline(__always)
+public func normalPDF(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    0.398_942_28 * fastExp(-0.5 * x * x)
+}

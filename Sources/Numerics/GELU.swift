@@ -8,9 +8,18 @@ import Foundation
 /// out (n) = gelu(inp (n)). `out` may alias `inp`.
 @inlinable
 public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
+    // 16 lanes at a time (the scalar loop vectorises only 8 wide on AVX-512), then the rest.
+    let input = UnsafeRawPointer(inp), output = UnsafeMutableRawPointer(out)
+    var i = 0
+    while i + 16 <= n {
+        let x = input.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        output.storeBytes(of: x * normalCDF(x), toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n {
         let x = inp[i]
         out[i] = x * normalCDF(x)
+        i += 1
     }
 }
 
@@ -27,9 +36,18 @@ public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 /// grad (n) ← gelu'(inp) · grad: turns d(output) into d(input) in place (no zeroed buffer needed).
 @inlinable
 public func geluBackwardInPlace(grad: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
+    let input = UnsafeRawPointer(inp), gradient = UnsafeMutableRawPointer(grad)
+    var i = 0
+    while i + 16 <= n {
+        let x = input.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        let g = gradient.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        gradient.storeBytes(of: g * (normalCDF(x) + x * normalPDF(x)), toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n {
         let x = inp[i]
         grad[i] *= normalCDF(x) + x * normalPDF(x)
+        i += 1
     }
 }
 

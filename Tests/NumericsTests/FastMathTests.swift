@@ -37,6 +37,25 @@ final class FastMathTests: XCTestCase {
         }
     }
 
+    /// GELU's 16-lane normal CDF and density give the scalar functions' bits, and so GELU forward and
+    /// backward the same values whether an element falls in a vector or in the tail.
+    func testSixteenLaneNormalEqualsScalar() {
+        var x: Float = -12
+        while x <= 12 {
+            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0371 } )
+            let cdf = normalCDF(lanes), pdf = normalPDF(lanes)
+            for i in 0..<16 {
+                XCTAssertEqual(cdf[i].bitPattern, normalCDF(lanes[i]).bitPattern, "Φ(\(lanes[i]))")
+                XCTAssertEqual(pdf[i].bitPattern, normalPDF(lanes[i]).bitPattern, "φ(\(lanes[i]))")
+            }
+            x += 0.61
+        }
+        let inputs = (0..<37).map { Float($0) * 0.31 - 5 } + [0, -0.0]
+        var vectorised = [Float](repeating: 0, count: inputs.count)
+        geluForward(out: &vectorised, inp: inputs, count: inputs.count)
+        XCTAssertEqual(vectorised, inputs.map { $0 * normalCDF($0) })
+    }
+
     func testNormalCDFMatchesErfcOnBothTails() {
         // In the far tail the Float rounding of z² inside exp dominates (ulp(z²)·1 relative).
         var worstCore = 0.0, worstTail = 0.0
