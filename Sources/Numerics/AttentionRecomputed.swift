@@ -42,7 +42,7 @@ public func attentionForward(
                     for r in 0..<rows {
                         let s = scores + r * N
                         let shift = vectorMax(s, count: N)
-                        let total = exponentiateShifted(s, count: N, shift: shift)
+                        let total = exponentiateShifted(s, into: s, count: N, shift: shift)
                         totals[r] = total
                         lse[first + r] = shift + log(total)
                     }
@@ -87,7 +87,7 @@ public func attentionBackward(
                     BLAS.sgemm(transB: true, m: rows, n: N, k: Dh, alpha: scale, a: qBlock, lda: 3 * W,
                                b: k, ldb: 3 * W, c: probs, ldc: N)
                     for r in 0..<rows {
-                        _ = exponentiateShifted(probs + r * N, count: N, shift: lse[first + r])
+                        _ = exponentiateShifted(probs + r * N, into: probs + r * N, count: N, shift: lse[first + r])
                     }
                     // dV (+)= Pᵀ dO;  dP = dO Vᵀ
                     BLAS.sgemm(transA: true, m: N, n: Dh, k: rows, a: probs, lda: N, b: dO, ldb: W, beta: beta, c: dv, ldc: 3 * W)

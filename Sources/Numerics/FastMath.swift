@@ -53,17 +53,18 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     return p * twoToN
 }
 
-/// x[i] ← e^(x[i] − shift) for i < n, returning their sum (one pass, 16 lanes at a time): the
-/// exponentials of a softmax row.
+/// y[i] = e^(scale · x[i] − shift) for i < n, returning their sum (one pass, 16 lanes at a time): the
+/// exponentials of a softmax row. `y` may be `x` (in place).
 @inlinable
-public func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, shift: Float) -> Float {
-    let raw = UnsafeMutableRawPointer(x)
-    let shifts = SIMD16<Float>(repeating: shift)
+public func exponentiateShifted(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int,
+                                scale: Float = 1, shift: Float) -> Float {
+    let input = UnsafeRawPointer(x), output = UnsafeMutableRawPointer(y)
+    let shifts = SIMD16<Float>(repeating: shift), scales = SIMD16<Float>(repeating: scale)
     var sums = SIMD16<Float>()
     var i = 0
     while i + 16 <= n {
-        let e = fastExp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - shifts)
-        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        let e = fastExp(input.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * scales - shifts)
+        output.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
         sums += e
         i += 16
     }
@@ -73,8 +74,8 @@ public func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, 
     if i < n {
         var tail = SIMD16<Float>(repeating: 0)
         for j in 0..<(n - i) { tail[j] = x[i + j] }
-        let e = fastExp(tail - shifts)
-        for j in 0..<(n - i) { x[i + j] = e[j]; total += e[j] }
+        let e = fastExp(tail * scales - shifts)
+        for j in 0..<(n - i) { y[i + j] = e[j]; total += e[j] }
     }
     return total
 }

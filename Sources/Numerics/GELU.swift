@@ -58,12 +58,9 @@ public func biasGELUForward(out: UnsafeMutablePointer<Float>, preActivation: Uns
                             bias: UnsafePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows {
         let row = out + r * cols
-        let pre = preActivation.map { $0 + r * cols }
-        for c in 0..<cols {
-            let x = row[c] + bias[c]
-            pre?[c] = x
-            row[c] = x * normalCDF(x)
-        }
+        for c in 0..<cols { row[c] += bias[c] }
+        preActivation.map { ($0 + r * cols).update(from: row, count: cols) }
+        geluForward(out: row, inp: row, count: cols)   // the row is still in L1
     }
 }
 

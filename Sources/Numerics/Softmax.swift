@@ -11,8 +11,7 @@ public func softmaxForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<
     for r in 0..<M {
         let x = inp + r * C, y = out + r * C
         let shift = vectorMax(x, count: C) * scale
-        for c in 0..<C { y[c] = fastExp(x[c] * scale - shift) }
-        let inv = 1 / vectorSum(y, count: C)
+        let inv = 1 / exponentiateShifted(x, into: y, count: C, scale: scale, shift: shift)
         for c in 0..<C { y[c] *= inv }
     }
 }

@@ -31,8 +31,13 @@ final class FastMathTests: XCTestCase {
         for n in [0, 5, 16, 37, 197] {
             var row = (0..<n).map { Float($0 % 23) * 0.37 - 4 }
             let expected = row.map { fastExp($0 - 1.5) }
-            let total = exponentiateShifted(&row, count: n, shift: 1.5)
+            let input = row
+            let total = row.withUnsafeMutableBufferPointer { exponentiateShifted($0.baseAddress!, into: $0.baseAddress!, count: n, shift: 1.5) }
             XCTAssertEqual(row, expected, "n = \(n)")
+            // Scaled, into another buffer: softmax's e^(scale·x − shift).
+            var scaled = [Float](repeating: .nan, count: n)
+            _ = exponentiateShifted(input, into: &scaled, count: n, scale: 0.7, shift: 1.5)
+            XCTAssertEqual(scaled, input.map { fastExp($0 * 0.7 - 1.5) }, "n = \(n), scaled")
             XCTAssertEqual(Double(total), expected.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-5 * max(1, Double(total)), "n = \(n)")
         }
     }
