@@ -18,10 +18,8 @@ public func crossEntropyForward(
         let label = Int(labels[b])
         precondition(label >= 0 && label < C, "crossEntropyForward: label \(label) at row \(b) not in 0..<\(C)")
         let x = logits + b * C, p = probs + b * C
-        var maxValue = -Float.infinity
-        for c in 0..<C { maxValue = max(maxValue, x[c]) }
-        var sum: Float = 0
-        for c in 0..<C { let e = fastExp(x[c] - maxValue); p[c] = e; sum += e }
+        let maxValue = vectorMax(x, count: C)
+        let sum = exponentiateShifted(x, into: p, count: C, shift: maxValue)
         let logSum = Float(log(Double(sum))) + maxValue
         for c in 0..<C { p[c] /= sum }
         // −Σ q log p with log p_c = x_c − logSum.

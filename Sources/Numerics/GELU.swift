@@ -27,9 +27,19 @@ public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Flo
 @inlinable
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
+    let input = UnsafeRawPointer(inp), upstream = UnsafeRawPointer(dout), gradient = UnsafeMutableRawPointer(dinp)
+    var i = 0
+    while i + 16 <= n {
+        let x = input.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        let g = gradient.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        let dy = upstream.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        gradient.storeBytes(of: g + (normalCDF(x) + x * normalPDF(x)) * dy, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n {
         let x = inp[i]
         dinp[i] += (normalCDF(x) + x * normalPDF(x)) * dout[i]
+        i += 1
     }
 }
 
