@@ -36,7 +36,7 @@ size_t hps_bf16_packed_b_count(int k, int n) {
     return (size_t)((n + NR - 1) / NR) * (size_t)pairs(k) * NR * 2;
 }
 
-void hps_bf16_pack_b(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed) {
+static void pack_b_scalar(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed) {
     int k2 = pairs(k);
     for (int panel = 0; panel * NR < n; panel++) {
         uint16_t *out = packed + (size_t)panel * k2 * NR * 2;
@@ -108,6 +108,54 @@ static void round_rows_avx512(int row_begin, int row_end, int cols, const float 
             _mm256_storeu_si256((__m256i *)(out + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(in + j)));
         for (; j < cols; j++) out[j] = hps_bf16_from_float(in[j]);
         for (; j < ld_dst; j++) out[j] = 0;
+    }
+}
+
+// Transposed rounding, 16 output columns at a time: one gather reads them from 16 source rows. Rows
+// of the output advance fastest, so a block's 16 source rows stay in L1 while it is read across.
+BF16_TARGET
+static void round_rows_transposed_avx512(int row_begin, int row_end, int cols, const float *src, int ld_src,
+                                         uint16_t *dst, int ld_dst) {
+    __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(ld_src));
+    int j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        const float *block = src + (size_t)j * ld_src;
+        for (int i = row_begin; i < row_end; i++) {
+            __m512 column = _mm512_i32gather_ps(offsets, block + i, 4);
+            _mm256_storeu_si256((__m256i *)(dst + (size_t)i * ld_dst + j), (__m256i)_mm512_cvtneps_pbh(column));
+        }
+    }
+    for (int i = row_begin; i < row_end; i++) {
+        uint16_t *out = dst + (size_t)i * ld_dst;
+        for (int c = j; c < cols; c++) out[c] = hps_bf16_from_float(src[(size_t)c * ld_src + i]);
+        for (int c = cols; c < ld_dst; c++) out[c] = 0;
+    }
+}
+
+// Packing a row-major B (an activation as a weight gradient's right operand): rows 2p and 2p+1 of a
+// panel's 32 columns are rounded together and interleaved into pairs, as pack_b_scalar lays them out.
+BF16_TARGET
+static void pack_b_avx512(int k, int n, const float *b, int ldb, uint16_t *packed) {
+    int k2 = pairs(k);
+    // cvtne2ps_pbh(odd, even) holds even row's 16 columns then odd row's; this interleaves them.
+    __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                          23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int panel = 0; panel * NR < n; panel++) {
+        uint16_t *out = packed + (size_t)panel * k2 * NR * 2;
+        int j0 = panel * NR, cols = n - j0 < NR ? n - j0 : NR;
+        __mmask16 mask[2] = {cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1),
+                             cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1)};
+        for (int p = 0; p < k2; p++) {
+            const float *even = b + (size_t)(2 * p) * ldb + j0, *odd = even + ldb;
+            int has_odd = 2 * p + 1 < k;
+            for (int half = 0; half < 2; half++) {
+                __m512 e = _mm512_maskz_loadu_ps(mask[half], even + 16 * half);
+                __m512 o = has_odd ? _mm512_maskz_loadu_ps(mask[half], odd + 16 * half) : _mm512_setzero_ps();
+                __m512i both = (__m512i)_mm512_cvtne2ps_pbh(o, e);
+                _mm512_storeu_si512(out + 32 * half, _mm512_permutexvar_epi16(interleave, both));
+            }
+            out += NR * 2;
+        }
     }
 }
 
@@ -247,12 +295,23 @@ int hps_bf16_amx(void) { return 0; }
 void hps_bf16_round_rows(int row_begin, int row_end, int cols, const float *src, int ld_src, int trans,
                          uint16_t *dst, int ld_dst, int use_hardware) {
 #if defined(__x86_64__)
-    if (use_hardware && !trans) {
-        round_rows_avx512(row_begin, row_end, cols, src, ld_src, dst, ld_dst);
+    if (use_hardware) {
+        if (trans) round_rows_transposed_avx512(row_begin, row_end, cols, src, ld_src, dst, ld_dst);
+        else round_rows_avx512(row_begin, row_end, cols, src, ld_src, dst, ld_dst);
         return;
     }
 #endif
     round_rows_scalar(row_begin, row_end, cols, src, ld_src, trans, dst, ld_dst);
+}
+
+void hps_bf16_pack_b(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed, int use_hardware) {
+#if defined(__x86_64__)
+    if (use_hardware && !trans_b) {
+        pack_b_avx512(k, n, b, ldb, packed);
+        return;
+    }
+#endif
+    pack_b_scalar(k, n, b, ldb, trans_b, packed);
 }
 
 static void tile(int kp, const uint16_t *a, int lda, const uint16_t *pb, float *c, int ldc,

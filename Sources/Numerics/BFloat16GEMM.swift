@@ -1,8 +1,10 @@
 import CBFloat16
 
-/// How the backbone's GEMMs compute: fp32 (OpenBLAS sgemm, the default) or bf16 (operands rounded to
-/// bf16, products summed in fp32 with AVX512_BF16; attention, LayerNorm, GELU and residual sums stay fp32).
-public enum ComputePrecision: String, CaseIterable, Sendable {
+/// How GEMMs compute: fp32 (OpenBLAS sgemm, the default) or bf16 (operands rounded to bf16, products
+/// summed in fp32 with AVX512_BF16 or AMX). The backbone's (a cache's `compute`) and a side network's
+/// Linear layers (a trial's `compute`) choose it apart; attention, LayerNorm, GELU, residual sums,
+/// weights, gradients and the optimiser stay fp32.
+public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
     case fp32, bf16
 
     /// Why this CPU cannot compute at this precision at full speed, or nil when it can.
@@ -74,14 +76,24 @@ public enum BFloat16GEMM {
 
     /// Packs op(B) (k × n): B stored row-major with row stride `ldb`, or transposed (n × k) with `transB`
     /// (a Linear layer's weight, out × in, for `x · Wᵀ`).
-    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false) -> PackedB {
-        precondition(n >= 0 && k >= 0 && ldb >= max(1, transB ? k : n), "BFloat16GEMM.pack: bad shape k=\(k) n=\(n) ldb=\(ldb)")
-        let count = hps_bf16_packed_b_count(Int32(k), Int32(n))
+    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+                            useHardware: Bool = hardwareAvailable) -> PackedB {
+        let count = packedCount(k: k, n: n)
         let storage = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            hps_bf16_pack_b(Int32(k), Int32(n), b, Int32(ldb), transB ? 1 : 0, buffer.baseAddress)
+            pack(k: k, n: n, b: b, ldb: ldb, transB: transB, into: buffer.baseAddress!, useHardware: useHardware)
             initialized = count
         }
         return PackedB(k: k, n: n, storage: storage)
+    }
+
+    /// The bf16 elements op(B) (k × n) takes packed.
+    public static func packedCount(k: Int, n: Int) -> Int { hps_bf16_packed_b_count(Int32(k), Int32(n)) }
+
+    /// Packs op(B) into `packed` (`packedCount(k:n:)` elements), for a caller that reuses its buffer.
+    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+                            into packed: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable) {
+        precondition(n >= 0 && k >= 0 && ldb >= max(1, transB ? k : n), "BFloat16GEMM.pack: bad shape k=\(k) n=\(n) ldb=\(ldb)")
+        hps_bf16_pack_b(Int32(k), Int32(n), b, Int32(ldb), transB ? 1 : 0, packed, useHardware ? 1 : 0)
     }
 
     /// `C (rows × n) = A · B + beta · C` for A rounded by `round(…into:)` (row stride `stride(columns: b.k)`),
@@ -90,21 +102,29 @@ public enum BFloat16GEMM {
     public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, _ b: PackedB, beta: Float = 0,
                             c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
                             amx: Bool = amxAvailable) {
-        precondition(rows >= 0 && ldc >= max(1, b.n), "BFloat16GEMM.gemm: bad shape rows=\(rows) ldc=\(ldc) n=\(b.n)")
+        b.storage.withUnsafeBufferPointer { pb in
+            gemm(rows: rows, a: a, packed: pb.baseAddress!, k: b.k, n: b.n, beta: beta, c: c, ldc: ldc, threads: threads,
+                 useHardware: useHardware, amx: amx)
+        }
+    }
+
+    /// The same with B packed by `pack(…into:)` as op(B) of k × n.
+    public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, packed: UnsafePointer<UInt16>, k: Int, n: Int, beta: Float = 0,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
+                            amx: Bool = amxAvailable) {
+        precondition(rows >= 0 && ldc >= max(1, n), "BFloat16GEMM.gemm: bad shape rows=\(rows) ldc=\(ldc) n=\(n)")
         precondition(!useHardware || hardwareAvailable, "BFloat16GEMM.gemm: this CPU has no AVX512_BF16")
         let level = kernelLevel(useHardware: useHardware, amx: amx)
         // Row ranges in whole tiles of both kernels (48 = lcm(12, 16) rows): only the last range pads rows for AMX.
         let tile = level == 2 ? 48 : Int(HPS_BF16_MR), tiles = (rows + tile - 1) / tile
         let parts = max(1, min(threads, tiles))
-        let lda = Int32(stride(columns: b.k))
-        b.storage.withUnsafeBufferPointer { pb in
-            let output = UncheckedSendable(c), input = UncheckedSendable(a), packed = UncheckedSendable(pb.baseAddress)
-            parallelFor(parts) { part in
-                let begin = tiles * part / parts * tile, end = min(rows, tiles * (part + 1) / parts * tile)
-                guard begin < end else { return }
-                hps_bf16_gemm(Int32(begin), Int32(end), Int32(b.n), Int32(b.k), input.value, lda,
-                              packed.value, beta, output.value, Int32(ldc), level)
-            }
+        let lda = Int32(stride(columns: k))
+        let output = UncheckedSendable(c), input = UncheckedSendable(a), panels = UncheckedSendable(packed)
+        parallelFor(parts) { part in
+            let begin = tiles * part / parts * tile, end = min(rows, tiles * (part + 1) / parts * tile)
+            guard begin < end else { return }
+            hps_bf16_gemm(Int32(begin), Int32(end), Int32(n), Int32(k), input.value, lda,
+                          panels.value, beta, output.value, Int32(ldc), level)
         }
     }
 

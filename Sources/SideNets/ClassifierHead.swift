@@ -15,10 +15,12 @@ struct ClassifierHead {
     /// Offsets of γ and β (D each), when the LayerNorm is affine.
     let normWeight: Int?, normBias: Int?
     let rule: InitRule
+    /// The network's Linear layers (its compute precision and bf16 buffers).
+    let linear: LinearCompute
     static let eps: Float = 1e-6
 
-    init(width: Int, classes: Int, affine: Bool, rule: InitRule, layout: inout ParameterLayout, prefix: String = "head") {
-        self.width = width; self.classes = classes; self.rule = rule
+    init(width: Int, classes: Int, affine: Bool, rule: InitRule, linear: LinearCompute, layout: inout ParameterLayout, prefix: String = "head") {
+        self.width = width; self.classes = classes; self.rule = rule; self.linear = linear
         normWeight = affine ? layout.add(prefix + ".norm.weight", [width], decays: false) : nil
         normBias = affine ? layout.add(prefix + ".norm.bias", [width], decays: false) : nil
         weight = layout.add(prefix + ".weight", [classes, width], decays: true)
@@ -51,14 +53,14 @@ struct ClassifierHead {
         layerNormForward(out: &saved.normalized, mean: &saved.mean, rstd: &saved.rstd, inp: cls, weight: normWeight.map { p + $0 },
                          bias: normBias.map { p + $0 }, rows: B, cols: width, eps: Self.eps)
         var logits = [Float](repeating: 0, count: B * classes)
-        linearForward(out: &logits, inp: saved.normalized, weight: p + weight, bias: p + bias, rows: B, inFeatures: width, outFeatures: classes)
+        linear.forward(out: &logits, inp: saved.normalized, weight: p + weight, bias: p + bias, rows: B, inFeatures: width, outFeatures: classes)
         return logits
     }
 
     /// d(cls) (B, D) from dlogits, accumulating dW and db.
     func backward(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, dlogits: [Float], batch B: Int, saved: Saved) -> [Float] {
         var dnormalized = [Float](repeating: 0, count: B * width)
-        linearBackward(dinp: &dnormalized, dweight: g + weight, dbias: g + bias, dout: dlogits, inp: saved.normalized,
+        linear.backward(dinp: &dnormalized, dweight: g + weight, dbias: g + bias, dout: dlogits, inp: saved.normalized,
                        weight: p + weight, rows: B, inFeatures: width, outFeatures: classes)
         var dcls = [Float](repeating: 0, count: B * width)
         layerNormBackward(dinp: &dcls, dweight: normWeight.map { g + $0 }, dbias: normBias.map { g + $0 }, dout: dnormalized, inp: saved.input,

@@ -38,9 +38,14 @@ public final class LadderSideTuning: SideNetwork {
     /// How the random initialisation draws weights (the `init` hyperparameter).
     public let rule: InitRule
 
+    /// The Linear layers, at the trial's compute precision.
+    let linear: LinearCompute
+
     /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L; `rule` draws
-    ///   the weights of the random initialisation (pruning replaces the side blocks' afterwards).
-    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm) {
+    ///   the weights of the random initialisation (pruning replaces the side blocks' afterwards);
+    ///   `compute` is the Linear layers' precision.
+    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm,
+                compute: ComputePrecision = .fp32) {
         precondition(reduction > 0 && width % reduction == 0, "LST: reduction \(reduction) must divide width \(width)")
         let d = width / reduction
         precondition(d % heads == 0, "LST: side width \(d) not divisible by \(heads) heads")
@@ -48,13 +53,15 @@ public final class LadderSideTuning: SideNetwork {
         precondition(!kept.isEmpty && kept.allSatisfy { (1...depth).contains($0) } && kept == kept.sorted() && Set(kept).count == kept.count,
                      "LST: layers \(kept) must be increasing, within 1…\(depth)")
         var layout = ParameterLayout()
+        let linear = LinearCompute(compute)
+        self.linear = linear
         down0Weight = layout.add("down.0.weight", [d, width], decays: true)
         down0Bias = layout.add("down.0.bias", [d], decays: false)
         rungs = kept.map { i in
             Rung(downWeight: layout.add("down.\(i).weight", [d, width], decays: true),
                  downBias: layout.add("down.\(i).bias", [d], decays: false),
                  gate: layout.add("gates.\(i)", [1], decays: false),
-                 block: SideTransformerBlock(prefix: "blocks.\(i)", width: d, heads: heads, layout: &layout))
+                 block: SideTransformerBlock(prefix: "blocks.\(i)", width: d, heads: heads, linear: linear, layout: &layout))
         }
         normWeight = layout.add("norm.weight", [d], decays: false)
         normBias = layout.add("norm.bias", [d], decays: false)
@@ -95,12 +102,12 @@ public final class LadderSideTuning: SideNetwork {
         swap(&h, &state)   // moved out, filled, moved back: no copy-on-write of a class's property
         defer { state = h }
         h.reuse(count: M * d, zeroed: false)
-        linearForward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
+        linear.forward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
         for (index, (rung, layer)) in zip(rungs, layers).prefix(rungCount ?? rungs.count).enumerated() {
             var s = RungSaved()
             swap(&s, &saved[index])
             s.projected.reuse(count: M * d, zeroed: false)
-            linearForward(out: &s.projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
+            linear.forward(out: &s.projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
                           rows: M, inFeatures: D, outFeatures: d)
             let mu = gate(p[rung.gate])
             s.before.assign(h)
@@ -128,19 +135,19 @@ public final class LadderSideTuning: SideNetwork {
         layerNormForward(out: &finalNormalized, mean: &finalMean, rstd: &finalRstd, inp: finalInput, weight: p + normWeight, bias: p + normBias,
                          rows: B, cols: d, eps: Self.eps)
         upOutput = [Float](repeating: 0, count: B * D)
-        linearForward(out: &upOutput, inp: finalNormalized, weight: p + upWeight, bias: p + upBias, rows: B, inFeatures: d, outFeatures: D)
+        linear.forward(out: &upOutput, inp: finalNormalized, weight: p + upWeight, bias: p + upBias, rows: B, inFeatures: d, outFeatures: D)
         var logits = [Float](repeating: 0, count: B * classes)
-        linearForward(out: &logits, inp: upOutput, weight: p + headWeight, bias: p + headBias, rows: B, inFeatures: D, outFeatures: classes)
+        linear.forward(out: &logits, inp: upOutput, weight: p + headWeight, bias: p + headBias, rows: B, inFeatures: D, outFeatures: classes)
         return logits
     }
 
     public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
         let B = input.batch, N = tokens, D = width, d = sideWidth, M = B * N
         var dup = [Float](repeating: 0, count: B * D)
-        linearBackward(dinp: &dup, dweight: g + headWeight, dbias: g + headBias, dout: dlogits, inp: upOutput, weight: p + headWeight,
+        linear.backward(dinp: &dup, dweight: g + headWeight, dbias: g + headBias, dout: dlogits, inp: upOutput, weight: p + headWeight,
                        rows: B, inFeatures: D, outFeatures: classes)
         var dnormalized = [Float](repeating: 0, count: B * d)
-        linearBackward(dinp: &dnormalized, dweight: g + upWeight, dbias: g + upBias, dout: dup, inp: finalNormalized, weight: p + upWeight,
+        linear.backward(dinp: &dnormalized, dweight: g + upWeight, dbias: g + upBias, dout: dup, inp: finalNormalized, weight: p + upWeight,
                        rows: B, inFeatures: d, outFeatures: D)
         var dcls = [Float](repeating: 0, count: B * d)
         layerNormBackward(dinp: &dcls, dweight: g + normWeight, dbias: g + normBias, dout: dnormalized, inp: finalInput, weight: p + normWeight,
@@ -170,16 +177,17 @@ public final class LadderSideTuning: SideNetwork {
                 }
             }
             g[rung.gate] += dmu * mu * (1 - mu) / Self.temperature
-            linearBackward(dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
+            linear.backward(dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
                            inp: input.pointer(.block(layer)), weight: p + rung.downWeight, rows: M, inFeatures: D, outFeatures: d)
         }
-        linearBackward(dinp: nil, dweight: g + down0Weight, dbias: g + down0Bias, dout: dh, inp: input.pointer(.block(0)),
+        linear.backward(dinp: nil, dweight: g + down0Weight, dbias: g + down0Bias, dout: dh, inp: input.pointer(.block(0)),
                        weight: p + down0Weight, rows: M, inFeatures: D, outFeatures: d)
     }
 
     public func releaseBuffers() {
         saved = []; scratch = SideTransformerBlock.Scratch(); state = []; dstate = []; dprojected = []
         finalInput = []; finalNormalized = []; finalMean = []; finalRstd = []; upOutput = []
+        linear.releaseBuffers()
     }
 
     public var forwardFLOPsPerExample: Double {
@@ -198,6 +206,8 @@ public final class LadderSideTuning: SideNetwork {
         let perRung = 2 * M * d + (rungs.first?.block.savedFloats(batch: B, tokens: N) ?? 0)
         let blockScratch = rungs.first?.block.scratchFloats(batch: B, tokens: N) ?? 0
         let scratch = 3 * M * d + blockScratch + B * (3 * d + 2 * width + 3 * classes + 2)
-        return 4 * (5 * layout.count + rungs.count * perRung + scratch)
+        let D = width, F = 4 * d
+        let linears = linear.scratchBytes(layers: [(M, D, d), (M, d, 3 * d), (M, d, d), (M, d, F), (M, F, d), (B, d, D), (B, D, classes)])
+        return 4 * (5 * layout.count + rungs.count * perRung + scratch) + linears
     }
 }

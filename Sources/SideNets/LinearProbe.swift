@@ -13,10 +13,10 @@ public final class LinearProbe: SideNetwork {
     private var saved = ClassifierHead.Saved()
 
     /// - Parameters: width D and depth L of the backbone; classes C; the head's initialisation and
-    ///   whether its LayerNorm is affine (then C·D + C + 2D parameters).
-    public init(width: Int, depth: Int, classes: Int, rule: InitRule = .timm, normAffine: Bool = false) {
+    ///   whether its LayerNorm is affine (then C·D + C + 2D parameters); the head's compute precision.
+    public init(width: Int, depth: Int, classes: Int, rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
         var layout = ParameterLayout()
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: LinearCompute(compute), layout: &layout)
         self.layout = layout
         self.classes = classes
         self.depth = depth
@@ -38,13 +38,14 @@ public final class LinearProbe: SideNetwork {
         _ = head.backward(p, g, dlogits: dlogits, batch: input.batch, saved: saved)
     }
 
-    public func releaseBuffers() { saved = ClassifierHead.Saved() }
+    public func releaseBuffers() { saved = ClassifierHead.Saved(); head.linear.releaseBuffers() }
 
     public var forwardFLOPsPerExample: Double { head.flopsPerExample }
 
     public func workingMemoryBytes(batch: Int) -> Int {
         let D = head.width, C = classes
         let saved = batch * (2 * D + 2) + batch * C * 3      // head input, normalised, stats; logits, probs, dlogits
-        return 4 * (5 * layout.count + saved + batch * D)     // + dnormalised scratch
+        let linears = head.linear.scratchBytes(layers: [(batch, D, C)])
+        return 4 * (5 * layout.count + saved + batch * D) + linears    // + dnormalised scratch
     }
 }

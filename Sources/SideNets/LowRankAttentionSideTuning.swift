@@ -21,6 +21,8 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     struct Module { let qkv, out: Int }
     let modules: [[Module]]              // [group][t]
     let head: ClassifierHead
+    /// The Linear layers, at the trial's compute precision.
+    let linear: LinearCompute
     static let eps: Float = 1e-6
 
     /// What forward keeps of one module for backward (its input, LN statistics, q|k|v, attention).
@@ -40,18 +42,20 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var tokens = 0
 
     public init(width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
-                includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false) {
+                includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
         precondition(rank > 0 && heads > 0 && rank % heads == 0, "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
         precondition(gap > 0 && depth % gap == 0, "LAST: gap \(gap) must divide depth \(depth)")
         precondition(modulesPerGroup > 0, "LAST: modules per group must be positive")
         var layout = ParameterLayout()
+        let linear = LinearCompute(compute)
+        self.linear = linear
         modules = (1...(depth / gap)).map { i in
             (1...modulesPerGroup).map { t in
                 Module(qkv: layout.add("groups.\(i).lsa.\(t).qkv.weight", [3 * rank, width], decays: true),
                        out: layout.add("groups.\(i).lsa.\(t).out.weight", [width, rank], decays: true))
             }
         }
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.rank = rank; self.heads = heads
         self.gap = gap; self.modulesPerGroup = modulesPerGroup; self.includeFinalTap = includeFinalTap
@@ -105,11 +109,11 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 } else {
                     layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
                 }
-                linearForward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
+                linear.forward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
                 attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
                                  headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
-                linearForward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
+                linear.forward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
                 swap(&s, &saved[index])
                 index += 1
             }
@@ -146,11 +150,11 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 let s = saved[index]
                 // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
                 // The scratch gradients are overwritten, never zeroed: each is written whole.
-                linearBackward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
+                linear.backward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
                                weight: p + module.out, rows: M, inFeatures: R, outFeatures: D, overwriteInputGradient: true)
                 attentionBackward(dqkv: &dqkv, dout: dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp,
                                   batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                linearBackward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
+                linear.backward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
                                weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R, overwriteInputGradient: true)
                 layerNormBackwardFromOutput(dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)
             }
@@ -162,6 +166,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         saved = []; savedShape = []
         u = []; du = []; dnormalized = []; dattended = []; dqkv = []
         headSaved = ClassifierHead.Saved()
+        linear.releaseBuffers()
     }
 
     public var forwardFLOPsPerExample: Double {
@@ -178,6 +183,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let M = B * N, D = width, R = rank
         let perModule = M * D + M + 3 * M * R + M * R + B * heads * N
         let scratch = 3 * M * D + M * R + 3 * M * R + 2 * attentionQueryBlock(tokens: N) * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
-        return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch)
+        let linears = linear.scratchBytes(layers: [(M, D, 3 * R), (M, R, D), (B, D, classes)])
+        return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch) + linears
     }
 }

@@ -23,6 +23,8 @@ public final class SideAdapters: SideNetwork {
     struct Adapter { let downWeight, downBias, upWeight, upBias: Int }
     let adapters: [Adapter]
     let head: ClassifierHead
+    /// The Linear layers, at the trial's compute precision.
+    let linear: LinearCompute
     static let eps: Float = 1e-6
 
     // Saved by forward, adapter k at offset k·(rows): input x (B, D), LN statistics (B), pre-activation
@@ -54,16 +56,18 @@ public final class SideAdapters: SideNetwork {
     }
 
     public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3,
-                rule: InitRule = .timm, normAffine: Bool = false) {
+                rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
         precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
         var layout = ParameterLayout()
+        let linear = LinearCompute(compute)
+        self.linear = linear
         adapters = (1...depth).map { i in
             Adapter(downWeight: layout.add("adapters.\(i).down.weight", [bottleneck, width], decays: true),
                     downBias: layout.add("adapters.\(i).down.bias", [bottleneck], decays: false),
                     upWeight: layout.add("adapters.\(i).up.weight", [width, bottleneck], decays: true),
                     upBias: layout.add("adapters.\(i).up.bias", [width], decays: false))
         }
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, layout: &layout)
+        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.bottleneck = bottleneck
         self.includeFinalTap = includeFinalTap; self.initStd = initStd
@@ -104,10 +108,10 @@ public final class SideAdapters: SideNetwork {
                 }
             }
             pre.withUnsafeMutableBufferPointer { hs in
-                linearForward(out: hs.baseAddress! + h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
+                linear.forward(out: hs.baseAddress! + h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
                 act.withUnsafeMutableBufferPointer { gs in
                     geluForward(out: gs.baseAddress! + h, inp: hs.baseAddress! + h, count: B * m)
-                    linearForward(out: &u, inp: gs.baseAddress! + h, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
+                    linear.forward(out: &u, inp: gs.baseAddress! + h, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
                 }
             }
         }
@@ -128,7 +132,7 @@ public final class SideAdapters: SideNetwork {
             dg.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             dh.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             act.withUnsafeBufferPointer { gs in
-                linearBackward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: gs.baseAddress! + h,
+                linear.backward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: gs.baseAddress! + h,
                                weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
             }
             pre.withUnsafeBufferPointer { hs in geluBackward(dinp: &dh, inp: hs.baseAddress! + h, dout: dg, count: B * m) }
@@ -136,7 +140,7 @@ public final class SideAdapters: SideNetwork {
                 // Recompute LN(x_i) rather than keep it.
                 layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: xs.baseAddress! + x, weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
                 dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                linearBackward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
+                linear.backward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
                                weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
                 means.withUnsafeBufferPointer { mean in
                     rstds.withUnsafeBufferPointer { rstd in
@@ -153,6 +157,7 @@ public final class SideAdapters: SideNetwork {
         u = []; z = []; normalized = []; dnormalized = []; dg = []; dh = []
         rows = 0
         headSaved = ClassifierHead.Saved()
+        linear.releaseBuffers()
     }
 
     public var forwardFLOPsPerExample: Double {
@@ -163,6 +168,7 @@ public final class SideAdapters: SideNetwork {
         let D = width, m = bottleneck
         let saved = depth * (B * D + 2 * B + 2 * B * m)           // x, stats, pre, act per adapter
         let scratch = 4 * B * D + 2 * B * m + 3 * B * classes + B * (2 * D + 2)   // u, s, ln, dln; dg, dh; logits; head
-        return 4 * (5 * layout.count + saved + scratch)
+        let linears = linear.scratchBytes(layers: [(B, D, m), (B, m, D), (B, D, classes)])
+        return 4 * (5 * layout.count + saved + scratch) + linears
     }
 }

@@ -9,11 +9,13 @@ struct SideTransformerBlock {
     let width: Int, heads: Int, hidden: Int
     let norm1Weight, norm1Bias, qkvWeight, qkvBias, projWeight, projBias: Int
     let norm2Weight, norm2Bias, fc1Weight, fc1Bias, fc2Weight, fc2Bias: Int
+    /// The network's Linear layers (its compute precision and bf16 buffers).
+    let linear: LinearCompute
     static let eps: Float = 1e-6
 
-    init(prefix: String, width d: Int, heads: Int, layout: inout ParameterLayout) {
+    init(prefix: String, width d: Int, heads: Int, linear: LinearCompute, layout: inout ParameterLayout) {
         precondition(d % heads == 0, "SideTransformerBlock: width \(d) not divisible by \(heads) heads")
-        width = d; self.heads = heads; hidden = 4 * d
+        width = d; self.heads = heads; hidden = 4 * d; self.linear = linear
         norm1Weight = layout.add(prefix + ".norm1.weight", [d], decays: false)
         norm1Bias = layout.add(prefix + ".norm1.bias", [d], decays: false)
         qkvWeight = layout.add(prefix + ".attn.qkv.weight", [3 * d, d], decays: true)
@@ -71,19 +73,19 @@ struct SideTransformerBlock {
         t.normalized.reuse(count: M * d, zeroed: false)
         layerNormForward(out: &t.normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
         s.qkv.reuse(count: M * 3 * d, zeroed: false)
-        linearForward(out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
+        linear.forward(out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
         s.logSumExp.reuse(count: B * heads * N, zeroed: false)
         s.attended.reuse(count: M * d, zeroed: false)
         attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
                          scale: 1 / Float(d / heads).squareRoot())
-        linearForward(out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d, outFeatures: d, accumulate: true)
+        linear.forward(out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d, outFeatures: d, accumulate: true)
         s.mid.assign(h)
         layerNormForward(out: &t.normalized, mean: &s.mean2, rstd: &s.rstd2, inp: h, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
         s.pre.reuse(count: M * F, zeroed: false)
-        linearForward(out: &s.pre, inp: t.normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d, outFeatures: F)
+        linear.forward(out: &s.pre, inp: t.normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d, outFeatures: F)
         s.act.reuse(count: M * F, zeroed: false)
         geluForward(out: &s.act, inp: s.pre, count: M * F)
-        linearForward(out: &h, inp: s.act, weight: p + fc2Weight, bias: p + fc2Bias, rows: M, inFeatures: F, outFeatures: d, accumulate: true)
+        linear.forward(out: &h, inp: s.act, weight: p + fc2Weight, bias: p + fc2Bias, rows: M, inFeatures: F, outFeatures: d, accumulate: true)
     }
 
     /// dout (M, d) → dinp (M, d) in place, accumulating the block's parameter gradients.
@@ -93,24 +95,24 @@ struct SideTransformerBlock {
         t.normalized.reuse(count: M * d, zeroed: false)
         // MLP branch: out = mid + fc2(gelu(fc1(LN₂(mid)))). Scratch gradients are overwritten whole, never zeroed.
         t.dact.reuse(count: M * F, zeroed: false)
-        linearBackward(dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
+        linear.backward(dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
                        rows: M, inFeatures: F, outFeatures: d, overwriteInputGradient: true)
         geluBackwardInPlace(grad: &t.dact, inp: s.pre, count: M * F)
         layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
         t.dnormalized.reuse(count: M * d, zeroed: false)
-        linearBackward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dact, inp: t.normalized, weight: p + fc1Weight,
+        linear.backward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dact, inp: t.normalized, weight: p + fc1Weight,
                        rows: M, inFeatures: d, outFeatures: F, overwriteInputGradient: true)
         layerNormBackward(dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: t.dnormalized, inp: s.mid,
                           weight: p + norm2Weight, mean: s.mean2, rstd: s.rstd2, rows: M, cols: d)
         // Attention branch: mid = input + proj(attn(LN₁(input))).
         t.dattended.reuse(count: M * d, zeroed: false)
-        linearBackward(dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
+        linear.backward(dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
                        rows: M, inFeatures: d, outFeatures: d, overwriteInputGradient: true)
         t.dqkv.reuse(count: M * 3 * d, zeroed: false)
         attentionBackward(dqkv: &t.dqkv, dout: t.dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp, batch: B, tokens: N,
                           heads: heads, headDim: d / heads, scale: 1 / Float(d / heads).squareRoot())
         layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
-        linearBackward(dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized, weight: p + qkvWeight,
+        linear.backward(dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized, weight: p + qkvWeight,
                        rows: M, inFeatures: d, outFeatures: 3 * d, overwriteInputGradient: true)
         layerNormBackward(dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: t.dnormalized, inp: s.input,
                           weight: p + norm1Weight, mean: s.mean1, rstd: s.rstd1, rows: M, cols: d)

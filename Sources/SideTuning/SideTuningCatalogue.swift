@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 import Sweep
 import SideNets
 import Training
@@ -41,6 +42,10 @@ public enum SideTuningCatalogue {
         // cores, with the same bits on any number of them. 1 before it existed, and by default.
         (Hyperparameter(name: "shards", methods: nil, kind: .integer(minimum: 1), defaultValue: .number(1), absentValue: .number(1)),
          { $0.shards = $1.number! == 1 ? nil : Int($1.number!) }),   // (1 as nil: the settings of before, checkpoints included)
+        // The side network's Linear layers in bf16 (AVX512_BF16 or AMX), fp32 by default and before it existed.
+        (Hyperparameter(name: "compute", methods: nil, kind: .word(ComputePrecision.allCases.map(\.rawValue)), defaultValue: .text("fp32"),
+                        absentValue: .text("fp32")),
+         { if case .text(let s) = $1, let precision = ComputePrecision(rawValue: s) { $0.compute = precision == .fp32 ? nil : precision } }),
     ]
 
     /// Trial settings for `method` with `values` (absent ones keep their defaults). `method` is one

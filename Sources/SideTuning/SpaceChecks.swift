@@ -23,6 +23,9 @@ extension SearchSpec {
                     throw top.fail(top.has("methods") ? "methods" : "method",
                                    "impossible combination for \(space.method)\(which.isEmpty ? "" : " (\(which))"): \(problem)")
                 }
+                if let problem = settings.effectiveCompute.unavailability {
+                    throw top.fail(top.has("methods") ? "methods" : "method", "\(space.method): \(problem)")
+                }
                 if settings.method == .lst && settings.lstInit == "pruned" && !backbone.hasWeights {
                     throw top.fail("methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
                 }

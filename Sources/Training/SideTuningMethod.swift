@@ -36,14 +36,16 @@ public enum SideTuningMethod: String, CaseIterable, Codable, Sendable {
 
     /// The network `s` describes on a backbone of `width`, `depth`, `backboneHeads` (after `problem` is nil).
     func makeNetwork(_ s: TrialSettings, width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
-        let rule = s.effectiveInitRule, affine = s.effectiveNormAffine
+        let rule = s.effectiveInitRule, affine = s.effectiveNormAffine, compute = s.effectiveCompute
         switch self {
-        case .linear: return LinearProbe(width: width, depth: depth, classes: classes, rule: rule, normAffine: affine)
+        case .linear: return LinearProbe(width: width, depth: depth, classes: classes, rule: rule, normAffine: affine, compute: compute)
         case .last: return LowRankAttentionSideTuning(width: width, depth: depth, classes: classes, rank: s.rank, heads: s.heads,
-                                                      gap: s.gap, modulesPerGroup: s.modulesPerGroup, rule: rule, normAffine: affine)
-        case .adapter: return SideAdapters(width: width, depth: depth, classes: classes, bottleneck: s.bottleneck, rule: rule, normAffine: affine)
+                                                      gap: s.gap, modulesPerGroup: s.modulesPerGroup, rule: rule, normAffine: affine,
+                                                      compute: compute)
+        case .adapter: return SideAdapters(width: width, depth: depth, classes: classes, bottleneck: s.bottleneck, rule: rule,
+                                           normAffine: affine, compute: compute)
         case .lst: return LadderSideTuning(width: width, depth: depth, heads: backboneHeads, classes: classes, reduction: s.reduction,
-                                           layers: s.lstLayers, rule: rule)
+                                           layers: s.lstLayers, rule: rule, compute: compute)
         }
     }
 }

@@ -37,6 +37,11 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     /// nil in journals, checkpoints and model files written before it existed: one shard.
     public var shards: Int? = nil
     public var effectiveShards: Int { shards ?? 1 }
+    /// The `compute` hyperparameter: the precision of the side network's Linear layers (weights,
+    /// gradients and AdamW stay fp32). nil in journals, checkpoints and model files written before it
+    /// existed, and for fp32, so that fp32 trials keep their keys.
+    public var compute: ComputePrecision? = nil
+    public var effectiveCompute: ComputePrecision { compute ?? .fp32 }
     /// The most shards a trial may ask for (each holds a replica's buffers and a gradient).
     public static let maximumShards = 64
     /// The trial's own seed: initialisation derives from it alone, and so does the data order

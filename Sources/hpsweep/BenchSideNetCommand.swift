@@ -22,10 +22,11 @@ enum BenchSideNetCommand: Command {
     static let steps = Option<Int>.positiveInteger("steps", "N", help: "Timed steps after one warm-up step (default 5).")
     static let threads = Option<Int>.positiveInteger("threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
     static let shards = Option<Int>.positiveInteger("shards", "S", help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
+    static let compute = Option<ComputePrecision>.choice("compute", help: "The Linear layers' precision, as a trial's `compute`: fp32 (default) or bf16 (AVX512_BF16; AMX where present).")
     static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (torch and tcmalloc: scripts/setup --with-peers) and print the ratio; with AVX512_BF16 also its bf16 autocast.")
     static let path = ["bench", "sidenet"]
     static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
-    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--torch]"
+    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--compute fp32|bf16] [--torch]"
     /// The size options of the four networks (shared with `bench pool`).
     static let networkOptions = [
         rank.spec,
@@ -33,6 +34,7 @@ enum BenchSideNetCommand: Command {
         gap.spec,
         bottleneck.spec,
         reduction.spec,
+        compute.spec,
     ]
 
     /// Random taps (batch, tokens, width) for every tap `network` reads.
@@ -70,6 +72,9 @@ enum BenchSideNetCommand: Command {
         settings.gap = try arguments.value(gap, default: 1)
         settings.bottleneck = try arguments.value(bottleneck, default: 32)
         settings.reduction = try arguments.value(reduction, default: 8)
+        let precision = try arguments.value(compute, default: .fp32)
+        if let problem = precision.unavailability { throw UsageError(problem) }
+        settings.compute = precision
         let backboneHeads = method == .lst ? try arguments.value(heads, default: 12) : 12
         if let problem = settings.problem(width: D, depth: L, backboneHeads: backboneHeads) { throw UsageError(problem) }
         return settings.makeNetwork(width: D, depth: L, backboneHeads: backboneHeads, classes: C)
@@ -100,7 +105,8 @@ enum BenchSideNetCommand: Command {
         var g = [Float](repeating: 0, count: p.count)
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
         let step = DataParallelStep(replicas: replicas)
-        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(replicas.count) shards on \(threads) threads")
+        let precision = try arguments.value(compute, default: .fp32)
+        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(replicas.count) shards on \(threads) threads, compute \(precision.rawValue)")
         print(machineLine)
         var times: [Double] = []
         for iteration in 0...steps {
@@ -131,11 +137,13 @@ enum BenchSideNetCommand: Command {
                 if let value = try arguments.value(option) { peerArguments += ["--\(option.spec.name)", String(value)] }
             }
             let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
-            print(String(format: "  PyTorch (same network, step and threads): %.2f steps/s  ->  hpsweep / PyTorch = %.2f×", peer, (1 / median) / peer))
+            print(String(format: "  PyTorch fp32 (same network, step and threads): %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (fp32) = %.2f×",
+                         peer, (1 / median) / peer))
             // PyTorch's mixed precision beside it, where the CPU multiplies bf16 natively.
             if BFloat16GEMM.hardwareAvailable {
                 let autocast = try TorchPeer.run("bench_sidenet_torch.py", peerArguments + ["--compute", "bf16"], rate: "steps/s")
-                print(String(format: "  PyTorch bf16 autocast: %.2f steps/s  ->  hpsweep (fp32) / PyTorch (bf16) = %.2f×", autocast, (1 / median) / autocast))
+                print(String(format: "  PyTorch bf16 autocast: %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (bf16) = %.2f×",
+                             autocast, (1 / median) / autocast))
             }
         }
     }

@@ -164,6 +164,39 @@ final class SweepCommandTests: XCTestCase {
         cli.assertOneLineError(try cli.run("run", sweep, "--shared-reads", "maybe"), status: 2, containing: ["'--shared-reads' takes auto, on or off"])
     }
 
+    /// `"compute": "bf16"` in the space: trials of their own (other keys, a `compute` column), the same
+    /// leaderboard on a rerun; fp32 trials keep the keys they had before the hyperparameter existed.
+    /// Where the CPU has no AVX512_BF16 the file is refused in one line.
+    func testBFloat16TrialsAreTrialsOfTheirOwn() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 4)
+        let text = try String(contentsOfFile: sweep, encoding: .utf8)
+        let lr = #""space": {"lr": {"loguniform": [0.001, 0.03]}}"#
+        XCTAssertTrue(text.contains(lr))
+        let bf16 = dir.appendingPathComponent("bf16.json").path
+        try text.replacingOccurrences(of: lr, with: #""space": {"lr": {"loguniform": [0.001, 0.03]}, "compute": "bf16"}"#)
+            .write(toFile: bf16, atomically: true, encoding: .utf8)
+        let explicit = dir.appendingPathComponent("fp32.json").path
+        try text.replacingOccurrences(of: lr, with: #""space": {"lr": {"loguniform": [0.001, 0.03]}, "compute": "fp32"}"#)
+            .write(toFile: explicit, atomically: true, encoding: .utf8)
+        guard try !cli.run("version").stdout.contains("bf16 GEMM: none") else {
+            cli.assertOneLineError(try cli.run("validate", bf16), status: 1, containing: [bf16, "compute bf16 needs AVX512_BF16"])
+            return
+        }
+        for (file, results) in [(sweep, "plain"), (explicit, "explicit"), (bf16, "bf16"), (bf16, "again")] {
+            let run = try cli.run("run", file, "--results", dir.path + "/" + results)
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let plain = try deterministicLeaderboard(dir.path + "/plain/small"), half = try deterministicLeaderboard(dir.path + "/bf16/small")
+        XCTAssertEqual(try deterministicLeaderboard(dir.path + "/explicit/small"), plain, "compute fp32 is the trials of before")
+        XCTAssertEqual(try deterministicLeaderboard(dir.path + "/again/small"), half, "bf16 trials are reproducible")
+        let computeColumn = try XCTUnwrap(half[0].firstIndex(of: "compute")), trialColumn = try XCTUnwrap(half[0].firstIndex(of: "trial"))
+        XCTAssertEqual(Set(half.dropFirst().map { $0[computeColumn] }), ["bf16"])
+        XCTAssertEqual(Set(plain.dropFirst().map { $0[computeColumn] }), ["fp32"])
+        XCTAssertTrue(Set(half.dropFirst().map { $0[trialColumn] }).isDisjoint(with: plain.dropFirst().map { $0[trialColumn] }),
+                      "a bf16 trial never takes an fp32 trial's result")
+    }
+
     func testSecondRunOnTheSameSweepIsRefused() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 20)

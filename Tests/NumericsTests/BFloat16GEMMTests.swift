@@ -61,6 +61,27 @@ final class BFloat16GEMMTests: XCTestCase {
         }
     }
 
+    /// The vector rounding (row-major and transposed, by gathers) and the vector packing of a row-major
+    /// B (a weight gradient's activation) give the scalar paths' bits, on strided operands with partial
+    /// panels, an odd k, and values at rounding ties.
+    func testVectorRoundingAndPackingAreBitwiseTheScalarPaths() throws {
+        try XCTSkipUnless(BFloat16GEMM.hardwareAvailable, "this CPU has no AVX512_BF16; only the scalar paths run")
+        for (index, (rows, columns)) in [(37, 45), (16, 16), (1, 1), (70, 33), (5, 200)].enumerated() {
+            for transposed in [false, true] {
+                let ld = (transposed ? rows : columns) + 3
+                var a = randomArray((transposed ? columns : rows) * ld, seed: UInt64(70 + index))
+                for i in stride(from: 0, to: a.count, by: 7) { a[i] = Float(bitPattern: a[i].bitPattern & 0xffff_0000 | 0x8000) }   // ties
+                let vector = BFloat16GEMM.round(rows: rows, columns: columns, a: a, lda: ld, transA: transposed, useHardware: true)
+                let scalar = BFloat16GEMM.round(rows: rows, columns: columns, a: a, lda: ld, transA: transposed, useHardware: false)
+                XCTAssertEqual(vector.storage, scalar.storage, "round \(rows)×\(columns) transposed \(transposed)")
+                // The same values as B (k = rows, n = columns), row-major or transposed.
+                let packedByVector = BFloat16GEMM.pack(k: rows, n: columns, b: a, ldb: ld, transB: transposed, useHardware: true)
+                let packedByScalar = BFloat16GEMM.pack(k: rows, n: columns, b: a, ldb: ld, transB: transposed, useHardware: false)
+                XCTAssertEqual(packedByVector.storage, packedByScalar.storage, "pack \(rows)×\(columns) transposed \(transposed)")
+            }
+        }
+    }
+
     /// AMX tiles sum the same exact products in another order: within fp32 summation error of the
     /// float64 sums, on shapes with rows past the last 16-row block, a k that is no multiple of 32
     /// (the tail tiles), columns past the last 16, and a beta that keeps or scales C.

@@ -33,7 +33,8 @@ void hps_bf16_round_rows(int row_begin, int row_end, int cols, const float *src,
 // Elements (uint16_t) of packed B.
 size_t hps_bf16_packed_b_count(int k, int n);
 // B is k×n row-major with row stride ldb (or, with trans_b, stored n×k: B[p][j] = b[j·ldb + p]).
-void hps_bf16_pack_b(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed);
+// use_hardware: row-major B through AVX-512 (the same bits as the scalar path).
+void hps_bf16_pack_b(int k, int n, const float *b, int ldb, int trans_b, uint16_t *packed, int use_hardware);
 
 // C[rows m_begin..<m_end, all n columns] = A·B + beta·C (beta 0 ignores C's old contents).
 // use_hardware: 0 the scalar path, 1 vdpbf16ps (bitwise the scalar path), 2 AMX tiles where
