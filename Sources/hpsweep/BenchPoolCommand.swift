@@ -19,7 +19,7 @@ enum BenchPoolCommand: Command {
     static let cohort = Option<Int>.positiveInteger("cohort", "N", help: "With --shared-reads: trials per cohort (default: all).")
     static let path = ["bench", "pool"]
     static let summary = "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
-    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
+    static let usage = "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--compute fp32|bf16] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
     static let options = BenchSideNetCommand.networkOptions + [
         trials.spec,
         steps.spec,
@@ -105,6 +105,8 @@ enum BenchPoolCommand: Command {
             settings.heads = try arguments.value(BenchSideNetCommand.heads, default: 4)
             settings.bottleneck = try arguments.value(BenchSideNetCommand.bottleneck, default: 32)
             settings.reduction = try arguments.value(BenchSideNetCommand.reduction, default: 8)
+            let precision = try arguments.value(BenchSideNetCommand.compute, default: .fp32)
+            settings.compute = precision == .fp32 ? nil : precision
             settings.batchSize = B; settings.epochs = epochs; settings.seed = 0
             return try TrialTrainer(settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,
                                     backboneHeads: heads)
