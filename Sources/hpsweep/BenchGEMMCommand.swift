@@ -26,6 +26,13 @@ enum BenchGEMMCommand: Command {
         Shape(name: "side down-projection (batch 64, d 96)", m: 64 * 197, n: 96, k: 768, transA: false, transB: true),
         Shape(name: "side down-projection dW", m: 96, n: 768, k: 64 * 197, transA: true, transB: false),
         Shape(name: "side up-projection (d 96 → 768)", m: 64 * 197, n: 768, k: 96, transA: false, transB: true),
+        // `last` R 32's six multiplies on one shard of 32 examples (what one thread runs in a 2-shard step).
+        Shape(name: "last q|k|v, shard 32", m: 32 * 197, n: 96, k: 768, transA: false, transB: true),
+        Shape(name: "last out-projection", m: 32 * 197, n: 768, k: 32, transA: false, transB: true),
+        Shape(name: "last d attended", m: 32 * 197, n: 32, k: 768, transA: false, transB: false),
+        Shape(name: "last d out-projection (transposed)", m: 32, n: 768, k: 32 * 197, transA: true, transB: false),
+        Shape(name: "last d normalised", m: 32 * 197, n: 768, k: 96, transA: false, transB: false),
+        Shape(name: "last d q|k|v", m: 96, n: 768, k: 32 * 197, transA: true, transB: false),
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
