@@ -48,7 +48,7 @@ def write_cache(directory):
     writer = CacheWriter(directory, ingredients(
         weights_text=b"training-outcome fixture", splits=SPLITS, taps=TAPS, dtype="F32",
         config={"image_size": 16, "patch_size": 8, "width": WIDTH, "depth": 2, "heads": 2, "mlp_ratio": 4},
-        note="written by scripts/make_training_fixtures.py"), TOKENS, WIDTH)
+        note="written by scripts/make_training_fixtures.py"), TOKENS, WIDTH, format_version=1)
     for split, n in SPLITS.items():
         labels = rng.integers(0, CLASSES, size=n)
         for k, tap in enumerate(TAPS):

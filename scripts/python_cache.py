@@ -1,6 +1,8 @@
-"""Writes an hpsweep activation cache from Python, as docs/cache-format.md describes it: one raw
-little-endian file per (split, tap) and per split's labels, and header.json with their CRC-32s and the
-cache key (SHA-256 of the canonical JSON of the ingredients). Shared by the fixture scripts.
+"""Writes an hpsweep activation cache from Python, as docs/cache-format.md describes it: raw
+little-endian arrays — format 2: one file per tap over the distinct images, and per split its labels
+and its examples' rows among the images; format 1: one file per (split, tap) and per split's labels —
+and header.json with their CRC-32s and the cache key (SHA-256 of the canonical JSON of the
+ingredients). Shared by the fixture scripts.
 """
 import hashlib
 import json
@@ -33,23 +35,38 @@ def ingredients(*, weights_text, config, splits, taps, dtype, note):
 
 
 class CacheWriter:
-    """Add every split's taps and labels, then `finish` writes the header."""
+    """Format 2: add every tap's `images`, and every split's `index` and `labels`; format 1: every
+    split's `tap`s and `labels`. Then `finish` writes the header."""
 
-    def __init__(self, directory, ingredients, tokens, width):
+    def __init__(self, directory, ingredients, tokens, width, format_version=2):
         self.directory, self.ingredients, self.tokens, self.width = directory, ingredients, tokens, width
-        self.dtype = ingredients["dtype"]
-        self.arrays = []
+        self.dtype, self.format_version = ingredients["dtype"], format_version
+        self.arrays, self.image_count = [], None
         os.makedirs(directory, exist_ok=True)
 
     def _write(self, split, tap, raw, shape, dtype):
-        name = f"{split}.{tap}.bin"
+        name = f"{split if split is not None else 'images'}.{tap}.bin"
         with open(os.path.join(self.directory, name), "wb") as f:
             f.write(raw)
-        self.arrays.append({"split": split, "tap": tap, "file": name, "shape": shape, "dtype": dtype,
-                            "bytes": len(raw), "crc32": zlib.crc32(raw)})
+        entry = {"tap": tap, "file": name, "shape": shape, "dtype": dtype, "bytes": len(raw), "crc32": zlib.crc32(raw)}
+        if split is not None:
+            entry["split"] = split
+        self.arrays.append(entry)
+
+    def images(self, tap, values):
+        """Format 2: `tap` of every distinct image, values (images, tokens, width)."""
+        assert self.format_version == 2
+        self.image_count = len(values)
+        self._write(None, tap, np.asarray(values).astype(NUMPY_DTYPES[self.dtype]).tobytes(), list(values.shape), self.dtype)
+
+    def index(self, split, rows):
+        """Format 2: the row among the images of each example of `split`."""
+        assert self.format_version == 2
+        self._write(split, "index", np.asarray(rows).astype("<i8").tobytes(), [len(rows)], "I64")
 
     def tap(self, split, tap, values):
-        """values (examples, tokens, width), encoded in the cache dtype."""
+        """Format 1: values (examples, tokens, width), encoded in the cache dtype."""
+        assert self.format_version == 1
         self._write(split, tap, np.asarray(values).astype(NUMPY_DTYPES[self.dtype]).tobytes(), list(values.shape), self.dtype)
 
     def labels(self, split, labels):
@@ -59,11 +76,13 @@ class CacheWriter:
         """Writes header.json; returns the cache key."""
         ing = self.ingredients
         key = hashlib.sha256(canonical(ing).encode()).hexdigest()
-        header = {"magic": "hpsweep-activation-cache", "format_version": 1, "key": key, "dtype": self.dtype, "byte_order": "little",
+        header = {"magic": "hpsweep-activation-cache", "format_version": self.format_version, "key": key, "dtype": self.dtype, "byte_order": "little",
                   "layout": "C order; activations (examples, tokens, width), labels (examples,)", "token_policy": "all",
                   "tokens": self.tokens, "width": self.width, "taps": ing["taps"],
                   "splits": {name: d["count"] for name, d in ing["data"].items()}, "arrays": self.arrays,
                   "ingredients": ing, "created_by": created_by}
+        if self.format_version == 2:
+            header["images"] = self.image_count
         with open(os.path.join(self.directory, "header.json"), "w") as f:
             json.dump(header, f, indent=1)
         return key

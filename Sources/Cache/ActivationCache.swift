@@ -12,6 +12,9 @@ public final class ActivationCache: @unchecked Sendable {
     public let header: CacheHeader
     private var mapped: [String: MappedFile] = [:]
     private let lock = NSLock()
+    /// Each split's rows among the stored images (format 2's `index` arrays, read and checked at
+    /// opening); a format-1 split is its own rows, in order.
+    private var rows: [String: [Int]] = [:]
 
     public init(directory: String) throws {
         self.directory = directory
@@ -26,7 +29,23 @@ public final class ActivationCache: @unchecked Sendable {
                   let size = (attributes[.size] as? NSNumber)?.intValue else { throw CacheError.missingArray(path: path) }
             guard size == array.bytes else { throw CacheError.truncatedArray(path: path, expectedBytes: array.bytes, actualBytes: size) }
         }
+        for array in header.arrays where array.tap == "index" {
+            let file = try map(array), images = header.images ?? 0
+            let split = try readIntegers(file, count: array.shape[0])
+            if let bad = split.firstIndex(where: { $0 < 0 || $0 >= images }) {
+                throw CacheError.badIndex(path: path(of: array), example: bad, row: split[bad], images: images)
+            }
+            rows[array.split!] = split
+        }
     }
+
+    /// Little-endian Int64s of a mapped array.
+    private func readIntegers(_ file: MappedFile, count: Int) throws -> [Int] {
+        (0..<count).map { Int(Int64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+    }
+
+    /// The stored row of example `index` of `split`.
+    @inline(__always) private func row(_ split: String, _ index: Int) -> Int { rows[split]?[index] ?? index }
 
     public var key: String { header.key }
     public var splitNames: [String] { header.splits.keys.sorted() }
@@ -62,41 +81,41 @@ public final class ActivationCache: @unchecked Sendable {
         guard let array = header.array(split: split, tap: "labels") else {
             throw CacheError.unknownSplit(split: split, available: splitNames)
         }
-        let file = try map(array)
-        return (0..<array.shape[0]).map { Int(Int64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+        return try readIntegers(try map(array), count: array.shape[0])
     }
 
     /// Examples `indices` of (`split`, `tap`) as Floats, each (tokens, width), written consecutively
     /// at `out` (indices.count × tokens × width).
     public func read(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
-        guard header.splits[split] != nil else { throw CacheError.unknownSplit(split: split, available: splitNames) }
-        guard let array = header.array(split: split, tap: tap.description) else {
+        guard let examples = header.splits[split] else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let array = header.tapArray(split: split, tap: tap.description) else {
             throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
         }
         let file = try map(array)
         let rowElements = header.tokens * header.width
         let rowBytes = rowElements * header.dtype.byteCount
         for (i, index) in indices.enumerated() {
-            precondition(index >= 0 && index < array.shape[0], "ActivationCache.read: index \(index) out of 0..<\(array.shape[0])")
-            header.dtype.decode(file.bytes + index * rowBytes, count: rowElements, into: out + i * rowElements)
+            precondition(index >= 0 && index < examples, "ActivationCache.read: index \(index) out of 0..<\(examples)")
+            let stored = row(split, index)
+            header.dtype.decode(file.bytes + stored * rowBytes, count: rowElements, into: out + i * rowElements)
             // The mapped pages count in this process's RSS while mapped in; give them back (they stay in
             // the page cache, a later read faults them in again without disk I/O), so many trials over a
             // large cache do not hold the whole cache resident.
-            file.release(offset: index * rowBytes, count: rowBytes)
+            file.release(offset: stored * rowBytes, count: rowBytes)
         }
     }
 
     /// Only the class token (token 0) of examples `indices`, as (indices.count, width) Floats at `out`.
     public func readClassTokens(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
-        guard header.splits[split] != nil else { throw CacheError.unknownSplit(split: split, available: splitNames) }
-        guard let array = header.array(split: split, tap: tap.description) else {
+        guard let examples = header.splits[split] else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let array = header.tapArray(split: split, tap: tap.description) else {
             throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
         }
         let file = try map(array)
         let rowBytes = header.tokens * header.width * header.dtype.byteCount
         for (i, index) in indices.enumerated() {
-            precondition(index >= 0 && index < array.shape[0], "ActivationCache.readClassTokens: index \(index) out of 0..<\(array.shape[0])")
-            header.dtype.decode(file.bytes + index * rowBytes, count: header.width, into: out + i * header.width)
+            precondition(index >= 0 && index < examples, "ActivationCache.readClassTokens: index \(index) out of 0..<\(examples)")
+            header.dtype.decode(file.bytes + row(split, index) * rowBytes, count: header.width, into: out + i * header.width)
         }
     }
 

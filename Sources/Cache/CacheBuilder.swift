@@ -23,8 +23,9 @@ public struct CacheProgress {
 
 /// Builds cache directories under a root (default `.hpsweep-cache/`).
 ///
-/// A build streams the splits through the backbone (`BackboneStream`) and appends each batch's
-/// encoded taps to one file per (split, tap) with a running CRC-32. Memory is bounded by the
+/// A build streams each distinct image of the splits once through the backbone (`BackboneStream`)
+/// and appends each batch's encoded taps to one file per tap with a running CRC-32; each split is then
+/// its labels and its examples' rows among those images (format 2, docs/cache-format.md). Memory is bounded by the
 /// batch size, never by the dataset. Everything is written under `.building-<key>.<pid>/` and renamed
 /// to `<key>/` only when complete and synced, so a killed build never leaves a cache that looks valid;
 /// the next build removes the leftovers of dead builders and starts again.
@@ -86,21 +87,19 @@ public struct CacheBuilder {
         let config = plan.vit.config
         let request = plan.request
         let tokens = request.tokenPolicy.tokens(for: config)
-        var arrays: [CacheArray] = []
-        let total = request.splits.reduce(0) { $0 + $1.count }
-        var imagesDone = 0
+        let images = DistinctImages(plan: plan)
         let start = DispatchTime.now().uptimeNanoseconds
-        for split in request.splits {
-            let written = try writeSplit(split, plan: plan, tokens: tokens, into: staging) { done in
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                progress?(CacheProgress(split: split.name, done: done, total: split.count, imagesDone: imagesDone + done,
-                                        imagesTotal: total, imagesPerSecond: Double(imagesDone + done) / max(seconds, 1e-9)))
-            }
-            arrays += written
-            imagesDone += split.count
+        var arrays = try writeImages(images, plan: plan, tokens: tokens, into: staging) { done in
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            progress?(CacheProgress(split: images.name, done: done, total: images.count, imagesDone: done,
+                                    imagesTotal: images.count, imagesPerSecond: Double(done) / max(seconds, 1e-9)))
+        }
+        for (split, rows) in zip(request.splits, plan.rows) {
+            arrays.append(try writeIntegers(split.labels, split: split.name, name: "labels", into: staging))
+            arrays.append(try writeIntegers(rows, split: split.name, name: "index", into: staging))
         }
         var header = CacheHeader(key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
-                                 width: config.width, taps: plan.taps,
+                                 width: config.width, taps: plan.taps, images: images.count,
                                  splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
                                  arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
         header.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -126,9 +125,9 @@ public struct CacheBuilder {
         return try ActivationCache(directory: final)
     }
 
-    /// Streams one split through the backbone, writing one array per tap plus the labels.
-    private func writeSplit(_ split: any ImageSplit, plan: CachePlan, tokens: Int, into staging: String,
-                            progress: (Int) -> Void) throws -> [CacheArray] {
+    /// Streams the distinct images through the backbone, writing one array per tap.
+    private func writeImages(_ split: DistinctImages, plan: CachePlan, tokens: Int, into staging: String,
+                             progress: (Int) -> Void) throws -> [CacheArray] {
         let width = plan.vit.config.width, dtype = plan.request.dtype
         var writers = try plan.taps.map { tap in
             try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).\(tap).bin"))
@@ -136,9 +135,9 @@ public struct CacheBuilder {
         try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch { range, encoded in
             for t in plan.taps.indices {
                 if let element = firstNonFinite(encoded[t], dtype: dtype) {
-                    let image = range.lowerBound + element / (tokens * width)
+                    let image = plan.images[range.lowerBound + element / (tokens * width)]
                     throw CacheError.nonFinite(path: writers[t].path, element: element,
-                                               detail: "the backbone's \(plan.taps[t]) of image \(image) of split \(split.name)"
+                                               detail: "the backbone's \(plan.taps[t]) of image \(image.example) of split \(plan.request.splits[image.split].name)"
                                                    + (dtype == .float16 ? " (beyond F16's ±65504? use \"dtype\": \"bf16\" or \"f32\")" : ""))
                 }
                 try writers[t].append(encoded[t])
@@ -148,17 +147,20 @@ public struct CacheBuilder {
         var arrays: [CacheArray] = []
         for (t, tap) in plan.taps.enumerated() {
             try writers[t].finish()
-            arrays.append(CacheArray(split: split.name, tap: tap.description, file: "\(split.name).\(tap).bin",
+            arrays.append(CacheArray(split: nil, tap: tap.description, file: "\(split.name).\(tap).bin",
                                      shape: [split.count, tokens, width], dtype: dtype.rawValue,
                                      bytes: writers[t].bytes, crc32: writers[t].crc.value))
         }
-        var labelWriter = try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).labels.bin"))
-        let labelValues = split.labels.map { Int64($0).littleEndian }
-        try labelValues.withUnsafeBytes { try labelWriter.append($0) }
-        try labelWriter.finish()
-        arrays.append(CacheArray(split: split.name, tap: "labels", file: "\(split.name).labels.bin", shape: [split.count],
-                                 dtype: "I64", bytes: labelWriter.bytes, crc32: labelWriter.crc.value))
         return arrays
+    }
+
+    /// A split's labels or rows (`name`) as an I64 array `<split>.<name>.bin`.
+    private func writeIntegers(_ values: [Int], split: String, name: String, into staging: String) throws -> CacheArray {
+        let file = "\(split).\(name).bin"
+        var writer = try ArrayWriter(path: (staging as NSString).appendingPathComponent(file))
+        try values.map { Int64($0).littleEndian }.withUnsafeBytes { try writer.append($0) }
+        try writer.finish()
+        return CacheArray(split: split, tap: name, file: file, shape: [values.count], dtype: "I64", bytes: writer.bytes, crc32: writer.crc.value)
     }
 
     /// Removes `.building-<key>.<pid>` directories whose builder process is gone.
@@ -209,5 +211,25 @@ struct ArrayWriter {
         guard fd >= 0 else { return }
         defer { close(fd); fd = -1 }
         guard fsync(fd) == 0 else { throw CacheError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+}
+
+/// The distinct images of a plan's splits as one split (`images`), each read from the split and
+/// example of its first occurrence: what a build runs through the backbone.
+struct DistinctImages: ImageSplit {
+    let plan: CachePlan
+    var name: String { "images" }
+    var count: Int { plan.images.count }
+    var labels: [Int] { plan.images.map { plan.request.splits[$0.split].labels[$0.example] } }
+    var files: [String] { [] }
+
+    func loadImage(at index: Int, preprocessing: Preprocessing, into out: UnsafeMutablePointer<Float>) throws {
+        let image = plan.images[index]
+        try plan.request.splits[image.split].loadImage(at: image.example, preprocessing: preprocessing, into: out)
+    }
+
+    func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String {
+        let image = plan.images[index]
+        return try plan.request.splits[image.split].exampleDigest(at: image.example, fileDigest: fileDigest)
     }
 }

@@ -49,14 +49,16 @@ public enum TokenPolicy: String, CaseIterable, Sendable {
     }
 }
 
-/// One array file of a cache: activations of one (split, tap), or a split's labels.
+/// One array file of a cache: activations of one tap (of every distinct image; in format 1, of one
+/// split), or a split's labels or its rows among the images (`index`).
 public struct CacheArray: Equatable {
-    public var split: String
-    /// A tap name ("z3", "norm") or "labels".
+    /// The split, or nil for a tap of the distinct images (format 2).
+    public var split: String?
+    /// A tap name ("z3", "norm"), "labels" or "index".
     public var tap: String
     public var file: String
     public var shape: [Int]
-    /// "F16", "BF16", "F32" for activations; "I64" for labels.
+    /// "F16", "BF16", "F32" for activations; "I64" for labels and indices.
     public var dtype: String
     public var bytes: Int
     public var crc32: UInt32
@@ -65,8 +67,19 @@ public struct CacheArray: Equatable {
 /// The JSON header of a cache directory (`header.json`); see docs/cache-format.md.
 public struct CacheHeader: Equatable {
     public static let magic = "hpsweep-activation-cache"
-    public static let formatVersion = 1
+    /// The layout this hpsweep writes: 2, each distinct image's taps once and each split a list of
+    /// rows (`index`). Format 1 (each split's taps stored whole) is still read.
+    public static let formatVersion = 2
+    public static let readableVersions = 1...2
+    /// The version field of a key's ingredients, which the layout does not change: a format-1 cache
+    /// keeps its key, and is found and read.
+    public static let ingredientsVersion = 1
     public static let fileName = "header.json"
+
+    /// This header's layout (1 or 2).
+    public var formatVersion: Int = CacheHeader.formatVersion
+    /// Distinct images stored (format 2; nil in format 1).
+    public var images: Int?
 
     public var key: String
     public var dtype: ScalarType
@@ -83,16 +96,25 @@ public struct CacheHeader: Equatable {
     /// Wall seconds the build took (the backbone's whole cost, for cost accounting); nil if unknown.
     public var buildSeconds: Double?
 
-    public func array(split: String, tap: String) -> CacheArray? {
+    public func array(split: String?, tap: String) -> CacheArray? {
         arrays.first { $0.split == split && $0.tap == tap }
     }
+
+    /// The array holding `tap` for the examples of `split`: the distinct images' (format 2) or the
+    /// split's own (format 1), whose rows `split`'s `index` (or, in format 1, the identity) picks.
+    public func tapArray(split: String, tap: String) -> CacheArray? {
+        formatVersion == 1 ? array(split: split, tap: tap) : array(split: nil, tap: tap)
+    }
+
+    /// Activations stored (image rows over all tap arrays' first axis, per tap): what the backbone ran.
+    public var storedImages: Int { images ?? splits.values.reduce(0, +) }
 
     // MARK: - JSON
 
     public func jsonData() throws -> Data {
         let object: [String: Any] = [
             "magic": Self.magic,
-            "format_version": Self.formatVersion,
+            "format_version": formatVersion,
             "key": key,
             "dtype": dtype.rawValue,
             "byte_order": "little",
@@ -103,12 +125,13 @@ public struct CacheHeader: Equatable {
             "taps": taps.map(\.description),
             "splits": splits,
             "arrays": arrays.map { a in
-                ["split": a.split, "tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype,
-                 "bytes": a.bytes, "crc32": Int(a.crc32)] as [String: Any]
+                (["tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype, "bytes": a.bytes, "crc32": Int(a.crc32)] as [String: Any])
+                    .merging(a.split.map { ["split": $0] } ?? [:]) { x, _ in x }
             },
             "ingredients": ingredients.any,
             "created_by": createdBy,
         ].merging(buildSeconds.map { ["build_seconds": $0] } ?? [:]) { a, _ in a }
+            .merging(images.map { ["images": $0] } ?? [:]) { a, _ in a }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
@@ -133,7 +156,8 @@ public struct CacheHeader: Equatable {
             return n.intValue
         }
         let version = try integer(object["format_version"], "format_version")
-        guard version == Self.formatVersion else { throw CacheError.unsupportedVersion(path: path, version: version) }
+        guard Self.readableVersions.contains(version) else { throw CacheError.unsupportedVersion(path: path, version: version) }
+        formatVersion = version
         key = try field("key", String.self)
         guard key.count == 64, key.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
             throw CacheError.badHeader(path: path, field: "key", detail: "must be 64 lowercase hex digits (a SHA-256)")
@@ -167,12 +191,21 @@ public struct CacheHeader: Equatable {
             splits[name] = try integer(count, "splits.\(name)", minimum: 1)
         }
         self.splits = splits
+        // Format 2: the distinct images, which every split's index points into.
+        let images = version == 1 ? nil : try integer(object["images"], "images", minimum: 1)
+        self.images = images
         var arrays: [CacheArray] = []
         for (index, raw) in try field("arrays", [Any].self).enumerated() {
             let name = "arrays[\(index)]"
-            guard let entry = raw as? [String: Any], let split = entry["split"] as? String, let tap = entry["tap"] as? String,
+            guard let entry = raw as? [String: Any], let tap = entry["tap"] as? String,
                   let file = entry["file"] as? String, let shapeValues = entry["shape"] as? [Any], let dtype = entry["dtype"] as? String else {
-                throw CacheError.badHeader(path: path, field: name, detail: "needs split, tap, file, shape, dtype, bytes, crc32")
+                throw CacheError.badHeader(path: path, field: name, detail: "needs \(version == 1 ? "split, " : "")tap, file, shape, dtype, bytes, crc32")
+            }
+            // In format 2 a tap's array holds the images (no split); labels and index belong to a split.
+            let perSplit = version == 1 || tap == "labels" || tap == "index"
+            let split = entry["split"] as? String
+            guard (split != nil) == perSplit else {
+                throw CacheError.badHeader(path: path, field: name + ".split", detail: perSplit ? "is required for \(tap)" : "must be absent: a tap's array holds the distinct images")
             }
             guard !file.contains("/"), !file.hasPrefix(".") else {
                 throw CacheError.badHeader(path: path, field: name + ".file", detail: "must be a plain file name inside the cache directory")
@@ -181,13 +214,22 @@ public struct CacheHeader: Equatable {
             let bytes = try integer(entry["bytes"], name + ".bytes")
             let crc = try integer(entry["crc32"], name + ".crc32")
             guard crc <= Int(UInt32.max) else { throw CacheError.badHeader(path: path, field: name + ".crc32", detail: "exceeds 32 bits") }
-            guard let count = splits[split] else {
-                throw CacheError.badHeader(path: path, field: name + ".split", detail: "split '\(split)' is not listed in 'splits'")
+            let count: Int
+            if let split {
+                guard let examples = splits[split] else {
+                    throw CacheError.badHeader(path: path, field: name + ".split", detail: "split '\(split)' is not listed in 'splits'")
+                }
+                count = examples
+            } else {
+                count = images ?? 0
+            }
+            if tap == "index" && version == 1 {
+                throw CacheError.badHeader(path: path, field: name + ".tap", detail: "format 1 has no index arrays")
             }
             // The declared shape and byte size must agree with the rest of the header.
             let expectedShape: [Int], elementBytes: Int
-            if tap == "labels" {
-                guard dtype == "I64" else { throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "labels must be I64") }
+            if tap == "labels" || tap == "index" {
+                guard dtype == "I64" else { throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "\(tap) must be I64") }
                 expectedShape = [count]; elementBytes = 8
             } else {
                 guard let t = Tap(tap), taps.contains(t) else {
@@ -206,10 +248,16 @@ public struct CacheHeader: Equatable {
             }
             arrays.append(CacheArray(split: split, tap: tap, file: file, shape: shape, dtype: dtype, bytes: bytes, crc32: UInt32(crc)))
         }
-        for split in splits.keys {
-            for tap in taps.map(\.description) + ["labels"] where !arrays.contains(where: { $0.split == split && $0.tap == tap }) {
-                throw CacheError.badHeader(path: path, field: "arrays", detail: "no array for split '\(split)', tap '\(tap)'")
-            }
+        // Every array present once: format 1, each split's taps and labels; format 2, each tap's images
+        // and each split's labels and index.
+        var required: [(split: String?, tap: String)] = []
+        for split in splits.keys.sorted() {
+            required += (version == 1 ? taps.map(\.description) + ["labels"] : ["labels", "index"]).map { (split, $0) }
+        }
+        if version != 1 { required += taps.map { (nil, $0.description) } }
+        for (split, tap) in required where arrays.filter({ $0.split == split && $0.tap == tap }).count != 1 {
+            let which = split.map { "split '\($0)', tap '\(tap)'" } ?? "tap '\(tap)' of the images"
+            throw CacheError.badHeader(path: path, field: "arrays", detail: "needs exactly one array for \(which)")
         }
         self.arrays = arrays
         guard let raw = object["ingredients"], case let ingredients = JSONValue(any: raw), ingredients.isKeyMaterial else {
@@ -220,10 +268,11 @@ public struct CacheHeader: Equatable {
         buildSeconds = (object["build_seconds"] as? NSNumber)?.doubleValue
     }
 
+    /// A format-2 header: `images` distinct images, each split's examples rows of them.
     public init(key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],
-                splits: [String: Int], arrays: [CacheArray], ingredients: JSONValue, createdBy: String) {
+                images: Int, splits: [String: Int], arrays: [CacheArray], ingredients: JSONValue, createdBy: String) {
         self.key = key; self.dtype = dtype; self.tokenPolicy = tokenPolicy; self.tokens = tokens; self.width = width
-        self.taps = taps; self.splits = splits; self.arrays = arrays
+        self.taps = taps; self.images = images; self.splits = splits; self.arrays = arrays
         self.ingredients = ingredients; self.createdBy = createdBy
     }
 

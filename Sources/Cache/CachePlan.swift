@@ -120,6 +120,16 @@ public struct CachePlan {
     public let preprocessing: Preprocessing
     public let ingredients: JSONValue
     public let key: String
+    /// Each distinct image of the splits once, by content, as (split, example) of its first
+    /// occurrence in request order: what the backbone runs on.
+    public let images: [ImageReference]
+    /// For each of the request's splits, the row in `images` of each of its examples.
+    public let rows: [[Int]]
+
+    /// An example of one of the request's splits.
+    public struct ImageReference: Equatable, Sendable {
+        public let split: Int, example: Int
+    }
 
     /// Loads the backbone and hashes every ingredient (weights and dataset files included).
     public init(_ request: CacheRequest) throws {
@@ -134,14 +144,34 @@ public struct CachePlan {
         self.taps = Array(Set(taps)).sorted()
         preprocessing = Preprocessing(imageSize: vit.config.imageSize, mean: request.mean, std: request.std)
         var data: [String: JSONValue] = [:]
+        var fileDigests: [String: String] = [:]   // each file hashed once, for the key and for its images
+        func fileDigest(_ path: String) throws -> String {
+            if let digest = fileDigests[path] { return digest }
+            let digest = try SHA256.hash(file: path)
+            fileDigests[path] = digest
+            return digest
+        }
         for split in request.splits {
             // Contents, in order, not names: moving or renaming the dataset keeps its caches.
             var hasher = SHA256()
-            for file in split.files { hasher.update(try SHA256.hash(file: file) + "\n") }
+            for file in split.files { hasher.update(try fileDigest(file) + "\n") }
             data[split.name] = .object(["count": .int(split.count), "files_sha256": .string(hasher.finalize())])
         }
+        // One row per distinct image: train800val200 is train800 and val200 again, and runs through
+        // the backbone once.
+        var rowOfDigest: [String: Int] = [:], images: [ImageReference] = []
+        rows = try request.splits.enumerated().map { s, split in
+            try (0..<split.count).map { example in
+                let digest = try split.exampleDigest(at: example, fileDigest: fileDigest)
+                if let row = rowOfDigest[digest] { return row }
+                rowOfDigest[digest] = images.count
+                images.append(ImageReference(split: s, example: example))
+                return images.count - 1
+            }
+        }
+        self.images = images
         var fields: [String: JSONValue] = [
-            "format_version": .int(CacheHeader.formatVersion),
+            "format_version": .int(CacheHeader.ingredientsVersion),
             "backbone": backboneIdentity,
             "data": .object(data),
             "preprocessing": .object([

@@ -33,4 +33,6 @@ public struct FileImageSplit: ImageSplit {
     public func loadImage(at index: Int, preprocessing: Preprocessing, into out: UnsafeMutablePointer<Float>) throws {
         preprocessing.apply(try RGBImage.decode(contentsOf: files[index]), into: out)
     }
+
+    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String { try fileDigest(files[index]) }
 }

@@ -11,6 +11,10 @@ public protocol ImageSplit {
     var files: [String] { get }
     /// Writes example `index`, preprocessed, as (3, S, S) floats at `out`.
     func loadImage(at index: Int, preprocessing: Preprocessing, into out: UnsafeMutablePointer<Float>) throws
+    /// A digest of example `index`'s image content, equal for equal images in any split (a cache runs
+    /// each distinct image through the backbone once): the digest of its file, from `fileDigest`, for an
+    /// example that is a file of its own; the SHA-256 of its array row otherwise.
+    func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String
 }
 
 extension ImageSplit {

@@ -78,6 +78,31 @@ public struct NumpySplit: ImageSplit {
 
     public func checkLabels(classes: Int) throws { try validateLabels(classes: classes, source: labelsPath) }
 
+    /// The SHA-256 of the row's elements in storage order (a Fortran-order array's row is gathered),
+    /// with its shape and element type, so equal images are equal rows of equal arrays.
+    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String {
+        let rowShape = Array(header.shape.dropFirst()), elementBytes = header.element.byteCount
+        let elements = rowShape.reduce(1, *)
+        var hasher = SHA256()
+        hasher.update("\(header.element.rawValue) \(rowShape)\n")
+        let base = file.bytes + header.dataOffset
+        if !header.fortranOrder {
+            hasher.update(UnsafeRawBufferPointer(start: base + index * elements * elementBytes, count: elements * elementBytes))
+        } else {
+            var row = [UInt8](repeating: 0, count: elements * elementBytes)
+            var position = [Int](repeating: 0, count: rowShape.count)
+            for k in 0..<elements {   // C order over the row's own axes
+                var offset = index * strides[0]
+                for (axis, p) in position.enumerated() { offset += p * strides[axis + 1] }
+                for b in 0..<elementBytes { row[k * elementBytes + b] = base.load(fromByteOffset: offset * elementBytes + b, as: UInt8.self) }
+                var axis = rowShape.count - 1
+                while axis >= 0 { position[axis] += 1; if position[axis] < rowShape[axis] { break }; position[axis] = 0; axis -= 1 }
+            }
+            row.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalize()
+    }
+
     public func loadImage(at index: Int, preprocessing: Preprocessing, into out: UnsafeMutablePointer<Float>) throws {
         let base = file.bytes + header.dataOffset
         switch layout {

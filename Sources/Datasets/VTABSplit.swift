@@ -75,6 +75,8 @@ public struct VTABSplit: ImageSplit {
         preprocessing.apply(image, into: out)
     }
 
+    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String { try fileDigest(imagePaths[index]) }
+
     /// Checks labels against a class count known only after reading all splits.
     public func checkLabels(classes: Int) throws {
         try validateLabels(classes: classes, source: listFile, lines: lineNumbers)

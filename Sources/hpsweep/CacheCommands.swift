@@ -21,7 +21,8 @@ func describe(_ cache: ActivationCache) -> String {
     let h = cache.header
     let splits = h.splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     let bytes = h.arrays.reduce(0) { $0 + $1.bytes }
-    return "\(h.taps.count) taps (\(h.taps.first!)…\(h.taps.last!)), \(h.tokens)×\(h.width) per example, \(h.dtype.rawValue), \(splits); \(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB"
+    let images = h.images.map { "\($0) distinct images in " } ?? "format 1, each split stored whole: "
+    return "\(h.taps.count) taps (\(h.taps.first!)…\(h.taps.last!)), \(h.tokens)×\(h.width) per example, \(h.dtype.rawValue), \(images)\(splits); \(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB"
 }
 
 /// `hpsweep cache SWEEP.json`: build (or reuse) the activation cache a sweep needs.
@@ -52,10 +53,13 @@ enum CacheBuildCommand: Command {
             if let existing = try builder.existing(plan, verify: !arguments.isSet(CacheOptions.noVerify)) {
                 print("  reusing \(directory)")
                 print("  \(describe(existing))")
+                if existing.header.formatVersion == 1 {
+                    print("  (a format-1 cache, read as it is; delete the directory to rebuild it with each distinct image stored once)")
+                }
                 return existing
             }
-            let total = plan.request.splits.reduce(0) { $0 + $1.count }
-            print("  building \(directory): \(total) images through \(plan.vit.config), batch \(builder.batchSize)")
+            let total = plan.images.count, examples = plan.request.splits.reduce(0) { $0 + $1.count }
+            print("  building \(directory): \(total) distinct images (of \(examples) examples in \(plan.request.splits.count) splits) through \(plan.vit.config), batch \(builder.batchSize)")
             let printer = ProgressPrinter()
             let start = Date()
             let cache = try builder.build(plan, progress: printer.report)

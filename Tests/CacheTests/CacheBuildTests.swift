@@ -53,6 +53,52 @@ final class CacheBuildTests: XCTestCase {
         }
     }
 
+    /// train800val200 is train800 and val200 again: each image runs through the backbone once, is
+    /// stored once, and reads back the same through every split naming it. Equal contents under other
+    /// names count as one image (a copied file, a repeated array row); the key does not change.
+    func testEachDistinctImageIsComputedAndStoredOnce() throws {
+        let splits = try ["train800", "val200", "train800val200"].map { try VTABSplit(root: fixturePath("vtab"), task: "tiny-task", split: $0, classes: 3) }
+        var request = CacheRequest(backbone: .weights(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3, layerNormEps: nil), splits: splits)
+        request.taps = [.block(0), .normalized]
+        let plan = try CachePlan(request)
+        let counts = splits.map(\.count)
+        XCTAssertEqual(plan.images.count, counts[0] + counts[1], "the combined split adds no image")
+        XCTAssertEqual(plan.rows[2], plan.rows[0] + plan.rows[1])
+        var progress: [CacheProgress] = []
+        let cache = try CacheBuilder(root: temporaryDirectory(self).path).build(plan) { progress.append($0) }
+        try cache.verify()
+        XCTAssertEqual(progress.last?.imagesTotal, plan.images.count, "the build reports distinct images")
+        XCTAssertEqual(cache.header.images, plan.images.count)
+        XCTAssertEqual(cache.header.array(split: nil, tap: "z0")?.shape.first, plan.images.count)
+        for split in splits {
+            let direct = try directTaps(plan, split: split)
+            assertClose(try cache.tensor(split: split.name, tap: .block(0), indices: Array(0..<split.count)), direct.taps[0]!, rtol: 5e-4, split.name)
+            XCTAssertEqual(try cache.labels(split.name), split.labels)
+        }
+        XCTAssertEqual(try cache.tensor(split: "train800val200", tap: .normalized, indices: [counts[0]]).storage,
+                       try cache.tensor(split: "val200", tap: .normalized, indices: [0]).storage)
+
+        // NumPy rows: a split whose rows repeat another's (and itself) shares them.
+        let dir = temporaryDirectory(self)
+        let first = try writeRandomSplit("first", count: 4, seed: 9, in: dir)
+        let pixels = try Data(contentsOf: URL(fileURLWithPath: first.imagesPath)).suffix(4 * 8 * 8 * 3)
+        let row = 8 * 8 * 3
+        var repeated = Data(pixels.prefix(row * 2))                     // rows 0, 1 of `first`
+        repeated += Data(pixels.prefix(row))                            // row 0 again
+        repeated += Data((0..<row).map { UInt8($0 % 251) })            // a new image
+        let images = dir.appendingPathComponent("second_images.npy").path, labels = dir.appendingPathComponent("second_labels.npy").path
+        try npyFile(descr: "|u1", shape: [4, 8, 8, 3], data: repeated).write(to: URL(fileURLWithPath: images))
+        try npyFile(descr: "<i8", shape: [4], data: [Int64](repeating: 1, count: 4).withUnsafeBytes { Data($0) }).write(to: URL(fileURLWithPath: labels))
+        let second = try NumpySplit(name: "second", images: images, labels: labels, classes: 3)
+        let numpyPlan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [first, second]))
+        XCTAssertEqual(numpyPlan.rows, [[0, 1, 2, 3], [0, 1, 0, 4]])
+        let numpyCache = try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(numpyPlan)
+        XCTAssertEqual(numpyCache.header.images, 5)
+        XCTAssertEqual(try numpyCache.tensor(split: "second", tap: .block(1), indices: [2]).storage,
+                       try numpyCache.tensor(split: "first", tap: .block(1), indices: [0]).storage)
+        XCTAssertEqual(try numpyCache.labels("second"), [1, 1, 1, 1], "labels stay the split's own")
+    }
+
     func testTokenPolicies() throws {
         let root = temporaryDirectory(self).path
         let all = try CacheBuilder(root: root).build(try vtabPlan(dtype: .float32))

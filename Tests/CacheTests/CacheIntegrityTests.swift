@@ -18,7 +18,7 @@ final class CacheIntegrityTests: XCTestCase {
 
     func testFlippedByteFailsVerification() throws {
         let cache = try buildSmall()
-        let file = cache.directory + "/train800.z1.bin"
+        let file = cache.directory + "/images.z1.bin"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         bytes[100] ^= 0x40
         try bytes.write(to: URL(fileURLWithPath: file))
@@ -33,14 +33,14 @@ final class CacheIntegrityTests: XCTestCase {
     /// A NaN written with a matching CRC (a cache made elsewhere) is still found by verify, with its file.
     func testNonFiniteActivationFailsVerification() throws {
         let cache = try buildSmall()
-        let file = cache.directory + "/train800.z1.bin"
+        let file = cache.directory + "/images.z1.bin"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         bytes[20] = 0x00; bytes[21] = 0x7E                     // F16 NaN at element 10
         try bytes.write(to: URL(fileURLWithPath: file))
         let headerURL = URL(fileURLWithPath: cache.directory + "/header.json")
         var header = try JSONSerialization.jsonObject(with: Data(contentsOf: headerURL)) as! [String: Any]
         var arrays = header["arrays"] as! [[String: Any]]
-        let index = arrays.firstIndex { $0["file"] as? String == "train800.z1.bin" }!
+        let index = arrays.firstIndex { $0["file"] as? String == "images.z1.bin" }!
         arrays[index]["crc32"] = bytes.withUnsafeBytes { Int(CRC32.of($0)) }
         header["arrays"] = arrays
         try JSONSerialization.data(withJSONObject: header).write(to: headerURL)
@@ -71,7 +71,7 @@ final class CacheIntegrityTests: XCTestCase {
 
     func testTruncatedOrMissingArrayFailsToOpen() throws {
         let cache = try buildSmall()
-        let file = cache.directory + "/train800.z2.bin"
+        let file = cache.directory + "/images.z2.bin"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
         try handle.truncate(atOffset: 10)
         try handle.close()
@@ -100,7 +100,7 @@ final class CacheIntegrityTests: XCTestCase {
         try expect({ $0["format_version"] = 99 }, { $0.contains("format version 99 is not supported") })
         try expect({ $0["dtype"] = "F64" }, { $0.contains("'dtype'") })
         try expect({ $0["width"] = 25 }, { $0.contains("arrays[0].shape") && $0.contains("expected [6, 5, 25]") })
-        try expect({ $0["arrays"] = [] }, { $0.contains("no array for split 'train800'") })
+        try expect({ $0["arrays"] = [] }, { $0.contains("needs exactly one array for split 'train800'") })
         try expect({ o in
             var arrays = o["arrays"] as! [[String: Any]]
             arrays[0]["file"] = "../../etc/passwd"
@@ -130,6 +130,58 @@ final class CacheIntegrityTests: XCTestCase {
         XCTAssertEqual(norm[1, 0, 0], 12)
         let again = try CacheImporter.importCache(from: source, into: root)
         XCTAssertTrue(again.alreadyPresent)
+    }
+
+    /// Format 2 from Python: 8 distinct images; train800val200 is train800 and val200 again by index.
+    func testImportOfPythonWrittenFormat2Cache() throws {
+        let root = temporaryDirectory(self).path
+        let (cache, _) = try CacheImporter.importCache(from: fixturePath("python-cache-v2"), into: root)
+        XCTAssertEqual(cache.header.formatVersion, 2)
+        XCTAssertEqual(cache.header.images, 8)
+        XCTAssertEqual(cache.header.splits, ["train800": 5, "val200": 3, "train800val200": 8])
+        XCTAssertEqual(try cache.labels("train800val200"), try cache.labels("train800") + cache.labels("val200"))
+        // Image 6 (val200's example 1) read through either split: (1·10 + tap) + 0.001·(1·100 + token·10 + feature).
+        let viaVal = try cache.tensor(split: "val200", tap: .block(2), indices: [1])
+        let viaBoth = try cache.tensor(split: "train800val200", tap: .block(2), indices: [6])
+        XCTAssertEqual(viaVal.storage, viaBoth.storage)
+        XCTAssertEqual(viaVal[0, 2, 3], floatFromHalfBits(halfBits(from: 11 + 0.123)))
+        var classTokens = [Float](repeating: 0, count: 2 * 4)
+        try cache.readClassTokens(split: "train800val200", tap: .normalized, indices: [7, 0], into: &classTokens)
+        XCTAssertEqual(classTokens[0], floatFromHalfBits(halfBits(from: 12 + 0.2)))
+        XCTAssertEqual(classTokens[4], 2)
+    }
+
+    /// A format-2 index naming a row outside the images, or a header whose arrays do not match its
+    /// format, is refused at opening, with the file named.
+    func testFormat2IndexAndLayoutAreChecked() throws {
+        let copy = temporaryDirectory(self).path + "/c"
+        try FileManager.default.copyItem(atPath: fixturePath("python-cache-v2"), toPath: copy)
+        let index = copy + "/val200.index.bin"
+        var rows = [Int64(5), 6, 8].map(\.littleEndian)   // row 8 of 8 images
+        try Data(bytes: &rows, count: 24).write(to: URL(fileURLWithPath: index))
+        XCTAssertThrowsError(try ActivationCache(directory: copy)) { error in
+            XCTAssertEqual("\(error)", "\(index): example 2 names image row 8, outside the cache's 8 images (damaged cache; delete the directory to rebuild)")
+        }
+        rows = [Int64(5), 6, -1].map(\.littleEndian)
+        try Data(bytes: &rows, count: 24).write(to: URL(fileURLWithPath: index))
+        XCTAssertThrowsError(try ActivationCache(directory: copy)) { XCTAssertTrue("\($0)".contains("image row -1"), "\($0)") }
+
+        let headerPath = copy + "/header.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: headerPath))
+        func expect(_ change: (inout [String: Any]) -> Void, _ text: String) throws {
+            var header = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            change(&header)
+            try JSONSerialization.data(withJSONObject: header).write(to: URL(fileURLWithPath: headerPath))
+            XCTAssertThrowsError(try ActivationCache(directory: copy)) { XCTAssertTrue("\($0)".contains(text), "\($0) lacks \(text)") }
+        }
+        try expect({ $0["images"] = nil }, "'images'")
+        try expect({ $0["arrays"] = ($0["arrays"] as! [[String: Any]]).filter { $0["tap"] as? String != "index" } }, "needs exactly one array for split")
+        try expect({ o in
+            o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in var a = a; if a["split"] == nil { a["split"] = "train800" }; return a }
+        }, "must be absent")
+        try expect({ o in
+            o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in var a = a; if a["tap"] as? String == "z0" { a["shape"] = [5, 3, 4]; a["bytes"] = 120 }; return a }
+        }, "expected [8, 3, 4]")
     }
 
     func testImportRefusesTamperedCache() throws {
