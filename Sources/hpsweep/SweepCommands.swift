@@ -1,3 +1,4 @@
+import Cache
 import Datasets
 import Foundation
 import Numerics
@@ -15,22 +16,32 @@ enum ValidateCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one sweep file") }
         let file = arguments.positionals[0]
-        guard SuiteSpec.isSuite(file) else { return try validate(try SweepSpec.load(file)) }
+        guard SuiteSpec.isSuite(file) else { try validate(try SweepSpec.load(file)); return }
         let suite = try SuiteSpec.load(file)
         print("\(file): a suite of \(suite.tasks.count) task\(suite.tasks.count == 1 ? "" : "s") (results/\(suite.name)/<task>/)")
+        var toBuild: [String: Int] = [:]   // cache root → bytes of the caches it must still hold
         for (k, task) in suite.tasks.enumerated() {
             print("task \(k) \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes):")
-            try validate(task.spec)
+            if let (root, bytes) = try validate(task.spec) { toBuild[root, default: 0] += bytes }
+        }
+        for (root, bytes) in toBuild.sorted(by: { $0.key < $1.key }) {
+            let free = freeBytes(at: root)
+            print("suite caches to build in \(root): \(formatBytes(bytes))" + (free.map { $0 < bytes
+                ? " — more than the \(formatBytes($0)) free there: they will not all fit" : " (\(formatBytes($0)) free)" } ?? ""))
         }
     }
 
-    static func validate(_ spec: SweepSpec) throws {
+    /// Checks `spec` and prints its plan; returns the cache root and bytes of its cache when it is
+    /// still to be built.
+    @discardableResult
+    static func validate(_ spec: SweepSpec) throws -> (String, Int)? {
         let splits = try spec.openSplits()   // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
+        let toBuild = try describeCost(spec)
         if spec.cache.compute != .fp32 {
             print("  backbone compute: \(spec.cache.compute.rawValue)" + (spec.cache.compute.unavailability.map { " (\($0): only a cache built elsewhere can be used)" } ?? " (this CPU has AVX512_BF16)"))
         }
-        guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return }
+        guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return toBuild }
         let rejection = try constraintCheck(spec, search, splits: splits)
         var rejected = 0
         print("  " + RunCommand.describePlan(search, workers: search.workers ?? availableCores, memory: search.memoryBytes ?? TrialPool.defaultMemoryBudget))
@@ -84,6 +95,31 @@ enum ValidateCommand: Command {
             print("    … and \(rest) more configuration\(rest == 1 ? "" : "s"), up to generation \(search.generationCount)")
         }
         if rejected > 0 { print("  \(rejected) of the configurations listed break a constraint: they will be rejected before training") }
+        return toBuild
+    }
+
+    /// Prints what the sweep's backbone work costs before any is done: its cache (built, or its
+    /// distinct images, disk and backbone time, and whether the filesystem has room) and the images
+    /// the final phase streams through the backbone. Returns the cache root and bytes still to build.
+    static func describeCost(_ spec: SweepSpec) throws -> (String, Int)? {
+        let plan = try CachePlan(try spec.cacheRequest())
+        let root = cacheRoot(nil, spec: spec), directory = (root as NSString).appendingPathComponent(plan.key)
+        let estimate = CacheEstimate(plan, root: root)
+        var toBuild: (String, Int)?
+        if let cache = try? ActivationCache(directory: directory) {
+            print("  cache: built, \(directory): \(hpsweep.describe(cache))")
+        } else {
+            let free = freeBytes(at: root)
+            print("  cache: \(hpsweep.describe(estimate, splits: plan.request.splits.count)), to build in \(root)"
+                  + (free.map { $0 < estimate.bytes ? " — more than the \(formatBytes($0)) free there: run and cache will refuse" : "" } ?? ""))
+            toBuild = (root, estimate.bytes)
+        }
+        let cached = Set(plan.request.splits.map(\.name))
+        if let search = spec.search, search.finalTop > 0, !cached.contains(spec.data.finalEval) {
+            let streamed = try spec.openSplit(spec.data.finalEval).count
+            print("  final phase: streams \(streamed) images of \(spec.data.finalEval) through the backbone once, backbone ≈ \(formatDuration(Double(streamed) / estimate.imagesPerSecond))")
+        }
+        return toBuild
     }
 
     /// Why a proposal breaks one of the sweep's constraints (judged as `run` judges it, from the

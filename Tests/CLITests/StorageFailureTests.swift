@@ -42,6 +42,27 @@ final class StorageFailureTests: XCTestCase {
                        try SweepCommandTests.deterministicLeaderboard(dir.path + "/reference/small"))
     }
 
+    /// A cache root without room for the cache: `validate` says so, `cache` and `run` refuse in one
+    /// line with both sizes before the backbone runs, and nothing is left in the root.
+    func testCacheThatCannotFitIsRefusedBeforeTheBackboneRuns() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 4)
+        let root = dir.path + "/small-disk"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        guard mount("size=4m", at: root) else { throw XCTSkip("cannot mount a small tmpfs here (needs root): a small disk not simulated") }
+        addTeardownBlock { self.unmount(root) }
+        let text = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(of: #""cache": {"dir": "cache"}"#, with: #""cache": {"dir": "small-disk"}"#)
+        try text.write(toFile: sweep, atomically: true, encoding: .utf8)
+
+        let validate = try cli.run("validate", sweep)
+        XCTAssertEqual(validate.status, 0, validate.stderr)
+        XCTAssertTrue(validate.stdout.contains("free there: run and cache will refuse"), validate.stdout)
+        for command in [["cache", sweep], ["run", sweep, "--results", dir.path + "/results"]] {
+            cli.assertOneLineError(try cli.run(command), status: 1, containing: [root, "needs", "MiB and this filesystem has", "free"])
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasPrefix(".lock-") }, [])
+    }
+
     func testReadOnlyResultsDirectoryIsAClearError() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 3)

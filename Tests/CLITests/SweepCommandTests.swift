@@ -311,6 +311,9 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("8 configurations × 1 seed"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("config 0    gen 1  adapter"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("generation 2: configurations 4…7 proposed by TPE"), ok.stdout)
+        // The cost before the work: train800val200 is train800 and val200 again, and is not computed twice.
+        XCTAssertTrue(ok.stdout.contains("cache: 1797 distinct images (of 2797 examples in 4 splits), 28.0 MiB, backbone ≈"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("images/s, measured on this machine), to build in"), ok.stdout)
         // The values no sampler chooses are listed too, each method's own defaults among them.
         let lines = ok.stdout.split(separator: "\n").map(String.init)
         var fixed: [String: String] = [:]   // method → its fixed line
@@ -325,6 +328,13 @@ final class SweepCommandTests: XCTestCase {
         _ = try writeSweep(in: dir, extra: ", \"sampler_\": 1")
         cli.assertOneLineError(try cli.run("validate", sweep), status: 1, containing: [sweep, "$.sampler_", "did you mean 'sampler'?"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/cache"), "validate does no work")
+        // Once built, validate says so.
+        _ = try writeSweep(in: dir)
+        let built = try cli.run("cache", sweep)
+        XCTAssertEqual(built.status, 0, built.stderr)
+        XCTAssertTrue(built.stdout.contains("1797 distinct images (of 2797 examples in 4 splits)"), built.stdout)
+        let again = try cli.run("validate", sweep)
+        XCTAssertTrue(again.stdout.contains("  cache: built, ") && again.stdout.contains("1797 distinct images in test 797"), again.stdout)
     }
 
     /// sweeps/vtab.json without its weights or data says what to download and where to put it.
