@@ -10,16 +10,13 @@ The scales are scripts/measure_method_defaults.py's: `demo` (the demo's digits t
 30 epochs) and `vitb` (ViT-B/16 widths and depth on random weights, 64 × 64 digits, 10 epochs). Needs
 numpy for `vitb`, and a CPU with AVX512_BF16; sweeps, weights and results go to a temporary directory.
 """
-import csv
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure_method_defaults import HPSWEEP, ROOT, data_section  # noqa: E402
+from measure_method_defaults import data_section, run_sweep  # noqa: E402
 
 # method → (fixed sizes, lr): the defaults' measured best lr at each scale (docs/side-networks.md).
 SETTINGS = {
@@ -58,13 +55,7 @@ def main():
     print(f"| method (size, lr) | fp32 val_acc, mean ± sd over {seeds} seeds | bf16 | bf16 − fp32 | seeds fp32 / bf16 |")
     print("|---|---|---|---|---|")
     for method in methods:
-        path = os.path.join(work, f"{method}.json")
-        with open(path, "w") as f:
-            json.dump(sweep(scale, method, work, seeds), f, indent=1)
-        results = os.path.join(work, "results")
-        subprocess.run([HPSWEEP, "run", path, "--results", results, "--cache-dir", os.path.join(ROOT, ".hpsweep-cache")],
-                       check=True, stdout=subprocess.DEVNULL)
-        rows = list(csv.DictReader(open(os.path.join(results, f"bf16-{scale}-{method}", "leaderboard.csv"))))
+        rows = run_sweep(sweep(scale, method, work, seeds), work)
         accuracy = {"fp32": [], "bf16": []}
         for row in sorted(rows, key=lambda r: int(r["seed"])):
             accuracy[row["compute"]].append(float(row["val_acc"]))

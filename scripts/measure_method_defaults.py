@@ -112,6 +112,18 @@ def sweep(scale, method, work, seeds):
     }
 
 
+def run_sweep(spec, work):
+    """Writes `spec` under `work`, runs it with hpsweep (the repository's cache root) and returns its
+    leaderboard rows."""
+    path = os.path.join(work, f"{spec['name']}.json")
+    with open(path, "w") as f:
+        json.dump(spec, f, indent=1)
+    results = os.path.join(work, "results")
+    subprocess.run([HPSWEEP, "run", path, "--results", results, "--cache-dir", os.path.join(ROOT, ".hpsweep-cache")],
+                   check=True, stdout=subprocess.DEVNULL)
+    return list(csv.DictReader(open(os.path.join(results, spec["name"], "leaderboard.csv"))))
+
+
 def main():
     args = sys.argv[1:]
     scale = args[0] if args and not args[0].startswith("--") else "demo"
@@ -122,13 +134,7 @@ def main():
     work = tempfile.mkdtemp(prefix=f"hpsweep-defaults-{scale}-")
     print(f"# {scale}: sweeps and results in {work}", flush=True)
     for method in methods:
-        path = os.path.join(work, f"{method}.json")
-        with open(path, "w") as f:
-            json.dump(sweep(scale, method, work, seeds), f, indent=1)
-        results = os.path.join(work, "results")
-        subprocess.run([HPSWEEP, "run", path, "--results", results, "--cache-dir", os.path.join(ROOT, ".hpsweep-cache")],
-                       check=True, stdout=subprocess.DEVNULL)
-        rows = list(csv.DictReader(open(os.path.join(results, f"defaults-{scale}-{method}", "leaderboard.csv"))))
+        rows = run_sweep(sweep(scale, method, work, seeds), work)
         runs = {}
         for row in rows:
             choice = (row["init"], row.get("norm_affine", ""))
