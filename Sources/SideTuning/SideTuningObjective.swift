@@ -44,7 +44,8 @@ public final class SideTuningObjective: SweepObjective {
 
     public var costBasis: [String: Double] {
         let splits = cache.header.splits
-        var basis: [String: Double] = ["cache_images": Double(splits.values.reduce(0, +))]
+        // The images the build ran through the backbone (each distinct one once): its rate per image.
+        var basis: [String: Double] = ["cache_images": Double(cache.header.storedImages)]
         basis["cache_seconds"] = cache.header.buildSeconds
         basis["train_images"] = splits[spec.data.searchTrain].map(Double.init)
         basis["eval_images"] = splits[spec.data.searchEval].map(Double.init)

@@ -195,6 +195,9 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(Set(plain.dropFirst().map { $0[computeColumn] }), ["fp32"])
         XCTAssertTrue(Set(half.dropFirst().map { $0[trialColumn] }).isDisjoint(with: plain.dropFirst().map { $0[trialColumn] }),
                       "a bf16 trial never takes an fp32 trial's result")
+        // The cost account charges the backbone per image it really ran: the 1797 distinct ones.
+        let journal = try String(contentsOfFile: dir.path + "/plain/small/journal.jsonl", encoding: .utf8)
+        XCTAssertTrue(journal.split(separator: "\n").first!.contains(#""cache_images":1797"#), String(journal.prefix(400)))
     }
 
     func testSecondRunOnTheSameSweepIsRefused() throws {
