@@ -114,6 +114,10 @@ enum RunCommand: Command {
         print(machineLine)
 
         let (cache, plan) = try CacheBuildCommand.buildCache(for: spec, arguments: arguments)
+        if let line = try ValidateCommand.finalStreamLine(spec, cachedSplits: Set(cache.splitNames),
+                                                          imagesPerSecond: cache.header.buildSeconds.map { Double(cache.header.storedImages) / $0 }) {
+            print(line)
+        }
 
         let stop = StopFlag()
         stop.installSignalHandlers()

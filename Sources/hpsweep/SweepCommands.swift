@@ -114,12 +114,19 @@ enum ValidateCommand: Command {
                   + (free.map { $0 < estimate.bytes ? " — more than the \(formatBytes($0)) free there: run and cache will refuse" : "" } ?? ""))
             toBuild = (root, estimate.bytes)
         }
-        let cached = Set(plan.request.splits.map(\.name))
-        if let search = spec.search, search.finalTop > 0, !cached.contains(spec.data.finalEval) {
-            let streamed = try spec.openSplit(spec.data.finalEval).count
-            print("  final phase: streams \(streamed) images of \(spec.data.finalEval) through the backbone once, backbone ≈ \(formatDuration(Double(streamed) / estimate.imagesPerSecond))")
+        if let line = try finalStreamLine(spec, cachedSplits: Set(plan.request.splits.map(\.name)), imagesPerSecond: estimate.imagesPerSecond) {
+            print(line)
         }
         return toBuild
+    }
+
+    /// The images the final phase streams through the backbone (its eval split is not cached), with
+    /// their backbone time at `imagesPerSecond` when known; nil when it streams none.
+    static func finalStreamLine(_ spec: SweepSpec, cachedSplits: Set<String>, imagesPerSecond: Double?) throws -> String? {
+        guard let search = spec.search, search.finalTop > 0, !cachedSplits.contains(spec.data.finalEval) else { return nil }
+        let streamed = try spec.openSplit(spec.data.finalEval).count
+        return "  final phase: streams \(streamed) images of \(spec.data.finalEval) through the backbone once"
+            + (imagesPerSecond.map { ", backbone ≈ \(formatDuration(Double(streamed) / $0))" } ?? "")
     }
 
     /// Why a proposal breaks one of the sweep's constraints (judged as `run` judges it, from the

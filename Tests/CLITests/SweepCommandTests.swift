@@ -317,6 +317,14 @@ final class SweepCommandTests: XCTestCase {
         // The cost before the work: train800val200 is train800 and val200 again, and is not computed twice.
         XCTAssertTrue(ok.stdout.contains("cache: 1797 distinct images (of 2797 examples in 4 splits), 28.0 MiB, backbone ≈"), ok.stdout)
         XCTAssertTrue(ok.stdout.contains("images/s, measured on this machine), to build in"), ok.stdout)
+        XCTAssertFalse(ok.stdout.contains("final phase: streams"), "the demo caches its test split")
+        let streaming = dir.appendingPathComponent("streaming.json").path
+        try String(contentsOfFile: sweep, encoding: .utf8)
+            .replacingOccurrences(of: #""cache": {"dir": "cache"}"#, with: #""cache": {"dir": "cache", "splits": ["train800", "val200", "train800val200"]}"#)
+            .write(toFile: streaming, atomically: true, encoding: .utf8)
+        let streamed = try cli.run("validate", streaming)
+        XCTAssertTrue(streamed.stdout.contains("cache: 1000 distinct images (of 2000 examples in 3 splits)"), streamed.stdout)
+        XCTAssertTrue(streamed.stdout.contains("final phase: streams 797 images of test through the backbone once, backbone ≈"), streamed.stdout)
         // The values no sampler chooses are listed too, each method's own defaults among them.
         let lines = ok.stdout.split(separator: "\n").map(String.init)
         var fixed: [String: String] = [:]   // method → its fixed line
