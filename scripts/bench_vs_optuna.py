@@ -1,7 +1,7 @@
 """The same sweep three ways, one after another on this machine: Optuna + PyTorch the usual way, Optuna +
 PyTorch over a hand-made feature cache, and hpsweep.
 
-    pip install torch==2.13.0+cpu optuna numpy
+    scripts/setup --with-peers       # torch==2.13.0+cpu, numpy, optuna and tcmalloc (preloaded for the PyTorch ways)
     swift build -c release
     python3 scripts/bench_vs_optuna.py sweeps/demo.json [--threads 2] [--ways usual,cached,hpsweep]
 
@@ -27,6 +27,7 @@ PyTorch ways search on the sweep's first objective (val_acc). Peak RSS is each w
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -52,6 +53,10 @@ PRESETS = {  # hpsweep's ViTConfig presets
     "vit-s16": dict(image=224, patch=16, dim=384, depth=12, heads=6),
     "vit-b16": dict(image=224, patch=16, dim=768, depth=12, heads=12),
 }
+
+
+TCMALLOC = next((p for p in ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+                              "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4") if os.path.exists(p)), None)
 
 
 def fail(message):
@@ -199,25 +204,36 @@ def train(net, epochs, h, batches, evaluate, report=None):
 
 
 class Features:
-    """Taps per batch: from the backbone every time (usual) or from a cache built once (cached)."""
+    """Taps per batch: from the backbone every time (usual) or from a cache built once (cached). The
+    cached way runs each distinct image once, as a careful user would (and hpsweep's cache does):
+    train128val64 is train128 and val64 again, and reuses their taps."""
 
     def __init__(self, vit, taps, cached):
         self.vit, self.taps, self.cached = vit, taps, cached
         self.backbone_seconds = 0.0
+        self.backbone_images = 0
         self.store = {}
+        self.by_content = {}   # image bytes' digest -> its float16 taps
 
     def _run(self, x):
         start = time.perf_counter()
         with torch.inference_mode():
             out = self.vit.forward_taps(x)
         self.backbone_seconds += time.perf_counter() - start
+        self.backbone_images += len(x)
         return {i: out[i].clone() for i in self.taps}
 
     def prepare(self, name, x, batch=32):
         if not self.cached or name in self.store:
             return
-        parts = [self._run(x[i:i + batch]) for i in range(0, len(x), batch)]
-        self.store[name] = {i: torch.cat([p[i] for p in parts]).half() for i in self.taps}
+        digests = [hashlib.sha256(x[k].numpy().tobytes()).hexdigest() for k in range(len(x))]
+        new = [k for k, d in enumerate(digests) if d not in self.by_content and d not in digests[:k]]
+        for start in range(0, len(new), batch):
+            rows = new[start:start + batch]
+            out = self._run(x[rows])
+            for j, k in enumerate(rows):
+                self.by_content[digests[k]] = {i: out[i][j].half() for i in self.taps}
+        self.store[name] = {i: torch.stack([self.by_content[d][i] for d in digests]) for i in self.taps}
 
     def batch(self, name, x, index):
         if self.cached:
@@ -305,7 +321,7 @@ def run_way(way, spec, base, vit, shape, threads):
         tests[method] = train(net, epochs, h, loaders(final["train"], h["batch_size"], best.number), evaluator(final["eval"]))
     total = time.perf_counter() - start
     return dict(way=way, seconds=total, search_seconds=search_seconds, final_seconds=total - search_seconds,
-                backbone_seconds=feats.backbone_seconds, trials=len(study.trials), finished=len(done), pruned=pruned,
+                backbone_seconds=feats.backbone_seconds, backbone_images=feats.backbone_images, trials=len(study.trials), finished=len(done), pruned=pruned,
                 best_val_acc=max((t.value for t in done), default=float("nan")), best_test_acc=max(tests.values(), default=float("nan")))
 
 
@@ -337,6 +353,7 @@ def run_hpsweep(sweep_path, hpsweep, workdir, threads):
     if status != 0:
         fail(f"hpsweep run failed ({status}):\n{output[-2000:]}")
     cache_line = re.search(r"backbone once \(the cache\) ([0-9.]+) s", output)
+    images_line = re.search(r"building [^:]*: (\d+) distinct images", output)
     counts = re.search(r"(\d+) trials: (\d+) finished(?:, (\d+) pruned)?", output)
     name = json.load(open(sweep_path))["name"]
     import csv
@@ -344,6 +361,7 @@ def run_hpsweep(sweep_path, hpsweep, workdir, threads):
     vals = [float(r["val_acc"]) for r in rows if r["status"] == "finished" and r["val_acc"]]
     tests = [float(r["test_acc"]) for r in rows if r.get("test_acc")]
     return dict(way="hpsweep", seconds=seconds, backbone_seconds=float(cache_line.group(1)) if cache_line else float("nan"),
+                backbone_images=int(images_line.group(1)) if images_line else -1,
                 trials=int(counts.group(1)) if counts else len(rows), finished=int(counts.group(2)) if counts else len(vals),
                 pruned=int(counts.group(3) or 0) if counts else 0, best_val_acc=max(vals, default=float("nan")),
                 best_test_acc=max(tests, default=float("nan")), peak_rss_mib=usage.ru_maxrss / 1024)
@@ -387,6 +405,8 @@ def main():
     derived_path = os.path.join(workdir, "sweep.json")
     json.dump(derived, open(derived_path, "w"), indent=1)
 
+    if TCMALLOC is None:
+        fail("tcmalloc is not installed, and PyTorch without it is not a fair peer (about 2x slower); run scripts/setup --with-peers")
     print(f"bench_vs_optuna: {args.sweep}, {args.threads} threads, scratch {workdir}")
     print("  " + subprocess.run(["grep", "-m1", "model name", "/proc/cpuinfo"], capture_output=True, text=True).stdout.strip())
     if os.path.exists(args.hpsweep):
@@ -397,8 +417,9 @@ def main():
         if way == "hpsweep":
             results[way] = run_hpsweep(derived_path, args.hpsweep, workdir, args.threads)
         elif way in ("usual", "cached"):
+            # PyTorch's CPU tuning guide preloads tcmalloc; without it the side-network steps run about 2× slower.
             out = subprocess.run([sys.executable, __file__, args.sweep, "--one", way, "--weights", weights, "--threads", str(args.threads)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, env=dict(os.environ, LD_PRELOAD=TCMALLOC))
             line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
             if out.returncode != 0 or line is None:
                 fail(f"way {way} failed:\n{out.stderr[-3000:]}")
@@ -406,7 +427,7 @@ def main():
         else:
             fail(f"unknown way '{way}' (usual, cached, hpsweep)")
         r = results[way]
-        print(f"  {way:8s} {r['seconds']:8.1f} s (backbone {r['backbone_seconds']:.1f} s)  trials {r['trials']}: {r['finished']} finished, "
+        print(f"  {way:8s} {r['seconds']:8.1f} s (backbone {r['backbone_seconds']:.1f} s, {r['backbone_images']} images)  trials {r['trials']}: {r['finished']} finished, "
               f"{r['pruned']} pruned  best val_acc {r['best_val_acc']:.4f}  best test_acc {r['best_test_acc']:.4f}  peak RSS {r['peak_rss_mib']:.0f} MiB")
     if "hpsweep" in results:
         for way in ("usual", "cached"):
