@@ -12,7 +12,7 @@ safetensors file) and runs its search each way:
            loop that runs the frozen backbone (eval, no_grad) on every batch of every epoch, then the
            side network; then the best finished trial of each method retrained on data.final.train and
            scored on data.final.eval, as hpsweep's final phase does (final_top 1).
-  cached   the same, but the backbone runs once up front into in-memory tensors (float16, as hpsweep's
+  cached   the same, but the backbone runs once up front, once per distinct image, into in-memory tensors (float16, as hpsweep's
            cache stores them, widened per batch).
   hpsweep  `hpsweep run` of the same sweep from an empty cache, in a scratch results directory.
 A `random` preset is drawn once here and written as a timm-named safetensors file, which both the
