@@ -17,15 +17,22 @@ final class StorageFailureTests: XCTestCase {
         _ = try? Subprocess("/bin/umount", [dir]).wait(timeout: 60)
     }
 
+    /// `dir`/`name`, a tmpfs mounted with `options` and unmounted after the test; skips the test
+    /// where mounting is not allowed (it needs root), saying what is then not simulated.
+    func mountedDirectory(_ name: String, in dir: URL, options: String, simulating what: String) throws -> String {
+        let path = dir.path + "/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard mount(options, at: path) else { throw XCTSkip("cannot mount a tmpfs here (needs root): \(what) not simulated") }
+        addTeardownBlock { self.unmount(path) }
+        return path
+    }
+
     func testDiskFullStopsCleanlyAndResumes() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 4)
         let reference = try cli.run("run", sweep, "--results", dir.path + "/reference")
         XCTAssertEqual(reference.status, 0, reference.stderr)
-        let results = dir.path + "/full"
-        try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
-        guard mount("size=320k", at: results) else { throw XCTSkip("cannot mount a small tmpfs here (needs root): disk-full not simulated") }
-        addTeardownBlock { self.unmount(results) }
+        let results = try mountedDirectory("full", in: dir, options: "size=320k", simulating: "disk-full")
 
         let full = try cli.run("run", sweep, "--results", results)
         cli.assertOneLineError(full, status: 1, containing: ["No space left on device"])
@@ -47,10 +54,7 @@ final class StorageFailureTests: XCTestCase {
     func testCacheThatCannotFitIsRefusedBeforeTheBackboneRuns() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 4)
-        let root = dir.path + "/small-disk"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        guard mount("size=4m", at: root) else { throw XCTSkip("cannot mount a small tmpfs here (needs root): a small disk not simulated") }
-        addTeardownBlock { self.unmount(root) }
+        let root = try mountedDirectory("small-disk", in: dir, options: "size=4m", simulating: "a small disk")
         let text = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(of: #""cache": {"dir": "cache"}"#, with: #""cache": {"dir": "small-disk"}"#)
         try text.write(toFile: sweep, atomically: true, encoding: .utf8)
 
@@ -66,10 +70,7 @@ final class StorageFailureTests: XCTestCase {
     func testReadOnlyResultsDirectoryIsAClearError() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 3)
-        let results = dir.path + "/ro"
-        try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
-        guard mount("size=16m", at: results) else { throw XCTSkip("cannot mount a tmpfs here (needs root): read-only not simulated") }
-        addTeardownBlock { self.unmount(results) }
+        let results = try mountedDirectory("ro", in: dir, options: "size=16m", simulating: "read-only")
         XCTAssertEqual(try cli.run("run", sweep, "--results", results).status, 0)
         let before = try String(contentsOfFile: results + "/small/journal.jsonl", encoding: .utf8)
         remount("ro", results)
