@@ -106,7 +106,7 @@ public struct CacheHeader: Equatable {
         formatVersion == 1 ? array(split: split, tap: tap) : array(split: nil, tap: tap)
     }
 
-    /// Activations stored (image rows over all tap arrays' first axis, per tap): what the backbone ran.
+    /// Images whose taps are stored (the rows of each tap array): what the backbone ran.
     public var storedImages: Int { images ?? splits.values.reduce(0, +) }
 
     // MARK: - JSON
