@@ -54,6 +54,10 @@ enum RunCommand: Command {
             }
             tasks = [task.element]
         }
+        // Whether the caches of the tasks to run will all fit (each task's build still refuses its own).
+        if tasks.count > 1 {
+            ValidateCommand.printSuiteSpace(try ValidateCommand.cachesToBuild(tasks.map(\.spec), root: arguments[CacheOptions.cacheDir]))
+        }
         let suiteRoot = (root as NSString).appendingPathComponent(suite.name)
         try FileManager.default.createDirectory(atPath: suiteRoot, withIntermediateDirectories: true)
         try suite.manifest.write(directory: suiteRoot)

@@ -24,11 +24,33 @@ enum ValidateCommand: Command {
             print("task \(k) \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes):")
             if let (root, bytes) = try validate(task.spec) { toBuild[root, default: 0] += bytes }
         }
+        printSuiteSpace(toBuild)
+    }
+
+    /// One line per cache root: the bytes of a suite's caches still to build there against its free
+    /// space (none when every cache is built).
+    static func printSuiteSpace(_ toBuild: [String: Int]) {
         for (root, bytes) in toBuild.sorted(by: { $0.key < $1.key }) {
             let free = freeBytes(at: root)
             print("suite caches to build in \(root): \(formatBytes(bytes))" + (free.map { $0 < bytes
                 ? " — more than the \(formatBytes($0)) free there: they will not all fit" : " (\(formatBytes($0)) free)" } ?? ""))
         }
+    }
+
+    /// The bytes of the caches `specs` still need, per cache root (`root` when given, else each
+    /// sweep's own): their data hashed, no backbone run.
+    static func cachesToBuild(_ specs: [SweepSpec], root given: String?) throws -> [String: Int] {
+        var toBuild: [String: Int] = [:], counted: Set<String> = []
+        for spec in specs {
+            let plan = try CachePlan(try spec.cacheRequest())
+            let root = cacheRoot(given, spec: spec)
+            let header = ((root as NSString).appendingPathComponent(plan.key) as NSString).appendingPathComponent(CacheHeader.fileName)
+            guard !FileManager.default.fileExists(atPath: header), counted.insert(root + "/" + plan.key).inserted else { continue }
+            toBuild[root, default: 0] += CacheEstimate.bytes(images: plan.images.count, examples: plan.request.splits.reduce(0) { $0 + $1.count },
+                                                             taps: plan.taps.count, tokens: plan.request.tokenPolicy.tokens(for: plan.vit.config),
+                                                             width: plan.vit.config.width, dtype: plan.request.dtype)
+        }
+        return toBuild
     }
 
     /// Checks `spec` and prints its plan; returns the cache root and bytes of its cache when it is

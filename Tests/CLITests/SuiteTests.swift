@@ -35,6 +35,8 @@ final class SuiteTests: XCTestCase {
         let all = try cli.run("run", suite, "--results", results)
         XCTAssertEqual(all.status, 0, all.stderr)
         XCTAssertTrue(all.stdout.contains("task 1/2, eurosat") && all.stdout.contains("task 2/2, kitti"), all.stdout)
+        // The two tasks share the digits' cache, which the single task built: nothing left to build.
+        XCTAssertFalse(all.stdout.contains("suite caches to build") || one.stdout.contains("suite caches to build"), all.stdout)
         for task in ["eurosat", "kitti"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(results)/mini/\(task)/leaderboard.csv"), task)
         }
@@ -106,6 +108,9 @@ final class SuiteTests: XCTestCase {
 
         let straight = try cli.run(arguments("straight"))
         XCTAssertEqual(straight.status, 0, straight.stderr)
+        // Before the first task, the caches the suite still needs against the free space of their root.
+        XCTAssertTrue(straight.stdout.split(separator: "\n").first!.hasPrefix("suite caches to build in \(dir.path)/straight-cache: ")
+                      && straight.stdout.contains(" free)"), straight.stdout)
         XCTAssertTrue(straight.stdout.contains("warm start from digits:"), straight.stdout)
 
         let second = "\(dir.path)/killed/suite-demo/digits_parity/journal.jsonl"
