@@ -39,13 +39,17 @@ public final class ActivationCache: @unchecked Sendable {
         }
     }
 
+    /// The stored rows of examples `indices` of `split` (themselves in format 1); an index out of
+    /// range is left to the caller's check.
+    private func storedRows(_ split: String, _ indices: [Int]) -> [Int] {
+        guard let rows = rows[split] else { return indices }
+        return indices.map { rows.indices.contains($0) ? rows[$0] : $0 }
+    }
+
     /// Little-endian Int64s of a mapped array.
     private func readIntegers(_ file: MappedFile, count: Int) throws -> [Int] {
         (0..<count).map { Int(Int64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
     }
-
-    /// The stored row of example `index` of `split`.
-    @inline(__always) private func row(_ split: String, _ index: Int) -> Int { rows[split]?[index] ?? index }
 
     public var key: String { header.key }
     public var splitNames: [String] { header.splits.keys.sorted() }
@@ -94,9 +98,10 @@ public final class ActivationCache: @unchecked Sendable {
         let file = try map(array)
         let rowElements = header.tokens * header.width
         let rowBytes = rowElements * header.dtype.byteCount
+        let stored = storedRows(split, indices)
         for (i, index) in indices.enumerated() {
             precondition(index >= 0 && index < examples, "ActivationCache.read: index \(index) out of 0..<\(examples)")
-            let stored = row(split, index)
+            let stored = stored[i]
             header.dtype.decode(file.bytes + stored * rowBytes, count: rowElements, into: out + i * rowElements)
             // The mapped pages count in this process's RSS while mapped in; give them back (they stay in
             // the page cache, a later read faults them in again without disk I/O), so many trials over a
@@ -113,9 +118,10 @@ public final class ActivationCache: @unchecked Sendable {
         }
         let file = try map(array)
         let rowBytes = header.tokens * header.width * header.dtype.byteCount
+        let stored = storedRows(split, indices)
         for (i, index) in indices.enumerated() {
             precondition(index >= 0 && index < examples, "ActivationCache.readClassTokens: index \(index) out of 0..<\(examples)")
-            header.dtype.decode(file.bytes + row(split, index) * rowBytes, count: header.width, into: out + i * header.width)
+            header.dtype.decode(file.bytes + stored[i] * rowBytes, count: header.width, into: out + i * header.width)
         }
     }
 

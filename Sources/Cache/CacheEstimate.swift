@@ -16,19 +16,26 @@ public struct CacheEstimate {
 
     public var backboneSeconds: Double { Double(distinctImages) / imagesPerSecond }
 
-    /// Bytes of a format-2 cache of `images` distinct images and these splits' examples.
-    public static func bytes(images: Int, examples: Int, taps: Int, tokens: Int, width: Int, dtype: ScalarType) -> Int {
-        images * taps * tokens * width * dtype.byteCount + 16 * examples
+    /// Bytes of `plan`'s format-2 cache: every tap of each distinct image, and each example's index and label.
+    public static func bytes(of plan: CachePlan) -> Int {
+        let tokens = plan.request.tokenPolicy.tokens(for: plan.vit.config)
+        let examples = plan.request.splits.reduce(0) { $0 + $1.count }
+        return plan.images.count * plan.taps.count * tokens * plan.vit.config.width * plan.request.dtype.byteCount + 16 * examples
+    }
+
+    /// Whether `bytes` more fit on the filesystem of `root`, keeping 1% and 64 MiB to spare; the free
+    /// bytes when they do not (nil when they fit or the filesystem cannot be asked).
+    public static func shortage(_ bytes: Int, root: String) -> Int? {
+        guard let free = freeBytes(at: root), free < bytes + bytes / 100 + (64 << 20) else { return nil }
+        return free
     }
 
     /// The estimate of `plan`'s cache under `root`, measuring the backbone (one small batch) only when
     /// no cache under `root` was built with the same backbone, compute and taps.
     public init(_ plan: CachePlan, root: String, threads: Int = availableCores) {
-        let tokens = plan.request.tokenPolicy.tokens(for: plan.vit.config)
         distinctImages = plan.images.count
         examples = plan.request.splits.reduce(0) { $0 + $1.count }
-        bytes = Self.bytes(images: distinctImages, examples: examples, taps: plan.taps.count, tokens: tokens,
-                           width: plan.vit.config.width, dtype: plan.request.dtype)
+        bytes = Self.bytes(of: plan)
         if let (rate, directory) = Self.recordedRate(plan, root: root) {
             imagesPerSecond = rate; rateBasis = "as \(directory) was built"
         } else {

@@ -59,8 +59,8 @@ public final class LinearCompute {
                 }
             }
         }
-        if let dbias {
-            for r in 0..<M { let dy = dout + r * O; for o in 0..<O { dbias[o] += dy[o] } }
+        if let dbias {   // no multiply: the reference's row sum
+            linearBackward(dinp: nil, dweight: nil, dbias: dbias, dout: dout, inp: inp, weight: weight, rows: M, inFeatures: I, outFeatures: O)
         }
     }
 

@@ -34,9 +34,7 @@ func describe(_ estimate: CacheEstimate, splits: Int) -> String {
 /// Refuses a build the filesystem of `root` has no room for (with 1% and 64 MiB to spare), in one
 /// line with both numbers, before the backbone runs.
 func checkSpace(for estimate: CacheEstimate, root: String, name: String) throws {
-    guard let free = freeBytes(at: root) else { return }
-    let needed = estimate.bytes + estimate.bytes / 100 + (64 << 20)
-    if free < needed {
+    if let free = CacheEstimate.shortage(estimate.bytes, root: root) {
         throw FileProblem("\(root): the cache of \(name) needs \(formatBytes(estimate.bytes)) and this filesystem has \(formatBytes(free)) free; free some space or give another --cache-dir")
     }
 }

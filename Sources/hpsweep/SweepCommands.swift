@@ -31,9 +31,9 @@ enum ValidateCommand: Command {
     /// space (none when every cache is built).
     static func printSuiteSpace(_ toBuild: [String: Int]) {
         for (root, bytes) in toBuild.sorted(by: { $0.key < $1.key }) {
-            let free = freeBytes(at: root)
-            print("suite caches to build in \(root): \(formatBytes(bytes))" + (free.map { $0 < bytes
-                ? " — more than the \(formatBytes($0)) free there: they will not all fit" : " (\(formatBytes($0)) free)" } ?? ""))
+            let room = CacheEstimate.shortage(bytes, root: root).map { " — too much for the \(formatBytes($0)) free there: they will not all fit" }
+                ?? freeBytes(at: root).map { " (\(formatBytes($0)) free)" } ?? ""
+            print("suite caches to build in \(root): \(formatBytes(bytes))" + room)
         }
     }
 
@@ -46,9 +46,7 @@ enum ValidateCommand: Command {
             let root = cacheRoot(given, spec: spec)
             let header = ((root as NSString).appendingPathComponent(plan.key) as NSString).appendingPathComponent(CacheHeader.fileName)
             guard !FileManager.default.fileExists(atPath: header), counted.insert(root + "/" + plan.key).inserted else { continue }
-            toBuild[root, default: 0] += CacheEstimate.bytes(images: plan.images.count, examples: plan.request.splits.reduce(0) { $0 + $1.count },
-                                                             taps: plan.taps.count, tokens: plan.request.tokenPolicy.tokens(for: plan.vit.config),
-                                                             width: plan.vit.config.width, dtype: plan.request.dtype)
+            toBuild[root, default: 0] += CacheEstimate.bytes(of: plan)
         }
         return toBuild
     }
@@ -131,9 +129,8 @@ enum ValidateCommand: Command {
         if let cache = try? ActivationCache(directory: directory) {
             print("  cache: built, \(directory): \(hpsweep.describe(cache))")
         } else {
-            let free = freeBytes(at: root)
             print("  cache: \(hpsweep.describe(estimate, splits: plan.request.splits.count)), to build in \(root)"
-                  + (free.map { $0 < estimate.bytes ? " — more than the \(formatBytes($0)) free there: run and cache will refuse" : "" } ?? ""))
+                  + (CacheEstimate.shortage(estimate.bytes, root: root).map { " — too much for the \(formatBytes($0)) free there: run and cache will refuse" } ?? ""))
             toBuild = (root, estimate.bytes)
         }
         if let line = try finalStreamLine(spec, cachedSplits: Set(plan.request.splits.map(\.name)), imagesPerSecond: estimate.imagesPerSecond) {
