@@ -206,14 +206,16 @@ def train(net, epochs, h, batches, evaluate, report=None):
 class Features:
     """Taps per batch: from the backbone every time (usual) or from a cache built once (cached). The
     cached way runs each distinct image once, as a careful user would (and hpsweep's cache does):
-    train128val64 is train128 and val64 again, and reuses their taps."""
+    train800val200 is train800 and val200 again, and reuses their taps. Each distinct image's taps are
+    kept once, and a split is a list of indices into them, as in hpsweep's cache format 2."""
 
     def __init__(self, vit, taps, cached):
         self.vit, self.taps, self.cached = vit, taps, cached
         self.backbone_seconds = 0.0
         self.backbone_images = 0
-        self.store = {}
-        self.by_content = {}   # image bytes' digest -> its float16 taps
+        self.rows = []         # per distinct image: its float16 taps
+        self.index = {}        # split name -> the row of each of its examples
+        self.by_content = {}   # image bytes' digest -> its row
 
     def _run(self, x):
         start = time.perf_counter()
@@ -224,24 +226,27 @@ class Features:
         return {i: out[i].clone() for i in self.taps}
 
     def prepare(self, name, x, batch=32):
-        if not self.cached or name in self.store:
+        if not self.cached or name in self.index:
             return
         digests = [hashlib.sha256(x[k].numpy().tobytes()).hexdigest() for k in range(len(x))]
-        new = [k for k, d in enumerate(digests) if d not in self.by_content and d not in digests[:k]]
+        new = []
+        for k, d in enumerate(digests):
+            if d not in self.by_content:
+                self.by_content[d] = len(self.rows) + len(new)
+                new.append(k)
         for start in range(0, len(new), batch):
-            rows = new[start:start + batch]
-            out = self._run(x[rows])
-            for j, k in enumerate(rows):
-                self.by_content[digests[k]] = {i: out[i][j].half() for i in self.taps}
-        self.store[name] = {i: torch.stack([self.by_content[d][i] for d in digests]) for i in self.taps}
+            out = self._run(x[new[start:start + batch]])
+            self.rows.extend([out[i][j].half() for i in self.taps] for j in range(len(out[self.taps[0]])))
+        self.index[name] = [self.by_content[d] for d in digests]
 
     def batch(self, name, x, index):
         if self.cached:
-            return {i: self.store[name][i][index].float() for i in self.taps}
+            rows = [self.rows[self.index[name][k]] for k in index.tolist()]
+            return {i: torch.stack([r[t] for r in rows]).float() for t, i in enumerate(self.taps)}
         return self._run(x[index])
 
 
-def run_way(way, spec, base, vit, shape, threads):
+def run_way(way, spec, base, vit, shape, threads, usual_epochs=None):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(threads)
@@ -255,6 +260,10 @@ def run_way(way, spec, base, vit, shape, threads):
     for n in (search["train"], search["eval"]):
         feats.prepare(n, splits[n][0])
     epochs = spec.get("epochs", 10)
+    trials = spec.get("trials", 20) * (spec.get("seeds", 1) if isinstance(spec.get("seeds", 1), int) else len(spec["seeds"]))
+    partial = way == "usual" and usual_epochs is not None
+    if partial:  # a fixed fraction: the study's first trial for usual_epochs epochs, no final phase
+        epochs, trials = usual_epochs, 1
     methods = spec["methods"]
     seed = spec.get("seed", 0)
     stopping = spec.get("early_stopping", {})
@@ -303,11 +312,18 @@ def run_way(way, spec, base, vit, shape, threads):
                 raise optuna.TrialPruned()
         return train(net, epochs, h, loaders(search["train"], h["batch_size"], trial.number), evaluator(search["eval"]), report)
 
-    trials = spec.get("trials", 20) * (spec.get("seeds", 1) if isinstance(spec.get("seeds", 1), int) else len(spec["seeds"]))
     study.optimize(objective, n_trials=trials)
     search_seconds = time.perf_counter() - start
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    sizes = {n: len(splits[n][1]) for n in splits}
+    work = dict(trial_epochs=sum(len(t.intermediate_values) for t in study.trials), final_epochs=0,
+                search_images=sizes[search["train"]] + sizes[search["eval"]], final_images=sizes[final["train"]] + sizes[final["eval"]])
+    if partial:
+        seconds = time.perf_counter() - start
+        return dict(way=way, partial=True, seconds=seconds, search_seconds=seconds, final_seconds=0.0, backbone_seconds=feats.backbone_seconds,
+                    backbone_images=feats.backbone_images, trials=len(study.trials), finished=len(done), pruned=pruned,
+                    best_val_acc=max((t.value for t in done), default=float("nan")), best_test_acc=float("nan"), **work)
     # Final phase: the best finished trial of each method on final.train, scored on final.eval.
     final_start = time.perf_counter()
     for n in (final["train"], final["eval"]):
@@ -319,10 +335,11 @@ def run_way(way, spec, base, vit, shape, threads):
         torch.manual_seed(seed * 100003 + best.number)
         net = make_network(method, h, shape, classes)
         tests[method] = train(net, epochs, h, loaders(final["train"], h["batch_size"], best.number), evaluator(final["eval"]))
+        work["final_epochs"] += epochs
     total = time.perf_counter() - start
     return dict(way=way, seconds=total, search_seconds=search_seconds, final_seconds=total - search_seconds,
                 backbone_seconds=feats.backbone_seconds, backbone_images=feats.backbone_images, trials=len(study.trials), finished=len(done), pruned=pruned,
-                best_val_acc=max((t.value for t in done), default=float("nan")), best_test_acc=max(tests.values(), default=float("nan")))
+                best_val_acc=max((t.value for t in done), default=float("nan")), best_test_acc=max(tests.values(), default=float("nan")), **work)
 
 
 class _Batches:
@@ -373,6 +390,8 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--ways", default="usual,cached,hpsweep")
     parser.add_argument("--hpsweep", default=os.path.join(HERE, "..", ".build", "release", "hpsweep"))
+    parser.add_argument("--usual-epochs", type=int, metavar="E",
+                        help="time only a fixed fraction of the usual way (its first trial for E epochs) and estimate the whole from it and the cached way")
     parser.add_argument("--one", help=argparse.SUPPRESS)          # internal: run one PyTorch way in this process
     parser.add_argument("--weights", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -381,7 +400,7 @@ def main():
 
     if args.one:
         vit, shape = backbone_from_weights(args.weights, backbone.get("heads") or PRESETS.get(backbone.get("random", ""), {}).get("heads"))
-        result = run_way(args.one, spec, base, vit, shape, args.threads)
+        result = run_way(args.one, spec, base, vit, shape, args.threads, args.usual_epochs)
         import resource
         result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("RESULT " + json.dumps(result))
@@ -418,7 +437,8 @@ def main():
             results[way] = run_hpsweep(derived_path, args.hpsweep, workdir, args.threads)
         elif way in ("usual", "cached"):
             # PyTorch's CPU tuning guide preloads tcmalloc; without it the side-network steps run about 2× slower.
-            out = subprocess.run([sys.executable, __file__, args.sweep, "--one", way, "--weights", weights, "--threads", str(args.threads)],
+            fraction = ["--usual-epochs", str(args.usual_epochs)] if args.usual_epochs else []
+            out = subprocess.run([sys.executable, __file__, args.sweep, "--one", way, "--weights", weights, "--threads", str(args.threads)] + fraction,
                                  capture_output=True, text=True, env=dict(os.environ, LD_PRELOAD=TCMALLOC))
             line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
             if out.returncode != 0 or line is None:
@@ -427,8 +447,24 @@ def main():
         else:
             fail(f"unknown way '{way}' (usual, cached, hpsweep)")
         r = results[way]
+        if r.get("partial"):
+            print(f"  {way:8s} {r['seconds']:8.1f} s for a fraction: its first trial's {r['trial_epochs']} epochs (backbone {r['backbone_seconds']:.1f} s, "
+                  f"{r['backbone_images']} images, {r['backbone_images'] / r['backbone_seconds']:.2f} images/s)  peak RSS {r['peak_rss_mib']:.0f} MiB")
+            continue
         print(f"  {way:8s} {r['seconds']:8.1f} s (backbone {r['backbone_seconds']:.1f} s, {r['backbone_images']} images)  trials {r['trials']}: {r['finished']} finished, "
               f"{r['pruned']} pruned  best val_acc {r['best_val_acc']:.4f}  best test_acc {r['best_test_acc']:.4f}  peak RSS {r['peak_rss_mib']:.0f} MiB")
+    usual = results.get("usual")
+    if usual and usual.get("partial"):
+        cached = results.get("cached") or fail("--usual-epochs estimates the usual way from the cached one: run both (--ways usual,cached,...)")
+        # The usual way is the cached way's study with the backbone run on every batch instead of once: the cached
+        # way's time without its backbone, plus the passes the usual way makes at the rate it was measured at.
+        images = cached["trial_epochs"] * cached["search_images"] + cached["final_epochs"] * cached["final_images"]
+        rate = usual["backbone_images"] / usual["backbone_seconds"]
+        seconds = cached["seconds"] - cached["backbone_seconds"] + images / rate
+        results["usual"] = dict(usual, seconds=seconds, backbone_seconds=images / rate, backbone_images=images)
+        print(f"  usual    {seconds:8.1f} s estimated: the cached way's {cached['seconds'] - cached['backbone_seconds']:.1f} s without its backbone, plus "
+              f"{images} backbone images ({cached['trial_epochs']} search epochs of {cached['search_images']}, {cached['final_epochs']} final of "
+              f"{cached['final_images']}) at the {rate:.2f} images/s measured ({usual['backbone_images'] / images:.1%} of them run)")
     if "hpsweep" in results:
         for way in ("usual", "cached"):
             if way in results:
