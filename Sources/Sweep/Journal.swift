@@ -1,85 +1,30 @@
 import Essentials
 import Foundation
 
-/// One line of `journal.jsonl` (docs/formats.md): what happened to the sweep, in order.
-public struct JournalEvent: Codable, Equatable {
-    public enum Kind: String, Codable {
-        case sweep, planned, started, epoch, rung, pruned, finished, diverged, failed, final, rejected
-        case warmStart = "warm_start"
-    }
-    public var event: Kind
-    /// Unix time in seconds.
-    public var time: Double
-    public var trial: String?
-    // sweep
-    public var specSha256: String?
-    public var hpsweepVersion: String?
-    public var cacheKey: String?
-    public var sweepName: String?
-    public var specFile: String?
-    /// "metric:direction", primary first.
-    public var objectives: [String]?
-    /// Trials the sweep will run (configurations × seeds).
-    public var trialsPlanned: Int?
-    /// The sweep file (without workers and memory) and its revision: 1 when the sweep started, +1 at
-    /// each extension.
-    public var spec: JSONValue?
-    public var revision: Int?
-    /// For cost accounting: cache_seconds, cache_images, train_images, eval_images, final_train_images, final_eval_images.
-    public var costBasis: [String: Double]?
-    // planned: the trial's content key (TrialKey)
-    public var key: String?
-    // started, outcomes: who ran it, under which lease generation, with which hpsweep, on which CPU
-    // and BLAS kernel (results differ in the last bits between kernels)
-    public var host: String?
-    public var lease: Int?
-    public var version: String?
-    public var cpu: String?
-    public var blas: String?
-    // planned
-    public var generation: Int?
-    public var config: Int?
-    public var method: String?
-    public var params: [String: ParameterValue]?
-    public var seed: Int?
-    public var trialSeed: UInt64?
-    // started (the epoch count it trains to), rung, pruned
-    public var epochs: Int?
-    public var record: EpochRecord?
-    // rung, finished, diverged, final
-    public var result: TrialResult?
-    // failed
-    public var error: String?
-    // final
-    public var testAcc: Float?
-    public var testLoss: Float?
-    // final (and finished, with keep_models "finished"): the model file, relative to the sweep's directory
-    public var modelFile: String?
-    /// final: examples of the eval split by true class (row) and predicted class (column)
-    public var confusion: [[Int]]?
-    /// warm_start: what the sweep takes from earlier sweeps (WarmStart), recorded before its first plan
-    public var warmStart: WarmStart?
-
-    enum CodingKeys: String, CodingKey {
-        case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
-        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision, key, costBasis = "cost_basis"
-        case host, lease, version, cpu, blas
-        case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
-        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file", confusion, warmStart = "warm_start"
-    }
-
-    public init(_ event: Kind, trial: String? = nil, time: Double = Date().timeIntervalSince1970) {
-        self.event = event; self.trial = trial; self.time = time
-    }
-}
-
-/// A journal that cannot be read: the file, the line and what is wrong.
+/// A journal that cannot be read, or one of its lines that holds no event: the file, the line and what is wrong.
 public struct JournalError: Error, CustomStringConvertible {
     public let path: String
     public let line: Int?
     public let message: String
     public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(message)" }
     public init(path: String, line: Int?, message: String) { self.path = path; self.line = line; self.message = message }
+
+    /// The sweep file changed in ways that make the journal's trials and new ones incomparable.
+    static func incomparableChange(journal: String, file: String, changes: [String]) -> JournalError {
+        JournalError(path: journal, line: nil, message: """
+            \(file) changed in ways that make its old and new trials incomparable (\(changes.joined(separator: "; "))); \
+            extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over \
+            (the old results are moved aside)
+            """)
+    }
+
+    /// The journal predates recorded sweep files and was written for another one.
+    static func otherSpec(journal: String, file: String, journaled: String, now: String) -> JournalError {
+        JournalError(path: journal, line: nil, message: """
+            was written for a different version of \(file) (spec hash \(journaled.prefix(12)), now \(now.prefix(12))); \
+            rerun with --fresh to start over (the old results are moved aside)
+            """)
+    }
 }
 
 /// The append-only journal of a sweep. Each event is one JSON line, written with a single write()
@@ -133,7 +78,7 @@ public final class Journal {
         }
         // Started and epoch lines only report progress (the checkpoint and the next rung/finished line
         // hold the state): written, so a killed process keeps them, but not fsync'ed one by one.
-        guard events.allSatisfy({ $0.event == .epoch || $0.event == .started }) || fsync(fd) == 0 else {
+        guard events.allSatisfy(\.isProgress) || fsync(fd) == 0 else {
             throw JournalError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
         }
     }
@@ -147,9 +92,14 @@ public final class Journal {
     }
 
     /// Every event of every journal file of `directory`, file after file (SweepState's rules make the
-    /// result independent of how the files interleave in time).
-    public static func readAll(directory: String) throws -> [JournalEvent] {
-        try files(in: directory).flatMap { try read($0) }
+    /// result independent of how the files interleave in time), and the lines that hold none.
+    public static func readAll(directory: String) throws -> JournalContents {
+        var contents = JournalContents()
+        for path in files(in: directory) {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            contents.append(try parseLines(data, path: path, firstLine: 1).contents)
+        }
+        return contents
     }
 
     /// One journal line: the event's JSON with a last field `"crc32"`, the CRC-32 (hex) of the line
@@ -162,8 +112,10 @@ public final class Journal {
         return json
     }
 
-    /// Parses one line (without its newline), checking its CRC when it has one.
-    static func parse(_ line: Data, path: String, lineNumber: Int) throws -> JournalEvent {
+    /// Parses one line (without its newline), checking its CRC when it has one: its event, or why a line
+    /// that is sound JSON holds none (a field its kind needs is missing or of another type, or the kind is
+    /// unknown). Damage (a CRC that does not match, or not JSON) is an error.
+    static func parse(_ line: Data, path: String, lineNumber: Int) throws -> Result<JournalEvent, JournalError> {
         let suffix = 20   // ,"crc32":"xxxxxxxx"}
         if line.count > suffix, line[line.endIndex - suffix..<line.endIndex - 10].elementsEqual(Array(",\"crc32\":\"".utf8)) {
             var body = Data(line[line.startIndex..<line.endIndex - suffix])
@@ -174,22 +126,36 @@ public final class Journal {
                 throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (CRC-32 \(computed), the line says \(stored)); the sweep cannot resume from it")
             }
         }
-        do { return try decoder.decode(JournalEvent.self, from: line) } catch {
-            throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not a journal event); the sweep cannot resume from it")
+        do { return .success(try decoder.decode(JournalEvent.self, from: line)) } catch {
+            guard (try? JSONSerialization.jsonObject(with: line)) is [String: Any] else {
+                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not JSON); the sweep cannot resume from it")
+            }
+            let why = (error as? UndecodableEvent)?.description ?? "a line that is not a journal event (\(decodingPath(error)))"
+            return .failure(JournalError(path: path, line: lineNumber, message: "skipped \(why)"))
+        }
+    }
+
+    private static func decodingPath(_ error: Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: (context.codingPath + [key]).map(\.stringValue).joined(separator: ".") + " missing"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+            context.codingPath.map(\.stringValue).joined(separator: ".") + ": " + context.debugDescription
+        default: "\(error)"
         }
     }
 
     /// Every complete event of the journal at `path` (none if it does not exist). A torn final line
-    /// (no newline) is ignored; a line that does not parse anywhere else is an error naming it.
+    /// (no newline) is ignored, and so is a line that holds no event (`readAll` counts those); damage
+    /// anywhere else is an error naming the line.
     public static func read(_ path: String) throws -> [JournalEvent] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return try parseLines(data, path: path, firstLine: 1).events
+        return try parseLines(data, path: path, firstLine: 1).contents.events
     }
 
     /// The events of the complete lines of `data` (line numbers from `firstLine`, for errors), and
     /// how many bytes and lines they took: a final line without its newline is left for later.
-    static func parseLines(_ data: Data, path: String, firstLine: Int) throws -> (events: [JournalEvent], bytes: Int, lines: Int) {
-        var events: [JournalEvent] = []
+    static func parseLines(_ data: Data, path: String, firstLine: Int) throws -> (contents: JournalContents, bytes: Int, lines: Int) {
+        var contents = JournalContents()
         var lineNumber = firstLine - 1
         var start = data.startIndex
         while let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -197,9 +163,24 @@ public final class Journal {
             let line = data[start..<end]
             start = end + 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-            events.append(try parse(Data(line), path: path, lineNumber: lineNumber))
+            switch try parse(Data(line), path: path, lineNumber: lineNumber) {
+            case .success(let event): contents.events.append(event)
+            case .failure(let undecodable): contents.undecodable.append(undecodable)
+            }
         }
-        return (events, start - data.startIndex, lineNumber - firstLine + 1)
+        return (contents, start - data.startIndex, lineNumber - firstLine + 1)
+    }
+}
+
+/// What journal lines hold: their events in the order read, and the complete lines that hold none
+/// (written by a newer hpsweep, or edited), which readers skip and `status` reports.
+public struct JournalContents {
+    public var events: [JournalEvent] = []
+    public var undecodable: [JournalError] = []
+    public init(events: [JournalEvent] = [], undecodable: [JournalError] = []) { self.events = events; self.undecodable = undecodable }
+    mutating func append(_ other: JournalContents) {
+        events += other.events
+        undecodable += other.undecodable
     }
 }
 
@@ -226,8 +207,8 @@ public final class JournalFollower {
 
     /// `rescan`: look for new journal files now (before claiming a trial: a worker that joined since
     /// the last look may have trained it).
-    public func newEvents(rescan: Bool = false) throws -> [JournalEvent] {
-        var events: [JournalEvent] = []
+    public func newEvents(rescan: Bool = false) throws -> JournalContents {
+        var contents = JournalContents()
         let now = DispatchTime.now()
         if rescan || handles.isEmpty || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds {
             listedAt = now
@@ -242,10 +223,10 @@ public final class JournalFollower {
             guard let data = try handle.readToEnd(), !data.isEmpty else { continue }
             // Only complete lines; a partial last line is read again next time, when it may be whole.
             let parsed = try Journal.parseLines(data, path: path, firstLine: (lines[path] ?? 0) + 1)
-            events += parsed.events
+            contents.append(parsed.contents)
             offsets[path] = offset + UInt64(parsed.bytes)
             lines[path, default: 0] += parsed.lines
         }
-        return events
+        return contents
     }
 }

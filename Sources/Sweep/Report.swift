@@ -21,10 +21,9 @@ public struct SweepReport {
             guard !Journal.files(in: directory).isEmpty else {
                 throw CompareError(path: directory, message: "not a sweep results directory (no journal.jsonl)")
             }
-            let events = try Journal.readAll(directory: directory)
-            let state = SweepState(events: events)
+            let state = SweepState(try Journal.readAll(directory: directory))
             guard !state.objectives.isEmpty else { throw CompareError(path: path, message: "the journal has no sweep header") }
-            let specFile = events.first { $0.event == .sweep }?.specFile
+            let specFile = state.specFile
             let candidates = specFile.map { [$0, (((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).appendingPathComponent($0)] } ?? []
             let specText = candidates.lazy.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.first
             return Sweep(directory: directory, name: state.sweepName ?? (directory as NSString).lastPathComponent, state: state,

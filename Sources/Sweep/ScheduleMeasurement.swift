@@ -39,7 +39,7 @@ public struct ScheduleMeasurement {
         group.wait()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if let error = failure.error { throw error }
-        return ScheduleMeasurement(state: SweepState(events: try Journal.readAll(directory: directory)), wallSeconds: wall,
+        return ScheduleMeasurement(state: SweepState(try Journal.readAll(directory: directory)), wallSeconds: wall,
                                    busySeconds: objectives.reduce(0) { $0 + $1.busySeconds }, slots: workers * slots)
     }
 

@@ -13,9 +13,7 @@ extension SweepRunner {
         do {
             try store.refresh(pooled: true, rescan: worker != nil)
             if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
-                var started = JournalEvent(.started, trial: id)
-                started.epochs = rung; started.lease = generation; started.host = LeaseKeeper.hostName
-                try store.record(started, pooled: true)
+                try store.record(.started(TrialStart(trial: id, towards: rung, lease: generation, host: LeaseKeeper.hostName)), pooled: true)
                 return generation
             }
         } catch { fatal.set(error) }
@@ -34,9 +32,7 @@ extension SweepRunner {
 
     /// Journals that `id` could not be trained at all (settings its data cannot take, too large to fit).
     public func recordUntrainable(_ id: String, _ error: Error) throws {
-        var event = JournalEvent(.failed, trial: id)
-        event.error = "\(error)"
-        try store.record(event)
+        try store.record(.failed(TrialFailure(trial: id, error: "\(error)")))
     }
 
     /// A trial whose training threw: a storage failure (`isStorageFailure`) stops the sweep (the trial
@@ -45,9 +41,8 @@ extension SweepRunner {
     public func reportFailure(_ id: String, _ error: Error, isStorageFailure: Bool, generation: Int, fatal: FatalError) -> Bool {
         if isStorageFailure { fatal.set(error); return false }
         guard store.leases.owns(id, generation: generation) else { return false }
-        var event = JournalEvent(.failed, trial: id)
-        event.error = "\(error)"; stamp(&event, lease: generation)
-        do { try store.record(event, pooled: true) } catch { fatal.set(error); return false }
+        let failure = TrialFailure(trial: id, error: "\(error)", reporter: reporter(lease: generation))
+        do { try store.record(.failed(failure), pooled: true) } catch { fatal.set(error); return false }
         return true
     }
 
@@ -62,22 +57,22 @@ extension SweepRunner {
         result.readSeconds += previous.readSeconds
         // Fenced: a worker whose lease was taken over (it looked dead) reports nothing.
         guard store.leases.owns(id, generation: generation) else { return nil }
-        var event: JournalEvent
+        var outcome = StretchOutcome(trial: id, result: result, reporter: reporter(lease: generation))
+        let event: JournalEvent
         switch result.status {
-        case .diverged: event = JournalEvent(.diverged, trial: id)
-        case .finished: event = JournalEvent(.finished, trial: id)
+        case .diverged: event = .diverged(outcome)
+        case .finished:
+            if search.keepModels == .finished {
+                do { outcome.modelFile = try keepModel() } catch { fatal.set(error); return nil }
+            }
+            event = .finished(outcome)
         case .stopped:
             guard result.epochsRun == rung else { return result }   // interrupted: resumes from its checkpoint
-            event = JournalEvent(.rung, trial: id)
-            event.epochs = rung
+            // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
+            outcome.rung = rung
+            outcome.result.history = []
+            event = .rung(outcome)
         }
-        event.result = result
-        if result.status == .finished && search.keepModels == .finished {
-            do { event.modelFile = try keepModel() } catch { fatal.set(error); return nil }
-        }
-        // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
-        if event.event == .rung { event.result?.history = [] }
-        stamp(&event, lease: generation)
         do { try store.record(event, pooled: true) } catch { fatal.set(error); return nil }
         if result.status != .stopped { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
         return result
@@ -88,12 +83,8 @@ extension SweepRunner {
     public func recordFinal(_ id: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
                             modelFile: String?, leaseGeneration: Int) throws -> Bool {
         guard store.leases.owns("final", generation: leaseGeneration) else { return false }   // fenced: another worker took over
-        var event = JournalEvent(.final, trial: id)
-        event.testAcc = testAccuracy; event.testLoss = testLoss; event.confusion = confusion
-        event.result = result
-        event.modelFile = modelFile
-        stamp(&event, lease: leaseGeneration)
-        try store.record(event)
+        try store.record(.final(FinalScore(trial: id, testAccuracy: testAccuracy, testLoss: testLoss, confusion: confusion, result: result,
+                                           modelFile: modelFile, reporter: reporter(lease: leaseGeneration))))
         try? FileManager.default.removeItem(atPath: store.checkpoint(id + "-final"))
         return true
     }
@@ -101,16 +92,13 @@ extension SweepRunner {
     /// Whether this process still holds the final phase's lease of `generation`.
     public func ownsFinal(_ generation: Int) -> Bool { store.leases.owns("final", generation: generation) }
 
-    /// Marks an outcome with who reported it: lease generation, host, hpsweep version, CPU and kernel.
-    func stamp(_ event: inout JournalEvent, lease: Int) {
-        event.lease = lease; event.host = LeaseKeeper.hostName; event.version = hpsweepVersion
-        (event.cpu, event.blas) = objective.provenance
+    /// Who reports an outcome: this process under lease generation `lease`, its hpsweep version, CPU and kernel.
+    func reporter(lease: Int) -> Reporter {
+        Reporter(lease: lease, host: LeaseKeeper.hostName, version: hpsweepVersion, cpu: objective.provenance.cpu, blas: objective.provenance.blas)
     }
 
     /// Journals one epoch of a trial in progress (progress only: not fsync'ed).
     public func journalEpoch(_ id: String, _ record: EpochRecord) {
-        var event = JournalEvent(.epoch, trial: id)
-        event.record = record
-        store.recordProgress(event)
+        store.recordProgress(.epoch(TrialEpoch(trial: id, record: record)))
     }
 }

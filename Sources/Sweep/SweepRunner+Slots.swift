@@ -112,11 +112,7 @@ extension SweepRunner {
 
     /// Journals the pruning of `ids` at `rung` and drops their checkpoints.
     func prune(_ ids: [String], at rung: Int) throws {
-        try store.record(ids.map { id in
-            var event = JournalEvent(.pruned, trial: id)
-            event.epochs = rung
-            return event
-        })
+        try store.record(ids.map { .pruned(TrialPruning(trial: $0, rung: rung)) })
         for id in ids { try? FileManager.default.removeItem(atPath: store.checkpoint(id)) }
         onEvent(.pruned(ids: ids, rung: rung))
     }

@@ -81,11 +81,11 @@ public final class SweepRunner {
             if let old = journaled.spec {
                 let refused = SpecRevision.incompatibilities(old, recorded)
                 if !refused.isEmpty {
-                    throw JournalError(path: SweepStore.journalPath(directory), line: nil, message: "\(file) changed in ways that make its old and new trials incomparable (\(refused.joined(separator: "; "))); extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over (the old results are moved aside)")
+                    throw JournalError.incomparableChange(journal: SweepStore.journalPath(directory), file: file, changes: refused)
                 }
                 changes = SpecRevision.diff(old, recorded)
             } else if let hash = journaled.specHash, hash != identity.contentHash {
-                throw JournalError(path: SweepStore.journalPath(directory), line: nil, message: "was written for a different version of \(file) (spec hash \(hash.prefix(12)), now \(identity.contentHash.prefix(12))); rerun with --fresh to start over (the old results are moved aside)")
+                throw JournalError.otherSpec(journal: SweepStore.journalPath(directory), file: file, journaled: hash, now: identity.contentHash)
             }
         }
         let (resumed, kept) = search.keepingRecordedDefaults(of: store.state)
@@ -94,15 +94,15 @@ public final class SweepRunner {
         if !kept.isEmpty { onEvent(.keptRecordedDefaults(kept)) }
         let journaled = store.state
         if journaled.specHash == nil || !changes.isEmpty {
-            var event = JournalEvent(.sweep)
-            event.specSha256 = identity.contentHash; event.hpsweepVersion = hpsweepVersion; event.cacheKey = objective.dataKey
-            event.sweepName = identity.name; event.specFile = identity.file
-            event.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
-            event.trialsPlanned = search.trials * search.seeds.count
-            event.spec = JSONValue(any: recorded)
-            event.costBasis = objective.costBasis
-            event.revision = journaled.revision + 1
-            try store.record(event)
+            var opened = SweepOpened(specSha256: identity.contentHash)
+            opened.hpsweepVersion = hpsweepVersion; opened.cacheKey = objective.dataKey
+            opened.sweepName = identity.name; opened.specFile = identity.file
+            opened.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
+            opened.trialsPlanned = search.trials * search.seeds.count
+            opened.spec = JSONValue(any: recorded)
+            opened.costBasis = objective.costBasis
+            opened.revision = journaled.revision + 1
+            try store.record(.sweep(opened))
             if !changes.isEmpty { onEvent(.extended(changes: changes, revision: store.state.revision)) }
         }
     }
@@ -273,10 +273,9 @@ public final class SweepRunner {
                 defer { store.leases.release("warm-start") }
                 try store.refresh(rescan: true)
                 guard state.warmStart == nil else { continue }
-                var event = JournalEvent(.warmStart)
-                event.warmStart = try machinery.measure(pooled: false) { try WarmStart.gather(from: warmStartFrom, for: search) }
-                try store.record(event)
-                onEvent(.warmStarted(event.warmStart!))
+                let taken = try machinery.measure(pooled: false) { try WarmStart.gather(from: warmStartFrom, for: search) }
+                try store.record(.warmStart(taken, time: Date().timeIntervalSince1970))
+                onEvent(.warmStarted(taken))
             case .plan, .prune, .train:
                 try trainWhileWorkRemains()
             case .final(let records):
@@ -302,18 +301,14 @@ public final class SweepRunner {
         let state = self.state
         var events: [JournalEvent] = []
         for trial in trials(ofGeneration: g, state) where state.trials[trial.id] == nil && !events.contains(where: { $0.trial == trial.id }) {
-            var event = JournalEvent(.planned, trial: trial.id)
-            event.generation = g; event.config = trial.config; event.method = trial.proposal.method; event.params = trial.proposal.values
-            event.seed = trial.seed; event.trialSeed = trial.key.seed; event.key = trial.key.hex
-            events.append(event)
+            events.append(.planned(TrialPlan(trial: trial.id, generation: g, config: trial.config, method: trial.proposal.method,
+                                             params: trial.proposal.values, seed: trial.seed, trialSeed: trial.key.seed, key: trial.key.hex)))
             if let rejection = objective.rejection(method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed) {
-                var rejected = JournalEvent(.rejected, trial: trial.id)
-                rejected.error = rejection.reason; rejected.result = rejection.costs
-                events.append(rejected)
+                events.append(.rejected(TrialRejection(trial: trial.id, reason: rejection.reason, costs: rejection.costs)))
             }
         }
         try store.record(events)
-        if !events.isEmpty { onEvent(.planned(generation: g, of: search.generationCount, trials: events.filter { $0.event == .planned }.compactMap(\.trial))) }
+        if !events.isEmpty { onEvent(.planned(generation: g, of: search.generationCount, trials: events.filter(\.isPlanned).compactMap(\.trial))) }
     }
 
     /// The configurations of the final phase: the best `finalTop` finished ones of each method.

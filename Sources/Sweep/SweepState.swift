@@ -76,6 +76,8 @@ public struct SweepState {
     public var specHash: String?
     public var cacheKey: String?
     public var sweepName: String?
+    /// The sweep file's path as the first `sweep` line gave it.
+    public var specFile: String?
     public var objectives: [SearchSpec.Objective] = []
     public var trialsPlanned: Int?
     /// The latest recorded revision of the sweep file, and its number.
@@ -107,98 +109,147 @@ public struct SweepState {
         for event in events { apply(event) }
     }
 
+    /// The state of journal contents, their undecodable lines counted (`status` reports them).
+    public init(_ contents: JournalContents, methods: Set<String>? = nil) {
+        self.init(events: [], methods: methods)
+        apply(contents)
+    }
+
+    /// Complete journal lines that held no event (a newer hpsweep's, or edited): skipped, and reported.
+    public private(set) var undecodable: [JournalError] = []
+
     public var records: [TrialRecord] { order.map { trials[$0]! } }
 
     public func generation(_ g: Int) -> [TrialRecord] { records.filter { $0.generation == g } }
 
+    public mutating func apply(_ contents: JournalContents) {
+        for event in contents.events { apply(event) }
+        undecodable += contents.undecodable
+    }
+
+    /// Folds in one line: one function per kind of line.
     public mutating func apply(_ event: JournalEvent) {
-        switch event.event {
-        case .sweep:
-            specHash = specHash ?? event.specSha256
-            if let spec = event.spec?.any as? [String: Any], (event.revision ?? 1) > revision {
-                self.spec = spec; revision = event.revision ?? 1
-                specHash = event.specSha256 ?? specHash
-            }
-            cacheKey = event.cacheKey ?? cacheKey
-            sweepName = event.sweepName ?? sweepName
-            trialsPlanned = event.trialsPlanned ?? trialsPlanned
-            costBasis = event.costBasis ?? costBasis
-            if let names = event.objectives {
-                objectives = names.compactMap { item in
-                    let parts = item.split(separator: ":").map(String.init)
-                    guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),
-                          let direction = SearchSpec.Direction(rawValue: parts[1]) else { return nil }
-                    return SearchSpec.Objective(metric: metric, direction: direction)
-                }
-            }
-        case .warmStart:
-            warmStart = warmStart ?? event.warmStart
-        case .planned:
-            guard let id = event.trial, trials[id] == nil, let g = event.generation, let config = event.config,
-                  let method = event.method, methods?.contains(method) ?? true, let params = event.params, let seed = event.seed, let trialSeed = event.trialSeed else { return }
-            trials[id] = TrialRecord(id: id, generation: g, config: config, method: method, values: params, seed: seed, trialSeed: trialSeed,
-                                     key: event.key ?? id)
-            order.append(id)
-            progress[id] = TrialProgress(status: .planned, epochsDone: 0)
-            for early in unplanned.removeValue(forKey: id) ?? [] { apply(early) }
+        switch event {
+        case .sweep(let opened): apply(opened)
+        case .warmStart(let taken, _): warmStart = warmStart ?? taken
+        case .planned(let plan): apply(plan)
         default:
             guard let id = event.trial else { return }
             guard var record = trials[id] else { unplanned[id, default: []].append(event); return }
             record.startTime = min(record.startTime ?? event.time, event.time)
-            let terminal = record.isDone
-            switch event.event {
-            case .started:
-                record.startedTowards = event.epochs
+            switch event {
+            case .started(let start):
+                record.startedTowards = start.towards
                 record.starts += 1
-                openStretches[id] = (event.time, event.epochs ?? 0)
-            case .epoch:
-                if let r = event.record { record.curve.removeAll { $0.epoch >= r.epoch }; record.curve.append(r) }
-            case .rung:
-                record.stretchesEnded += 1
-                record.host = event.host ?? record.host
-                if let result = event.result, result.epochsRun > record.epochsDone { record.result = result }
-                if let result = event.result, record.rungResults[result.epochsRun] == nil { record.rungResults[result.epochsRun] = result }
-                if !terminal { record.status = .paused }
-            case .finished, .diverged, .failed:
-                record.stretchesEnded += 1
-                // A result under a newer lease fences out a late one under an older lease; otherwise
-                // the first result wins and later ones are duplicates.
-                let lease = event.lease ?? 0
-                if terminal {
-                    guard lease > record.lease, record.status != .pruned else { duplicates += 1; break }
-                    duplicates += 1
-                }
-                record.lease = lease
-                record.host = event.host ?? record.host
-                record.version = event.version ?? record.version
-                record.cpu = event.cpu ?? record.cpu
-                record.blas = event.blas ?? record.blas
-                record.endTime = event.time
-                if event.event == .failed { record.status = .failed; record.error = event.error }
-                else if let result = event.result {
-                    record.result = result; record.status = event.event == .finished ? .finished : .diverged
-                    if record.rungResults[result.epochsRun] == nil { record.rungResults[result.epochsRun] = result }
-                }
-                if record.modelFile == nil { record.modelFile = event.modelFile }
-            case .rejected:
-                guard !terminal else { break }
-                record.status = .rejected; record.error = event.error; record.result = event.result; record.endTime = event.time
-            case .pruned:
-                guard !terminal else { break }   // (workers pruning at the same moment write the same line)
-                record.status = .pruned; record.endTime = event.time
-            case .final:
-                guard record.testAccuracy == nil else { duplicates += 1; break }
-                record.testAccuracy = event.testAcc; record.testLoss = event.testLoss; record.finalSeconds = event.result?.trainSeconds
-                record.modelFile = event.modelFile ?? record.modelFile
-                record.confusion = event.confusion
-            default: break
+                openStretches[id] = (start.time, start.towards ?? 0)
+            case .epoch(let epoch):
+                record.curve.removeAll { $0.epoch >= epoch.record.epoch }
+                record.curve.append(epoch.record)
+            case .rung(let outcome): applyRung(outcome, to: &record)
+            case .finished(let o):
+                applyEnd(.finished, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record)
+            case .diverged(let o):
+                applyEnd(.diverged, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record)
+            case .failed(let f):
+                applyEnd(.failed, error: f.error, reporter: f.reporter, time: f.time, to: &record)
+            case .rejected(let rejection):
+                guard !record.isDone else { break }
+                record.status = .rejected; record.error = rejection.reason; record.result = rejection.costs
+                record.endTime = rejection.time
+            case .pruned(let pruning):
+                guard !record.isDone else { break }   // (workers pruning at the same moment write the same line)
+                record.status = .pruned; record.endTime = pruning.time
+            case .final(let score): applyFinal(score, to: &record)
+            case .sweep, .warmStart, .planned: break
             }
-            if [.rung, .finished, .diverged, .failed].contains(event.event), let open = openStretches.removeValue(forKey: id) {
+            if let open = openStretches[id], endsStretch(event) {
+                openStretches[id] = nil
                 spans.append(StretchSpan(trial: id, towards: open.towards, start: open.start, end: max(open.start, event.time)))
             }
             if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
             trials[id] = record
             progress[id] = TrialProgress(status: record.status, epochsDone: record.epochsDone)
+        }
+    }
+
+    private mutating func apply(_ opened: SweepOpened) {
+        specHash = specHash ?? opened.specSha256
+        if let spec = opened.spec?.any as? [String: Any], (opened.revision ?? 1) > revision {
+            self.spec = spec; revision = opened.revision ?? 1
+            specHash = opened.specSha256
+        }
+        cacheKey = opened.cacheKey ?? cacheKey
+        sweepName = opened.sweepName ?? sweepName
+        specFile = specFile ?? opened.specFile
+        trialsPlanned = opened.trialsPlanned ?? trialsPlanned
+        costBasis = opened.costBasis ?? costBasis
+        if let names = opened.objectives {
+            objectives = names.compactMap { item in
+                let parts = item.split(separator: ":").map(String.init)
+                guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),
+                      let direction = SearchSpec.Direction(rawValue: parts[1]) else { return nil }
+                return SearchSpec.Objective(metric: metric, direction: direction)
+            }
+        }
+    }
+
+    /// A trial's first `planned` line defines it (a line naming a method the sweep lacks is not its trial).
+    private mutating func apply(_ plan: TrialPlan) {
+        let id = plan.trial
+        guard trials[id] == nil, methods?.contains(plan.method) ?? true else { return }
+        trials[id] = TrialRecord(id: id, generation: plan.generation, config: plan.config, method: plan.method, values: plan.params,
+                                 seed: plan.seed, trialSeed: plan.trialSeed, key: plan.key ?? id)
+        order.append(id)
+        progress[id] = TrialProgress(status: .planned, epochsDone: 0)
+        for early in unplanned.removeValue(forKey: id) ?? [] { apply(early) }
+    }
+
+    /// A stretch that paused at its rung: the furthest result is kept, and the first at each epoch count.
+    private func applyRung(_ outcome: StretchOutcome, to record: inout TrialRecord) {
+        record.stretchesEnded += 1
+        record.host = outcome.reporter.host ?? record.host
+        if outcome.result.epochsRun > record.epochsDone { record.result = outcome.result }
+        if record.rungResults[outcome.result.epochsRun] == nil { record.rungResults[outcome.result.epochsRun] = outcome.result }
+        if !record.isDone { record.status = .paused }
+    }
+
+    /// A trial's end (finished, diverged, failed). A result under a newer lease fences out a late one
+    /// under an older lease; otherwise the first result wins and later ones are duplicates.
+    private mutating func applyEnd(_ status: TrialRecord.Status, result: TrialResult? = nil, error: String? = nil, reporter: Reporter,
+                                   modelFile: String? = nil, time: Double, to record: inout TrialRecord) {
+        record.stretchesEnded += 1
+        let lease = reporter.lease ?? 0
+        if record.isDone {
+            duplicates += 1
+            guard lease > record.lease, record.status != .pruned else { return }
+        }
+        record.lease = lease
+        record.host = reporter.host ?? record.host
+        record.version = reporter.version ?? record.version
+        record.cpu = reporter.cpu ?? record.cpu
+        record.blas = reporter.blas ?? record.blas
+        record.endTime = time
+        record.status = status
+        if status == .failed { record.error = error }
+        if let result {
+            record.result = result
+            if record.rungResults[result.epochsRun] == nil { record.rungResults[result.epochsRun] = result }
+        }
+        if record.modelFile == nil { record.modelFile = modelFile }
+    }
+
+    /// The first `final` line of a configuration gives its test scores.
+    private mutating func applyFinal(_ score: FinalScore, to record: inout TrialRecord) {
+        guard record.testAccuracy == nil else { duplicates += 1; return }
+        record.testAccuracy = score.testAccuracy; record.testLoss = score.testLoss; record.finalSeconds = score.result?.trainSeconds
+        record.modelFile = score.modelFile ?? record.modelFile
+        record.confusion = score.confusion
+    }
+
+    private func endsStretch(_ event: JournalEvent) -> Bool {
+        switch event {
+        case .rung, .finished, .diverged, .failed: true
+        default: false
         }
     }
 

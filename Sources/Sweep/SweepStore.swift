@@ -27,7 +27,7 @@ final class SweepStore {
         self.machinery = machinery
         let fm = FileManager.default
         follower = JournalFollower(directory: directory)
-        _state = SweepState(events: try follower.newEvents(), methods: methods)
+        _state = SweepState(try follower.newEvents(), methods: methods)
         try check(_state)
         let checkpoints = (directory as NSString).appendingPathComponent("checkpoints")
         try? fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
@@ -73,10 +73,10 @@ final class SweepStore {
     func refresh(pooled: Bool = false, rescan: Bool = false) throws {
         try machinery.measure(pooled: pooled) {
             lock.lock(); defer { lock.unlock() }
-            let events = try follower.newEvents(rescan: rescan)
-            for event in events { _state.apply(event) }
+            let contents = try follower.newEvents(rescan: rescan)
+            _state.apply(contents)
             // (Epoch lines are progress only: no decision reads a curve before its trial finished.)
-            if events.contains(where: { $0.event != .epoch }) { version += 1 }
+            if contents.events.contains(where: { if case .epoch = $0 { false } else { true } }) { version += 1 }
         }
     }
 

@@ -49,7 +49,7 @@ public struct WarmStart: Codable, Equatable {
             guard !Journal.files(in: directory).isEmpty else {
                 throw JournalError(path: directory, line: nil, message: "warm_start: not a sweep's results directory (no journal.jsonl)")
             }
-            let state = SweepState(events: try JournalFollower(directory: directory).newEvents())
+            let state = SweepState(try JournalFollower(directory: directory).newEvents())
             let scored = state.records.filter { [.finished, .pruned, .rejected].contains($0.status) && $0.result != nil }
             let ranks = rankTransform(scored.map { objectiveVector($0, search.objectives, forSampler: true) })
             for space in search.methods {

@@ -185,7 +185,7 @@ func loadState(_ directory: String) throws -> SweepState {
     guard !files.isEmpty else {
         throw FileProblem("\(directory) is not a sweep results directory (no journal.jsonl)")
     }
-    let state = SweepState(events: try Journal.readAll(directory: directory))
+    let state = SweepState(try Journal.readAll(directory: directory))
     guard !state.objectives.isEmpty else { throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header") }
     return state
 }
@@ -242,6 +242,10 @@ enum StatusCommand: Command {
             }
         }
         if state.duplicates > 0 { print("\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)") }
+        if let first = state.undecodable.first {
+            let count = state.undecodable.count
+            print("\(count) journal line\(count == 1 ? "" : "s") skipped: \(count == 1 ? "it holds" : "they hold") no event this hpsweep reads (first: \(first))")
+        }
         print("cost so far: " + CostAccount(state: state).description)
         let timeline = ScheduleTimeline(state)
         if let utilisation = timeline.utilisation {

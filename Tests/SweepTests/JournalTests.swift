@@ -1,35 +1,37 @@
 import Essentials
 import Foundation
-import Sweep
+@testable import Sweep
 import Training
 import XCTest
 import _TestSupport
 
 final class JournalTests: XCTestCase {
-    func event(_ kind: JournalEvent.Kind, _ trial: String) -> JournalEvent {
-        var e = JournalEvent(kind, trial: trial, time: 1000)
-        if kind == .planned {
-            e.generation = 0; e.config = 0; e.method = "last"; e.params = ["lr": .number(0.01), "decay": .text("cosine")]
-            e.seed = 0; e.trialSeed = 42
-        }
-        return e
+    func planned(_ trial: String) -> JournalEvent {
+        .planned(TrialPlan(trial: trial, generation: 0, config: 0, method: "last", params: ["lr": .number(0.01), "decay": .text("cosine")],
+                           seed: 0, trialSeed: 42, key: nil, time: 1000))
+    }
+
+    func stopped(_ epochs: Int) -> TrialResult {
+        TrialResult(status: .stopped, epochsRun: epochs, bestEpoch: epochs, bestValAccuracy: 0.5, finalValAccuracy: 0.5, finalValLoss: 1,
+                    history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
     }
 
     func testRoundTripTornLastLineAndCorruption() throws {
         let path = temporaryDirectory(self).appendingPathComponent("journal.jsonl").path
-        var finished = event(.finished, "a")
-        finished.result = TrialResult(status: .finished, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.75, finalValAccuracy: 0.5,
-                                      finalValLoss: .nan, history: [EpochRecord(epoch: 1, trainLoss: 1.5, learningRate: 1e-3, valAccuracy: 0.75, valLoss: 0.3)],
-                                      trainableParameters: 10, trainingFLOPs: 1e9, workingMemoryBytes: 100, trainSeconds: 1.25)
+        let result = TrialResult(status: .finished, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.75, finalValAccuracy: 0.5,
+                                 finalValLoss: .nan, history: [EpochRecord(epoch: 1, trainLoss: 1.5, learningRate: 1e-3, valAccuracy: 0.75, valLoss: 0.3)],
+                                 trainableParameters: 10, trainingFLOPs: 1e9, workingMemoryBytes: 100, trainSeconds: 1.25)
+        let finished = JournalEvent.finished(StretchOutcome(trial: "a", result: result, time: 1000))
         do {
             let journal = try Journal(path: path)
-            try journal.append(event(.planned, "a"))
+            try journal.append(planned("a"))
             try journal.append(finished)
         }
         let events = try Journal.read(path)
         XCTAssertEqual(events.count, 2)
-        XCTAssertEqual(events[0], event(.planned, "a"))
-        var decoded = try XCTUnwrap(events[1].result), expected = try XCTUnwrap(finished.result)
+        XCTAssertEqual(events[0], planned("a"))
+        guard case .finished(let outcome) = events[1] else { return XCTFail("\(events[1])") }
+        var decoded = outcome.result, expected = result
         XCTAssertTrue(decoded.finalValLoss.isNaN, "NaN survives the round trip")
         decoded.finalValLoss = 0; expected.finalValLoss = 0
         XCTAssertEqual(decoded, expected, "every float bit for bit")
@@ -38,7 +40,7 @@ final class JournalTests: XCTestCase {
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
         handle.seekToEndOfFile(); handle.write(Data("{\"event\":\"fini".utf8)); handle.closeFile()
         XCTAssertEqual(try Journal.read(path).count, 2)
-        try Journal(path: path).append(event(.planned, "b"))
+        try Journal(path: path).append(planned("b"))
         XCTAssertEqual(try Journal.read(path).map(\.trial), ["a", "a", "b"])
 
         // Damage anywhere else is an error naming the line.
@@ -52,16 +54,116 @@ final class JournalTests: XCTestCase {
     }
 
     func testStateReplaysTrialLifecycles() {
-        var rung = event(.rung, "a"); rung.epochs = 2
-        rung.result = TrialResult(status: .stopped, epochsRun: 2, bestEpoch: 2, bestValAccuracy: 0.5, finalValAccuracy: 0.5, finalValLoss: 1,
-                                  history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
-        var failed = event(.failed, "b"); failed.error = "boom"
-        let state = SweepState(events: [event(.planned, "a"), event(.planned, "b"), event(.planned, "c"), rung, failed,
-                                        event(.pruned, "a"), event(.planned, "a")])
+        let rung = JournalEvent.rung(StretchOutcome(trial: "a", result: stopped(2), rung: 2, time: 1000))
+        let failed = JournalEvent.failed(TrialFailure(trial: "b", error: "boom", time: 1000))
+        let state = SweepState(events: [planned("a"), planned("b"), planned("c"), rung, failed,
+                                        .pruned(TrialPruning(trial: "a", rung: 2, time: 1000)), planned("a")])
         XCTAssertEqual(state.records.map(\.id), ["a", "b", "c"], "a trial is planned once")
         XCTAssertEqual(state.records.map(\.status), [.pruned, .failed, .planned])
         XCTAssertEqual(state.trials["a"]!.epochsDone, 2)
         XCTAssertEqual(state.trials["b"]!.error, "boom")
+    }
+}
+
+/// Each kind of journal line: what it carries, decoded back whole, and lines that hold no event.
+final class JournalEventTests: XCTestCase {
+    let result = TrialResult(status: .stopped, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.5, finalValAccuracy: 0.25, finalValLoss: 1.5,
+                             history: [EpochRecord(epoch: 1, trainLoss: 2, learningRate: 0.01, valAccuracy: 0.5, valLoss: 1)],
+                             trainableParameters: 7, trainingFLOPs: 3e9, workingMemoryBytes: 11, trainSeconds: 0.5)
+    let reporter = Reporter(lease: 3, host: "h", version: "0.1.0", cpu: "cpu", blas: "kernel")
+
+    var everyKind: [JournalEvent] {
+        var opened = SweepOpened(specSha256: "abc", time: 1)
+        opened.hpsweepVersion = "0.1.0"; opened.cacheKey = "k"; opened.sweepName = "s"; opened.specFile = "s.json"
+        opened.objectives = ["val_acc:maximize"]; opened.trialsPlanned = 4; opened.spec = .object(["trials": .number(4)])
+        opened.revision = 2; opened.costBasis = ["cache_seconds": 1.5]
+        let warm = WarmStart(sources: ["../a"], enqueued: [.init(method: "last", params: ["lr": .number(0.01)])], priors: [])
+        return [
+            .sweep(opened), .warmStart(warm, time: 2),
+            .planned(TrialPlan(trial: "t", generation: 1, config: 2, method: "last", params: ["lr": .number(0.01), "decay": .text("cosine")],
+                               seed: 3, trialSeed: 1 << 60, key: "key", time: 3)),
+            .rejected(TrialRejection(trial: "t", reason: "params 9 > 8", costs: result, time: 4)),
+            .started(TrialStart(trial: "t", towards: 2, lease: 3, host: "h", time: 5)),
+            .epoch(TrialEpoch(trial: "t", record: result.history[0], time: 6)),
+            .rung(StretchOutcome(trial: "t", result: result, rung: 2, reporter: reporter, time: 7)),
+            .finished(StretchOutcome(trial: "t", result: result, modelFile: "models/search/t.safetensors", reporter: reporter, time: 8)),
+            .diverged(StretchOutcome(trial: "t", result: result, reporter: reporter, time: 9)),
+            .failed(TrialFailure(trial: "t", error: "boom", reporter: reporter, time: 10)),
+            .pruned(TrialPruning(trial: "t", rung: 2, time: 11)),
+            .final(FinalScore(trial: "t", testAccuracy: 0.75, testLoss: 0.5, confusion: [[1, 0], [0, 1]], result: result,
+                              modelFile: "models/t.safetensors", reporter: reporter, time: 12)),
+        ]
+    }
+
+    func testEveryKindComesBackWhole() throws {
+        let path = temporaryDirectory(self).appendingPathComponent("journal.jsonl").path
+        try Journal(path: path).append(contentsOf: everyKind)
+        XCTAssertEqual(try Journal.read(path), everyKind)
+        let kinds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+            (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        }
+        XCTAssertEqual(kinds, ["sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "finished", "diverged", "failed",
+                               "pruned", "final"])
+    }
+
+    /// Journals written by hpsweep 0.1.0 before events were one case per kind (Fixtures/journal-0.1.0):
+    /// every line decodes, and encodes again to the very same bytes, CRC included.
+    func testJournalsOfVersion010ReadAndRewriteByteForByte() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/journal-0.1.0")
+        var kinds = Set<String>()
+        for name in ["search.jsonl", "failed.jsonl"] {
+            let path = fixtures.appendingPathComponent(name).path
+            let data = try XCTUnwrap(FileManager.default.contents(atPath: path), path)
+            let lines = data.split(separator: UInt8(ascii: "\n"))
+            let contents = try Journal.parseLines(data, path: path, firstLine: 1).contents
+            XCTAssertEqual(contents.undecodable.map(\.description), [])
+            XCTAssertEqual(contents.events.count, lines.count)
+            for (event, line) in zip(contents.events, lines) {
+                XCTAssertEqual(String(decoding: try Journal.line(event), as: UTF8.self), String(decoding: line, as: UTF8.self) + "\n")
+                kinds.insert(JournalLineFields(event).event)
+            }
+        }
+        XCTAssertEqual(kinds, ["sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "pruned", "finished", "final",
+                               "failed"])
+        let search = SweepState(events: try Journal.read(fixtures.appendingPathComponent("search.jsonl").path))
+        XCTAssertEqual(search.records.map(\.status.rawValue).sorted(), ["finished", "finished", "pruned", "pruned", "rejected", "rejected",
+                                                                         "rejected", "rejected"], "as that run's summary said")
+        XCTAssertEqual(search.records.filter { $0.testAccuracy != nil }.count, 1)
+        XCTAssertNotNil(search.warmStart)
+    }
+
+    /// A complete line that is JSON but holds no event this hpsweep reads (a field its kind needs missing
+    /// or of another type, a kind it does not know: a newer hpsweep's line, or an edit) is skipped and
+    /// counted with its file and line, and the lines around it still count. Damage is still an error.
+    func testLinesThatHoldNoEventAreSkippedAndCounted() throws {
+        let directory = temporaryDirectory(self).path
+        let path = directory + "/journal.jsonl"
+        try Journal(path: path).append(everyKind[2])
+        let good = try String(contentsOfFile: path, encoding: .utf8)
+        let bad = [
+            #"{"config":0,"event":"planned","method":"last","params":{},"seed":0,"time":1,"trial":"b","trial_seed":1}"#,
+            #"{"config":0,"event":"planned","generation":"one","method":"last","params":{},"seed":0,"time":1,"trial":"c","trial_seed":1}"#,
+            #"{"event":"teleported","time":1,"trial":"t"}"#,
+        ]
+        try (good + bad.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try Journal(path: path).append(.pruned(TrialPruning(trial: "t", rung: 2, time: 20)))
+        let contents = try Journal.readAll(directory: directory)
+        XCTAssertEqual(contents.events.map(\.trial), ["t", "t"])
+        XCTAssertEqual(contents.undecodable.map(\.line), [2, 3, 4])
+        let messages = contents.undecodable.map(\.description)
+        XCTAssertTrue(messages[0].hasPrefix(path + ":2: skipped a 'planned' line without 'generation'"), messages[0])
+        XCTAssertTrue(messages[1].contains("generation"), messages[1])
+        XCTAssertTrue(messages[2].contains("unknown kind 'teleported'"), messages[2])
+        let state = SweepState(contents)
+        XCTAssertEqual(state.records.map(\.id), ["t"])
+        XCTAssertEqual(state.records.map(\.status), [.pruned])
+        XCTAssertEqual(state.undecodable.count, 3)
+        XCTAssertEqual(try Journal.read(path).count, 2)
+        try (good + "{\"event\":\"planned\",\"ti\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Journal.read(path)) { error in
+            XCTAssertEqual("\(error)", path + ":2: corrupt journal line (not JSON); the sweep cannot resume from it")
+        }
     }
 }
 
@@ -72,17 +174,16 @@ final class DuplicateResultTests: XCTestCase {
     }
 
     func finished(_ trial: String, _ accuracy: Float, lease: Int?) -> JournalEvent {
-        var e = JournalEvent(.finished, trial: trial, time: 5)
-        e.result = result(accuracy); e.lease = lease
-        return e
+        .finished(StretchOutcome(trial: trial, result: result(accuracy), reporter: Reporter(lease: lease), time: 5))
     }
 
     /// The first result of a trial wins and later ones are counted as duplicates, in any order of the
     /// journals — except that a result under a newer lease fences out one under an older lease.
     func testFirstResultWinsAndNewerLeasesFenceOutOlderOnes() {
-        var planned = JournalEvent(.planned, trial: "a", time: 1)
-        planned.generation = 0; planned.config = 0; planned.method = "linear"; planned.params = [:]; planned.seed = 0; planned.trialSeed = 1
-        var plannedB = planned; plannedB.trial = "b"
+        let planned = JournalEvent.planned(TrialPlan(trial: "a", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
+                                                     trialSeed: 1, key: nil, time: 1))
+        let plannedB = JournalEvent.planned(TrialPlan(trial: "b", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
+                                                      trialSeed: 1, key: nil, time: 1))
         let events = [planned, plannedB, finished("a", 0.5, lease: 1), finished("a", 0.7, lease: 1),
                       finished("b", 0.4, lease: 1), finished("b", 0.6, lease: 2)]
         let state = SweepState(events: events)

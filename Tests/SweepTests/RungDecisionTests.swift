@@ -16,22 +16,20 @@ enum SyntheticJournal {
     }
 
     static func planned(_ id: String, generation: Int) -> JournalEvent {
-        var event = JournalEvent(.planned, trial: id)
-        event.generation = generation; event.config = 0; event.method = "linear"; event.params = [:]; event.seed = 0; event.trialSeed = 1
-        return event
+        .planned(TrialPlan(trial: id, generation: generation, config: 0, method: "linear", params: [:], seed: 0, trialSeed: 1, key: nil))
     }
 
-    static func outcome(_ kind: JournalEvent.Kind, _ id: String, _ result: TrialResult) -> JournalEvent {
-        var event = JournalEvent(kind, trial: id)
-        event.result = result
-        return event
+    enum Ending { case rung, finished, diverged }
+
+    static func outcome(_ kind: Ending, _ id: String, _ result: TrialResult, at time: Double = Date().timeIntervalSince1970) -> JournalEvent {
+        switch kind {
+        case .rung: .rung(StretchOutcome(trial: id, result: result, rung: result.epochsRun, time: time))
+        case .finished: .finished(StretchOutcome(trial: id, result: result, time: time))
+        case .diverged: .diverged(StretchOutcome(trial: id, result: result, time: time))
+        }
     }
 
-    static func pruned(_ id: String, at rung: Int) -> JournalEvent {
-        var event = JournalEvent(.pruned, trial: id)
-        event.epochs = rung
-        return event
-    }
+    static func pruned(_ id: String, at rung: Int) -> JournalEvent { .pruned(TrialPruning(trial: id, rung: rung)) }
 }
 
 final class RungDecisionTests: XCTestCase {

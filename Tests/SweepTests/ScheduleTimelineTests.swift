@@ -6,20 +6,21 @@ import XCTest
 final class ScheduleTimelineTests: XCTestCase {
     typealias J = SyntheticJournal
 
-    func event(_ kind: JournalEvent.Kind, _ id: String, at time: Double, epochs: Int) -> JournalEvent {
-        var event = kind == .started ? JournalEvent(.started, trial: id, time: time) : J.outcome(kind, id, J.result(Array(repeating: 0.5, count: epochs), params: 1, finished: kind == .finished))
-        event.time = time
-        event.epochs = epochs
-        return event
+    func started(_ id: String, at time: Double, epochs: Int) -> JournalEvent {
+        .started(TrialStart(trial: id, towards: epochs, time: time))
+    }
+
+    func event(_ kind: J.Ending, _ id: String, at time: Double, epochs: Int) -> JournalEvent {
+        J.outcome(kind, id, J.result(Array(repeating: 0.5, count: epochs), params: 1, finished: kind == .finished), at: time)
     }
 
     func testStretchesGoOnTheFirstFreeRowAndIdleTimeCounts() {
         // a: 0–4 to rung 2; b: 1–3 to rung 2 (overlaps a: a second row); a again 4–8 to 6 (row 0);
         // b's second stretch 5–7 to 6 (row 1, free since 3); a stretch killed mid-way (no end) is left out.
         let events = [J.planned("a", generation: 0), J.planned("b", generation: 0), J.planned("c", generation: 0),
-                      event(.started, "a", at: 0, epochs: 2), event(.started, "b", at: 1, epochs: 2), event(.rung, "b", at: 3, epochs: 2),
-                      event(.rung, "a", at: 4, epochs: 2), event(.started, "a", at: 4, epochs: 6), event(.started, "b", at: 5, epochs: 6),
-                      event(.finished, "b", at: 7, epochs: 6), event(.finished, "a", at: 8, epochs: 6), event(.started, "c", at: 2, epochs: 2)]
+                      started("a", at: 0, epochs: 2), started("b", at: 1, epochs: 2), event(.rung, "b", at: 3, epochs: 2),
+                      event(.rung, "a", at: 4, epochs: 2), started("a", at: 4, epochs: 6), started("b", at: 5, epochs: 6),
+                      event(.finished, "b", at: 7, epochs: 6), event(.finished, "a", at: 8, epochs: 6), started("c", at: 2, epochs: 2)]
         let timeline = ScheduleTimeline(SweepState(events: events))
         XCTAssertEqual(timeline.rows, 2)
         XCTAssertEqual(timeline.rungs, [2, 6])

@@ -115,7 +115,7 @@ final class SchedulerTests: XCTestCase {
         let reference = try runner(temporaryDirectory(self).appendingPathComponent("whole").path, search, SyntheticObjective(epochs: 9))
         try FileManager.default.createDirectory(atPath: reference.directory, withIntermediateDirectories: true)
         XCTAssertEqual(try reference.run(), .completed)
-        let state = SweepState(events: try Journal.readAll(directory: directory))
+        let state = SweepState(try Journal.readAll(directory: directory))
         XCTAssertEqual(outcome(state), outcome(reference.state))
     }
 
@@ -139,7 +139,7 @@ final class SchedulerTests: XCTestCase {
         }
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
         XCTAssertEqual(outcomes.values, [.completed, .completed, .completed])
-        let state = SweepState(events: try Journal.readAll(directory: shared))
+        let state = SweepState(try Journal.readAll(directory: shared))
         XCTAssertEqual(outcome(state), outcome(single.state))
         XCTAssertEqual(state.duplicates, 0)
     }
@@ -209,7 +209,7 @@ final class SchedulerTests: XCTestCase {
             }
             XCTAssertGreaterThan(runs, 3, "\(slots) slots")
             XCTAssertEqual(Set(trained).count, trained.count, "\(slots) slots: no stretch trained twice across \(runs) runs")
-            XCTAssertEqual(ScheduleMeasurement.outcome(SweepState(events: try Journal.readAll(directory: directory))), expected, "\(slots) slots")
+            XCTAssertEqual(ScheduleMeasurement.outcome(SweepState(try Journal.readAll(directory: directory))), expected, "\(slots) slots")
         }
     }
 

@@ -43,9 +43,8 @@ final class SweepStoreTests: XCTestCase {
         let store = try SweepStore(directory: directory, worker: nil, leaseSeconds: 60, machinery: MachineryClock()) { state in
             XCTAssertTrue(state.trials.isEmpty, "a new directory has no journal")
         }
-        var planned = JournalEvent(.planned, trial: "t0000000001")
-        planned.method = "linear"; planned.params = [:]; planned.generation = 0; planned.config = 0; planned.seed = 0; planned.trialSeed = 7
-        try store.record(planned)
+        try store.record(.planned(TrialPlan(trial: "t0000000001", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
+                                            trialSeed: 7, key: nil)))
         XCTAssertEqual(store.state.trials["t0000000001"]?.status, .planned)
         // A second store over the same directory reads it back from the journal.
         let reopened = try SweepStore(directory: directory, worker: "w2", leaseSeconds: 60, machinery: MachineryClock()) { _ in }

@@ -35,7 +35,7 @@ final class WarmStartTests: XCTestCase {
         let root = temporaryDirectory(self)
         let source = root.appendingPathComponent("source").path
         XCTAssertEqual(try runner(source, try search(seed: 1)).run(), .completed)
-        let earlier = SweepState(events: try Journal.readAll(directory: source))
+        let earlier = SweepState(try Journal.readAll(directory: source))
 
         // A narrower lr range: the earlier trials above 0.05 do not fit it and are left out.
         let warmSearch = try search(seed: 2, lrUpper: 0.05, warmStart: #"["\#(source)"]"#)
