@@ -31,3 +31,10 @@ extension Command {
 /// The CPU and BLAS kernel this process computes with, for every header that reports figures or
 /// results: figures do not carry from one CPU to another, nor bits from one kernel to another.
 var machineLine: String { "  machine: \(CPUDescription.current.summary); \(BLASKernel.current.summary)" }
+
+/// Ends a command with this exit status once its `defer` blocks have run (locks released, files
+/// closed); whatever it had to say is printed already. 130 is the shell's code for Ctrl-C.
+struct ExitStatus: Error {
+    let code: Int32
+    static let interrupted = ExitStatus(code: 130)
+}

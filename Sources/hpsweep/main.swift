@@ -90,6 +90,8 @@ do {
         exit(0)
     }
     try command.run(arguments)
+} catch let status as ExitStatus {
+    exit(status.code)
 } catch let error as UsageError {
     fail(error.description, status: 2)
 } catch let error as CustomStringConvertible & Error {
