@@ -111,6 +111,30 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(try deterministicLeaderboard(dir.path + "/part/small"), try deterministicLeaderboard(dir.path + "/whole/small"))
     }
 
+    /// Lines that hold no event this hpsweep reads (a newer version's kind, a planned line missing a
+    /// field) are skipped and said so by status and run; the sweep is the one its other lines describe.
+    func testJournalLinesThatHoldNoEventAreReportedAndSkipped() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSweep(in: dir, epochs: 3)
+        let run = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let results = dir.path + "/results/small"
+        let expected = try deterministicLeaderboard(results)
+        let journal = try XCTUnwrap(FileHandle(forWritingAtPath: results + "/journal.jsonl"))
+        journal.seekToEndOfFile()
+        journal.write(Data(#"{"event":"teleported","time":1,"trial":"x"}"#.utf8 + [10]))
+        journal.write(Data(#"{"config":0,"event":"planned","method":"linear","params":{},"seed":0,"time":1,"trial":"y","trial_seed":1}"#.utf8 + [10]))
+        journal.closeFile()
+        let status = try cli.run("status", results)
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("2 journal lines skipped: they hold no event this hpsweep reads (first: \(results)/journal.jsonl:"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("unknown kind 'teleported'"), status.stdout)
+        let rerun = try cli.run("run", sweep, "--results", dir.path + "/results")
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertTrue(rerun.stdout.contains("skipping 2 journal line(s) that hold no event this hpsweep reads"), rerun.stdout)
+        XCTAssertEqual(try deterministicLeaderboard(results), expected)
+    }
+
     func testCtrlCStopsAtAnEpochBoundaryAndTheRunResumes() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 12)
