@@ -7,18 +7,19 @@ import PackageDescription
 // for the baseline x86-64 instead (a binary to copy to older machines).
 let nativeVectorFlags: [SwiftSetting] = {
     #if arch(x86_64) && os(Linux)
-    if ProcessInfo.processInfo.environment["HPSWEEP_PORTABLE"] == "1" { return [] }
-    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-    let set = Set(flags.split(separator: " ").map(String.init))
-    guard set.isSuperset(of: ["avx2", "fma", "f16c", "bmi2"]) else { return [] }
-    // AVX-512 F/BW/CD/DQ/VL (Skylake-SP's set, which Zen 4 and later Xeons also have); swiftc knows no x86-64-v4.
-    if set.isSuperset(of: ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) {
-        return [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
-    }
-    return [.unsafeFlags(["-target-cpu", "haswell"])]
+        if ProcessInfo.processInfo.environment["HPSWEEP_PORTABLE"] == "1" { return [] }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return [] }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        guard set.isSuperset(of: ["avx2", "fma", "f16c", "bmi2"]) else { return [] }
+        // AVX-512 F/BW/CD/DQ/VL (Skylake-SP's set, which Zen 4 and later Xeons also have); swiftc knows no x86-64-v4.
+        if set.isSuperset(of: ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) {
+            return [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+        }
+        return [.unsafeFlags(["-target-cpu", "haswell"])]
     #else
-    return []
+        return []
     #endif
 }()
 
@@ -27,7 +28,7 @@ let nativeVectorFlags: [SwiftSetting] = {
 let package = Package(
     name: "hpsweep",
     products: [
-        .executable(name: "hpsweep", targets: ["hpsweep"]),
+        .executable(name: "hpsweep", targets: ["hpsweep"])
     ],
     targets: [
         // MARK: - System libraries (installed by scripts/setup)
@@ -52,21 +53,39 @@ let package = Package(
         // Below everything: hashing, canonical JSON, CRC, memory maps, atomic writes, name suggestions,
         // seeded random numbers, and what a trial reports (TrialResult).
         .target(name: "Essentials", dependencies: ["CZlib"]),
-        .target(name: "Numerics", dependencies: ["Essentials", "CBLAS", "CBLASKernel", "CBFloat16"], swiftSettings: nativeVectorFlags),
+        .target(
+            name: "Numerics", dependencies: ["Essentials", "CBLAS", "CBLASKernel", "CBFloat16"],
+            swiftSettings: nativeVectorFlags),
         .target(name: "Backbone", dependencies: ["Essentials", "Numerics", "CZlib"], swiftSettings: nativeVectorFlags),
-        .target(name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"], swiftSettings: nativeVectorFlags),
-        .target(name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"], swiftSettings: nativeVectorFlags),
-        .target(name: "SideNets", dependencies: ["Essentials", "Numerics", "Backbone", "Cache"], swiftSettings: nativeVectorFlags),
-        .target(name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets"], swiftSettings: nativeVectorFlags),
+        .target(
+            name: "Datasets", dependencies: ["Essentials", "Numerics", "Backbone", "CImageCodecs"],
+            swiftSettings: nativeVectorFlags),
+        .target(
+            name: "Cache", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "CZlib"],
+            swiftSettings: nativeVectorFlags),
+        .target(
+            name: "SideNets", dependencies: ["Essentials", "Numerics", "Backbone", "Cache"],
+            swiftSettings: nativeVectorFlags),
+        .target(
+            name: "Training", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets"],
+            swiftSettings: nativeVectorFlags),
         // The sweep machinery, generic over what it optimises (SweepObjective): journals, leases, samplers,
         // pruners, the scheduler, leaderboards, reports. It knows nothing of networks or caches.
         .target(name: "Sweep", dependencies: ["Essentials"]),
         // Side-tuning as a sweep's objective: the sweep file's backbone/data/cache sections, the method and
         // hyperparameter catalogue, costs, training stretches, cohorts, the final phase, model files.
-        .target(name: "SideTuning", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
-        .executableTarget(name: "hpsweep", dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep", "SideTuning"]),
+        .target(
+            name: "SideTuning",
+            dependencies: ["Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep"]),
+        .executableTarget(
+            name: "hpsweep",
+            dependencies: [
+                "Essentials", "Numerics", "Backbone", "Datasets", "Cache", "SideNets", "Training", "Sweep",
+                "SideTuning",
+            ]),
         // Fuzzing (scripts/fuzz): the parsers as libFuzzer targets; built normally, a replayer.
-        .target(name: "FuzzTargets", dependencies: ["Essentials", "Backbone", "Cache", "Datasets", "Sweep", "SideTuning"]),
+        .target(
+            name: "FuzzTargets", dependencies: ["Essentials", "Backbone", "Cache", "Datasets", "Sweep", "SideTuning"]),
         .executableTarget(name: "hpsweep-fuzz", dependencies: ["FuzzTargets"]),
 
         // MARK: - Tests
@@ -75,9 +94,15 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Backbone", "_TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Backbone", "Numerics", "_TestSupport"]),
-        .testTarget(name: "CacheTests", dependencies: ["Essentials", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
-        .testTarget(name: "SideNetsTests", dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(
+            name: "CacheTests",
+            dependencies: ["Essentials", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(
+            name: "SideNetsTests",
+            dependencies: ["SideNets", "Training", "Cache", "Backbone", "Numerics", "_TestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "SideNets", "Cache", "Datasets", "Backbone", "Numerics", "_TestSupport"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "SideTuning", "Training", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["hpsweep", "Datasets", "_TestSupport"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "Backbone", "Datasets"]),

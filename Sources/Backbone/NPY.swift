@@ -8,8 +8,14 @@ import Numerics
 public struct NPYHeader: Equatable {
     /// Element types hpsweep reads from .npy files.
     public enum Element: String, CaseIterable {
-        case float32 = "<f4", float16 = "<f2", float64 = "<f8"
-        case uint8 = "|u1", int8 = "|i1", int32 = "<i4", int64 = "<i8", uint16 = "<u2"
+        case float32 = "<f4"
+        case float16 = "<f2"
+        case float64 = "<f8"
+        case uint8 = "|u1"
+        case int8 = "|i1"
+        case int32 = "<i4"
+        case int64 = "<i8"
+        case uint16 = "<u2"
         public var byteCount: Int {
             switch self {
             case .uint8, .int8: return 1
@@ -57,21 +63,29 @@ public struct NPYHeader: Equatable {
         guard headerLength <= 1 << 20, headerStart + headerLength <= readable else {
             throw fail("header length \(headerLength) runs past the end of the file (\(count) bytes)")
         }
-        let text = String(decoding: UnsafeRawBufferPointer(start: bytes + headerStart, count: headerLength), as: UTF8.self)
-        guard let descr = Self.value(of: "descr", in: text)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else {
+        let text = String(
+            decoding: UnsafeRawBufferPointer(start: bytes + headerStart, count: headerLength), as: UTF8.self)
+        guard let descr = Self.value(of: "descr", in: text)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+        else {
             throw fail("header has no 'descr'")
         }
         // '=' / '<' mean little-endian on every machine hpsweep runs on; '|' is for single bytes.
         let normalized = descr.replacingOccurrences(of: "=", with: "<")
-        guard let element = Element(rawValue: normalized)
+        guard
+            let element = Element(rawValue: normalized)
                 ?? Element(rawValue: normalized.replacingOccurrences(of: "<", with: "|"))
-                ?? Element(rawValue: normalized.replacingOccurrences(of: "|", with: "<")) else {
-            throw fail("unsupported dtype '\(descr)' (supported: \(Element.allCases.map(\.rawValue).joined(separator: ", ")))")
+                ?? Element(rawValue: normalized.replacingOccurrences(of: "|", with: "<"))
+        else {
+            throw fail(
+                "unsupported dtype '\(descr)' (supported: \(Element.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard let fortranText = Self.value(of: "fortran_order", in: text), fortranText == "False" || fortranText == "True" else {
+        guard let fortranText = Self.value(of: "fortran_order", in: text),
+            fortranText == "False" || fortranText == "True"
+        else {
             throw fail("header has no valid 'fortran_order'")
         }
-        guard let shapeText = Self.value(of: "shape", in: text), shapeText.hasPrefix("("), shapeText.hasSuffix(")") else {
+        guard let shapeText = Self.value(of: "shape", in: text), shapeText.hasPrefix("("), shapeText.hasSuffix(")")
+        else {
             throw fail("header has no valid 'shape'")
         }
         var shape: [Int] = []
@@ -90,7 +104,9 @@ public struct NPYHeader: Equatable {
         let (bytesNeeded, overflow) = elements.multipliedReportingOverflow(by: element.byteCount)
         let dataOffset = headerStart + headerLength
         guard !overflow, bytesNeeded <= count - dataOffset else {
-            throw fail("shape \(shapeText) of \(descr) needs \(overflow ? "too many" : String(bytesNeeded)) bytes but only \(count - dataOffset) follow the header (truncated?)")
+            throw fail(
+                "shape \(shapeText) of \(descr) needs \(overflow ? "too many" : String(bytesNeeded)) bytes but only \(count - dataOffset) follow the header (truncated?)"
+            )
         }
         self.element = element
         self.shape = shape
@@ -142,7 +158,8 @@ public struct NPYHeader: Equatable {
             switch element {
             case .uint8: result[i] = Int(base.load(fromByteOffset: i, as: UInt8.self))
             case .int8: result[i] = Int(base.load(fromByteOffset: i, as: Int8.self))
-            case .uint16: result[i] = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            case .uint16:
+                result[i] = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             case .int32: result[i] = Int(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
             case .int64: result[i] = Int(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
             case .float16, .float32, .float64:
@@ -157,9 +174,13 @@ public struct NPYHeader: Equatable {
     @inline(__always)
     static func scalar(_ element: Element, at base: UnsafeRawPointer, index i: Int) -> Float {
         switch element {
-        case .float32: return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-        case .float16: return floatFromHalfBits(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-        case .float64: return Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case .float32:
+            return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        case .float16:
+            return floatFromHalfBits(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        case .float64:
+            return Float(
+                Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
         case .uint8: return Float(base.load(fromByteOffset: i, as: UInt8.self))
         case .int8: return Float(base.load(fromByteOffset: i, as: Int8.self))
         case .uint16: return Float(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))

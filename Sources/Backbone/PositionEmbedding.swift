@@ -7,7 +7,9 @@ import Numerics
 /// `pos` is (prefix + old², D); the result (prefix + new², D).
 public func resamplePositionEmbedding(_ pos: Tensor, prefix: Int, from old: Int, to new: Int) -> Tensor {
     let D = pos.shape[1]
-    precondition(pos.shape[0] == prefix + old * old, "resamplePositionEmbedding: \(pos.shape[0]) rows for prefix \(prefix) + \(old)²")
+    precondition(
+        pos.shape[0] == prefix + old * old,
+        "resamplePositionEmbedding: \(pos.shape[0]) rows for prefix \(prefix) + \(old)²")
     let weights = bicubicWeights(from: old, to: new)
     var out = Tensor(shape: [prefix + new * new, D])
     for r in 0..<(prefix * D) { out.storage[r] = pos.storage[r] }

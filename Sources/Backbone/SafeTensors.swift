@@ -24,14 +24,18 @@ public final class SafeTensorsFile: TensorArchive {
             throw WeightsError.unableToOpen(path: path, reason: error.reason)
         }
         guard file.count >= 8 else {
-            throw WeightsError.truncated(path: path, detail: "\(file.count) bytes, shorter than the 8-byte header length")
+            throw WeightsError.truncated(
+                path: path, detail: "\(file.count) bytes, shorter than the 8-byte header length")
         }
         let headerLength = UInt64(littleEndian: file.bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
-            throw WeightsError.badHeader(path: path, detail: "header length \(headerLength) exceeds \(Self.maxHeaderBytes) bytes")
+            throw WeightsError.badHeader(
+                path: path, detail: "header length \(headerLength) exceeds \(Self.maxHeaderBytes) bytes")
         }
         guard 8 + Int(headerLength) <= file.count else {
-            throw WeightsError.truncated(path: path, detail: "header claims \(headerLength) bytes but the file has \(file.count - 8) after the length")
+            throw WeightsError.truncated(
+                path: path,
+                detail: "header claims \(headerLength) bytes but the file has \(file.count - 8) after the length")
         }
         dataStart = 8 + Int(headerLength)
         let json: Any
@@ -55,7 +59,9 @@ public final class SafeTensorsFile: TensorArchive {
             }
             let entry = try Self.parseEntry(name: name, value: value, path: path)
             guard entry.end <= dataBytes else {
-                throw WeightsError.truncated(path: path, detail: "tensor '\(name)' ends at byte \(entry.end) of the data section, which has \(dataBytes)")
+                throw WeightsError.truncated(
+                    path: path,
+                    detail: "tensor '\(name)' ends at byte \(entry.end) of the data section, which has \(dataBytes)")
             }
             entries[name] = entry
         }
@@ -73,24 +79,33 @@ public final class SafeTensorsFile: TensorArchive {
         guard let dtype = ScalarType(rawValue: dtypeName) else {
             throw WeightsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shapeValues = object["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
+        guard let shapeValues = object["shape"] as? [Any], let shape = integers(shapeValues),
+            shape.allSatisfy({ $0 >= 0 })
+        else {
             throw WeightsError.badHeader(path: path, detail: "entry '\(name)' has no valid shape")
         }
-        guard let offsetValues = object["data_offsets"] as? [Any], let offsets = integers(offsetValues), offsets.count == 2,
-              offsets[0] >= 0, offsets[1] >= offsets[0] else {
+        guard let offsetValues = object["data_offsets"] as? [Any], let offsets = integers(offsetValues),
+            offsets.count == 2,
+            offsets[0] >= 0, offsets[1] >= offsets[0]
+        else {
             throw WeightsError.badHeader(path: path, detail: "entry '\(name)' has no valid data_offsets")
         }
         // Element count with overflow checks: a shape like [2^40, 2^40] must be an error, not a trap.
         var elements = 1
         for extent in shape {
             let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-            guard !overflow else { throw WeightsError.badTensorExtent(path: path, tensor: name, detail: "shape \(shape) overflows") }
+            guard !overflow else {
+                throw WeightsError.badTensorExtent(path: path, tensor: name, detail: "shape \(shape) overflows")
+            }
             elements = product
         }
         let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
         guard !overflow, bytes == offsets[1] - offsets[0] else {
-            throw WeightsError.badTensorExtent(path: path, tensor: name,
-                detail: "shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets span \(offsets[1] - offsets[0])")
+            throw WeightsError.badTensorExtent(
+                path: path, tensor: name,
+                detail:
+                    "shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets span \(offsets[1] - offsets[0])"
+            )
         }
         return Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
     }
@@ -124,18 +139,22 @@ public final class SafeTensorsFile: TensorArchive {
 
 /// Writes tensors as a safetensors file (F32, F16 or BF16), atomically (temporary, fsync, rename).
 public enum SafeTensorsWriter {
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], dtype: ScalarType = .float32,
-                             metadata: [String: String] = [:], to path: String) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], dtype: ScalarType = .float32,
+        metadata: [String: String] = [:], to path: String
+    ) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, tensor) in tensors {
             let bytes = tensor.count * dtype.byteCount
-            header[name] = ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            header[name] =
+                ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
+                as [String: Any]
             offset += bytes
         }
         var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while headerData.count % 8 != 0 { headerData.append(0x20) }   // pad with spaces, as the spec allows
+        while headerData.count % 8 != 0 { headerData.append(0x20) }  // pad with spaces, as the spec allows
         var output = Data(capacity: 8 + headerData.count + offset)
         withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { output.append(contentsOf: $0) }
         output.append(headerData)

@@ -54,8 +54,10 @@ public final class ViT: @unchecked Sendable {
     /// The batch is split into up to `threads` chunks of whole images that run concurrently, each
     /// with single-threaded BLAS: every kernel (GEMMs and elementwise alike) then runs on all cores
     /// without synchronisation. A batch smaller than `threads` uses multi-threaded BLAS instead.
-    public func forward(images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
-                        threads: Int = availableCores) -> Output {
+    public func forward(
+        images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
+        threads: Int = availableCores
+    ) -> Output {
         var output = Output(taps: [:], normalizedFinal: nil)
         forward(images: images, taps: requested, normalizedFinal: normalizedFinal, threads: threads, into: &output)
         return output
@@ -63,13 +65,18 @@ public final class ViT: @unchecked Sendable {
 
     /// As `forward(images:taps:normalizedFinal:threads:)`, writing into `output` and reusing its arrays
     /// when their sizes fit (a loop over batches then allocates its outputs once).
-    public func forward(images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
-                        threads: Int = availableCores, into output: inout Output) {
+    public func forward(
+        images: Tensor, taps requested: [Int], normalizedFinal: Bool = false,
+        threads: Int = availableCores, into output: inout Output
+    ) {
         let c = config
-        precondition(images.shape.count == 4 && images.shape[1] == c.channels
-                        && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
-                     "ViT.forward: images have shape \(images.shape), expected (B, \(c.channels), \(c.imageSize), \(c.imageSize))")
-        precondition(requested.allSatisfy { (0...c.depth).contains($0) }, "ViT.forward: taps \(requested) not in 0…\(c.depth)")
+        precondition(
+            images.shape.count == 4 && images.shape[1] == c.channels
+                && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
+            "ViT.forward: images have shape \(images.shape), expected (B, \(c.channels), \(c.imageSize), \(c.imageSize))"
+        )
+        precondition(
+            requested.allSatisfy { (0...c.depth).contains($0) }, "ViT.forward: taps \(requested) not in 0…\(c.depth)")
         let batch = images.shape[0]
         let tapIndices = Set(requested).sorted()
         let elements = batch * c.tokens * c.width
@@ -78,7 +85,7 @@ public final class ViT: @unchecked Sendable {
         func take(_ tensor: inout Tensor?) -> [Float] {
             guard tensor != nil, tensor!.count >= elements else { return [Float](repeating: 0, count: elements) }
             var storage = tensor!.storage
-            tensor = nil                    // now `storage` is the only reference: no copy on write
+            tensor = nil  // now `storage` is the only reference: no copy on write
             storage.removeLast(storage.count - elements)
             return storage
         }
@@ -92,33 +99,42 @@ public final class ViT: @unchecked Sendable {
 
         let workers = max(1, min(threads, batch))
         let chunks = (0..<workers).map { w in (w * batch / workers)..<((w + 1) * batch / workers) }
-        if batch > 0 { images.withUnsafePointer { imagePointer in
-            withMutablePointers(&arrays) { pointers in
-                let tapPointers = Dictionary(uniqueKeysWithValues: zip(tapIndices, pointers))
-                let finalPointer = normalizedFinal ? pointers.last! : nil
-                BLAS.withThreadCount(workers > 1 ? 1 : threads) {
-                    parallelFor(workers) { w in
-                        self.forwardChunk(images: imagePointer, range: chunks[w], taps: tapPointers, normalizedFinal: finalPointer)
+        if batch > 0 {
+            images.withUnsafePointer { imagePointer in
+                withMutablePointers(&arrays) { pointers in
+                    let tapPointers = Dictionary(uniqueKeysWithValues: zip(tapIndices, pointers))
+                    let finalPointer = normalizedFinal ? pointers.last! : nil
+                    BLAS.withThreadCount(workers > 1 ? 1 : threads) {
+                        parallelFor(workers) { w in
+                            self.forwardChunk(
+                                images: imagePointer, range: chunks[w], taps: tapPointers, normalizedFinal: finalPointer
+                            )
+                        }
                     }
                 }
             }
-        } }
+        }
         for (i, index) in tapIndices.enumerated() {
             output.taps[index] = Tensor(shape: [batch, c.tokens, c.width], storage: arrays[i])
         }
-        if normalizedFinal { output.normalizedFinal = Tensor(shape: [batch, c.tokens, c.width], storage: arrays.last!) }
+        if normalizedFinal {
+            output.normalizedFinal = Tensor(shape: [batch, c.tokens, c.width], storage: arrays.last!)
+        }
     }
 
     /// The whole network on images `range` of the batch, writing their rows of each tap.
-    private func forwardChunk(images: UnsafePointer<Float>, range: Range<Int>,
-                              taps: [Int: UnsafeMutablePointer<Float>], normalizedFinal: UnsafeMutablePointer<Float>?) {
+    private func forwardChunk(
+        images: UnsafePointer<Float>, range: Range<Int>,
+        taps: [Int: UnsafeMutablePointer<Float>], normalizedFinal: UnsafeMutablePointer<Float>?
+    ) {
         let c = config, p = parameters
         let b = range.count, N = c.tokens, D = c.width, Hd = c.hiddenWidth, F = c.patchFeatures
         let patches = c.gridSize * c.gridSize
         let M = b * N
         let imageSize = c.channels * c.imageSize * c.imageSize
-        var work = takeWorkspace(rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
-                                 heads: c.heads, tokens: N, bf16: compute == .bf16)
+        var work = takeWorkspace(
+            rows: M, width: D, hidden: Hd, patchRows: b * patches, patchFeatures: F,
+            heads: c.heads, tokens: N, bf16: compute == .bf16)
         defer { returnWorkspace(work) }
         work.withPointers { x, ln, qkv, attn, hidden, unfolded, probs, rounded in
             // Patch embedding: unfold (b·G², F), one GEMM into ln as scratch (b·G², D).
@@ -127,7 +143,8 @@ public final class ViT: @unchecked Sendable {
                 product(out: ln, inp: unfolded, weight: packed.patch, rows: b * patches, beta: 0, rounded: rounded)
             } else {
                 p.patchWeight.withUnsafePointer { w in
-                    BLAS.sgemm(transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
+                    BLAS.sgemm(
+                        transB: true, m: b * patches, n: D, k: F, a: unfolded, lda: F, b: w, ldb: F, c: ln, ldc: D)
                 }
             }
             // Tokens in timm's order [cls ; registers ; patches + bias], plus the position embedding on
@@ -135,24 +152,35 @@ public final class ViT: @unchecked Sendable {
             let prefix = c.prefixTokens, positioned = c.positionPrefix
             let registers = p.registerTokens ?? Tensor(shape: [0])
             p.classToken.withUnsafePointer { cls in
-            registers.withUnsafePointer { reg in
-            p.patchBias.withUnsafePointer { bias in
-            p.positionEmbedding.withUnsafePointer { pos in
-                for image in 0..<b {
-                    let tokens = x + image * N * D
-                    for t in 0..<N {
-                        let row = tokens + t * D
-                        let source: UnsafePointer<Float>
-                        if t == 0 { source = cls } else if t < prefix { source = reg + (t - 1) * D } else {
-                            source = UnsafePointer(ln + (image * patches + t - prefix) * D)
+                registers.withUnsafePointer { reg in
+                    p.patchBias.withUnsafePointer { bias in
+                        p.positionEmbedding.withUnsafePointer { pos in
+                            for image in 0..<b {
+                                let tokens = x + image * N * D
+                                for t in 0..<N {
+                                    let row = tokens + t * D
+                                    let source: UnsafePointer<Float>
+                                    if t == 0 {
+                                        source = cls
+                                    } else if t < prefix {
+                                        source = reg + (t - 1) * D
+                                    } else {
+                                        source = UnsafePointer(ln + (image * patches + t - prefix) * D)
+                                    }
+                                    if t < prefix {
+                                        for d in 0..<D { row[d] = source[d] }
+                                    } else {
+                                        for d in 0..<D { row[d] = source[d] + bias[d] }
+                                    }
+                                    // Prefix token t takes row t when it has one; patch j takes row positionPrefix + j.
+                                    let r = t < prefix ? (t < positioned ? t : -1) : positioned + t - prefix
+                                    if r >= 0 { let e = pos + r * D; for d in 0..<D { row[d] += e[d] } }
+                                }
+                            }
                         }
-                        if t < prefix { for d in 0..<D { row[d] = source[d] } } else { for d in 0..<D { row[d] = source[d] + bias[d] } }
-                        // Prefix token t takes row t when it has one; patch j takes row positionPrefix + j.
-                        let r = t < prefix ? (t < positioned ? t : -1) : positioned + t - prefix
-                        if r >= 0 { let e = pos + r * D; for d in 0..<D { row[d] += e[d] } }
                     }
                 }
-            } } } }
+            }
             if let weight = p.preNormWeight, let bias = p.preNormBias {
                 layerNorm(out: ln, inp: x, weight: weight, bias: bias, rows: M)
                 x.update(from: ln, count: M * D)
@@ -163,16 +191,20 @@ public final class ViT: @unchecked Sendable {
                 let packedBlock = packed?.blocks[index]
                 // x = x + proj(attn(LN1(x)))
                 layerNorm(out: ln, inp: x, weight: block.norm1Weight, bias: block.norm1Bias, rows: M)
-                linear(out: qkv, inp: ln, weight: block.qkvWeight, packed: packedBlock?.qkv, bias: block.qkvBias, rows: M,
-                       accumulate: false, rounded: rounded)
+                linear(
+                    out: qkv, inp: ln, weight: block.qkvWeight, packed: packedBlock?.qkv, bias: block.qkvBias, rows: M,
+                    accumulate: false, rounded: rounded)
                 let scale = 1 / Float(c.headDim).squareRoot()
                 for image in 0..<b {
-                    attentionForward(out: attn + image * N * D, probs: probs, qkv: qkv + image * N * 3 * D,
-                                     batch: 1, tokens: N, heads: c.heads, headDim: c.headDim, scale: scale)
+                    attentionForward(
+                        out: attn + image * N * D, probs: probs, qkv: qkv + image * N * 3 * D,
+                        batch: 1, tokens: N, heads: c.heads, headDim: c.headDim, scale: scale)
                 }
                 residual(x, scale: block.ls1, scratch: ln, rows: M) { out, accumulate in
-                    linear(out: out, inp: attn, weight: block.projWeight, packed: packedBlock?.proj, bias: block.projBias, rows: M,
-                           accumulate: accumulate, rounded: rounded)
+                    linear(
+                        out: out, inp: attn, weight: block.projWeight, packed: packedBlock?.proj, bias: block.projBias,
+                        rows: M,
+                        accumulate: accumulate, rounded: rounded)
                 }
                 // x = x + fc2(GELU(fc1(LN2(x))))
                 layerNorm(out: ln, inp: x, weight: block.norm2Weight, bias: block.norm2Bias, rows: M)
@@ -190,14 +222,17 @@ public final class ViT: @unchecked Sendable {
                     }
                 }
                 residual(x, scale: block.ls2, scratch: ln, rows: M) { out, accumulate in
-                    linear(out: out, inp: hidden, weight: block.fc2Weight, packed: packedBlock?.fc2, bias: block.fc2Bias, rows: M,
-                           accumulate: accumulate, rounded: rounded)
+                    linear(
+                        out: out, inp: hidden, weight: block.fc2Weight, packed: packedBlock?.fc2, bias: block.fc2Bias,
+                        rows: M,
+                        accumulate: accumulate, rounded: rounded)
                 }
                 emitTap(index + 1, from: x, range: range, taps: taps)
             }
             if let normalizedFinal {
-                layerNorm(out: normalizedFinal + range.lowerBound * N * D, inp: x,
-                          weight: p.normWeight, bias: p.normBias, rows: M)
+                layerNorm(
+                    out: normalizedFinal + range.lowerBound * N * D, inp: x,
+                    weight: p.normWeight, bias: p.normBias, rows: M)
             }
         }
     }
@@ -207,10 +242,13 @@ public final class ViT: @unchecked Sendable {
     private let workspaceLock = NSLock()
     private var idleWorkspaces: [Workspace] = []
 
-    private func takeWorkspace(rows: Int, width: Int, hidden: Int, patchRows: Int, patchFeatures: Int,
-                               heads: Int, tokens: Int, bf16: Bool) -> Workspace {
-        let sizes = Workspace.Sizes(rows: rows, width: width, hidden: hidden, patchRows: patchRows,
-                                    patchFeatures: patchFeatures, heads: heads, tokens: tokens, bf16: bf16)
+    private func takeWorkspace(
+        rows: Int, width: Int, hidden: Int, patchRows: Int, patchFeatures: Int,
+        heads: Int, tokens: Int, bf16: Bool
+    ) -> Workspace {
+        let sizes = Workspace.Sizes(
+            rows: rows, width: width, hidden: hidden, patchRows: patchRows,
+            patchFeatures: patchFeatures, heads: heads, tokens: tokens, bf16: bf16)
         workspaceLock.lock()
         defer { workspaceLock.unlock() }
         if let index = idleWorkspaces.firstIndex(where: { $0.sizes == sizes }) {
@@ -226,7 +264,9 @@ public final class ViT: @unchecked Sendable {
         if idleWorkspaces.count > availableCores { idleWorkspaces.removeFirst() }
     }
 
-    private func emitTap(_ index: Int, from x: UnsafePointer<Float>, range: Range<Int>, taps: [Int: UnsafeMutablePointer<Float>]) {
+    private func emitTap(
+        _ index: Int, from x: UnsafePointer<Float>, range: Range<Int>, taps: [Int: UnsafeMutablePointer<Float>]
+    ) {
         guard let destination = taps[index] else { return }
         let rowsPerImage = config.tokens * config.width
         (destination + range.lowerBound * rowsPerImage).update(from: x, count: range.count * rowsPerImage)
@@ -234,8 +274,10 @@ public final class ViT: @unchecked Sendable {
 
     /// x += branch, or with layer scale x += γ ⊙ branch: `branch(out, accumulate)` writes the
     /// branch's output (straight onto x when unscaled, else into `scratch`).
-    private func residual(_ x: UnsafeMutablePointer<Float>, scale: Tensor?, scratch: UnsafeMutablePointer<Float>, rows: Int,
-                          _ branch: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+    private func residual(
+        _ x: UnsafeMutablePointer<Float>, scale: Tensor?, scratch: UnsafeMutablePointer<Float>, rows: Int,
+        _ branch: (UnsafeMutablePointer<Float>, Bool) -> Void
+    ) {
         guard let scale else { branch(x, true); return }
         branch(scratch, false)
         let D = config.width
@@ -247,36 +289,46 @@ public final class ViT: @unchecked Sendable {
         }
     }
 
-    private func layerNorm(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor, rows: Int) {
+    private func layerNorm(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor, bias: Tensor, rows: Int
+    ) {
         weight.withUnsafePointer { w in
             bias.withUnsafePointer { b in
-                layerNormForward(out: out, mean: nil, rstd: nil, inp: inp, weight: w, bias: b,
-                                 rows: rows, cols: config.width, eps: config.layerNormEps)
+                layerNormForward(
+                    out: out, mean: nil, rstd: nil, inp: inp, weight: w, bias: b,
+                    rows: rows, cols: config.width, eps: config.layerNormEps)
             }
         }
     }
 
     /// out (rows, O) = inp (rows, I) · weightᵀ + bias (+ out with `accumulate`): with `packed`, the
     /// bf16 kernel on the packed weight; else OpenBLAS sgemm on `weight`.
-    private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor,
-                        packed: BFloat16GEMM.PackedB?, bias: Tensor, rows: Int, accumulate: Bool,
-                        rounded: UnsafeMutablePointer<UInt16>) {
+    private func linear(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: Tensor,
+        packed: BFloat16GEMM.PackedB?, bias: Tensor, rows: Int, accumulate: Bool,
+        rounded: UnsafeMutablePointer<UInt16>
+    ) {
         guard let packed else {
             weight.withUnsafePointer { w in
                 bias.withUnsafePointer { b in
-                    linearForward(out: out, inp: inp, weight: w, bias: b, rows: rows,
-                                  inFeatures: weight.shape[1], outFeatures: weight.shape[0], accumulate: accumulate)
+                    linearForward(
+                        out: out, inp: inp, weight: w, bias: b, rows: rows,
+                        inFeatures: weight.shape[1], outFeatures: weight.shape[0], accumulate: accumulate)
                 }
             }
             return
         }
-        bias.withUnsafePointer { broadcastBias(out: out, bias: $0, rows: rows, outFeatures: packed.n, accumulate: accumulate) }
+        bias.withUnsafePointer {
+            broadcastBias(out: out, bias: $0, rows: rows, outFeatures: packed.n, accumulate: accumulate)
+        }
         product(out: out, inp: inp, weight: packed, rows: rows, beta: 1, rounded: rounded)
     }
 
     /// out (rows, O) = bf16(inp) (rows, I) · packed weight + beta · out, rounding `inp` into `rounded`.
-    private func product(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: BFloat16GEMM.PackedB,
-                         rows: Int, beta: Float, rounded: UnsafeMutablePointer<UInt16>) {
+    private func product(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: BFloat16GEMM.PackedB,
+        rows: Int, beta: Float, rounded: UnsafeMutablePointer<UInt16>
+    ) {
         BFloat16GEMM.round(rows: rows, columns: weight.k, a: inp, lda: weight.k, into: rounded)
         // BLAS's thread count is the forward's choice for this chunk (1 when chunks run side by side).
         BFloat16GEMM.gemm(rows: rows, a: rounded, weight, beta: beta, c: out, ldc: weight.n, threads: BLAS.threadCount)

@@ -26,10 +26,15 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     /// The MLP's activation: exact GELU, or CLIP's QuickGELU x·σ(1.702x).
     public var activation: Activation = .gelu
 
-    public enum Activation: String, Sendable, CaseIterable { case gelu, quickGELU = "quick_gelu" }
+    public enum Activation: String, Sendable, CaseIterable {
+        case gelu
+        case quickGELU = "quick_gelu"
+    }
 
-    public init(imageSize: Int, patchSize: Int, width: Int, depth: Int, heads: Int,
-                mlpRatio: Int = 4, channels: Int = 3, layerNormEps: Float = 1e-6) {
+    public init(
+        imageSize: Int, patchSize: Int, width: Int, depth: Int, heads: Int,
+        mlpRatio: Int = 4, channels: Int = 3, layerNormEps: Float = 1e-6
+    ) {
         self.imageSize = imageSize; self.patchSize = patchSize; self.width = width
         self.depth = depth; self.heads = heads; self.mlpRatio = mlpRatio
         self.channels = channels; self.layerNormEps = layerNormEps
@@ -53,7 +58,8 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
 
     /// Problems with the configuration, or nil if it is consistent.
     public var inconsistency: String? {
-        if imageSize <= 0 || patchSize <= 0 || width <= 0 || depth <= 0 || heads <= 0 || mlpRatio <= 0 || channels <= 0 {
+        if imageSize <= 0 || patchSize <= 0 || width <= 0 || depth <= 0 || heads <= 0 || mlpRatio <= 0 || channels <= 0
+        {
             return "all ViT sizes must be positive (\(self))"
         }
         if imageSize % patchSize != 0 { return "image size \(imageSize) is not a multiple of patch size \(patchSize)" }
@@ -88,7 +94,8 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
         if layerScale { extras.append("layer scale") }
         if activation != .gelu { extras.append(activation.rawValue) }
         let more = extras.map { ", " + $0 }.joined()
-        return "ViT(image \(imageSize), patch \(patchSize), width \(width), depth \(depth), heads \(heads), mlp ×\(mlpRatio), eps \(layerNormEps)\(more))"
+        return
+            "ViT(image \(imageSize), patch \(patchSize), width \(width), depth \(depth), heads \(heads), mlp ×\(mlpRatio), eps \(layerNormEps)\(more))"
     }
 
     /// Named configurations (timm's names without the `vit_` prefix and resolution suffix).

@@ -5,16 +5,16 @@ import Numerics
 /// Legend: D width, Hd hidden (MLP) width, F = channels·P·P, N tokens.
 public struct ViTParameters {
     public struct Block {
-        public var norm1Weight, norm1Bias: Tensor      // (D)
-        public var qkvWeight: Tensor                   // (3D, D): rows q | k | v
-        public var qkvBias: Tensor                     // (3D)
-        public var projWeight: Tensor                  // (D, D)
-        public var projBias: Tensor                    // (D)
-        public var norm2Weight, norm2Bias: Tensor      // (D)
-        public var fc1Weight: Tensor                   // (Hd, D)
-        public var fc1Bias: Tensor                     // (Hd)
-        public var fc2Weight: Tensor                   // (D, Hd)
-        public var fc2Bias: Tensor                     // (D)
+        public var norm1Weight, norm1Bias: Tensor  // (D)
+        public var qkvWeight: Tensor  // (3D, D): rows q | k | v
+        public var qkvBias: Tensor  // (3D)
+        public var projWeight: Tensor  // (D, D)
+        public var projBias: Tensor  // (D)
+        public var norm2Weight, norm2Bias: Tensor  // (D)
+        public var fc1Weight: Tensor  // (Hd, D)
+        public var fc1Bias: Tensor  // (Hd)
+        public var fc2Weight: Tensor  // (D, Hd)
+        public var fc2Bias: Tensor  // (D)
         /// Layer-scale gammas of the attention and MLP branches (D), when the config has them.
         public var ls1: Tensor? = nil, ls2: Tensor? = nil
 
@@ -36,12 +36,12 @@ public struct ViTParameters {
         }
     }
 
-    public var patchWeight: Tensor                     // (D, F): the conv kernel (D, C, P, P) flattened
-    public var patchBias: Tensor                       // (D)
-    public var classToken: Tensor                      // (D)
-    public var positionEmbedding: Tensor               // (config.positionTokens, D)
+    public var patchWeight: Tensor  // (D, F): the conv kernel (D, C, P, P) flattened
+    public var patchBias: Tensor  // (D)
+    public var classToken: Tensor  // (D)
+    public var positionEmbedding: Tensor  // (config.positionTokens, D)
     public var blocks: [Block]
-    public var normWeight, normBias: Tensor            // (D)
+    public var normWeight, normBias: Tensor  // (D)
     /// Register tokens (R, D), when the config has them.
     public var registerTokens: Tensor? = nil
     /// The LayerNorm before the blocks (D), when the config has it.
@@ -60,12 +60,13 @@ public struct ViTParameters {
         func ones(_ n: Int) -> Tensor { Tensor(shape: [n], repeating: 1) }
         func zeros(_ n: Int) -> Tensor { Tensor(shape: [n]) }
         let blocks = (0..<config.depth).map { _ in
-            var block = Block(norm1Weight: ones(d), norm1Bias: zeros(d),
-                              qkvWeight: normal([3 * d, d], std: 0.02), qkvBias: zeros(3 * d),
-                              projWeight: normal([d, d], std: 0.02), projBias: zeros(d),
-                              norm2Weight: ones(d), norm2Bias: zeros(d),
-                              fc1Weight: normal([h, d], std: 0.02), fc1Bias: zeros(h),
-                              fc2Weight: normal([d, h], std: 0.02), fc2Bias: zeros(d))
+            var block = Block(
+                norm1Weight: ones(d), norm1Bias: zeros(d),
+                qkvWeight: normal([3 * d, d], std: 0.02), qkvBias: zeros(3 * d),
+                projWeight: normal([d, d], std: 0.02), projBias: zeros(d),
+                norm2Weight: ones(d), norm2Bias: zeros(d),
+                fc1Weight: normal([h, d], std: 0.02), fc1Bias: zeros(h),
+                fc2Weight: normal([d, h], std: 0.02), fc2Bias: zeros(d))
             if config.layerScale { block.ls1 = Tensor(shape: [d], repeating: 1e-5); block.ls2 = block.ls1 }
             return block
         }
@@ -96,7 +97,9 @@ public struct ViTParameters {
             case (let t?, true): return t.shape == shape ? nil : (name, shape, t.shape)
             }
         }
-        if let m = optional("reg_token", registerTokens, [config.registers, d], wanted: config.registers > 0) { return m }
+        if let m = optional("reg_token", registerTokens, [config.registers, d], wanted: config.registers > 0) {
+            return m
+        }
         if let m = optional("norm_pre.weight", preNormWeight, [d], wanted: config.preNorm) { return m }
         if let m = optional("norm_pre.bias", preNormBias, [d], wanted: config.preNorm) { return m }
         if blocks.count != config.depth { return ("blocks", [config.depth], [blocks.count]) }

@@ -15,7 +15,9 @@ struct PackedWeights {
             }
         }
         patch = pack(p.patchWeight)
-        blocks = p.blocks.map { Block(qkv: pack($0.qkvWeight), proj: pack($0.projWeight), fc1: pack($0.fc1Weight), fc2: pack($0.fc2Weight)) }
+        blocks = p.blocks.map {
+            Block(qkv: pack($0.qkvWeight), proj: pack($0.projWeight), fc1: pack($0.fc1Weight), fc2: pack($0.fc2Weight))
+        }
     }
 }
 
@@ -29,8 +31,10 @@ struct Workspace {
 
     init(_ sizes: Sizes) {
         self.sizes = sizes
-        let (M, D, Hd, patchRows, F, H, N) = (sizes.rows, sizes.width, sizes.hidden, sizes.patchRows,
-                                             sizes.patchFeatures, sizes.heads, sizes.tokens)
+        let (M, D, Hd, patchRows, F, H, N) = (
+            sizes.rows, sizes.width, sizes.hidden, sizes.patchRows,
+            sizes.patchFeatures, sizes.heads, sizes.tokens
+        )
         x = [Float](repeating: 0, count: M * D)
         ln = [Float](repeating: 0, count: max(M, patchRows) * D)
         qkv = [Float](repeating: 0, count: M * 3 * D)
@@ -42,19 +46,32 @@ struct Workspace {
         rounded = [UInt16](repeating: 0, count: sizes.bf16 ? max(M, patchRows) * widest : 1)
     }
 
-    mutating func withPointers(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt16>) -> Void) {
+    mutating func withPointers(
+        _ body: (
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt16>
+        ) -> Void
+    ) {
         x.withUnsafeMutableBufferPointer { x in
-        ln.withUnsafeMutableBufferPointer { ln in
-        qkv.withUnsafeMutableBufferPointer { qkv in
-        attn.withUnsafeMutableBufferPointer { attn in
-        hidden.withUnsafeMutableBufferPointer { hidden in
-        unfolded.withUnsafeMutableBufferPointer { unfolded in
-        probs.withUnsafeMutableBufferPointer { probs in
-        rounded.withUnsafeMutableBufferPointer { rounded in
-            body(x.baseAddress!, ln.baseAddress!, qkv.baseAddress!, attn.baseAddress!, hidden.baseAddress!,
-                 unfolded.baseAddress!, probs.baseAddress!, rounded.baseAddress!)
-        } } } } } } } }
+            ln.withUnsafeMutableBufferPointer { ln in
+                qkv.withUnsafeMutableBufferPointer { qkv in
+                    attn.withUnsafeMutableBufferPointer { attn in
+                        hidden.withUnsafeMutableBufferPointer { hidden in
+                            unfolded.withUnsafeMutableBufferPointer { unfolded in
+                                probs.withUnsafeMutableBufferPointer { probs in
+                                    rounded.withUnsafeMutableBufferPointer { rounded in
+                                        body(
+                                            x.baseAddress!, ln.baseAddress!, qkv.baseAddress!, attn.baseAddress!,
+                                            hidden.baseAddress!,
+                                            unfolded.baseAddress!, probs.baseAddress!, rounded.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

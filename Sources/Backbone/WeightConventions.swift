@@ -56,8 +56,10 @@ public struct LoadedViT {
     ///   - imageSize: the image side to run at, when not the checkpoint's own: the position embedding
     ///     is resampled (`resamplePositionEmbedding`); a multiple of the patch size.
     ///   - activation: the MLP's activation when the file cannot say (QuickGELU for OpenAI's CLIP).
-    public init(path: String, heads: Int? = nil, layerNormEps: Float? = nil, imageSize: Int? = nil,
-                activation: ViTConfig.Activation? = nil) throws {
+    public init(
+        path: String, heads: Int? = nil, layerNormEps: Float? = nil, imageSize: Int? = nil,
+        activation: ViTConfig.Activation? = nil
+    ) throws {
         let archive = try Self.openArchive(path)
         guard let (convention, prefix) = WeightConvention.detect(archive.names) else {
             throw WeightsError.unknownConvention(path: path, sampleKeys: archive.names)
@@ -85,8 +87,9 @@ public struct LoadedViT {
             }
             // Rows without a prefix slot resample alone; with one, the prefix rows are kept apart.
             let kept = config.positionPrefix
-            resampled.positionEmbedding = resamplePositionEmbedding(parameters.positionEmbedding, prefix: kept,
-                                                                     from: config.gridSize, to: imageSize / config.patchSize)
+            resampled.positionEmbedding = resamplePositionEmbedding(
+                parameters.positionEmbedding, prefix: kept,
+                from: config.gridSize, to: imageSize / config.patchSize)
             config.imageSize = imageSize
         }
         self.parameters = resampled
@@ -97,11 +100,16 @@ public struct LoadedViT {
     static func openArchive(_ path: String) throws -> TensorArchive {
         if path.hasSuffix(".npz") { return try NPZFile(path: path) }
         if path.hasSuffix(".bin") || path.hasSuffix(".pth") || path.hasSuffix(".pt") || path.hasSuffix(".ckpt") {
-            throw WeightsError.badHeader(path: path, detail: "PyTorch pickle checkpoints are not read (unsafe to unpickle); save the state dict with safetensors.torch.save_file")
+            throw WeightsError.badHeader(
+                path: path,
+                detail:
+                    "PyTorch pickle checkpoints are not read (unsafe to unpickle); save the state dict with safetensors.torch.save_file"
+            )
         }
         // Sniff: a zip starts with "PK"; anything else is tried as safetensors.
         if let file = try? MappedFile(path: path), file.count >= 2,
-           file.bytes.load(as: UInt8.self) == 0x50, file.bytes.load(fromByteOffset: 1, as: UInt8.self) == 0x4B {
+            file.bytes.load(as: UInt8.self) == 0x50, file.bytes.load(fromByteOffset: 1, as: UInt8.self) == 0x4B
+        {
             return try NPZFile(path: path)
         }
         return try SafeTensorsFile(path: path)
@@ -117,7 +125,9 @@ struct ConventionMapper {
     init(archive: TensorArchive, prefix: String) { self.archive = archive; self.prefix = prefix }
 
     func shape(_ name: String) throws -> [Int] {
-        guard let s = archive.shape(of: name) else { throw WeightsError.missingTensor(path: archive.path, tensor: name) }
+        guard let s = archive.shape(of: name) else {
+            throw WeightsError.missingTensor(path: archive.path, tensor: name)
+        }
         return s
     }
 
@@ -133,26 +143,33 @@ struct ConventionMapper {
     /// The patch grid of a position embedding of `tokens` rows for `prefix` class and register tokens,
     /// and whether it has rows for them (nil: neither reading gives a square grid).
     static func grid(positionTokens tokens: Int, prefix: Int) -> (grid: Int, embedsPrefix: Bool)? {
-        func side(_ n: Int) -> Int? { let g = Int(Double(max(n, 0)).squareRoot().rounded()); return n > 0 && g * g == n ? g : nil }
+        func side(_ n: Int) -> Int? {
+            let g = Int(Double(max(n, 0)).squareRoot().rounded()); return n > 0 && g * g == n ? g : nil
+        }
         // With registers timm's checkpoints (DINOv2-reg) give them no position: try that reading first.
-        let readings = prefix > 1 ? [(tokens, false), (tokens - prefix, true)] : [(tokens - prefix, true), (tokens, false)]
+        let readings =
+            prefix > 1 ? [(tokens, false), (tokens - prefix, true)] : [(tokens - prefix, true), (tokens, false)]
         for (patches, embedsPrefix) in readings { if let g = side(patches) { return (g, embedsPrefix) } }
         return nil
     }
 
-    func makeConfig(width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
-                            heads: Int?, eps: Float, registers: Int = 0) throws -> ViTConfig {
+    func makeConfig(
+        width: Int, channels: Int, patch: Int, tokens: Int, depth: Int, hidden: Int,
+        heads: Int?, eps: Float, registers: Int = 0
+    ) throws -> ViTConfig {
         guard let (grid, embedsPrefix) = Self.grid(positionTokens: tokens, prefix: 1 + registers) else {
             let prefix = registers > 0 ? "a class token and \(registers) registers" : "a class token"
-            throw fail("position embedding has \(tokens) tokens; expected a square grid of patches, with or without \(prefix)")
+            throw fail(
+                "position embedding has \(tokens) tokens; expected a square grid of patches, with or without \(prefix)")
         }
         guard depth > 0 else { throw fail("no transformer blocks found") }
         guard hidden % width == 0 else { throw fail("MLP width \(hidden) is not a multiple of width \(width)") }
         guard let heads = heads ?? ViTConfig.conventionalHeads(forWidth: width) else {
             throw fail("cannot infer the head count for width \(width); give it explicitly (--heads / backbone.heads)")
         }
-        var config = ViTConfig(imageSize: grid * patch, patchSize: patch, width: width, depth: depth, heads: heads,
-                               mlpRatio: hidden / width, channels: channels, layerNormEps: eps)
+        var config = ViTConfig(
+            imageSize: grid * patch, patchSize: patch, width: width, depth: depth, heads: heads,
+            mlpRatio: hidden / width, channels: channels, layerNormEps: eps)
         config.registers = registers
         config.embedsPrefix = embedsPrefix
         if let problem = config.inconsistency { throw fail(problem) }
@@ -171,8 +188,10 @@ struct ConventionMapper {
     /// A block stored in PyTorch's layout (LayerNorm and Linear modules, `<name>.weight` and
     /// `<name>.bias` each, Linear weights [out, in]) from its modules' names, which each convention
     /// spells its own way; `qkv` already stacked.
-    func pytorchBlock(norm1: String, qkv: (weight: Tensor, bias: Tensor), proj: String, norm2: String, fc1: String, fc2: String,
-                      width d: Int, hidden h: Int) throws -> ViTParameters.Block {
+    func pytorchBlock(
+        norm1: String, qkv: (weight: Tensor, bias: Tensor), proj: String, norm2: String, fc1: String, fc2: String,
+        width d: Int, hidden h: Int
+    ) throws -> ViTParameters.Block {
         ViTParameters.Block(
             norm1Weight: try vector(norm1 + ".weight", d), norm1Bias: try vector(norm1 + ".bias", d),
             qkvWeight: qkv.weight, qkvBias: qkv.bias,
@@ -191,11 +210,13 @@ struct ConventionMapper {
     func embeddingShapes(patch patchKey: String, position posKey: String) throws -> (patch: [Int], position: [Int]) {
         let patchShape = try shape(patchKey)
         guard patchShape.count == 4, patchShape[2] == patchShape[3] else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
+            throw WeightsError.shapeMismatch(
+                path: archive.path, tensor: patchKey, expected: [-1, 3, -1, -1], found: patchShape)
         }
         let pos = try shape(posKey)
         guard pos.count == 3, pos[0] == 1, pos[2] == patchShape[0] else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: posKey, expected: [1, -1, patchShape[0]], found: pos)
+            throw WeightsError.shapeMismatch(
+                path: archive.path, tensor: posKey, expected: [1, -1, patchShape[0]], found: pos)
         }
         return (patchShape, pos)
     }
@@ -214,9 +235,12 @@ struct ConventionMapper {
 
     mutating func timm(heads: Int?) throws -> (ViTConfig, ViTParameters) {
         let p = prefix
-        for name in archive.names where name.hasPrefix(p + "blocks.") || name.hasPrefix(p + "rope") || name.hasPrefix(p + "pos_embed") {
+        for name in archive.names
+        where name.hasPrefix(p + "blocks.") || name.hasPrefix(p + "rope") || name.hasPrefix(p + "pos_embed") {
             if let match = Self.unsupported.first(where: { name.contains($0.fragment) }) {
-                throw fail("\(match.architecture) (tensor '\(name)'): an architecture hpsweep cannot run; it runs the plain ViT family (timm's VisionTransformer: DINOv2, CLIP, DeiT III)")
+                throw fail(
+                    "\(match.architecture) (tensor '\(name)'): an architecture hpsweep cannot run; it runs the plain ViT family (timm's VisionTransformer: DINOv2, CLIP, DeiT III)"
+                )
             }
         }
         patchKey = p + "patch_embed.proj.weight"
@@ -228,12 +252,14 @@ struct ConventionMapper {
         if archive.contains(p + "reg_token") {
             let shape = try shape(p + "reg_token")
             guard shape.count == 3, shape[0] == 1, shape[2] == d, shape[1] >= 1 else {
-                throw WeightsError.shapeMismatch(path: archive.path, tensor: p + "reg_token", expected: [1, -1, d], found: shape)
+                throw WeightsError.shapeMismatch(
+                    path: archive.path, tensor: p + "reg_token", expected: [1, -1, d], found: shape)
             }
             registers = shape[1]
         }
-        var config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
-                                    hidden: hidden, heads: heads, eps: 1e-6, registers: registers)
+        var config = try makeConfig(
+            width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
+            hidden: hidden, heads: heads, eps: 1e-6, registers: registers)
         config.preNorm = archive.contains(p + "norm_pre.weight")
         // CLIP's image towers (the timm family with norm_pre) use PyTorch's LayerNorm eps, 1e-5.
         if config.preNorm { config.layerNormEps = 1e-5 }
@@ -241,9 +267,12 @@ struct ConventionMapper {
         let h = config.hiddenWidth
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)blocks.\(i)."
-            let qkv = (try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), try vector(b + "attn.qkv.bias", 3 * d))
-            var block = try pytorchBlock(norm1: b + "norm1", qkv: qkv, proj: b + "attn.proj", norm2: b + "norm2",
-                                         fc1: b + "mlp.fc1", fc2: b + "mlp.fc2", width: d, hidden: h)
+            let qkv = (
+                try archive.tensor(b + "attn.qkv.weight", shape: [3 * d, d]), try vector(b + "attn.qkv.bias", 3 * d)
+            )
+            var block = try pytorchBlock(
+                norm1: b + "norm1", qkv: qkv, proj: b + "attn.proj", norm2: b + "norm2",
+                fc1: b + "mlp.fc1", fc2: b + "mlp.fc2", width: d, hidden: h)
             if config.layerScale {
                 block.ls1 = try vector(b + "ls1.gamma", d)
                 block.ls2 = try vector(b + "ls2.gamma", d)
@@ -251,7 +280,9 @@ struct ConventionMapper {
             return block
         }
         // CLIP's image towers have no patch bias.
-        let patchBias = archive.contains(p + "patch_embed.proj.bias") ? try vector(p + "patch_embed.proj.bias", d) : Tensor(shape: [d])
+        let patchBias =
+            archive.contains(p + "patch_embed.proj.bias")
+            ? try vector(p + "patch_embed.proj.bias", d) : Tensor(shape: [d])
         var parameters = ViTParameters(
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
             patchBias: patchBias,
@@ -259,7 +290,9 @@ struct ConventionMapper {
             positionEmbedding: try tensor(p + "pos_embed", stored: pos, as: [config.positionTokens, d]),
             blocks: blocks,
             normWeight: try vector(p + "norm.weight", d), normBias: try vector(p + "norm.bias", d))
-        if registers > 0 { parameters.registerTokens = try tensor(p + "reg_token", stored: [1, registers, d], as: [registers, d]) }
+        if registers > 0 {
+            parameters.registerTokens = try tensor(p + "reg_token", stored: [1, registers, d], as: [registers, d])
+        }
         if config.preNorm {
             parameters.preNormWeight = try vector(p + "norm_pre.weight", d)
             parameters.preNormBias = try vector(p + "norm_pre.bias", d)
@@ -277,14 +310,17 @@ struct ConventionMapper {
         let d = patchShape[0]
         let depth = countBlocks { "\(p)encoder.layer.\($0).layernorm_before.weight" }
         let hidden = try shape("\(p)encoder.layer.0.intermediate.dense.weight").first ?? 0
-        let config = try makeConfig(width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
-                                    hidden: hidden, heads: heads, eps: 1e-12)
+        let config = try makeConfig(
+            width: d, channels: patchShape[1], patch: patchShape[2], tokens: pos[1], depth: depth,
+            hidden: hidden, heads: heads, eps: 1e-12)
         let h = config.hiddenWidth
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "\(p)encoder.layer.\(i)."
             let qkv = try stackedQKV(["query", "key", "value"].map { b + "attention.attention." + $0 }, width: d)
-            return try pytorchBlock(norm1: b + "layernorm_before", qkv: qkv, proj: b + "attention.output.dense", norm2: b + "layernorm_after",
-                                    fc1: b + "intermediate.dense", fc2: b + "output.dense", width: d, hidden: h)
+            return try pytorchBlock(
+                norm1: b + "layernorm_before", qkv: qkv, proj: b + "attention.output.dense",
+                norm2: b + "layernorm_after",
+                fc1: b + "intermediate.dense", fc2: b + "output.dense", width: d, hidden: h)
         }
         let parameters = ViTParameters(
             patchWeight: try tensor(patchKey, stored: patchShape, as: [d, config.patchFeatures]),
@@ -300,9 +336,10 @@ struct ConventionMapper {
 
     mutating func google(heads: Int?) throws -> (ViTConfig, ViTParameters) {
         patchKey = "embedding/kernel"
-        let kernel = try shape(patchKey)                 // (P, P, C, D)
+        let kernel = try shape(patchKey)  // (P, P, C, D)
         guard kernel.count == 4, kernel[0] == kernel[1] else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: patchKey, expected: [-1, -1, 3, -1], found: kernel)
+            throw WeightsError.shapeMismatch(
+                path: archive.path, tensor: patchKey, expected: [-1, -1, 3, -1], found: kernel)
         }
         let (patch, channels, d) = (kernel[0], kernel[2], kernel[3])
         let posKey = "Transformer/posembed_input/pos_embedding"
@@ -313,39 +350,60 @@ struct ConventionMapper {
         let block0 = "Transformer/encoderblock_0/"
         let depth = countBlocks { "Transformer/encoderblock_\($0)/LayerNorm_0/scale" }
         let hidden = try shape(block0 + "MlpBlock_3/Dense_0/kernel").last ?? 0
-        let query = try shape(block0 + "MultiHeadDotProductAttention_1/query/kernel")   // (D, H, Dh)
+        let query = try shape(block0 + "MultiHeadDotProductAttention_1/query/kernel")  // (D, H, Dh)
         guard query.count == 3, query[0] == d, query[1] * query[2] == d else {
-            throw WeightsError.shapeMismatch(path: archive.path, tensor: block0 + "MultiHeadDotProductAttention_1/query/kernel",
-                                             expected: [d, -1, -1], found: query)
+            throw WeightsError.shapeMismatch(
+                path: archive.path, tensor: block0 + "MultiHeadDotProductAttention_1/query/kernel",
+                expected: [d, -1, -1], found: query)
         }
         if let heads, heads != query[1] {
             throw fail("the checkpoint has \(query[1]) heads but \(heads) were requested")
         }
-        let config = try makeConfig(width: d, channels: channels, patch: patch, tokens: pos[1], depth: depth,
-                                    hidden: hidden, heads: query[1], eps: 1e-6)
+        let config = try makeConfig(
+            width: d, channels: channels, patch: patch, tokens: pos[1], depth: depth,
+            hidden: hidden, heads: query[1], eps: 1e-6)
         let h = config.hiddenWidth, nh = config.heads, dh = config.headDim
         // (P, P, C, D) → (D, C, P, P), flattened to (D, C·P·P).
         let k = try archive.tensor(patchKey, shape: kernel)
         var patchWeight = Tensor(shape: [d, config.patchFeatures])
-        for i in 0..<patch { for j in 0..<patch { for c in 0..<channels { for o in 0..<d {
-            patchWeight.storage[o * config.patchFeatures + (c * patch + i) * patch + j] = k.storage[((i * patch + j) * channels + c) * d + o]
-        } } } }
+        for i in 0..<patch {
+            for j in 0..<patch {
+                for c in 0..<channels {
+                    for o in 0..<d {
+                        patchWeight.storage[o * config.patchFeatures + (c * patch + i) * patch + j] =
+                            k.storage[((i * patch + j) * channels + c) * d + o]
+                    }
+                }
+            }
+        }
         let blocks = try (0..<depth).map { i -> ViTParameters.Block in
             let b = "Transformer/encoderblock_\(i)/"
             let a = b + "MultiHeadDotProductAttention_1/"
             let qkvWeight = try ["query", "key", "value"].flatMap {
                 try transposed(archive.tensor(a + $0 + "/kernel", shape: [d, nh, dh]).storage, rows: d, cols: d)
             }
-            let qkvBias = try ["query", "key", "value"].flatMap { try archive.tensor(a + $0 + "/bias", shape: [nh, dh]).storage }
+            let qkvBias = try ["query", "key", "value"].flatMap {
+                try archive.tensor(a + $0 + "/bias", shape: [nh, dh]).storage
+            }
             return ViTParameters.Block(
                 norm1Weight: try vector(b + "LayerNorm_0/scale", d), norm1Bias: try vector(b + "LayerNorm_0/bias", d),
-                qkvWeight: Tensor(shape: [3 * d, d], storage: qkvWeight), qkvBias: Tensor(shape: [3 * d], storage: qkvBias),
-                projWeight: Tensor(shape: [d, d], storage: transposed(try archive.tensor(a + "out/kernel", shape: [nh, dh, d]).storage, rows: d, cols: d)),
+                qkvWeight: Tensor(shape: [3 * d, d], storage: qkvWeight),
+                qkvBias: Tensor(shape: [3 * d], storage: qkvBias),
+                projWeight: Tensor(
+                    shape: [d, d],
+                    storage: transposed(
+                        try archive.tensor(a + "out/kernel", shape: [nh, dh, d]).storage, rows: d, cols: d)),
                 projBias: try vector(a + "out/bias", d),
                 norm2Weight: try vector(b + "LayerNorm_2/scale", d), norm2Bias: try vector(b + "LayerNorm_2/bias", d),
-                fc1Weight: Tensor(shape: [h, d], storage: transposed(try archive.tensor(b + "MlpBlock_3/Dense_0/kernel", shape: [d, h]).storage, rows: d, cols: h)),
+                fc1Weight: Tensor(
+                    shape: [h, d],
+                    storage: transposed(
+                        try archive.tensor(b + "MlpBlock_3/Dense_0/kernel", shape: [d, h]).storage, rows: d, cols: h)),
                 fc1Bias: try vector(b + "MlpBlock_3/Dense_0/bias", h),
-                fc2Weight: Tensor(shape: [d, h], storage: transposed(try archive.tensor(b + "MlpBlock_3/Dense_1/kernel", shape: [h, d]).storage, rows: h, cols: d)),
+                fc2Weight: Tensor(
+                    shape: [d, h],
+                    storage: transposed(
+                        try archive.tensor(b + "MlpBlock_3/Dense_1/kernel", shape: [h, d]).storage, rows: h, cols: d)),
                 fc2Bias: try vector(b + "MlpBlock_3/Dense_1/bias", d))
         }
         let parameters = ViTParameters(
@@ -353,7 +411,8 @@ struct ConventionMapper {
             classToken: try tensor("cls", stored: [1, 1, d], as: [d]),
             positionEmbedding: try tensor(posKey, stored: pos, as: [config.positionTokens, d]),
             blocks: blocks,
-            normWeight: try vector("Transformer/encoder_norm/scale", d), normBias: try vector("Transformer/encoder_norm/bias", d))
+            normWeight: try vector("Transformer/encoder_norm/scale", d),
+            normBias: try vector("Transformer/encoder_norm/bias", d))
         return (config, parameters)
     }
 }

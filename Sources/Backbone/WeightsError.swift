@@ -32,11 +32,13 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected)"
         case let .unknownConvention(path, keys):
             let sample = keys.prefix(4).joined(separator: ", ")
-            return "\(path): not a ViT checkpoint in timm, HuggingFace ViTModel or Google .npz naming (keys: \(sample)\(keys.count > 4 ? ", …" : ""))"
+            return
+                "\(path): not a ViT checkpoint in timm, HuggingFace ViTModel or Google .npz naming (keys: \(sample)\(keys.count > 4 ? ", …" : ""))"
         case let .inconsistentModel(path, detail):
             return "\(path): \(detail)"
         case let .nonFinite(path, tensor, index, value):
-            return "\(path): tensor '\(tensor)' holds \(value) at element \(index): the checkpoint is corrupt (weights must be finite)"
+            return
+                "\(path): tensor '\(tensor)' holds \(value) at element \(index): the checkpoint is corrupt (weights must be finite)"
         case let .badImageSize(path, size, patch):
             return "\(path): image size \(size) is not a positive multiple (at most 1024×) of the patch size \(patch)"
         }

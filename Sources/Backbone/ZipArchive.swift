@@ -30,13 +30,19 @@ public final class ZipArchive {
 
     private static func readCentralDirectory(_ file: MappedFile, path: String) throws -> [Member] {
         let bytes = file.bytes, size = file.count
-        func u16(_ at: Int) -> Int { Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self))) }
-        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
+        func u16(_ at: Int) -> Int {
+            Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+        }
+        func u32(_ at: Int) -> Int {
+            Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        }
         func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
         func bad(_ detail: String) -> WeightsError { .badHeader(path: path, detail: detail) }
 
         // End of central directory: 22 bytes plus a comment of up to 65535 bytes, at the very end.
-        guard size >= 22 else { throw WeightsError.truncated(path: path, detail: "\(size) bytes is too short for a zip archive") }
+        guard size >= 22 else {
+            throw WeightsError.truncated(path: path, detail: "\(size) bytes is too short for a zip archive")
+        }
         var eocd = -1
         var at = size - 22
         while at >= max(0, size - 22 - 65_535) {
@@ -51,14 +57,18 @@ public final class ZipArchive {
             // Zip64: a locator just before the EOCD points at the Zip64 EOCD record.
             guard eocd >= 20, u32(eocd - 20) == 0x0706_4B50 else { throw bad("Zip64 archive without a Zip64 locator") }
             let record64 = u64(eocd - 12)
-            guard record64 <= UInt64(size - 56), u32(Int(record64)) == 0x0606_4B50 else { throw bad("bad Zip64 end-of-central-directory offset") }
+            guard record64 <= UInt64(size - 56), u32(Int(record64)) == 0x0606_4B50 else {
+                throw bad("bad Zip64 end-of-central-directory offset")
+            }
             let r = Int(record64)
             let values = [u64(r + 32), u64(r + 40), u64(r + 48)]
             guard values.allSatisfy({ $0 <= UInt64(size) }) else { throw bad("Zip64 directory sizes exceed the file") }
             count = Int(values[0]); directorySize = Int(values[1]); directoryOffset = Int(values[2])
         }
         guard directoryOffset + directorySize <= size else {
-            throw WeightsError.truncated(path: path, detail: "central directory at \(directoryOffset)+\(directorySize) lies beyond the file's \(size) bytes")
+            throw WeightsError.truncated(
+                path: path,
+                detail: "central directory at \(directoryOffset)+\(directorySize) lies beyond the file's \(size) bytes")
         }
         var members: [Member] = []
         var p = directoryOffset
@@ -70,7 +80,9 @@ public final class ZipArchive {
             var compressed = u32(p + 20), uncompressed = u32(p + 24)
             let nameLength = u16(p + 28), extraLength = u16(p + 30), commentLength = u16(p + 32)
             var localOffset = u32(p + 42)
-            guard p + 46 + nameLength + extraLength + commentLength <= end else { throw bad("central directory entry \(index) overruns the directory") }
+            guard p + 46 + nameLength + extraLength + commentLength <= end else {
+                throw bad("central directory entry \(index) overruns the directory")
+            }
             let name = String(decoding: UnsafeRawBufferPointer(start: bytes + p + 46, count: nameLength), as: UTF8.self)
             // Zip64 extended information (id 1) holds the fields that were saturated, in this order.
             var e = p + 46 + nameLength
@@ -85,14 +97,22 @@ public final class ZipArchive {
                         defer { f += 8 }
                         let v = u64(f); return v <= UInt64(Int.max) ? Int(v) : nil
                     }
-                    if uncompressed == 0xFFFF_FFFF { guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; uncompressed = v }
-                    if compressed == 0xFFFF_FFFF { guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; compressed = v }
-                    if localOffset == 0xFFFF_FFFF { guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; localOffset = v }
+                    if uncompressed == 0xFFFF_FFFF {
+                        guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; uncompressed = v
+                    }
+                    if compressed == 0xFFFF_FFFF {
+                        guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; compressed = v
+                    }
+                    if localOffset == 0xFFFF_FFFF {
+                        guard let v = take() else { throw bad("bad Zip64 field for '\(name)'") }; localOffset = v
+                    }
                 }
                 e += 4 + length
             }
-            members.append(Member(name: name, method: method, crc32: crc, compressedSize: compressed,
-                                  uncompressedSize: uncompressed, localHeaderOffset: localOffset))
+            members.append(
+                Member(
+                    name: name, method: method, crc32: crc, compressedSize: compressed,
+                    uncompressedSize: uncompressed, localHeaderOffset: localOffset))
             p += 46 + nameLength + extraLength + commentLength
         }
         return members
@@ -103,14 +123,19 @@ public final class ZipArchive {
         let bytes = file.bytes, size = file.count
         let at = member.localHeaderOffset
         guard at >= 0, at + 30 <= size,
-              UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) == 0x0403_4B50 else {
+            UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) == 0x0403_4B50
+        else {
             throw WeightsError.badHeader(path: path, detail: "member '\(member.name)' has no valid local header")
         }
         let nameLength = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 26, as: UInt16.self)))
         let extraLength = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 28, as: UInt16.self)))
         let start = at + 30 + nameLength + extraLength
         guard member.compressedSize <= size, start <= size - member.compressedSize else {
-            throw WeightsError.truncated(path: path, detail: "member '\(member.name)' needs \(member.compressedSize) bytes at offset \(start); the file has \(size)")
+            throw WeightsError.truncated(
+                path: path,
+                detail:
+                    "member '\(member.name)' needs \(member.compressedSize) bytes at offset \(start); the file has \(size)"
+            )
         }
         return start
     }
@@ -136,15 +161,21 @@ public final class ZipArchive {
             }
             output = Data(bytes: bytes + start, count: member.compressedSize)
         case 8:
-            output = try inflate(bytes + start, count: member.compressedSize, expected: member.uncompressedSize, name: member.name)
+            output = try inflate(
+                bytes + start, count: member.compressedSize, expected: member.uncompressedSize, name: member.name)
         default:
-            throw WeightsError.badHeader(path: path, detail: "member '\(member.name)' uses compression method \(member.method); only stored (0) and deflate (8) are supported")
+            throw WeightsError.badHeader(
+                path: path,
+                detail:
+                    "member '\(member.name)' uses compression method \(member.method); only stored (0) and deflate (8) are supported"
+            )
         }
         let crc = output.withUnsafeBytes { raw -> UInt32 in
             UInt32(CZlib.crc32(0, raw.bindMemory(to: Bytef.self).baseAddress, uInt(raw.count)))
         }
         guard crc == member.crc32 else {
-            throw WeightsError.badHeader(path: path, detail: "member '\(member.name)' fails its CRC-32 check (corrupt file)")
+            throw WeightsError.badHeader(
+                path: path, detail: "member '\(member.name)' fails its CRC-32 check (corrupt file)")
         }
         return output
     }
@@ -154,7 +185,10 @@ public final class ZipArchive {
         // Deflate expands at most 1032:1, so a larger declared size is a lie: refuse it before
         // allocating (a fuzzed 40-byte member declaring gigabytes).
         guard expected <= 1 << 34, expected <= count * 1032 + 64 else {
-            throw WeightsError.badHeader(path: path, detail: "member '\(name)' declares \(expected) bytes, more than \(count) compressed bytes can inflate to")
+            throw WeightsError.badHeader(
+                path: path,
+                detail:
+                    "member '\(name)' declares \(expected) bytes, more than \(count) compressed bytes can inflate to")
         }
         var output = Data(count: expected)
         var stream = z_stream()
@@ -170,7 +204,9 @@ public final class ZipArchive {
             return CZlib.inflate(&stream, Z_FINISH)
         }
         guard status == Z_STREAM_END, Int(stream.total_out) == expected else {
-            throw WeightsError.badHeader(path: path, detail: "member '\(name)' does not inflate to its declared \(expected) bytes (corrupt or truncated)")
+            throw WeightsError.badHeader(
+                path: path,
+                detail: "member '\(name)' does not inflate to its declared \(expected) bytes (corrupt or truncated)")
         }
         return output
     }
@@ -192,11 +228,14 @@ public final class NPZFile: TensorArchive {
             let header: NPYHeader
             do {
                 if let prefix = try zip.storedPrefix(of: member, limit: 1 << 20 + 16) {
-                    header = try NPYHeader(bytes: prefix.baseAddress!, count: member.uncompressedSize, name: member.name,
-                                           available: prefix.count)
+                    header = try NPYHeader(
+                        bytes: prefix.baseAddress!, count: member.uncompressedSize, name: member.name,
+                        available: prefix.count)
                 } else {
                     let data = try zip.contents(of: member)
-                    header = try data.withUnsafeBytes { try NPYHeader(bytes: $0.baseAddress!, count: $0.count, name: member.name) }
+                    header = try data.withUnsafeBytes {
+                        try NPYHeader(bytes: $0.baseAddress!, count: $0.count, name: member.name)
+                    }
                 }
             } catch let error as NPYError {
                 throw WeightsError.badHeader(path: path, detail: error.description)

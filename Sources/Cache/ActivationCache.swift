@@ -26,8 +26,11 @@ public final class ActivationCache: @unchecked Sendable {
         for array in header.arrays {
             let path = self.path(of: array)
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  let size = (attributes[.size] as? NSNumber)?.intValue else { throw CacheError.missingArray(path: path) }
-            guard size == array.bytes else { throw CacheError.truncatedArray(path: path, expectedBytes: array.bytes, actualBytes: size) }
+                let size = (attributes[.size] as? NSNumber)?.intValue
+            else { throw CacheError.missingArray(path: path) }
+            guard size == array.bytes else {
+                throw CacheError.truncatedArray(path: path, expectedBytes: array.bytes, actualBytes: size)
+            }
         }
         for array in header.arrays where array.tap == "index" {
             let file = try map(array), images = header.images ?? 0
@@ -61,10 +64,18 @@ public final class ActivationCache: @unchecked Sendable {
         for array in header.arrays {
             let file = try map(array)
             let crc = CRC32.of(UnsafeRawBufferPointer(start: file.bytes, count: file.count))
-            guard crc == array.crc32 else { throw CacheError.checksumMismatch(path: path(of: array), expected: array.crc32, actual: crc) }
-            if array.dtype != "I64", let element = firstNonFinite(UnsafeRawBufferPointer(start: file.bytes, count: file.count), dtype: header.dtype) {
-                throw CacheError.nonFinite(path: path(of: array), element: element,
-                                           detail: "every trial reading it would diverge (a cache written elsewhere, or damaged); rebuild or re-import it")
+            guard crc == array.crc32 else {
+                throw CacheError.checksumMismatch(path: path(of: array), expected: array.crc32, actual: crc)
+            }
+            if array.dtype != "I64",
+                let element = firstNonFinite(
+                    UnsafeRawBufferPointer(start: file.bytes, count: file.count), dtype: header.dtype)
+            {
+                throw CacheError.nonFinite(
+                    path: path(of: array), element: element,
+                    detail:
+                        "every trial reading it would diverge (a cache written elsewhere, or damaged); rebuild or re-import it"
+                )
             }
         }
     }
@@ -74,8 +85,12 @@ public final class ActivationCache: @unchecked Sendable {
         defer { lock.unlock() }
         if let file = mapped[array.file] { return file }
         let file: MappedFile
-        do { file = try MappedFile(path: path(of: array)) } catch { throw CacheError.missingArray(path: path(of: array)) }
-        guard file.count == array.bytes else { throw CacheError.truncatedArray(path: path(of: array), expectedBytes: array.bytes, actualBytes: file.count) }
+        do { file = try MappedFile(path: path(of: array)) } catch {
+            throw CacheError.missingArray(path: path(of: array))
+        }
+        guard file.count == array.bytes else {
+            throw CacheError.truncatedArray(path: path(of: array), expectedBytes: array.bytes, actualBytes: file.count)
+        }
         mapped[array.file] = file
         return file
     }
@@ -91,7 +106,9 @@ public final class ActivationCache: @unchecked Sendable {
     /// Examples `indices` of (`split`, `tap`) as Floats, each (tokens, width), written consecutively
     /// at `out` (indices.count × tokens × width).
     public func read(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
-        guard let examples = header.splits[split] else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let examples = header.splits[split] else {
+            throw CacheError.unknownSplit(split: split, available: splitNames)
+        }
         guard let array = header.tapArray(split: split, tap: tap.description) else {
             throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
         }
@@ -112,7 +129,9 @@ public final class ActivationCache: @unchecked Sendable {
 
     /// Only the class token (token 0) of examples `indices`, as (indices.count, width) Floats at `out`.
     public func readClassTokens(split: String, tap: Tap, indices: [Int], into out: UnsafeMutablePointer<Float>) throws {
-        guard let examples = header.splits[split] else { throw CacheError.unknownSplit(split: split, available: splitNames) }
+        guard let examples = header.splits[split] else {
+            throw CacheError.unknownSplit(split: split, available: splitNames)
+        }
         guard let array = header.tapArray(split: split, tap: tap.description) else {
             throw CacheError.unknownTap(tap: tap.description, available: header.taps.map(\.description))
         }
@@ -120,7 +139,9 @@ public final class ActivationCache: @unchecked Sendable {
         let rowBytes = header.tokens * header.width * header.dtype.byteCount
         let stored = storedRows(split, indices)
         for (i, index) in indices.enumerated() {
-            precondition(index >= 0 && index < examples, "ActivationCache.readClassTokens: index \(index) out of 0..<\(examples)")
+            precondition(
+                index >= 0 && index < examples, "ActivationCache.readClassTokens: index \(index) out of 0..<\(examples)"
+            )
             header.dtype.decode(file.bytes + stored[i] * rowBytes, count: header.width, into: out + i * header.width)
         }
     }

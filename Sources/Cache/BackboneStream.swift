@@ -33,32 +33,40 @@ public struct BackboneStream {
         let blockTaps = plan.taps.compactMap { if case .block(let i) = $0 { return i } else { return nil } }
         let wantsNorm = plan.taps.contains(.normalized)
         let batches = stride(from: 0, to: split.count, by: batchSize).map { $0..<min($0 + batchSize, split.count) }
-        let prefetcher = ImagePrefetcher(split: split, preprocessing: plan.preprocessing, imageSize: config.imageSize, batches: batches)
-        defer { prefetcher.drain() }   // never return while the decoder still writes
+        let prefetcher = ImagePrefetcher(
+            split: split, preprocessing: plan.preprocessing, imageSize: config.imageSize, batches: batches)
+        defer { prefetcher.drain() }  // never return while the decoder still writes
         prefetcher.start(0)
         let bytesPerTap = batchSize * rowElements * request.dtype.byteCount
         let encoded = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytesPerTap * plan.taps.count), alignment: 64)
         defer { encoded.deallocate() }
-        let reduced = UnsafeMutablePointer<Float>.allocate(capacity: request.tokenPolicy == .all ? 1 : batchSize * rowElements)
+        let reduced = UnsafeMutablePointer<Float>.allocate(
+            capacity: request.tokenPolicy == .all ? 1 : batchSize * rowElements)
         defer { reduced.deallocate() }
         var output = ViT.Output(taps: [:], normalizedFinal: nil)
         for (index, range) in batches.enumerated() {
             let images = try prefetcher.take()
             prefetcher.start(index + 1)
             // The output arrays of the previous batch are reused: no fresh pages to fault in per batch.
-            plan.vit.forward(images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads, into: &output)
+            plan.vit.forward(
+                images: images, taps: blockTaps, normalizedFinal: wantsNorm, threads: threads, into: &output)
             let count = range.count * rowElements
             var views: [UnsafeRawBufferPointer] = []
             for (t, tap) in plan.taps.enumerated() {
                 let activations: Tensor
-                switch tap { case .block(let i): activations = output.taps[i]!; case .normalized: activations = output.normalizedFinal! }
+                switch tap {
+                case .block(let i): activations = output.taps[i]!;
+                case .normalized: activations = output.normalizedFinal!
+                }
                 let destination = encoded + t * bytesPerTap
                 activations.withUnsafePointer { source in
-                    if request.tokenPolicy == .all {    // no reduction: encode straight from the output
+                    if request.tokenPolicy == .all {  // no reduction: encode straight from the output
                         request.dtype.encode(source, count: count, into: destination)
                     } else {
-                        Self.selectTokens(request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens, registers: config.registers,
-                                          width: config.width, into: reduced)
+                        Self.selectTokens(
+                            request.tokenPolicy, from: source, examples: range.count, tokens: config.tokens,
+                            registers: config.registers,
+                            width: config.width, into: reduced)
                         request.dtype.encode(reduced, count: count, into: destination)
                     }
                 }
@@ -69,12 +77,14 @@ public struct BackboneStream {
     }
 
     /// Rows (examples, tokens, width) reduced by the token policy into (examples, kept, width).
-    static func selectTokens(_ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int, registers: Int,
-                             width: Int, into out: UnsafeMutablePointer<Float>) {
+    static func selectTokens(
+        _ policy: TokenPolicy, from source: UnsafePointer<Float>, examples: Int, tokens: Int, registers: Int,
+        width: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         let firstPatch = 1 + registers
         switch policy {
         case .all:
-            out.update(from: source, count: examples * tokens * width)   // (the stream skips this copy)
+            out.update(from: source, count: examples * tokens * width)  // (the stream skips this copy)
         case .cls:
             for e in 0..<examples { (out + e * width).update(from: source + e * tokens * width, count: width) }
         case .allWithoutRegisters:
@@ -107,7 +117,7 @@ private final class ImagePrefetcher: @unchecked Sendable {
     let batches: [Range<Int>]
     private let queue = DispatchQueue(label: "hpsweep.backbone-stream.decode")
     private let ready = DispatchSemaphore(value: 0)
-    private var pending: Result<Tensor, Error>?   // written on `queue`, read after `ready` signals
+    private var pending: Result<Tensor, Error>?  // written on `queue`, read after `ready` signals
     private var inFlight = false
 
     init(split: any ImageSplit, preprocessing: Preprocessing, imageSize: Int, batches: [Range<Int>]) {
@@ -117,7 +127,9 @@ private final class ImagePrefetcher: @unchecked Sendable {
     func start(_ index: Int) {
         guard index < batches.count else { return }
         inFlight = true
-        queue.async { [self] in pending = decode(batches[index]); ready.signal() }
+        queue.async { [self] in
+            pending = decode(batches[index]); ready.signal()
+        }
     }
 
     func take() throws -> Tensor {

@@ -13,7 +13,9 @@ public struct CacheProgress {
     public let imagesDone: Int
     public let imagesTotal: Int
     public let imagesPerSecond: Double
-    public var etaSeconds: Double { imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .infinity }
+    public var etaSeconds: Double {
+        imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .infinity
+    }
 
     public init(split: String, done: Int, total: Int, imagesDone: Int, imagesTotal: Int, imagesPerSecond: Double) {
         self.split = split; self.done = done; self.total = total
@@ -41,9 +43,12 @@ public struct CacheBuilder {
     /// The finished cache of `plan` if one exists (checked: sizes always, CRCs when `verify`).
     public func existing(_ plan: CachePlan, verify: Bool) throws -> ActivationCache? {
         let dir = directory(for: plan.key)
-        guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(CacheHeader.fileName)) else { return nil }
+        guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(CacheHeader.fileName))
+        else { return nil }
         let cache = try ActivationCache(directory: dir)
-        guard cache.key == plan.key else { throw CacheError.keyMismatch(path: dir, declared: cache.key, computed: plan.key) }
+        guard cache.key == plan.key else {
+            throw CacheError.keyMismatch(path: dir, declared: cache.key, computed: plan.key)
+        }
         if verify { try cache.verify() }
         return cache
     }
@@ -52,19 +57,22 @@ public struct CacheBuilder {
     /// NFS supports), so that processes sharing a cache root build each cache once: the others wait,
     /// then find it built. `onWait` is called if another process holds the lock.
     public func withBuildLock<T>(key: String, onWait: () -> Void, _ body: () throws -> T) throws -> T {
-        do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
-        catch { throw CacheError.writeFailed(path: root, reason: error.localizedDescription) }
+        do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+            throw CacheError.writeFailed(path: root, reason: error.localizedDescription)
+        }
         let path = (root as NSString).appendingPathComponent(".lock-\(key)")
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw CacheError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }   // closing drops the lock
+        defer { close(fd) }  // closing drops the lock
         var request = flock()
         request.l_type = Int16(F_WRLCK)
         request.l_whence = Int16(SEEK_SET)
         if fcntl(fd, F_SETLK, &request) != 0 {
             onWait()
             while fcntl(fd, F_SETLKW, &request) != 0 {
-                guard errno == EINTR else { throw CacheError.writeFailed(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))") }
+                guard errno == EINTR else {
+                    throw CacheError.writeFailed(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))")
+                }
             }
         }
         return try body()
@@ -74,13 +82,15 @@ public struct CacheBuilder {
     public func build(_ plan: CachePlan, progress: ((CacheProgress) -> Void)? = nil) throws -> ActivationCache {
         if let problem = plan.request.compute.unavailability { throw CacheError.computeUnavailable(detail: problem) }
         let fm = FileManager.default
-        do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true) }
-        catch { throw CacheError.writeFailed(path: root, reason: error.localizedDescription) }
+        do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+            throw CacheError.writeFailed(path: root, reason: error.localizedDescription)
+        }
         removeAbandonedBuilds(key: plan.key)
         let staging = (root as NSString).appendingPathComponent(".building-\(plan.key).\(getpid())")
         try? fm.removeItem(atPath: staging)
-        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) }
-        catch { throw CacheError.writeFailed(path: staging, reason: error.localizedDescription) }
+        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) } catch {
+            throw CacheError.writeFailed(path: staging, reason: error.localizedDescription)
+        }
         var finished = false
         defer { if !finished { try? fm.removeItem(atPath: staging) } }
 
@@ -91,24 +101,27 @@ public struct CacheBuilder {
         let start = DispatchTime.now().uptimeNanoseconds
         var arrays = try writeImages(images, plan: plan, tokens: tokens, into: staging) { done in
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            progress?(CacheProgress(split: images.name, done: done, total: images.count, imagesDone: done,
-                                    imagesTotal: images.count, imagesPerSecond: Double(done) / max(seconds, 1e-9)))
+            progress?(
+                CacheProgress(
+                    split: images.name, done: done, total: images.count, imagesDone: done,
+                    imagesTotal: images.count, imagesPerSecond: Double(done) / max(seconds, 1e-9)))
         }
         for (split, rows) in zip(request.splits, plan.rows) {
             arrays.append(try writeIntegers(split.labels, split: split.name, name: "labels", into: staging))
             arrays.append(try writeIntegers(rows, split: split.name, name: "index", into: staging))
         }
-        var header = CacheHeader(key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
-                                 width: config.width, taps: plan.taps, images: images.count,
-                                 splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
-                                 arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
+        var header = CacheHeader(
+            key: plan.key, dtype: request.dtype, tokenPolicy: request.tokenPolicy, tokens: tokens,
+            width: config.width, taps: plan.taps, images: images.count,
+            splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
+            arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
         header.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let headerPath = (staging as NSString).appendingPathComponent(CacheHeader.fileName)
         try writeSynced(try header.jsonData(), to: headerPath)
         syncDirectory(staging)
         let final = directory(for: plan.key)
         if rename(staging, final) != 0 {
-            let failure = errno   // (before any other call can change it)
+            let failure = errno  // (before any other call can change it)
             let finalHeader = (final as NSString).appendingPathComponent(CacheHeader.fileName)
             // Another builder finished the same key first: keep theirs.
             if failure == ENOTEMPTY || failure == EEXIST, fm.fileExists(atPath: finalHeader) {
@@ -116,7 +129,9 @@ public struct CacheBuilder {
             }
             // A directory of this key without its header is no cache (a header is the last thing a
             // build writes, by this rename): what is left of one damaged by hand. Replace it.
-            guard failure == ENOTEMPTY || failure == EEXIST, (try? fm.removeItem(atPath: final)) != nil, rename(staging, final) == 0 else {
+            guard failure == ENOTEMPTY || failure == EEXIST, (try? fm.removeItem(atPath: final)) != nil,
+                rename(staging, final) == 0
+            else {
                 throw CacheError.writeFailed(path: final, reason: String(cString: strerror(failure)))
             }
         }
@@ -126,19 +141,24 @@ public struct CacheBuilder {
     }
 
     /// Streams the distinct images through the backbone, writing one array per tap.
-    private func writeImages(_ split: DistinctImages, plan: CachePlan, tokens: Int, into staging: String,
-                             progress: (Int) -> Void) throws -> [CacheArray] {
+    private func writeImages(
+        _ split: DistinctImages, plan: CachePlan, tokens: Int, into staging: String,
+        progress: (Int) -> Void
+    ) throws -> [CacheArray] {
         let width = plan.vit.config.width, dtype = plan.request.dtype
         var writers = try plan.taps.map { tap in
             try ArrayWriter(path: (staging as NSString).appendingPathComponent("\(split.name).\(tap).bin"))
         }
-        try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch { range, encoded in
+        try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch {
+            range, encoded in
             for t in plan.taps.indices {
                 if let element = firstNonFinite(encoded[t], dtype: dtype) {
                     let image = plan.images[range.lowerBound + element / (tokens * width)]
-                    throw CacheError.nonFinite(path: writers[t].path, element: element,
-                                               detail: "the backbone's \(plan.taps[t]) of image \(image.example) of split \(plan.request.splits[image.split].name)"
-                                                   + (dtype == .float16 ? " (beyond F16's ±65504? use \"dtype\": \"bf16\" or \"f32\")" : ""))
+                    throw CacheError.nonFinite(
+                        path: writers[t].path, element: element,
+                        detail:
+                            "the backbone's \(plan.taps[t]) of image \(image.example) of split \(plan.request.splits[image.split].name)"
+                            + (dtype == .float16 ? " (beyond F16's ±65504? use \"dtype\": \"bf16\" or \"f32\")" : ""))
                 }
                 try writers[t].append(encoded[t])
             }
@@ -147,20 +167,25 @@ public struct CacheBuilder {
         var arrays: [CacheArray] = []
         for (t, tap) in plan.taps.enumerated() {
             try writers[t].finish()
-            arrays.append(CacheArray(split: nil, tap: tap.description, file: "\(split.name).\(tap).bin",
-                                     shape: [split.count, tokens, width], dtype: dtype.rawValue,
-                                     bytes: writers[t].bytes, crc32: writers[t].crc.value))
+            arrays.append(
+                CacheArray(
+                    split: nil, tap: tap.description, file: "\(split.name).\(tap).bin",
+                    shape: [split.count, tokens, width], dtype: dtype.rawValue,
+                    bytes: writers[t].bytes, crc32: writers[t].crc.value))
         }
         return arrays
     }
 
     /// A split's labels or rows (`name`) as an I64 array `<split>.<name>.bin`.
-    private func writeIntegers(_ values: [Int], split: String, name: String, into staging: String) throws -> CacheArray {
+    private func writeIntegers(_ values: [Int], split: String, name: String, into staging: String) throws -> CacheArray
+    {
         let file = "\(split).\(name).bin"
         var writer = try ArrayWriter(path: (staging as NSString).appendingPathComponent(file))
         try values.map { Int64($0).littleEndian }.withUnsafeBytes { try writer.append($0) }
         try writer.finish()
-        return CacheArray(split: split, tap: name, file: file, shape: [values.count], dtype: "I64", bytes: writer.bytes, crc32: writer.crc.value)
+        return CacheArray(
+            split: split, tap: name, file: file, shape: [values.count], dtype: "I64", bytes: writer.bytes,
+            crc32: writer.crc.value)
     }
 
     /// Removes `.building-<key>.<pid>` directories whose builder process is gone.

@@ -18,17 +18,30 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .notACache(path, detail): return "\(path): not an hpsweep activation cache: \(detail)"
         case let .badHeader(path, field, detail): return "\(path): header field '\(field)': \(detail)"
-        case let .unsupportedVersion(path, version): return "\(path): cache format version \(version) is not supported (this hpsweep reads versions \(CacheHeader.readableVersions.lowerBound)–\(CacheHeader.readableVersions.upperBound))"
-        case let .missingArray(path): return "\(path): array file is missing (incomplete or damaged cache; delete the directory to rebuild)"
-        case let .truncatedArray(path, expected, actual): return "\(path): array has \(actual) bytes, the header says \(expected) (truncated or damaged cache; delete the directory to rebuild)"
-        case let .checksumMismatch(path, expected, actual): return "\(path): CRC-32 is \(String(format: "%08x", actual)), the header says \(String(format: "%08x", expected)) (corrupted cache; delete the directory to rebuild)"
-        case let .keyMismatch(path, declared, computed): return "\(path): header key \(declared) does not match its ingredients (\(computed))"
+        case let .unsupportedVersion(path, version):
+            return
+                "\(path): cache format version \(version) is not supported (this hpsweep reads versions \(CacheHeader.readableVersions.lowerBound)–\(CacheHeader.readableVersions.upperBound))"
+        case let .missingArray(path):
+            return "\(path): array file is missing (incomplete or damaged cache; delete the directory to rebuild)"
+        case let .truncatedArray(path, expected, actual):
+            return
+                "\(path): array has \(actual) bytes, the header says \(expected) (truncated or damaged cache; delete the directory to rebuild)"
+        case let .checksumMismatch(path, expected, actual):
+            return
+                "\(path): CRC-32 is \(String(format: "%08x", actual)), the header says \(String(format: "%08x", expected)) (corrupted cache; delete the directory to rebuild)"
+        case let .keyMismatch(path, declared, computed):
+            return "\(path): header key \(declared) does not match its ingredients (\(computed))"
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
-        case let .unknownTap(tap, available): return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        case let .unknownTap(tap, available):
+            return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
         case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
-        case let .computeUnavailable(detail): return "cannot build the cache here: \(detail) (a cache built elsewhere with the same key is reused)"
-        case let .badIndex(path, example, row, images): return "\(path): example \(example) names image row \(row), outside the cache's \(images) images (damaged cache; delete the directory to rebuild)"
-        case let .unknownSplit(split, available): return "split '\(split)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        case let .computeUnavailable(detail):
+            return "cannot build the cache here: \(detail) (a cache built elsewhere with the same key is reused)"
+        case let .badIndex(path, example, row, images):
+            return
+                "\(path): example \(example) names image row \(row), outside the cache's \(images) images (damaged cache; delete the directory to rebuild)"
+        case let .unknownSplit(split, available):
+            return "split '\(split)' is not in the cache (it has \(available.joined(separator: ", ")))"
         }
     }
 }

@@ -20,7 +20,8 @@ public struct CacheEstimate {
     public static func bytes(of plan: CachePlan) -> Int {
         let tokens = plan.request.tokenPolicy.tokens(for: plan.vit.config)
         let examples = plan.request.splits.reduce(0) { $0 + $1.count }
-        return plan.images.count * plan.taps.count * tokens * plan.vit.config.width * plan.request.dtype.byteCount + 16 * examples
+        return plan.images.count * plan.taps.count * tokens * plan.vit.config.width * plan.request.dtype.byteCount + 16
+            * examples
     }
 
     /// Whether `bytes` more fit on the filesystem of `root`, keeping 1% and 64 MiB to spare; the free
@@ -47,16 +48,20 @@ public struct CacheEstimate {
     /// or seed, configuration, compute) and taps, from its header's build time.
     static func recordedRate(_ plan: CachePlan, root: String) -> (Double, String)? {
         guard case .object(let mine) = plan.ingredients,
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return nil }
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: root)
+        else { return nil }
         var best: (rate: Double, directory: String, date: Date)?
         for entry in entries where entry.count == 64 {
             let directory = (root as NSString).appendingPathComponent(entry)
             let headerPath = (directory as NSString).appendingPathComponent(CacheHeader.fileName)
             guard let data = FileManager.default.contents(atPath: headerPath),
-                  let header = try? CacheHeader(json: data, path: headerPath),
-                  let seconds = header.buildSeconds, seconds > 0, case .object(let theirs) = header.ingredients,
-                  ["backbone", "taps", "compute", "preprocessing"].allSatisfy({ theirs[$0] == mine[$0] }) else { continue }
-            let date = (try? FileManager.default.attributesOfItem(atPath: headerPath)[.modificationDate] as? Date) ?? .distantPast
+                let header = try? CacheHeader(json: data, path: headerPath),
+                let seconds = header.buildSeconds, seconds > 0, case .object(let theirs) = header.ingredients,
+                ["backbone", "taps", "compute", "preprocessing"].allSatisfy({ theirs[$0] == mine[$0] })
+            else { continue }
+            let date =
+                (try? FileManager.default.attributesOfItem(atPath: headerPath)[.modificationDate] as? Date)
+                ?? .distantPast
             if best == nil || date > best!.date { best = (Double(header.storedImages) / seconds, directory, date) }
         }
         return best.map { ($0.rate, $0.directory) }
@@ -72,7 +77,9 @@ public struct CacheEstimate {
         var seconds = 0.0
         for pass in 0..<2 {
             let start = DispatchTime.now().uptimeNanoseconds
-            plan.vit.forward(images: images, taps: blocks, normalizedFinal: plan.taps.contains(.normalized), threads: threads, into: &output)
+            plan.vit.forward(
+                images: images, taps: blocks, normalizedFinal: plan.taps.contains(.normalized), threads: threads,
+                into: &output)
             if pass == 1 { seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         }
         return Double(batch) / max(seconds, 1e-9)
@@ -83,7 +90,9 @@ public struct CacheEstimate {
 /// made yet); nil when it cannot be asked.
 public func freeBytes(at path: String) -> Int? {
     var probe = (path as NSString).standardizingPath
-    while !FileManager.default.fileExists(atPath: probe), probe != "/", !probe.isEmpty { probe = (probe as NSString).deletingLastPathComponent }
+    while !FileManager.default.fileExists(atPath: probe), probe != "/", !probe.isEmpty {
+        probe = (probe as NSString).deletingLastPathComponent
+    }
     var stats = statvfs()
     guard statvfs(probe.isEmpty ? "." : probe, &stats) == 0 else { return nil }
     return Int(stats.f_bavail) * Int(stats.f_frsize)

@@ -5,13 +5,16 @@ import Foundation
 public enum CacheImporter {
     /// Validates `source` (header, sizes, every CRC-32, key = SHA-256 of its ingredients) and copies
     /// it to `<root>/<key>`. Returns the imported cache and whether that key was already present.
-    public static func importCache(from source: String, into root: String) throws -> (cache: ActivationCache, alreadyPresent: Bool) {
+    public static func importCache(from source: String, into root: String) throws -> (
+        cache: ActivationCache, alreadyPresent: Bool
+    ) {
         let incoming = try ActivationCache(directory: source)
         try incoming.verify()
         let computed = CacheHeader.key(of: incoming.header.ingredients)
         guard computed == incoming.key else {
-            throw CacheError.keyMismatch(path: (source as NSString).appendingPathComponent(CacheHeader.fileName),
-                                         declared: incoming.key, computed: computed)
+            throw CacheError.keyMismatch(
+                path: (source as NSString).appendingPathComponent(CacheHeader.fileName),
+                declared: incoming.key, computed: computed)
         }
         let fm = FileManager.default
         let destination = (root as NSString).appendingPathComponent(incoming.key)
@@ -24,8 +27,9 @@ public enum CacheImporter {
             try? fm.removeItem(atPath: staging)
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
             for file in incoming.header.arrays.map(\.file) + [CacheHeader.fileName] {
-                try fm.copyItem(atPath: (source as NSString).appendingPathComponent(file),
-                                toPath: (staging as NSString).appendingPathComponent(file))
+                try fm.copyItem(
+                    atPath: (source as NSString).appendingPathComponent(file),
+                    toPath: (staging as NSString).appendingPathComponent(file))
             }
         } catch {
             try? fm.removeItem(atPath: staging)

@@ -10,7 +10,10 @@ public enum Tap: Hashable, Comparable, CustomStringConvertible, Sendable {
 
     /// "z0" … "zL" or "norm".
     public var description: String {
-        switch self { case .block(let i): return "z\(i)"; case .normalized: return "norm" }
+        switch self {
+        case .block(let i): return "z\(i)";
+        case .normalized: return "norm"
+        }
     }
 
     public init?(_ text: String) {
@@ -125,8 +128,11 @@ public struct CacheHeader: Equatable {
             "taps": taps.map(\.description),
             "splits": splits,
             "arrays": arrays.map { a in
-                (["tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype, "bytes": a.bytes, "crc32": Int(a.crc32)] as [String: Any])
-                    .merging(a.split.map { ["split": $0] } ?? [:]) { x, _ in x }
+                ([
+                    "tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype, "bytes": a.bytes,
+                    "crc32": Int(a.crc32),
+                ] as [String: Any])
+                .merging(a.split.map { ["split": $0] } ?? [:]) { x, _ in x }
             },
             "ingredients": ingredients.any,
             "created_by": createdBy,
@@ -145,7 +151,8 @@ public struct CacheHeader: Equatable {
         }
         func field<T>(_ name: String, _ type: T.Type) throws -> T {
             guard let value = object[name] as? T else {
-                throw CacheError.badHeader(path: path, field: name, detail: object[name] == nil ? "missing" : "has the wrong type")
+                throw CacheError.badHeader(
+                    path: path, field: name, detail: object[name] == nil ? "missing" : "has the wrong type")
             }
             return value
         }
@@ -156,7 +163,9 @@ public struct CacheHeader: Equatable {
             return n.intValue
         }
         let version = try integer(object["format_version"], "format_version")
-        guard Self.readableVersions.contains(version) else { throw CacheError.unsupportedVersion(path: path, version: version) }
+        guard Self.readableVersions.contains(version) else {
+            throw CacheError.unsupportedVersion(path: path, version: version)
+        }
         formatVersion = version
         key = try field("key", String.self)
         guard key.count == 64, key.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
@@ -176,7 +185,8 @@ public struct CacheHeader: Equatable {
         tokens = try integer(object["tokens"], "tokens", minimum: 1)
         width = try integer(object["width"], "width", minimum: 1)
         if (policy == .cls || policy == .mean) && tokens != 1 {
-            throw CacheError.badHeader(path: path, field: "tokens", detail: "must be 1 with token_policy \(policy.rawValue)")
+            throw CacheError.badHeader(
+                path: path, field: "tokens", detail: "must be 1 with token_policy \(policy.rawValue)")
         }
         var taps: [Tap] = []
         for name in try field("taps", [Any].self) {
@@ -198,26 +208,37 @@ public struct CacheHeader: Equatable {
         for (index, raw) in try field("arrays", [Any].self).enumerated() {
             let name = "arrays[\(index)]"
             guard let entry = raw as? [String: Any], let tap = entry["tap"] as? String,
-                  let file = entry["file"] as? String, let shapeValues = entry["shape"] as? [Any], let dtype = entry["dtype"] as? String else {
-                throw CacheError.badHeader(path: path, field: name, detail: "needs \(version == 1 ? "split, " : "")tap, file, shape, dtype, bytes, crc32")
+                let file = entry["file"] as? String, let shapeValues = entry["shape"] as? [Any],
+                let dtype = entry["dtype"] as? String
+            else {
+                throw CacheError.badHeader(
+                    path: path, field: name,
+                    detail: "needs \(version == 1 ? "split, " : "")tap, file, shape, dtype, bytes, crc32")
             }
             // In format 2 a tap's array holds the images (no split); labels and index belong to a split.
             let perSplit = version == 1 || tap == "labels" || tap == "index"
             let split = entry["split"] as? String
             guard (split != nil) == perSplit else {
-                throw CacheError.badHeader(path: path, field: name + ".split", detail: perSplit ? "is required for \(tap)" : "must be absent: a tap's array holds the distinct images")
+                throw CacheError.badHeader(
+                    path: path, field: name + ".split",
+                    detail: perSplit
+                        ? "is required for \(tap)" : "must be absent: a tap's array holds the distinct images")
             }
             guard !file.contains("/"), !file.hasPrefix(".") else {
-                throw CacheError.badHeader(path: path, field: name + ".file", detail: "must be a plain file name inside the cache directory")
+                throw CacheError.badHeader(
+                    path: path, field: name + ".file", detail: "must be a plain file name inside the cache directory")
             }
             let shape = try shapeValues.map { try integer($0, name + ".shape") }
             let bytes = try integer(entry["bytes"], name + ".bytes")
             let crc = try integer(entry["crc32"], name + ".crc32")
-            guard crc <= Int(UInt32.max) else { throw CacheError.badHeader(path: path, field: name + ".crc32", detail: "exceeds 32 bits") }
+            guard crc <= Int(UInt32.max) else {
+                throw CacheError.badHeader(path: path, field: name + ".crc32", detail: "exceeds 32 bits")
+            }
             let count: Int
             if let split {
                 guard let examples = splits[split] else {
-                    throw CacheError.badHeader(path: path, field: name + ".split", detail: "split '\(split)' is not listed in 'splits'")
+                    throw CacheError.badHeader(
+                        path: path, field: name + ".split", detail: "split '\(split)' is not listed in 'splits'")
                 }
                 count = examples
             } else {
@@ -229,24 +250,33 @@ public struct CacheHeader: Equatable {
             // The declared shape and byte size must agree with the rest of the header.
             let expectedShape: [Int], elementBytes: Int
             if tap == "labels" || tap == "index" {
-                guard dtype == "I64" else { throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "\(tap) must be I64") }
+                guard dtype == "I64" else {
+                    throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "\(tap) must be I64")
+                }
                 expectedShape = [count]; elementBytes = 8
             } else {
                 guard let t = Tap(tap), taps.contains(t) else {
-                    throw CacheError.badHeader(path: path, field: name + ".tap", detail: "'\(tap)' is not listed in 'taps'")
+                    throw CacheError.badHeader(
+                        path: path, field: name + ".tap", detail: "'\(tap)' is not listed in 'taps'")
                 }
                 guard dtype == self.dtype.rawValue else {
-                    throw CacheError.badHeader(path: path, field: name + ".dtype", detail: "must equal the cache dtype \(self.dtype.rawValue)")
+                    throw CacheError.badHeader(
+                        path: path, field: name + ".dtype", detail: "must equal the cache dtype \(self.dtype.rawValue)")
                 }
                 expectedShape = [count, tokens, width]; elementBytes = self.dtype.byteCount
             }
             guard shape == expectedShape else {
-                throw CacheError.badHeader(path: path, field: name + ".shape", detail: "is \(shape), expected \(expectedShape)")
+                throw CacheError.badHeader(
+                    path: path, field: name + ".shape", detail: "is \(shape), expected \(expectedShape)")
             }
             guard bytes == expectedShape.reduce(elementBytes, *) else {
-                throw CacheError.badHeader(path: path, field: name + ".bytes", detail: "is \(bytes), expected \(expectedShape.reduce(elementBytes, *))")
+                throw CacheError.badHeader(
+                    path: path, field: name + ".bytes",
+                    detail: "is \(bytes), expected \(expectedShape.reduce(elementBytes, *))")
             }
-            arrays.append(CacheArray(split: split, tap: tap, file: file, shape: shape, dtype: dtype, bytes: bytes, crc32: UInt32(crc)))
+            arrays.append(
+                CacheArray(
+                    split: split, tap: tap, file: file, shape: shape, dtype: dtype, bytes: bytes, crc32: UInt32(crc)))
         }
         // Every array present once: format 1, each split's taps and labels; format 2, each tap's images
         // and each split's labels and index.
@@ -260,8 +290,10 @@ public struct CacheHeader: Equatable {
             throw CacheError.badHeader(path: path, field: "arrays", detail: "needs exactly one array for \(which)")
         }
         self.arrays = arrays
-        guard let raw = object["ingredients"], case let ingredients = JSONValue(any: raw), ingredients.isKeyMaterial else {
-            throw CacheError.badHeader(path: path, field: "ingredients", detail: "missing or not canonical JSON (floats must be strings)")
+        guard let raw = object["ingredients"], case let ingredients = JSONValue(any: raw), ingredients.isKeyMaterial
+        else {
+            throw CacheError.badHeader(
+                path: path, field: "ingredients", detail: "missing or not canonical JSON (floats must be strings)")
         }
         self.ingredients = ingredients
         createdBy = object["created_by"] as? String ?? "unknown"
@@ -269,8 +301,10 @@ public struct CacheHeader: Equatable {
     }
 
     /// A format-2 header: `images` distinct images, each split's examples rows of them.
-    public init(key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],
-                images: Int, splits: [String: Int], arrays: [CacheArray], ingredients: JSONValue, createdBy: String) {
+    public init(
+        key: String, dtype: ScalarType, tokenPolicy: TokenPolicy, tokens: Int, width: Int, taps: [Tap],
+        images: Int, splits: [String: Int], arrays: [CacheArray], ingredients: JSONValue, createdBy: String
+    ) {
         self.key = key; self.dtype = dtype; self.tokenPolicy = tokenPolicy; self.tokens = tokens; self.width = width
         self.taps = taps; self.images = images; self.splits = splits; self.arrays = arrays
         self.ingredients = ingredients; self.createdBy = createdBy

@@ -9,7 +9,8 @@ public enum BackboneSource {
     /// A checkpoint file (any supported convention); its contents are hashed. `imageSize`: run at
     /// another image side than the checkpoint's (its position embedding resampled); `activation`:
     /// the MLP's when the file cannot say (QuickGELU for OpenAI's CLIP).
-    case weights(path: String, heads: Int?, layerNormEps: Float?, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil)
+    case weights(
+        path: String, heads: Int?, layerNormEps: Float?, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil)
     /// Random weights of a named or explicit configuration (demos and tests): the seed is hashed.
     case random(config: ViTConfig, seed: UInt64)
 
@@ -17,7 +18,8 @@ public enum BackboneSource {
     func load(compute: ComputePrecision = .fp32) throws -> (ViT, JSONValue) {
         switch self {
         case let .weights(path, heads, eps, imageSize, activation):
-            let loaded = try LoadedViT(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
+            let loaded = try LoadedViT(
+                path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
             let identity: JSONValue = .object([
                 "weights_sha256": .string(try SHA256.hash(file: path)),
                 "convention": .string(loaded.convention.rawValue),
@@ -34,7 +36,9 @@ public enum BackboneSource {
     public func config() throws -> ViTConfig {
         switch self {
         case let .weights(path, heads, eps, imageSize, activation):
-            return try LoadedViT(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation).config
+            return try LoadedViT(
+                path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation
+            ).config
         case let .random(config, _): return config
         }
     }
@@ -45,7 +49,8 @@ public enum BackboneSource {
         var fields: [String: JSONValue] = [
             "image_size": .int(c.imageSize), "patch_size": .int(c.patchSize), "width": .int(c.width),
             "depth": .int(c.depth), "heads": .int(c.heads), "mlp_ratio": .int(c.mlpRatio),
-            "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps)]
+            "channels": .int(c.channels), "layer_norm_eps": .float32(c.layerNormEps),
+        ]
         if c.registers > 0 { fields["registers"] = .int(c.registers) }
         if !c.embedsPrefix { fields["embeds_prefix"] = .bool(false) }
         if c.embedsPrefix && !c.embedsRegisters && c.registers > 0 { fields["embeds_registers"] = .bool(false) }
@@ -65,9 +70,10 @@ public enum BackboneSource {
             guard case .string(let epsText)? = c["layer_norm_eps"], let eps = Float(epsText) else {
                 throw DescriptionProblem(description: "lacks 'layer_norm_eps'")
             }
-            var config = ViTConfig(imageSize: try int("image_size"), patchSize: try int("patch_size"), width: try int("width"),
-                                   depth: try int("depth"), heads: try int("heads"), mlpRatio: try int("mlp_ratio"),
-                                   channels: try int("channels"), layerNormEps: eps)
+            var config = ViTConfig(
+                imageSize: try int("image_size"), patchSize: try int("patch_size"), width: try int("width"),
+                depth: try int("depth"), heads: try int("heads"), mlpRatio: try int("mlp_ratio"),
+                channels: try int("channels"), layerNormEps: eps)
             // The family's fields, recorded only where they differ from a plain ViT.
             if case .int(let registers)? = c["registers"] { config.registers = registers }
             if case .bool(let embeds)? = c["embeds_prefix"] { config.embedsPrefix = embeds }
@@ -144,7 +150,7 @@ public struct CachePlan {
         self.taps = Array(Set(taps)).sorted()
         preprocessing = Preprocessing(imageSize: vit.config.imageSize, mean: request.mean, std: request.std)
         var data: [String: JSONValue] = [:]
-        var fileDigests: [String: String] = [:]   // each file hashed once, for the key and for its images
+        var fileDigests: [String: String] = [:]  // each file hashed once, for the key and for its images
         func fileDigest(_ path: String) throws -> String {
             if let digest = fileDigests[path] { return digest }
             let digest = try SHA256.hash(file: path)

@@ -13,7 +13,8 @@ func firstNonFinite(_ bytes: UnsafeRawBufferPointer, dtype: ScalarType) -> Int? 
 
 private func firstWithAllBits<W: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, mask: W) -> Int? {
     let count = bytes.count / MemoryLayout<W>.size
-    for i in 0..<count where W(littleEndian: bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<W>.size, as: W.self)) & mask == mask {
+    for i in 0..<count
+    where W(littleEndian: bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<W>.size, as: W.self)) & mask == mask {
         return i
     }
     return nil

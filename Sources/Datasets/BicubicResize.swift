@@ -11,7 +11,7 @@ struct ResampleCoefficients {
     let windowSize: Int
     let starts: [Int]
     let counts: [Int]
-    let weights: [Int32]       // (outSize, windowSize)
+    let weights: [Int32]  // (outSize, windowSize)
 
     init(inSize: Int, outSize: Int) {
         let scale = Double(inSize) / Double(outSize)
@@ -22,7 +22,7 @@ struct ResampleCoefficients {
         var weights = [Int32](repeating: 0, count: outSize * windowSize)
         for o in 0..<outSize {
             let center = (Double(o) + 0.5) * scale
-            let start = max(Int(center - support + 0.5), 0)             // Int() truncates, as C's cast
+            let start = max(Int(center - support + 0.5), 0)  // Int() truncates, as C's cast
             let count = min(Int(center + support + 0.5), inSize) - start
             var raw = [Double](repeating: 0, count: count)
             var total = 0.0

@@ -1,4 +1,5 @@
 import Essentials
+
 /// Why a dataset could not be read. Each case names the file (and line, for list files).
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String, referencedFrom: String?, line: Int?)

@@ -34,5 +34,7 @@ public struct FileImageSplit: ImageSplit {
         preprocessing.apply(try RGBImage.decode(contentsOf: files[index]), into: out)
     }
 
-    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String { try fileDigest(files[index]) }
+    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String {
+        try fileDigest(files[index])
+    }
 }

@@ -6,7 +6,10 @@ import Numerics
 /// which go through the usual preprocessing, or float32 (N, 3, S, S), taken as already-preprocessed
 /// backbone input — and labels `.npy` of N integers. The image array is memory-mapped, not loaded.
 public struct NumpySplit: ImageSplit {
-    enum Layout { case uint8NHWC(height: Int, width: Int, channels: Int), float32NCHW(size: Int) }
+    enum Layout {
+        case uint8NHWC(height: Int, width: Int, channels: Int)
+        case float32NCHW(size: Int)
+    }
 
     public let name: String
     public let imagesPath: String
@@ -31,8 +34,9 @@ public struct NumpySplit: ImageSplit {
             do { mapped = try MappedFile(path: path) } catch {
                 throw DatasetError.missingFile(path: path, referencedFrom: nil, line: nil)
             }
-            do { return (mapped, try NPYHeader(bytes: mapped.bytes, count: mapped.count, name: path)) }
-            catch let error as NPYError { throw DatasetError.badArray(path: path, reason: error.detail) }
+            do { return (mapped, try NPYHeader(bytes: mapped.bytes, count: mapped.count, name: path)) } catch let error
+                as NPYError
+            { throw DatasetError.badArray(path: path, reason: error.detail) }
         }
         (file, header) = try open(images)
         let shape = header.shape
@@ -41,7 +45,9 @@ public struct NumpySplit: ImageSplit {
         let order = header.fortranOrder ? Array(shape.indices) : shape.indices.reversed()
         for (previous, d) in zip(order, order.dropFirst()) {
             let (stride, overflow) = strides[previous].multipliedReportingOverflow(by: shape[previous])
-            guard !overflow else { throw DatasetError.badArray(path: images, reason: "shape \(shape) is too large to address") }
+            guard !overflow else {
+                throw DatasetError.badArray(path: images, reason: "shape \(shape) is too large to address")
+            }
             strides[d] = stride
         }
         self.strides = strides
@@ -53,25 +59,32 @@ public struct NumpySplit: ImageSplit {
         case (.float32, 4) where shape[1] == 3 && shape[2] == shape[3]:
             layout = .float32NCHW(size: shape[2])
         default:
-            throw DatasetError.badArray(path: images, reason: "images must be uint8 (N, H, W[, 1 or 3]) or float32 (N, 3, S, S); found \(header.element.rawValue) \(shape)")
+            throw DatasetError.badArray(
+                path: images,
+                reason:
+                    "images must be uint8 (N, H, W[, 1 or 3]) or float32 (N, 3, S, S); found \(header.element.rawValue) \(shape)"
+            )
         }
         if case .uint8NHWC(let h, let w, _) = layout, h == 0 || w == 0 {
             throw DatasetError.badArray(path: images, reason: "images have zero size \(shape)")
         }
         let (labelFile, labelHeader) = try open(labelsPath)
         guard labelHeader.shape.count == 1 else {
-            throw DatasetError.badArray(path: labelsPath, reason: "labels must be one-dimensional, found shape \(labelHeader.shape)")
+            throw DatasetError.badArray(
+                path: labelsPath, reason: "labels must be one-dimensional, found shape \(labelHeader.shape)")
         }
         guard let labels = labelHeader.integers(from: labelFile.bytes) else {
             throw DatasetError.badArray(path: labelsPath, reason: "labels must be integers")
         }
         guard labels.count == shape[0] else {
-            throw DatasetError.mismatchedCounts(images: images, labels: labelsPath, imageCount: shape[0], labelCount: labels.count)
+            throw DatasetError.mismatchedCounts(
+                images: images, labels: labelsPath, imageCount: shape[0], labelCount: labels.count)
         }
         guard !labels.isEmpty else { throw DatasetError.emptySplit(path: images) }
         self.labels = labels
-        if let classes { try validateLabels(classes: classes, source: labelsPath) }
-        else if let negative = labels.first(where: { $0 < 0 }) {
+        if let classes {
+            try validateLabels(classes: classes, source: labelsPath)
+        } else if let negative = labels.first(where: { $0 < 0 }) {
             throw DatasetError.labelOutOfRange(path: labelsPath, line: nil, label: negative, classes: Int.max)
         }
     }
@@ -87,16 +100,21 @@ public struct NumpySplit: ImageSplit {
         hasher.update("\(header.element.rawValue) \(rowShape)\n")
         let base = file.bytes + header.dataOffset
         if !header.fortranOrder {
-            hasher.update(UnsafeRawBufferPointer(start: base + index * elements * elementBytes, count: elements * elementBytes))
+            hasher.update(
+                UnsafeRawBufferPointer(start: base + index * elements * elementBytes, count: elements * elementBytes))
         } else {
             var row = [UInt8](repeating: 0, count: elements * elementBytes)
             var position = [Int](repeating: 0, count: rowShape.count)
-            for k in 0..<elements {   // C order over the row's own axes
+            for k in 0..<elements {  // C order over the row's own axes
                 var offset = index * strides[0]
                 for (axis, p) in position.enumerated() { offset += p * strides[axis + 1] }
-                for b in 0..<elementBytes { row[k * elementBytes + b] = base.load(fromByteOffset: offset * elementBytes + b, as: UInt8.self) }
+                for b in 0..<elementBytes {
+                    row[k * elementBytes + b] = base.load(fromByteOffset: offset * elementBytes + b, as: UInt8.self)
+                }
                 var axis = rowShape.count - 1
-                while axis >= 0 { position[axis] += 1; if position[axis] < rowShape[axis] { break }; position[axis] = 0; axis -= 1 }
+                while axis >= 0 {
+                    position[axis] += 1; if position[axis] < rowShape[axis] { break }; position[axis] = 0; axis -= 1
+                }
             }
             row.withUnsafeBytes { hasher.update($0) }
         }
@@ -112,13 +130,19 @@ public struct NumpySplit: ImageSplit {
             var pixels = [UInt8](repeating: 0, count: height * width * 3)
             for y in 0..<height {
                 for x in 0..<width {
-                    for c in 0..<3 { pixels[(y * width + x) * 3 + c] = source[y * sy + x * sx + (channels == 3 ? c : 0) * sc] }
+                    for c in 0..<3 {
+                        pixels[(y * width + x) * 3 + c] = source[y * sy + x * sx + (channels == 3 ? c : 0) * sc]
+                    }
                 }
             }
             preprocessing.apply(RGBImage(width: width, height: height, pixels: pixels), into: out)
         case let .float32NCHW(size):
             guard size == preprocessing.imageSize else {
-                throw DatasetError.badArray(path: imagesPath, reason: "float32 images are \(size)×\(size) but the backbone takes \(preprocessing.imageSize)×\(preprocessing.imageSize) (float input is not resized)")
+                throw DatasetError.badArray(
+                    path: imagesPath,
+                    reason:
+                        "float32 images are \(size)×\(size) but the backbone takes \(preprocessing.imageSize)×\(preprocessing.imageSize) (float input is not resized)"
+                )
             }
             if !header.fortranOrder {
                 ScalarType.float32.decode(base + index * 3 * size * size * 4, count: 3 * size * size, into: out)
@@ -129,7 +153,9 @@ public struct NumpySplit: ImageSplit {
                 for y in 0..<size {
                     for x in 0..<size {
                         let offset = 4 * (index * strides[0] + c * strides[1] + y * strides[2] + x * strides[3])
-                        out[k] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                        out[k] = Float(
+                            bitPattern: UInt32(
+                                littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
                         k += 1
                     }
                 }

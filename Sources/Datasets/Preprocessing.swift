@@ -20,7 +20,8 @@ public struct Preprocessing: Equatable, Codable, Sendable {
 
     /// Writes `image` as normalised floats (3, S, S) at `out`.
     public func apply(_ image: RGBImage, into out: UnsafeMutablePointer<Float>) {
-        let sized = (image.width == imageSize && image.height == imageSize)
+        let sized =
+            (image.width == imageSize && image.height == imageSize)
             ? image : image.resizedBicubic(width: imageSize, height: imageSize)
         let plane = imageSize * imageSize
         for c in 0..<3 {

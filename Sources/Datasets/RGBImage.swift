@@ -32,8 +32,9 @@ public struct RGBImage: Equatable {
             return -2
         }
         if status == -2 {
-            throw DatasetError.unreadableImage(path: path, reason: data.isEmpty ? "the file is empty" : "not a JPEG or PNG file",
-                                               referencedFrom: nil, line: nil)
+            throw DatasetError.unreadableImage(
+                path: path, reason: data.isEmpty ? "the file is empty" : "not a JPEG or PNG file",
+                referencedFrom: nil, line: nil)
         }
         guard status == 0 else {
             let reason = withUnsafeBytes(of: image.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -41,7 +42,8 @@ public struct RGBImage: Equatable {
         }
         defer { hp_image_free(&image) }
         let count = Int(image.width) * Int(image.height) * 3
-        return RGBImage(width: Int(image.width), height: Int(image.height),
-                        pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
+        return RGBImage(
+            width: Int(image.width), height: Int(image.height),
+            pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
     }
 }

@@ -29,26 +29,31 @@ public struct VTABSplit: ImageSplit {
         var paths: [String] = [], labels: [Int] = [], lines: [Int] = []
         // Split on any line break: in Swift "\r\n" is one Character, so splitting on "\n" alone would
         // read a CRLF file as one line.
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
-            if line.unicodeScalars.contains("\0") {   // a C path would end there, silently naming another file
-                throw DatasetError.badListLine(path: listFile, line: offset + 1, text: line.replacingOccurrences(of: "\0", with: "\\0"),
-                                               reason: "contains a NUL byte")
+            if line.unicodeScalars.contains("\0") {  // a C path would end there, silently naming another file
+                throw DatasetError.badListLine(
+                    path: listFile, line: offset + 1, text: line.replacingOccurrences(of: "\0", with: "\\0"),
+                    reason: "contains a NUL byte")
             }
             // The label is the last field; the path may itself contain spaces.
             guard let space = line.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
-                throw DatasetError.badListLine(path: listFile, line: offset + 1, text: line, reason: "expected '<image path> <label>'")
+                throw DatasetError.badListLine(
+                    path: listFile, line: offset + 1, text: line, reason: "expected '<image path> <label>'")
             }
             let relative = line[..<space].trimmingCharacters(in: .whitespaces)
             guard let label = Int(line[line.index(after: space)...]) else {
-                throw DatasetError.badListLine(path: listFile, line: offset + 1, text: line, reason: "the label is not an integer")
+                throw DatasetError.badListLine(
+                    path: listFile, line: offset + 1, text: line, reason: "the label is not an integer")
             }
             if let classes, label < 0 || label >= classes {
                 throw DatasetError.labelOutOfRange(path: listFile, line: offset + 1, label: label, classes: classes)
             }
             guard label >= 0 else {
-                throw DatasetError.labelOutOfRange(path: listFile, line: offset + 1, label: label, classes: classes ?? Int.max)
+                throw DatasetError.labelOutOfRange(
+                    path: listFile, line: offset + 1, label: label, classes: classes ?? Int.max)
             }
             let path = (directory as NSString).appendingPathComponent(relative)
             guard FileManager.default.fileExists(atPath: path) else {
@@ -68,14 +73,17 @@ public struct VTABSplit: ImageSplit {
         do {
             image = try RGBImage.decode(contentsOf: path)
         } catch DatasetError.unreadableImage(let p, let reason, _, _) {
-            throw DatasetError.unreadableImage(path: p, reason: reason, referencedFrom: listFile, line: lineNumbers[index])
+            throw DatasetError.unreadableImage(
+                path: p, reason: reason, referencedFrom: listFile, line: lineNumbers[index])
         } catch DatasetError.missingFile(let p, _, _) {
             throw DatasetError.missingFile(path: p, referencedFrom: listFile, line: lineNumbers[index])
         }
         preprocessing.apply(image, into: out)
     }
 
-    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String { try fileDigest(imagePaths[index]) }
+    public func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String {
+        try fileDigest(imagePaths[index])
+    }
 
     /// Checks labels against a class count known only after reading all splits.
     public func checkLabels(classes: Int) throws {

@@ -10,7 +10,9 @@ public struct CRC32 {
         // zlib takes a 32-bit length: feed large buffers in 1 GiB pieces.
         while offset < bytes.count {
             let n = min(bytes.count - offset, 1 << 30)
-            value = UInt32(crc32(uLong(value), bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n)))
+            value = UInt32(
+                crc32(
+                    uLong(value), bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n)))
             offset += n
         }
     }

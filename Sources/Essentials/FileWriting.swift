@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A failed system call, with the OS's reason (strerror of errno at the failure).
 public struct SystemCallError: Error, CustomStringConvertible {
@@ -65,7 +66,9 @@ public func replaceAtomically(_ path: String, with text: String) throws {
 /// directory, not a file", "permission denied", or "cannot be read".
 public func whyUnreadable(_ path: String) -> String {
     var info = stat()
-    guard stat(path, &info) == 0 else { return errno == ENOENT || errno == ENOTDIR ? "no such file" : String(cString: strerror(errno)) }
+    guard stat(path, &info) == 0 else {
+        return errno == ENOENT || errno == ENOTDIR ? "no such file" : String(cString: strerror(errno))
+    }
     if (info.st_mode & S_IFMT) == S_IFDIR { return "is a directory, not a file" }
     if access(path, R_OK) != 0 { return "permission denied" }
     return "cannot be read"

@@ -10,7 +10,13 @@ import Foundation
 /// `float32(_:)`, as Python's `str(numpy.float32(x))`), never as JSON numbers, so no two languages can
 /// format them differently; null hashes as the string "null" (as spec hashes always have).
 public indirect enum JSONValue: Codable {
-    case null, bool(Bool), int(Int), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+    case null
+    case bool(Bool)
+    case int(Int)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     /// A Float32 as its shortest round-trip decimal string.
     public static func float32(_ value: Float) -> JSONValue { .string("\(value)") }
@@ -89,12 +95,19 @@ public indirect enum JSONValue: Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let x = try? c.decode(Double.self) { self = x.rounded() == x && abs(x) < 9e15 ? .int(Int(x)) : .number(x) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let x = try? c.decode(Double.self) {
+            self = x.rounded() == x && abs(x) < 9e15 ? .int(Int(x)) : .number(x)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -102,7 +115,7 @@ public indirect enum JSONValue: Codable {
         switch self {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
-        case .int(let i): try c.encode(Double(i))   // as the journal has always written numbers
+        case .int(let i): try c.encode(Double(i))  // as the journal has always written numbers
         case .number(let x): try c.encode(x)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)

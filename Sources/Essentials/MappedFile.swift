@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A read-only memory map of a whole file. The bytes stay valid while the object lives.
 ///
@@ -45,8 +46,11 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if isMapped { munmap(UnsafeMutableRawPointer(mutating: bytes), count) }
-        else { UnsafeMutableRawPointer(mutating: bytes).deallocate() }
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: bytes), count)
+        } else {
+            UnsafeMutableRawPointer(mutating: bytes).deallocate()
+        }
     }
 
     /// Drops the mapping's pages wholly inside [offset, offset + count) from this process (MADV_DONTNEED):

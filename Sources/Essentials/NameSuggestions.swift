@@ -19,7 +19,8 @@ public func editDistance(_ a: String, _ b: String) -> Int {
 /// a set's order), when it is a likely typo or spelling of it: at most max(2, a third of the longer
 /// one's length) edits away, or one a prefix of the other ("val_accuracy" for "val_acc"). nil
 /// otherwise: suggesting a far name misleads more than it helps.
-public func nearestName<Names: Sequence>(to typed: String, among names: Names) -> String? where Names.Element == String {
+public func nearestName<Names: Sequence>(to typed: String, among names: Names) -> String?
+where Names.Element == String {
     let sorted = names.sorted()
     func likely(_ name: String) -> Bool {
         let shorter = min(typed.count, name.count)
@@ -27,11 +28,13 @@ public func nearestName<Names: Sequence>(to typed: String, among names: Names) -
     }
     if let spelled = sorted.first(where: likely) { return spelled }
     let scored = sorted.map { ($0, editDistance(typed, $0)) }
-    guard let (best, distance) = scored.min(by: { $0.1 < $1.1 }), distance <= max(2, max(typed.count, best.count) / 3) else { return nil }
+    guard let (best, distance) = scored.min(by: { $0.1 < $1.1 }), distance <= max(2, max(typed.count, best.count) / 3)
+    else { return nil }
     return best
 }
 
 /// "; did you mean 'x'?" with `prefix` before the name (e.g. "--"), or "" when no known name is near.
-public func didYouMean<Names: Sequence>(_ typed: String, among names: Names, prefix: String = "") -> String where Names.Element == String {
+public func didYouMean<Names: Sequence>(_ typed: String, among names: Names, prefix: String = "") -> String
+where Names.Element == String {
     nearestName(to: typed, among: names).map { "; did you mean '\(prefix)\($0)'?" } ?? ""
 }

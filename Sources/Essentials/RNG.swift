@@ -50,7 +50,7 @@ public struct SeededRNG: RandomNumberGenerator, Equatable {
 
     /// Standard normal by Box–Muller (one draw per call; simple and exactly reproducible).
     public mutating func nextNormal() -> Float {
-        let u1 = (Double(next() >> 11) + 0.5) * 0x1p-53   // (0, 1): log is finite
+        let u1 = (Double(next() >> 11) + 0.5) * 0x1p-53  // (0, 1): log is finite
         let u2 = Double(next() >> 11) * 0x1p-53
         return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
     }
@@ -71,11 +71,11 @@ public struct SeededRNG: RandomNumberGenerator, Equatable {
 }
 
 #if canImport(Glibc)
-import Glibc
-@usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+    import Glibc
+    @usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
+    @usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #else
-import Foundation
-@usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+    import Foundation
+    @usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
+    @usableFromInline func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 #endif

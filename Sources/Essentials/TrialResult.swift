@@ -14,7 +14,11 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case epoch, trainLoss = "train_loss", learningRate = "learning_rate", valAccuracy = "val_accuracy", valLoss = "val_loss"
+        case epoch
+        case trainLoss = "train_loss"
+        case learningRate = "learning_rate"
+        case valAccuracy = "val_accuracy"
+        case valLoss = "val_loss"
     }
 }
 
@@ -40,16 +44,27 @@ public struct TrialResult: Codable, Equatable, Sendable {
     public var readSeconds: Double = 0
 
     enum CodingKeys: String, CodingKey {
-        case status, epochsRun = "epochs_run", bestEpoch = "best_epoch", bestValAccuracy = "best_val_accuracy"
-        case finalValAccuracy = "final_val_accuracy", finalValLoss = "final_val_loss", history
-        case trainableParameters = "trainable_parameters", trainingFLOPs = "training_flops"
-        case workingMemoryBytes = "working_memory_bytes", trainSeconds = "train_seconds", readSeconds = "read_seconds"
+        case status
+        case epochsRun = "epochs_run"
+        case bestEpoch = "best_epoch"
+        case bestValAccuracy = "best_val_accuracy"
+        case finalValAccuracy = "final_val_accuracy"
+        case finalValLoss = "final_val_loss"
+        case history
+        case trainableParameters = "trainable_parameters"
+        case trainingFLOPs = "training_flops"
+        case workingMemoryBytes = "working_memory_bytes"
+        case trainSeconds = "train_seconds"
+        case readSeconds = "read_seconds"
     }
 
-    public init(status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
-                finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
-                workingMemoryBytes: Int, trainSeconds: Double) {
-        self.status = status; self.epochsRun = epochsRun; self.bestEpoch = bestEpoch; self.bestValAccuracy = bestValAccuracy
+    public init(
+        status: TrialStatus, epochsRun: Int, bestEpoch: Int, bestValAccuracy: Float, finalValAccuracy: Float,
+        finalValLoss: Float, history: [EpochRecord], trainableParameters: Int, trainingFLOPs: Double,
+        workingMemoryBytes: Int, trainSeconds: Double
+    ) {
+        self.status = status; self.epochsRun = epochsRun; self.bestEpoch = bestEpoch;
+        self.bestValAccuracy = bestValAccuracy
         self.finalValAccuracy = finalValAccuracy; self.finalValLoss = finalValLoss; self.history = history
         self.trainableParameters = trainableParameters; self.trainingFLOPs = trainingFLOPs
         self.workingMemoryBytes = workingMemoryBytes; self.trainSeconds = trainSeconds

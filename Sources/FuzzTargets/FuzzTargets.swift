@@ -8,7 +8,9 @@ import Sweep
 /// One fuzz target per parser of files other programs write (docs/fuzzing.md). Each takes arbitrary
 /// bytes; a thrown error is the right answer to bad input, a crash, hang or runaway allocation a bug.
 public enum FuzzTarget: String, CaseIterable {
-    case safetensors, npy, npz, vtab, sweep, cacheHeader = "cache-header", journal, leaderboard
+    case safetensors, npy, npz, vtab, sweep
+    case cacheHeader = "cache-header"
+    case journal, leaderboard
 
     /// A scratch directory for parsers that read files (in /dev/shm when there is one).
     static let scratch: String = {
@@ -42,7 +44,8 @@ public enum FuzzTarget: String, CaseIterable {
         case .vtab:
             let task = (Self.scratch as NSString).appendingPathComponent("task")
             try? FileManager.default.createDirectory(atPath: task, withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: (task as NSString).appendingPathComponent("train800.txt"), contents: data)
+            _ = FileManager.default.createFile(
+                atPath: (task as NSString).appendingPathComponent("train800.txt"), contents: data)
             _ = try? VTABSplit(root: Self.scratch, task: "task", split: "train800", classes: 10)
         case .sweep:
             guard let spec = try? SweepSpec.load(Self.file("sweep.json", data)) else { return }
@@ -52,7 +55,10 @@ public enum FuzzTarget: String, CaseIterable {
         case .journal:
             _ = try? Journal.read(Self.file("journal.jsonl", data))
         case .leaderboard:
-            guard let file = try? LeaderboardFile(path: Self.file("leaderboard.csv", data), catalogue: SideTuningCatalogue.catalogue) else { return }
+            guard
+                let file = try? LeaderboardFile(
+                    path: Self.file("leaderboard.csv", data), catalogue: SideTuningCatalogue.catalogue)
+            else { return }
             _ = try? Comparison(files: [file, file])
         }
     }

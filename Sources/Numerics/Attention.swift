@@ -27,7 +27,8 @@ public func attentionForward(
     qkv: UnsafePointer<Float>, batch B: Int, tokens N: Int, heads H: Int, headDim Dh: Int, scale: Float
 ) {
     forEachExampleChunk(B) { range, _ in
-        attentionForwardExamples(out: out, probs: probs, qkv: qkv, examples: range, tokens: N, heads: H, headDim: Dh, scale: scale)
+        attentionForwardExamples(
+            out: out, probs: probs, qkv: qkv, examples: range, tokens: N, heads: H, headDim: Dh, scale: scale)
     }
 }
 
@@ -42,11 +43,13 @@ func attentionForwardExamples(
             let q = qkv + b * N * 3 * W + h * Dh
             let k = q + W, v = q + 2 * W
             let p = probs + (b * H + h) * N * N
-            BLAS.sgemm(transB: true, m: N, n: N, k: Dh, alpha: scale, a: q, lda: 3 * W, b: k, ldb: 3 * W,
-                       c: p, ldc: N)
+            BLAS.sgemm(
+                transB: true, m: N, n: N, k: Dh, alpha: scale, a: q, lda: 3 * W, b: k, ldb: 3 * W,
+                c: p, ldc: N)
             softmaxForward(out: p, inp: p, rows: N, cols: N)
-            BLAS.sgemm(m: N, n: Dh, k: N, a: p, lda: N, b: v, ldb: 3 * W,
-                       c: out + b * N * W + h * Dh, ldc: W)
+            BLAS.sgemm(
+                m: N, n: Dh, k: N, a: p, lda: N, b: v, ldb: 3 * W,
+                c: out + b * N * W + h * Dh, ldc: W)
         }
     }
 }
@@ -61,13 +64,15 @@ public func attentionBackward(
 ) {
     forEachExampleChunk(B) { range, worker in
         if worker == 0 {
-            attentionBackwardExamples(dqkv: dqkv, scratch: scratch, dout: dout, qkv: qkv, probs: probs, examples: range,
-                                      tokens: N, heads: H, headDim: Dh, scale: scale)
+            attentionBackwardExamples(
+                dqkv: dqkv, scratch: scratch, dout: dout, qkv: qkv, probs: probs, examples: range,
+                tokens: N, heads: H, headDim: Dh, scale: scale)
         } else {
             let own = UnsafeMutablePointer<Float>.allocate(capacity: N * N)
             defer { own.deallocate() }
-            attentionBackwardExamples(dqkv: dqkv, scratch: own, dout: dout, qkv: qkv, probs: probs, examples: range,
-                                      tokens: N, heads: H, headDim: Dh, scale: scale)
+            attentionBackwardExamples(
+                dqkv: dqkv, scratch: own, dout: dout, qkv: qkv, probs: probs, examples: range,
+                tokens: N, heads: H, headDim: Dh, scale: scale)
         }
     }
 }
@@ -93,7 +98,8 @@ func attentionBackwardExamples(
             softmaxBackwardInPlace(grad: scratch, probs: p, rows: N, cols: N, scale: scale)
             // dQ += dS K;  dK += dSᵀ Q
             BLAS.sgemm(m: N, n: Dh, k: N, a: scratch, lda: N, b: k, ldb: 3 * W, beta: 1, c: dq, ldc: 3 * W)
-            BLAS.sgemm(transA: true, m: N, n: Dh, k: N, a: scratch, lda: N, b: q, ldb: 3 * W, beta: 1, c: dk, ldc: 3 * W)
+            BLAS.sgemm(
+                transA: true, m: N, n: Dh, k: N, a: scratch, lda: N, b: q, ldb: 3 * W, beta: 1, c: dk, ldc: 3 * W)
         }
     }
 }

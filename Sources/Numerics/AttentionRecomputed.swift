@@ -35,8 +35,9 @@ public func attentionForward(
                 let lse = logSumExp + (b * H + h) * N
                 for first in stride(from: 0, to: N, by: blockRows) {
                     let rows = min(blockRows, N - first)
-                    BLAS.sgemm(transB: true, m: rows, n: N, k: Dh, alpha: scale, a: q + first * 3 * W, lda: 3 * W,
-                               b: k, ldb: 3 * W, c: scores, ldc: N)
+                    BLAS.sgemm(
+                        transB: true, m: rows, n: N, k: Dh, alpha: scale, a: q + first * 3 * W, lda: 3 * W,
+                        b: k, ldb: 3 * W, c: scores, ldc: N)
                     // exp(S − max) unnormalised times V, then each output row divided by its sum: Dh
                     // divisions per row instead of N.
                     for r in 0..<rows {
@@ -84,13 +85,16 @@ public func attentionBackward(
                     // The first block writes dK and dV, later ones add to them: nothing to zero first.
                     let beta: Float = first == 0 ? 0 : 1
                     // P = exp(S − lse), recomputed.
-                    BLAS.sgemm(transB: true, m: rows, n: N, k: Dh, alpha: scale, a: qBlock, lda: 3 * W,
-                               b: k, ldb: 3 * W, c: probs, ldc: N)
+                    BLAS.sgemm(
+                        transB: true, m: rows, n: N, k: Dh, alpha: scale, a: qBlock, lda: 3 * W,
+                        b: k, ldb: 3 * W, c: probs, ldc: N)
                     for r in 0..<rows {
                         _ = exponentiateShifted(probs + r * N, into: probs + r * N, count: N, shift: lse[first + r])
                     }
                     // dV (+)= Pᵀ dO;  dP = dO Vᵀ
-                    BLAS.sgemm(transA: true, m: N, n: Dh, k: rows, a: probs, lda: N, b: dO, ldb: W, beta: beta, c: dv, ldc: 3 * W)
+                    BLAS.sgemm(
+                        transA: true, m: N, n: Dh, k: rows, a: probs, lda: N, b: dO, ldb: W, beta: beta, c: dv,
+                        ldc: 3 * W)
                     BLAS.sgemm(transB: true, m: rows, n: N, k: Dh, a: dO, lda: W, b: v, ldb: 3 * W, c: dprobs, ldc: N)
                     // dS = scale · P ⊙ (dP − D), D_i = dO_i·O_i
                     for r in 0..<rows {
@@ -99,8 +103,11 @@ public func attentionBackward(
                         for c in 0..<N { dp[c] = scale * p[c] * (dp[c] - d) }
                     }
                     // dQ = dS K (this block's rows);  dK (+)= dSᵀ Q
-                    BLAS.sgemm(m: rows, n: Dh, k: N, a: dprobs, lda: N, b: k, ldb: 3 * W, c: dq + first * 3 * W, ldc: 3 * W)
-                    BLAS.sgemm(transA: true, m: N, n: Dh, k: rows, a: dprobs, lda: N, b: qBlock, ldb: 3 * W, beta: beta, c: dk, ldc: 3 * W)
+                    BLAS.sgemm(
+                        m: rows, n: Dh, k: N, a: dprobs, lda: N, b: k, ldb: 3 * W, c: dq + first * 3 * W, ldc: 3 * W)
+                    BLAS.sgemm(
+                        transA: true, m: N, n: Dh, k: rows, a: dprobs, lda: N, b: qBlock, ldb: 3 * W, beta: beta, c: dk,
+                        ldc: 3 * W)
                 }
             }
         }

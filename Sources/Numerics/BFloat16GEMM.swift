@@ -48,26 +48,34 @@ public enum BFloat16GEMM {
 
     /// Rows of `out` (row stride `stride(columns:)`) = bf16(op(A)) for op(A) rows × columns: A stored
     /// row-major with row stride `lda`, or transposed (columns × rows) with `transA`. One thread.
-    public static func round(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                             into out: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable) {
-        precondition(rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
-                     "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
-        hps_bf16_round_rows(0, Int32(rows), Int32(columns), a, Int32(lda), transA ? 1 : 0, out,
-                            Int32(stride(columns: columns)), useHardware ? 1 : 0)
+    public static func round(
+        rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+        into out: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable
+    ) {
+        precondition(
+            rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
+            "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
+        hps_bf16_round_rows(
+            0, Int32(rows), Int32(columns), a, Int32(lda), transA ? 1 : 0, out,
+            Int32(stride(columns: columns)), useHardware ? 1 : 0)
     }
 
     /// op(A) rounded into a new matrix, rows split over `threads` threads.
-    public static func round(rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                             threads: Int = 1, useHardware: Bool = hardwareAvailable) -> Matrix {
-        precondition(rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
-                     "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
+    public static func round(
+        rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+        threads: Int = 1, useHardware: Bool = hardwareAvailable
+    ) -> Matrix {
+        precondition(
+            rows >= 0 && columns >= 0 && lda >= max(1, transA ? rows : columns),
+            "BFloat16GEMM.round: bad shape rows=\(rows) columns=\(columns) lda=\(lda)")
         let stride = stride(columns: columns)
         let storage = [UInt16](unsafeUninitializedCapacity: rows * stride) { buffer, initialized in
             let out = UncheckedSendable(buffer.baseAddress), source = UncheckedSendable(a)
             let parts = max(1, min(threads, rows / 64))
             parallelFor(parts) { part in
-                hps_bf16_round_rows(Int32(rows * part / parts), Int32(rows * (part + 1) / parts), Int32(columns),
-                                    source.value, Int32(lda), transA ? 1 : 0, out.value, Int32(stride), useHardware ? 1 : 0)
+                hps_bf16_round_rows(
+                    Int32(rows * part / parts), Int32(rows * (part + 1) / parts), Int32(columns),
+                    source.value, Int32(lda), transA ? 1 : 0, out.value, Int32(stride), useHardware ? 1 : 0)
             }
             initialized = rows * stride
         }
@@ -76,8 +84,10 @@ public enum BFloat16GEMM {
 
     /// Packs op(B) (k × n): B stored row-major with row stride `ldb`, or transposed (n × k) with `transB`
     /// (a Linear layer's weight, out × in, for `x · Wᵀ`).
-    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                            useHardware: Bool = hardwareAvailable) -> PackedB {
+    public static func pack(
+        k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+        useHardware: Bool = hardwareAvailable
+    ) -> PackedB {
         let count = packedCount(k: k, n: n)
         let storage = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
             pack(k: k, n: n, b: b, ldb: ldb, transB: transB, into: buffer.baseAddress!, useHardware: useHardware)
@@ -90,28 +100,36 @@ public enum BFloat16GEMM {
     public static func packedCount(k: Int, n: Int) -> Int { hps_bf16_packed_b_count(Int32(k), Int32(n)) }
 
     /// Packs op(B) into `packed` (`packedCount(k:n:)` elements), for a caller that reuses its buffer.
-    public static func pack(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                            into packed: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable) {
-        precondition(n >= 0 && k >= 0 && ldb >= max(1, transB ? k : n), "BFloat16GEMM.pack: bad shape k=\(k) n=\(n) ldb=\(ldb)")
+    public static func pack(
+        k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+        into packed: UnsafeMutablePointer<UInt16>, useHardware: Bool = hardwareAvailable
+    ) {
+        precondition(
+            n >= 0 && k >= 0 && ldb >= max(1, transB ? k : n), "BFloat16GEMM.pack: bad shape k=\(k) n=\(n) ldb=\(ldb)")
         hps_bf16_pack_b(Int32(k), Int32(n), b, Int32(ldb), transB ? 1 : 0, packed, useHardware ? 1 : 0)
     }
 
     /// `C (rows × n) = A · B + beta · C` for A rounded by `round(…into:)` (row stride `stride(columns: b.k)`),
     /// rows split over `threads` threads in whole tiles. With `amx` (the default where the CPU has it)
     /// whole 16-row blocks run on AMX tiles: the same products, summed in another order.
-    public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, _ b: PackedB, beta: Float = 0,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
-                            amx: Bool = amxAvailable) {
+    public static func gemm(
+        rows: Int, a: UnsafePointer<UInt16>?, _ b: PackedB, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
+        amx: Bool = amxAvailable
+    ) {
         b.storage.withUnsafeBufferPointer { pb in
-            gemm(rows: rows, a: a, packed: pb.baseAddress!, k: b.k, n: b.n, beta: beta, c: c, ldc: ldc, threads: threads,
-                 useHardware: useHardware, amx: amx)
+            gemm(
+                rows: rows, a: a, packed: pb.baseAddress!, k: b.k, n: b.n, beta: beta, c: c, ldc: ldc, threads: threads,
+                useHardware: useHardware, amx: amx)
         }
     }
 
     /// The same with B packed by `pack(…into:)` as op(B) of k × n.
-    public static func gemm(rows: Int, a: UnsafePointer<UInt16>?, packed: UnsafePointer<UInt16>, k: Int, n: Int, beta: Float = 0,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
-                            amx: Bool = amxAvailable) {
+    public static func gemm(
+        rows: Int, a: UnsafePointer<UInt16>?, packed: UnsafePointer<UInt16>, k: Int, n: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, useHardware: Bool = hardwareAvailable,
+        amx: Bool = amxAvailable
+    ) {
         precondition(rows >= 0 && ldc >= max(1, n), "BFloat16GEMM.gemm: bad shape rows=\(rows) ldc=\(ldc) n=\(n)")
         precondition(!useHardware || hardwareAvailable, "BFloat16GEMM.gemm: this CPU has no AVX512_BF16")
         let level = kernelLevel(useHardware: useHardware, amx: amx)
@@ -123,17 +141,22 @@ public enum BFloat16GEMM {
         parallelFor(parts) { part in
             let begin = tiles * part / parts * tile, end = min(rows, tiles * (part + 1) / parts * tile)
             guard begin < end else { return }
-            hps_bf16_gemm(Int32(begin), Int32(end), Int32(n), Int32(k), input.value, lda,
-                          panels.value, beta, output.value, Int32(ldc), level)
+            hps_bf16_gemm(
+                Int32(begin), Int32(end), Int32(n), Int32(k), input.value, lda,
+                panels.value, beta, output.value, Int32(ldc), level)
         }
     }
 
     /// `C (m × n) = A · B + beta · C` for a kept matrix A.
-    public static func gemm(_ a: Matrix, _ b: PackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            threads: Int = 1, useHardware: Bool = hardwareAvailable, amx: Bool = amxAvailable) {
+    public static func gemm(
+        _ a: Matrix, _ b: PackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int = 1, useHardware: Bool = hardwareAvailable, amx: Bool = amxAvailable
+    ) {
         precondition(a.columns == b.k, "BFloat16GEMM.gemm: inner sizes differ (\(a.columns) vs \(b.k))")
         a.storage.withUnsafeBufferPointer { pa in
-            gemm(rows: a.rows, a: pa.baseAddress, b, beta: beta, c: c, ldc: ldc, threads: threads, useHardware: useHardware, amx: amx)
+            gemm(
+                rows: a.rows, a: pa.baseAddress, b, beta: beta, c: c, ldc: ldc, threads: threads,
+                useHardware: useHardware, amx: amx)
         }
     }
 }

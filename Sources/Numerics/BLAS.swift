@@ -42,10 +42,11 @@ public enum BLAS {
         precondition(ldb >= max(1, transB ? k : n), "sgemm: ldb \(ldb) too small (k=\(k), n=\(n), transB=\(transB))")
         precondition(ldc >= max(1, n), "sgemm: ldc \(ldc) < n \(n)")
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor,
-                    transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor,
+            transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha,
+            a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// `batch` independent GEMMs whose operands sit at fixed strides from each other
@@ -62,9 +63,10 @@ public enum BLAS {
         batch: Int
     ) {
         for i in 0..<batch {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                  beta: beta, c: c + i * strideC, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                beta: beta, c: c + i * strideC, ldc: ldc)
         }
     }
 

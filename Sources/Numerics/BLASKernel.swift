@@ -37,22 +37,31 @@ public struct BLASKernel: Sendable, Equatable {
     public static let current: BLASKernel = {
         let config = String(cString: openblas_get_config())
         let words = config.split(separator: " ")
-        let library = words.count >= 2 && words[0] == "OpenBLAS" ? "OpenBLAS \(words[1])" : (words.first.map(String.init) ?? "OpenBLAS")
-        let origin: Origin = switch hpsweep_blas_kernel_origin() {
-        case HPSWEEP_KERNEL_CHOSEN: .chosen
-        case HPSWEEP_KERNEL_USER: .user
-        case HPSWEEP_KERNEL_REEXEC_FAILED: .reexecFailed
-        case HPSWEEP_KERNEL_NOT_APPLIED: .notApplied
-        case HPSWEEP_KERNEL_WRONG_RESULTS: .wrongResults
-        case HPSWEEP_KERNEL_FOREIGN_CHOICE: .foreignChoice
-        default: .openBLAS
-        }
+        let library =
+            words.count >= 2 && words[0] == "OpenBLAS"
+            ? "OpenBLAS \(words[1])" : (words.first.map(String.init) ?? "OpenBLAS")
+        let origin: Origin =
+            switch hpsweep_blas_kernel_origin() {
+            case HPSWEEP_KERNEL_CHOSEN: .chosen
+            case HPSWEEP_KERNEL_USER: .user
+            case HPSWEEP_KERNEL_REEXEC_FAILED: .reexecFailed
+            case HPSWEEP_KERNEL_NOT_APPLIED: .notApplied
+            case HPSWEEP_KERNEL_WRONG_RESULTS: .wrongResults
+            case HPSWEEP_KERNEL_FOREIGN_CHOICE: .foreignChoice
+            default: .openBLAS
+            }
         let defaultCore = String(cString: hpsweep_blas_default_core())
         let problem = String(cString: hpsweep_blas_kernel_problem())
-        let threading = switch openblas_get_parallel() { case 0: "sequential"; case 2: "OpenMP"; default: "pthread" }
-        return BLASKernel(library: library, core: String(cString: openblas_get_corename()), origin: origin,
-                          openBLASChoice: defaultCore.isEmpty ? nil : defaultCore,
-                          problem: problem.isEmpty ? nil : problem, threading: threading)
+        let threading =
+            switch openblas_get_parallel() {
+            case 0: "sequential";
+            case 2: "OpenMP";
+            default: "pthread"
+            }
+        return BLASKernel(
+            library: library, core: String(cString: openblas_get_corename()), origin: origin,
+            openBLASChoice: defaultCore.isEmpty ? nil : defaultCore,
+            problem: problem.isEmpty ? nil : problem, threading: threading)
     }()
 
     /// The kernel tier of a core name (0 SSE, 1 AVX, 2 AVX2+FMA, 3 AVX-512); nil if unknown.
@@ -65,7 +74,9 @@ public struct BLASKernel: Sendable, Equatable {
     /// `level(ofCore:)`), or nil when `core` already uses the CPU's widest vector unit.
     public static func betterCore(than core: String, cpuLevel: Int, amd: Bool) -> String? {
         let isa = hpsweep_isa_level(rawValue: UInt32(max(0, min(3, cpuLevel))))
-        return hpsweep_blas_better_core(core, isa, amd ? HPSWEEP_VENDOR_AMD : HPSWEEP_VENDOR_INTEL).map { String(cString: $0) }
+        return hpsweep_blas_better_core(core, isa, amd ? HPSWEEP_VENDOR_AMD : HPSWEEP_VENDOR_INTEL).map {
+            String(cString: $0)
+        }
     }
 
     /// Whether this CPU is AMD's (or Hygon's): AVX2 then means the Zen kernels.
@@ -96,7 +107,8 @@ public struct CPUDescription: Sendable, Equatable {
 
     public static let current: CPUDescription = {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let name = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        let name =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }
             .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
         return CPUDescription(modelName: name, family: Int(hpsweep_cpu_family()), model: Int(hpsweep_cpu_model()))

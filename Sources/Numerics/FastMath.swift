@@ -93,8 +93,10 @@ public func storeLanes(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, co
 /// y[i] = e^(scale · x[i] − shift) for i < n, returning their sum (one pass, 16 lanes at a time): the
 /// exponentials of a softmax row. `y` may be `x` (in place).
 @inlinable
-public func exponentiateShifted(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int,
-                                scale: Float = 1, shift: Float) -> Float {
+public func exponentiateShifted(
+    _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int,
+    scale: Float = 1, shift: Float
+) -> Float {
     let shifts = SIMD16<Float>(repeating: shift), scales = SIMD16<Float>(repeating: scale)
     var sums = SIMD16<Float>()
     var i = 0
@@ -105,7 +107,7 @@ public func exponentiateShifted(_ x: UnsafePointer<Float>, into y: UnsafeMutable
         i += 16
     }
     var total = sums.sum()
-    if i < n {   // the padding lanes are left out of the sum
+    if i < n {  // the padding lanes are left out of the sum
         let e = fastExp(loadLanes(x + i, count: n - i) * scales - shifts)
         storeLanes(e, to: y + i, count: n - i)
         for j in 0..<(n - i) { total += e[j] }

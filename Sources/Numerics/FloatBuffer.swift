@@ -18,7 +18,9 @@ public final class FloatBuffer: @unchecked Sendable {
 
     /// Floats `range` of `buffer`, not copied: the window keeps `buffer` alive and sees its writes.
     public init(window range: Range<Int>, of buffer: FloatBuffer) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "FloatBuffer: window \(range) outside \(buffer.count) floats")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= buffer.count,
+            "FloatBuffer: window \(range) outside \(buffer.count) floats")
         count = range.count
         pointer = buffer.pointer + range.lowerBound
         viewed = buffer

@@ -25,8 +25,10 @@ public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Flo
 
 /// dinp (n) += gelu'(inp) · dout. Needs the forward's input, not its output.
 @inlinable
-public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                         dout: UnsafePointer<Float>, count n: Int) {
+public func geluBackward(
+    dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    dout: UnsafePointer<Float>, count n: Int
+) {
     let input = UnsafeRawPointer(inp), upstream = UnsafeRawPointer(dout), gradient = UnsafeMutableRawPointer(dinp)
     var i = 0
     while i + 16 <= n {
@@ -64,13 +66,15 @@ public func geluBackwardInPlace(grad: UnsafeMutablePointer<Float>, inp: UnsafePo
 /// out (rows, cols) = gelu(out + bias (cols)): the epilogue of a Linear whose GEMM ran without bias.
 /// Keeps the pre-activation in `preActivation` when backward will need it.
 @inlinable
-public func biasGELUForward(out: UnsafeMutablePointer<Float>, preActivation: UnsafeMutablePointer<Float>?,
-                            bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+public func biasGELUForward(
+    out: UnsafeMutablePointer<Float>, preActivation: UnsafeMutablePointer<Float>?,
+    bias: UnsafePointer<Float>, rows: Int, cols: Int
+) {
     for r in 0..<rows {
         let row = out + r * cols
         for c in 0..<cols { row[c] += bias[c] }
         preActivation.map { ($0 + r * cols).update(from: row, count: cols) }
-        geluForward(out: row, inp: row, count: cols)   // the row is still in L1
+        geluForward(out: row, inp: row, count: cols)  // the row is still in L1
     }
 }
 

@@ -8,10 +8,10 @@ public func floatFromHalfBits(_ h: UInt16) -> Float {
     let sign = UInt32(h & 0x8000) << 16
     let exponent = UInt32(h >> 10) & 0x1F
     let mantissa = UInt32(h & 0x3FF)
-    if exponent == 0x1F {                       // inf / NaN
+    if exponent == 0x1F {  // inf / NaN
         return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
     }
-    if exponent == 0 {                          // zero / subnormal: mantissa · 2^-24
+    if exponent == 0 {  // zero / subnormal: mantissa · 2^-24
         let magnitude = Float(mantissa) * 5.960_464_5e-8
         return Float(bitPattern: sign | magnitude.bitPattern)
     }
@@ -24,16 +24,16 @@ public func halfBits(from value: Float) -> UInt16 {
     let bits = value.bitPattern
     let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
     let magnitude = bits & 0x7FFF_FFFF
-    if magnitude >= 0x7F80_0000 {               // inf / NaN (NaN keeps its top payload bits, made quiet)
+    if magnitude >= 0x7F80_0000 {  // inf / NaN (NaN keeps its top payload bits, made quiet)
         let payload = magnitude > 0x7F80_0000 ? (0x200 | UInt16(truncatingIfNeeded: (magnitude >> 13) & 0x3FF)) : 0
         return sign | 0x7C00 | payload
     }
-    if magnitude >= 0x477F_F000 { return sign | 0x7C00 }   // >= 65520 rounds to inf
-    if magnitude < 0x3880_0000 {                // below 2^-14: fp16 subnormal or zero
+    if magnitude >= 0x477F_F000 { return sign | 0x7C00 }  // >= 65520 rounds to inf
+    if magnitude < 0x3880_0000 {  // below 2^-14: fp16 subnormal or zero
         let scaled = (Float(bitPattern: magnitude) * 16_777_216).rounded(.toNearestOrEven)  // in units of 2^-24
-        return sign | UInt16(scaled)            // 1024 correctly becomes the smallest normal
+        return sign | UInt16(scaled)  // 1024 correctly becomes the smallest normal
     }
-    let rebased = magnitude &- (112 << 23)      // rebias exponent 127 -> 15
+    let rebased = magnitude &- (112 << 23)  // rebias exponent 127 -> 15
     let roundingBias = ((rebased >> 13) & 1) &+ 0xFFF
     return sign | UInt16(truncatingIfNeeded: (rebased &+ roundingBias) >> 13)
 }
@@ -55,7 +55,9 @@ public func bfloat16Bits(from value: Float) -> UInt16 {
 
 /// Storage element types of weight files and caches.
 public enum ScalarType: String, Sendable, CaseIterable {
-    case float32 = "F32", float16 = "F16", bfloat16 = "BF16"
+    case float32 = "F32"
+    case float16 = "F16"
+    case bfloat16 = "BF16"
 
     /// Bytes per element.
     public var byteCount: Int { self == .float32 ? 4 : 2 }
@@ -65,23 +67,29 @@ public enum ScalarType: String, Sendable, CaseIterable {
         switch self {
         case .float32:
             for i in 0..<count {
-                destination[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                destination[i] = Float(
+                    bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             }
         case .float16:
             #if (arch(x86_64) || arch(arm64)) && !os(macOS)
-            // The hardware conversion (F16C's vcvtph2ps when built for it), vectorised by LLVM; it is
-            // bit-identical to floatFromHalfBits (HalfPrecisionTests checks every fp16 value).
-            for i in 0..<count {
-                destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-            }
+                // The hardware conversion (F16C's vcvtph2ps when built for it), vectorised by LLVM; it is
+                // bit-identical to floatFromHalfBits (HalfPrecisionTests checks every fp16 value).
+                for i in 0..<count {
+                    destination[i] = Float(
+                        Float16(
+                            bitPattern: UInt16(
+                                littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+                }
             #else
-            for i in 0..<count {
-                destination[i] = floatFromHalfBits(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
+                for i in 0..<count {
+                    destination[i] = floatFromHalfBits(
+                        UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                }
             #endif
         case .bfloat16:
             for i in 0..<count {
-                destination[i] = floatFromBFloat16Bits(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                destination[i] = floatFromBFloat16Bits(
+                    UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             }
         }
     }
@@ -90,16 +98,27 @@ public enum ScalarType: String, Sendable, CaseIterable {
     public func encode(_ source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutableRawPointer) {
         switch self {
         case .float32:
-            for i in 0..<count { destination.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            for i in 0..<count {
+                destination.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+            }
         case .float16:
             #if (arch(x86_64) || arch(arm64)) && !os(macOS)
-            // Hardware round-to-nearest-even (vcvtps2ph), equal to halfBits(from:) on every input.
-            for i in 0..<count { destination.storeBytes(of: Float16(source[i]).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                // Hardware round-to-nearest-even (vcvtps2ph), equal to halfBits(from:) on every input.
+                for i in 0..<count {
+                    destination.storeBytes(
+                        of: Float16(source[i]).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                }
             #else
-            for i in 0..<count { destination.storeBytes(of: halfBits(from: source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                for i in 0..<count {
+                    destination.storeBytes(
+                        of: halfBits(from: source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                }
             #endif
         case .bfloat16:
-            for i in 0..<count { destination.storeBytes(of: bfloat16Bits(from: source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+            for i in 0..<count {
+                destination.storeBytes(
+                    of: bfloat16Bits(from: source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+            }
         }
     }
 }

@@ -10,14 +10,17 @@ public func linearForward(
     rows M: Int, inFeatures I: Int, outFeatures O: Int, accumulate: Bool = false
 ) {
     if let bias { broadcastBias(out: out, bias: bias, rows: M, outFeatures: O, accumulate: accumulate) }
-    BLAS.sgemm(transB: true, m: M, n: O, k: I, a: inp, lda: I, b: weight, ldb: I,
-               beta: (bias != nil || accumulate) ? 1 : 0, c: out, ldc: O)
+    BLAS.sgemm(
+        transB: true, m: M, n: O, k: I, a: inp, lda: I, b: weight, ldb: I,
+        beta: (bias != nil || accumulate) ? 1 : 0, c: out, ldc: O)
 }
 
 /// out (M, O) = bias in every row, or += bias with `accumulate`: a Linear layer's output before its
 /// GEMM adds the product (beta 1), whichever GEMM computes it.
 @inlinable
-public func broadcastBias(out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows M: Int, outFeatures O: Int, accumulate: Bool) {
+public func broadcastBias(
+    out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows M: Int, outFeatures O: Int, accumulate: Bool
+) {
     if accumulate {
         for r in 0..<M { let y = out + r * O; for o in 0..<O { y[o] += bias[o] } }
     } else {
@@ -35,7 +38,8 @@ public func linearBackward(
     rows M: Int, inFeatures I: Int, outFeatures O: Int, overwriteInputGradient: Bool = false
 ) {
     if let dinp {
-        BLAS.sgemm(m: M, n: I, k: O, a: dout, lda: O, b: weight, ldb: I, beta: overwriteInputGradient ? 0 : 1, c: dinp, ldc: I)
+        BLAS.sgemm(
+            m: M, n: I, k: O, a: dout, lda: O, b: weight, ldb: I, beta: overwriteInputGradient ? 0 : 1, c: dinp, ldc: I)
     }
     if let dweight {
         BLAS.sgemm(transA: true, m: O, n: I, k: M, a: dout, lda: O, b: inp, ldb: I, beta: 1, c: dweight, ldc: I)

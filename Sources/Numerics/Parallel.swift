@@ -7,15 +7,15 @@ public var availableCores: Int { max(1, ProcessInfoCores.count) }
 enum ProcessInfoCores {
     static let count: Int = {
         #if canImport(Glibc)
-        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
-        return 1
+            return 1
         #endif
     }()
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs `body(i)` for i in 0..<count on up to `count` threads and waits for all of them.

@@ -40,7 +40,9 @@ public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, coun
     var i = 0
     let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
     while i + 8 <= n {
-        acc += rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc +=
+            rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            * ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     var total = acc.sum()

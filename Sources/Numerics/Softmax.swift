@@ -5,8 +5,10 @@
 
 /// out (M, C) = softmax(scale · inp (M, C)) along rows. `out` may alias `inp`.
 @inlinable
-public func softmaxForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                           rows M: Int, cols C: Int, scale: Float = 1) {
+public func softmaxForward(
+    out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    rows M: Int, cols C: Int, scale: Float = 1
+) {
     precondition(scale > 0, "softmaxForward: scale must be positive, got \(scale)")
     for r in 0..<M {
         let x = inp + r * C, y = out + r * C
@@ -19,8 +21,10 @@ public func softmaxForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<
 /// dinp (M, C) += scale · p ⊙ (dout − rowsum(dout ⊙ p)), from the forward's output p.
 /// `dinp` must not alias `dout` (use `softmaxBackwardInPlace` for that).
 @inlinable
-public func softmaxBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                            probs: UnsafePointer<Float>, rows M: Int, cols C: Int, scale: Float = 1) {
+public func softmaxBackward(
+    dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+    probs: UnsafePointer<Float>, rows M: Int, cols C: Int, scale: Float = 1
+) {
     for r in 0..<M {
         let p = probs + r * C, dp = dout + r * C, dx = dinp + r * C
         let dot = vectorDot(dp, p, count: C)
@@ -30,8 +34,10 @@ public func softmaxBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePoint
 
 /// grad (M, C) ← scale · p ⊙ (grad − rowsum(grad ⊙ p)): turns d(probs) into d(logits) in place.
 @inlinable
-public func softmaxBackwardInPlace(grad: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>,
-                                   rows M: Int, cols C: Int, scale: Float = 1) {
+public func softmaxBackwardInPlace(
+    grad: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>,
+    rows M: Int, cols C: Int, scale: Float = 1
+) {
     for r in 0..<M {
         let p = probs + r * C, g = grad + r * C
         let dot = vectorDot(g, p, count: C)

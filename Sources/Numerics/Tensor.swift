@@ -19,8 +19,9 @@ public struct Tensor: Equatable {
     /// A tensor of `shape` holding `storage` (row-major).
     public init(shape: [Int], storage: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
-        precondition(shape.reduce(1, *) == storage.count,
-                     "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(storage.count)")
+        precondition(
+            shape.reduce(1, *) == storage.count,
+            "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(storage.count)")
         self.shape = shape
         self.storage = storage
     }
@@ -82,7 +83,9 @@ extension Tensor {
 
 /// Calls `body` with a mutable pointer into each of `arrays` at once (for kernels that fill
 /// several outputs, possibly from several threads writing disjoint ranges).
-public func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) throws -> R) rethrows -> R {
+public func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) throws -> R)
+    rethrows -> R
+{
     if arrays.isEmpty { return try body([]) }
     // Move the arrays out so each is uniquely referenced (no copy-on-write when pointers are taken).
     var rest = arrays
@@ -110,6 +113,8 @@ extension Array where Element == Float {
     @inlinable
     public mutating func assign(_ source: [Float]) {
         reuse(count: source.count, zeroed: false)
-        withUnsafeMutableBufferPointer { destination in source.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
+        withUnsafeMutableBufferPointer { destination in
+            source.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+        }
     }
 }

@@ -16,7 +16,9 @@ public final class DataParallelStep {
 
     /// - Parameter replicas: one network per shard, all built with the same configuration.
     public init(replicas: [SideNetwork]) {
-        precondition(!replicas.isEmpty && replicas.allSatisfy { $0.layout == replicas[0].layout }, "DataParallelStep: replicas must share a layout")
+        precondition(
+            !replicas.isEmpty && replicas.allSatisfy { $0.layout == replicas[0].layout },
+            "DataParallelStep: replicas must share a layout")
         self.replicas = replicas
         shardGradients = replicas.map { [Float](repeating: 0, count: $0.layout.count) }
     }
@@ -32,14 +34,17 @@ public final class DataParallelStep {
     /// Mean loss over `batch`; its gradient is added to `gradients`. The shards run on up to
     /// `threads` threads (the bits do not depend on it).
     @discardableResult
-    public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch,
-                                 labelSmoothing: Float = 0, threads: Int) -> Float {
+    public func lossAndGradients(
+        _ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ batch: TapBatch,
+        labelSmoothing: Float = 0, threads: Int
+    ) -> Float {
         let shardCount = min(replicas.count, batch.batch)
         // One shard is the network's own step on one thread (the same bits at any thread count): no
         // gradient buffer to zero and merge, no slice.
         if shardCount == 1 {
             return BLAS.withThreadCount(1) {
-                replicas[0].lossAndGradients(parameters, gradients: gradients, batch, labelSmoothing: labelSmoothing).loss
+                replicas[0].lossAndGradients(parameters, gradients: gradients, batch, labelSmoothing: labelSmoothing)
+                    .loss
             }
         }
         let shards = (0..<shardCount).map { w in (w * batch.batch / shardCount)..<((w + 1) * batch.batch / shardCount) }
@@ -50,7 +55,10 @@ public final class DataParallelStep {
                     parallelFor(shardCount, threads: max(1, threads)) { w in
                         let shard = batch.slice(shards[w], classTokenOnly: replicas[w].classTokenOnly)
                         grads[w].initialize(repeating: 0, count: replicas[w].layout.count)
-                        lossBuffer[w] = replicas[w].lossAndGradients(parameters, gradients: grads[w], shard, labelSmoothing: labelSmoothing).loss
+                        lossBuffer[w] =
+                            replicas[w].lossAndGradients(
+                                parameters, gradients: grads[w], shard, labelSmoothing: labelSmoothing
+                            ).loss
                     }
                 }
             }
@@ -77,12 +85,17 @@ extension TapBatch {
         for (tap, t) in taps {
             if classTokenOnly {
                 let rows = FloatBuffer(count: range.count * width)
-                gatherClassTokens(t.pointer + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
+                gatherClassTokens(
+                    t.pointer + range.lowerBound * rowElements, batch: range.count, tokens: tokens, width: width,
+                    into: rows.pointer)
                 sliced[tap] = rows
             } else {
-                sliced[tap] = FloatBuffer(window: (range.lowerBound * rowElements)..<(range.upperBound * rowElements), of: t)
+                sliced[tap] = FloatBuffer(
+                    window: (range.lowerBound * rowElements)..<(range.upperBound * rowElements), of: t)
             }
         }
-        return TapBatch(buffers: sliced, batch: range.count, tokens: classTokenOnly ? 1 : tokens, width: width, labels: Array(labels[range]))
+        return TapBatch(
+            buffers: sliced, batch: range.count, tokens: classTokenOnly ? 1 : tokens, width: width,
+            labels: Array(labels[range]))
     }
 }

@@ -15,8 +15,10 @@ public enum InitRule: String, CaseIterable, Codable, Sendable {
 
     /// Fills the weight (out, in) at `weight` and, when given, the bias (out) at `bias`. `parts`
     /// splits the rows into that many stacked matrices of out/parts rows each (q|k|v).
-    func fill(_ p: UnsafeMutablePointer<Float>, weight: Int, bias: Int?, outFeatures: Int, inFeatures: Int, parts: Int = 1,
-              rng: inout SeededRNG) {
+    func fill(
+        _ p: UnsafeMutablePointer<Float>, weight: Int, bias: Int?, outFeatures: Int, inFeatures: Int, parts: Int = 1,
+        rng: inout SeededRNG
+    ) {
         let count = outFeatures * inFeatures
         switch self {
         case .timm:

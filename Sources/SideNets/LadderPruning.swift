@@ -1,5 +1,5 @@
-import Essentials
 import Backbone
+import Essentials
 import Numerics
 
 /// LST's initialisation by structural pruning (magnitude variant of the paper's "v2"; METHODS.md):
@@ -13,19 +13,30 @@ import Numerics
 /// - MLP hidden (4d of 4D): largest ‖fc1 row‖₁, with fc2's columns following.
 /// Kept indices stay in ascending order, so with r = 1 the side block is the backbone block itself.
 /// Down projections, the final norm, Up and the head keep their random initialisation.
+/// How an LST side network starts: the `lst_init` hyperparameter.
+public enum LadderInitialization: String, CaseIterable, Codable, Sendable {
+    case random
+    /// Pruned from the backbone's blocks (`initializeByPruning`): needs the backbone's weights.
+    case pruned
+}
+
 extension LadderSideTuning {
     public func initializeByPruning(_ p: UnsafeMutablePointer<Float>, backbone: ViTParameters, rng: inout SeededRNG) {
-        precondition(backbone.blocks.count == depth && backbone.blocks.first?.norm1Weight.count == width,
-                     "LST pruning: backbone has \(backbone.blocks.count) blocks of width \(backbone.blocks.first?.norm1Weight.count ?? 0), expected \(depth) of \(width)")
+        precondition(
+            backbone.blocks.count == depth && backbone.blocks.first?.norm1Weight.count == width,
+            "LST pruning: backbone has \(backbone.blocks.count) blocks of width \(backbone.blocks.first?.norm1Weight.count ?? 0), expected \(depth) of \(width)"
+        )
         initialize(p, rng: &rng)
         for (rung, layer) in zip(rungs, layers) {
-            Self.prune(backbone.blocks[layer - 1].foldingLayerScale(), into: p, block: rung.block, width: width, heads: heads)
+            Self.prune(
+                backbone.blocks[layer - 1].foldingLayerScale(), into: p, block: rung.block, width: width, heads: heads)
         }
     }
 
     /// Indices of the `keep` largest scores, ascending.
     static func topIndices(_ scores: [Float], keep: Int) -> [Int] {
-        Array(scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.prefix(keep)).sorted()
+        Array(scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.prefix(keep))
+            .sorted()
     }
 
     static func rowL1(_ t: Tensor, row: Int) -> Float {
@@ -35,13 +46,17 @@ extension LadderSideTuning {
         return sum
     }
 
-    static func prune(_ b: ViTParameters.Block, into p: UnsafeMutablePointer<Float>, block: SideTransformerBlock, width D: Int, heads H: Int) {
+    static func prune(
+        _ b: ViTParameters.Block, into p: UnsafeMutablePointer<Float>, block: SideTransformerBlock, width D: Int,
+        heads H: Int
+    ) {
         let d = block.width, headD = D / H, headd = d / H, F = 4 * D, f = block.hidden
         let residual = topIndices((0..<D).map { rowL1(b.projWeight, row: $0) + rowL1(b.fc2Weight, row: $0) }, keep: d)
         var qk: [Int] = [], v: [Int] = []
         for h in 0..<H {
             let rows = (0..<headD).map { h * headD + $0 }
-            qk += topIndices(rows.map { rowL1(b.qkvWeight, row: $0) + rowL1(b.qkvWeight, row: D + $0) }, keep: headd).map { rows[$0] }
+            qk += topIndices(rows.map { rowL1(b.qkvWeight, row: $0) + rowL1(b.qkvWeight, row: D + $0) }, keep: headd)
+                .map { rows[$0] }
             v += topIndices(rows.map { rowL1(b.qkvWeight, row: 2 * D + $0) }, keep: headd).map { rows[$0] }
         }
         let hidden = topIndices((0..<F).map { rowL1(b.fc1Weight, row: $0) }, keep: f)
@@ -51,7 +66,9 @@ extension LadderSideTuning {
         }
         func copyMatrix(_ source: Tensor, rows: [Int], cols: [Int], to offset: Int) {
             let sourceCols = source.shape[1]
-            for (i, r) in rows.enumerated() { for (j, c) in cols.enumerated() { p[offset + i * cols.count + j] = source.storage[r * sourceCols + c] } }
+            for (i, r) in rows.enumerated() {
+                for (j, c) in cols.enumerated() { p[offset + i * cols.count + j] = source.storage[r * sourceCols + c] }
+            }
         }
         copyVector(b.norm1Weight, residual, to: block.norm1Weight)
         copyVector(b.norm1Bias, residual, to: block.norm1Bias)

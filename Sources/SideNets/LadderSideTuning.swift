@@ -1,6 +1,6 @@
-import Essentials
 import Backbone
 import Cache
+import Essentials
 import Foundation
 import Numerics
 
@@ -27,12 +27,15 @@ public final class LadderSideTuning: SideNetwork {
     let normWeight, normBias, upWeight, upBias, headWeight, headBias: Int
     static let eps: Float = 1e-6
 
-    private struct RungSaved { var before: [Float] = []; var projected: [Float] = []; var block = SideTransformerBlock.Saved() }
+    private struct RungSaved {
+        var before: [Float] = []; var projected: [Float] = []; var block = SideTransformerBlock.Saved()
+    }
     // Kept from step to step (same batch shape, same storage: no fresh pages to fault in each step).
     private var saved: [RungSaved] = []
     private var scratch = SideTransformerBlock.Scratch()
     private var state: [Float] = [], dstate: [Float] = [], dprojected: [Float] = []
-    private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [], finalRstd: [Float] = [], upOutput: [Float] = []
+    private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [],
+        finalRstd: [Float] = [], upOutput: [Float] = []
     private var tokens = 0
 
     /// How the random initialisation draws weights (the `init` hyperparameter).
@@ -44,24 +47,30 @@ public final class LadderSideTuning: SideNetwork {
     /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L; `rule` draws
     ///   the weights of the random initialisation (pruning replaces the side blocks' afterwards);
     ///   `compute` is the Linear layers' precision.
-    public init(width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm,
-                compute: ComputePrecision = .fp32) {
+    public init(
+        width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm,
+        compute: ComputePrecision = .fp32
+    ) {
         precondition(reduction > 0 && width % reduction == 0, "LST: reduction \(reduction) must divide width \(width)")
         let d = width / reduction
         precondition(d % heads == 0, "LST: side width \(d) not divisible by \(heads) heads")
         let kept = layers ?? Array(1...depth)
-        precondition(!kept.isEmpty && kept.allSatisfy { (1...depth).contains($0) } && kept == kept.sorted() && Set(kept).count == kept.count,
-                     "LST: layers \(kept) must be increasing, within 1…\(depth)")
+        precondition(
+            !kept.isEmpty && kept.allSatisfy { (1...depth).contains($0) } && kept == kept.sorted()
+                && Set(kept).count == kept.count,
+            "LST: layers \(kept) must be increasing, within 1…\(depth)")
         var layout = ParameterLayout()
         let linear = LinearCompute(compute)
         self.linear = linear
         down0Weight = layout.add("down.0.weight", [d, width], decays: true)
         down0Bias = layout.add("down.0.bias", [d], decays: false)
         rungs = kept.map { i in
-            Rung(downWeight: layout.add("down.\(i).weight", [d, width], decays: true),
-                 downBias: layout.add("down.\(i).bias", [d], decays: false),
-                 gate: layout.add("gates.\(i)", [1], decays: false),
-                 block: SideTransformerBlock(prefix: "blocks.\(i)", width: d, heads: heads, linear: linear, layout: &layout))
+            Rung(
+                downWeight: layout.add("down.\(i).weight", [d, width], decays: true),
+                downBias: layout.add("down.\(i).bias", [d], decays: false),
+                gate: layout.add("gates.\(i)", [1], decays: false),
+                block: SideTransformerBlock(
+                    prefix: "blocks.\(i)", width: d, heads: heads, linear: linear, layout: &layout))
         }
         normWeight = layout.add("norm.weight", [d], decays: false)
         normBias = layout.add("norm.bias", [d], decays: false)
@@ -99,20 +108,26 @@ public final class LadderSideTuning: SideNetwork {
         tokens = N
         if saved.count != rungs.count { saved = Array(repeating: RungSaved(), count: rungs.count) }
         var h = [Float]()
-        swap(&h, &state)   // moved out, filled, moved back: no copy-on-write of a class's property
+        swap(&h, &state)  // moved out, filled, moved back: no copy-on-write of a class's property
         defer { state = h }
         h.reuse(count: M * d, zeroed: false)
-        linear.forward(out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M, inFeatures: D, outFeatures: d)
+        linear.forward(
+            out: &h, inp: input.pointer(.block(0)), weight: p + down0Weight, bias: p + down0Bias, rows: M,
+            inFeatures: D, outFeatures: d)
         for (index, (rung, layer)) in zip(rungs, layers).prefix(rungCount ?? rungs.count).enumerated() {
             var s = RungSaved()
             swap(&s, &saved[index])
             s.projected.reuse(count: M * d, zeroed: false)
-            linear.forward(out: &s.projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight, bias: p + rung.downBias,
-                          rows: M, inFeatures: D, outFeatures: d)
+            linear.forward(
+                out: &s.projected, inp: input.pointer(.block(layer)), weight: p + rung.downWeight,
+                bias: p + rung.downBias,
+                rows: M, inFeatures: D, outFeatures: d)
             let mu = gate(p[rung.gate])
             s.before.assign(h)
             h.withUnsafeMutableBufferPointer { hs in
-                s.projected.withUnsafeBufferPointer { ps in for k in 0..<hs.count { hs[k] = mu * hs[k] + (1 - mu) * ps[k] } }
+                s.projected.withUnsafeBufferPointer { ps in
+                    for k in 0..<hs.count { hs[k] = mu * hs[k] + (1 - mu) * ps[k] }
+                }
             }
             rung.block.forward(p, &h, batch: B, tokens: N, saved: &s.block, scratch: &scratch)
             swap(&s, &saved[index])
@@ -132,26 +147,40 @@ public final class LadderSideTuning: SideNetwork {
         finalInput = classTokens(h, batch: B, tokens: N, width: d)
         finalNormalized = [Float](repeating: 0, count: B * d)
         finalMean = [Float](repeating: 0, count: B); finalRstd = finalMean
-        layerNormForward(out: &finalNormalized, mean: &finalMean, rstd: &finalRstd, inp: finalInput, weight: p + normWeight, bias: p + normBias,
-                         rows: B, cols: d, eps: Self.eps)
+        layerNormForward(
+            out: &finalNormalized, mean: &finalMean, rstd: &finalRstd, inp: finalInput, weight: p + normWeight,
+            bias: p + normBias,
+            rows: B, cols: d, eps: Self.eps)
         upOutput = [Float](repeating: 0, count: B * D)
-        linear.forward(out: &upOutput, inp: finalNormalized, weight: p + upWeight, bias: p + upBias, rows: B, inFeatures: d, outFeatures: D)
+        linear.forward(
+            out: &upOutput, inp: finalNormalized, weight: p + upWeight, bias: p + upBias, rows: B, inFeatures: d,
+            outFeatures: D)
         var logits = [Float](repeating: 0, count: B * classes)
-        linear.forward(out: &logits, inp: upOutput, weight: p + headWeight, bias: p + headBias, rows: B, inFeatures: D, outFeatures: classes)
+        linear.forward(
+            out: &logits, inp: upOutput, weight: p + headWeight, bias: p + headBias, rows: B, inFeatures: D,
+            outFeatures: classes)
         return logits
     }
 
-    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+    public func backward(
+        _ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]
+    ) {
         let B = input.batch, N = tokens, D = width, d = sideWidth, M = B * N
         var dup = [Float](repeating: 0, count: B * D)
-        linear.backward(dinp: &dup, dweight: g + headWeight, dbias: g + headBias, dout: dlogits, inp: upOutput, weight: p + headWeight,
-                       rows: B, inFeatures: D, outFeatures: classes)
+        linear.backward(
+            dinp: &dup, dweight: g + headWeight, dbias: g + headBias, dout: dlogits, inp: upOutput,
+            weight: p + headWeight,
+            rows: B, inFeatures: D, outFeatures: classes)
         var dnormalized = [Float](repeating: 0, count: B * d)
-        linear.backward(dinp: &dnormalized, dweight: g + upWeight, dbias: g + upBias, dout: dup, inp: finalNormalized, weight: p + upWeight,
-                       rows: B, inFeatures: d, outFeatures: D)
+        linear.backward(
+            dinp: &dnormalized, dweight: g + upWeight, dbias: g + upBias, dout: dup, inp: finalNormalized,
+            weight: p + upWeight,
+            rows: B, inFeatures: d, outFeatures: D)
         var dcls = [Float](repeating: 0, count: B * d)
-        layerNormBackward(dinp: &dcls, dweight: g + normWeight, dbias: g + normBias, dout: dnormalized, inp: finalInput, weight: p + normWeight,
-                          mean: finalMean, rstd: finalRstd, rows: B, cols: d)
+        layerNormBackward(
+            dinp: &dcls, dweight: g + normWeight, dbias: g + normBias, dout: dnormalized, inp: finalInput,
+            weight: p + normWeight,
+            mean: finalMean, rstd: finalRstd, rows: B, cols: d)
         var dh = [Float](), dprojected = [Float]()
         swap(&dh, &dstate); swap(&dprojected, &self.dprojected)
         defer { dstate = dh; self.dprojected = dprojected }
@@ -177,11 +206,13 @@ public final class LadderSideTuning: SideNetwork {
                 }
             }
             g[rung.gate] += dmu * mu * (1 - mu) / Self.temperature
-            linear.backward(dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
-                           inp: input.pointer(.block(layer)), weight: p + rung.downWeight, rows: M, inFeatures: D, outFeatures: d)
+            linear.backward(
+                dinp: nil, dweight: g + rung.downWeight, dbias: g + rung.downBias, dout: dprojected,
+                inp: input.pointer(.block(layer)), weight: p + rung.downWeight, rows: M, inFeatures: D, outFeatures: d)
         }
-        linear.backward(dinp: nil, dweight: g + down0Weight, dbias: g + down0Bias, dout: dh, inp: input.pointer(.block(0)),
-                       weight: p + down0Weight, rows: M, inFeatures: D, outFeatures: d)
+        linear.backward(
+            dinp: nil, dweight: g + down0Weight, dbias: g + down0Bias, dout: dh, inp: input.pointer(.block(0)),
+            weight: p + down0Weight, rows: M, inFeatures: D, outFeatures: d)
     }
 
     public func releaseBuffers() {
@@ -197,7 +228,9 @@ public final class LadderSideTuning: SideNetwork {
         return downs + blocks + 2 * d * D + 2 * D * Double(classes)
     }
 
-    public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
+    public func workingMemoryBytes(batch B: Int) -> Int {
+        workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197)
+    }
 
     public func expectTokens(_ tokens: Int) { self.tokens = tokens }
 
@@ -207,7 +240,9 @@ public final class LadderSideTuning: SideNetwork {
         let blockScratch = rungs.first?.block.scratchFloats(batch: B, tokens: N) ?? 0
         let scratch = 3 * M * d + blockScratch + B * (3 * d + 2 * width + 3 * classes + 2)
         let D = width, F = 4 * d
-        let linears = linear.scratchBytes(layers: [(M, D, d), (M, d, 3 * d), (M, d, d), (M, d, F), (M, F, d), (B, d, D), (B, D, classes)])
+        let linears = linear.scratchBytes(layers: [
+            (M, D, d), (M, d, 3 * d), (M, d, d), (M, d, F), (M, F, d), (B, d, D), (B, D, classes),
+        ])
         return 4 * (5 * layout.count + rungs.count * perRung + scratch) + linears
     }
 }

@@ -1,5 +1,5 @@
-import Essentials
 import Cache
+import Essentials
 import Numerics
 
 /// `linear`: the linear probe every paper reports as baseline (shared/METHODS.md):
@@ -14,9 +14,14 @@ public final class LinearProbe: SideNetwork {
 
     /// - Parameters: width D and depth L of the backbone; classes C; the head's initialisation and
     ///   whether its LayerNorm is affine (then C·D + C + 2D parameters); the head's compute precision.
-    public init(width: Int, depth: Int, classes: Int, rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
+    public init(
+        width: Int, depth: Int, classes: Int, rule: InitRule = .timm, normAffine: Bool = false,
+        compute: ComputePrecision = .fp32
+    ) {
         var layout = ParameterLayout()
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: LinearCompute(compute), layout: &layout)
+        head = ClassifierHead(
+            width: width, classes: classes, affine: normAffine, rule: rule, linear: LinearCompute(compute),
+            layout: &layout)
         self.layout = layout
         self.classes = classes
         self.depth = depth
@@ -30,11 +35,14 @@ public final class LinearProbe: SideNetwork {
     }
 
     public func forward(_ p: UnsafePointer<Float>, _ input: TapBatch) -> [Float] {
-        let cls = classTokens(input.pointer(.block(depth)), batch: input.batch, tokens: input.tokens, width: input.width)
+        let cls = classTokens(
+            input.pointer(.block(depth)), batch: input.batch, tokens: input.tokens, width: input.width)
         return head.forward(p, cls: cls, batch: input.batch, saved: &saved)
     }
 
-    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+    public func backward(
+        _ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]
+    ) {
         _ = head.backward(p, g, dlogits: dlogits, batch: input.batch, saved: saved)
     }
 
@@ -44,8 +52,8 @@ public final class LinearProbe: SideNetwork {
 
     public func workingMemoryBytes(batch: Int) -> Int {
         let D = head.width, C = classes
-        let saved = batch * (2 * D + 2) + batch * C * 3      // head input, normalised, stats; logits, probs, dlogits
+        let saved = batch * (2 * D + 2) + batch * C * 3  // head input, normalised, stats; logits, probs, dlogits
         let linears = head.linear.scratchBytes(layers: [(batch, D, C)])
-        return 4 * (5 * layout.count + saved + batch * D) + linears    // + dnormalised scratch
+        return 4 * (5 * layout.count + saved + batch * D) + linears  // + dnormalised scratch
     }
 }

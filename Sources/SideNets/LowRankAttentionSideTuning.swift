@@ -1,5 +1,5 @@
-import Essentials
 import Cache
+import Essentials
 import Numerics
 
 /// `last`: Low-rank Attention Side-Tuning (Tang, Fu, Zhu, Wu 2024, arXiv 2402.04009), as
@@ -19,7 +19,7 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     public let width: Int, depth: Int, rank: Int, heads: Int, gap: Int, modulesPerGroup: Int
     public let includeFinalTap: Bool
     struct Module { let qkv, out: Int }
-    let modules: [[Module]]              // [group][t]
+    let modules: [[Module]]  // [group][t]
     let head: ClassifierHead
     /// The Linear layers, at the trial's compute precision.
     let linear: LinearCompute
@@ -41,9 +41,14 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
-    public init(width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
-                includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
-        precondition(rank > 0 && heads > 0 && rank % heads == 0, "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
+    public init(
+        width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
+        includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false,
+        compute: ComputePrecision = .fp32
+    ) {
+        precondition(
+            rank > 0 && heads > 0 && rank % heads == 0,
+            "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
         precondition(gap > 0 && depth % gap == 0, "LAST: gap \(gap) must divide depth \(depth)")
         precondition(modulesPerGroup > 0, "LAST: modules per group must be positive")
         var layout = ParameterLayout()
@@ -51,11 +56,13 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         self.linear = linear
         modules = (1...(depth / gap)).map { i in
             (1...modulesPerGroup).map { t in
-                Module(qkv: layout.add("groups.\(i).lsa.\(t).qkv.weight", [3 * rank, width], decays: true),
-                       out: layout.add("groups.\(i).lsa.\(t).out.weight", [width, rank], decays: true))
+                Module(
+                    qkv: layout.add("groups.\(i).lsa.\(t).qkv.weight", [3 * rank, width], decays: true),
+                    out: layout.add("groups.\(i).lsa.\(t).out.weight", [width, rank], decays: true))
             }
         }
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
+        head = ClassifierHead(
+            width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.rank = rank; self.heads = heads
         self.gap = gap; self.modulesPerGroup = modulesPerGroup; self.includeFinalTap = includeFinalTap
@@ -69,10 +76,11 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     public func initialize(_ p: UnsafeMutablePointer<Float>, rng: inout SeededRNG) {
         for group in modules {
             for module in group {
-                if head.rule == .timm {   // as before `init` existed: untruncated N(0, 0.02)
+                if head.rule == .timm {  // as before `init` existed: untruncated N(0, 0.02)
                     for i in 0..<(3 * rank * width) { p[module.qkv + i] = rng.nextNormal() * 0.02 }
                 } else {
-                    head.rule.fill(p, weight: module.qkv, bias: nil, outFeatures: 3 * rank, inFeatures: width, parts: 3, rng: &rng)
+                    head.rule.fill(
+                        p, weight: module.qkv, bias: nil, outFeatures: 3 * rank, inFeatures: width, parts: 3, rng: &rng)
                 }
                 (p + module.out).initialize(repeating: 0, count: width * rank)
             }
@@ -87,9 +95,10 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         let shape = [M * D, M, M * 3 * rank, M * rank, B * heads * N]
         if saved.count != groups * modulesPerGroup || savedShape != shape {
             saved = (0..<(groups * modulesPerGroup)).map { _ in
-                Saved(normalized: [Float](repeating: 0, count: M * D), rstd: [Float](repeating: 0, count: M),
-                      qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank),
-                      logSumExp: [Float](repeating: 0, count: B * heads * N))
+                Saved(
+                    normalized: [Float](repeating: 0, count: M * D), rstd: [Float](repeating: 0, count: M),
+                    qkv: [Float](repeating: 0, count: M * 3 * rank), attended: [Float](repeating: 0, count: M * rank),
+                    logSumExp: [Float](repeating: 0, count: B * heads * N))
             }
             savedShape = shape
             u = [Float](repeating: 0, count: M * D)
@@ -104,16 +113,24 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 // Move the module's buffers out (no copy-on-write), fill them, move them back.
                 var s = Saved.empty
                 swap(&s, &saved[index])
-                if t == 0 {   // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g, added row by row as it is normalised
-                    addThenLayerNormForward(out: &s.normalized, rstd: &s.rstd, residual: &u, add: z, rows: M, cols: D, eps: Self.eps)
+                if t == 0 {  // the group's input uᵢ₋₁ + z₍ᵢ₋₁₎g, added row by row as it is normalised
+                    addThenLayerNormForward(
+                        out: &s.normalized, rstd: &s.rstd, residual: &u, add: z, rows: M, cols: D, eps: Self.eps)
                 } else {
-                    layerNormForward(out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D, eps: Self.eps)
+                    layerNormForward(
+                        out: &s.normalized, mean: nil, rstd: &s.rstd, inp: u, weight: nil, bias: nil, rows: M, cols: D,
+                        eps: Self.eps)
                 }
-                linear.forward(out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D, outFeatures: 3 * rank)
-                attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
-                                 headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
+                linear.forward(
+                    out: &s.qkv, inp: s.normalized, weight: p + module.qkv, bias: nil, rows: M, inFeatures: D,
+                    outFeatures: 3 * rank)
+                attentionForward(
+                    out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+                    headDim: rank / heads, scale: 1 / Float(rank / heads).squareRoot())
                 // X + O·A_Oᵀ, written into u (the module's output is the next module's input).
-                linear.forward(out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank, outFeatures: D, accumulate: true)
+                linear.forward(
+                    out: &u, inp: s.attended, weight: p + module.out, bias: nil, rows: M, inFeatures: rank,
+                    outFeatures: D, accumulate: true)
                 swap(&s, &saved[index])
                 index += 1
             }
@@ -131,7 +148,9 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         return head.forward(p, cls: h, batch: B, saved: &headSaved)
     }
 
-    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+    public func backward(
+        _ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]
+    ) {
         let B = input.batch, N = tokens, D = width, M = B * N, R = rank
         let dh = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
         // d u_m: the head's gradient at the class-token rows, zero elsewhere (taps are frozen).
@@ -150,13 +169,17 @@ public final class LowRankAttentionSideTuning: SideNetwork {
                 let s = saved[index]
                 // out = X + attended·A_Oᵀ: du reaches X unchanged and A_O, attended through the Linear.
                 // The scratch gradients are overwritten, never zeroed: each is written whole.
-                linear.backward(dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
-                               weight: p + module.out, rows: M, inFeatures: R, outFeatures: D, overwriteInputGradient: true)
-                attentionBackward(dqkv: &dqkv, dout: dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp,
-                                  batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
-                linear.backward(dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
-                               weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R, overwriteInputGradient: true)
-                layerNormBackwardFromOutput(dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)
+                linear.backward(
+                    dinp: &dattended, dweight: g + module.out, dbias: nil, dout: du, inp: s.attended,
+                    weight: p + module.out, rows: M, inFeatures: R, outFeatures: D, overwriteInputGradient: true)
+                attentionBackward(
+                    dqkv: &dqkv, dout: dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp,
+                    batch: B, tokens: N, heads: heads, headDim: R / heads, scale: 1 / Float(R / heads).squareRoot())
+                linear.backward(
+                    dinp: &dnormalized, dweight: g + module.qkv, dbias: nil, dout: dqkv, inp: s.normalized,
+                    weight: p + module.qkv, rows: M, inFeatures: D, outFeatures: 3 * R, overwriteInputGradient: true)
+                layerNormBackwardFromOutput(
+                    dinp: &du, dout: dnormalized, normalized: s.normalized, rstd: s.rstd, rows: M, cols: D)
             }
             // The group's input is uᵢ₋₁ + z: du passes to uᵢ₋₁ unchanged.
         }
@@ -175,14 +198,18 @@ public final class LowRankAttentionSideTuning: SideNetwork {
         return Double(groups * modulesPerGroup) * (8 * n * d * r + 4 * n * n * r) + head.flopsPerExample
     }
 
-    public func workingMemoryBytes(batch B: Int) -> Int { workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197) }
+    public func workingMemoryBytes(batch B: Int) -> Int {
+        workingMemoryBytes(batch: B, tokens: tokens > 0 ? tokens : 197)
+    }
 
     public func expectTokens(_ tokens: Int) { self.tokens = tokens }
 
     public func workingMemoryBytes(batch B: Int, tokens N: Int) -> Int {
         let M = B * N, D = width, R = rank
         let perModule = M * D + M + 3 * M * R + M * R + B * heads * N
-        let scratch = 3 * M * D + M * R + 3 * M * R + 2 * attentionQueryBlock(tokens: N) * N + 3 * B * classes + B * (2 * D + 2) + 3 * B * D
+        let scratch =
+            3 * M * D + M * R + 3 * M * R + 2 * attentionQueryBlock(tokens: N) * N + 3 * B * classes + B * (2 * D + 2)
+            + 3 * B * D
         let linears = linear.scratchBytes(layers: [(M, D, 3 * R), (M, R, D), (B, D, classes)])
         return 4 * (5 * layout.count + groups * modulesPerGroup * perModule + scratch) + linears
     }

@@ -1,5 +1,5 @@
-import Essentials
 import Cache
+import Essentials
 import Numerics
 
 /// `adapter`: bottleneck side adapters after Houlsby et al. 2019 (arXiv 1902.00751), on a side path
@@ -51,23 +51,29 @@ public final class SideAdapters: SideNetwork {
     private func withClassRows<R>(_ input: TapBatch, _ tap: Tap, _ body: (UnsafePointer<Float>) -> R) -> R {
         let source = input.pointer(tap)
         if input.tokens == 1 { return body(source) }
-        z.withUnsafeMutableBufferPointer { gatherClassTokens(source, batch: input.batch, tokens: input.tokens, width: width, into: $0.baseAddress!) }
+        z.withUnsafeMutableBufferPointer {
+            gatherClassTokens(source, batch: input.batch, tokens: input.tokens, width: width, into: $0.baseAddress!)
+        }
         return z.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    public init(width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3,
-                rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32) {
+    public init(
+        width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3,
+        rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32
+    ) {
         precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
         var layout = ParameterLayout()
         let linear = LinearCompute(compute)
         self.linear = linear
         adapters = (1...depth).map { i in
-            Adapter(downWeight: layout.add("adapters.\(i).down.weight", [bottleneck, width], decays: true),
-                    downBias: layout.add("adapters.\(i).down.bias", [bottleneck], decays: false),
-                    upWeight: layout.add("adapters.\(i).up.weight", [width, bottleneck], decays: true),
-                    upBias: layout.add("adapters.\(i).up.bias", [width], decays: false))
+            Adapter(
+                downWeight: layout.add("adapters.\(i).down.weight", [bottleneck, width], decays: true),
+                downBias: layout.add("adapters.\(i).down.bias", [bottleneck], decays: false),
+                upWeight: layout.add("adapters.\(i).up.weight", [width, bottleneck], decays: true),
+                upBias: layout.add("adapters.\(i).up.bias", [width], decays: false))
         }
-        head = ClassifierHead(width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
+        head = ClassifierHead(
+            width: width, classes: classes, affine: normAffine, rule: rule, linear: linear, layout: &layout)
         self.layout = layout
         self.classes = classes; self.width = width; self.depth = depth; self.bottleneck = bottleneck
         self.includeFinalTap = includeFinalTap; self.initStd = initStd
@@ -102,16 +108,22 @@ public final class SideAdapters: SideNetwork {
             inputs.withUnsafeBufferPointer { xs in
                 means.withUnsafeMutableBufferPointer { mean in
                     rstds.withUnsafeMutableBufferPointer { rstd in
-                        layerNormForward(out: &normalized, mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st, inp: xs.baseAddress! + x,
-                                         weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+                        layerNormForward(
+                            out: &normalized, mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st,
+                            inp: xs.baseAddress! + x,
+                            weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
                     }
                 }
             }
             pre.withUnsafeMutableBufferPointer { hs in
-                linear.forward(out: hs.baseAddress! + h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B, inFeatures: D, outFeatures: m)
+                linear.forward(
+                    out: hs.baseAddress! + h, inp: normalized, weight: p + a.downWeight, bias: p + a.downBias, rows: B,
+                    inFeatures: D, outFeatures: m)
                 act.withUnsafeMutableBufferPointer { gs in
                     geluForward(out: gs.baseAddress! + h, inp: hs.baseAddress! + h, count: B * m)
-                    linear.forward(out: &u, inp: gs.baseAddress! + h, weight: p + a.upWeight, bias: p + a.upBias, rows: B, inFeatures: m, outFeatures: D, accumulate: true)
+                    linear.forward(
+                        out: &u, inp: gs.baseAddress! + h, weight: p + a.upWeight, bias: p + a.upBias, rows: B,
+                        inFeatures: m, outFeatures: D, accumulate: true)
                 }
             }
         }
@@ -122,7 +134,9 @@ public final class SideAdapters: SideNetwork {
         return head.forward(p, cls: s, batch: B, saved: &headSaved)
     }
 
-    public func backward(_ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]) {
+    public func backward(
+        _ p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float]
+    ) {
         let B = input.batch, D = width, m = bottleneck
         // d u_L = d s (z_L is frozen).
         var du = head.backward(p, g, dlogits: dlogits, batch: B, saved: headSaved)
@@ -132,20 +146,28 @@ public final class SideAdapters: SideNetwork {
             dg.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             dh.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             act.withUnsafeBufferPointer { gs in
-                linear.backward(dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: gs.baseAddress! + h,
-                               weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
+                linear.backward(
+                    dinp: &dg, dweight: g + a.upWeight, dbias: g + a.upBias, dout: du, inp: gs.baseAddress! + h,
+                    weight: p + a.upWeight, rows: B, inFeatures: m, outFeatures: D)
             }
-            pre.withUnsafeBufferPointer { hs in geluBackward(dinp: &dh, inp: hs.baseAddress! + h, dout: dg, count: B * m) }
+            pre.withUnsafeBufferPointer { hs in
+                geluBackward(dinp: &dh, inp: hs.baseAddress! + h, dout: dg, count: B * m)
+            }
             inputs.withUnsafeBufferPointer { xs in
                 // Recompute LN(x_i) rather than keep it.
-                layerNormForward(out: &normalized, mean: nil, rstd: nil, inp: xs.baseAddress! + x, weight: nil, bias: nil, rows: B, cols: D, eps: Self.eps)
+                layerNormForward(
+                    out: &normalized, mean: nil, rstd: nil, inp: xs.baseAddress! + x, weight: nil, bias: nil, rows: B,
+                    cols: D, eps: Self.eps)
                 dnormalized.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                linear.backward(dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
-                               weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
+                linear.backward(
+                    dinp: &dnormalized, dweight: g + a.downWeight, dbias: g + a.downBias, dout: dh, inp: normalized,
+                    weight: p + a.downWeight, rows: B, inFeatures: D, outFeatures: m)
                 means.withUnsafeBufferPointer { mean in
                     rstds.withUnsafeBufferPointer { rstd in
-                        layerNormBackward(dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: xs.baseAddress! + x, weight: nil,
-                                          mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st, rows: B, cols: D)
+                        layerNormBackward(
+                            dinp: &du, dweight: nil, dbias: nil, dout: dnormalized, inp: xs.baseAddress! + x,
+                            weight: nil,
+                            mean: mean.baseAddress! + st, rstd: rstd.baseAddress! + st, rows: B, cols: D)
                     }
                 }
             }
@@ -166,8 +188,8 @@ public final class SideAdapters: SideNetwork {
 
     public func workingMemoryBytes(batch B: Int) -> Int {
         let D = width, m = bottleneck
-        let saved = depth * (B * D + 2 * B + 2 * B * m)           // x, stats, pre, act per adapter
-        let scratch = 4 * B * D + 2 * B * m + 3 * B * classes + B * (2 * D + 2)   // u, s, ln, dln; dg, dh; logits; head
+        let saved = depth * (B * D + 2 * B + 2 * B * m)  // x, stats, pre, act per adapter
+        let scratch = 4 * B * D + 2 * B * m + 3 * B * classes + B * (2 * D + 2)  // u, s, ln, dln; dg, dh; logits; head
         let linears = linear.scratchBytes(layers: [(B, D, m), (B, m, D), (B, D, classes)])
         return 4 * (5 * layout.count + saved + scratch) + linears
     }

@@ -1,5 +1,5 @@
-import Essentials
 import Cache
+import Essentials
 import Numerics
 
 /// The cached backbone activations of one batch: each tap (B, N, D), and the labels.
@@ -15,7 +15,9 @@ public struct TapBatch {
 
     public init(buffers: [Tap: FloatBuffer], batch: Int, tokens: Int, width: Int, labels: [Int32]) {
         precondition(!buffers.isEmpty, "TapBatch: no taps")
-        precondition(buffers.values.allSatisfy { $0.count == batch * tokens * width }, "TapBatch: taps are not (\(batch), \(tokens), \(width))")
+        precondition(
+            buffers.values.allSatisfy { $0.count == batch * tokens * width },
+            "TapBatch: taps are not (\(batch), \(tokens), \(width))")
         precondition(labels.count == batch, "TapBatch: \(labels.count) labels for batch \(batch)")
         self.batch = batch; self.tokens = tokens; self.width = width
         self.taps = buffers
@@ -27,7 +29,9 @@ public struct TapBatch {
         let first = taps.values.first!
         precondition(first.shape.count == 3, "TapBatch: taps must be (B, N, D), got \(first.shape)")
         precondition(taps.values.allSatisfy { $0.shape == first.shape }, "TapBatch: taps of different shapes")
-        self.init(buffers: taps.mapValues { FloatBuffer($0.storage) }, batch: first.shape[0], tokens: first.shape[1], width: first.shape[2], labels: labels)
+        self.init(
+            buffers: taps.mapValues { FloatBuffer($0.storage) }, batch: first.shape[0], tokens: first.shape[1],
+            width: first.shape[2], labels: labels)
     }
 
     /// Tap `tap`, (B, N, D); valid while this batch lives.
@@ -56,7 +60,8 @@ public protocol SideNetwork: AnyObject {
     /// Logits (B, C) of `input`, saving what backward needs.
     func forward(_ parameters: UnsafePointer<Float>, _ input: TapBatch) -> [Float]
     /// Accumulates parameter gradients from dlogits (B, C) of the last forward call.
-    func backward(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float])
+    func backward(
+        _ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, _ input: TapBatch, dlogits: [Float])
     /// Multiply–add FLOPs (2 per MAC) of one example's forward pass.
     var forwardFLOPsPerExample: Double { get }
     /// Frees the activations and scratch kept between steps (at the end of a trial: a finished trial
@@ -82,15 +87,19 @@ extension SideNetwork {
 
     /// Mean cross-entropy of `input` and the gradients of every parameter (added to `gradients`).
     @discardableResult
-    public func lossAndGradients(_ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                                 _ input: TapBatch, labelSmoothing: Float = 0) -> (loss: Float, logits: [Float]) {
+    public func lossAndGradients(
+        _ parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+        _ input: TapBatch, labelSmoothing: Float = 0
+    ) -> (loss: Float, logits: [Float]) {
         let logits = forward(parameters, input)
         var losses = [Float](repeating: 0, count: input.batch), probs = [Float](repeating: 0, count: logits.count)
-        let loss = crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels,
-                                       rows: input.batch, classes: classes, labelSmoothing: labelSmoothing)
+        let loss = crossEntropyForward(
+            losses: &losses, probs: &probs, logits: logits, labels: input.labels,
+            rows: input.batch, classes: classes, labelSmoothing: labelSmoothing)
         var dlogits = [Float](repeating: 0, count: logits.count)
-        crossEntropyBackward(dlogits: &dlogits, probs: probs, labels: input.labels, rows: input.batch,
-                             classes: classes, labelSmoothing: labelSmoothing)
+        crossEntropyBackward(
+            dlogits: &dlogits, probs: probs, labels: input.labels, rows: input.batch,
+            classes: classes, labelSmoothing: labelSmoothing)
         backward(parameters, gradients: gradients, input, dlogits: dlogits)
         return (loss, logits)
     }
@@ -99,7 +108,8 @@ extension SideNetwork {
     public func loss(_ parameters: UnsafePointer<Float>, _ input: TapBatch) -> Float {
         let logits = forward(parameters, input)
         var losses = [Float](repeating: 0, count: input.batch), probs = [Float](repeating: 0, count: logits.count)
-        return crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: input.labels,
-                                   rows: input.batch, classes: classes)
+        return crossEntropyForward(
+            losses: &losses, probs: &probs, logits: logits, labels: input.labels,
+            rows: input.batch, classes: classes)
     }
 }

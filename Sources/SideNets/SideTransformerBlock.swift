@@ -30,7 +30,10 @@ struct SideTransformerBlock {
         fc2Bias = layout.add(prefix + ".mlp.fc2.bias", [d], decays: false)
     }
 
-    var parameterCount: Int { 4 * width + (3 * width * width + 3 * width) + (width * width + width) + 2 * (4 * width * width) + 4 * width + width }
+    var parameterCount: Int {
+        4 * width + (3 * width * width + 3 * width) + (width * width + width) + 2 * (4 * width * width) + 4 * width
+            + width
+    }
 
     func flopsPerToken(tokens n: Int) -> Double {
         let d = Double(width)
@@ -40,7 +43,9 @@ struct SideTransformerBlock {
     /// LayerNorms 1/0; the Linears by `rule` (q|k|v as three matrices).
     func initialize(_ p: UnsafeMutablePointer<Float>, rule: InitRule, rng: inout SeededRNG) {
         let d = width
-        for (offset, count) in [(norm1Weight, d), (norm2Weight, d)] { (p + offset).initialize(repeating: 1, count: count) }
+        for (offset, count) in [(norm1Weight, d), (norm2Weight, d)] {
+            (p + offset).initialize(repeating: 1, count: count)
+        }
         for offset in [norm1Bias, norm2Bias] { (p + offset).initialize(repeating: 0, count: d) }
         rule.fill(p, weight: qkvWeight, bias: qkvBias, outFeatures: 3 * d, inFeatures: d, parts: 3, rng: &rng)
         rule.fill(p, weight: projWeight, bias: projBias, outFeatures: d, inFeatures: d, rng: &rng)
@@ -66,56 +71,91 @@ struct SideTransformerBlock {
     }
 
     /// h (M, d) → out (M, d) in place, saving what backward needs.
-    func forward(_ p: UnsafePointer<Float>, _ h: inout [Float], batch B: Int, tokens N: Int, saved s: inout Saved, scratch t: inout Scratch) {
+    func forward(
+        _ p: UnsafePointer<Float>, _ h: inout [Float], batch B: Int, tokens N: Int, saved s: inout Saved,
+        scratch t: inout Scratch
+    ) {
         let d = width, M = B * N, F = hidden
         s.input.assign(h)
-        for k in [\Saved.mean1, \Saved.rstd1, \Saved.mean2, \Saved.rstd2] { s[keyPath: k].reuse(count: M, zeroed: false) }
+        for k in [\Saved.mean1, \Saved.rstd1, \Saved.mean2, \Saved.rstd2] {
+            s[keyPath: k].reuse(count: M, zeroed: false)
+        }
         t.normalized.reuse(count: M * d, zeroed: false)
-        layerNormForward(out: &t.normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
+        layerNormForward(
+            out: &t.normalized, mean: &s.mean1, rstd: &s.rstd1, inp: h, weight: p + norm1Weight, bias: p + norm1Bias,
+            rows: M, cols: d, eps: Self.eps)
         s.qkv.reuse(count: M * 3 * d, zeroed: false)
-        linear.forward(out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d, outFeatures: 3 * d)
+        linear.forward(
+            out: &s.qkv, inp: t.normalized, weight: p + qkvWeight, bias: p + qkvBias, rows: M, inFeatures: d,
+            outFeatures: 3 * d)
         s.logSumExp.reuse(count: B * heads * N, zeroed: false)
         s.attended.reuse(count: M * d, zeroed: false)
-        attentionForward(out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads, headDim: d / heads,
-                         scale: 1 / Float(d / heads).squareRoot())
-        linear.forward(out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d, outFeatures: d, accumulate: true)
+        attentionForward(
+            out: &s.attended, logSumExp: &s.logSumExp, qkv: s.qkv, batch: B, tokens: N, heads: heads,
+            headDim: d / heads,
+            scale: 1 / Float(d / heads).squareRoot())
+        linear.forward(
+            out: &h, inp: s.attended, weight: p + projWeight, bias: p + projBias, rows: M, inFeatures: d,
+            outFeatures: d, accumulate: true)
         s.mid.assign(h)
-        layerNormForward(out: &t.normalized, mean: &s.mean2, rstd: &s.rstd2, inp: h, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
+        layerNormForward(
+            out: &t.normalized, mean: &s.mean2, rstd: &s.rstd2, inp: h, weight: p + norm2Weight, bias: p + norm2Bias,
+            rows: M, cols: d, eps: Self.eps)
         s.pre.reuse(count: M * F, zeroed: false)
-        linear.forward(out: &s.pre, inp: t.normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d, outFeatures: F)
+        linear.forward(
+            out: &s.pre, inp: t.normalized, weight: p + fc1Weight, bias: p + fc1Bias, rows: M, inFeatures: d,
+            outFeatures: F)
         s.act.reuse(count: M * F, zeroed: false)
         geluForward(out: &s.act, inp: s.pre, count: M * F)
-        linear.forward(out: &h, inp: s.act, weight: p + fc2Weight, bias: p + fc2Bias, rows: M, inFeatures: F, outFeatures: d, accumulate: true)
+        linear.forward(
+            out: &h, inp: s.act, weight: p + fc2Weight, bias: p + fc2Bias, rows: M, inFeatures: F, outFeatures: d,
+            accumulate: true)
     }
 
     /// dout (M, d) → dinp (M, d) in place, accumulating the block's parameter gradients.
-    func backward(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ grad: inout [Float], batch B: Int, tokens N: Int,
-                  saved s: Saved, scratch t: inout Scratch) {
+    func backward(
+        _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ grad: inout [Float], batch B: Int, tokens N: Int,
+        saved s: Saved, scratch t: inout Scratch
+    ) {
         let d = width, M = B * N, F = hidden
         t.normalized.reuse(count: M * d, zeroed: false)
         // MLP branch: out = mid + fc2(gelu(fc1(LN₂(mid)))). Scratch gradients are overwritten whole, never zeroed.
         t.dact.reuse(count: M * F, zeroed: false)
-        linear.backward(dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
-                       rows: M, inFeatures: F, outFeatures: d, overwriteInputGradient: true)
+        linear.backward(
+            dinp: &t.dact, dweight: g + fc2Weight, dbias: g + fc2Bias, dout: grad, inp: s.act, weight: p + fc2Weight,
+            rows: M, inFeatures: F, outFeatures: d, overwriteInputGradient: true)
         geluBackwardInPlace(grad: &t.dact, inp: s.pre, count: M * F)
-        layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M, cols: d, eps: Self.eps)
+        layerNormForward(
+            out: &t.normalized, mean: nil, rstd: nil, inp: s.mid, weight: p + norm2Weight, bias: p + norm2Bias, rows: M,
+            cols: d, eps: Self.eps)
         t.dnormalized.reuse(count: M * d, zeroed: false)
-        linear.backward(dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dact, inp: t.normalized, weight: p + fc1Weight,
-                       rows: M, inFeatures: d, outFeatures: F, overwriteInputGradient: true)
-        layerNormBackward(dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: t.dnormalized, inp: s.mid,
-                          weight: p + norm2Weight, mean: s.mean2, rstd: s.rstd2, rows: M, cols: d)
+        linear.backward(
+            dinp: &t.dnormalized, dweight: g + fc1Weight, dbias: g + fc1Bias, dout: t.dact, inp: t.normalized,
+            weight: p + fc1Weight,
+            rows: M, inFeatures: d, outFeatures: F, overwriteInputGradient: true)
+        layerNormBackward(
+            dinp: &grad, dweight: g + norm2Weight, dbias: g + norm2Bias, dout: t.dnormalized, inp: s.mid,
+            weight: p + norm2Weight, mean: s.mean2, rstd: s.rstd2, rows: M, cols: d)
         // Attention branch: mid = input + proj(attn(LN₁(input))).
         t.dattended.reuse(count: M * d, zeroed: false)
-        linear.backward(dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended, weight: p + projWeight,
-                       rows: M, inFeatures: d, outFeatures: d, overwriteInputGradient: true)
+        linear.backward(
+            dinp: &t.dattended, dweight: g + projWeight, dbias: g + projBias, dout: grad, inp: s.attended,
+            weight: p + projWeight,
+            rows: M, inFeatures: d, outFeatures: d, overwriteInputGradient: true)
         t.dqkv.reuse(count: M * 3 * d, zeroed: false)
-        attentionBackward(dqkv: &t.dqkv, dout: t.dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp, batch: B, tokens: N,
-                          heads: heads, headDim: d / heads, scale: 1 / Float(d / heads).squareRoot())
-        layerNormForward(out: &t.normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias, rows: M, cols: d, eps: Self.eps)
-        linear.backward(dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized, weight: p + qkvWeight,
-                       rows: M, inFeatures: d, outFeatures: 3 * d, overwriteInputGradient: true)
-        layerNormBackward(dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: t.dnormalized, inp: s.input,
-                          weight: p + norm1Weight, mean: s.mean1, rstd: s.rstd1, rows: M, cols: d)
+        attentionBackward(
+            dqkv: &t.dqkv, dout: t.dattended, out: s.attended, qkv: s.qkv, logSumExp: s.logSumExp, batch: B, tokens: N,
+            heads: heads, headDim: d / heads, scale: 1 / Float(d / heads).squareRoot())
+        layerNormForward(
+            out: &t.normalized, mean: nil, rstd: nil, inp: s.input, weight: p + norm1Weight, bias: p + norm1Bias,
+            rows: M, cols: d, eps: Self.eps)
+        linear.backward(
+            dinp: &t.dnormalized, dweight: g + qkvWeight, dbias: g + qkvBias, dout: t.dqkv, inp: t.normalized,
+            weight: p + qkvWeight,
+            rows: M, inFeatures: d, outFeatures: 3 * d, overwriteInputGradient: true)
+        layerNormBackward(
+            dinp: &grad, dweight: g + norm1Weight, dbias: g + norm1Bias, dout: t.dnormalized, inp: s.input,
+            weight: p + norm1Weight, mean: s.mean1, rstd: s.rstd1, rows: M, cols: d)
     }
 
     /// Floats saved per forward (for working-memory estimates).

@@ -47,14 +47,19 @@ extension SideTuningObjective {
 
     /// Splits `members` into cohorts (of `pool.workers`, similar costs together so that no member
     /// waits long at each step's barrier, within the memory budget) and the rest, which train alone.
-    func formCohorts(_ members: [PendingTrial], _ state: SweepState) -> (cohorts: [[PendingTrial]], singles: [PendingTrial]) {
+    func formCohorts(_ members: [PendingTrial], _ state: SweepState) -> (
+        cohorts: [[PendingTrial]], singles: [PendingTrial]
+    ) {
         let size = pool.workers
         guard size > 1 else { return ([], members) }
         // Groups that could share (SharedReads' rule) and have trained equally far.
         let progress = { (member: PendingTrial) in state.trials[member.id]?.epochsDone ?? 0 }
         var groups: [[PendingTrial]] = []
         for member in members {
-            if let g = groups.firstIndex(where: { progress($0[0]) == progress(member) && SharedReads.incompatibility([$0[0].trainer, member.trainer]) == nil }) {
+            if let g = groups.firstIndex(where: {
+                progress($0[0]) == progress(member)
+                    && SharedReads.incompatibility([$0[0].trainer, member.trainer]) == nil
+            }) {
                 groups[g].append(member)
             } else {
                 groups.append([member])
@@ -62,23 +67,34 @@ extension SideTuningObjective {
         }
         var cohorts: [[PendingTrial]] = [], singles: [PendingTrial] = []
         for group in groups {
-            let byCost = group.sorted { ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id) }
+            let byCost = group.sorted {
+                ($0.trainer.network.forwardFLOPsPerExample, $0.id) < ($1.trainer.network.forwardFLOPsPerExample, $1.id)
+            }
             // Greedy runs of similar cost: a member more than 25% dearer than the run's first would
             // keep the others waiting at every step, so it starts the next run.
             var run: [PendingTrial] = []
             func close() {
-                if run.count > 1 && run.reduce(0, { $0 + $1.trainer.memoryBytes }) <= pool.memoryBudget { cohorts.append(run) } else { singles += run }
+                if run.count > 1 && run.reduce(0, { $0 + $1.trainer.memoryBytes }) <= pool.memoryBudget {
+                    cohorts.append(run)
+                } else {
+                    singles += run
+                }
                 run = []
             }
             for member in byCost {
-                if let first = run.first, run.count == size
-                    || member.trainer.network.forwardFLOPsPerExample > 1.25 * first.trainer.network.forwardFLOPsPerExample { close() }
+                if let first = run.first,
+                    run.count == size
+                        || member.trainer.network.forwardFLOPsPerExample > 1.25
+                            * first.trainer.network.forwardFLOPsPerExample
+                {
+                    close()
+                }
                 run.append(member)
             }
             close()
         }
         let alone = Set(singles.map(\.id))
-        return (cohorts, members.filter { alone.contains($0.id) })   // in the stretch's order
+        return (cohorts, members.filter { alone.contains($0.id) })  // in the stretch's order
     }
 
     /// Trains a cohort of `offered`: of the first stretches to the first one's rung (twice as many as
@@ -92,7 +108,10 @@ extension SideTuningObjective {
         }
         for cohort in formCohorts(candidates, runner.state).cohorts {
             onEvent(.cohorts(trials: cohort.count, cohorts: 1))
-            if let trained = trainCohort(cohort, until: rung, fatal: fatal, doneBefore: runner.stretchesEndedHere, queued: max(0, offered.count - cohort.count), runner: runner), trained > 0 {
+            if let trained = trainCohort(
+                cohort, until: rung, fatal: fatal, doneBefore: runner.stretchesEndedHere,
+                queued: max(0, offered.count - cohort.count), runner: runner), trained > 0
+            {
                 if let error = fatal.error { throw error }
                 return trained
             }
@@ -105,7 +124,9 @@ extension SideTuningObjective {
     /// trains the rest together, journals each outcome. Returns how many it trained, or nil (nothing
     /// trained, no lease kept) when the members' checkpoints are at different epochs. Progress events
     /// count `doneBefore` trials of the stretch done and `queued` still to come after this cohort.
-    func trainCohort(_ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int, runner: SweepRunner) -> Int? {
+    func trainCohort(
+        _ cohort: [PendingTrial], until rung: Int, fatal: FatalError, doneBefore: Int, queued: Int, runner: SweepRunner
+    ) -> Int? {
         var members: [(member: PendingTrial, generation: Int)] = []
         for member in cohort {
             guard let generation = runner.claim(member.id, until: rung, fatal: fatal) else { continue }
@@ -114,26 +135,40 @@ extension SideTuningObjective {
         defer { for (member, _) in members { runner.release(member.id) } }
         guard !members.isEmpty else { return 0 }
         let stop = { [stop = runner.shouldStop] in stop() || fatal.error != nil }
-        for (k, (member, _)) in members.enumerated() { onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued))) }
+        for (k, (member, _)) in members.enumerated() {
+            onEvent(.pool(.started(id: member.id, running: k + 1, queued: queued)))
+        }
         var outcomes: [TrialOutcome]
         do {
             // Its slot's thread, and at each step the slots idle then (results do not depend on it).
             let results = try pool.withSingleThreadedBLAS {
-                try SharedReads.run(members.map(\.member.trainer), workers: 1 + runner.idleSlots, untilEpoch: rung, shouldStop: stop) { k, record in
+                try SharedReads.run(
+                    members.map(\.member.trainer), workers: 1 + runner.idleSlots, untilEpoch: rung, shouldStop: stop
+                ) { k, record in
                     runner.journalEpoch(members[k].member.id, record)
                 }
             }
             outcomes = zip(members, results).map { member, result in
-                report(member.member, result, generation: member.generation, until: rung, fatal: fatal, runner: runner).map(TrialOutcome.completed) ?? .skipped
+                report(member.member, result, generation: member.generation, until: rung, fatal: fatal, runner: runner)
+                    .map(TrialOutcome.completed) ?? .skipped
             }
         } catch is SharedReads.UnevenProgress {
             return nil
         } catch {
-            outcomes = members.map { reportFailure($0.member.id, error, generation: $0.generation, fatal: fatal, runner: runner) ? .failed("\(error)") : .skipped }
+            outcomes = members.map {
+                reportFailure($0.member.id, error, generation: $0.generation, fatal: fatal, runner: runner)
+                    ? .failed("\(error)") : .skipped
+            }
         }
         for (k, (member, _)) in members.enumerated() {
-            onEvent(.pool(.finished(id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1, queued: queued)))
+            onEvent(
+                .pool(
+                    .finished(
+                        id: member.id, outcome: outcomes[k], done: doneBefore + k + 1, running: members.count - k - 1,
+                        queued: queued)))
         }
-        return outcomes.filter { if case .skipped = $0 { return false }; return true }.count
+        return outcomes.filter {
+            if case .skipped = $0 { return false }; return true
+        }.count
     }
 }

@@ -23,8 +23,10 @@ public final class SideTuningObjective: SweepObjective {
     let depth: Int, heads: Int
     let onEvent: (SideTuningEvent) -> Void
 
-    public init(spec: SweepSpec, search: SearchSpec, cache: ActivationCache, plan: CachePlan, workers: Int, memoryBudget: Int,
-                sharedReads: ReadSharing = .auto, onEvent: @escaping (SideTuningEvent) -> Void) {
+    public init(
+        spec: SweepSpec, search: SearchSpec, cache: ActivationCache, plan: CachePlan, workers: Int, memoryBudget: Int,
+        sharedReads: ReadSharing = .auto, onEvent: @escaping (SideTuningEvent) -> Void
+    ) {
         self.spec = spec; self.search = search; self.cache = cache; self.plan = plan
         self.sharedReads = sharedReads; self.onEvent = onEvent
         pool = TrialPool(workers: workers, memoryBudget: memoryBudget)
@@ -33,13 +35,17 @@ public final class SideTuningObjective: SweepObjective {
 
     /// The sweep as the journal identifies it (name, file, hash, recorded JSON).
     public static func identity(_ spec: SweepSpec) -> SweepIdentity {
-        SweepIdentity(name: spec.name, file: spec.file, contentHash: spec.contentHash, recorded: SpecRevision.recorded(spec.json))
+        SweepIdentity(
+            name: spec.name, file: spec.file, contentHash: spec.contentHash, recorded: SpecRevision.recorded(spec.json))
     }
 
     public var dataKey: String { cache.key }
 
     public var trialKeyContext: [String: JSONValue] {
-        ["cache_key": .string(cache.key), "train": .string(spec.data.searchTrain), "eval": .string(spec.data.searchEval)]
+        [
+            "cache_key": .string(cache.key), "train": .string(spec.data.searchTrain),
+            "eval": .string(spec.data.searchEval),
+        ]
     }
 
     public var costBasis: [String: Double] {
@@ -50,36 +56,53 @@ public final class SideTuningObjective: SweepObjective {
         basis["train_images"] = splits[spec.data.searchTrain].map(Double.init)
         basis["eval_images"] = splits[spec.data.searchEval].map(Double.init)
         basis["final_train_images"] = splits[spec.data.finalTrain].map(Double.init)
-        basis["final_eval_images"] = (splits[spec.data.finalEval] ?? (try? spec.openSplit(spec.data.finalEval))?.count).map(Double.init)
+        basis["final_eval_images"] = (splits[spec.data.finalEval] ?? (try? spec.openSplit(spec.data.finalEval))?.count)
+            .map(Double.init)
         return basis
     }
 
-    public var provenance: (cpu: String, blas: String) { (CPUDescription.current.summary, BLASKernel.current.provenance) }
+    public var provenance: (cpu: String, blas: String) {
+        (CPUDescription.current.summary, BLASKernel.current.provenance)
+    }
 
     /// Whether a configuration breaks a declared constraint, judged before training from what is
     /// known then (TrialCosts); with the costs, for the journal.
-    public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? {
+    public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (
+        reason: String, costs: TrialResult
+    )? {
         guard !search.constraints.isEmpty else { return nil }
         let settings = SideTuningCatalogue.settings(method: method, values: values, epochs: search.epochs, seed: seed)
-        guard let costs = TrialCosts(settings: settings, width: cache.header.width, depth: depth, heads: heads, cacheTokens: cache.header.tokens,
-                                     classes: spec.data.classes, trainExamples: cache.header.splits[spec.data.searchTrain] ?? 0),
-              let reason = costs.violation(of: search.constraints) else { return nil }
-        return (reason, TrialResult(status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0, finalValLoss: .nan,
-                                    history: [], trainableParameters: costs.params, trainingFLOPs: costs.flops,
-                                    workingMemoryBytes: costs.memoryBytes, trainSeconds: 0))
+        guard
+            let costs = TrialCosts(
+                settings: settings, width: cache.header.width, depth: depth, heads: heads,
+                cacheTokens: cache.header.tokens,
+                classes: spec.data.classes, trainExamples: cache.header.splits[spec.data.searchTrain] ?? 0),
+            let reason = costs.violation(of: search.constraints)
+        else { return nil }
+        return (
+            reason,
+            TrialResult(
+                status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0,
+                finalValLoss: .nan,
+                history: [], trainableParameters: costs.params, trainingFLOPs: costs.flops,
+                workingMemoryBytes: costs.memoryBytes, trainSeconds: 0)
+        )
     }
 
     /// A trial's settings: its initialisation from its own seed, its data order from its seed
     /// replicate (one order per replicate, so that trials can share reads).
     func settings(_ record: TrialRecord) -> TrialSettings {
-        var settings = SideTuningCatalogue.settings(method: record.method, values: record.values, epochs: search.epochs, seed: record.trialSeed)
-        settings.dataSeed = trialSeed(sweepSeed: UInt64(truncatingIfNeeded: search.seed), trialID: "data-order/\(record.seed)")
+        var settings = SideTuningCatalogue.settings(
+            method: record.method, values: record.values, epochs: search.epochs, seed: record.trialSeed)
+        settings.dataSeed = trialSeed(
+            sweepSeed: UInt64(truncatingIfNeeded: search.seed), trialID: "data-order/\(record.seed)")
         return settings
     }
 
     func trainer(_ record: TrialRecord, data: TrialData, checkpoint: String) throws -> TrialTrainer {
-        try TrialTrainer(settings: settings(record), data: data, backboneWidth: cache.header.width, backboneDepth: depth,
-                         backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: checkpoint)
+        try TrialTrainer(
+            settings: settings(record), data: data, backboneWidth: cache.header.width, backboneDepth: depth,
+            backboneHeads: heads, backboneParameters: plan.vit.parameters, checkpointPath: checkpoint)
     }
 }
 

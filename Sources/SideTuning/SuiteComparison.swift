@@ -14,7 +14,9 @@ public struct SuiteComparison {
     public init(tables: [SuiteTable]) {
         self.tables = tables
         var tasks: [SuiteTask] = []
-        for table in tables { for task in table.tasks where !tasks.contains(where: { $0.name == task.name }) { tasks.append(task) } }
+        for table in tables {
+            for task in table.tasks where !tasks.contains(where: { $0.name == task.name }) { tasks.append(task) }
+        }
         self.tasks = tasks
         var methods: [String] = []
         for table in tables { for row in table.rows where !methods.contains(row.method) { methods.append(row.method) } }
@@ -39,12 +41,21 @@ public struct SuiteComparison {
         func delta(_ x: Double?) -> String { x.map { String(format: "%+.1f", $0) } ?? "" }
         var rows: [[String]] = []
         for method in methods {
-            var lines: [(String, [Double?])] = tasks.map { task in (task.name, tables.indices.map { row($0, method)?.accuracy[task.name] }) }
+            var lines: [(String, [Double?])] = tasks.map { task in
+                (task.name, tables.indices.map { row($0, method)?.accuracy[task.name] })
+            }
             var groups: [String] = []
             for table in tables { for group in table.groups where !groups.contains(group) { groups.append(group) } }
-            lines += groups.map { group in ("\(group) mean", tables.indices.map { t in row(t, method).flatMap { tables[t].groupMean($0, group) } }) }
-            lines.append(("mean of group means", tables.indices.map { t in row(t, method).flatMap { tables[t].meanOfGroups($0) } }))
-            lines.append(("mean over tasks", tables.indices.map { t in row(t, method).flatMap { tables[t].meanOfTasks($0) } }))
+            lines += groups.map { group in
+                ("\(group) mean", tables.indices.map { t in row(t, method).flatMap { tables[t].groupMean($0, group) } })
+            }
+            lines.append(
+                (
+                    "mean of group means",
+                    tables.indices.map { t in row(t, method).flatMap { tables[t].meanOfGroups($0) } }
+                ))
+            lines.append(
+                ("mean over tasks", tables.indices.map { t in row(t, method).flatMap { tables[t].meanOfTasks($0) } }))
             for (name, values) in lines {
                 let deltas = values.indices.dropFirst().map { k in values[k].flatMap { b in values[0].map { b - $0 } } }
                 rows.append([method, name] + values.map(text) + deltas.map(delta))

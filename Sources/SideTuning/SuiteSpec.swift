@@ -16,7 +16,9 @@ public struct SuiteTask: Codable, Equatable, Sendable {
     public init(name: String, classes: Int, group: String?, aliases: [String] = []) {
         self.name = name; self.classes = classes; self.group = group; self.aliases = aliases
     }
-    public init(_ task: VTABTask) { self.init(name: task.name, classes: task.classes, group: task.group.rawValue, aliases: task.aliases) }
+    public init(_ task: VTABTask) {
+        self.init(name: task.name, classes: task.classes, group: task.group.rawValue, aliases: task.aliases)
+    }
 }
 
 /// A sweep file that lists tasks (`"tasks": "vtab-1k"`, a list of VTAB-1k names, or objects naming
@@ -40,15 +42,23 @@ public struct SuiteSpec {
         var top = try SpecReader.load(file)
         guard let name = try top.string("name") else { throw top.fail("name", "is required") }
         let tasks = try parseTasks(&top)
-        guard case let data as [String: Any] = top.raw("data"), data["format"] as? String == "vtab", let root = data["root"] as? String else {
-            throw top.fail("data", "a suite needs a 'vtab' data section with its 'root' (the folder holding <task>/train800.txt, …)")
+        guard case let data as [String: Any] = top.raw("data"), data["format"] as? String == "vtab",
+            let root = data["root"] as? String
+        else {
+            throw top.fail(
+                "data",
+                "a suite needs a 'vtab' data section with its 'root' (the folder holding <task>/train800.txt, …)")
         }
         if data["task"] != nil || data["classes"] != nil {
-            throw top.fail("data", "a suite sets each task's 'task' and 'classes' itself; remove them (use 'overrides' for one task)")
+            throw top.fail(
+                "data",
+                "a suite sets each task's 'task' and 'classes' itself; remove them (use 'overrides' for one task)")
         }
         top.mark("overrides")
         let overrides = top.raw("overrides") as? [String: Any] ?? [:]
-        if top.raw("overrides") != nil && !(top.raw("overrides") is [String: Any]) { throw top.fail("overrides", "must be an object of task name → sweep fields") }
+        if top.raw("overrides") != nil && !(top.raw("overrides") is [String: Any]) {
+            throw top.fail("overrides", "must be an object of task name → sweep fields")
+        }
         for key in overrides.keys where !tasks.contains(where: { $0.name == key || $0.aliases.contains(key) }) {
             throw top.fail("overrides", "'\(key)' is not one of the suite's tasks")
         }
@@ -59,17 +69,22 @@ public struct SuiteSpec {
             object["name"] = task.name
             var taskData = data
             // The folder as it exists under the root (the NOAH name or an alias), else the NOAH name.
-            let folder = ([task.name] + task.aliases).first { FileManager.default.fileExists(atPath: (rootPath as NSString).appendingPathComponent($0)) }
+            let folder = ([task.name] + task.aliases).first {
+                FileManager.default.fileExists(atPath: (rootPath as NSString).appendingPathComponent($0))
+            }
             taskData["task"] = folder ?? task.name
             taskData["classes"] = task.classes
             object["data"] = taskData
             if let override = overrides[task.name] ?? task.aliases.lazy.compactMap({ overrides[$0] }).first {
-                guard let fields = override as? [String: Any] else { throw top.fail("overrides", "'\(task.name)' must be an object of sweep fields") }
+                guard let fields = override as? [String: Any] else {
+                    throw top.fail("overrides", "'\(task.name)' must be an object of sweep fields")
+                }
                 object = merged(object, fields)
             }
             return (task, try SweepSpec.parse(SpecReader(file: file, path: "$", object: object)))
         }
-        return SuiteSpec(file: file, name: name, tasks: specs, isVTAB1k: tasks.allSatisfy { VTABTask.named($0.name) != nil })
+        return SuiteSpec(
+            file: file, name: name, tasks: specs, isVTAB1k: tasks.allSatisfy { VTABTask.named($0.name) != nil })
     }
 
     /// `tasks`: "vtab-1k", or a list whose items are VTAB-1k names or `{"name", "classes", "group"}`
@@ -80,7 +95,11 @@ public struct SuiteSpec {
         switch top.raw("tasks") {
         case let word as String where word.lowercased() == "vtab-1k": items = VTABTask.all.map(\.name)
         case let list as [Any] where !list.isEmpty: items = list
-        default: throw top.fail("tasks", "must be \"vtab-1k\" (all 19 tasks) or a non-empty list of VTAB-1k task names and {\"name\", \"classes\", \"group\"} objects")
+        default:
+            throw top.fail(
+                "tasks",
+                "must be \"vtab-1k\" (all 19 tasks) or a non-empty list of VTAB-1k task names and {\"name\", \"classes\", \"group\"} objects"
+            )
         }
         var tasks: [SuiteTask] = []
         for (index, item) in items.enumerated() {
@@ -88,15 +107,23 @@ public struct SuiteSpec {
             switch item {
             case let name as String:
                 guard let known = VTABTask.named(name) else {
-                    throw top.fail("tasks", "unknown VTAB-1k task '\(name)'\(didYouMean(name, among: VTABTask.all.map(\.name))) (tasks: \(VTABTask.all.map(\.name).joined(separator: ", ")); a task of your own is an object {\"name\", \"classes\"})")
+                    throw top.fail(
+                        "tasks",
+                        "unknown VTAB-1k task '\(name)'\(didYouMean(name, among: VTABTask.all.map(\.name))) (tasks: \(VTABTask.all.map(\.name).joined(separator: ", ")); a task of your own is an object {\"name\", \"classes\"})"
+                    )
                 }
                 task = SuiteTask(known)
             case let object as [String: Any]:
                 var r = SpecReader(file: top.file, path: "$.tasks[\(index)]", object: object)
                 // The name is a folder under the data root and under results/<suite>/.
                 guard let name = try r.string("name"), !name.isEmpty, !name.hasPrefix("."), name.count <= 200,
-                      name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-                    throw r.fail("name", r.has("name") ? "must be letters, digits, '-', '_' or '.', not starting with '.'" : "is required (the task's folder under data.root)")
+                    name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+                else {
+                    throw r.fail(
+                        "name",
+                        r.has("name")
+                            ? "must be letters, digits, '-', '_' or '.', not starting with '.'"
+                            : "is required (the task's folder under data.root)")
                 }
                 let known = VTABTask.named(name)
                 guard let classes = try r.integer("classes", minimum: 2, maximum: 1_000_000) ?? known?.classes else {
@@ -104,11 +131,16 @@ public struct SuiteSpec {
                 }
                 let group = try r.string("group") ?? known?.group.rawValue
                 try r.rejectUnknownKeys()
-                task = SuiteTask(name: known?.name ?? name, classes: classes, group: group, aliases: known?.aliases ?? [])
+                task = SuiteTask(
+                    name: known?.name ?? name, classes: classes, group: group, aliases: known?.aliases ?? [])
             default:
-                throw top.fail("tasks", "item \(index) must be a VTAB-1k task name or an object {\"name\", \"classes\", \"group\"}")
+                throw top.fail(
+                    "tasks", "item \(index) must be a VTAB-1k task name or an object {\"name\", \"classes\", \"group\"}"
+                )
             }
-            guard !tasks.contains(where: { $0.name == task.name }) else { throw top.fail("tasks", "'\(task.name)' is listed twice") }
+            guard !tasks.contains(where: { $0.name == task.name }) else {
+                throw top.fail("tasks", "'\(task.name)' is listed twice")
+            }
             tasks.append(task)
         }
         return tasks
@@ -118,8 +150,11 @@ public struct SuiteSpec {
     static func merged(_ base: [String: Any], _ override: [String: Any]) -> [String: Any] {
         var result = base
         for (key, value) in override {
-            if let inner = value as? [String: Any], let old = base[key] as? [String: Any] { result[key] = merged(old, inner) }
-            else { result[key] = value }
+            if let inner = value as? [String: Any], let old = base[key] as? [String: Any] {
+                result[key] = merged(old, inner)
+            } else {
+                result[key] = value
+            }
         }
         return result
     }
@@ -136,9 +171,15 @@ public struct SuiteManifest: Codable, Equatable {
     public var vtab1k: Bool
     public var tasks: [SuiteTask]
 
-    enum CodingKeys: String, CodingKey { case suite, vtab1k = "vtab_1k", tasks }
+    enum CodingKeys: String, CodingKey {
+        case suite
+        case vtab1k = "vtab_1k"
+        case tasks
+    }
 
-    public init(suite: String, vtab1k: Bool, tasks: [SuiteTask]) { self.suite = suite; self.vtab1k = vtab1k; self.tasks = tasks }
+    public init(suite: String, vtab1k: Bool, tasks: [SuiteTask]) {
+        self.suite = suite; self.vtab1k = vtab1k; self.tasks = tasks
+    }
 
     public static let fileName = "suite-manifest.json"
 
@@ -146,13 +187,17 @@ public struct SuiteManifest: Codable, Equatable {
         let path = (directory as NSString).appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do { return try JSONDecoder().decode(SuiteManifest.self, from: data) } catch {
-            throw SpecError(file: path, path: "$", message: "is not a suite manifest as 'hpsweep run' writes it (\(error.localizedDescription))")
+            throw SpecError(
+                file: path, path: "$",
+                message: "is not a suite manifest as 'hpsweep run' writes it (\(error.localizedDescription))")
         }
     }
 
     public func write(directory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try replaceAtomically((directory as NSString).appendingPathComponent(Self.fileName), with: try encoder.encode(self) + Data("\n".utf8))
+        try replaceAtomically(
+            (directory as NSString).appendingPathComponent(Self.fileName),
+            with: try encoder.encode(self) + Data("\n".utf8))
     }
 }

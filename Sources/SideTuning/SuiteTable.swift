@@ -47,24 +47,35 @@ public struct SuiteTable {
         for task in tasks {
             for folder in [task.name] + task.aliases {
                 let path = (directory as NSString).appendingPathComponent("\(folder)/leaderboard.csv")
-                if FileManager.default.fileExists(atPath: path) { boards[task.name] = try LeaderboardFile(path: path, catalogue: SideTuningCatalogue.catalogue); break }
+                if FileManager.default.fileExists(atPath: path) {
+                    boards[task.name] = try LeaderboardFile(path: path, catalogue: SideTuningCatalogue.catalogue); break
+                }
             }
         }
         guard !boards.isEmpty else {
-            throw CompareError(path: directory, message: manifest == nil
-                ? "no VTAB-1k task results under it (expected <task>/leaderboard.csv, as 'hpsweep run SUITE.json' writes)"
-                : "none of the suite's tasks has results yet (expected <task>/leaderboard.csv)")
+            throw CompareError(
+                path: directory,
+                message: manifest == nil
+                    ? "no VTAB-1k task results under it (expected <task>/leaderboard.csv, as 'hpsweep run SUITE.json' writes)"
+                    : "none of the suite's tasks has results yet (expected <task>/leaderboard.csv)")
         }
         let methods = Set(boards.values.flatMap { $0.rows.map { $0.value("method") } }).sorted()
         rows = methods.map { method in
             var accuracy: [String: Double] = [:], gaps: [String: Gap] = [:], params: [Double] = []
             for task in tasks {
                 guard let board = boards[task.name] else { gaps[task.name] = .notRun; continue }
-                let primary = board.objectives?.first ?? SearchSpec.Objective(metric: .valAccuracy, direction: .maximize)
+                let primary =
+                    board.objectives?.first ?? SearchSpec.Objective(metric: .valAccuracy, direction: .maximize)
                 let own = board.rows.filter { $0.value("method") == method }
                 let scored = own.filter { $0.number("test_acc") != nil && $0.number(primary.name) != nil }
                 let sign = primary.direction == .maximize ? -1.0 : 1.0
-                guard let best = scored.min(by: { (sign * $0.number(primary.name)!, $0.value("trial")) < (sign * $1.number(primary.name)!, $1.value("trial")) }) else {
+                guard
+                    let best = scored.min(by: {
+                        (sign * $0.number(primary.name)!, $0.value("trial")) < (
+                            sign * $1.number(primary.name)!, $1.value("trial")
+                        )
+                    })
+                else {
                     let finished = own.contains { $0.value("status") == "finished" }
                     let running = own.contains { ["planned", "paused"].contains($0.value("status")) }
                     gaps[task.name] = own.isEmpty ? .notSearched : finished || running ? .unfinished : .allPruned
@@ -73,7 +84,9 @@ public struct SuiteTable {
                 accuracy[task.name] = 100 * best.number("test_acc")!
                 if let p = best.number("params") { params.append(p) }
             }
-            return Row(method: method, accuracy: accuracy, gaps: gaps, paramsMillions: params.isEmpty ? nil : params.reduce(0, +) / Double(params.count) / 1e6)
+            return Row(
+                method: method, accuracy: accuracy, gaps: gaps,
+                paramsMillions: params.isEmpty ? nil : params.reduce(0, +) / Double(params.count) / 1e6)
         }
     }
 
@@ -114,7 +127,9 @@ public struct SuiteTable {
         rows.flatMap { row in
             Gap.allCases.compactMap { gap in
                 let names = tasks.map(\.name).filter { row.gaps[$0] == gap }
-                return names.isEmpty ? nil : "\(row.method): \(gap.rawValue) on \(names.count == tasks.count && tasks.count > 3 ? "every task" : names.joined(separator: ", "))"
+                return names.isEmpty
+                    ? nil
+                    : "\(row.method): \(gap.rawValue) on \(names.count == tasks.count && tasks.count > 3 ? "every task" : names.joined(separator: ", "))"
             }
         }
     }
@@ -126,14 +141,18 @@ public struct SuiteTable {
 
     public var markdown: String {
         let (header, body) = cells
-        var lines = ["| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
+        var lines = [
+            "| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|",
+        ]
         lines += body.map { "| " + $0.joined(separator: " | ") + " |" }
         return lines.joined(separator: "\n") + "\n"
     }
 
     public var latex: String {
         let (header, body) = cells
-        let escape = { (s: String) in s.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "–", with: "--") }
+        let escape = { (s: String) in
+            s.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "–", with: "--")
+        }
         var lines = ["\\begin{tabular}{l" + String(repeating: "r", count: header.count - 1) + "}", "\\toprule"]
         lines.append(header.map(escape).joined(separator: " & ") + " \\\\")
         lines.append("\\midrule")

@@ -1,17 +1,20 @@
 import Backbone
 import Cache
 import Datasets
-import Sweep
 import Essentials
 import Foundation
 import Numerics
+import Sweep
 import Training
 
 /// The parts of a sweep file that say what to cache: `backbone`, `data` and `cache`
 /// (docs/sweep-spec.md). Paths are relative to the sweep file.
 public struct SweepSpec {
     public struct DataSpec {
-        public enum Source { case vtab(root: String, task: String), numpy(splits: [String: (images: String, labels: String)]) }
+        public enum Source {
+            case vtab(root: String, task: String)
+            case numpy(splits: [String: (images: String, labels: String)])
+        }
         public var source: Source
         public var classes: Int
         public var searchTrain: String, searchEval: String
@@ -53,7 +56,11 @@ public struct SweepSpec {
     public static func load(_ file: String) throws -> SweepSpec {
         let spec = try parse(try SpecReader.load(file))
         if spec.search?.warmStart == .previousTasks {
-            throw SpecError(file: file, path: "$.warm_start", message: "\"previous_tasks\" applies to a suite (a sweep file with 'tasks'); list earlier sweeps' results directories instead")
+            throw SpecError(
+                file: file, path: "$.warm_start",
+                message:
+                    "\"previous_tasks\" applies to a suite (a sweep file with 'tasks'); list earlier sweeps' results directories instead"
+            )
         }
         return spec
     }
@@ -64,8 +71,13 @@ public struct SweepSpec {
         let file = reader.file
         // The name is a folder under the results root: "." or ".." would put a sweep's files in the root or above it.
         guard let name = try top.string("name"), !name.isEmpty, !name.hasPrefix("."), name.count <= 200,
-              name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw top.fail("name", top.has("name") ? "must be letters, digits, '-', '_' or '.', not starting with '.', at most 200 characters" : "is required")
+            name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+        else {
+            throw top.fail(
+                "name",
+                top.has("name")
+                    ? "must be letters, digits, '-', '_' or '.', not starting with '.', at most 200 characters"
+                    : "is required")
         }
         guard var backboneReader = try top.object("backbone") else { throw top.fail("backbone", "is required") }
         let backbone = try parseBackbone(&backboneReader)
@@ -84,7 +96,10 @@ public struct SweepSpec {
         // A tap past the backbone's last block is the file's mistake, found here as `run` would find it.
         if let config = try? backboneConfig.get(), let taps = cache.taps {
             for case .block(let i) in taps where i > config.depth {
-                throw cacheReader.fail("taps", "block \(i) is past the backbone's last (depth \(config.depth): taps 0…\(config.depth) or \"norm\")")
+                throw cacheReader.fail(
+                    "taps",
+                    "block \(i) is past the backbone's last (depth \(config.depth): taps 0…\(config.depth) or \"norm\")"
+                )
             }
         }
         var search: SearchSpec?
@@ -101,8 +116,9 @@ public struct SweepSpec {
         hashed["workers"] = nil
         hashed["memory"] = nil
         hashed["keep_models"] = nil
-        return SweepSpec(file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
-                         contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
+        return SweepSpec(
+            file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
+            contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
     }
 
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
@@ -113,7 +129,9 @@ public struct SweepSpec {
         if let name = try r.string("activation") {
             let names = ViTConfig.Activation.allCases.map(\.rawValue)
             guard let known = ViTConfig.Activation(rawValue: name) else {
-                throw r.fail("activation", "must be \(names.map { "'\($0)'" }.joined(separator: " or "))\(didYouMean(name, among: names))")
+                throw r.fail(
+                    "activation",
+                    "must be \(names.map { "'\($0)'" }.joined(separator: " or "))\(didYouMean(name, among: names))")
             }
             activation = known
         }
@@ -123,28 +141,37 @@ public struct SweepSpec {
             try r.rejectUnknownKeys()
             let path = r.resolvePath(weights)
             guard FileManager.default.fileExists(atPath: path) else {
-                let how = url.map { "download \($0) and save it as \(absolute(path))" }
+                let how =
+                    url.map { "download \($0) and save it as \(absolute(path))" }
                     ?? "see the README's 'Backbone weights' for how to get ViT weights"
                 throw r.fail("weights", "\(path) does not exist: \(how)")
             }
             return .weights(path: path, heads: heads, layerNormEps: eps, imageSize: imageSize, activation: activation)
         }
-        guard let preset = try r.string("random") else { throw r.fail(nil, "needs 'weights' (a checkpoint file) or 'random' (a named config)") }
+        guard let preset = try r.string("random") else {
+            throw r.fail(nil, "needs 'weights' (a checkpoint file) or 'random' (a named config)")
+        }
         guard var config = ViTConfig.preset(named: preset) else {
-            throw r.fail("random", "unknown ViT config '\(preset)' (known: \(ViTConfig.presets.map(\.name).joined(separator: ", ")))")
+            throw r.fail(
+                "random",
+                "unknown ViT config '\(preset)' (known: \(ViTConfig.presets.map(\.name).joined(separator: ", ")))")
         }
         let seed = try r.integer("seed", minimum: 0) ?? 0
         if let heads { config.heads = heads }
         if let eps { config.layerNormEps = eps }
         if let activation { config.activation = activation }
-        if imageSize != nil { throw r.fail("image_size", "applies to weights files (a random backbone's size is its config's)") }
+        if imageSize != nil {
+            throw r.fail("image_size", "applies to weights files (a random backbone's size is its config's)")
+        }
         if let problem = config.inconsistency { throw r.fail(nil, problem) }
         try r.rejectUnknownKeys()
         return .random(config: config, seed: UInt64(seed))
     }
 
     static let imageNetNormalization: (mean: [Float], std: [Float]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-    static let clipNormalization: (mean: [Float], std: [Float]) = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+    static let clipNormalization: (mean: [Float], std: [Float]) = (
+        [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    )
 
     /// `normalization`: the mean/std when the section gives none (ImageNet's, or CLIP's for CLIP weights).
     static func parseData(_ r: inout SpecReader, normalization: (mean: [Float], std: [Float])) throws -> DataSpec {
@@ -157,13 +184,16 @@ public struct SweepSpec {
             let url = try r.string("url")
             let list = (r.resolvePath(root) as NSString).appendingPathComponent("\(task)/train800.txt")
             guard FileManager.default.fileExists(atPath: list) else {
-                let how = url.map { "get the VTAB-1k data (\($0)) and unpack it so that \(absolute(list)) exists" }
+                let how =
+                    url.map { "get the VTAB-1k data (\($0)) and unpack it so that \(absolute(list)) exists" }
                     ?? "unpack VTAB-1k so that \(absolute(list)) exists (docs/sweep-spec.md, 'data')"
                 throw r.fail("root", "no VTAB-1k task '\(task)' under \(r.resolvePath(root)): \(how)")
             }
             source = .vtab(root: r.resolvePath(root), task: task)
         case "numpy":
-            guard let splitsReader = try r.object("splits") else { throw r.fail("splits", "is required for format 'numpy'") }
+            guard let splitsReader = try r.object("splits") else {
+                throw r.fail("splits", "is required for format 'numpy'")
+            }
             var splits: [String: (String, String)] = [:]
             for name in splitsReader.keys {
                 var s = try splitsReader.objectValue(name)
@@ -177,13 +207,17 @@ public struct SweepSpec {
         default:
             throw r.fail("format", r.has("format") ? "must be 'vtab' or 'numpy'" : "is required ('vtab' or 'numpy')")
         }
-        guard let classes = try r.integer("classes", minimum: 2, maximum: 1 << 20) else { throw r.fail("classes", "is required (number of classes)") }
+        guard let classes = try r.integer("classes", minimum: 2, maximum: 1 << 20) else {
+            throw r.fail("classes", "is required (number of classes)")
+        }
         var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
         var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
         let spec = DataSpec(
             source: source, classes: classes,
-            searchTrain: try search.string("train", default: "train800"), searchEval: try search.string("eval", default: "val200"),
-            finalTrain: try final.string("train", default: "train800val200"), finalEval: try final.string("eval", default: "test"),
+            searchTrain: try search.string("train", default: "train800"),
+            searchEval: try search.string("eval", default: "val200"),
+            finalTrain: try final.string("train", default: "train800val200"),
+            finalEval: try final.string("eval", default: "test"),
             mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? normalization.mean,
             std: try r.numbers("std", count: 3)?.map { Float($0) } ?? normalization.std)
         try search.rejectUnknownKeys()
@@ -191,7 +225,10 @@ public struct SweepSpec {
         if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
         if case .numpy(let splits) = source {
             for name in spec.splitNames where splits[name] == nil {
-                throw r.fail("splits", "has no split '\(name)' (named by search/final); it has \(splits.keys.sorted().joined(separator: ", "))")
+                throw r.fail(
+                    "splits",
+                    "has no split '\(name)' (named by search/final); it has \(splits.keys.sorted().joined(separator: ", "))"
+                )
             }
         }
         try r.rejectUnknownKeys()
@@ -200,7 +237,8 @@ public struct SweepSpec {
 
     static func parseCache(_ r: inout SpecReader, data: DataSpec, top: SpecReader) throws -> CacheSpec {
         // An explicit dir is relative to the sweep file; the default is ./.hpsweep-cache where hpsweep runs.
-        let directory = try r.string("dir").map { r.resolvePath($0) }
+        let directory =
+            try r.string("dir").map { r.resolvePath($0) }
             ?? FileManager.default.currentDirectoryPath + "/.hpsweep-cache"
         var spec = CacheSpec(directory: directory)
         switch try r.string("dtype", default: "f16").lowercased() {
@@ -211,28 +249,40 @@ public struct SweepSpec {
         }
         let compute = try r.string("compute", default: "fp32")
         guard let precision = ComputePrecision(rawValue: compute) else {
-            throw r.fail("compute", "must be 'fp32' or 'bf16'\(didYouMean(compute, among: ComputePrecision.allCases.map(\.rawValue)))")
+            throw r.fail(
+                "compute",
+                "must be 'fp32' or 'bf16'\(didYouMean(compute, among: ComputePrecision.allCases.map(\.rawValue)))")
         }
         spec.compute = precision
         if let policy = try r.string("token_policy") {
-            guard let p = TokenPolicy(rawValue: policy) else { throw r.fail("token_policy", "must be 'all', 'all_no_registers', 'cls' or 'mean'") }
+            guard let p = TokenPolicy(rawValue: policy) else {
+                throw r.fail("token_policy", "must be 'all', 'all_no_registers', 'cls' or 'mean'")
+            }
             spec.tokenPolicy = p
         }
         r.mark("taps")
         if let taps = r.raw("taps") {
-            if let word = taps as? String, word == "all" { spec.taps = nil }
-            else if let list = taps as? [Any], !list.isEmpty {
+            if let word = taps as? String, word == "all" {
+                spec.taps = nil
+            } else if let list = taps as? [Any], !list.isEmpty {
                 spec.taps = try list.map { item in
-                    if let n = item as? NSNumber, n.intValue >= 0, n.doubleValue == Double(n.intValue) { return .block(n.intValue) }
+                    if let n = item as? NSNumber, n.intValue >= 0, n.doubleValue == Double(n.intValue) {
+                        return .block(n.intValue)
+                    }
                     if let s = item as? String, let t = Tap(s) { return t }
-                    throw r.fail("taps", "entries must be block indices (0 = embeddings), 'z<i>' or 'norm'; got \(item)")
+                    throw r.fail(
+                        "taps", "entries must be block indices (0 = embeddings), 'z<i>' or 'norm'; got \(item)")
                 }
-            } else { throw r.fail("taps", "must be 'all' or a non-empty list such as [0, 4, 8, 12, \"norm\"]") }
+            } else {
+                throw r.fail("taps", "must be 'all' or a non-empty list such as [0, 4, 8, 12, \"norm\"]")
+            }
         }
         spec.batchSize = try r.integer("batch_size", minimum: 1, maximum: 1 << 16) ?? 32
         r.mark("splits")
         if let splits = r.raw("splits") {
-            guard let names = splits as? [String], !names.isEmpty else { throw r.fail("splits", "must be a non-empty list of split names") }
+            guard let names = splits as? [String], !names.isEmpty else {
+                throw r.fail("splits", "must be a non-empty list of split names")
+            }
             for name in names where !data.splitNames.contains(name) {
                 throw r.fail("splits", "'\(name)' is not one of the data splits \(data.splitNames)")
             }
@@ -271,6 +321,7 @@ public struct SweepSpec {
 
 /// `path` made absolute against the working directory (for instructions that say where to put a file).
 func absolute(_ path: String) -> String {
-    let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    let full =
+        path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
     return (full as NSString).standardizingPath
 }

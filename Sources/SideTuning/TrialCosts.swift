@@ -12,13 +12,17 @@ public struct TrialCosts {
 
     /// Nil when the settings do not fit the backbone (the trial then fails with that reason).
     /// `cacheTokens`: tokens per example in the cache (1 when it keeps only the class token).
-    public init?(settings: TrialSettings, width: Int, depth: Int, heads: Int, cacheTokens: Int, classes: Int, trainExamples: Int) {
+    public init?(
+        settings: TrialSettings, width: Int, depth: Int, heads: Int, cacheTokens: Int, classes: Int, trainExamples: Int
+    ) {
         guard settings.problem(width: width, depth: depth, backboneHeads: heads) == nil else { return nil }
         let network = settings.makeNetwork(width: width, depth: depth, backboneHeads: heads, classes: classes)
         if cacheTokens == 1 && !network.classTokenOnly { return nil }
         network.expectTokens(cacheTokens)
         params = network.trainableParameterCount
-        memoryBytes = TrialTrainer.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: cacheTokens, width: width, shards: settings.effectiveShards)
+        memoryBytes = TrialTrainer.memoryBytes(
+            network: network, batch: settings.batchSize, cacheTokens: cacheTokens, width: width,
+            shards: settings.effectiveShards)
         flops = 3 * network.forwardFLOPsPerExample * Double(trainExamples) * Double(settings.epochs)
     }
 
@@ -31,7 +35,9 @@ public struct TrialCosts {
             case .peakMemory: value = Double(memoryBytes)
             default: value = flops
             }
-            if value > constraint.maximum { return "\(constraint.metric.rawValue) \(format(value)) breaks the constraint '\(constraint.text)'" }
+            if value > constraint.maximum {
+                return "\(constraint.metric.rawValue) \(format(value)) breaks the constraint '\(constraint.text)'"
+            }
         }
         return nil
     }

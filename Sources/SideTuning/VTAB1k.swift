@@ -1,7 +1,11 @@
 /// The 19 tasks of VTAB-1k (Zhai et al. 2019) as side-tuning papers report them: name (the folder in
 /// the NOAH/FacT layout, `<root>/<task>/`), class count, group, and the other names the task goes by.
 public struct VTABTask: Sendable {
-    public enum Group: String, CaseIterable, Sendable { case natural = "Natural", specialized = "Specialized", structured = "Structured" }
+    public enum Group: String, CaseIterable, Sendable {
+        case natural = "Natural"
+        case specialized = "Specialized"
+        case structured = "Structured"
+    }
     public let name: String
     public let classes: Int
     public let group: Group

@@ -40,7 +40,7 @@ public struct Comparison {
 
     public struct SeedTest {
         public let configuration: Configuration
-        public let file: Int                // compared with file 0
+        public let file: Int  // compared with file 0
         public let pairs: Int
         public let test: Statistics.TTest?  // nil: not enough seeds
     }
@@ -65,7 +65,7 @@ public struct Comparison {
     /// Hyperparameters whose value differs between configurations (the table's columns).
     public let varying: [String]
     public let configurations: [Configuration]
-    public let cells: [[Configuration: Cell]]          // [file][configuration]
+    public let cells: [[Configuration: Cell]]  // [file][configuration]
     public let trialIDs: [[Configuration: [String]]]
     public let best: [Best]
     public let seedTests: [SeedTest]
@@ -73,7 +73,7 @@ public struct Comparison {
     /// the primary objective (nil when fewer than 3 are shared).
     public let acrossConfigurations: [(file: Int, shared: Int, test: Statistics.TTest?)]
     public let fronts: [[Configuration]]
-    public let frontPoints: [[[Double]]]                // minimisation form, per file
+    public let frontPoints: [[[Double]]]  // minimisation form, per file
     public let hypervolumes: [Double]
     public let relations: [FrontRelation]
     public let reference: String
@@ -83,44 +83,60 @@ public struct Comparison {
     public let ignored: [String]
     public let suggestedIgnores: [String]
 
-    public init(files: [LeaderboardFile], objectives requested: [SearchSpec.Objective]? = nil, ignoring: [String] = []) throws {
+    public init(files: [LeaderboardFile], objectives requested: [SearchSpec.Objective]? = nil, ignoring: [String] = [])
+        throws
+    {
         precondition(files.count >= 1, "Comparison needs files")
         self.files = files
         let catalogue = files[0].catalogue
         var notes: [String] = []
         let fileObjectives = files.map { $0.objectives }
-        let chosen = requested ?? fileObjectives.compactMap { $0 }.first
-            ?? [SearchSpec.Objective(metric: .valAccuracy, direction: .maximize), SearchSpec.Objective(metric: .params, direction: .minimize)]
+        let chosen =
+            requested ?? fileObjectives.compactMap { $0 }.first
+            ?? [
+                SearchSpec.Objective(metric: .valAccuracy, direction: .maximize),
+                SearchSpec.Objective(metric: .params, direction: .minimize),
+            ]
         for (file, objectives) in zip(files, fileObjectives) {
             if let objectives, objectives != chosen {
-                notes.append("\((file.path as NSString).lastPathComponent) in \((file.path as NSString).deletingLastPathComponent) was swept on \(objectives.map(\.name).joined(separator: ", ")); comparing on \(chosen.map(\.name).joined(separator: ", "))")
+                notes.append(
+                    "\((file.path as NSString).lastPathComponent) in \((file.path as NSString).deletingLastPathComponent) was swept on \(objectives.map(\.name).joined(separator: ", ")); comparing on \(chosen.map(\.name).joined(separator: ", "))"
+                )
             }
             for column in chosen.map(\.name) where !file.columns.contains(column) {
                 throw CompareError(path: file.path, message: "has no column '\(column)' to compare on")
             }
             let missingHyper = catalogue.names.filter { file.missingColumns.contains($0) }
             if !missingHyper.isEmpty {
-                notes.append("\(file.path) has no column \(missingHyper.joined(separator: ", ")): taken as the default value")
+                notes.append(
+                    "\(file.path) has no column \(missingHyper.joined(separator: ", ")): taken as the default value")
             }
         }
         // Results differ in the last bits between BLAS kernels (and so do trajectories after a while).
         let kernels = files.map { file in Set(file.rows.map { $0.value("blas") }.filter { !$0.isEmpty }) }
         if files.count > 1, Set(kernels).count > 1 {
-            let listed = zip(files.indices, kernels).map { "[\($0 + 1)] \($1.isEmpty ? "unknown" : $1.sorted().joined(separator: " + "))" }
-            notes.append("the files ran on different BLAS kernels (\(listed.joined(separator: ", "))): values differ in the last bits between kernels, so small differences are not the change alone")
+            let listed = zip(files.indices, kernels).map {
+                "[\($0 + 1)] \($1.isEmpty ? "unknown" : $1.sorted().joined(separator: " + "))"
+            }
+            notes.append(
+                "the files ran on different BLAS kernels (\(listed.joined(separator: ", "))): values differ in the last bits between kernels, so small differences are not the change alone"
+            )
         }
         objectives = chosen
         hyperparameters = catalogue.names
 
         var cells = [[Configuration: Cell]](repeating: [:], count: files.count)
         var ids = [[Configuration: [String]]](repeating: [:], count: files.count)
-        var singles = [[(trial: String, configuration: Configuration, vector: [Double])]](repeating: [], count: files.count)
+        var singles = [[(trial: String, configuration: Configuration, vector: [Double])]](
+            repeating: [], count: files.count)
         var all = Set<Configuration>()
         for (f, file) in files.enumerated() {
             var unusable = 0
             defer {
                 if unusable > 0 {
-                    notes.append("\(file.path): \(unusable) finished row\(unusable == 1 ? " has" : "s have") a missing, non-numeric or infinite \(chosen.map(\.name).joined(separator: "/")) value: left out of every figure")
+                    notes.append(
+                        "\(file.path): \(unusable) finished row\(unusable == 1 ? " has" : "s have") a missing, non-numeric or infinite \(chosen.map(\.name).joined(separator: "/")) value: left out of every figure"
+                    )
                 }
             }
             for row in file.rows where row.value("status") == "finished" {
@@ -131,7 +147,8 @@ public struct Comparison {
                 }
                 if vector.contains(where: { !$0.isFinite }) { unusable += 1; continue }
                 var seed = row.value("seed")
-                if cells[f][configuration]?.bySeed[seed] != nil { seed += "'" + row.value("trial") }   // a repeated seed: keep both
+                // A repeated seed: keep both.
+                if cells[f][configuration]?.bySeed[seed] != nil { seed += "'" + row.value("trial") }
                 cells[f][configuration, default: Cell()].bySeed[seed] = vector
                 ids[f][configuration, default: []].append(row.value("trial"))
                 singles[f].append((row.value("trial"), configuration, vector))
@@ -144,29 +161,42 @@ public struct Comparison {
         var suggestions: [String] = []
         for (i, name) in catalogue.names.enumerated() where !ignoring.contains(name) {
             let first = Set(cells[0].keys.map { $0.values[i] }.filter { !$0.isEmpty })
-            if !first.isEmpty, cells.dropFirst().contains(where: { other in
-                let values = Set(other.keys.map { $0.values[i] }.filter { !$0.isEmpty })
-                return !values.isEmpty && values.isDisjoint(with: first)
-            }) { suggestions.append(name) }
+            if !first.isEmpty,
+                cells.dropFirst().contains(where: { other in
+                    let values = Set(other.keys.map { $0.values[i] }.filter { !$0.isEmpty })
+                    return !values.isEmpty && values.isDisjoint(with: first)
+                })
+            {
+                suggestions.append(name)
+            }
         }
         suggestedIgnores = suggestions
         self.cells = cells
         trialIDs = ids
         // A hyperparameter is a column when some method's configurations differ in it.
         let byMethod = Dictionary(grouping: all, by: \.method)
-        varying = hyperparameters.enumerated().filter { (i, _) in byMethod.values.contains { Set($0.map { $0.values[i] }).count > 1 } }.map(\.element)
+        varying = hyperparameters.enumerated().filter { (i, _) in
+            byMethod.values.contains { Set($0.map { $0.values[i] }).count > 1 }
+        }.map(\.element)
         self.notes = notes
 
         var best: [Best] = []
         for f in files.indices {
             for j in chosen.indices {
-                guard let (configuration, cell) = cells[f].min(by: { ($0.value.mean(j), $0.key) < ($1.value.mean(j), $1.key) }) else { continue }
+                guard
+                    let (configuration, cell) = cells[f].min(by: {
+                        ($0.value.mean(j), $0.key) < ($1.value.mean(j), $1.key)
+                    })
+                else { continue }
                 let value = cell.mean(j)
                 let single = singles[f].min { ($0.vector[j], $0.trial) < ($1.vector[j], $1.trial) }!
                 let orient = { (x: Double) in chosen[j].direction == .maximize ? -x : x }
-                best.append(Best(file: f, objective: j, value: orient(value), seeds: cell.bySeed.count, trials: ids[f][configuration]!.sorted(),
-                                 configuration: configuration, bestTrial: single.trial, bestTrialValue: orient(single.vector[j]),
-                                 bestTrialConfiguration: single.configuration))
+                best.append(
+                    Best(
+                        file: f, objective: j, value: orient(value), seeds: cell.bySeed.count,
+                        trials: ids[f][configuration]!.sorted(),
+                        configuration: configuration, bestTrial: single.trial, bestTrialValue: orient(single.vector[j]),
+                        bestTrialConfiguration: single.configuration))
             }
         }
         self.best = best
@@ -181,8 +211,11 @@ public struct Comparison {
                 let shared = Set(a.bySeed.keys).intersection(b.bySeed.keys).sorted()
                 guard a.bySeed.count > 1 || b.bySeed.count > 1 else { continue }
                 let sign = chosen[0].direction == .maximize ? -1.0 : 1.0
-                seedTests.append(SeedTest(configuration: configuration, file: f, pairs: shared.count,
-                                          test: Statistics.pairedTTest(shared.map { sign * a.bySeed[$0]![0] }, shared.map { sign * b.bySeed[$0]![0] })))
+                seedTests.append(
+                    SeedTest(
+                        configuration: configuration, file: f, pairs: shared.count,
+                        test: Statistics.pairedTTest(
+                            shared.map { sign * a.bySeed[$0]![0] }, shared.map { sign * b.bySeed[$0]![0] })))
             }
             let sign = chosen[0].direction == .maximize ? -1.0 : 1.0
             across.append((f, meansA.count, Statistics.pairedTTest(meansA.map { sign * $0 }, meansB.map { sign * $0 })))
@@ -207,11 +240,17 @@ public struct Comparison {
             let (normalisedFront, _) = Leaderboard.normalised(front, all: everything, objectives: chosen)
             return hypervolumeOf(normalisedFront, referencePoint)
         }
-        reference = "common to all files: maximised objectives at 0, minimised ones at 1.1 × their largest value on any file's front"
+        reference =
+            "common to all files: maximised objectives at 0, minimised ones at 1.1 × their largest value on any file's front"
         var relations: [FrontRelation] = []
-        for a in files.indices { for b in files.indices where b > a {
-            relations.append(FrontRelation(a: a, b: b, coverageAB: Self.coverage(points[a], points[b]), coverageBA: Self.coverage(points[b], points[a])))
-        } }
+        for a in files.indices {
+            for b in files.indices where b > a {
+                relations.append(
+                    FrontRelation(
+                        a: a, b: b, coverageAB: Self.coverage(points[a], points[b]),
+                        coverageBA: Self.coverage(points[b], points[a])))
+            }
+        }
         self.relations = relations
     }
 
@@ -222,12 +261,15 @@ public struct Comparison {
         return Double(covered) / Double(b.count)
     }
 
-    static func configuration(of row: LeaderboardFile.Row, in file: LeaderboardFile, ignoring: Set<String>) -> Configuration {
+    static func configuration(of row: LeaderboardFile.Row, in file: LeaderboardFile, ignoring: Set<String>)
+        -> Configuration
+    {
         let method = row.value("method")
         let values = file.catalogue.hyperparameters.map { parameter -> String in
             guard parameter.applies(to: method), !ignoring.contains(parameter.name) else { return "" }
-            let text = file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.absentValue.description
-            if let x = Double(text) { return ParameterValue.number(x).description }   // 1e-3 and 0.001 are one value
+            let text =
+                file.columns.contains(parameter.name) ? row.value(parameter.name) : parameter.absentValue.description
+            if let x = Double(text) { return ParameterValue.number(x).description }  // 1e-3 and 0.001 are one value
             return text
         }
         return Configuration(method: method, values: values)
@@ -256,7 +298,11 @@ public struct Comparison {
 
     public var alignedRows: [[String]] {
         configurations.map { c in
-            var row = [c.method] + varying.map { name in let v = value(c, name); return Double(v).map { format($0) } ?? v }
+            var row =
+                [c.method]
+                + varying.map { name in
+                    let v = value(c, name); return Double(v).map { format($0) } ?? v
+                }
             for f in files.indices {
                 let cell = cells[f][c]
                 row.append(String(cell?.bySeed.count ?? 0))
@@ -267,7 +313,11 @@ public struct Comparison {
             }
             for f in files.indices.dropFirst() {
                 for j in objectives.indices {
-                    if let a = cells[0][c], let b = cells[f][c] { row.append(format(display(j, b.mean(j)) - display(j, a.mean(j)))) } else { row.append("") }
+                    if let a = cells[0][c], let b = cells[f][c] {
+                        row.append(format(display(j, b.mean(j)) - display(j, a.mean(j))))
+                    } else {
+                        row.append("")
+                    }
                 }
             }
             return row

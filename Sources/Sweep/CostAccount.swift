@@ -33,7 +33,8 @@ public struct CostAccount {
             usual += images * (perImage ?? 0) + result.trainSeconds
             if let final = r.finalSeconds {
                 side += final
-                let finalImages = Double(result.epochsRun) * (basis?["final_train_images"] ?? 0) + (basis?["final_eval_images"] ?? 0)
+                let finalImages =
+                    Double(result.epochsRun) * (basis?["final_train_images"] ?? 0) + (basis?["final_eval_images"] ?? 0)
                 usual += finalImages * (perImage ?? 0) + final
             }
         }
@@ -44,16 +45,26 @@ public struct CostAccount {
     /// One paragraph for people.
     public var description: String {
         guard let backbone = backboneSeconds, let total = totalSeconds, let usual = usualSeconds else {
-            return String(format: "side networks %.1f s over %d trials (the cache's build time is unknown: it was built before hpsweep recorded it, or imported)", sideNetSeconds, trials)
+            return String(
+                format:
+                    "side networks %.1f s over %d trials (the cache's build time is unknown: it was built before hpsweep recorded it, or imported)",
+                sideNetSeconds, trials)
         }
-        return String(format: "backbone once (the cache) %.1f s, amortised %.2f s per trial; side networks %.1f s over %d trials; total %.1f s. The usual approach (the backbone in every trial's every epoch) would take about %.0f s: %.1f× as long.",
-                      backbone, backbone / Double(max(trials, 1)), sideNetSeconds, trials, total, usual, usual / max(total, 1e-9))
+        return String(
+            format:
+                "backbone once (the cache) %.1f s, amortised %.2f s per trial; side networks %.1f s over %d trials; total %.1f s. The usual approach (the backbone in every trial's every epoch) would take about %.0f s: %.1f× as long.",
+            backbone, backbone / Double(max(trials, 1)), sideNetSeconds, trials, total, usual, usual / max(total, 1e-9))
     }
 
     public var json: [String: Any] {
-        var d: [String: Any] = ["side_net_seconds": sideNetSeconds, "trials": trials,
-                                "method": "usual = sum over trials of epochs x (train + eval images) x cache seconds per image + the trial's own seconds"]
-        if let b = backboneSeconds { d["backbone_seconds"] = b; d["amortised_backbone_seconds_per_trial"] = b / Double(max(trials, 1)) }
+        var d: [String: Any] = [
+            "side_net_seconds": sideNetSeconds, "trials": trials,
+            "method":
+                "usual = sum over trials of epochs x (train + eval images) x cache seconds per image + the trial's own seconds",
+        ]
+        if let b = backboneSeconds {
+            d["backbone_seconds"] = b; d["amortised_backbone_seconds_per_trial"] = b / Double(max(trials, 1))
+        }
         if let t = totalSeconds { d["total_seconds"] = t }
         if let u = usualSeconds { d["usual_approach_seconds_estimate"] = u }
         return d

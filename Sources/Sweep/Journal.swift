@@ -7,23 +7,29 @@ public struct JournalError: Error, CustomStringConvertible {
     public let line: Int?
     public let message: String
     public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(message)" }
-    public init(path: String, line: Int?, message: String) { self.path = path; self.line = line; self.message = message }
+    public init(path: String, line: Int?, message: String) {
+        self.path = path; self.line = line; self.message = message
+    }
 
     /// The sweep file changed in ways that make the journal's trials and new ones incomparable.
     static func incomparableChange(journal: String, file: String, changes: [String]) -> JournalError {
-        JournalError(path: journal, line: nil, message: """
-            \(file) changed in ways that make its old and new trials incomparable (\(changes.joined(separator: "; "))); \
-            extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over \
-            (the old results are moved aside)
-            """)
+        JournalError(
+            path: journal, line: nil,
+            message: """
+                \(file) changed in ways that make its old and new trials incomparable (\(changes.joined(separator: "; "))); \
+                extend a sweep only through methods, space, trials, seeds or final_top, or rerun with --fresh to start over \
+                (the old results are moved aside)
+                """)
     }
 
     /// The journal predates recorded sweep files and was written for another one.
     static func otherSpec(journal: String, file: String, journaled: String, now: String) -> JournalError {
-        JournalError(path: journal, line: nil, message: """
-            was written for a different version of \(file) (spec hash \(journaled.prefix(12)), now \(now.prefix(12))); \
-            rerun with --fresh to start over (the old results are moved aside)
-            """)
+        JournalError(
+            path: journal, line: nil,
+            message: """
+                was written for a different version of \(file) (spec hash \(journaled.prefix(12)), now \(now.prefix(12))); \
+                rerun with --fresh to start over (the old results are moved aside)
+                """)
     }
 }
 
@@ -39,12 +45,14 @@ public final class Journal {
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }()
     static let decoder: JSONDecoder = {
         let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return d
     }()
 
@@ -54,11 +62,16 @@ public final class Journal {
         if let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") {
             let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
             guard truncate(path, off_t(keep)) == 0 else {
-                throw JournalError(path: path, line: nil, message: "cannot cut off the torn last line: \(String(cString: strerror(errno)))")
+                throw JournalError(
+                    path: path, line: nil,
+                    message: "cannot cut off the torn last line: \(String(cString: strerror(errno)))")
             }
         }
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot open for appending: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw JournalError(
+                path: path, line: nil, message: "cannot open for appending: \(String(cString: strerror(errno)))")
+        }
     }
 
     deinit { close(fd) }
@@ -107,7 +120,7 @@ public final class Journal {
     static func line(_ event: JournalEvent) throws -> Data {
         var json = try encoder.encode(event)
         let crc = json.withUnsafeBytes { CRC32.of($0) }
-        json.removeLast()   // the closing brace
+        json.removeLast()  // the closing brace
         json.append(contentsOf: Array(String(format: ",\"crc32\":\"%08x\"}\n", crc).utf8))
         return json
     }
@@ -116,28 +129,39 @@ public final class Journal {
     /// that is sound JSON holds none (a field its kind needs is missing or of another type, or the kind is
     /// unknown). Damage (a CRC that does not match, or not JSON) is an error.
     static func parse(_ line: Data, path: String, lineNumber: Int) throws -> Result<JournalEvent, JournalError> {
-        let suffix = 20   // ,"crc32":"xxxxxxxx"}
-        if line.count > suffix, line[line.endIndex - suffix..<line.endIndex - 10].elementsEqual(Array(",\"crc32\":\"".utf8)) {
+        let suffix = 20  // ,"crc32":"xxxxxxxx"}
+        if line.count > suffix,
+            line[line.endIndex - suffix..<line.endIndex - 10].elementsEqual(Array(",\"crc32\":\"".utf8))
+        {
             var body = Data(line[line.startIndex..<line.endIndex - suffix])
             body.append(UInt8(ascii: "}"))
             let stored = String(decoding: line[line.endIndex - 10..<line.endIndex - 2], as: UTF8.self)
             let computed = String(format: "%08x", body.withUnsafeBytes { CRC32.of($0) })
             guard stored == computed else {
-                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (CRC-32 \(computed), the line says \(stored)); the sweep cannot resume from it")
+                throw JournalError(
+                    path: path, line: lineNumber,
+                    message:
+                        "corrupt journal line (CRC-32 \(computed), the line says \(stored)); the sweep cannot resume from it"
+                )
             }
         }
         do { return .success(try decoder.decode(JournalEvent.self, from: line)) } catch {
             guard (try? JSONSerialization.jsonObject(with: line)) is [String: Any] else {
-                throw JournalError(path: path, line: lineNumber, message: "corrupt journal line (not JSON); the sweep cannot resume from it")
+                throw JournalError(
+                    path: path, line: lineNumber,
+                    message: "corrupt journal line (not JSON); the sweep cannot resume from it")
             }
-            let why = (error as? UndecodableEvent)?.description ?? "a line that is not a journal event (\(decodingPath(error)))"
+            let why =
+                (error as? UndecodableEvent)?.description
+                ?? "a line that is not a journal event (\(decodingPath(error)))"
             return .failure(JournalError(path: path, line: lineNumber, message: "skipped \(why)"))
         }
     }
 
     private static func decodingPath(_ error: Error) -> String {
         switch error as? DecodingError {
-        case .keyNotFound(let key, let context)?: (context.codingPath + [key]).map(\.stringValue).joined(separator: ".") + " missing"
+        case .keyNotFound(let key, let context)?:
+            (context.codingPath + [key]).map(\.stringValue).joined(separator: ".") + " missing"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
             context.codingPath.map(\.stringValue).joined(separator: ".") + ": " + context.debugDescription
         default: "\(error)"
@@ -154,7 +178,9 @@ public final class Journal {
 
     /// The events of the complete lines of `data` (line numbers from `firstLine`, for errors), and
     /// how many bytes and lines they took: a final line without its newline is left for later.
-    static func parseLines(_ data: Data, path: String, firstLine: Int) throws -> (contents: JournalContents, bytes: Int, lines: Int) {
+    static func parseLines(_ data: Data, path: String, firstLine: Int) throws -> (
+        contents: JournalContents, bytes: Int, lines: Int
+    ) {
         var contents = JournalContents()
         var lineNumber = firstLine - 1
         var start = data.startIndex
@@ -177,7 +203,9 @@ public final class Journal {
 public struct JournalContents {
     public var events: [JournalEvent] = []
     public var undecodable: [JournalError] = []
-    public init(events: [JournalEvent] = [], undecodable: [JournalError] = []) { self.events = events; self.undecodable = undecodable }
+    public init(events: [JournalEvent] = [], undecodable: [JournalError] = []) {
+        self.events = events; self.undecodable = undecodable
+    }
     mutating func append(_ other: JournalContents) {
         events += other.events
         undecodable += other.undecodable
@@ -210,7 +238,9 @@ public final class JournalFollower {
     public func newEvents(rescan: Bool = false) throws -> JournalContents {
         var contents = JournalContents()
         let now = DispatchTime.now()
-        if rescan || handles.isEmpty || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds {
+        if rescan || handles.isEmpty
+            || Double(now.uptimeNanoseconds - listedAt.uptimeNanoseconds) / 1e9 >= rescanSeconds
+        {
             listedAt = now
             for path in Journal.files(in: directory) where handles[path] == nil {
                 if let handle = FileHandle(forReadingAtPath: path) { handles[path] = handle }

@@ -75,7 +75,8 @@ public struct Reporter: Equatable {
     public var version: String?
     public var cpu: String?
     public var blas: String?
-    public init(lease: Int? = nil, host: String? = nil, version: String? = nil, cpu: String? = nil, blas: String? = nil) {
+    public init(lease: Int? = nil, host: String? = nil, version: String? = nil, cpu: String? = nil, blas: String? = nil)
+    {
         self.lease = lease; self.host = host; self.version = version; self.cpu = cpu; self.blas = blas
     }
 }
@@ -115,8 +116,10 @@ public struct TrialPlan: Equatable {
     /// The trial's content key (TrialKey.hex); absent in the oldest journals, where it is the trial id.
     public var key: String?
 
-    public init(trial: String, generation: Int, config: Int, method: String, params: [String: ParameterValue], seed: Int,
-                trialSeed: UInt64, key: String?, time: Double = Date().timeIntervalSince1970) {
+    public init(
+        trial: String, generation: Int, config: Int, method: String, params: [String: ParameterValue], seed: Int,
+        trialSeed: UInt64, key: String?, time: Double = Date().timeIntervalSince1970
+    ) {
         self.time = time; self.trial = trial; self.generation = generation; self.config = config; self.method = method
         self.params = params; self.seed = seed; self.trialSeed = trialSeed; self.key = key
     }
@@ -142,7 +145,10 @@ public struct TrialStart: Equatable {
     public var lease: Int?
     public var host: String?
 
-    public init(trial: String, towards: Int?, lease: Int? = nil, host: String? = nil, time: Double = Date().timeIntervalSince1970) {
+    public init(
+        trial: String, towards: Int?, lease: Int? = nil, host: String? = nil,
+        time: Double = Date().timeIntervalSince1970
+    ) {
         self.time = time; self.trial = trial; self.towards = towards; self.lease = lease; self.host = host
     }
 }
@@ -168,8 +174,10 @@ public struct StretchOutcome: Equatable {
     public var modelFile: String?
     public var reporter: Reporter
 
-    public init(trial: String, result: TrialResult, rung: Int? = nil, modelFile: String? = nil, reporter: Reporter = Reporter(),
-                time: Double = Date().timeIntervalSince1970) {
+    public init(
+        trial: String, result: TrialResult, rung: Int? = nil, modelFile: String? = nil, reporter: Reporter = Reporter(),
+        time: Double = Date().timeIntervalSince1970
+    ) {
         self.time = time; self.trial = trial; self.result = result; self.rung = rung; self.modelFile = modelFile
         self.reporter = reporter
     }
@@ -181,7 +189,9 @@ public struct TrialFailure: Equatable {
     public var error: String
     public var reporter: Reporter
 
-    public init(trial: String, error: String, reporter: Reporter = Reporter(), time: Double = Date().timeIntervalSince1970) {
+    public init(
+        trial: String, error: String, reporter: Reporter = Reporter(), time: Double = Date().timeIntervalSince1970
+    ) {
         self.time = time; self.trial = trial; self.error = error; self.reporter = reporter
     }
 }
@@ -209,9 +219,13 @@ public struct FinalScore: Equatable {
     public var modelFile: String?
     public var reporter: Reporter
 
-    public init(trial: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?, modelFile: String?,
-                reporter: Reporter = Reporter(), time: Double = Date().timeIntervalSince1970) {
-        self.time = time; self.trial = trial; self.testAccuracy = testAccuracy; self.testLoss = testLoss; self.confusion = confusion
+    public init(
+        trial: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
+        modelFile: String?,
+        reporter: Reporter = Reporter(), time: Double = Date().timeIntervalSince1970
+    ) {
+        self.time = time; self.trial = trial; self.testAccuracy = testAccuracy; self.testLoss = testLoss;
+        self.confusion = confusion
         self.result = result; self.modelFile = modelFile; self.reporter = reporter
     }
 }

@@ -40,11 +40,26 @@ struct JournalLineFields: Codable {
     var warmStart: WarmStart?
 
     enum CodingKeys: String, CodingKey {
-        case event, time, trial, specSha256 = "spec_sha256", hpsweepVersion = "hpsweep_version", cacheKey = "cache_key"
-        case sweepName = "sweep_name", specFile = "spec_file", objectives, trialsPlanned = "trials_planned", spec, revision
-        case key, costBasis = "cost_basis", host, lease, version, cpu, blas
-        case generation, config, method, params, seed, trialSeed = "trial_seed", epochs, record, result, error
-        case testAcc = "test_acc", testLoss = "test_loss", modelFile = "model_file", confusion, warmStart = "warm_start"
+        case event, time, trial
+        case specSha256 = "spec_sha256"
+        case hpsweepVersion = "hpsweep_version"
+        case cacheKey = "cache_key"
+        case sweepName = "sweep_name"
+        case specFile = "spec_file"
+        case objectives
+        case trialsPlanned = "trials_planned"
+        case spec, revision
+        case key
+        case costBasis = "cost_basis"
+        case host, lease, version, cpu, blas
+        case generation, config, method, params, seed
+        case trialSeed = "trial_seed"
+        case epochs, record, result, error
+        case testAcc = "test_acc"
+        case testLoss = "test_loss"
+        case modelFile = "model_file"
+        case confusion
+        case warmStart = "warm_start"
     }
 
     init(_ event: String, time: Double, trial: String?) {
@@ -52,7 +67,9 @@ struct JournalLineFields: Codable {
     }
 
     mutating func set(_ reporter: Reporter) {
-        (lease, host, version, cpu, blas) = (reporter.lease, reporter.host, reporter.version, reporter.cpu, reporter.blas)
+        (lease, host, version, cpu, blas) = (
+            reporter.lease, reporter.host, reporter.version, reporter.cpu, reporter.blas
+        )
     }
 
     var reporter: Reporter { Reporter(lease: lease, host: host, version: version, cpu: cpu, blas: blas) }
@@ -89,28 +106,41 @@ extension JournalEvent: Codable {
         case "warm_start":
             self = .warmStart(try need(f.warmStart, "warm_start"), time: time)
         case "planned":
-            self = .planned(TrialPlan(trial: try need(f.trial, "trial"), generation: try need(f.generation, "generation"),
-                                      config: try need(f.config, "config"), method: try need(f.method, "method"),
-                                      params: try need(f.params, "params"), seed: try need(f.seed, "seed"),
-                                      trialSeed: try need(f.trialSeed, "trial_seed"), key: f.key, time: time))
+            self = .planned(
+                TrialPlan(
+                    trial: try need(f.trial, "trial"), generation: try need(f.generation, "generation"),
+                    config: try need(f.config, "config"), method: try need(f.method, "method"),
+                    params: try need(f.params, "params"), seed: try need(f.seed, "seed"),
+                    trialSeed: try need(f.trialSeed, "trial_seed"), key: f.key, time: time))
         case "rejected":
-            self = .rejected(TrialRejection(trial: try need(f.trial, "trial"), reason: try need(f.error, "error"), costs: f.result, time: time))
+            self = .rejected(
+                TrialRejection(
+                    trial: try need(f.trial, "trial"), reason: try need(f.error, "error"), costs: f.result, time: time))
         case "started":
-            self = .started(TrialStart(trial: try need(f.trial, "trial"), towards: f.epochs, lease: f.lease, host: f.host, time: time))
+            self = .started(
+                TrialStart(
+                    trial: try need(f.trial, "trial"), towards: f.epochs, lease: f.lease, host: f.host, time: time))
         case "epoch":
-            self = .epoch(TrialEpoch(trial: try need(f.trial, "trial"), record: try need(f.record, "record"), time: time))
+            self = .epoch(
+                TrialEpoch(trial: try need(f.trial, "trial"), record: try need(f.record, "record"), time: time))
         case "rung", "finished", "diverged":
-            let outcome = StretchOutcome(trial: try need(f.trial, "trial"), result: try need(f.result, "result"), rung: f.epochs,
-                                       modelFile: f.modelFile, reporter: f.reporter, time: time)
+            let outcome = StretchOutcome(
+                trial: try need(f.trial, "trial"), result: try need(f.result, "result"), rung: f.epochs,
+                modelFile: f.modelFile, reporter: f.reporter, time: time)
             self = f.event == "rung" ? .rung(outcome) : f.event == "finished" ? .finished(outcome) : .diverged(outcome)
         case "failed":
-            self = .failed(TrialFailure(trial: try need(f.trial, "trial"), error: try need(f.error, "error"), reporter: f.reporter, time: time))
+            self = .failed(
+                TrialFailure(
+                    trial: try need(f.trial, "trial"), error: try need(f.error, "error"), reporter: f.reporter,
+                    time: time))
         case "pruned":
             self = .pruned(TrialPruning(trial: try need(f.trial, "trial"), rung: f.epochs, time: time))
         case "final":
-            self = .final(FinalScore(trial: try need(f.trial, "trial"), testAccuracy: try need(f.testAcc, "test_acc"),
-                                     testLoss: try need(f.testLoss, "test_loss"), confusion: f.confusion, result: f.result,
-                                     modelFile: f.modelFile, reporter: f.reporter, time: time))
+            self = .final(
+                FinalScore(
+                    trial: try need(f.trial, "trial"), testAccuracy: try need(f.testAcc, "test_acc"),
+                    testLoss: try need(f.testLoss, "test_loss"), confusion: f.confusion, result: f.result,
+                    modelFile: f.modelFile, reporter: f.reporter, time: time))
         default:
             throw UndecodableEvent(description: "an event of unknown kind '\(f.event)' (written by a newer hpsweep?)")
         }
@@ -124,7 +154,8 @@ extension JournalLineFields {
         case .sweep(let e):
             self.init("sweep", time: e.time, trial: nil)
             specSha256 = e.specSha256; hpsweepVersion = e.hpsweepVersion; cacheKey = e.cacheKey; sweepName = e.sweepName
-            specFile = e.specFile; objectives = e.objectives; trialsPlanned = e.trialsPlanned; spec = e.spec; revision = e.revision
+            specFile = e.specFile; objectives = e.objectives; trialsPlanned = e.trialsPlanned; spec = e.spec;
+            revision = e.revision
             costBasis = e.costBasis
         case .warmStart(let w, let time):
             self.init("warm_start", time: time, trial: nil)
@@ -143,7 +174,8 @@ extension JournalLineFields {
             self.init("epoch", time: e.time, trial: e.trial)
             record = e.record
         case .rung(let e), .finished(let e), .diverged(let e):
-            let kind = if case .rung = event { "rung" } else if case .finished = event { "finished" } else { "diverged" }
+            let kind =
+                if case .rung = event { "rung" } else if case .finished = event { "finished" } else { "diverged" }
             self.init(kind, time: e.time, trial: e.trial)
             result = e.result; epochs = e.rung; modelFile = e.modelFile
             set(e.reporter)
@@ -156,7 +188,8 @@ extension JournalLineFields {
             epochs = e.rung
         case .final(let e):
             self.init("final", time: e.time, trial: e.trial)
-            testAcc = e.testAccuracy; testLoss = e.testLoss; confusion = e.confusion; result = e.result; modelFile = e.modelFile
+            testAcc = e.testAccuracy; testLoss = e.testLoss; confusion = e.confusion; result = e.result;
+            modelFile = e.modelFile
             set(e.reporter)
         }
     }

@@ -11,10 +11,14 @@ public struct Leaderboard {
     /// Hypervolume of the first front in normalised objective space (see `normalised`).
     public let hypervolume: Double
 
-    public static let metricColumns = ["val_acc", "val_loss", "best_epoch", "params", "flops", "peak_memory", "train_seconds",
-                                       "test_acc", "test_loss"]
+    public static let metricColumns = [
+        "val_acc", "val_loss", "best_epoch", "params", "flops", "peak_memory", "train_seconds",
+        "test_acc", "test_loss",
+    ]
     /// Where each row came from.
-    public static let provenanceColumns = ["trial_key", "attempts", "cache_key", "hpsweep_version", "host", "cpu", "blas", "start_time", "end_time"]
+    public static let provenanceColumns = [
+        "trial_key", "attempts", "cache_key", "hpsweep_version", "host", "cpu", "blas", "start_time", "end_time",
+    ]
     /// The cache key of the sweep (the same for every row).
     public var cacheKey: String?
 
@@ -43,7 +47,8 @@ public struct Leaderboard {
         hypervolume = hypervolumeOf(normalisedFront, reference)
         let statusOrder: [TrialRecord.Status] = [.finished, .pruned, .paused, .diverged, .failed, .rejected, .planned]
         rows = state.records.sorted { a, b in
-            let sa = statusOrder.firstIndex(of: a.status) ?? statusOrder.count, sb = statusOrder.firstIndex(of: b.status) ?? statusOrder.count
+            let sa = statusOrder.firstIndex(of: a.status) ?? statusOrder.count,
+                sb = statusOrder.firstIndex(of: b.status) ?? statusOrder.count
             if sa != sb { return sa < sb }
             let va = objectiveVector(a, [objectives[0]])[0], vb = objectiveVector(b, [objectives[0]])[0]
             return (va, a.id) < (vb, b.id)
@@ -53,11 +58,14 @@ public struct Leaderboard {
     /// The reference point of the hypervolume: each objective is scaled so the reference is 0 for
     /// accuracy (maximised; the front's points are -accuracy) and 1 for a minimised metric divided by
     /// 1.1 × its largest value among finished trials.
-    static func normalised(_ front: [[Double]], all: [[Double]], objectives: [SearchSpec.Objective]) -> ([[Double]], [Double]) {
+    static func normalised(_ front: [[Double]], all: [[Double]], objectives: [SearchSpec.Objective]) -> (
+        [[Double]], [Double]
+    ) {
         var scales: [Double] = [], reference: [Double] = []
         for (j, objective) in objectives.enumerated() {
-            if objective.direction == .maximize { scales.append(1); reference.append(0) }
-            else {
+            if objective.direction == .maximize {
+                scales.append(1); reference.append(0)
+            } else {
                 let worst = all.map { $0[j] }.filter(\.isFinite).max() ?? 1
                 scales.append(worst > 0 ? 1 / (1.1 * worst) : 1); reference.append(1)
             }
@@ -73,7 +81,7 @@ public struct Leaderboard {
         case "trial": return record.id
         case "method": return record.method
         case "status": return record.status.rawValue
-        case "generation": return String(record.generation + 1)   // counted from 1, as run and validate print it
+        case "generation": return String(record.generation + 1)  // counted from 1, as run and validate print it
         case "config": return String(record.config)
         case "seed": return String(record.seed)
         case "epochs_run": return String(record.epochsDone)
@@ -100,7 +108,8 @@ public struct Leaderboard {
         default:
             if let value = record.values[column] { return value.description }
             // Recorded before the hyperparameter existed: what the trial trained with. Not read by the method: empty.
-            guard let parameter = catalogue.named(column), parameter.addedLater, parameter.applies(to: record.method) else { return "" }
+            guard let parameter = catalogue.named(column), parameter.addedLater, parameter.applies(to: record.method)
+            else { return "" }
             return parameter.absentValue.description
         }
     }
@@ -130,11 +139,15 @@ public struct Leaderboard {
             "objectives": objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
             "front": front.map(\.id), "hypervolume": hypervolume, "cost": cost?.json ?? [:],
             // Results are bitwise reproducible on one CPU and BLAS kernel only.
-            "cpus": Array(Set(rows.compactMap(\.cpu))).sorted(), "blas_kernels": Array(Set(rows.compactMap(\.blas))).sorted(),
-            "hypervolume_reference": "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
+            "cpus": Array(Set(rows.compactMap(\.cpu))).sorted(),
+            "blas_kernels": Array(Set(rows.compactMap(\.blas))).sorted(),
+            "hypervolume_reference":
+                "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
         ]
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
-        try writeResultFile(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("summary.json"))
+        try writeResultFile(
+            String(decoding: data, as: UTF8.self) + "\n",
+            to: (directory as NSString).appendingPathComponent("summary.json"))
     }
 }
 
@@ -144,7 +157,8 @@ func hypervolumeOf(_ points: [[Double]], _ reference: [Double]) -> Double {
 
 /// A CSV field, quoted when it holds a comma, a quote or a newline (RFC 4180).
 public func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+        ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }
 
 /// Writes `text` to `path` atomically (`replaceAtomically`), as a JournalError naming the file on failure.

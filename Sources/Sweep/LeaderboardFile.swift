@@ -28,18 +28,27 @@ public struct LeaderboardFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CompareError(path: path, message: "cannot read the file: \(whyUnreadable(path))")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw CompareError(path: path, message: "not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CompareError(path: path, message: "not UTF-8 text")
+        }
         let records = try parseCSV(text, path: path)
-        guard let header = records.first, !header.isEmpty else { throw CompareError(path: path, message: "empty file: not an hpsweep leaderboard") }
+        guard let header = records.first, !header.isEmpty else {
+            throw CompareError(path: path, message: "empty file: not an hpsweep leaderboard")
+        }
         let missingRequired = Self.requiredColumns.filter { !header.contains($0) }
         if !missingRequired.isEmpty {
-            throw CompareError(path: path, message: "not an hpsweep leaderboard (no column \(missingRequired.map { "'\($0)'" }.joined(separator: ", "))); compare reads the leaderboard.csv files that 'hpsweep run' writes")
+            throw CompareError(
+                path: path,
+                message:
+                    "not an hpsweep leaderboard (no column \(missingRequired.map { "'\($0)'" }.joined(separator: ", "))); compare reads the leaderboard.csv files that 'hpsweep run' writes"
+            )
         }
         if Set(header).count != header.count { throw CompareError(path: path, message: "repeats a column name") }
         var rows: [Row] = []
         for (i, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
             guard record.count == header.count else {
-                throw CompareError(path: path, message: "line \(i + 2) has \(record.count) fields, the header \(header.count)")
+                throw CompareError(
+                    path: path, message: "line \(i + 2) has \(record.count) fields, the header \(header.count)")
             }
             rows.append(Row(cells: Dictionary(uniqueKeysWithValues: zip(header, record))))
         }
@@ -53,10 +62,13 @@ public struct LeaderboardFile {
     static func summaryObjectives(besides path: String) -> [SearchSpec.Objective]? {
         let summary = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
         guard let data = FileManager.default.contents(atPath: summary),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = json["objectives"] as? [[String: String]] else { return nil }
+            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let list = json["objectives"] as? [[String: String]]
+        else { return nil }
         let objectives = list.compactMap { item -> SearchSpec.Objective? in
-            guard let metric = item["metric"].flatMap(SearchSpec.Metric.init), let direction = item["direction"].flatMap(SearchSpec.Direction.init) else { return nil }
+            guard let metric = item["metric"].flatMap(SearchSpec.Metric.init),
+                let direction = item["direction"].flatMap(SearchSpec.Direction.init)
+            else { return nil }
             return SearchSpec.Objective(metric: metric, direction: direction)
         }
         return objectives.isEmpty ? nil : objectives
@@ -87,7 +99,9 @@ func parseCSV(_ text: String, path: String) throws -> [[String]] {
             if c == "\"" {
                 if let after = next() {
                     if after == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; pending = after }
-                } else { inQuotes = false }
+                } else {
+                    inQuotes = false
+                }
             } else {
                 if c == "\n" { line += 1 }
                 field.unicodeScalars.append(c)

@@ -13,15 +13,19 @@ public final class LeaseKeeper {
     public let owner: String
     public let leaseSeconds: Double
     private let lock = NSLock()
-    private var held: [String: Int] = [:]        // trial → generation
+    private var held: [String: Int] = [:]  // trial → generation
     private var timer: DispatchSourceTimer?
 
-    public struct Lease: Equatable { public let owner: String; public let generation: Int; public let host: String; public let pid: Int32 }
+    public struct Lease: Equatable {
+        public let owner: String; public let generation: Int; public let host: String; public let pid: Int32
+    }
 
     public init(directory: String, owner: String, leaseSeconds: Double) throws {
         self.directory = directory; self.owner = owner; self.leaseSeconds = leaseSeconds
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        catch { throw JournalError(path: directory, line: nil, message: "cannot create the lease directory: \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw JournalError(
+                path: directory, line: nil, message: "cannot create the lease directory: \(error.localizedDescription)")
+        }
         let timer = DispatchSource.makeTimerSource(queue: .global())
         let interval = max(0.2, leaseSeconds / 4)
         timer.schedule(deadline: .now() + interval, repeating: interval)
@@ -86,7 +90,8 @@ public final class LeaseKeeper {
     }
 
     private func isStale(_ file: String, _ lease: Lease) -> Bool {
-        if lease.host == Self.hostName && lease.pid > 0 && kill(lease.pid, 0) != 0 && errno == ESRCH { return true }   // its process is gone
+        // Its process is gone.
+        if lease.host == Self.hostName && lease.pid > 0 && kill(lease.pid, 0) != 0 && errno == ESRCH { return true }
         guard let age = Self.age(file) else { return false }
         return age > leaseSeconds
     }
@@ -109,8 +114,12 @@ public final class LeaseKeeper {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             if parts.count == 2 { fields[parts[0]] = parts[1] }
         }
-        guard let owner = fields["owner"], let generation = fields["generation"].flatMap({ Int($0) }) else { return nil }
-        return Lease(owner: owner, generation: generation, host: fields["host"] ?? "", pid: fields["pid"].flatMap { Int32($0) } ?? 0)
+        guard let owner = fields["owner"], let generation = fields["generation"].flatMap({ Int($0) }) else {
+            return nil
+        }
+        return Lease(
+            owner: owner, generation: generation, host: fields["host"] ?? "",
+            pid: fields["pid"].flatMap { Int32($0) } ?? 0)
     }
 
     static func age(_ file: String) -> Double? {

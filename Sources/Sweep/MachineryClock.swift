@@ -33,8 +33,10 @@ public final class MachineryClock {
     /// One line for the end of a run.
     public func summary(wallSeconds wall: Double, workers: Int) -> String {
         let delay = delaySeconds(workers: workers)
-        return String(format: "sweep wall time %.1f s (after the cache); its machinery (planning, journals, leaderboard) took %.3f s serially "
-                      + "and %.3f s inside the %d workers' trials: about %.3f s of the wall time (%.2f%%)",
-                      wall, serialSeconds, pooledSeconds, workers, delay, 100 * delay / max(wall, 1e-9))
+        return String(
+            format:
+                "sweep wall time %.1f s (after the cache); its machinery (planning, journals, leaderboard) took %.3f s serially "
+                + "and %.3f s inside the %d workers' trials: about %.3f s of the wall time (%.2f%%)",
+            wall, serialSeconds, pooledSeconds, workers, delay, 100 * delay / max(wall, 1e-9))
     }
 }

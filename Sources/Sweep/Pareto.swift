@@ -38,7 +38,9 @@ public func hypervolume(_ points: [[Double]], reference: [Double]) -> Double {
         let top = i + 1 < sorted.count ? sorted[i + 1][d - 1] : reference[d - 1]
         let height = top - sorted[i][d - 1]
         if height <= 0 { continue }
-        volume += height * hypervolume(sorted[0...i].map { Array($0.prefix(d - 1)) }, reference: Array(reference.prefix(d - 1)))
+        volume +=
+            height
+            * hypervolume(sorted[0...i].map { Array($0.prefix(d - 1)) }, reference: Array(reference.prefix(d - 1)))
     }
     return volume
 }

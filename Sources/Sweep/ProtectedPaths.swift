@@ -27,7 +27,9 @@ public enum ProtectedPaths {
             if depth == 0 && (sweepFiles.contains(name) || (name.hasPrefix("journal") && name.hasSuffix(".jsonl"))) {
                 return "\(path) is one of the sweep's own files in \(ancestor.path)"
             }
-            if depth > 0, let first = url.pathComponents.dropFirst(ancestor.pathComponents.count).first, sweepFolders.contains(first) {
+            if depth > 0, let first = url.pathComponents.dropFirst(ancestor.pathComponents.count).first,
+                sweepFolders.contains(first)
+            {
                 return "\(path) is inside the sweep's \(first)/ in \(ancestor.path)"
             }
         }
@@ -46,7 +48,9 @@ public enum ProtectedPaths {
     }
 
     static func isCache(_ folder: URL) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: folder.appendingPathComponent("header.json").path) else { return false }
+        guard let handle = FileHandle(forReadingAtPath: folder.appendingPathComponent("header.json").path) else {
+            return false
+        }
         defer { try? handle.close() }
         let start = (try? handle.read(upToCount: 256)) ?? Data()
         return String(decoding: start, as: UTF8.self).contains("hpsweep-activation-cache")

@@ -13,7 +13,8 @@ public struct RungStanding: Equatable {
     public var optimistic: [Double]?
 
     public init(id: String, paused: Bool, primary: Double, objectives: [Double], optimistic: [Double]? = nil) {
-        self.id = id; self.paused = paused; self.primary = primary; self.objectives = objectives; self.optimistic = optimistic
+        self.id = id; self.paused = paused; self.primary = primary; self.objectives = objectives;
+        self.optimistic = optimistic
     }
 }
 
@@ -71,6 +72,7 @@ private func keepCount(_ n: Int, _ factor: Int) -> Int { (n + factor - 1) / fact
 extension SearchSpec.EarlyStopping {
     /// The pruner this section describes.
     public var pruner: any Pruner {
-        paretoAware ? ParetoAwareHalving(reductionFactor: reductionFactor) : SuccessiveHalving(reductionFactor: reductionFactor)
+        paretoAware
+            ? ParetoAwareHalving(reductionFactor: reductionFactor) : SuccessiveHalving(reductionFactor: reductionFactor)
     }
 }

@@ -14,13 +14,16 @@ extension SearchSpec {
                 let byDefault = parameter.defaultValue(for: space.method)
                 // Any trial without the value means the sweep began before it (later trials have it: kept then).
                 guard byDefault != parameter.absentValue,
-                      let k = space.parameters.firstIndex(where: { $0.name == parameter.name }),
-                      space.parameters[k].domain == .fixed(byDefault),
-                      state.records.contains(where: { $0.method == space.method && $0.values[parameter.name] == nil }) else { continue }
+                    let k = space.parameters.firstIndex(where: { $0.name == parameter.name }),
+                    space.parameters[k].domain == .fixed(byDefault),
+                    state.records.contains(where: { $0.method == space.method && $0.values[parameter.name] == nil })
+                else { continue }
                 adjusted.methods[m].parameters[k].domain = .fixed(parameter.absentValue)
                 readers.append(space.method)
             }
-            if !readers.isEmpty { kept.append("\(parameter.name)=\(parameter.absentValue) (\(readers.joined(separator: ", ")))") }
+            if !readers.isEmpty {
+                kept.append("\(parameter.name)=\(parameter.absentValue) (\(readers.joined(separator: ", ")))")
+            }
         }
         return (adjusted, kept)
     }

@@ -12,16 +12,21 @@ extension SweepReport {
             html += String(format: "%.4f", record.testAccuracy!)
             if let file = record.modelFile { html += "; model file <code>\(escape(file))</code>" }
             html += ".</p>"
-            guard let matrix = record.confusion, !matrix.isEmpty else { html += "<p>(No confusion matrix: the final phase ran before hpsweep recorded one.)</p>"; continue }
+            guard let matrix = record.confusion, !matrix.isEmpty else {
+                html += "<p>(No confusion matrix: the final phase ran before hpsweep recorded one.)</p>"; continue
+            }
             let classes = matrix.count
-            html += "<table><thead><tr><th>true \\ predicted</th>" + (0..<classes).map { "<th>\($0)</th>" }.joined()
+            html +=
+                "<table><thead><tr><th>true \\ predicted</th>" + (0..<classes).map { "<th>\($0)</th>" }.joined()
                 + "<th>examples</th><th>accuracy</th></tr></thead><tbody>"
             for (c, row) in matrix.enumerated() {
                 let examples = row.reduce(0, +)
                 let accuracy = examples == 0 ? "–" : String(format: "%.3f", Double(row[c]) / Double(examples))
-                html += "<tr><th>\(c)</th>" + row.enumerated().map { p, n in
-                    p == c ? "<td><b>\(n)</b></td>" : "<td>\(n == 0 ? "" : String(n))</td>"
-                }.joined() + "<td>\(examples)</td><td>\(accuracy)</td></tr>"
+                html +=
+                    "<tr><th>\(c)</th>"
+                    + row.enumerated().map { p, n in
+                        p == c ? "<td><b>\(n)</b></td>" : "<td>\(n == 0 ? "" : String(n))</td>"
+                    }.joined() + "<td>\(examples)</td><td>\(accuracy)</td></tr>"
             }
             html += "</tbody></table>"
         }

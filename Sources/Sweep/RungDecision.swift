@@ -15,8 +15,12 @@ struct RungDecision {
     /// Of `alive` (trials of one generation, each at least at `rung`: paused, finished or pruned),
     /// those that continue, and those of them still to be pruned now; `reference`: the finished trials
     /// a Pareto-aware decision compares with.
-    func survivors(_ alive: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (continuing: [String], pruneNow: [String]) {
-        let prunedHere = { (id: String) -> Bool in let t = state.trials[id]!; return t.status == .pruned && t.epochsDone <= rung }
+    func survivors(_ alive: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (
+        continuing: [String], pruneNow: [String]
+    ) {
+        let prunedHere = { (id: String) -> Bool in
+            let t = state.trials[id]!; return t.status == .pruned && t.epochsDone <= rung
+        }
         if alive.contains(where: { state.trials[$0]!.epochsDone > rung }) {
             return (alive.filter { !prunedHere($0) }, [])
         }
@@ -29,7 +33,9 @@ struct RungDecision {
     /// What the pruner is given at `rung` for trials `ids`, and the objective vectors of the finished
     /// trials. A paused trial's optimistic vector has its accuracy raised by the largest gain from epoch
     /// `rung` to the end seen in any finished reference trial, plus 0.02 (none before any trial finished).
-    func standings(_ ids: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (standings: [RungStanding], finished: [[Double]]) {
+    func standings(_ ids: [String], rung: Int, _ state: SweepState, reference: [TrialRecord]) -> (
+        standings: [RungStanding], finished: [[Double]]
+    ) {
         let finished = reference.filter { $0.status == .finished && $0.result != nil }
         let gains = finished.compactMap { r -> Float? in
             let history = r.curve.isEmpty ? r.result!.history : r.curve
@@ -49,8 +55,9 @@ struct RungDecision {
                 raised.result?.bestValAccuracy = min(1, (record.result?.bestValAccuracy ?? 0) + largest + 0.02)
                 optimistic = objectiveVector(raised, objectives, forSampler: true)
             }
-            return RungStanding(id: id, paused: paused, primary: objectiveVector(record, [primary])[0],
-                                objectives: objectiveVector(record, objectives, forSampler: true), optimistic: optimistic)
+            return RungStanding(
+                id: id, paused: paused, primary: objectiveVector(record, [primary])[0],
+                objectives: objectiveVector(record, objectives, forSampler: true), optimistic: optimistic)
         }
         return (standings, finished.map { objectiveVector($0, objectives, forSampler: true) })
     }

@@ -15,9 +15,13 @@ public struct SVGChart {
         /// each point across at its y to the next point's x, then up), not by diagonals, which would
         /// suggest configurations between them that do not exist.
         public var staircase = false
-        public init(name: String, color: String, points: [(x: Double, y: Double, label: String)], line: Bool = false, emphasised: Bool = false,
-                    staircase: Bool = false) {
-            self.name = name; self.color = color; self.points = points; self.line = line; self.emphasised = emphasised; self.staircase = staircase
+        public init(
+            name: String, color: String, points: [(x: Double, y: Double, label: String)], line: Bool = false,
+            emphasised: Bool = false,
+            staircase: Bool = false
+        ) {
+            self.name = name; self.color = color; self.points = points; self.line = line; self.emphasised = emphasised;
+            self.staircase = staircase
         }
     }
 
@@ -32,16 +36,21 @@ public struct SVGChart {
     }
 
     /// Colours for series, distinguishable and print-safe.
-    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    public static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ]
 
     public func render() -> String {
         // The legend sits right of the plot, where it cannot hide points.
-        let legendWidth = series.contains { !$0.name.isEmpty } ? min(150.0, 24 + 6.5 * Double(series.map(\.name.count).max() ?? 0)) : 0
+        let legendWidth =
+            series.contains { !$0.name.isEmpty }
+            ? min(150.0, 24 + 6.5 * Double(series.map(\.name.count).max() ?? 0)) : 0
         let left = 64.0, right = 16.0 + legendWidth, top = 34.0, bottom = 48.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }.filter { xScale == .linear || $0 > 0 }
         let ys = series.flatMap { $0.points.map(\.y) }.filter { yScale == .linear || $0 > 0 }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
         svg += "<title>\(escape(title))</title><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
         svg += text(x: left + plotW / 2, y: 20, title, anchor: "middle", size: 14, weight: "bold")
         guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else {
@@ -54,7 +63,8 @@ public struct SVGChart {
         func px(_ x: Double) -> Double { left + plotW * map(x, x0, x1, xScale) }
         func py(_ y: Double) -> Double { top + plotH * (1 - map(y, y0, y1, yScale)) }
 
-        svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#888\"/>"
+        svg +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#888\"/>"
         for tick in Self.ticks(x0, x1, xScale) {
             let x = px(tick)
             svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotH))\" stroke=\"#eee\"/>"
@@ -65,10 +75,14 @@ public struct SVGChart {
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"#eee\"/>"
             svg += text(x: left - 6, y: y + 4, Self.label(tick), anchor: "end", size: 11)
         }
-        svg += text(x: left + plotW / 2, y: height - 10, xLabel + (xScale == .log ? " (log)" : ""), anchor: "middle", size: 12)
-        svg += "<text x=\"14\" y=\"\(f(top + plotH / 2))\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + plotH / 2)))\">\(escape(yLabel + (yScale == .log ? " (log)" : "")))</text>"
+        svg += text(
+            x: left + plotW / 2, y: height - 10, xLabel + (xScale == .log ? " (log)" : ""), anchor: "middle", size: 12)
+        svg +=
+            "<text x=\"14\" y=\"\(f(top + plotH / 2))\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + plotH / 2)))\">\(escape(yLabel + (yScale == .log ? " (log)" : "")))</text>"
         for s in series {
-            let visible = s.points.filter { (xScale == .linear || $0.x > 0) && (yScale == .linear || $0.y > 0) && $0.x.isFinite && $0.y.isFinite }
+            let visible = s.points.filter {
+                (xScale == .linear || $0.x > 0) && (yScale == .linear || $0.y > 0) && $0.x.isFinite && $0.y.isFinite
+            }
             if s.line && visible.count > 1 {
                 let sorted = visible.sorted { ($0.x, $0.y) < ($1.x, $1.y) }
                 var corners = [(sorted[0].x, sorted[0].y)]
@@ -77,19 +91,24 @@ public struct SVGChart {
                     corners.append((p.x, p.y))
                 }
                 let path = corners.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
-                svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"\(s.emphasised ? 2 : 1.5)\"/>"
+                svg +=
+                    "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"\(s.emphasised ? 2 : 1.5)\"/>"
             }
             for p in visible {
                 let r = s.emphasised ? 5.0 : 3.5
                 let stroke = s.emphasised ? " stroke=\"#000\" stroke-width=\"1.2\"" : ""
-                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(f(r))\" fill=\"\(s.color)\" fill-opacity=\"0.85\"\(stroke)><title>\(escape(p.label))</title></circle>"
+                svg +=
+                    "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(f(r))\" fill=\"\(s.color)\" fill-opacity=\"0.85\"\(stroke)><title>\(escape(p.label))</title></circle>"
             }
         }
         var ly = top + 10
         for s in series where !s.name.isEmpty {
             let lx = left + plotW + 12
-            svg += "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly - 4))\" r=\"4\" fill=\"\(s.color)\"\(s.emphasised ? " stroke=\"#000\"" : "")/>"
-            svg += text(x: lx + 12, y: ly, s.name.count > 20 ? String(s.name.prefix(19)) + "…" : s.name, anchor: "start", size: 11)
+            svg +=
+                "<circle cx=\"\(f(lx + 4))\" cy=\"\(f(ly - 4))\" r=\"4\" fill=\"\(s.color)\"\(s.emphasised ? " stroke=\"#000\"" : "")/>"
+            svg += text(
+                x: lx + 12, y: ly, s.name.count > 20 ? String(s.name.prefix(19)) + "…" : s.name, anchor: "start",
+                size: 11)
             ly += 15
         }
         return svg + "</svg>"
@@ -116,7 +135,9 @@ public struct SVGChart {
             // Powers of ten; within less than a decade or two, also 2× and 5× them.
             let decades = (Int(floor(log10(lo)))...Int(ceil(log10(hi))))
             for multiples in [[1.0], [1, 2, 5], [1, 1.5, 2, 3, 5, 7]] {
-                let ticks = decades.flatMap { d in multiples.map { $0 * pow(10, Double(d)) } }.filter { $0 >= lo && $0 <= hi }
+                let ticks = decades.flatMap { d in multiples.map { $0 * pow(10, Double(d)) } }.filter {
+                    $0 >= lo && $0 <= hi
+                }
                 if ticks.count >= 3 || (multiples.count > 3 && ticks.count >= 2) { return ticks }
             }
             return ticks(lo, hi, .linear)

@@ -1,7 +1,6 @@
 import Essentials
 import Foundation
 
-
 /// One configuration to train: a method and a value for each of its hyperparameters.
 public struct Proposal: Hashable {
     public let method: String
@@ -31,7 +30,8 @@ public struct Sampler {
 
     public init(_ search: SearchSpec) {
         self.search = search
-        grid = search.sampler.kind == .grid
+        grid =
+            search.sampler.kind == .grid
             ? search.methods.flatMap { space in space.grid!.map { Proposal(method: space.method, values: $0) } } : []
     }
 
@@ -62,8 +62,13 @@ public struct Sampler {
         var startup = search.sampler.startup
         if let priors = warmStart?.priors, !priors.isEmpty {
             let ranks = WarmStart.rankTransform(history.map(\.objectives))
-            model = zip(history, ranks).map { Observation(method: $0.method, values: $0.values, objectives: $1, completed: $0.completed) }
-                + priors.map { Observation(method: $0.method, values: $0.params, objectives: $0.ranks, completed: $0.completed) }
+            model =
+                zip(history, ranks).map {
+                    Observation(method: $0.method, values: $0.values, objectives: $1, completed: $0.completed)
+                }
+                + priors.map {
+                    Observation(method: $0.method, values: $0.params, objectives: $0.ranks, completed: $0.completed)
+                }
             startup = enqueued.count
         }
         return indices(generation: g).map { k in
@@ -99,7 +104,8 @@ public struct Sampler {
         let dims = space.searched.count
         guard dims > 0 else { return Proposal(method: space.method, values: space.configuration(at: [])) }
         // Point 0 is the all-low corner; start at 1 (the centre) as Sobol designs usually do.
-        return Proposal(method: space.method, values: space.configuration(at: SobolSequence(dimensions: dims).point(local + 1)))
+        return Proposal(
+            method: space.method, values: space.configuration(at: SobolSequence(dimensions: dims).point(local + 1)))
     }
 
     /// Multi-objective TPE (after Ozaki et al., MOTPE): the method's observations are split into the
@@ -113,7 +119,8 @@ public struct Sampler {
         guard observed.count >= 2, !space.searched.isEmpty else { return sobol(k) }
         let completed = observed.filter(\.completed)
         let ranks = paretoRanks(completed.map(\.objectives))
-        let ordered = zip(completed, ranks).sorted { ($0.1, $0.0.objectives[0]) < ($1.1, $1.0.objectives[0]) }.map(\.0)
+        let ordered =
+            zip(completed, ranks).sorted { ($0.1, $0.0.objectives[0]) < ($1.1, $1.0.objectives[0]) }.map(\.0)
             + observed.filter { !$0.completed }.sorted { $0.objectives[0] < $1.objectives[0] }
         let goodCount = max(1, Int((0.25 * Double(ordered.count)).rounded(.up)))
         let good = Array(ordered.prefix(goodCount)), bad = Array(ordered.dropFirst(goodCount))
@@ -132,7 +139,7 @@ public struct Sampler {
                 if domain.isCategorical {
                     let count = domain.gridValues!.count
                     func weights(_ positions: [Double]) -> [Double] {
-                        var w = [Double](repeating: 1, count: count)   // the prior: one pseudo-count each
+                        var w = [Double](repeating: 1, count: count)  // the prior: one pseudo-count each
                         for p in positions { w[min(count - 1, Int(p * Double(count)))] += 1 }
                         let total = w.reduce(0, +)
                         return w.map { $0 / total }
@@ -153,7 +160,8 @@ public struct Sampler {
                     } else {
                         x = uniform()
                     }
-                    score += log(Self.density(x, goodPositions, sigmaGood)) - log(Self.density(x, badPositions, sigmaBad))
+                    score +=
+                        log(Self.density(x, goodPositions, sigmaGood)) - log(Self.density(x, badPositions, sigmaBad))
                 }
                 point.append(x)
             }
@@ -170,7 +178,9 @@ public struct Sampler {
     /// Mixture of Gaussians at `centres` and a uniform prior on [0, 1], equally weighted.
     static func density(_ x: Double, _ centres: [Double], _ sigma: Double) -> Double {
         var sum = 1.0
-        for c in centres { sum += exp(-0.5 * (x - c) * (x - c) / (sigma * sigma)) / (sigma * (2 * Double.pi).squareRoot()) }
+        for c in centres {
+            sum += exp(-0.5 * (x - c) * (x - c) / (sigma * sigma)) / (sigma * (2 * Double.pi).squareRoot())
+        }
         return sum / Double(centres.count + 1)
     }
 }

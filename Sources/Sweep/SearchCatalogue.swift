@@ -29,8 +29,10 @@ public struct Hyperparameter {
     /// count, low enough that sizes computed from them cannot overflow.
     public static let integerLimit = 1 << 20
 
-    public init(name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue,
-                methodDefaults: [String: ParameterValue] = [:], absentValue: ParameterValue? = nil) {
+    public init(
+        name: String, methods: Set<String>?, kind: Kind, defaultValue: ParameterValue,
+        methodDefaults: [String: ParameterValue] = [:], absentValue: ParameterValue? = nil
+    ) {
         self.name = name; self.methods = methods; self.kind = kind; self.defaultValue = defaultValue
         self.methodDefaults = methodDefaults
         valueBeforeItExisted = absentValue
@@ -47,7 +49,9 @@ public struct Hyperparameter {
         case let (.real(lower, upper, lowerOpen), .number(x)):
             if x < lower || (lowerOpen && x == lower) || x > upper || !x.isFinite {
                 let low = lowerOpen ? "> \(ParameterValue.number(lower))" : ">= \(ParameterValue.number(lower))"
-                return upper.isInfinite ? "must be \(low), got \(value)" : "must be \(low) and <= \(ParameterValue.number(upper)), got \(value)"
+                return upper.isInfinite
+                    ? "must be \(low), got \(value)"
+                    : "must be \(low) and <= \(ParameterValue.number(upper)), got \(value)"
             }
         case let (.integer(minimum), .number(x)):
             if x != x.rounded() { return "must be an integer, got \(value)" }
@@ -69,10 +73,14 @@ public struct Hyperparameter {
 public struct SearchCatalogue {
     public let methods: [String]
     public let hyperparameters: [Hyperparameter]
+    /// Each method's colour in charts (reports), as the objective chose it.
+    public let colors: [String: String]
 
-    public init(methods: [String], hyperparameters: [Hyperparameter]) {
-        self.methods = methods; self.hyperparameters = hyperparameters
+    public init(methods: [String], hyperparameters: [Hyperparameter], colors: [String: String] = [:]) {
+        self.methods = methods; self.hyperparameters = hyperparameters; self.colors = colors
     }
+
+    public func color(of method: String) -> String { colors[method] ?? "#444" }
 
     public var names: [String] { hyperparameters.map(\.name) }
     public func named(_ name: String) -> Hyperparameter? { hyperparameters.first { $0.name == name } }

@@ -19,7 +19,10 @@ public enum ParameterValue: Equatable, Hashable, Codable, CustomStringConvertibl
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
-        switch self { case .number(let x): try c.encode(x); case .text(let s): try c.encode(s) }
+        switch self {
+        case .number(let x): try c.encode(x);
+        case .text(let s): try c.encode(s)
+        }
     }
 }
 
@@ -74,7 +77,8 @@ public enum Domain: Equatable {
             let i = vs.firstIndex(of: value) ?? 0
             return (Double(i) + 0.5) / Double(vs.count)
         case let .uniform(lo, hi): return ((value.number ?? lo) - lo) / max(hi - lo, .leastNonzeroMagnitude)
-        case let .logUniform(lo, hi): return (log(value.number ?? lo) - log(lo)) / max(log(hi) - log(lo), .leastNonzeroMagnitude)
+        case let .logUniform(lo, hi):
+            return (log(value.number ?? lo) - log(lo)) / max(log(hi) - log(lo), .leastNonzeroMagnitude)
         case let .integer(lo, hi, logScale):
             let x = value.number ?? Double(lo)
             if logScale { return (log(x + 0.5) - log(Double(lo))) / (log(Double(hi) + 1) - log(Double(lo))) }
@@ -84,7 +88,10 @@ public enum Domain: Equatable {
 
     /// Whether the domain is unordered (densities over it are frequencies, not kernels).
     public var isCategorical: Bool {
-        switch self { case .choice, .grid: return true; default: return false }
+        switch self {
+        case .choice, .grid: return true;
+        default: return false
+        }
     }
 }
 
@@ -94,7 +101,8 @@ public struct MethodSpace: Equatable {
     public var parameters: [(name: String, domain: Domain)]
 
     public static func == (a: MethodSpace, b: MethodSpace) -> Bool {
-        a.method == b.method && a.parameters.map(\.name) == b.parameters.map(\.name) && a.parameters.map(\.domain) == b.parameters.map(\.domain)
+        a.method == b.method && a.parameters.map(\.name) == b.parameters.map(\.name)
+            && a.parameters.map(\.domain) == b.parameters.map(\.domain)
     }
 
     /// The searched dimensions (those samplers choose).
@@ -105,7 +113,11 @@ public struct MethodSpace: Equatable {
         var values: [String: ParameterValue] = [:]
         var k = 0
         for (name, domain) in parameters {
-            if domain.isSearched { values[name] = domain.value(at: point[k]); k += 1 } else { values[name] = domain.value(at: 0) }
+            if domain.isSearched {
+                values[name] = domain.value(at: point[k]); k += 1
+            } else {
+                values[name] = domain.value(at: 0)
+            }
         }
         return values
     }
@@ -124,10 +136,16 @@ public struct MethodSpace: Equatable {
 /// Every combination of the dimensions' values, the first dimension varying slowest. With `limit`,
 /// the product stops growing once it holds more than `limit` combinations (the dimensions not yet
 /// reached are left out of them) and its first `limit` are returned.
-public func cartesianProduct(_ dimensions: [(name: String, values: [ParameterValue])], limit: Int = .max) -> [[String: ParameterValue]] {
+public func cartesianProduct(_ dimensions: [(name: String, values: [ParameterValue])], limit: Int = .max) -> [[String:
+    ParameterValue]]
+{
     var combinations: [[String: ParameterValue]] = [[:]]
     for (name, values) in dimensions {
-        combinations = combinations.flatMap { c in values.map { v in var n = c; n[name] = v; return n } }
+        combinations = combinations.flatMap { c in
+            values.map { v in
+                var n = c; n[name] = v; return n
+            }
+        }
         if combinations.count > limit { break }
     }
     return Array(combinations.prefix(limit))

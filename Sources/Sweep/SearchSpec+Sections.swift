@@ -4,23 +4,31 @@ import Foundation
 // The sweep file's smaller sections (sampler, early stopping, constraints, objectives): SearchSpec.swift
 // reads the methods and spaces.
 extension SearchSpec {
-    static func parseSampler(_ top: inout SpecReader) throws -> (kind: SamplerKind, batch: Int?, startup: Int?, lag: Int?) {
+    static func parseSampler(_ top: inout SpecReader) throws -> (
+        kind: SamplerKind, batch: Int?, startup: Int?, lag: Int?
+    ) {
         top.mark("sampler")
         let kinds = SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")
         switch top.raw("sampler") {
         case nil: return (.random, nil, nil, nil)
         case let name as String:
-            guard let kind = SamplerKind(rawValue: name) else { throw top.fail("sampler", "unknown sampler '\(name)' (\(kinds))") }
+            guard let kind = SamplerKind(rawValue: name) else {
+                throw top.fail("sampler", "unknown sampler '\(name)' (\(kinds))")
+            }
             return (kind, nil, nil, nil)
         case let object as [String: Any]:
             var r = SpecReader(file: top.file, path: "$.sampler", object: object)
             guard let name = try r.string("type") else { throw r.fail("type", "is required (\(kinds))") }
-            guard let kind = SamplerKind(rawValue: name) else { throw r.fail("type", "unknown sampler '\(name)' (\(kinds))") }
+            guard let kind = SamplerKind(rawValue: name) else {
+                throw r.fail("type", "unknown sampler '\(name)' (\(kinds))")
+            }
             let batch = try r.integer("generation_size", minimum: 1, maximum: Self.maximumTrials)
             let startup = try r.integer("startup", minimum: 1, maximum: Self.maximumTrials)
             if startup != nil && kind != .tpe { throw r.fail("startup", "applies to tpe only") }
             let lag = try r.integer("lag", minimum: 1, maximum: Self.maximumTrials)
-            if lag != nil && kind != .tpe { throw r.fail("lag", "applies to tpe only (the other samplers use no results)") }
+            if lag != nil && kind != .tpe {
+                throw r.fail("lag", "applies to tpe only (the other samplers use no results)")
+            }
             try r.rejectUnknownKeys()
             return (kind, batch, startup, lag)
         default: throw top.fail("sampler", "must be a name (\(kinds)) or an object with 'type'")
@@ -40,9 +48,16 @@ extension SearchSpec {
             guard Set(paths).count == paths.count else { throw top.fail("warm_start", "lists a sweep twice") }
             source = .sweeps(paths)
         default:
-            throw top.fail("warm_start", "must be \"previous_tasks\" (in a suite) or a non-empty list of earlier sweeps' results directories, such as [\"../results/demo\"]")
+            throw top.fail(
+                "warm_start",
+                "must be \"previous_tasks\" (in a suite) or a non-empty list of earlier sweeps' results directories, such as [\"../results/demo\"]"
+            )
         }
-        if sampler == .grid { throw top.fail("warm_start", "does not apply to the grid sampler, which enumerates its configurations; use tpe, sobol or random") }
+        if sampler == .grid {
+            throw top.fail(
+                "warm_start",
+                "does not apply to the grid sampler, which enumerates its configurations; use tpe, sobol or random")
+        }
         return source
     }
 
@@ -56,7 +71,9 @@ extension SearchSpec {
         var rungs: [Int]
         r.mark("rungs")
         if let raw = r.raw("rungs") {
-            guard let list = raw as? [NSNumber], !list.isEmpty, list.allSatisfy({ $0.doubleValue == Double($0.intValue) && $0.intValue >= 1 }) else {
+            guard let list = raw as? [NSNumber], !list.isEmpty,
+                list.allSatisfy({ $0.doubleValue == Double($0.intValue) && $0.intValue >= 1 })
+            else {
                 throw r.fail("rungs", "must be a non-empty list of epoch counts")
             }
             rungs = list.map(\.intValue)
@@ -73,25 +90,38 @@ extension SearchSpec {
             while rung < epochs { rungs.append(rung); rung *= factor }
         }
         try r.rejectUnknownKeys()
-        return type == "none" ? nil : EarlyStopping(rungs: rungs, reductionFactor: factor, paretoAware: type == "pareto")
+        return type == "none"
+            ? nil : EarlyStopping(rungs: rungs, reductionFactor: factor, paretoAware: type == "pareto")
     }
 
     /// `"constraints": ["params <= 2e6", "peak_memory <= 2GiB", "flops <= 1e15"]`.
     static func parseConstraints(_ top: inout SpecReader) throws -> [Constraint] {
         top.mark("constraints")
         guard let raw = top.raw("constraints") else { return [] }
-        guard let list = raw as? [Any] else { throw top.fail("constraints", "must be a list such as [\"params <= 2e6\", \"peak_memory <= 2GiB\"]") }
+        guard let list = raw as? [Any] else {
+            throw top.fail("constraints", "must be a list such as [\"params <= 2e6\", \"peak_memory <= 2GiB\"]")
+        }
         return try list.enumerated().map { i, item in
             let path = "$.constraints[\(i)]"
-            guard let text = item as? String else { throw SpecError(file: top.file, path: path, message: "must be a string such as \"params <= 2e6\"") }
+            guard let text = item as? String else {
+                throw SpecError(file: top.file, path: path, message: "must be a string such as \"params <= 2e6\"")
+            }
             let parts = text.components(separatedBy: "<=")
-            guard parts.count == 2 else { throw SpecError(file: top.file, path: path, message: "must read '<metric> <= <value>', got '\(text)'") }
-            let name = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
+            guard parts.count == 2 else {
+                throw SpecError(file: top.file, path: path, message: "must read '<metric> <= <value>', got '\(text)'")
+            }
+            let name = parts[0].trimmingCharacters(in: .whitespaces),
+                value = parts[1].trimmingCharacters(in: .whitespaces)
             guard let metric = Metric(rawValue: name), [.params, .peakMemory, .flops].contains(metric) else {
-                throw SpecError(file: top.file, path: path, message: "'\(name)' is not known before training; constraints may bound params, peak_memory or flops")
+                throw SpecError(
+                    file: top.file, path: path,
+                    message:
+                        "'\(name)' is not known before training; constraints may bound params, peak_memory or flops")
             }
             guard let maximum = Double(value).map({ $0 }) ?? parseBytes(value).map(Double.init), maximum > 0 else {
-                throw SpecError(file: top.file, path: path, message: "'\(value)' is not a positive number\(metric == .peakMemory ? " or size (2GiB)" : "")")
+                throw SpecError(
+                    file: top.file, path: path,
+                    message: "'\(value)' is not a positive number\(metric == .peakMemory ? " or size (2GiB)" : "")")
             }
             return Constraint(metric: metric, maximum: maximum, text: text)
         }
@@ -106,21 +136,34 @@ extension SearchSpec {
         for (i, item) in list.enumerated() {
             let path = "$.objectives[\(i)]"
             var name: String, direction: Direction?
-            if let s = item as? String { name = s; direction = nil }
-            else if let o = item as? [String: Any] {
+            if let s = item as? String {
+                name = s; direction = nil
+            } else if let o = item as? [String: Any] {
                 var r = SpecReader(file: top.file, path: path, object: o)
                 guard let n = try r.string("metric") else { throw r.fail("metric", "is required (\(metrics))") }
                 name = n
                 if let d = try r.string("direction") {
-                    guard let parsed = Direction(rawValue: d) else { throw r.fail("direction", "must be 'maximize' or 'minimize'") }
+                    guard let parsed = Direction(rawValue: d) else {
+                        throw r.fail("direction", "must be 'maximize' or 'minimize'")
+                    }
                     direction = parsed
                 }
                 try r.rejectUnknownKeys()
-            } else { throw SpecError(file: top.file, path: path, message: "must be a metric name or {\"metric\": ..., \"direction\": ...}") }
-            guard let metric = Metric(rawValue: name) else {
-                throw SpecError(file: top.file, path: path, message: "unknown metric '\(name)'\(didYouMean(name, among: Metric.allCases.map(\.rawValue))) (\(metrics))")
+            } else {
+                throw SpecError(
+                    file: top.file, path: path,
+                    message: "must be a metric name or {\"metric\": ..., \"direction\": ...}")
             }
-            if objectives.contains(where: { $0.metric == metric }) { throw SpecError(file: top.file, path: path, message: "'\(name)' is listed twice") }
+            guard let metric = Metric(rawValue: name) else {
+                throw SpecError(
+                    file: top.file, path: path,
+                    message:
+                        "unknown metric '\(name)'\(didYouMean(name, among: Metric.allCases.map(\.rawValue))) (\(metrics))"
+                )
+            }
+            if objectives.contains(where: { $0.metric == metric }) {
+                throw SpecError(file: top.file, path: path, message: "'\(name)' is listed twice")
+            }
             objectives.append(Objective(metric: metric, direction: direction ?? metric.defaultDirection))
         }
         return objectives

@@ -48,8 +48,11 @@ public struct SearchSpec {
     public enum Direction: String { case maximize, minimize }
 
     public enum Metric: String, CaseIterable {
-        case valAccuracy = "val_acc", valLoss = "val_loss", params, flops
-        case trainSeconds = "train_seconds", peakMemory = "peak_memory"
+        case valAccuracy = "val_acc"
+        case valLoss = "val_loss"
+        case params, flops
+        case trainSeconds = "train_seconds"
+        case peakMemory = "peak_memory"
         var defaultDirection: Direction { self == .valAccuracy ? .maximize : .minimize }
     }
 
@@ -102,23 +105,39 @@ public struct SearchSpec {
         let methods = try parseMethods(&top, catalogue)
         let samplerSpec = try parseSampler(&top)
         var trials = try top.integer("trials", minimum: 1)
-        if let t = trials, t > Self.maximumTrials { throw top.fail("trials", "must be at most \(Self.maximumTrials), got \(t)") }
+        if let t = trials, t > Self.maximumTrials {
+            throw top.fail("trials", "must be at most \(Self.maximumTrials), got \(t)")
+        }
         if samplerSpec.kind == .grid {
             var size = 0
             for space in methods {
                 guard let grid = space.grid else {
                     let name = space.parameters.first { $0.domain.gridValues == nil }!.name
-                    throw top.fail("sampler", "grid cannot enumerate the continuous range of '\(name)' (method \(space.method)); give it {\"grid\": [...]} values or use random, sobol or tpe")
+                    throw top.fail(
+                        "sampler",
+                        "grid cannot enumerate the continuous range of '\(name)' (method \(space.method)); give it {\"grid\": [...]} values or use random, sobol or tpe"
+                    )
                 }
                 size += grid.count
             }
-            if let t = trials, t < size { throw top.fail("trials", "the grid has \(size) configurations; trials \(t) would silently drop some (omit trials to run the whole grid)") }
-            if size > Self.maximumTrials { throw top.fail("sampler", "the grid has \(size) configurations, more than \(Self.maximumTrials)") }
+            if let t = trials, t < size {
+                throw top.fail(
+                    "trials",
+                    "the grid has \(size) configurations; trials \(t) would silently drop some (omit trials to run the whole grid)"
+                )
+            }
+            if size > Self.maximumTrials {
+                throw top.fail("sampler", "the grid has \(size) configurations, more than \(Self.maximumTrials)")
+            }
             trials = size
         }
-        guard let trialCount = trials else { throw top.fail("trials", "is required for sampler '\(samplerSpec.kind.rawValue)' (number of configurations)") }
-        var sampler = Sampler(kind: samplerSpec.kind, generationSize: samplerSpec.batch ?? (samplerSpec.kind == .tpe ? 4 : trialCount),
-                              startup: min(samplerSpec.startup ?? 8, trialCount), lag: samplerSpec.lag ?? Sampler.defaultLag)
+        guard let trialCount = trials else {
+            throw top.fail(
+                "trials", "is required for sampler '\(samplerSpec.kind.rawValue)' (number of configurations)")
+        }
+        var sampler = Sampler(
+            kind: samplerSpec.kind, generationSize: samplerSpec.batch ?? (samplerSpec.kind == .tpe ? 4 : trialCount),
+            startup: min(samplerSpec.startup ?? 8, trialCount), lag: samplerSpec.lag ?? Sampler.defaultLag)
         if sampler.kind == .tpe, samplerSpec.batch == nil { sampler.generationSize = 4 }
         if sampler.kind == .tpe, methods.allSatisfy({ $0.searched.isEmpty }) {
             throw top.fail("sampler", "tpe needs at least one searched hyperparameter")
@@ -129,34 +148,49 @@ public struct SearchSpec {
         top.mark("seeds")
         switch top.raw("seeds") {
         case nil: seeds = [0]
-        case let n as NSNumber where n.doubleValue == Double(n.intValue) && n.intValue >= 1 && String(cString: n.objCType) != "c":
-            guard n.intValue <= Self.maximumSeeds else { throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(n.intValue)") }
+        case let n as NSNumber
+        where n.doubleValue == Double(n.intValue) && n.intValue >= 1 && String(cString: n.objCType) != "c":
+            guard n.intValue <= Self.maximumSeeds else {
+                throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(n.intValue)")
+            }
             seeds = Array(0..<n.intValue)
         case let list as [Any]:
-            let values = list.compactMap { ($0 as? NSNumber).flatMap { $0.doubleValue == Double($0.intValue) && $0.intValue >= 0 ? $0.intValue : nil } }
+            let values = list.compactMap {
+                ($0 as? NSNumber).flatMap {
+                    $0.doubleValue == Double($0.intValue) && $0.intValue >= 0 ? $0.intValue : nil
+                }
+            }
             guard values.count == list.count, !values.isEmpty, Set(values).count == values.count else {
                 throw top.fail("seeds", "must be a count (>= 1) or a non-empty list of distinct non-negative integers")
             }
             seeds = values
         default: throw top.fail("seeds", "must be a count (>= 1) or a list of seeds")
         }
-        if seeds.count > Self.maximumSeeds { throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(seeds.count)") }
+        if seeds.count > Self.maximumSeeds {
+            throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(seeds.count)")
+        }
         let workers = try top.integer("workers", minimum: 1, maximum: 4096)
         var memory: Int?
         top.mark("memory")
         if let raw = top.raw("memory") {
-            guard let bytes = parseBytes(raw) else { throw top.fail("memory", "must be a size from 1 B to 1 PiB such as \"8GiB\", \"512MiB\" or a number of bytes") }
+            guard let bytes = parseBytes(raw) else {
+                throw top.fail(
+                    "memory", "must be a size from 1 B to 1 PiB such as \"8GiB\", \"512MiB\" or a number of bytes")
+            }
             memory = bytes
         }
         let finalTop = try top.integer("final_top", minimum: 0, maximum: Self.maximumTrials) ?? 1
-        var spec = SearchSpec(seed: seed, methods: methods, sampler: sampler, trials: trialCount, epochs: epochs,
-                              earlyStopping: earlyStopping, objectives: objectives, seeds: seeds, workers: workers,
-                              memoryBytes: memory, finalTop: finalTop)
+        var spec = SearchSpec(
+            seed: seed, methods: methods, sampler: sampler, trials: trialCount, epochs: epochs,
+            earlyStopping: earlyStopping, objectives: objectives, seeds: seeds, workers: workers,
+            memoryBytes: memory, finalTop: finalTop)
         spec.constraints = try parseConstraints(&top)
         let keep = try top.string("keep_models", default: KeepModels.final.rawValue)
         guard let keepModels = KeepModels(rawValue: keep) else {
             let names = KeepModels.allCases.map(\.rawValue)
-            throw top.fail("keep_models", "must be \(names.map { "'\($0)'" }.joined(separator: ", "))\(didYouMean(keep, among: names))")
+            throw top.fail(
+                "keep_models",
+                "must be \(names.map { "'\($0)'" }.joined(separator: ", "))\(didYouMean(keep, among: names))")
         }
         spec.keepModels = keepModels
         spec.warmStart = try parseWarmStart(&top, sampler: sampler.kind)
@@ -170,22 +204,30 @@ public struct SearchSpec {
         top.mark("method"); top.mark("methods")
         var perMethod: [(String, SpecReader?)] = []
         switch (top.raw("method"), top.raw("methods")) {
-        case (nil, nil): throw top.fail("methods", "is required: one or more of \(catalogue.methods.joined(separator: ", "))")
+        case (nil, nil):
+            throw top.fail("methods", "is required: one or more of \(catalogue.methods.joined(separator: ", "))")
         case (.some, .some): throw top.fail("method", "give either 'method' or 'methods', not both")
         case (let one as String, nil): perMethod = [(one, nil)]
         case (nil, let list as [Any]):
-            guard !list.isEmpty, let names = list as? [String] else { throw top.fail("methods", "must be a non-empty list of method names or an object") }
+            guard !list.isEmpty, let names = list as? [String] else {
+                throw top.fail("methods", "must be a non-empty list of method names or an object")
+            }
             perMethod = names.map { ($0, nil) }
         case (nil, let object as [String: Any]):
             guard !object.isEmpty else { throw top.fail("methods", "names no method") }
             let reader = SpecReader(file: top.file, path: "$.methods", object: object)
             perMethod = try reader.keys.map { ($0, try reader.objectValue($0)) }
-        default: throw top.fail(top.has("method") ? "method" : "methods", "must name methods (a string, a list or an object)")
+        default:
+            throw top.fail(
+                top.has("method") ? "method" : "methods", "must name methods (a string, a list or an object)")
         }
         var names = Set<String>()
         for (name, _) in perMethod {
             guard catalogue.methods.contains(name) else {
-                throw top.fail(top.has("method") ? "method" : "methods", "unknown method '\(name)'\(didYouMean(name, among: catalogue.methods)) (methods: \(catalogue.methods.joined(separator: ", ")))")
+                throw top.fail(
+                    top.has("method") ? "method" : "methods",
+                    "unknown method '\(name)'\(didYouMean(name, among: catalogue.methods)) (methods: \(catalogue.methods.joined(separator: ", ")))"
+                )
             }
             guard names.insert(name).inserted else { throw top.fail("methods", "'\(name)' is listed twice") }
         }
@@ -197,7 +239,9 @@ public struct SearchSpec {
             if var reader { own = try parseSpace(&reader, methods: [name], shared: false, catalogue) }
             var parameters: [(name: String, domain: Domain)] = []
             for parameter in catalogue.hyperparameters where parameter.applies(to: name) {
-                let domain = own[parameter.name]?.0 ?? sharedDomains[parameter.name]?.0 ?? .fixed(parameter.defaultValue(for: name))
+                let domain =
+                    own[parameter.name]?.0 ?? sharedDomains[parameter.name]?.0
+                    ?? .fixed(parameter.defaultValue(for: name))
                 parameters.append((parameter.name, domain))
             }
             spaces.append(MethodSpace(method: name, parameters: parameters))
@@ -206,7 +250,9 @@ public struct SearchSpec {
     }
 
     /// One space object: hyperparameter name → domain, each checked against the hyperparameter.
-    static func parseSpace(_ r: inout SpecReader, methods: Set<String>, shared: Bool, _ catalogue: SearchCatalogue) throws -> [String: (Domain, String)] {
+    static func parseSpace(_ r: inout SpecReader, methods: Set<String>, shared: Bool, _ catalogue: SearchCatalogue)
+        throws -> [String: (Domain, String)]
+    {
         var domains: [String: (Domain, String)] = [:]
         for key in r.keys {
             r.mark(key)
@@ -215,10 +261,14 @@ public struct SearchSpec {
                 throw r.fail(key, "unknown hyperparameter\(hint) (known: \(catalogue.names.joined(separator: ", ")))")
             }
             if !shared, let only = parameter.methods, only.isDisjoint(with: methods) {
-                throw r.fail(key, "does not apply to \(methods.sorted().joined(separator: ", ")) (only to \(only.sorted().joined(separator: ", ")))")
+                throw r.fail(
+                    key,
+                    "does not apply to \(methods.sorted().joined(separator: ", ")) (only to \(only.sorted().joined(separator: ", ")))"
+                )
             }
             if shared, let only = parameter.methods, only.isDisjoint(with: methods) {
-                throw r.fail(key, "applies only to \(only.sorted().joined(separator: ", ")), which the sweep does not run")
+                throw r.fail(
+                    key, "applies only to \(only.sorted().joined(separator: ", ")), which the sweep does not run")
             }
             let domain = try parseDomain(r.raw(key)!, parameter: parameter, reader: r, key: key)
             domains[key] = (domain, "\(r.path).\(key)")
@@ -229,7 +279,10 @@ public struct SearchSpec {
     static func parseDomain(_ raw: Any, parameter: Hyperparameter, reader r: SpecReader, key: String) throws -> Domain {
         func value(_ item: Any) -> ParameterValue? {
             // A JSON boolean is the word "true" or "false" (norm_affine's values).
-            if let n = item as? NSNumber { return String(cString: n.objCType) == "c" ? .text(n.boolValue ? "true" : "false") : .number(n.doubleValue) }
+            if let n = item as? NSNumber {
+                return String(cString: n.objCType) == "c"
+                    ? .text(n.boolValue ? "true" : "false") : .number(n.doubleValue)
+            }
             if let s = item as? String { return .text(s) }
             return nil
         }
@@ -240,11 +293,17 @@ public struct SearchSpec {
         let path = "\(r.path).\(key)"
         if let v = value(raw) { return .fixed(try checked(v, path)) }
         if raw is [Any] {
-            throw r.fail(key, "a list is ambiguous: write {\"choice\": [...]} (sampled) or {\"grid\": [...]} (enumerated)")
+            throw r.fail(
+                key, "a list is ambiguous: write {\"choice\": [...]} (sampled) or {\"grid\": [...]} (enumerated)")
         }
-        guard let object = raw as? [String: Any], object.count == 1 || (object.count == 2 && object["log"] != nil && object["int"] != nil),
-              let kind = object.keys.first(where: { $0 != "log" }) else {
-            throw r.fail(key, "must be a value or one of {\"choice\": [...]}, {\"grid\": [...]}, {\"uniform\": [lo, hi]}, {\"loguniform\": [lo, hi]}, {\"int\": [lo, hi]}")
+        guard let object = raw as? [String: Any],
+            object.count == 1 || (object.count == 2 && object["log"] != nil && object["int"] != nil),
+            let kind = object.keys.first(where: { $0 != "log" })
+        else {
+            throw r.fail(
+                key,
+                "must be a value or one of {\"choice\": [...]}, {\"grid\": [...]}, {\"uniform\": [lo, hi]}, {\"loguniform\": [lo, hi]}, {\"int\": [lo, hi]}"
+            )
         }
         let body = object[kind]!
         let bodyPath = "\(path).\(kind)"
@@ -252,7 +311,9 @@ public struct SearchSpec {
         switch kind {
         case "choice", "grid":
             guard let items = body as? [Any], !items.isEmpty else { throw fail("must be a non-empty list of values") }
-            guard items.count <= SearchSpec.maximumListLength else { throw fail("lists \(items.count) values, more than \(SearchSpec.maximumListLength)") }
+            guard items.count <= SearchSpec.maximumListLength else {
+                throw fail("lists \(items.count) values, more than \(SearchSpec.maximumListLength)")
+            }
             var values: [ParameterValue] = []
             for (i, item) in items.enumerated() {
                 guard let v = value(item) else { throw fail("entry \(i) must be a number or a string") }
@@ -267,7 +328,9 @@ public struct SearchSpec {
             _ = try checked(.number(lo), bodyPath + "[0]")
             _ = try checked(.number(hi), bodyPath + "[1]")
             if kind == "int" {
-                guard lo == lo.rounded(), hi == hi.rounded(), lo <= hi else { throw fail("must be two integers, low <= high") }
+                guard lo == lo.rounded(), hi == hi.rounded(), lo <= hi else {
+                    throw fail("must be two integers, low <= high")
+                }
                 var log = false
                 if let l = object["log"] {
                     guard let flag = l as? NSNumber, String(cString: flag.objCType) == "c" else {
@@ -287,7 +350,10 @@ public struct SearchSpec {
             return .uniform(lo, hi)
         default:
             let kinds = ["choice", "grid", "uniform", "loguniform", "int"]
-            throw SpecError(file: r.file, path: path, message: "unknown range '\(kind)'\(didYouMean(kind, among: kinds)) (choice, grid, uniform, loguniform, int)")
+            throw SpecError(
+                file: r.file, path: path,
+                message:
+                    "unknown range '\(kind)'\(didYouMean(kind, among: kinds)) (choice, grid, uniform, loguniform, int)")
         }
     }
 }
@@ -301,10 +367,15 @@ public func parseBytes(_ raw: Any) -> Int? {
     var bytes: Double?
     if let n = raw as? NSNumber, String(cString: n.objCType) != "c" { bytes = n.doubleValue }
     if let s = raw as? String {
-        let units: [(String, Double)] = [("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576),
-                                          ("KiB", 1024), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
+        let units: [(String, Double)] = [
+            ("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576),
+            ("KiB", 1024), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1),
+        ]
         if let (suffix, scale) = units.first(where: { s.hasSuffix($0.0) }),
-           let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) { bytes = x * scale }
+            let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces))
+        {
+            bytes = x * scale
+        }
     }
     // Checked before converting: Int(1e300) traps, and a budget under one byte admits nothing.
     guard let bytes, bytes.isFinite, bytes >= 1, bytes <= Double(maximumBytes) else { return nil }

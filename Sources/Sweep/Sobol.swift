@@ -11,10 +11,12 @@ public struct SobolSequence {
         (6, 1, [1, 3, 3, 9, 7, 49]), (6, 13, [1, 1, 1, 15, 21, 21]), (6, 16, [1, 3, 1, 13, 27, 49]),
     ]
     static let bits = 32
-    let directions: [[UInt32]]   // [dimension][bit]
+    let directions: [[UInt32]]  // [dimension][bit]
 
     public init(dimensions: Int) {
-        precondition((1...Self.maxDimensions).contains(dimensions), "Sobol: 1…\(Self.maxDimensions) dimensions, got \(dimensions)")
+        precondition(
+            (1...Self.maxDimensions).contains(dimensions),
+            "Sobol: 1…\(Self.maxDimensions) dimensions, got \(dimensions)")
         var directions: [[UInt32]] = [(0..<Self.bits).map { UInt32(1) << (31 - $0) }]
         for d in 1..<dimensions {
             let (s, a, m) = Self.table[d - 1]

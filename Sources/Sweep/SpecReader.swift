@@ -23,9 +23,13 @@ public struct SpecReader {
             let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "malformed JSON"
             throw SpecError(file: file, path: "$", message: "not valid JSON: \(detail)")
         }
-        guard let object = json as? [String: Any] else { throw SpecError(file: file, path: "$", message: "must be a JSON object") }
+        guard let object = json as? [String: Any] else {
+            throw SpecError(file: file, path: "$", message: "must be a JSON object")
+        }
         if let duplicate = firstDuplicateKey(in: data) {
-            throw SpecError(file: file, path: duplicate, message: "is given twice in one object (JSON would silently keep the last); remove one")
+            throw SpecError(
+                file: file, path: duplicate,
+                message: "is given twice in one object (JSON would silently keep the last); remove one")
         }
         return SpecReader(file: file, path: "$", object: object)
     }
@@ -51,7 +55,8 @@ public struct SpecReader {
         mark(key)
         guard let value = object[key] else { return nil }
         guard let n = value as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.rounded() == n.doubleValue,
-              abs(n.doubleValue) < 9e15 else { throw fail(key, "must be an integer") }
+            abs(n.doubleValue) < 9e15
+        else { throw fail(key, "must be an integer") }
         if let minimum, n.intValue < minimum { throw fail(key, "must be at least \(minimum), got \(n.intValue)") }
         if let maximum, n.intValue > maximum { throw fail(key, "must be at most \(maximum), got \(n.intValue)") }
         return n.intValue
@@ -60,7 +65,9 @@ public struct SpecReader {
     public mutating func number(_ key: String) throws -> Double? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { throw fail(key, "must be a number") }
+        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else {
+            throw fail(key, "must be a number")
+        }
         return n.doubleValue
     }
 
@@ -68,7 +75,8 @@ public struct SpecReader {
         mark(key)
         guard let value = object[key] else { return nil }
         guard let items = value as? [Any], items.count == count,
-              let numbers = items.map({ ($0 as? NSNumber)?.doubleValue }) as? [Double] else {
+            let numbers = items.map({ ($0 as? NSNumber)?.doubleValue }) as? [Double]
+        else {
             throw fail(key, "must be a list of \(count) numbers")
         }
         return numbers
@@ -89,7 +97,10 @@ public struct SpecReader {
     /// Throws for the first key that no accessor asked for, suggesting the closest known one.
     public func rejectUnknownKeys() throws {
         for key in object.keys.sorted() where !known.contains(key) {
-            throw SpecError(file: file, path: "\(path).\(key)", message: "unknown field\(didYouMean(key, among: known)) (known: \(known.sorted().joined(separator: ", ")))")
+            throw SpecError(
+                file: file, path: "\(path).\(key)",
+                message:
+                    "unknown field\(didYouMean(key, among: known)) (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 

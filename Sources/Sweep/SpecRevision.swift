@@ -28,7 +28,8 @@ public enum SpecRevision {
         case (let o as [Any], let n as [Any]) where o.count == n.count:
             return zip(o, n).enumerated().flatMap { diff($1.0, $1.1, path: "\(path)[\($0)]") }
         case (let o?, let n?):
-            return JSONValue(any: o).canonicalText == JSONValue(any: n).canonicalText ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
+            return JSONValue(any: o).canonicalText == JSONValue(any: n).canonicalText
+                ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
         }
     }
 
@@ -51,13 +52,20 @@ public struct TrialKey {
     public let hex: String
 
     /// `context`: what the objective adds (side-tuning: `cache_key`, `train` and `eval` splits).
-    public init(context: [String: JSONValue], method: String, values: [String: ParameterValue],
-                epochs: Int, sweepSeed: UInt64, seedIndex: Int) {
-        let params = JSONValue.object(values.mapValues { v in
-            switch v { case .number(let x): return .string("\(x)"); case .text(let s): return .string(s) }
-        })
+    public init(
+        context: [String: JSONValue], method: String, values: [String: ParameterValue],
+        epochs: Int, sweepSeed: UInt64, seedIndex: Int
+    ) {
+        let params = JSONValue.object(
+            values.mapValues { v in
+                switch v {
+                case .number(let x): return .string("\(x)");
+                case .text(let s): return .string(s)
+                }
+            })
         let own: [String: JSONValue] = [
-            "method": .string(method), "params": params, "epochs": .int(epochs), "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
+            "method": .string(method), "params": params, "epochs": .int(epochs),
+            "sweep_seed": .string(String(sweepSeed)), "seed": .int(seedIndex),
         ]
         let content = JSONValue.object(context.merging(own) { _, trial in trial })
         hex = SHA256.hash(content.canonicalText)

@@ -28,9 +28,14 @@ public enum Statistics {
         guard a.count >= max(2, minimumPairs) else { return nil }
         let d = zip(a, b).map { $1 - $0 }
         let m = mean(d), sd = standardDeviation(d), n = d.count
-        if sd == 0 { return TTest(n: n, meanDifference: m, t: m == 0 ? 0 : (m > 0 ? .infinity : -.infinity), degreesOfFreedom: n - 1, p: m == 0 ? 1 : 0) }
+        if sd == 0 {
+            return TTest(
+                n: n, meanDifference: m, t: m == 0 ? 0 : (m > 0 ? .infinity : -.infinity), degreesOfFreedom: n - 1,
+                p: m == 0 ? 1 : 0)
+        }
         let t = m / (sd / Double(n).squareRoot())
-        return TTest(n: n, meanDifference: m, t: t, degreesOfFreedom: n - 1, p: studentTTwoSidedP(t, degreesOfFreedom: n - 1))
+        return TTest(
+            n: n, meanDifference: m, t: t, degreesOfFreedom: n - 1, p: studentTTwoSidedP(t, degreesOfFreedom: n - 1))
     }
 
     /// P(|T| ≥ |t|) for Student's t with ν degrees of freedom: I_{ν/(ν+t²)}(ν/2, 1/2).

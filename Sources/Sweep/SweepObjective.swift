@@ -17,7 +17,9 @@ public protocol SweepObjective: AnyObject {
     /// The machine that reports outcomes (CPU, and whatever else decides the last bits), stamped on each.
     var provenance: (cpu: String, blas: String) { get }
     /// The constraint a configuration breaks, judged before training, with the costs known then; nil if none.
-    func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)?
+    func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (
+        reason: String, costs: TrialResult
+    )?
     /// How many stretches this process trains at once: the runner's slots, each asking for work when free.
     var slots: Int { get }
     /// Trains the first of `offered` (stretches ready now, most urgent first) that this process can

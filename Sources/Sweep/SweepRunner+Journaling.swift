@@ -13,7 +13,9 @@ extension SweepRunner {
         do {
             try store.refresh(pooled: true, rescan: worker != nil)
             if let now = state.trials[id], !now.isDone && now.epochsDone < rung {
-                try store.record(.started(TrialStart(trial: id, towards: rung, lease: generation, host: LeaseKeeper.hostName)), pooled: true)
+                try store.record(
+                    .started(TrialStart(trial: id, towards: rung, lease: generation, host: LeaseKeeper.hostName)),
+                    pooled: true)
                 return generation
             }
         } catch { fatal.set(error) }
@@ -38,7 +40,9 @@ extension SweepRunner {
     /// A trial whose training threw: a storage failure (`isStorageFailure`) stops the sweep (the trial
     /// resumes from its checkpoint later); anything else is journaled as its failure, unless fenced.
     /// Whether it was journaled.
-    public func reportFailure(_ id: String, _ error: Error, isStorageFailure: Bool, generation: Int, fatal: FatalError) -> Bool {
+    public func reportFailure(_ id: String, _ error: Error, isStorageFailure: Bool, generation: Int, fatal: FatalError)
+        -> Bool
+    {
         if isStorageFailure { fatal.set(error); return false }
         guard store.leases.owns(id, generation: generation) else { return false }
         let failure = TrialFailure(trial: id, error: "\(error)", reporter: reporter(lease: generation))
@@ -50,8 +54,10 @@ extension SweepRunner {
     /// returns its result (with `previous` train and read seconds of earlier stretches added); nil
     /// when fenced out or when journaling failed. `keepModel`: writes the trained network's file when
     /// the search keeps finished trials' models, returning its path relative to the sweep's directory.
-    public func report(_ id: String, _ trained: TrialResult, previous: (seconds: Double, readSeconds: Double), generation: Int,
-                       until rung: Int, fatal: FatalError, keepModel: () throws -> String) -> TrialResult? {
+    public func report(
+        _ id: String, _ trained: TrialResult, previous: (seconds: Double, readSeconds: Double), generation: Int,
+        until rung: Int, fatal: FatalError, keepModel: () throws -> String
+    ) -> TrialResult? {
         var result = trained
         result.trainSeconds += previous.seconds
         result.readSeconds += previous.readSeconds
@@ -67,7 +73,7 @@ extension SweepRunner {
             }
             event = .finished(outcome)
         case .stopped:
-            guard result.epochsRun == rung else { return result }   // interrupted: resumes from its checkpoint
+            guard result.epochsRun == rung else { return result }  // interrupted: resumes from its checkpoint
             // A rung line leaves out the history: its epoch lines carry it, and the finished line will.
             outcome.rung = rung
             outcome.result.history = []
@@ -80,11 +86,17 @@ extension SweepRunner {
 
     /// Journals one final-phase outcome (test scores, the retraining's result, the model file), unless
     /// another worker took the final lease over; whether it was journaled.
-    public func recordFinal(_ id: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
-                            modelFile: String?, leaseGeneration: Int) throws -> Bool {
-        guard store.leases.owns("final", generation: leaseGeneration) else { return false }   // fenced: another worker took over
-        try store.record(.final(FinalScore(trial: id, testAccuracy: testAccuracy, testLoss: testLoss, confusion: confusion, result: result,
-                                           modelFile: modelFile, reporter: reporter(lease: leaseGeneration))))
+    public func recordFinal(
+        _ id: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
+        modelFile: String?, leaseGeneration: Int
+    ) throws -> Bool {
+        // Fenced: another worker took the final phase over.
+        guard store.leases.owns("final", generation: leaseGeneration) else { return false }
+        try store.record(
+            .final(
+                FinalScore(
+                    trial: id, testAccuracy: testAccuracy, testLoss: testLoss, confusion: confusion, result: result,
+                    modelFile: modelFile, reporter: reporter(lease: leaseGeneration))))
         try? FileManager.default.removeItem(atPath: store.checkpoint(id + "-final"))
         return true
     }
@@ -94,7 +106,9 @@ extension SweepRunner {
 
     /// Who reports an outcome: this process under lease generation `lease`, its hpsweep version, CPU and kernel.
     func reporter(lease: Int) -> Reporter {
-        Reporter(lease: lease, host: LeaseKeeper.hostName, version: hpsweepVersion, cpu: objective.provenance.cpu, blas: objective.provenance.blas)
+        Reporter(
+            lease: lease, host: LeaseKeeper.hostName, version: hpsweepVersion, cpu: objective.provenance.cpu,
+            blas: objective.provenance.blas)
     }
 
     /// Journals one epoch of a trial in progress (progress only: not fsync'ed).

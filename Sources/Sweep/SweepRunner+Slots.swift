@@ -85,7 +85,7 @@ extension SweepRunner {
             guard case .train(let ready) = step else {
                 if case .plan = step { continue }
                 if case .prune = step { continue }
-                return   // the final phase, done, or a warm start: the run's own loop goes on
+                return  // the final phase, done, or a warm start: the run's own loop goes on
             }
             let offered = ready.filter { !slots.isHeld($0.id) }
             if offered.count > 1 { slots.wakeOne() }

@@ -66,8 +66,12 @@ public final class SweepRunner {
     /// Opens (or starts) the sweep in `directory`; refuses journals written for another spec.
     /// `worker`: this process's id when it is one of several workers (nil: a plain run, which holds the
     /// directory's exclusive lock, so any lease left in it belongs to a dead process).
-    public init(identity: SweepIdentity, search: SearchSpec, objective: SweepObjective, directory: String, hpsweepVersion: String,
-                worker: String? = nil, leaseSeconds: Double = 60, warmStartFrom: [String] = [], shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void) throws {
+    public init(
+        identity: SweepIdentity, search: SearchSpec, objective: SweepObjective, directory: String,
+        hpsweepVersion: String,
+        worker: String? = nil, leaseSeconds: Double = 60, warmStartFrom: [String] = [],
+        shouldStop: @escaping () -> Bool, onEvent: @escaping (RunnerEvent) -> Void
+    ) throws {
         self.identity = identity; self.objective = objective; self.directory = directory
         self.worker = worker; self.shouldStop = shouldStop; self.onEvent = onEvent
         self.warmStartFrom = warmStartFrom
@@ -76,16 +80,20 @@ public final class SweepRunner {
         let file = identity.file
         let recorded = identity.recorded
         var changes: [String] = []
-        store = try SweepStore(directory: directory, worker: worker, leaseSeconds: leaseSeconds, machinery: machinery,
-                               methods: Set(search.catalogue.methods)) { journaled in
+        store = try SweepStore(
+            directory: directory, worker: worker, leaseSeconds: leaseSeconds, machinery: machinery,
+            methods: Set(search.catalogue.methods)
+        ) { journaled in
             if let old = journaled.spec {
                 let refused = SpecRevision.incompatibilities(old, recorded)
                 if !refused.isEmpty {
-                    throw JournalError.incomparableChange(journal: SweepStore.journalPath(directory), file: file, changes: refused)
+                    throw JournalError.incomparableChange(
+                        journal: SweepStore.journalPath(directory), file: file, changes: refused)
                 }
                 changes = SpecRevision.diff(old, recorded)
             } else if let hash = journaled.specHash, hash != identity.contentHash {
-                throw JournalError.otherSpec(journal: SweepStore.journalPath(directory), file: file, journaled: hash, now: identity.contentHash)
+                throw JournalError.otherSpec(
+                    journal: SweepStore.journalPath(directory), file: file, journaled: hash, now: identity.contentHash)
             }
         }
         let (resumed, kept) = search.keepingRecordedDefaults(of: store.state)
@@ -119,15 +127,18 @@ public final class SweepRunner {
             guard let parameter = search.catalogue.named(name), parameter.addedLater else { return true }
             return value != parameter.absentValue
         }
-        return TrialKey(context: objective.trialKeyContext, method: proposal.method, values: values, epochs: search.epochs,
-                        sweepSeed: search.seed, seedIndex: seed)
+        return TrialKey(
+            context: objective.trialKeyContext, method: proposal.method, values: values, epochs: search.epochs,
+            sweepSeed: search.seed, seedIndex: seed)
     }
 
     /// The generations whose results generation `g` is proposed (and, Pareto-aware, pruned) from:
     /// 0...g − lag, and at least every generation before the first that the model proposes (so the
     /// model never starts without the startup design's results).
     func sourceGenerations(of g: Int, _ state: SweepState) -> Range<Int> {
-        let firstModelled = (0..<search.generationCount).first { sampler.usesResults(generation: $0, warmStart: state.warmStart) } ?? search.generationCount
+        let firstModelled =
+            (0..<search.generationCount).first { sampler.usesResults(generation: $0, warmStart: state.warmStart) }
+            ?? search.generationCount
         return 0..<max(0, min(g, max(g - search.sampler.lag + 1, firstModelled)))
     }
 
@@ -153,13 +164,16 @@ public final class SweepRunner {
     private func proposedTrials(ofGeneration g: Int, _ state: SweepState) -> [PlannedTrial] {
         if let trials = generationTrials[g] { return trials }
         let sources = sourceGenerations(of: g, state).flatMap { proposedTrials(ofGeneration: $0, state).map(\.id) }
-        let history = sampler.usesResults(generation: g, warmStart: state.warmStart)
+        let history =
+            sampler.usesResults(generation: g, warmStart: state.warmStart)
             ? state.observations(of: sources, atRung: search.rungs[0], objectives: search.objectives) : []
         let proposals = machinery.measure(pooled: false) {
             sampler.propose(generation: g, history: history, warmStart: state.warmStart)
         }
         let trials = zip(proposals, sampler.indices(generation: g)).flatMap { proposal, k in
-            search.seeds.map { seed -> PlannedTrial in let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed) }
+            search.seeds.map { seed -> PlannedTrial in
+                let key = key(proposal, seed: seed); return (key.id, key, proposal, k, seed)
+            }
         }
         generationTrials[g] = trials
         return trials
@@ -224,7 +238,9 @@ public final class SweepRunner {
             if members.contains(where: { state.progress[$0] == nil }) { return .plan(generation: g) }
             var alive = members.filter { ![.failed, .diverged, .rejected].contains(state.progress[$0]!.status) }
             for (r, rung) in search.rungs.enumerated() {
-                let pending = alive.filter { let t = state.progress[$0]!; return !t.isDone && t.epochsDone < rung }
+                let pending = alive.filter {
+                    let t = state.progress[$0]!; return !t.isDone && t.epochsDone < rung
+                }
                 if !pending.isEmpty {
                     complete = false
                     ready += pending.map { (Stretch(id: $0, rung: rung), g, r) }
@@ -234,7 +250,8 @@ public final class SweepRunner {
                 guard r + 1 < search.rungs.count, let pruner = search.earlyStopping?.pruner else { continue }
                 if let settled = settledDecision(g, r) { alive = alive.filter(settled.contains); continue }
                 guard let reference = reference(forGeneration: g, state) else { complete = false; continue generations }
-                let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(alive, rung: rung, state, reference: reference)
+                let decision = RungDecision(pruner: pruner, objectives: search.objectives).survivors(
+                    alive, rung: rung, state, reference: reference)
                 if !decision.pruneNow.isEmpty { return .prune(rung: rung, trials: decision.pruneNow) }
                 alive = decision.continuing
                 // With its prunings journaled the decision stands (later it is read back from the
@@ -273,7 +290,9 @@ public final class SweepRunner {
                 defer { store.leases.release("warm-start") }
                 try store.refresh(rescan: true)
                 guard state.warmStart == nil else { continue }
-                let taken = try machinery.measure(pooled: false) { try WarmStart.gather(from: warmStartFrom, for: search) }
+                let taken = try machinery.measure(pooled: false) {
+                    try WarmStart.gather(from: warmStartFrom, for: search)
+                }
                 try store.record(.warmStart(taken, time: Date().timeIntervalSince1970))
                 onEvent(.warmStarted(taken))
             case .plan, .prune, .train:
@@ -289,7 +308,9 @@ public final class SweepRunner {
                 defer { store.leases.release("final") }
                 try store.refresh()
                 let pending = finalChoice(state).filter { $0.testAccuracy == nil }
-                if !pending.isEmpty, try !objective.runFinal(pending, leaseGeneration: generation, runner: self) { return .interrupted }
+                if !pending.isEmpty, try !objective.runFinal(pending, leaseGeneration: generation, runner: self) {
+                    return .interrupted
+                }
             }
         }
     }
@@ -300,15 +321,27 @@ public final class SweepRunner {
     func plan(generation g: Int) throws {
         let state = self.state
         var events: [JournalEvent] = []
-        for trial in trials(ofGeneration: g, state) where state.trials[trial.id] == nil && !events.contains(where: { $0.trial == trial.id }) {
-            events.append(.planned(TrialPlan(trial: trial.id, generation: g, config: trial.config, method: trial.proposal.method,
-                                             params: trial.proposal.values, seed: trial.seed, trialSeed: trial.key.seed, key: trial.key.hex)))
-            if let rejection = objective.rejection(method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed) {
-                events.append(.rejected(TrialRejection(trial: trial.id, reason: rejection.reason, costs: rejection.costs)))
+        for trial in trials(ofGeneration: g, state)
+        where state.trials[trial.id] == nil && !events.contains(where: { $0.trial == trial.id }) {
+            events.append(
+                .planned(
+                    TrialPlan(
+                        trial: trial.id, generation: g, config: trial.config, method: trial.proposal.method,
+                        params: trial.proposal.values, seed: trial.seed, trialSeed: trial.key.seed, key: trial.key.hex))
+            )
+            if let rejection = objective.rejection(
+                method: trial.proposal.method, values: trial.proposal.values, seed: trial.key.seed)
+            {
+                events.append(
+                    .rejected(TrialRejection(trial: trial.id, reason: rejection.reason, costs: rejection.costs)))
             }
         }
         try store.record(events)
-        if !events.isEmpty { onEvent(.planned(generation: g, of: search.generationCount, trials: events.filter(\.isPlanned).compactMap(\.trial))) }
+        if !events.isEmpty {
+            onEvent(
+                .planned(
+                    generation: g, of: search.generationCount, trials: events.filter(\.isPlanned).compactMap(\.trial)))
+        }
     }
 
     /// The configurations of the final phase: the best `finalTop` finished ones of each method.

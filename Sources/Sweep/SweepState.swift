@@ -147,9 +147,13 @@ public struct SweepState {
                 record.curve.append(epoch.record)
             case .rung(let outcome): applyRung(outcome, to: &record)
             case .finished(let o):
-                applyEnd(.finished, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record)
+                applyEnd(
+                    .finished, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record
+                )
             case .diverged(let o):
-                applyEnd(.diverged, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record)
+                applyEnd(
+                    .diverged, result: o.result, reporter: o.reporter, modelFile: o.modelFile, time: o.time, to: &record
+                )
             case .failed(let f):
                 applyEnd(.failed, error: f.error, reporter: f.reporter, time: f.time, to: &record)
             case .rejected(let rejection):
@@ -157,16 +161,19 @@ public struct SweepState {
                 record.status = .rejected; record.error = rejection.reason; record.result = rejection.costs
                 record.endTime = rejection.time
             case .pruned(let pruning):
-                guard !record.isDone else { break }   // (workers pruning at the same moment write the same line)
+                guard !record.isDone else { break }  // (workers pruning at the same moment write the same line)
                 record.status = .pruned; record.endTime = pruning.time
             case .final(let score): applyFinal(score, to: &record)
             case .sweep, .warmStart, .planned: break
             }
             if let open = openStretches[id], endsStretch(event) {
                 openStretches[id] = nil
-                spans.append(StretchSpan(trial: id, towards: open.towards, start: open.start, end: max(open.start, event.time)))
+                spans.append(
+                    StretchSpan(trial: id, towards: open.towards, start: open.start, end: max(open.start, event.time)))
             }
-            if let history = record.result?.history { record.curve = history + record.curve.filter { $0.epoch > history.count } }
+            if let history = record.result?.history {
+                record.curve = history + record.curve.filter { $0.epoch > history.count }
+            }
             trials[id] = record
             progress[id] = TrialProgress(status: record.status, epochsDone: record.epochsDone)
         }
@@ -187,7 +194,8 @@ public struct SweepState {
             objectives = names.compactMap { item in
                 let parts = item.split(separator: ":").map(String.init)
                 guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),
-                      let direction = SearchSpec.Direction(rawValue: parts[1]) else { return nil }
+                    let direction = SearchSpec.Direction(rawValue: parts[1])
+                else { return nil }
                 return SearchSpec.Objective(metric: metric, direction: direction)
             }
         }
@@ -197,8 +205,9 @@ public struct SweepState {
     private mutating func apply(_ plan: TrialPlan) {
         let id = plan.trial
         guard trials[id] == nil, methods?.contains(plan.method) ?? true else { return }
-        trials[id] = TrialRecord(id: id, generation: plan.generation, config: plan.config, method: plan.method, values: plan.params,
-                                 seed: plan.seed, trialSeed: plan.trialSeed, key: plan.key ?? id)
+        trials[id] = TrialRecord(
+            id: id, generation: plan.generation, config: plan.config, method: plan.method, values: plan.params,
+            seed: plan.seed, trialSeed: plan.trialSeed, key: plan.key ?? id)
         order.append(id)
         progress[id] = TrialProgress(status: .planned, epochsDone: 0)
         for early in unplanned.removeValue(forKey: id) ?? [] { apply(early) }
@@ -209,14 +218,18 @@ public struct SweepState {
         record.stretchesEnded += 1
         record.host = outcome.reporter.host ?? record.host
         if outcome.result.epochsRun > record.epochsDone { record.result = outcome.result }
-        if record.rungResults[outcome.result.epochsRun] == nil { record.rungResults[outcome.result.epochsRun] = outcome.result }
+        if record.rungResults[outcome.result.epochsRun] == nil {
+            record.rungResults[outcome.result.epochsRun] = outcome.result
+        }
         if !record.isDone { record.status = .paused }
     }
 
     /// A trial's end (finished, diverged, failed). A result under a newer lease fences out a late one
     /// under an older lease; otherwise the first result wins and later ones are duplicates.
-    private mutating func applyEnd(_ status: TrialRecord.Status, result: TrialResult? = nil, error: String? = nil, reporter: Reporter,
-                                   modelFile: String? = nil, time: Double, to record: inout TrialRecord) {
+    private mutating func applyEnd(
+        _ status: TrialRecord.Status, result: TrialResult? = nil, error: String? = nil, reporter: Reporter,
+        modelFile: String? = nil, time: Double, to record: inout TrialRecord
+    ) {
         record.stretchesEnded += 1
         let lease = reporter.lease ?? 0
         if record.isDone {
@@ -241,7 +254,8 @@ public struct SweepState {
     /// The first `final` line of a configuration gives its test scores.
     private mutating func applyFinal(_ score: FinalScore, to record: inout TrialRecord) {
         guard record.testAccuracy == nil else { duplicates += 1; return }
-        record.testAccuracy = score.testAccuracy; record.testLoss = score.testLoss; record.finalSeconds = score.result?.trainSeconds
+        record.testAccuracy = score.testAccuracy; record.testLoss = score.testLoss;
+        record.finalSeconds = score.result?.trainSeconds
         record.modelFile = score.modelFile ?? record.modelFile
         record.confusion = score.confusion
     }
@@ -261,8 +275,10 @@ public struct SweepState {
             guard let result = record.status == .rejected ? record.result : record.rungResults[rung] else { return nil }
             var atRung = record
             atRung.result = result
-            return Observation(method: record.method, values: record.values, objectives: objectiveVector(atRung, objectives, forSampler: true),
-                               completed: true)
+            return Observation(
+                method: record.method, values: record.values,
+                objectives: objectiveVector(atRung, objectives, forSampler: true),
+                completed: true)
         }
     }
 
@@ -275,9 +291,13 @@ public struct SweepState {
 
 /// A trial's objective values, oriented so that smaller is better. The sampler sees training FLOPs in
 /// place of measured seconds, which vary from run to run: its proposals must be reproducible.
-public func objectiveVector(_ record: TrialRecord, _ objectives: [SearchSpec.Objective], forSampler: Bool = false) -> [Double] {
+public func objectiveVector(_ record: TrialRecord, _ objectives: [SearchSpec.Objective], forSampler: Bool = false)
+    -> [Double]
+{
     objectives.map { objective in
-        let value = metricValue(record, forSampler && objective.metric == .trainSeconds ? .flops : objective.metric) ?? .infinity
+        let value =
+            metricValue(record, forSampler && objective.metric == .trainSeconds ? .flops : objective.metric)
+            ?? .infinity
         return objective.direction == .maximize ? -value : value
     }
 }

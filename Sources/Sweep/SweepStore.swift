@@ -16,13 +16,18 @@ final class SweepStore {
     private let lock = NSLock()
 
     /// The journal a plain run writes (workers write `journal-<worker>.jsonl` beside it).
-    static func journalPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("journal.jsonl") }
+    static func journalPath(_ directory: String) -> String {
+        (directory as NSString).appendingPathComponent("journal.jsonl")
+    }
 
     /// Opens the record in `directory`. `check` sees the state the journals hold so far, before anything
     /// is written (a refusal leaves the directory as it was). `worker`: this process's id among several
     /// (nil: a plain run, which holds the directory's lock, so leases left in it belong to dead processes).
-    init(directory: String, worker: String?, leaseSeconds: Double, machinery: MachineryClock, methods: Set<String>? = nil,
-         check: (SweepState) throws -> Void) throws {
+    init(
+        directory: String, worker: String?, leaseSeconds: Double, machinery: MachineryClock,
+        methods: Set<String>? = nil,
+        check: (SweepState) throws -> Void
+    ) throws {
         self.directory = directory
         self.machinery = machinery
         let fm = FileManager.default
@@ -44,7 +49,9 @@ final class SweepStore {
         if worker == nil { try? fm.removeItem(atPath: leaseDirectory) }
         let owner = worker ?? "\(LeaseKeeper.hostName)-\(getpid())"
         leases = try LeaseKeeper(directory: leaseDirectory, owner: owner, leaseSeconds: leaseSeconds)
-        journal = try Journal(path: worker.map { (directory as NSString).appendingPathComponent("journal-\($0).jsonl") } ?? Self.journalPath(directory))
+        journal = try Journal(
+            path: worker.map { (directory as NSString).appendingPathComponent("journal-\($0).jsonl") }
+                ?? Self.journalPath(directory))
         follower.watch(journal.path)
     }
 

@@ -27,8 +27,10 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
     public var interruptBefore: ((Stretch) -> Bool)?
     public private(set) var stopped = false
 
-    public init(epochs: Int, methods: [String], slots: Int = 1, epochSeconds: Double = 0, variedDurations: Bool = false) {
-        self.epochs = epochs; self.slots = slots; self.epochSeconds = epochSeconds; self.variedDurations = variedDurations
+    public init(epochs: Int, methods: [String], slots: Int = 1, epochSeconds: Double = 0, variedDurations: Bool = false)
+    {
+        self.epochs = epochs; self.slots = slots; self.epochSeconds = epochSeconds;
+        self.variedDurations = variedDurations
         self.methods = methods.sorted()
     }
 
@@ -44,10 +46,14 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
     public var costBasis: [String: Double] { ["train_images": 100] }
     public var provenance: (cpu: String, blas: String) { ("synthetic cpu", "no blas") }
 
-    public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (reason: String, costs: TrialResult)? { nil }
+    public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (
+        reason: String, costs: TrialResult
+    )? { nil }
 
     public func params(_ record: TrialRecord) -> Int {
-        let sizes = record.values.filter { $0.key != "lr" && $0.key != "shards" }.compactMap(\.value.number).filter { $0 >= 1 && $0 == $0.rounded() }
+        let sizes = record.values.filter { $0.key != "lr" && $0.key != "shards" }.compactMap(\.value.number).filter {
+            $0 >= 1 && $0 == $0.rounded()
+        }
         return 10 * Int(sizes.reduce(1, *))
     }
 
@@ -58,7 +64,8 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
             let salt = Double(Self.hash("\(record.method).\(name)") % 1000) / 1000
             switch value {
             case .number(let x): ceiling += 0.04 * sin(log2(max(x, 1e-12)) + 6.283 * salt)
-            case .text(let word): ceiling += 0.08 * (Double(Self.hash("\(record.method).\(name)=\(word)") % 1000) / 1000 - 0.5)
+            case .text(let word):
+                ceiling += 0.08 * (Double(Self.hash("\(record.method).\(name)=\(word)") % 1000) / 1000 - 0.5)
             }
         }
         return Float(max(0.05, min(0.99, ceiling) * (1 - exp(-Double(epoch) * (0.2 + lr)))))
@@ -73,12 +80,17 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
     }
 
     public func result(_ record: TrialRecord, until rung: Int) -> TrialResult {
-        let history = (1...rung).map { EpochRecord(epoch: $0, trainLoss: 1 / Float($0), learningRate: 0.1, valAccuracy: accuracy(record, epoch: $0), valLoss: 1) }
+        let history = (1...rung).map {
+            EpochRecord(
+                epoch: $0, trainLoss: 1 / Float($0), learningRate: 0.1, valAccuracy: accuracy(record, epoch: $0),
+                valLoss: 1)
+        }
         let best = history.compactMap(\.valAccuracy).max()!
-        return TrialResult(status: rung == epochs ? .finished : .stopped, epochsRun: rung, bestEpoch: rung, bestValAccuracy: best,
-                           finalValAccuracy: history.last!.valAccuracy!, finalValLoss: 1, history: history,
-                           trainableParameters: params(record), trainingFLOPs: Double(params(record) * rung), workingMemoryBytes: 1,
-                           trainSeconds: Double(rung) * epochDuration(record))
+        return TrialResult(
+            status: rung == epochs ? .finished : .stopped, epochsRun: rung, bestEpoch: rung, bestValAccuracy: best,
+            finalValAccuracy: history.last!.valAccuracy!, finalValLoss: 1, history: history,
+            trainableParameters: params(record), trainingFLOPs: Double(params(record) * rung), workingMemoryBytes: 1,
+            trainSeconds: Double(rung) * epochDuration(record))
     }
 
     public func train(_ offered: [Stretch], runner: SweepRunner) throws -> Int {
@@ -105,7 +117,9 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
                 runner.journalEpoch(stretch.id, result.history[epoch])
             }
             lock.lock(); _stretches.append(stretch); _busySeconds += seconds; lock.unlock()
-            _ = runner.report(stretch.id, result, previous: (0, 0), generation: generation, until: stretch.rung, fatal: fatal) { "models/search/\(stretch.id)" }
+            _ = runner.report(
+                stretch.id, result, previous: (0, 0), generation: generation, until: stretch.rung, fatal: fatal
+            ) { "models/search/\(stretch.id)" }
             if let error = fatal.error { throw error }
             return 1
         }
@@ -116,8 +130,9 @@ public final class SyntheticObjective: SweepObjective, @unchecked Sendable {
         for record in pending {
             lock.lock(); _finals.append(record.id); lock.unlock()
             let score = accuracy(record, epoch: epochs) - 0.01
-            _ = try runner.recordFinal(record.id, testAccuracy: score, testLoss: 1, confusion: nil, result: result(record, until: epochs),
-                                       modelFile: "models/\(record.id)", leaseGeneration: leaseGeneration)
+            _ = try runner.recordFinal(
+                record.id, testAccuracy: score, testLoss: 1, confusion: nil, result: result(record, until: epochs),
+                modelFile: "models/\(record.id)", leaseGeneration: leaseGeneration)
         }
         return true
     }

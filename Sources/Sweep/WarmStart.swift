@@ -47,25 +47,39 @@ public struct WarmStart: Codable, Equatable {
         var candidates: [(rank: Double, order: Int, configuration: Configuration)] = []
         for directory in directories {
             guard !Journal.files(in: directory).isEmpty else {
-                throw JournalError(path: directory, line: nil, message: "warm_start: not a sweep's results directory (no journal.jsonl)")
+                throw JournalError(
+                    path: directory, line: nil,
+                    message: "warm_start: not a sweep's results directory (no journal.jsonl)")
             }
             let state = SweepState(try JournalFollower(directory: directory).newEvents())
-            let scored = state.records.filter { [.finished, .pruned, .rejected].contains($0.status) && $0.result != nil }
+            let scored = state.records.filter {
+                [.finished, .pruned, .rejected].contains($0.status) && $0.result != nil
+            }
             let ranks = rankTransform(scored.map { objectiveVector($0, search.objectives, forSampler: true) })
             for space in search.methods {
                 var fitting: [(record: TrialRecord, ranks: [Double], params: [String: ParameterValue])] = []
                 for (record, rank) in zip(scored, ranks) where record.method == space.method {
                     if let params = space.fitting(record.values) { fitting.append((record, rank, params)) }
                 }
-                warm.priors += fitting.map { Prior(method: space.method, params: $0.params, ranks: $0.ranks, completed: $0.record.status == .finished) }
+                warm.priors += fitting.map {
+                    Prior(
+                        method: space.method, params: $0.params, ranks: $0.ranks,
+                        completed: $0.record.status == .finished)
+                }
                 // The best by the primary objective, finished trials before pruned ones.
                 let best = fitting.min {
-                    ($0.record.status == .finished ? 0 : 1, $0.ranks[0], $0.record.id) < ($1.record.status == .finished ? 0 : 1, $1.ranks[0], $1.record.id)
+                    ($0.record.status == .finished ? 0 : 1, $0.ranks[0], $0.record.id) < (
+                        $1.record.status == .finished ? 0 : 1, $1.ranks[0], $1.record.id
+                    )
                 }
-                if let best { candidates.append((best.ranks[0], candidates.count, Configuration(method: space.method, params: best.params))) }
+                if let best {
+                    candidates.append(
+                        (best.ranks[0], candidates.count, Configuration(method: space.method, params: best.params)))
+                }
             }
         }
-        for candidate in candidates.sorted(by: { ($0.rank, $0.order) < ($1.rank, $1.order) }) where !warm.enqueued.contains(candidate.configuration) {
+        for candidate in candidates.sorted(by: { ($0.rank, $0.order) < ($1.rank, $1.order) })
+        where !warm.enqueued.contains(candidate.configuration) {
             warm.enqueued.append(candidate.configuration)
         }
         warm.enqueued = Array(warm.enqueued.prefix(min(search.trials, search.sampler.generationSize)))
@@ -101,7 +115,8 @@ extension Domain {
         case .fixed(let v): return v == value
         case .choice(let vs), .grid(let vs): return vs.contains(value)
         case let .uniform(lo, hi), let .logUniform(lo, hi): return value.number.map { $0 >= lo && $0 <= hi } ?? false
-        case let .integer(lo, hi, _): return value.number.map { $0 == $0.rounded() && $0 >= Double(lo) && $0 <= Double(hi) } ?? false
+        case let .integer(lo, hi, _):
+            return value.number.map { $0 == $0.rounded() && $0 >= Double(lo) && $0 <= Double(hi) } ?? false
         }
     }
 }

@@ -19,7 +19,8 @@ public struct AdamW {
     let decayMask: [Float]
 
     public init(parameterCount: Int, weightDecay: Float, decayMask: [Float]) {
-        precondition(decayMask.count == parameterCount, "AdamW: mask of \(decayMask.count) for \(parameterCount) parameters")
+        precondition(
+            decayMask.count == parameterCount, "AdamW: mask of \(decayMask.count) for \(parameterCount) parameters")
         self.weightDecay = weightDecay
         self.decayMask = decayMask
         firstMoment = [Float](repeating: 0, count: parameterCount)
@@ -43,37 +44,40 @@ public struct AdamW {
                     let total = m.count
                     let chunks = total >= 1 << 16 ? max(1, BLAS.threadCount) : 1
                     parallelFor(chunks) { chunk in
-                    let first = (chunk * total / chunks) & ~7, last = chunk == chunks - 1 ? total : ((chunk + 1) * total / chunks) & ~7
-                    let n = last
-                    let rp = UnsafeMutableRawPointer(parameters), rg = UnsafeRawPointer(gradients)
-                    let rm = UnsafeMutableRawPointer(m.baseAddress!), rv = UnsafeMutableRawPointer(v.baseAddress!)
-                    let rmask = UnsafeRawPointer(mask.baseAddress!)
-                    typealias V = SIMD8<Float>
-                    let vb1 = V(repeating: b1), vb2 = V(repeating: b2), one = V(repeating: 1)
-                    let vDecay = V(repeating: decay), vStep = V(repeating: stepSize)
-                    let vRoot = V(repeating: correction2Root), vEps = V(repeating: eps)
-                    var i = first
-                    while i + 8 <= n {
-                        let o = i * 4
-                        let g = rg.loadUnaligned(fromByteOffset: o, as: V.self)
-                        var p = rp.loadUnaligned(fromByteOffset: o, as: V.self) * (one - vDecay * rmask.loadUnaligned(fromByteOffset: o, as: V.self))
-                        let mi = vb1 * rm.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb1) * g
-                        let vi = vb2 * rv.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb2) * g * g
-                        p -= vStep * mi / (vi.squareRoot() / vRoot + vEps)
-                        rm.storeBytes(of: mi, toByteOffset: o, as: V.self)
-                        rv.storeBytes(of: vi, toByteOffset: o, as: V.self)
-                        rp.storeBytes(of: p, toByteOffset: o, as: V.self)
-                        i += 8
-                    }
-                    while i < n {
-                        let g = gradients[i]
-                        var p = parameters[i] * (1 - decay * mask[i])
-                        m[i] = b1 * m[i] + (1 - b1) * g
-                        v[i] = b2 * v[i] + (1 - b2) * g * g
-                        p -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-                        parameters[i] = p
-                        i += 1
-                    }
+                        let first = (chunk * total / chunks) & ~7,
+                            last = chunk == chunks - 1 ? total : ((chunk + 1) * total / chunks) & ~7
+                        let n = last
+                        let rp = UnsafeMutableRawPointer(parameters), rg = UnsafeRawPointer(gradients)
+                        let rm = UnsafeMutableRawPointer(m.baseAddress!), rv = UnsafeMutableRawPointer(v.baseAddress!)
+                        let rmask = UnsafeRawPointer(mask.baseAddress!)
+                        typealias V = SIMD8<Float>
+                        let vb1 = V(repeating: b1), vb2 = V(repeating: b2), one = V(repeating: 1)
+                        let vDecay = V(repeating: decay), vStep = V(repeating: stepSize)
+                        let vRoot = V(repeating: correction2Root), vEps = V(repeating: eps)
+                        var i = first
+                        while i + 8 <= n {
+                            let o = i * 4
+                            let g = rg.loadUnaligned(fromByteOffset: o, as: V.self)
+                            var p =
+                                rp.loadUnaligned(fromByteOffset: o, as: V.self)
+                                * (one - vDecay * rmask.loadUnaligned(fromByteOffset: o, as: V.self))
+                            let mi = vb1 * rm.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb1) * g
+                            let vi = vb2 * rv.loadUnaligned(fromByteOffset: o, as: V.self) + (one - vb2) * g * g
+                            p -= vStep * mi / (vi.squareRoot() / vRoot + vEps)
+                            rm.storeBytes(of: mi, toByteOffset: o, as: V.self)
+                            rv.storeBytes(of: vi, toByteOffset: o, as: V.self)
+                            rp.storeBytes(of: p, toByteOffset: o, as: V.self)
+                            i += 8
+                        }
+                        while i < n {
+                            let g = gradients[i]
+                            var p = parameters[i] * (1 - decay * mask[i])
+                            m[i] = b1 * m[i] + (1 - b1) * g
+                            v[i] = b2 * v[i] + (1 - b2) * g * g
+                            p -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+                            parameters[i] = p
+                            i += 1
+                        }
                     }
                 }
             }

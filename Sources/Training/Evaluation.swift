@@ -16,7 +16,8 @@ struct BatchScore {
         if confusion.isEmpty { confusion = [Int](repeating: 0, count: classes * classes) }
         let rows = labels.count
         var losses = [Float](repeating: 0, count: rows), probs = [Float](repeating: 0, count: logits.count)
-        crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: labels, rows: rows, classes: classes)
+        crossEntropyForward(
+            losses: &losses, probs: &probs, logits: logits, labels: labels, rows: rows, classes: classes)
         for row in 0..<rows {
             lossSum += Double(losses[row])
             let scores = logits[(row * classes)..<((row + 1) * classes)]
@@ -38,7 +39,9 @@ public struct EvaluationScore: Sendable, Equatable {
     public var accuracy: Float
     public var loss: Float
     public var confusionCounts: [Int]
-    public init(accuracy: Float, loss: Float, confusion: [Int]) { self.accuracy = accuracy; self.loss = loss; confusionCounts = confusion }
+    public init(accuracy: Float, loss: Float, confusion: [Int]) {
+        self.accuracy = accuracy; self.loss = loss; confusionCounts = confusion
+    }
 
     /// The score of logits (examples × classes) against labels, as evaluations compute it.
     public init(logits: [Float], labels: [Int], classes: Int) {
@@ -56,13 +59,19 @@ public struct EvaluationScore: Sendable, Equatable {
 extension ActivationCache {
     /// Examples `indices` of `split` as a batch of `taps`, read into `buffers` (one per tap, each
     /// indices × tokens × width): whole rows, or class-token rows only when `tokens` is 1.
-    func tapBatch(split: String, taps: [Tap], indices: [Int], tokens: Int, labels: [Int32], into buffers: [FloatBuffer]) throws -> TapBatch {
+    func tapBatch(split: String, taps: [Tap], indices: [Int], tokens: Int, labels: [Int32], into buffers: [FloatBuffer])
+        throws -> TapBatch
+    {
         for (buffer, tap) in zip(buffers, taps) {
-            if tokens == 1 { try readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer) }
-            else { try read(split: split, tap: tap, indices: indices, into: buffer.pointer) }
+            if tokens == 1 {
+                try readClassTokens(split: split, tap: tap, indices: indices, into: buffer.pointer)
+            } else {
+                try read(split: split, tap: tap, indices: indices, into: buffer.pointer)
+            }
         }
-        return TapBatch(buffers: Dictionary(uniqueKeysWithValues: zip(taps, buffers)), batch: indices.count, tokens: tokens,
-                        width: header.width, labels: labels)
+        return TapBatch(
+            buffers: Dictionary(uniqueKeysWithValues: zip(taps, buffers)), batch: indices.count, tokens: tokens,
+            width: header.width, labels: labels)
     }
 }
 
@@ -78,18 +87,23 @@ public struct TrainedModel {
 /// decoded from the cache dtype, so the scores equal those of the same split read from a cache
 /// built in the same batch size (BLAS may round a product differently in a matrix of other height).
 public enum StreamingEvaluation {
-    public static func evaluate(_ models: [TrainedModel], stream: BackboneStream,
-                                progress: (Int) -> Void = { _ in }) throws -> [EvaluationScore] {
+    public static func evaluate(
+        _ models: [TrainedModel], stream: BackboneStream,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> [EvaluationScore] {
         let labels = stream.split.labels
         var scores = [BatchScore](repeating: BatchScore(), count: models.count)
         try forEachBatch(models, stream: stream, progress: progress) { model, range, logits in
-            scores[model].add(logits: logits, labels: range.map { Int32(labels[$0]) }, classes: models[model].network.classes)
+            scores[model].add(
+                logits: logits, labels: range.map { Int32(labels[$0]) }, classes: models[model].network.classes)
         }
         return scores.map(\.score)
     }
 
     /// The logits (examples × classes) of one model over the whole stream.
-    public static func logits(_ model: TrainedModel, stream: BackboneStream, progress: (Int) -> Void = { _ in }) throws -> [Float] {
+    public static func logits(_ model: TrainedModel, stream: BackboneStream, progress: (Int) -> Void = { _ in }) throws
+        -> [Float]
+    {
         var all: [Float] = []
         try forEachBatch([model], stream: stream, progress: progress) { _, _, logits in all += logits }
         return all
@@ -97,8 +111,10 @@ public enum StreamingEvaluation {
 
     /// Runs the backbone over the stream once and calls `body(model index, examples, logits)` for every
     /// model on every batch, then `progress(examples done)`.
-    static func forEachBatch(_ models: [TrainedModel], stream: BackboneStream, progress: (Int) -> Void,
-                             _ body: (Int, Range<Int>, [Float]) throws -> Void) throws {
+    static func forEachBatch(
+        _ models: [TrainedModel], stream: BackboneStream, progress: (Int) -> Void,
+        _ body: (Int, Range<Int>, [Float]) throws -> Void
+    ) throws {
         let plan = stream.plan, width = plan.vit.config.width, tokens = stream.tokens
         let tapIndex = Dictionary(uniqueKeysWithValues: plan.taps.enumerated().map { ($1, $0) })
         for model in models {
@@ -125,14 +141,16 @@ public enum StreamingEvaluation {
                     guard model.network.classTokenOnly && tokens > 1 else { taps[tap] = decoded[tap]; continue }
                     if classRows[tap] == nil {
                         let rows = FloatBuffer(count: range.count * width)
-                        gatherClassTokens(decoded[tap]!.pointer, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
+                        gatherClassTokens(
+                            decoded[tap]!.pointer, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
                         classRows[tap] = rows
                     }
                     taps[tap] = classRows[tap]
                 }
                 let rowTokens = model.network.classTokenOnly ? 1 : tokens
-                let batch = TapBatch(buffers: taps, batch: range.count, tokens: rowTokens, width: width,
-                                     labels: [Int32](repeating: 0, count: range.count))
+                let batch = TapBatch(
+                    buffers: taps, batch: range.count, tokens: rowTokens, width: width,
+                    labels: [Int32](repeating: 0, count: range.count))
                 try body(i, range, model.network.forward(model.parameters, batch))
             }
             progress(range.upperBound)

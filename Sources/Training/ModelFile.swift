@@ -20,8 +20,10 @@ public struct SideNetworkModel {
     /// Everything else the file records, as written (strings; JSON text where structured).
     public var extra: [String: String]
 
-    public init(settings: TrialSettings, classes: Int, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
-                parameters: [Float], extra: [String: String] = [:]) {
+    public init(
+        settings: TrialSettings, classes: Int, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
+        parameters: [Float], extra: [String: String] = [:]
+    ) {
         self.settings = settings; self.classes = classes
         self.backboneWidth = backboneWidth; self.backboneDepth = backboneDepth; self.backboneHeads = backboneHeads
         self.parameters = parameters; self.extra = extra
@@ -36,7 +38,9 @@ public struct SideNetworkModel {
     /// the new one.
     public func write(to path: String) throws {
         let layout = network().layout
-        precondition(layout.count == parameters.count, "SideNetworkModel.write: \(parameters.count) parameters for a layout of \(layout.count)")
+        precondition(
+            layout.count == parameters.count,
+            "SideNetworkModel.write: \(parameters.count) parameters for a layout of \(layout.count)")
         let tensors = layout.entries.map { entry in
             (name: entry.name, tensor: Tensor(shape: entry.shape, storage: Array(parameters[entry.range])))
         }
@@ -64,31 +68,51 @@ public struct SideNetworkModel {
             throw fail("not an hpsweep model file (its metadata has no \"format\": \"\(Self.format)\")")
         }
         guard let version = m["format_version"].flatMap(Int.init), version == Self.formatVersion else {
-            throw fail("model format version \(m["format_version"] ?? "missing") is not supported (this hpsweep reads version \(Self.formatVersion))")
+            throw fail(
+                "model format version \(m["format_version"] ?? "missing") is not supported (this hpsweep reads version \(Self.formatVersion))"
+            )
         }
         func integer(_ key: String) throws -> Int {
-            guard let value = m[key].flatMap(Int.init), value > 0 else { throw fail("metadata '\(key)' must be a positive integer") }
+            guard let value = m[key].flatMap(Int.init), value > 0 else {
+                throw fail("metadata '\(key)' must be a positive integer")
+            }
             return value
         }
         let settings: TrialSettings
         do { settings = try JSONDecoder().decode(TrialSettings.self, from: Data((m["settings"] ?? "").utf8)) } catch {
             throw fail("metadata 'settings' is not the settings of a side network")
         }
-        let (classes, width, depth, heads) = (try integer("classes"), try integer("backbone_width"), try integer("backbone_depth"), try integer("backbone_heads"))
-        if let problem = settings.problem(width: width, depth: depth, backboneHeads: heads) { throw fail("settings cannot build a network: \(problem)") }
-        self.init(settings: settings, classes: classes, backboneWidth: width, backboneDepth: depth, backboneHeads: heads, parameters: [])
+        let (classes, width, depth, heads) = (
+            try integer("classes"), try integer("backbone_width"), try integer("backbone_depth"),
+            try integer("backbone_heads")
+        )
+        if let problem = settings.problem(width: width, depth: depth, backboneHeads: heads) {
+            throw fail("settings cannot build a network: \(problem)")
+        }
+        self.init(
+            settings: settings, classes: classes, backboneWidth: width, backboneDepth: depth, backboneHeads: heads,
+            parameters: [])
         let layout = network().layout
         var parameters = [Float](repeating: 0, count: layout.count)
         for entry in layout.entries {
-            guard let shape = file.shape(of: entry.name) else { throw fail("missing tensor '\(entry.name)' of the \(settings.method.rawValue) network") }
-            guard shape == entry.shape else { throw fail("tensor '\(entry.name)' has shape \(shape), the network needs \(entry.shape)") }
+            guard let shape = file.shape(of: entry.name) else {
+                throw fail("missing tensor '\(entry.name)' of the \(settings.method.rawValue) network")
+            }
+            guard shape == entry.shape else {
+                throw fail("tensor '\(entry.name)' has shape \(shape), the network needs \(entry.shape)")
+            }
             let tensor = try file.tensor(entry.name)
             parameters.replaceSubrange(entry.range, with: tensor.storage)
         }
         let unknown = Set(file.names).subtracting(layout.entries.map(\.name))
-        if let name = unknown.sorted().first { throw fail("tensor '\(name)' is not a parameter of the \(settings.method.rawValue) network") }
+        if let name = unknown.sorted().first {
+            throw fail("tensor '\(name)' is not a parameter of the \(settings.method.rawValue) network")
+        }
         self.parameters = parameters
-        let own: Set<String> = ["format", "format_version", "method", "settings", "classes", "backbone_width", "backbone_depth", "backbone_heads"]
+        let own: Set<String> = [
+            "format", "format_version", "method", "settings", "classes", "backbone_width", "backbone_depth",
+            "backbone_heads",
+        ]
         extra = m.filter { !own.contains($0.key) }
     }
 }

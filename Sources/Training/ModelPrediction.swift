@@ -12,14 +12,18 @@ extension SideNetworkModel {
     /// trained on (unless `allowOtherBackbone`), a width, token policy or tap it lacks.
     public func incompatibility(with cache: ActivationCache, allowOtherBackbone: Bool = false) -> String? {
         let h = cache.header
-        if h.width != backboneWidth { return "the cache's taps are \(h.width) wide; the model was trained on \(backboneWidth)" }
+        if h.width != backboneWidth {
+            return "the cache's taps are \(h.width) wide; the model was trained on \(backboneWidth)"
+        }
         if !allowOtherBackbone, let problem = mismatch(with: h.ingredients) { return "the cache's \(problem)" }
         let network = network()
         if let missing = network.requiredTaps.first(where: { !h.taps.contains($0) }) {
-            return "the model reads tap \(missing), which the cache does not hold (it has \(h.taps.map(\.description).joined(separator: ", ")))"
+            return
+                "the model reads tap \(missing), which the cache does not hold (it has \(h.taps.map(\.description).joined(separator: ", ")))"
         }
         if !network.classTokenOnly && h.tokens == 1 {
-            return "the model reads every token, but the cache keeps one per example (token policy \(h.tokenPolicy.rawValue))"
+            return
+                "the model reads every token, but the cache keeps one per example (token policy \(h.tokenPolicy.rawValue))"
         }
         if let policy = extra["token_policy"], policy != h.tokenPolicy.rawValue {
             return "the model was trained on token policy '\(policy)', the cache holds '\(h.tokenPolicy.rawValue)'"
@@ -30,7 +34,8 @@ extension SideNetworkModel {
     /// The ingredients of the cache the model was trained on (its `cache` metadata), by field.
     var recordedIngredients: [String: JSONValue]? {
         guard let text = extra["cache"], let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
-              case .object(let fields) = JSONValue(any: parsed) else { return nil }
+            case .object(let fields) = JSONValue(any: parsed)
+        else { return nil }
         return fields
     }
 
@@ -49,8 +54,9 @@ extension SideNetworkModel {
         for start in stride(from: 0, to: count, by: batchSize) {
             let indices = Array(start..<min(start + batchSize, count))
             let buffers = network.requiredTaps.map { _ in FloatBuffer(count: indices.count * tokens * width) }
-            let input = try cache.tapBatch(split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
-                                           labels: [Int32](repeating: 0, count: indices.count), into: buffers)
+            let input = try cache.tapBatch(
+                split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
+                labels: [Int32](repeating: 0, count: indices.count), into: buffers)
             logits += network.forward(parameters, input)
         }
         return logits
@@ -63,14 +69,19 @@ extension SideNetworkModel {
     /// records (`weights` overrides the recorded file; a random demo backbone is rebuilt from its
     /// config and seed), and the preprocessing, taps, token policy, dtype and compute of its cache.
     public func cacheRequest(for split: any ImageSplit, weights: String?) throws -> CacheRequest {
-        func fail(_ message: String) -> ModelFileError { ModelFileError(path: extra["trial"].map { "model \($0)" } ?? "model", message: message) }
+        func fail(_ message: String) -> ModelFileError {
+            ModelFileError(path: extra["trial"].map { "model \($0)" } ?? "model", message: message)
+        }
         guard let ingredients = recordedIngredients, case .object(let backbone)? = ingredients["backbone"],
-              case .object(let c)? = backbone["config"], case .object(let preprocessing)? = ingredients["preprocessing"] else {
+            case .object(let c)? = backbone["config"], case .object(let preprocessing)? = ingredients["preprocessing"]
+        else {
             throw fail("its metadata records no cache ingredients (backbone, preprocessing): it cannot run on images")
         }
         func floats(_ value: JSONValue?) -> [Float]? {
             guard case .array(let items)? = value else { return nil }
-            let numbers = items.compactMap { item -> Float? in if case .string(let s) = item { return Float(s) } else { return nil } }
+            let numbers = items.compactMap { item -> Float? in
+                if case .string(let s) = item { return Float(s) } else { return nil }
+            }
             return numbers.count == items.count ? numbers : nil
         }
         let config: ViTConfig
@@ -85,18 +96,25 @@ extension SideNetworkModel {
             guard let path = weights ?? extra["backbone_path"] else {
                 throw fail("it records no backbone file; give the weights it was trained on with --weights FILE")
             }
-            source = .weights(path: path, heads: config.heads, layerNormEps: config.layerNormEps, imageSize: config.imageSize,
-                              activation: config.activation)
+            source = .weights(
+                path: path, heads: config.heads, layerNormEps: config.layerNormEps, imageSize: config.imageSize,
+                activation: config.activation)
         }
         var request = CacheRequest(backbone: source, splits: [split])
-        guard let mean = floats(preprocessing["mean"]), let std = floats(preprocessing["std"]) else { throw fail("its recorded preprocessing lacks mean/std") }
+        guard let mean = floats(preprocessing["mean"]), let std = floats(preprocessing["std"]) else {
+            throw fail("its recorded preprocessing lacks mean/std")
+        }
         request.mean = mean; request.std = std
         if case .array(let taps)? = ingredients["taps"] {
             request.taps = taps.compactMap { if case .string(let s) = $0 { return Tap(s) } else { return nil } }
         }
-        if case .string(let policy)? = ingredients["token_policy"], let p = TokenPolicy(rawValue: policy) { request.tokenPolicy = p }
+        if case .string(let policy)? = ingredients["token_policy"], let p = TokenPolicy(rawValue: policy) {
+            request.tokenPolicy = p
+        }
         if case .string(let dtype)? = ingredients["dtype"], let d = ScalarType(rawValue: dtype) { request.dtype = d }
-        if case .string(let compute)? = ingredients["compute"], let p = ComputePrecision(rawValue: compute) { request.compute = p }
+        if case .string(let compute)? = ingredients["compute"], let p = ComputePrecision(rawValue: compute) {
+            request.compute = p
+        }
         return request
     }
 
@@ -105,7 +123,8 @@ extension SideNetworkModel {
     public func mismatch(with ingredients: JSONValue) -> String? {
         guard let recorded = recordedIngredients, case .object(let here) = ingredients else { return nil }
         for part in ["backbone", "preprocessing", "compute"] where recorded[part] != here[part] {
-            return "\(part) differs from the one the model was trained on (\(part == "backbone" ? "its weights' SHA-256, convention or config; " : "")--allow-other-backbone uses it anyway)"
+            return
+                "\(part) differs from the one the model was trained on (\(part == "backbone" ? "its weights' SHA-256, convention or config; " : "")--allow-other-backbone uses it anyway)"
         }
         return nil
     }

@@ -27,7 +27,9 @@ public struct PoolProgress {
             case .completed(let result):
                 if result.status == .diverged { failed += 1 }
                 // (A run without evaluation, such as a final retraining, has no accuracy to rank.)
-                if result.history.contains(where: { $0.valAccuracy != nil }), best == nil || result.bestValAccuracy > best!.accuracy {
+                if result.history.contains(where: { $0.valAccuracy != nil }),
+                    best == nil || result.bestValAccuracy > best!.accuracy
+                {
                     best = (id, result.bestValAccuracy)
                 }
             case .failed: failed += 1

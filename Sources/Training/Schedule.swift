@@ -2,12 +2,20 @@ import Foundation
 
 /// Learning-rate schedules as plain step → rate functions (mlx-swift style).
 public enum Schedule {
-    public enum Decay: String, Sendable { case constant, cosine, linear }
+    /// The `decay` hyperparameter's choices (in the order sweep files list them).
+    public enum Decay: String, CaseIterable, Codable, Sendable {
+        case cosine
+        case linear
+        case constant
+    }
 
     /// Linear warmup from 0 over `warmupSteps`, then `decay` from `peak` down to `floor` at `totalSteps`.
     /// Step numbers start at 0; the rate at step s is what the (s+1)-th update uses.
-    public static func make(peak: Float, totalSteps: Int, warmupSteps: Int, decay: Decay, floor: Float = 0) -> (Int) -> Float {
-        precondition(totalSteps > 0 && warmupSteps >= 0, "Schedule: totalSteps \(totalSteps), warmupSteps \(warmupSteps)")
+    public static func make(peak: Float, totalSteps: Int, warmupSteps: Int, decay: Decay, floor: Float = 0) -> (Int) ->
+        Float
+    {
+        precondition(
+            totalSteps > 0 && warmupSteps >= 0, "Schedule: totalSteps \(totalSteps), warmupSteps \(warmupSteps)")
         return { step in
             if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
             switch decay {

@@ -16,10 +16,14 @@ public enum SharedReads {
     public static func incompatibility(_ trainers: [TrialTrainer]) -> String? {
         guard let first = trainers.first else { return nil }
         for trainer in trainers.dropFirst() {
-            if trainer.data.cache !== first.data.cache || trainer.data.trainSplit != first.data.trainSplit { return "different caches or splits" }
+            if trainer.data.cache !== first.data.cache || trainer.data.trainSplit != first.data.trainSplit {
+                return "different caches or splits"
+            }
             if trainer.settings.batchSize != first.settings.batchSize { return "different batch sizes" }
             if trainer.settings.dataOrderSeed != first.settings.dataOrderSeed { return "different data orders" }
-            if trainer.network.requiredTaps != first.network.requiredTaps || trainer.network.classTokenOnly != first.network.classTokenOnly {
+            if trainer.network.requiredTaps != first.network.requiredTaps
+                || trainer.network.classTokenOnly != first.network.classTokenOnly
+            {
                 return "different taps"
             }
         }
@@ -35,8 +39,11 @@ public enum SharedReads {
     /// member's epoch (from the cohort's threads); results in the order of `trainers`. Read time is
     /// attributed to the trials in equal shares. Throws `UnevenProgress` before training anything
     /// when the members' checkpoints are at different epochs.
-    public static func run(_ trainers: [TrialTrainer], workers: @autoclosure () -> Int, untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
-                           onEpoch: (Int, EpochRecord) -> Void = { _, _ in }) throws -> [TrialResult] {
+    public static func run(
+        _ trainers: [TrialTrainer], workers: @autoclosure () -> Int, untilEpoch: Int? = nil,
+        shouldStop: () -> Bool = { false },
+        onEpoch: (Int, EpochRecord) -> Void = { _, _ in }
+    ) throws -> [TrialResult] {
         if let reason = incompatibility(trainers) { throw TrialError("these trials cannot share reads: \(reason)") }
         defer { for trainer in trainers { trainer.releaseBuffers(); trainer.batchBuffers = [] } }
         let runs = try trainers.map { try $0.begin(untilEpoch: untilEpoch) }
@@ -54,7 +61,7 @@ public enum SharedReads {
                 let active = runs.indices.filter { runs[$0].wantsEpoch(shouldStop: { stop }) }
                 guard let lead = active.first else { break }
                 for k in active { runs[k].beginEpoch() }
-                let batches = runs[lead].epochBatches()   // the same for every member: one data order
+                let batches = runs[lead].epochBatches()  // the same for every member: one data order
                 for indices in batches {
                     let stepping = active.filter { !runs[$0].diverged }
                     if stepping.isEmpty { break }
@@ -77,7 +84,7 @@ public enum SharedReads {
                             failureLock.lock(); failure = failure ?? error; failureLock.unlock()
                         }
                     }
-                    if k != 0 { trainers[k].batchBuffers = [] }   // evaluation buffers: the reader's are enough
+                    if k != 0 { trainers[k].batchBuffers = [] }  // evaluation buffers: the reader's are enough
                 }
                 if let failure { throw failure }
             }

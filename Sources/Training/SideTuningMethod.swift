@@ -1,3 +1,5 @@
+import Backbone
+import Essentials
 import SideNets
 
 /// The side-tuning methods, and for each what makes its settings impossible on a backbone and the
@@ -5,6 +7,16 @@ import SideNets
 /// Raw values are the names sweep files, journals and checkpoints use.
 public enum SideTuningMethod: String, CaseIterable, Codable, Sendable {
     case adapter, last, linear, lst
+
+    /// The method's colour in reports (an index into the charts' palette).
+    public var chartColor: Int {
+        switch self {
+        case .last: 0
+        case .lst: 2
+        case .adapter: 3
+        case .linear: 4
+        }
+    }
 
     /// Every method's name, sorted.
     public static var names: [String] { allCases.map(\.rawValue) }
@@ -16,21 +28,45 @@ public enum SideTuningMethod: String, CaseIterable, Codable, Sendable {
         case .linear:
             return nil
         case .last:
-            if s.rank < 1 || s.heads < 1 || s.rank % s.heads != 0 { return "last: rank \(s.rank) must be a positive multiple of heads \(s.heads)" }
+            if s.rank < 1 || s.heads < 1 || s.rank % s.heads != 0 {
+                return "last: rank \(s.rank) must be a positive multiple of heads \(s.heads)"
+            }
             if s.gap < 1 || depth % s.gap != 0 { return "last: gap \(s.gap) must divide the backbone depth \(depth)" }
             if s.modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
             return nil
         case .adapter:
             return s.bottleneck < 1 ? "adapter: bottleneck must be positive" : nil
         case .lst:
-            if s.reduction < 1 || width % s.reduction != 0 { return "lst: reduction \(s.reduction) must divide the backbone width \(width)" }
-            if (width / s.reduction) % backboneHeads != 0 {
-                return "lst: side width \(width / s.reduction) (width \(width) / reduction \(s.reduction)) must be divisible by the backbone's \(backboneHeads) heads"
+            if s.reduction < 1 || width % s.reduction != 0 {
+                return "lst: reduction \(s.reduction) must divide the backbone width \(width)"
             }
-            if let layers = s.lstLayers, layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted() || Set(layers).count != layers.count {
+            if (width / s.reduction) % backboneHeads != 0 {
+                return
+                    "lst: side width \(width / s.reduction) (width \(width) / reduction \(s.reduction)) must be divisible by the backbone's \(backboneHeads) heads"
+            }
+            if let layers = s.lstLayers,
+                layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted()
+                    || Set(layers).count != layers.count
+            {
                 return "lst: layers \(layers) must be increasing, within 1...\(depth)"
             }
             return nil
+        }
+    }
+
+    /// Whether `s` starts from the backbone's weights (LST pruned from its blocks): a random backbone has none.
+    public func needsBackboneWeights(_ s: TrialSettings) -> Bool { self == .lst && s.lstInit == .pruned }
+
+    /// Writes `network`'s starting parameters into `p`: its own random initialisation, or the method's
+    /// from the backbone (`needsBackboneWeights`; the caller checked that `backbone` is there).
+    func initialize(
+        _ network: SideNetwork, _ p: inout [Float], settings s: TrialSettings, backbone: ViTParameters?,
+        rng: inout SeededRNG
+    ) {
+        if needsBackboneWeights(s), let lst = network as? LadderSideTuning, let backbone {
+            lst.initializeByPruning(&p, backbone: backbone, rng: &rng)
+        } else {
+            network.initialize(&p, rng: &rng)
         }
     }
 
@@ -38,14 +74,22 @@ public enum SideTuningMethod: String, CaseIterable, Codable, Sendable {
     func makeNetwork(_ s: TrialSettings, width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
         let rule = s.effectiveInitRule, affine = s.effectiveNormAffine, compute = s.effectiveCompute
         switch self {
-        case .linear: return LinearProbe(width: width, depth: depth, classes: classes, rule: rule, normAffine: affine, compute: compute)
-        case .last: return LowRankAttentionSideTuning(width: width, depth: depth, classes: classes, rank: s.rank, heads: s.heads,
-                                                      gap: s.gap, modulesPerGroup: s.modulesPerGroup, rule: rule, normAffine: affine,
-                                                      compute: compute)
-        case .adapter: return SideAdapters(width: width, depth: depth, classes: classes, bottleneck: s.bottleneck, rule: rule,
-                                           normAffine: affine, compute: compute)
-        case .lst: return LadderSideTuning(width: width, depth: depth, heads: backboneHeads, classes: classes, reduction: s.reduction,
-                                           layers: s.lstLayers, rule: rule, compute: compute)
+        case .linear:
+            return LinearProbe(
+                width: width, depth: depth, classes: classes, rule: rule, normAffine: affine, compute: compute)
+        case .last:
+            return LowRankAttentionSideTuning(
+                width: width, depth: depth, classes: classes, rank: s.rank, heads: s.heads,
+                gap: s.gap, modulesPerGroup: s.modulesPerGroup, rule: rule, normAffine: affine,
+                compute: compute)
+        case .adapter:
+            return SideAdapters(
+                width: width, depth: depth, classes: classes, bottleneck: s.bottleneck, rule: rule,
+                normAffine: affine, compute: compute)
+        case .lst:
+            return LadderSideTuning(
+                width: width, depth: depth, heads: backboneHeads, classes: classes, reduction: s.reduction,
+                layers: s.lstLayers, rule: rule, compute: compute)
         }
     }
 }

@@ -15,10 +15,13 @@ struct TrainingState {
     var epochsDone = 0
     var history: [EpochRecord] = []
 
-    struct Meta: Codable { var settings: TrialSettings; var epochsDone: Int; var adamStep: Int; var history: [EpochRecord] }
+    struct Meta: Codable {
+        var settings: TrialSettings; var epochsDone: Int; var adamStep: Int; var history: [EpochRecord]
+    }
 
     func save(_ path: String) throws {
-        let meta = try JSONEncoder().encode(Meta(settings: settings, epochsDone: epochsDone, adamStep: optimizer.step, history: history))
+        let meta = try JSONEncoder().encode(
+            Meta(settings: settings, epochsDone: epochsDone, adamStep: optimizer.step, history: history))
         var data = Data(Self.magic)
         func append<T>(_ value: T) { withUnsafeBytes(of: value) { data.append(contentsOf: $0) } }
         append(Self.version.littleEndian); append(UInt32(0))
@@ -43,25 +46,43 @@ struct TrainingState {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         func fail(_ detail: String) -> TrialError { TrialError("\(path): \(detail)") }
         guard data.count >= 32, Array(data.prefix(8)) == magic else { throw fail("not an hpsweep checkpoint") }
-        let version = data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        let version = data.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        }
         guard version == Self.version else { throw fail("checkpoint version \(version) is not supported") }
-        let n = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))) }
-        let metaBytes = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))) }
-        guard n == parameterCount else { throw fail("checkpoint has \(n) parameters, the trial's network \(parameterCount)") }
-        guard metaBytes >= 0, metaBytes < data.count, data.count == 32 + metaBytes + 3 * 4 * n else { throw fail("checkpoint is truncated") }
+        let n = data.withUnsafeBytes {
+            Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
+        }
+        let metaBytes = data.withUnsafeBytes {
+            Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
+        guard n == parameterCount else {
+            throw fail("checkpoint has \(n) parameters, the trial's network \(parameterCount)")
+        }
+        guard metaBytes >= 0, metaBytes < data.count, data.count == 32 + metaBytes + 3 * 4 * n else {
+            throw fail("checkpoint is truncated")
+        }
         guard let meta = try? JSONDecoder().decode(Meta.self, from: data.subdata(in: 32..<(32 + metaBytes))) else {
             throw fail("checkpoint metadata is damaged")
         }
         guard meta.settings == settings else { throw fail("checkpoint belongs to other trial settings") }
         func floats(_ k: Int) -> [Float] {
             let offset = 32 + metaBytes + k * 4 * n
-            return data.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * $0, as: UInt32.self))) } }
+            return data.withUnsafeBytes { raw in
+                (0..<n).map {
+                    Float(
+                        bitPattern: UInt32(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * $0, as: UInt32.self)))
+                }
+            }
         }
         var optimizer = AdamW(parameterCount: n, weightDecay: settings.weightDecay, decayMask: decayMask)
         optimizer.firstMoment = floats(1)
         optimizer.secondMoment = floats(2)
         optimizer.step = meta.adamStep
-        return TrainingState(settings: settings, parameters: floats(0), optimizer: optimizer, epochsDone: meta.epochsDone, history: meta.history)
+        return TrainingState(
+            settings: settings, parameters: floats(0), optimizer: optimizer, epochsDone: meta.epochsDone,
+            history: meta.history)
     }
 }
 
@@ -70,5 +91,7 @@ struct TrainingState {
 public struct CheckpointWriteError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "\(path): cannot write the checkpoint: \(reason); nothing written before is lost, rerun once there is room" }
+    public var description: String {
+        "\(path): cannot write the checkpoint: \(reason); nothing written before is lost, rerun once there is room"
+    }
 }

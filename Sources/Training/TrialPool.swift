@@ -54,8 +54,9 @@ public final class TrialPool: @unchecked Sendable {
 
     /// Why a trial needing `bytes` of working memory can never be admitted under `budget`.
     public static func tooLarge(_ bytes: Int, budget: Int) -> String {
-        String(format: "needs %.1f MiB of working memory, more than the whole budget of %.1f MiB (--memory)",
-               Double(bytes) / 1_048_576, Double(budget) / 1_048_576)
+        String(
+            format: "needs %.1f MiB of working memory, more than the whole budget of %.1f MiB (--memory)",
+            Double(bytes) / 1_048_576, Double(budget) / 1_048_576)
     }
 
     /// Whether a trial needing `bytes` fits the budget at all (else the pool fails it at once).
@@ -68,52 +69,61 @@ public final class TrialPool: @unchecked Sendable {
         var queue = Array(trials.indices)
         var running = 0, done = 0
         return withSingleThreadedBLAS { () -> [TrialOutcome] in
-        // Too big for the budget even alone: fail now rather than wait forever.
-        queue.removeAll { index in
-            guard !admits(trials[index].memoryBytes) else { return false }
-            let outcome = TrialOutcome.failed(Self.tooLarge(trials[index].memoryBytes, budget: memoryBudget))
-            outcomes[index] = outcome
-            done += 1
-            onEvent(.finished(id: trials[index].id, outcome: outcome, done: done, running: 0, queued: trials.count - done))
-            return true
-        }
-        withoutActuallyEscaping(onEvent) { onEvent in
-            do {
-                parallelFor(min(workers, max(1, queue.count))) { _ in
-                    while true {
-                        condition.lock()
-                        var picked: Int?
-                        while picked == nil {
-                            if queue.isEmpty { break }
-                            // First trial in queue order that fits; otherwise wait for memory to free up.
-                            if let position = queue.firstIndex(where: { memoryInUse + trials[$0].memoryBytes <= memoryBudget }) {
-                                picked = queue.remove(at: position)
-                            } else {
-                                condition.wait()
+            // Too big for the budget even alone: fail now rather than wait forever.
+            queue.removeAll { index in
+                guard !admits(trials[index].memoryBytes) else { return false }
+                let outcome = TrialOutcome.failed(Self.tooLarge(trials[index].memoryBytes, budget: memoryBudget))
+                outcomes[index] = outcome
+                done += 1
+                onEvent(
+                    .finished(
+                        id: trials[index].id, outcome: outcome, done: done, running: 0, queued: trials.count - done))
+                return true
+            }
+            withoutActuallyEscaping(onEvent) { onEvent in
+                do {
+                    parallelFor(min(workers, max(1, queue.count))) { _ in
+                        while true {
+                            condition.lock()
+                            var picked: Int?
+                            while picked == nil {
+                                if queue.isEmpty { break }
+                                // First trial in queue order that fits; otherwise wait for memory to free up.
+                                if let position = queue.firstIndex(where: {
+                                    memoryInUse + trials[$0].memoryBytes <= memoryBudget
+                                }) {
+                                    picked = queue.remove(at: position)
+                                } else {
+                                    condition.wait()
+                                }
                             }
+                            guard let index = picked else { condition.unlock(); return }
+                            running += 1
+                            memoryInUse += trials[index].memoryBytes
+                            onEvent(.started(id: trials[index].id, running: running, queued: queue.count))
+                            condition.unlock()
+
+                            let outcome: TrialOutcome
+                            do { outcome = try trials[index].work().map(TrialOutcome.completed) ?? .skipped } catch {
+                                outcome = .failed("\(error)")
+                            }
+
+                            condition.lock()
+                            outcomes[index] = outcome
+                            running -= 1
+                            memoryInUse -= trials[index].memoryBytes
+                            done += 1
+                            onEvent(
+                                .finished(
+                                    id: trials[index].id, outcome: outcome, done: done, running: running,
+                                    queued: queue.count))
+                            condition.broadcast()
+                            condition.unlock()
                         }
-                        guard let index = picked else { condition.unlock(); return }
-                        running += 1
-                        memoryInUse += trials[index].memoryBytes
-                        onEvent(.started(id: trials[index].id, running: running, queued: queue.count))
-                        condition.unlock()
-
-                        let outcome: TrialOutcome
-                        do { outcome = try trials[index].work().map(TrialOutcome.completed) ?? .skipped } catch { outcome = .failed("\(error)") }
-
-                        condition.lock()
-                        outcomes[index] = outcome
-                        running -= 1
-                        memoryInUse -= trials[index].memoryBytes
-                        done += 1
-                        onEvent(.finished(id: trials[index].id, outcome: outcome, done: done, running: running, queued: queue.count))
-                        condition.broadcast()
-                        condition.unlock()
                     }
                 }
             }
-        }
-        return outcomes.map { $0! }
+            return outcomes.map { $0! }
         }
     }
 

@@ -1,5 +1,5 @@
-import Essentials
 import Backbone
+import Essentials
 import Foundation
 import Numerics
 import SideNets
@@ -9,11 +9,11 @@ import SideNets
 public struct TrialSettings: Codable, Equatable, Sendable {
     public var method: SideTuningMethod
     // Method sizes (each method reads its own).
-    public var rank = 32, heads = 1, gap = 1, modulesPerGroup = 1   // last
-    public var bottleneck = 32                                      // adapter
-    public var reduction = 8                                        // lst
+    public var rank = 32, heads = 1, gap = 1, modulesPerGroup = 1  // last
+    public var bottleneck = 32  // adapter
+    public var reduction = 8  // lst
     public var lstLayers: [Int]? = nil
-    public var lstInit = "random"                                   // random | pruned
+    public var lstInit = LadderInitialization.random
     /// The `init` and `norm_affine` hyperparameters: nil in journals, checkpoints and model files
     /// written before they existed, which trained with `timm` and a head LayerNorm without γ, β.
     public var initRule: InitRule? = nil
@@ -27,7 +27,7 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var epochs = 10
     /// Warmup as a fraction of all steps (METHODS.md: 10%).
     public var warmupFraction: Float = 0.1
-    public var decay = "cosine"                                     // constant | cosine | linear
+    public var decay = Schedule.Decay.cosine
     public var lrFloor: Float = 0
     public var labelSmoothing: Float = 0
     public var gradientClip: Float? = nil
@@ -58,11 +58,13 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var problem: String? {
         if !(learningRate > 0) { return "learning rate must be positive, got \(learningRate)" }
         if weightDecay < 0 { return "weight decay must be >= 0" }
-        if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 { return "batch size, epochs and eval_every must be positive" }
-        if Schedule.Decay(rawValue: decay) == nil { return "unknown schedule '\(decay)' (constant, cosine, linear)" }
+        if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 {
+            return "batch size, epochs and eval_every must be positive"
+        }
         if !(0..<1).contains(labelSmoothing) { return "label smoothing must be in [0, 1)" }
         if effectiveShards < 1 || effectiveShards > min(batchSize, Self.maximumShards) {
-            return "shards must be from 1 to batch_size (\(batchSize)) and at most \(Self.maximumShards), got \(effectiveShards)"
+            return
+                "shards must be from 1 to batch_size (\(batchSize)) and at most \(Self.maximumShards), got \(effectiveShards)"
         }
         return nil
     }
@@ -81,7 +83,7 @@ public struct TrialSettings: Codable, Equatable, Sendable {
 
 /// Per-trial seeds: a stable mix of the sweep seed and the trial id (SplitMix64 of both).
 public func trialSeed(sweepSeed: UInt64, trialID: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325            // FNV-1a of the id, then mixed with the sweep seed
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the id, then mixed with the sweep seed
     for byte in trialID.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
     var mixer = SplitMix64(seed: sweepSeed ^ h)
     return mixer.next()

@@ -1,6 +1,6 @@
-import Essentials
 import Backbone
 import Cache
+import Essentials
 import Foundation
 import Numerics
 import SideNets
@@ -37,45 +37,63 @@ public final class TrialTrainer {
     /// so that other trials do not count them idle meanwhile.
     public var borrowThreads: (Int) -> Void = { _ in }
     /// With `shards` > 1: the step over replicas of `network` (built on first use).
-    private lazy var shardedStep: DataParallelStep? = settings.effectiveShards > 1 ? DataParallelStep(replicas: [network] + (1..<settings.effectiveShards).map { _ in
-        let replica = settings.makeNetwork(width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads, classes: data.classes)
-        replica.expectTokens(data.cache.header.tokens)
-        return replica
-    }) : nil
+    private lazy var shardedStep: DataParallelStep? =
+        settings.effectiveShards > 1
+        ? DataParallelStep(
+            replicas: [network]
+                + (1..<settings.effectiveShards).map { _ in
+                    let replica = settings.makeNetwork(
+                        width: backbone.width, depth: backbone.depth, backboneHeads: backbone.heads,
+                        classes: data.classes)
+                    replica.expectTokens(data.cache.header.tokens)
+                    return replica
+                }) : nil
 
-    public init(settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
-                backboneParameters: ViTParameters? = nil, checkpointPath: String? = nil) throws {
+    public init(
+        settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
+        backboneParameters: ViTParameters? = nil, checkpointPath: String? = nil
+    ) throws {
         if let problem = settings.problem { throw TrialError(problem) }
         self.settings = settings
         self.data = data
         self.checkpointPath = checkpointPath
         self.backboneParameters = backboneParameters
         backbone = (backboneWidth, backboneDepth, backboneHeads)
-        network = settings.makeNetwork(width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads, classes: data.classes)
+        network = settings.makeNetwork(
+            width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads, classes: data.classes)
         network.expectTokens(data.cache.header.tokens)
         let available = Set(data.cache.header.taps)
         for tap in network.requiredTaps where !available.contains(tap) {
-            throw TrialError("\(settings.method) needs tap \(tap), which the cache does not hold (it has \(data.cache.header.taps.map(\.description).joined(separator: ", ")))")
+            throw TrialError(
+                "\(settings.method) needs tap \(tap), which the cache does not hold (it has \(data.cache.header.taps.map(\.description).joined(separator: ", ")))"
+            )
         }
         if data.cache.header.tokens == 1 && !network.classTokenOnly {
-            throw TrialError("\(settings.method) needs all tokens; the cache keeps only one per example (token_policy \(data.cache.header.tokenPolicy.rawValue))")
+            throw TrialError(
+                "\(settings.method) needs all tokens; the cache keeps only one per example (token_policy \(data.cache.header.tokenPolicy.rawValue))"
+            )
         }
-        if settings.method == .lst && settings.lstInit == "pruned" && backboneParameters == nil {
-            throw TrialError("lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
+        if settings.method.needsBackboneWeights(settings) && backboneParameters == nil {
+            throw TrialError(
+                "lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
         }
     }
 
     /// What admitting this trial costs: the network's working memory plus one batch of input taps.
     public var memoryBytes: Int {
-        Self.memoryBytes(network: network, batch: settings.batchSize, cacheTokens: data.cache.header.tokens, width: data.cache.header.width,
-                         shards: settings.effectiveShards)
+        Self.memoryBytes(
+            network: network, batch: settings.batchSize, cacheTokens: data.cache.header.tokens,
+            width: data.cache.header.width,
+            shards: settings.effectiveShards)
     }
 
     /// The working memory of a trial of `network` at `batch` on a cache of `cacheTokens` tokens per
     /// example (class-token networks read one) and `width`: the network's plus one batch of input taps;
     /// with `shards` > 1 also the other replicas (a shard's batch each) and a gradient per shard (shards
     /// read windows of the batch's taps; a class-token network's shards copy their class tokens).
-    public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int, shards: Int = 1) -> Int {
+    public static func memoryBytes(network: SideNetwork, batch: Int, cacheTokens: Int, width: Int, shards: Int = 1)
+        -> Int
+    {
         let tokens = network.classTokenOnly ? 1 : cacheTokens
         let taps = network.requiredTaps.count * batch * tokens * width * 4
         guard shards > 1 else { return network.trialMemoryBytes(batch: batch) + taps }
@@ -98,11 +116,15 @@ public final class TrialTrainer {
 
     func batch(_ split: String, _ indices: [Int], labels: [Int]) throws -> TapBatch {
         let cache = data.cache
-        let tokens = network.classTokenOnly ? 1 : cache.header.tokens, elements = indices.count * tokens * cache.header.width
-        let buffers = batchBuffers.first?.count == elements ? batchBuffers : network.requiredTaps.map { _ in FloatBuffer(count: elements) }
+        let tokens = network.classTokenOnly ? 1 : cache.header.tokens,
+            elements = indices.count * tokens * cache.header.width
+        let buffers =
+            batchBuffers.first?.count == elements
+            ? batchBuffers : network.requiredTaps.map { _ in FloatBuffer(count: elements) }
         batchBuffers = []
-        let batch = try cache.tapBatch(split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
-                                       labels: indices.map { Int32(labels[$0]) }, into: buffers)
+        let batch = try cache.tapBatch(
+            split: split, taps: network.requiredTaps, indices: indices, tokens: tokens,
+            labels: indices.map { Int32(labels[$0]) }, into: buffers)
         if indices.count == settings.batchSize { batchBuffers = buffers }
         return batch
     }
@@ -127,8 +149,10 @@ public final class TrialTrainer {
     /// `onEpoch` after each epoch; stops cleanly (status `stopped`, checkpoint written) after
     /// `untilEpoch` epochs (a rung of early stopping) or when `shouldStop` answers true at an epoch
     /// boundary. The schedule always spans `settings.epochs`, so pausing changes nothing.
-    public func run(untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
-                    onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrialResult {
+    public func run(
+        untilEpoch: Int? = nil, shouldStop: () -> Bool = { false },
+        onEpoch: (EpochRecord) -> Void = { _ in }
+    ) throws -> TrialResult {
         defer { releaseBuffers(); batchBuffers = [] }
         let run = try begin(untilEpoch: untilEpoch)
         while run.wantsEpoch(shouldStop: shouldStop) {
@@ -166,9 +190,12 @@ public final class TrialTrainer {
         /// which its result reports instead of the wall time that includes waiting for the others.
         var ownNanoseconds: UInt64?
 
-        init(state: TrainingState, trainLabels: [Int], evalLabels: [Int], learningRate: @escaping (Int) -> Float,
-             batchSize: Int, seed: UInt64, epochs: Int, untilEpoch: Int?) {
-            self.state = state; self.trainLabels = trainLabels; self.evalLabels = evalLabels; self.learningRate = learningRate
+        init(
+            state: TrainingState, trainLabels: [Int], evalLabels: [Int], learningRate: @escaping (Int) -> Float,
+            batchSize: Int, seed: UInt64, epochs: Int, untilEpoch: Int?
+        ) {
+            self.state = state; self.trainLabels = trainLabels; self.evalLabels = evalLabels;
+            self.learningRate = learningRate
             self.batchSize = batchSize; self.seed = seed; self.epochs = epochs; self.untilEpoch = untilEpoch
             stepsPerEpoch = (trainLabels.count + batchSize - 1) / batchSize
             gradients = [Float](repeating: 0, count: state.parameters.count)
@@ -190,7 +217,8 @@ public final class TrialTrainer {
         /// The example indices of each batch of the next epoch: a shuffle seeded by the data-order
         /// seed and the epoch alone.
         func epochBatches() -> [[Int]] {
-            TrialTrainer.batches(examples: trainLabels.count, batchSize: batchSize, dataOrderSeed: seed, epoch: state.epochsDone)
+            TrialTrainer.batches(
+                examples: trainLabels.count, batchSize: batchSize, dataOrderSeed: seed, epoch: state.epochsDone)
         }
     }
 
@@ -212,26 +240,29 @@ public final class TrialTrainer {
         }
         let B = settings.batchSize
         let totalSteps = (trainLabels.count + B - 1) / B * settings.epochs
-        let lr = Schedule.make(peak: settings.learningRate, totalSteps: totalSteps,
-                               warmupSteps: Int(settings.warmupFraction * Float(totalSteps)),
-                               decay: Schedule.Decay(rawValue: settings.decay)!, floor: settings.lrFloor)
+        let lr = Schedule.make(
+            peak: settings.learningRate, totalSteps: totalSteps,
+            warmupSteps: Int(settings.warmupFraction * Float(totalSteps)),
+            decay: settings.decay, floor: settings.lrFloor)
         var state: TrainingState
-        if let path = checkpointPath, let restored = try TrainingState.load(path, settings: settings, decayMask: network.layout.decayMask) {
+        if let path = checkpointPath,
+            let restored = try TrainingState.load(path, settings: settings, decayMask: network.layout.decayMask)
+        {
             state = restored
         } else {
             var parameters = [Float](repeating: 0, count: network.layout.count)
             var rng = SeededRNG(seed: settings.seed, stream: 0xC0FFEE)
-            if let lst = network as? LadderSideTuning, settings.lstInit == "pruned", let backbone = backboneParameters {
-                lst.initializeByPruning(&parameters, backbone: backbone, rng: &rng)
-            } else {
-                network.initialize(&parameters, rng: &rng)
-            }
-            state = TrainingState(settings: settings, parameters: parameters,
-                                  optimizer: AdamW(parameterCount: parameters.count, weightDecay: settings.weightDecay,
-                                                   decayMask: network.layout.decayMask))
+            settings.method.initialize(
+                network, &parameters, settings: settings, backbone: backboneParameters, rng: &rng)
+            state = TrainingState(
+                settings: settings, parameters: parameters,
+                optimizer: AdamW(
+                    parameterCount: parameters.count, weightDecay: settings.weightDecay,
+                    decayMask: network.layout.decayMask))
         }
-        return Run(state: state, trainLabels: trainLabels, evalLabels: evalLabels, learningRate: lr, batchSize: B,
-                   seed: settings.dataOrderSeed, epochs: settings.epochs, untilEpoch: untilEpoch)
+        return Run(
+            state: state, trainLabels: trainLabels, evalLabels: evalLabels, learningRate: lr, batchSize: B,
+            seed: settings.dataOrderSeed, epochs: settings.epochs, untilEpoch: untilEpoch)
     }
 
     /// One optimiser step on `input`; false when the loss is not finite (the epoch ends there).
@@ -242,13 +273,19 @@ public final class TrialTrainer {
             let borrowed = min(shardedStep.replicas.count, max(1, threads())) - 1
             borrowThreads(borrowed)
             defer { borrowThreads(-borrowed) }
-            loss = shardedStep.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing,
-                                                threads: borrowed + 1)
+            loss = shardedStep.lossAndGradients(
+                run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing,
+                threads: borrowed + 1)
         } else {
-            loss = network.lossAndGradients(run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing).loss
+            loss =
+                network.lossAndGradients(
+                    run.state.parameters, gradients: &run.gradients, input, labelSmoothing: settings.labelSmoothing
+                ).loss
         }
         guard loss.isFinite else { run.diverged = true; return false }
-        if let clip = settings.gradientClip { clipGradientNorm(&run.gradients, count: run.gradients.count, maxNorm: clip) }
+        if let clip = settings.gradientClip {
+            clipGradientNorm(&run.gradients, count: run.gradients.count, maxNorm: clip)
+        }
         // One access to `run.state` (a class property: its optimizer and parameters may not be
         // borrowed separately at once).
         func update(_ state: inout TrainingState, _ gradients: [Float], lr: Float) {
@@ -263,8 +300,9 @@ public final class TrialTrainer {
     func endEpoch(_ run: Run, onEpoch: (EpochRecord) -> Void) throws {
         if run.diverged || !run.state.parameters.allSatisfy({ $0.isFinite }) { run.status = .diverged; return }
         let epoch = run.state.epochsDone
-        var record = EpochRecord(epoch: epoch + 1, trainLoss: Float(run.lossSum / Double(run.trainLabels.count)),
-                                 learningRate: run.learningRate(max(0, run.state.optimizer.step - 1)))
+        var record = EpochRecord(
+            epoch: epoch + 1, trainLoss: Float(run.lossSum / Double(run.trainLabels.count)),
+            learningRate: run.learningRate(max(0, run.state.optimizer.step - 1)))
         if let evalSplit = data.evalSplit, (epoch + 1) % settings.evalEvery == 0 || epoch + 1 == settings.epochs {
             let (accuracy, loss) = try evaluate(run.state.parameters, split: evalSplit, labels: run.evalLabels)
             record.valAccuracy = accuracy

@@ -21,7 +21,7 @@ struct FileProblem: Error, CustomStringConvertible {
 /// What a command lists in its help and the parser accepts: `--name VALUE` options and `--name` flags.
 struct OptionSpec {
     let name: String
-    let valueName: String?    // nil for a flag
+    let valueName: String?  // nil for a flag
     let help: String
     var isFlag: Bool { valueName == nil }
 }
@@ -50,13 +50,17 @@ extension Option where Value == String {
 
 extension Option where Value == Int {
     static func positiveInteger(_ name: String, _ valueName: String = "N", help: String) -> Option {
-        Option(name, valueName, help: help, expected: "needs a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        Option(name, valueName, help: help, expected: "needs a positive integer") {
+            Int($0).flatMap { $0 > 0 ? $0 : nil }
+        }
     }
 }
 
 extension Option where Value == Double {
     static func positiveNumber(_ name: String, _ valueName: String, help: String) -> Option {
-        Option(name, valueName, help: help, expected: "needs a positive number") { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
+        Option(name, valueName, help: help, expected: "needs a positive number") {
+            Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+        }
     }
 }
 
@@ -64,7 +68,10 @@ extension Option where Value: RawRepresentable & CaseIterable, Value.RawValue ==
     /// One of an enum's raw values.
     static func choice(_ name: String, help: String) -> Option {
         let names = Value.allCases.map(\.rawValue)
-        return Option(name, names.joined(separator: "|"), help: help, expected: "takes " + names.dropLast().joined(separator: ", ") + " or " + names.last!) { Value(rawValue: $0) }
+        return Option(
+            name, names.joined(separator: "|"), help: help,
+            expected: "takes " + names.dropLast().joined(separator: ", ") + " or " + names.last!
+        ) { Value(rawValue: $0) }
     }
 }
 

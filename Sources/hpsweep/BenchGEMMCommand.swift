@@ -1,15 +1,18 @@
-import Essentials
 import Dispatch
+import Essentials
 import Foundation
 import Numerics
 
 /// `hpsweep bench gemm`: bf16 × bf16 → fp32 (AVX512_BF16) against OpenBLAS's fp32 sgemm on the GEMM
 /// shapes hpsweep spends its time in, to decide whether bf16 compute is worth wiring in (issue 14).
 enum BenchGEMMCommand: Command {
-    static let threads = Option<Int>.positiveInteger("threads", "N", help: "Threads for both GEMMs (default: all \(availableCores) cores).")
-    static let repeats = Option<Int>.positiveInteger("repeats", "N", help: "Timed calls per GEMM after one warm-up; the median is shown (default 5).")
+    static let threads = Option<Int>.positiveInteger(
+        "threads", "N", help: "Threads for both GEMMs (default: all \(availableCores) cores).")
+    static let repeats = Option<Int>.positiveInteger(
+        "repeats", "N", help: "Timed calls per GEMM after one warm-up; the median is shown (default 5).")
     static let path = ["bench", "gemm"]
-    static let summary = "Measure a bf16 GEMM (AVX512_BF16) against OpenBLAS's fp32 sgemm on ViT-B/16 and side-network shapes."
+    static let summary =
+        "Measure a bf16 GEMM (AVX512_BF16) against OpenBLAS's fp32 sgemm on ViT-B/16 and side-network shapes."
     static let usage = "[--threads N] [--repeats N]"
     static let options = [threads.spec, repeats.spec]
 
@@ -36,17 +39,25 @@ enum BenchGEMMCommand: Command {
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])' for '\(displayName)'") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])' for '\(displayName)'")
+        }
         let threads = try arguments.value(BenchGEMMCommand.threads, default: availableCores)
         let repeats = try arguments.value(BenchGEMMCommand.repeats, default: 5)
-        print("hpsweep bench gemm: bf16 × bf16 → fp32 (\(BFloat16GEMM.amxAvailable ? "AMX tiles" : "vdpbf16ps")) against OpenBLAS fp32, \(threads) thread\(threads == 1 ? "" : "s")")
+        print(
+            "hpsweep bench gemm: bf16 × bf16 → fp32 (\(BFloat16GEMM.amxAvailable ? "AMX tiles" : "vdpbf16ps")) against OpenBLAS fp32, \(threads) thread\(threads == 1 ? "" : "s")"
+        )
         print(machineLine)
         guard BFloat16GEMM.hardwareAvailable else {
-            throw FileProblem("this CPU has no AVX512_BF16 (vdpbf16ps); bf16 GEMM would run its scalar reference path only")
+            throw FileProblem(
+                "this CPU has no AVX512_BF16 (vdpbf16ps); bf16 GEMM would run its scalar reference path only")
         }
-        print("  GFLOP/s, median of \(repeats): fp32 = OpenBLAS sgemm; bf16 = A already bf16 (a bf16 cache or activation),")
+        print(
+            "  GFLOP/s, median of \(repeats): fp32 = OpenBLAS sgemm; bf16 = A already bf16 (a bf16 cache or activation),"
+        )
         print("  B packed once (a weight); bf16 + round A = also rounding fp32 activations to bf16 in every call")
-        let header = "  " + "shape".padding(toLength: 48, withPad: " ", startingAt: 0)
+        let header =
+            "  " + "shape".padding(toLength: 48, withPad: " ", startingAt: 0)
             + "fp32         bf16   bf16 + round A   ratio   ratio+round   max |Δ| / max |C|"
         print(header)
         for shape in shapes { measure(shape, threads: threads, repeats: repeats) }
@@ -63,7 +74,9 @@ enum BenchGEMMCommand: Command {
 
         let fp32Seconds = BLAS.withThreadCount(threads) {
             median(repeats) {
-                BLAS.sgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb, c: &fp32, ldc: s.n)
+                BLAS.sgemm(
+                    transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: lda, b: b, ldb: ldb,
+                    c: &fp32, ldc: s.n)
             }
         }
         let packedB = BFloat16GEMM.pack(k: s.k, n: s.n, b: b, ldb: ldb, transB: s.transB)
@@ -81,10 +94,12 @@ enum BenchGEMMCommand: Command {
             error = max(error, abs(fp32[i] - bf16[i]))
         }
         let label = "\(s.name) \(s.m)×\(s.n)×\(s.k)"
-        print("  " + label.padding(toLength: 46, withPad: " ", startingAt: 0)
-              + String(format: "%6.1f %12.1f %14.1f %8.2f× %10.2f× %15.1e",
-                       flops / fp32Seconds / 1e9, flops / packedSeconds / 1e9, flops / withPackingSeconds / 1e9,
-                       fp32Seconds / packedSeconds, fp32Seconds / withPackingSeconds, error / largest))
+        print(
+            "  " + label.padding(toLength: 46, withPad: " ", startingAt: 0)
+                + String(
+                    format: "%6.1f %12.1f %14.1f %8.2f× %10.2f× %15.1e",
+                    flops / fp32Seconds / 1e9, flops / packedSeconds / 1e9, flops / withPackingSeconds / 1e9,
+                    fp32Seconds / packedSeconds, fp32Seconds / withPackingSeconds, error / largest))
     }
 
     /// Median wall time of `repeats` calls of `body` after one warm-up call.

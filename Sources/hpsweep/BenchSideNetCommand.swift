@@ -10,23 +10,40 @@ import Training
 /// `hpsweep bench sidenet NAME`: training steps/s of one side network on cached-shaped random input.
 enum BenchSideNetCommand: Command {
     static let rank = Option<Int>.positiveInteger("rank", "R", help: "last: rank (default 32).")
-    static let heads = Option<Int>.positiveInteger("heads", "H", help: "last: heads (default 4); lst: side heads (default 12).")
+    static let heads = Option<Int>.positiveInteger(
+        "heads", "H", help: "last: heads (default 4); lst: side heads (default 12).")
     static let gap = Option<Int>.positiveInteger("gap", "G", help: "last: gap between tapped layers (default 1).")
-    static let bottleneck = Option<Int>.positiveInteger("bottleneck", "M", help: "adapter: bottleneck size (default 32).")
-    static let reduction = Option<Int>.positiveInteger("reduction", "R", help: "lst: width reduction factor (default 8).")
+    static let bottleneck = Option<Int>.positiveInteger(
+        "bottleneck", "M", help: "adapter: bottleneck size (default 32).")
+    static let reduction = Option<Int>.positiveInteger(
+        "reduction", "R", help: "lst: width reduction factor (default 8).")
     static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
     static let tokens = Option<Int>.positiveInteger("tokens", "N", help: "Tokens per example (default 197).")
     static let width = Option<Int>.positiveInteger("width", "D", help: "Backbone width (default 768).")
     static let depth = Option<Int>.positiveInteger("depth", "L", help: "Backbone depth (default 12).")
     static let classes = Option<Int>.positiveInteger("classes", "C", help: "Classes (default 100).")
-    static let steps = Option<Int>.positiveInteger("steps", "N", help: "Timed steps after one warm-up step (default 5).")
-    static let threads = Option<Int>.positiveInteger("threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
-    static let shards = Option<Int>.positiveInteger("shards", "S", help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
-    static let compute = Option<ComputePrecision>.choice("compute", help: "The Linear layers' precision, as a trial's `compute`: fp32 (default) or bf16 (AVX512_BF16; AMX where present).")
-    static let torch = Flag("torch", help: "Also run scripts/bench_sidenet_torch.py (torch and tcmalloc: scripts/setup --with-peers) and print the ratio; with AVX512_BF16 also its bf16 autocast.")
+    static let steps = Option<Int>.positiveInteger(
+        "steps", "N", help: "Timed steps after one warm-up step (default 5).")
+    static let threads = Option<Int>.positiveInteger(
+        "threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
+    static let shards = Option<Int>.positiveInteger(
+        "shards", "S",
+        help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
+    static let compute = Option<ComputePrecision>.choice(
+        "compute",
+        help:
+            "The Linear layers' precision, as a trial's `compute`: fp32 (default) or bf16 (AVX512_BF16; AMX where present)."
+    )
+    static let torch = Flag(
+        "torch",
+        help:
+            "Also run scripts/bench_sidenet_torch.py (torch and tcmalloc: scripts/setup --with-peers) and print the ratio; with AVX512_BF16 also its bf16 autocast."
+    )
     static let path = ["bench", "sidenet"]
-    static let summary = "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
-    static let usage = "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--compute fp32|bf16] [--torch]"
+    static let summary =
+        "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
+    static let usage =
+        "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--compute fp32|bf16] [--torch]"
     /// The size options of the four networks (shared with `bench pool`).
     static let networkOptions = [
         rank.spec,
@@ -38,7 +55,9 @@ enum BenchSideNetCommand: Command {
     ]
 
     /// Random taps (batch, tokens, width) for every tap `network` reads.
-    static func randomTaps(for network: SideNetwork, batch B: Int, tokens N: Int, width D: Int, rng: inout SeededRNG) -> [Tap: Tensor] {
+    static func randomTaps(for network: SideNetwork, batch B: Int, tokens N: Int, width D: Int, rng: inout SeededRNG)
+        -> [Tap: Tensor]
+    {
         var taps: [Tap: Tensor] = [:]
         for tap in network.requiredTaps {
             var t = Tensor(shape: [B, N, D])
@@ -48,23 +67,28 @@ enum BenchSideNetCommand: Command {
         return taps
     }
 
-    static let options = networkOptions + [
-        batch.spec,
-        tokens.spec,
-        width.spec,
-        depth.spec,
-        classes.spec,
-        steps.spec,
-        threads.spec,
-        shards.spec,
-        torch.spec,
-    ]
+    static let options =
+        networkOptions + [
+            batch.spec,
+            tokens.spec,
+            width.spec,
+            depth.spec,
+            classes.spec,
+            steps.spec,
+            threads.spec,
+            shards.spec,
+            torch.spec,
+        ]
 
     /// The network `name` with the sizes the options give, built through the method registry as
     /// trials build theirs (lst's side heads are the backbone's: `--heads`, default 12).
-    static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int) throws -> SideNetwork {
+    static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int)
+        throws -> SideNetwork
+    {
         guard let method = SideTuningMethod(rawValue: name) else {
-            throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names)) (\(SideTuningMethod.names.joined(separator: ", ")))")
+            throw UsageError(
+                "unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names)) (\(SideTuningMethod.names.joined(separator: ", ")))"
+            )
         }
         var settings = TrialSettings(method: method)
         settings.rank = try arguments.value(rank, default: 32)
@@ -76,25 +100,37 @@ enum BenchSideNetCommand: Command {
         if let problem = precision.unavailability { throw UsageError(problem) }
         settings.compute = precision
         let backboneHeads = method == .lst ? try arguments.value(heads, default: 12) : 12
-        if let problem = settings.problem(width: D, depth: L, backboneHeads: backboneHeads) { throw UsageError(problem) }
+        if let problem = settings.problem(width: D, depth: L, backboneHeads: backboneHeads) {
+            throw UsageError(problem)
+        }
         return settings.makeNetwork(width: D, depth: L, backboneHeads: backboneHeads, classes: C)
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter") }
-        let B = try arguments.value(BenchSideNetCommand.batch, default: 64), N = try arguments.value(BenchSideNetCommand.tokens, default: 197)
-        let D = try arguments.value(BenchSideNetCommand.width, default: 768), L = try arguments.value(BenchSideNetCommand.depth, default: 12)
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter")
+        }
+        let B = try arguments.value(BenchSideNetCommand.batch, default: 64),
+            N = try arguments.value(BenchSideNetCommand.tokens, default: 197)
+        let D = try arguments.value(BenchSideNetCommand.width, default: 768),
+            L = try arguments.value(BenchSideNetCommand.depth, default: 12)
         let C = try arguments.value(BenchSideNetCommand.classes, default: 100)
-        let steps = try arguments.value(BenchSideNetCommand.steps, default: 5), threads = try arguments.value(BenchSideNetCommand.threads, default: availableCores)
+        let steps = try arguments.value(BenchSideNetCommand.steps, default: 5),
+            threads = try arguments.value(BenchSideNetCommand.threads, default: availableCores)
         let name = arguments.positionals[0]
         let probe = try makeNetwork(name, arguments, width: D, depth: L, classes: C)
         // As many shards as threads, where each carries enough work (a linear probe stays whole).
-        let shards = try arguments.value(BenchSideNetCommand.shards) ?? DataParallelStep.worthwhileShards(probe, batch: B, limit: threads)
+        let shards =
+            try arguments.value(BenchSideNetCommand.shards)
+            ?? DataParallelStep.worthwhileShards(probe, batch: B, limit: threads)
         guard shards <= B else { throw UsageError("--shards \(shards) is more than the batch (\(B))") }
-        let replicas = try [probe] + (1..<shards).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
+        let replicas =
+            try [probe] + (1..<shards).map { _ in try makeNetwork(name, arguments, width: D, depth: L, classes: C) }
         let network = replicas[0]
         var rng = SeededRNG(seed: 1)
-        let batch = TapBatch(taps: randomTaps(for: network, batch: B, tokens: N, width: D, rng: &rng), labels: (0..<B).map { Int32($0 % C) })
+        let batch = TapBatch(
+            taps: randomTaps(for: network, batch: B, tokens: N, width: D, rng: &rng),
+            labels: (0..<B).map { Int32($0 % C) })
         // The random taps were made as tensors and copied: start the peak after that transient.
         resetPeakResidentBytes()
         let before = currentResidentBytes()
@@ -106,7 +142,9 @@ enum BenchSideNetCommand: Command {
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 1e-4, decayMask: network.layout.decayMask)
         let step = DataParallelStep(replicas: replicas)
         let precision = try arguments.value(compute, default: .fp32)
-        print("hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(replicas.count) shards on \(threads) threads, compute \(precision.rawValue)")
+        print(
+            "hpsweep bench sidenet: \(name), \(network.trainableParameterCount) trainable parameters, batch \(B), \(N) tokens, width \(D), \(network.requiredTaps.count) taps, \(replicas.count) shards on \(threads) threads, compute \(precision.rawValue)"
+        )
         print(machineLine)
         var times: [Double] = []
         for iteration in 0...steps {
@@ -120,30 +158,47 @@ enum BenchSideNetCommand: Command {
         }
         let peak = peakResidentBytes()
         let median = times.sorted()[times.count / 2]
-        let flops = 3 * network.forwardFLOPsPerExample * Double(B)     // forward + backward ≈ 3× forward
-        print(String(format: "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
-                     median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
+        let flops = 3 * network.forwardFLOPsPerExample * Double(B)  // forward + backward ≈ 3× forward
+        print(
+            String(
+                format:
+                    "  step: %.4f s (median of %d), %.2f steps/s, %.1f GFLOP/s (%.2f GFLOP per step, forward+backward ≈ 3× forward)",
+                median, times.count, 1 / median, flops / median / 1e9, flops / 1e9))
         // The estimate is per trial at the full batch; the workers together hold about that much
         // (each a shard), plus one gradient buffer per worker (and a class-token network's shard copies).
-        let estimate = network.trialMemoryBytes(batch: B) + threads * 4 * network.layout.count
+        let estimate =
+            network.trialMemoryBytes(batch: B) + threads * 4 * network.layout.count
             + (network.classTokenOnly ? B * D * 4 * network.requiredTaps.count : 0)
         let measured = max(0, peak - before)
-        print(String(format: "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; %d taps read in place)",
-                     Double(measured) / 1_048_576, Double(estimate) / 1_048_576, 100 * Double(measured) / Double(max(estimate, 1)),
-                     network.requiredTaps.count))
+        print(
+            String(
+                format:
+                    "  working memory: %.1f MiB measured (peak RSS growth), %.1f MiB estimated (%.0f%%; %d taps read in place)",
+                Double(measured) / 1_048_576, Double(estimate) / 1_048_576,
+                100 * Double(measured) / Double(max(estimate, 1)),
+                network.requiredTaps.count))
         if arguments.isSet(BenchSideNetCommand.torch) {
             var peerArguments = [name, "--batch", String(B), "--steps", String(steps), "--threads", String(threads)]
             for option in [rank, heads, gap, bottleneck, reduction] {
-                if let value = try arguments.value(option) { peerArguments += ["--\(option.spec.name)", String(value)] }
+                if let value = try arguments.value(option) {
+                    peerArguments += ["--\(option.spec.name)", String(value)]
+                }
             }
             let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
-            print(String(format: "  PyTorch fp32 (same network, step and threads): %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (fp32) = %.2f×",
-                         peer, (1 / median) / peer))
+            print(
+                String(
+                    format:
+                        "  PyTorch fp32 (same network, step and threads): %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (fp32) = %.2f×",
+                    peer, (1 / median) / peer))
             // PyTorch's mixed precision beside it, where the CPU multiplies bf16 natively.
             if BFloat16GEMM.hardwareAvailable {
-                let autocast = try TorchPeer.run("bench_sidenet_torch.py", peerArguments + ["--compute", "bf16"], rate: "steps/s")
-                print(String(format: "  PyTorch bf16 autocast: %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (bf16) = %.2f×",
-                             autocast, (1 / median) / autocast))
+                let autocast = try TorchPeer.run(
+                    "bench_sidenet_torch.py", peerArguments + ["--compute", "bf16"], rate: "steps/s")
+                print(
+                    String(
+                        format:
+                            "  PyTorch bf16 autocast: %.2f steps/s  ->  hpsweep (\(precision.rawValue)) / PyTorch (bf16) = %.2f×",
+                        autocast, (1 / median) / autocast))
             }
         }
     }

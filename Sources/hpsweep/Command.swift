@@ -19,7 +19,8 @@ extension Command {
             text += "\nOptions:\n"
             for option in options {
                 let left = "  --\(option.name)" + (option.valueName.map { " \($0)" } ?? "")
-                text += left.padding(toLength: max(left.count + 2, 26), withPad: " ", startingAt: 0) + option.help + "\n"
+                text +=
+                    left.padding(toLength: max(left.count + 2, 26), withPad: " ", startingAt: 0) + option.help + "\n"
             }
         }
         text += "  -h, --help              Show this help.\n"

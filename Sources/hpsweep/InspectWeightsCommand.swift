@@ -3,16 +3,20 @@ import Foundation
 
 /// `hpsweep inspect weights FILE`: which checkpoint convention was found and the model it describes.
 enum InspectWeightsCommand: Command {
-    static let heads = Option<Int>.positiveInteger("heads", "N", help: "Attention heads, when the file cannot say (timm, HuggingFace).")
+    static let heads = Option<Int>.positiveInteger(
+        "heads", "N", help: "Attention heads, when the file cannot say (timm, HuggingFace).")
     static let path = ["inspect", "weights"]
-    static let summary = "Identify a ViT checkpoint (timm, HuggingFace ViTModel, Google .npz) and print its configuration."
+    static let summary =
+        "Identify a ViT checkpoint (timm, HuggingFace ViTModel, Google .npz) and print its configuration."
     static let usage = "FILE [--heads N]"
     static let options = [
-        heads.spec,
+        heads.spec
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one weights file; usage: \(displayName) \(usage)") }
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("'\(displayName)' needs one weights file; usage: \(displayName) \(usage)")
+        }
         let heads = try arguments.value(InspectWeightsCommand.heads)
         let loaded = try LoadedViT(path: arguments.positionals[0], heads: heads)
         let c = loaded.config
@@ -20,10 +24,21 @@ enum InspectWeightsCommand: Command {
         print("  \(c)")
         print("  family: \(family(c))")
         let registers = c.registers > 0 ? " + \(c.registers) registers" : ""
-        print("  \(c.tokens) tokens (class\(registers) + \(c.gridSize)×\(c.gridSize) patches), \(c.parameterCount) parameters, \(String(format: "%.2f", c.forwardFLOPsPerImage / 1e9)) GFLOP per image")
-        let position = c.embedsPrefix ? "covers the class token\(c.registers > 0 ? " and registers" : "") and the patches" : "covers the patches only (no_embed_class)"
-        print("  native image size \(c.imageSize) (position embedding \(c.positionTokens) rows: \(position)); another \"image_size\" in the backbone section resamples it (bicubic, as timm)")
-        if c.preNorm { print("  CLIP-style: if these are OpenAI CLIP weights, set \"activation\": \"quick_gelu\" (the file cannot say) and CLIP's mean/std") }
+        print(
+            "  \(c.tokens) tokens (class\(registers) + \(c.gridSize)×\(c.gridSize) patches), \(c.parameterCount) parameters, \(String(format: "%.2f", c.forwardFLOPsPerImage / 1e9)) GFLOP per image"
+        )
+        let position =
+            c.embedsPrefix
+            ? "covers the class token\(c.registers > 0 ? " and registers" : "") and the patches"
+            : "covers the patches only (no_embed_class)"
+        print(
+            "  native image size \(c.imageSize) (position embedding \(c.positionTokens) rows: \(position)); another \"image_size\" in the backbone section resamples it (bicubic, as timm)"
+        )
+        if c.preNorm {
+            print(
+                "  CLIP-style: if these are OpenAI CLIP weights, set \"activation\": \"quick_gelu\" (the file cannot say) and CLIP's mean/std"
+            )
+        }
     }
 
     /// The family the checkpoint's tensors show (timm's names for them).

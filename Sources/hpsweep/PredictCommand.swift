@@ -2,9 +2,9 @@ import Cache
 import Datasets
 import Essentials
 import Foundation
+import Numerics
 import SideTuning
 import Sweep
-import Numerics
 import Training
 
 /// `hpsweep predict MODEL INPUT…` / `hpsweep predict MODEL --cache DIR --split NAME`: a kept side
@@ -12,39 +12,67 @@ import Training
 /// written) or on cached taps: one CSV row per example, and, where labels are known, accuracy,
 /// per-class accuracy and the confusion matrix.
 enum PredictCommand: Command {
-    static let cache = Option<String>.text("cache", "DIR", help: "An activation cache directory (one of .hpsweep-cache/<key>) holding the taps the model reads.")
+    static let cache = Option<String>.text(
+        "cache", "DIR",
+        help: "An activation cache directory (one of .hpsweep-cache/<key>) holding the taps the model reads.")
     static let split = Option<String>.text("split", "NAME", help: "The cached split to predict (e.g. test).")
-    static let out = Option<String>.text("out", "FILE", help: "Where to write the predictions CSV (default predictions.csv).")
-    static let top = Option<Int>.positiveInteger("top", "K", help: "Classes listed per example, most probable first (default 5).")
-    static let confusion = Option<String>.text("confusion", "FILE", help: "Also write the confusion matrix as CSV (rows: true class, columns: predicted).")
-    static let weights = Option<String>.text("weights", "FILE", help: "The backbone's weights when the model does not record their file (or another copy; its hash is checked).")
-    static let labels = Option<String>.text("labels", "FILE", help: "Labels (.npy) of a .npy images input: accuracy and the confusion matrix are printed.")
-    static let allowOtherBackbone = Flag("allow-other-backbone", help: "Use a cache whose backbone or preprocessing differs from the model's.")
+    static let out = Option<String>.text(
+        "out", "FILE", help: "Where to write the predictions CSV (default predictions.csv).")
+    static let top = Option<Int>.positiveInteger(
+        "top", "K", help: "Classes listed per example, most probable first (default 5).")
+    static let confusion = Option<String>.text(
+        "confusion", "FILE", help: "Also write the confusion matrix as CSV (rows: true class, columns: predicted).")
+    static let weights = Option<String>.text(
+        "weights", "FILE",
+        help: "The backbone's weights when the model does not record their file (or another copy; its hash is checked)."
+    )
+    static let labels = Option<String>.text(
+        "labels", "FILE", help: "Labels (.npy) of a .npy images input: accuracy and the confusion matrix are printed.")
+    static let allowOtherBackbone = Flag(
+        "allow-other-backbone", help: "Use a cache whose backbone or preprocessing differs from the model's.")
     static let path = ["predict"]
-    static let summary = "Predict with a kept model file (results/<sweep>/models/<trial>.safetensors): images through its backbone, or a cached split."
-    static let usage = "MODEL.safetensors (IMAGE|DIR|LIST.txt|IMAGES.npy [--labels LABELS.npy] … [--weights FILE] | --cache DIR --split NAME) [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
-    static let options = [cache.spec, split.spec, weights.spec, labels.spec, out.spec, top.spec, confusion.spec, allowOtherBackbone.spec]
+    static let summary =
+        "Predict with a kept model file (results/<sweep>/models/<trial>.safetensors): images through its backbone, or a cached split."
+    static let usage =
+        "MODEL.safetensors (IMAGE|DIR|LIST.txt|IMAGES.npy [--labels LABELS.npy] … [--weights FILE] | --cache DIR --split NAME) [--out FILE] [--top K] [--confusion FILE] [--allow-other-backbone]"
+    static let options = [
+        cache.spec, split.spec, weights.spec, labels.spec, out.spec, top.spec, confusion.spec, allowOtherBackbone.spec,
+    ]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard let modelPath = arguments.positionals.first else { throw UsageError("'\(displayName)' needs a model file; usage: \(displayName) \(usage)") }
+        guard let modelPath = arguments.positionals.first else {
+            throw UsageError("'\(displayName)' needs a model file; usage: \(displayName) \(usage)")
+        }
         let inputs = Array(arguments.positionals.dropFirst())
         let output = arguments[PredictCommand.out] ?? "predictions.csv"
         let top = try arguments.value(PredictCommand.top, default: 5)
         let confusionFile = arguments[PredictCommand.confusion]
-        for file in [output] + (confusionFile.map { [$0] } ?? []) { try ProtectedPaths.checkWritable(file, option: "predict") }
+        for file in [output] + (confusionFile.map { [$0] } ?? []) {
+            try ProtectedPaths.checkWritable(file, option: "predict")
+        }
         let allowOther = arguments.isSet(PredictCommand.allowOtherBackbone)
         // Usage first, before any file is read.
         if arguments[PredictCommand.cache] != nil {
-            guard inputs.isEmpty else { throw UsageError("give either --cache DIR --split NAME or input images, not both") }
-            guard arguments[PredictCommand.split] != nil else { throw UsageError("--cache needs --split NAME (the cached split to predict)") }
+            guard inputs.isEmpty else {
+                throw UsageError("give either --cache DIR --split NAME or input images, not both")
+            }
+            guard arguments[PredictCommand.split] != nil else {
+                throw UsageError("--cache needs --split NAME (the cached split to predict)")
+            }
         } else {
-            guard !inputs.isEmpty else { throw UsageError("'\(displayName)' needs input images (files, directories or a .npy array) or --cache DIR --split NAME") }
+            guard !inputs.isEmpty else {
+                throw UsageError(
+                    "'\(displayName)' needs input images (files, directories or a .npy array) or --cache DIR --split NAME"
+                )
+            }
             if arguments[PredictCommand.split] != nil { throw UsageError("--split goes with --cache DIR") }
         }
 
         let model = try SideNetworkModel(path: modelPath)
         let classes = model.classes
-        print("hpsweep predict: \(modelPath): \(model.settings.method.rawValue), \(classes) classes, trial \(model.extra["trial"] ?? "?") of sweep \(model.extra["sweep"] ?? "?")")
+        print(
+            "hpsweep predict: \(modelPath): \(model.settings.method.rawValue), \(classes) classes, trial \(model.extra["trial"] ?? "?") of sweep \(model.extra["sweep"] ?? "?")"
+        )
         let logits: [Float], labels: [Int], names: [String], source: String
         if let cacheDirectory = arguments[PredictCommand.cache] {
             let split = arguments[PredictCommand.split]!
@@ -60,17 +88,26 @@ enum PredictCommand: Command {
             let split = try inputSplit(inputs, labels: arguments[PredictCommand.labels], classes: classes)
             let request = try model.cacheRequest(for: split, weights: arguments[PredictCommand.weights])
             let plan = try CachePlan(request)
-            if !allowOther, let problem = model.mismatch(with: plan.ingredients) { throw ModelFileError(path: modelPath, message: "the backbone pass's \(problem)") }
+            if !allowOther, let problem = model.mismatch(with: plan.ingredients) {
+                throw ModelFileError(path: modelPath, message: "the backbone pass's \(problem)")
+            }
             print("  backbone: \(plan.vit.config) over \(split.count) images, batch \(model.settings.batchSize)")
             let trained = TrainedModel(network: model.network(), parameters: model.parameters)
             let printer = ProgressPrinter()
             let start = Date()
-            logits = try StreamingEvaluation.logits(trained, stream: BackboneStream(plan: plan, split: split, batchSize: model.settings.batchSize)) { done in
+            logits = try StreamingEvaluation.logits(
+                trained, stream: BackboneStream(plan: plan, split: split, batchSize: model.settings.batchSize)
+            ) { done in
                 let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
-                printer.report(CacheProgress(split: split.name, done: done, total: split.count, imagesDone: done, imagesTotal: split.count, imagesPerSecond: rate))
+                printer.report(
+                    CacheProgress(
+                        split: split.name, done: done, total: split.count, imagesDone: done, imagesTotal: split.count,
+                        imagesPerSecond: rate))
             }
             labels = split.labels
-            names = (split as? FileImageSplit)?.files ?? (split as? VTABSplit)?.imagePaths ?? labels.indices.map(String.init)
+            names =
+                (split as? FileImageSplit)?.files ?? (split as? VTABSplit)?.imagePaths
+                ?? labels.indices.map(String.init)
             source = inputs.count == 1 ? inputs[0] : "\(inputs.count) inputs"
         }
         let count = labels.count
@@ -78,14 +115,18 @@ enum PredictCommand: Command {
 
         var probabilities = [Float](repeating: 0, count: logits.count)
         softmaxForward(out: &probabilities, inp: logits, rows: count, cols: classes)
-        var csv = "example,label,predicted,probability" + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined() + "\n"
+        var csv =
+            "example,label,predicted,probability"
+            + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined() + "\n"
         for example in 0..<count {
             let row = probabilities[(example * classes)..<((example + 1) * classes)]
             let ranked = row.indices.sorted { (row[$0], $1) > (row[$1], $0) }.map { $0 - example * classes }
             let label = labels[example]
-            csv += "\(csvField(names[example])),\(label >= 0 ? String(label) : "")," + ranked.prefix(top).map {
-                "\($0),\(String(format: "%.6g", row[example * classes + $0]))"
-            }.joined(separator: ",") + "\n"
+            csv +=
+                "\(csvField(names[example])),\(label >= 0 ? String(label) : ""),"
+                + ranked.prefix(top).map {
+                    "\($0),\(String(format: "%.6g", row[example * classes + $0]))"
+                }.joined(separator: ",") + "\n"
         }
         do { try replaceAtomically(output, with: csv) } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("  \(count) examples from \(source); predictions: \(output)")
@@ -93,21 +134,29 @@ enum PredictCommand: Command {
         // Scored as the sweep scores (Training's evaluation): the same accuracy and confusion matrix.
         let score = EvaluationScore(logits: logits, labels: labels, classes: classes), confusion = score.confusion
         let correct = (0..<classes).map { confusion[$0][$0] }.reduce(0, +)
-        print(String(format: "  accuracy %.4f (%d/%d)", score.accuracy, correct, count)
-              + (model.extra["test_acc"].map { "; the sweep's final phase recorded test_acc \($0)" } ?? ""))
-        print("  per class (true class: accuracy, examples): " + (0..<classes).map { c -> String in
-            let n = confusion[c].reduce(0, +)
-            return n == 0 ? "\(c): -" : String(format: "%d: %.3f (%d)", c, Double(confusion[c][c]) / Double(n), n)
-        }.joined(separator: ", "))
+        print(
+            String(format: "  accuracy %.4f (%d/%d)", score.accuracy, correct, count)
+                + (model.extra["test_acc"].map { "; the sweep's final phase recorded test_acc \($0)" } ?? ""))
+        print(
+            "  per class (true class: accuracy, examples): "
+                + (0..<classes).map { c -> String in
+                    let n = confusion[c].reduce(0, +)
+                    return n == 0
+                        ? "\(c): -" : String(format: "%d: %.3f (%d)", c, Double(confusion[c][c]) / Double(n), n)
+                }.joined(separator: ", "))
         if classes <= 20 {
             print("  confusion (rows: true class, columns: predicted):")
             print("        " + (0..<classes).map { String(format: "%5d", $0) }.joined())
-            for c in 0..<classes { print(String(format: "  %5d ", c) + confusion[c].map { String(format: "%5d", $0) }.joined()) }
+            for c in 0..<classes {
+                print(String(format: "  %5d ", c) + confusion[c].map { String(format: "%5d", $0) }.joined())
+            }
         }
         if let confusionFile {
             var text = "true\\predicted," + (0..<classes).map { String($0) }.joined(separator: ",") + "\n"
             for c in 0..<classes { text += "\(c)," + confusion[c].map { String($0) }.joined(separator: ",") + "\n" }
-            do { try replaceAtomically(confusionFile, with: text) } catch { throw FileProblem("cannot write \(confusionFile): \(error)") }
+            do { try replaceAtomically(confusionFile, with: text) } catch {
+                throw FileProblem("cannot write \(confusionFile): \(error)")
+            }
             print("  confusion matrix: \(confusionFile)")
         }
     }
@@ -116,7 +165,9 @@ enum PredictCommand: Command {
     /// labels), or image files and directories of them (labels unknown).
     static func inputSplit(_ inputs: [String], labels: String?, classes: Int) throws -> any ImageSplit {
         if inputs.count == 1, inputs[0].hasSuffix(".npy") {
-            guard let labels else { throw UsageError("a .npy images input needs --labels LABELS.npy (its classes, for accuracy)") }
+            guard let labels else {
+                throw UsageError("a .npy images input needs --labels LABELS.npy (its classes, for accuracy)")
+            }
             return try NumpySplit(name: "images", images: inputs[0], labels: labels, classes: classes)
         }
         if labels != nil { throw UsageError("--labels goes with a .npy images input") }
@@ -124,8 +175,9 @@ enum PredictCommand: Command {
             // A VTAB-1k list file, <root>/<task>/<split>.txt: its images and labels.
             let list = URL(fileURLWithPath: inputs[0])
             let task = list.deletingLastPathComponent()
-            return try VTABSplit(root: task.deletingLastPathComponent().path, task: task.lastPathComponent,
-                                 split: list.deletingPathExtension().lastPathComponent, classes: classes)
+            return try VTABSplit(
+                root: task.deletingLastPathComponent().path, task: task.lastPathComponent,
+                split: list.deletingPathExtension().lastPathComponent, classes: classes)
         }
         let split = try FileImageSplit(paths: inputs)
         guard split.count > 0 else { throw FileProblem("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }

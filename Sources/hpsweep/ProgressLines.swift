@@ -1,6 +1,6 @@
+import Cache
 import Foundation
 import Training
-import Cache
 
 /// Prints cache-build progress: one updating line on a terminal, a line per ~10% in a log.
 final class ProgressPrinter {
@@ -10,7 +10,8 @@ final class ProgressPrinter {
 
     func report(_ p: CacheProgress) {
         let eta = p.etaSeconds.isFinite ? formatDuration(p.etaSeconds) : "?"
-        let line = String(format: "  %@: %d/%d images, %.1f images/s, ETA %@", p.split, p.done, p.total, p.imagesPerSecond, eta)
+        let line = String(
+            format: "  %@: %d/%d images, %.1f images/s, ETA %@", p.split, p.done, p.total, p.imagesPerSecond, eta)
         if isTerminal {
             print("\r" + line + "   ", terminator: p.done == p.total ? "\n" : "")
             fflush(stdout)
@@ -32,7 +33,9 @@ func formatBytes(_ bytes: Int) -> String {
 
 func formatDuration(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
-    return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    return s >= 3600
+        ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m"
+        : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
 }
 
 /// The live line of a trial pool: counts, best so far, ETA. On a terminal one line is rewritten in

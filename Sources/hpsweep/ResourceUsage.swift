@@ -3,7 +3,8 @@ import Foundation
 /// Resident memory now (Linux /proc/self/statm), in bytes; 0 where unavailable.
 func currentResidentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-          let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+    else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
@@ -11,8 +12,9 @@ func currentResidentBytes() -> Int {
 /// VmHWM, else getrusage's maximum (KiB on Linux).
 func peakResidentBytes() -> Int {
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+    {
         return kib * 1024
     }
     var usage = rusage()

@@ -19,7 +19,8 @@ final class StopFlag: @unchecked Sendable {
                 set = true
                 lock.unlock()
                 if again { _exit(130) }
-                FileHandle.standardError.write(Data("\nhpsweep: stopping at the next epoch boundary (Ctrl-C again to quit now)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\nhpsweep: stopping at the next epoch boundary (Ctrl-C again to quit now)\n".utf8))
             }
             source.resume()
             sources.append(source)

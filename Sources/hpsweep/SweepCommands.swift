@@ -18,10 +18,13 @@ enum ValidateCommand: Command {
         let file = arguments.positionals[0]
         guard SuiteSpec.isSuite(file) else { try validate(try SweepSpec.load(file)); return }
         let suite = try SuiteSpec.load(file)
-        print("\(file): a suite of \(suite.tasks.count) task\(suite.tasks.count == 1 ? "" : "s") (results/\(suite.name)/<task>/)")
-        var toBuild: [String: Int] = [:]   // cache root → bytes of the caches it must still hold
+        print(
+            "\(file): a suite of \(suite.tasks.count) task\(suite.tasks.count == 1 ? "" : "s") (results/\(suite.name)/<task>/)"
+        )
+        var toBuild: [String: Int] = [:]  // cache root → bytes of the caches it must still hold
         for (k, task) in suite.tasks.enumerated() {
-            print("task \(k) \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes):")
+            print(
+                "task \(k) \(task.task.name) (\(task.task.group.map { "\($0), " } ?? "")\(task.task.classes) classes):")
             if let (root, bytes) = try validate(task.spec) { toBuild[root, default: 0] += bytes }
         }
         printSuiteSpace(toBuild)
@@ -31,7 +34,10 @@ enum ValidateCommand: Command {
     /// space (none when every cache is built).
     static func printSuiteSpace(_ toBuild: [String: Int]) {
         for (root, bytes) in toBuild.sorted(by: { $0.key < $1.key }) {
-            let room = CacheEstimate.shortage(bytes, root: root).map { " — too much for the \(formatBytes($0)) free there: they will not all fit" }
+            let room =
+                CacheEstimate.shortage(bytes, root: root).map {
+                    " — too much for the \(formatBytes($0)) free there: they will not all fit"
+                }
                 ?? freeBytes(at: root).map { " (\(formatBytes($0)) free)" } ?? ""
             print("suite caches to build in \(root): \(formatBytes(bytes))" + room)
         }
@@ -44,8 +50,11 @@ enum ValidateCommand: Command {
         for spec in specs {
             let plan = try CachePlan(try spec.cacheRequest())
             let root = cacheRoot(given, spec: spec)
-            let header = ((root as NSString).appendingPathComponent(plan.key) as NSString).appendingPathComponent(CacheHeader.fileName)
-            guard !FileManager.default.fileExists(atPath: header), counted.insert(root + "/" + plan.key).inserted else { continue }
+            let header = ((root as NSString).appendingPathComponent(plan.key) as NSString).appendingPathComponent(
+                CacheHeader.fileName)
+            guard !FileManager.default.fileExists(atPath: header), counted.insert(root + "/" + plan.key).inserted else {
+                continue
+            }
             toBuild[root, default: 0] += CacheEstimate.bytes(of: plan)
         }
         return toBuild
@@ -55,21 +64,32 @@ enum ValidateCommand: Command {
     /// still to be built.
     @discardableResult
     static func validate(_ spec: SweepSpec) throws -> (String, Int)? {
-        let splits = try spec.openSplits()   // list files, images and labels exist and agree
+        let splits = try spec.openSplits()  // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
         let toBuild = try describeCost(spec)
         if spec.cache.compute != .fp32 {
-            print("  backbone compute: \(spec.cache.compute.rawValue)" + (spec.cache.compute.unavailability.map { " (\($0): only a cache built elsewhere can be used)" } ?? " (this CPU has AVX512_BF16)"))
+            print(
+                "  backbone compute: \(spec.cache.compute.rawValue)"
+                    + (spec.cache.compute.unavailability.map { " (\($0): only a cache built elsewhere can be used)" }
+                        ?? " (this CPU has AVX512_BF16)"))
         }
-        guard let search = spec.search else { print("  no 'methods': this file describes a cache only"); return toBuild }
+        guard let search = spec.search else {
+            print("  no 'methods': this file describes a cache only"); return toBuild
+        }
         let rejection = try constraintCheck(spec, search, splits: splits)
         var rejected = 0
-        print("  " + RunCommand.describePlan(search, workers: search.workers ?? availableCores, memory: search.memoryBytes ?? TrialPool.defaultMemoryBudget))
+        print(
+            "  "
+                + RunCommand.describePlan(
+                    search, workers: search.workers ?? availableCores,
+                    memory: search.memoryBytes ?? TrialPool.defaultMemoryBudget))
         for space in search.methods {
             let searched = space.searched.map { "\($0.name) \(describe($0.domain))" }
             print("  \(space.method): " + (searched.isEmpty ? "nothing searched" : searched.joined(separator: ", ")))
             // What every trial of the method trains with besides, the defaults included.
-            let fixed = space.parameters.filter { !$0.domain.isSearched }.map { "\($0.name)=\(format($0.domain.value(at: 0)))" }
+            let fixed = space.parameters.filter { !$0.domain.isSearched }.map {
+                "\($0.name)=\(format($0.domain.value(at: 0)))"
+            }
             if !fixed.isEmpty { print("    fixed: " + fixed.joined(separator: " ")) }
         }
         let sampler = Sampler(search)
@@ -79,12 +99,17 @@ enum ValidateCommand: Command {
         switch search.warmStart {
         case nil: break
         case .previousTasks:
-            print("  warm start: from the suite's earlier tasks that have results when this task starts; their best configurations then replace the first ones listed")
+            print(
+                "  warm start: from the suite's earlier tasks that have results when this task starts; their best configurations then replace the first ones listed"
+            )
         case .sweeps(let paths):
             warm = try WarmStart.gather(from: paths, for: search)
-            print("  warm start from \(paths.joined(separator: ", ")): \(warm!.enqueued.count) best configuration\(warm!.enqueued.count == 1 ? "" : "s") first, \(warm!.priors.count) earlier trials inform TPE (as they stand now)")
+            print(
+                "  warm start from \(paths.joined(separator: ", ")): \(warm!.enqueued.count) best configuration\(warm!.enqueued.count == 1 ? "" : "s") first, \(warm!.priors.count) earlier trials inform TPE (as they stand now)"
+            )
         }
-        let startup = warm.map { $0.priors.isEmpty ? search.sampler.startup : $0.enqueued.count } ?? search.sampler.startup
+        let startup =
+            warm.map { $0.priors.isEmpty ? search.sampler.startup : $0.enqueued.count } ?? search.sampler.startup
         print("  planned trials:")
         // A large plan is summarised: its first lines, then a count (100 000 trials would be as many lines).
         let maximumLines = 60
@@ -94,27 +119,42 @@ enum ValidateCommand: Command {
             if lines >= maximumLines { break }
             if search.sampler.kind == .tpe && g > 0 && indices.lowerBound >= startup {
                 lines += 1; covered = indices.upperBound
-                print("    generation \(g + 1): configurations \(indices.lowerBound)…\(indices.upperBound - 1) proposed by TPE from earlier results")
+                print(
+                    "    generation \(g + 1): configurations \(indices.lowerBound)…\(indices.upperBound - 1) proposed by TPE from earlier results"
+                )
                 continue
             }
-            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [], warmStart: warm)).prefix(maximumLines - lines) {
+            for (k, proposal) in zip(indices, sampler.propose(generation: g, history: [], warmStart: warm)).prefix(
+                maximumLines - lines)
+            {
                 lines += 1; covered = k + 1
                 let space = search.methods.first { $0.method == proposal.method }!
-                let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(separator: " ")
+                let values = space.searched.map { "\($0.name)=\(format(proposal.values[$0.name]!))" }.joined(
+                    separator: " ")
                 let reason = rejection(proposal)
                 if reason != nil { rejected += 1 }
-                let seeds = search.seeds.count <= 10 ? search.seeds.map(String.init).joined(separator: ",")
+                let seeds =
+                    search.seeds.count <= 10
+                    ? search.seeds.map(String.init).joined(separator: ",")
                     : "\(search.seeds.first!)…\(search.seeds.last!) (\(search.seeds.count))"
-                let line = String(format: "    config %-4d gen %d  ", k, g + 1) + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0)
+                let line =
+                    String(format: "    config %-4d gen %d  ", k, g + 1)
+                    + proposal.method.padding(toLength: 8, withPad: " ", startingAt: 0)
                 let origin = k < (warm?.enqueued.count ?? 0) ? "  (warm start)" : ""
-                print(line + " " + values + "  × seeds " + seeds + origin + (reason.map { "  → rejected: " + $0 } ?? ""))
+                print(
+                    line + " " + values + "  × seeds " + seeds + origin + (reason.map { "  → rejected: " + $0 } ?? ""))
             }
         }
         if covered < search.trials {
             let rest = search.trials - covered
-            print("    … and \(rest) more configuration\(rest == 1 ? "" : "s"), up to generation \(search.generationCount)")
+            print(
+                "    … and \(rest) more configuration\(rest == 1 ? "" : "s"), up to generation \(search.generationCount)"
+            )
         }
-        if rejected > 0 { print("  \(rejected) of the configurations listed break a constraint: they will be rejected before training") }
+        if rejected > 0 {
+            print(
+                "  \(rejected) of the configurations listed break a constraint: they will be rejected before training")
+        }
         return toBuild
     }
 
@@ -129,11 +169,16 @@ enum ValidateCommand: Command {
         if let cache = try? ActivationCache(directory: directory) {
             print("  cache: built, \(directory): \(hpsweep.describe(cache))")
         } else {
-            print("  cache: \(hpsweep.describe(estimate, splits: plan.request.splits.count)), to build in \(root)"
-                  + (CacheEstimate.shortage(estimate.bytes, root: root).map { " — too much for the \(formatBytes($0)) free there: run and cache will refuse" } ?? ""))
+            print(
+                "  cache: \(hpsweep.describe(estimate, splits: plan.request.splits.count)), to build in \(root)"
+                    + (CacheEstimate.shortage(estimate.bytes, root: root).map {
+                        " — too much for the \(formatBytes($0)) free there: run and cache will refuse"
+                    } ?? ""))
             toBuild = (root, estimate.bytes)
         }
-        if let line = try finalStreamLine(spec, cachedSplits: Set(plan.request.splits.map(\.name)), imagesPerSecond: estimate.imagesPerSecond) {
+        if let line = try finalStreamLine(
+            spec, cachedSplits: Set(plan.request.splits.map(\.name)), imagesPerSecond: estimate.imagesPerSecond)
+        {
             print(line)
         }
         return toBuild
@@ -141,8 +186,12 @@ enum ValidateCommand: Command {
 
     /// The images the final phase streams through the backbone (its eval split is not cached), with
     /// their backbone time at `imagesPerSecond` when known; nil when it streams none.
-    static func finalStreamLine(_ spec: SweepSpec, cachedSplits: Set<String>, imagesPerSecond: Double?) throws -> String? {
-        guard let search = spec.search, search.finalTop > 0, !cachedSplits.contains(spec.data.finalEval) else { return nil }
+    static func finalStreamLine(_ spec: SweepSpec, cachedSplits: Set<String>, imagesPerSecond: Double?) throws
+        -> String?
+    {
+        guard let search = spec.search, search.finalTop > 0, !cachedSplits.contains(spec.data.finalEval) else {
+            return nil
+        }
         let streamed = try spec.openSplit(spec.data.finalEval).count
         return "  final phase: streams \(streamed) images of \(spec.data.finalEval) through the backbone once"
             + (imagesPerSecond.map { ", backbone ≈ \(formatDuration(Double(streamed) / $0))" } ?? "")
@@ -150,15 +199,19 @@ enum ValidateCommand: Command {
 
     /// Why a proposal breaks one of the sweep's constraints (judged as `run` judges it, from the
     /// backbone's shapes and the search train split's size), or nil; no constraints, always nil.
-    static func constraintCheck(_ spec: SweepSpec, _ search: SearchSpec, splits: [any ImageSplit]) throws -> (Proposal) -> String? {
+    static func constraintCheck(_ spec: SweepSpec, _ search: SearchSpec, splits: [any ImageSplit]) throws -> (Proposal)
+        -> String?
+    {
         guard !search.constraints.isEmpty else { return { _ in nil } }
         let config = try spec.backbone.config()
         let tokens = spec.cache.tokenPolicy.tokens(for: config)
         let examples = splits.first { $0.name == spec.data.searchTrain }?.count ?? 0
         return { proposal in
-            let settings = SideTuningCatalogue.settings(method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)
-            return TrialCosts(settings: settings, width: config.width, depth: config.depth, heads: config.heads, cacheTokens: tokens,
-                              classes: spec.data.classes, trainExamples: examples)?.violation(of: search.constraints)
+            let settings = SideTuningCatalogue.settings(
+                method: proposal.method, values: proposal.values, epochs: search.epochs, seed: 0)
+            return TrialCosts(
+                settings: settings, width: config.width, depth: config.depth, heads: config.heads, cacheTokens: tokens,
+                classes: spec.data.classes, trainExamples: examples)?.violation(of: search.constraints)
         }
     }
 
@@ -186,24 +239,31 @@ func loadState(_ directory: String) throws -> SweepState {
         throw FileProblem("\(directory) is not a sweep results directory (no journal.jsonl)")
     }
     let state = SweepState(try Journal.readAll(directory: directory))
-    guard !state.objectives.isEmpty else { throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header") }
+    guard !state.objectives.isEmpty else {
+        throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header")
+    }
     return state
 }
 
 /// `hpsweep leaderboard results/<name>`: rebuild leaderboard.csv, pareto.csv and summary.json from the journal.
 enum LeaderboardCommand: Command {
     static let path = ["leaderboard"]
-    static let summary = "Rebuild a sweep's leaderboard.csv, pareto.csv and summary.json from its journal and print them."
+    static let summary =
+        "Rebuild a sweep's leaderboard.csv, pareto.csv and summary.json from its journal and print them."
     static let usage = "RESULTS_DIR"
     static let options: [OptionSpec] = []
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one results directory (results/<name>)") }
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("'\(displayName)' needs one results directory (results/<name>)")
+        }
         let directory = arguments.positionals[0]
         let state = try loadState(directory)
         let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
         let cost = CostAccount(state: state)
-        try board.write(to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count, cost: cost)
+        try board.write(
+            to: directory, sweepName: state.sweepName ?? "", planned: state.trialsPlanned ?? state.records.count,
+            cost: cost)
         printSummary(board, directory: directory, top: 10)
         print("cost: " + cost.description)
     }
@@ -217,7 +277,9 @@ enum StatusCommand: Command {
     static let options: [OptionSpec] = []
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one results directory (results/<name>)") }
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("'\(displayName)' needs one results directory (results/<name>)")
+        }
         let directory = arguments.positionals[0]
         let state = try loadState(directory)
         let records = state.records
@@ -225,52 +287,83 @@ enum StatusCommand: Command {
         let done = records.filter(\.isDone)
         let active = records.filter { !$0.isDone && ($0.startedTowards != nil || $0.status == .paused) }
         let counts = Dictionary(grouping: done, by: \.status.rawValue).mapValues(\.count)
-        print("\(state.sweepName ?? directory): \(done.count) of \(planned) trials done (" +
-              (counts.isEmpty ? "none yet" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) +
-              "), \(active.count) started and unfinished, \(planned - done.count - active.count) not started")
+        print(
+            "\(state.sweepName ?? directory): \(done.count) of \(planned) trials done ("
+                + (counts.isEmpty
+                    ? "none yet"
+                    : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+                + "), \(active.count) started and unfinished, \(planned - done.count - active.count) not started")
         let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
         // Mid-run, paused and pruned trials have scores too (at the epochs they reached): the best and
         // the front of everything scored so far are shown, marked provisional where they rest on them.
         let primary = state.objectives[0]
         let scored = records.filter { metricValue($0, primary.metric) != nil }
-        let ranked = scored.sorted { (objectiveVector($0, [primary])[0], $0.id) < (objectiveVector($1, [primary])[0], $1.id) }
+        let ranked = scored.sorted {
+            (objectiveVector($0, [primary])[0], $0.id) < (objectiveVector($1, [primary])[0], $1.id)
+        }
         if let best = ranked.first {
-            let provisional = best.status == .finished ? "" : "; provisional: \(best.status.rawValue) at \(best.epochsDone) of its epochs"
-            print("best \(primary.name) so far: \(board.cell(best, primary.name)) (\(best.id), \(best.method)\(provisional))")
+            let provisional =
+                best.status == .finished
+                ? "" : "; provisional: \(best.status.rawValue) at \(best.epochsDone) of its epochs"
+            print(
+                "best \(primary.name) so far: \(board.cell(best, primary.name)) (\(best.id), \(best.method)\(provisional))"
+            )
             if !provisional.isEmpty, let finished = ranked.first(where: { $0.status == .finished }) {
                 print("best finished: \(board.cell(finished, primary.name)) (\(finished.id), \(finished.method))")
             }
         }
-        if state.duplicates > 0 { print("\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)") }
+        if state.duplicates > 0 {
+            print(
+                "\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)"
+            )
+        }
         if let first = state.undecodable.first {
             let count = state.undecodable.count
-            print("\(count) journal line\(count == 1 ? "" : "s") skipped: \(count == 1 ? "it holds" : "they hold") no event this hpsweep reads (first: \(first))")
+            print(
+                "\(count) journal line\(count == 1 ? "" : "s") skipped: \(count == 1 ? "it holds" : "they hold") no event this hpsweep reads (first: \(first))"
+            )
         }
         print("cost so far: " + CostAccount(state: state).description)
         let timeline = ScheduleTimeline(state)
         if let utilisation = timeline.utilisation {
-            print(String(format: "slots: %.0f%% busy so far (%@ of training in %d slots × %@; as many slots as stretches ever ran at once)",
-                         100 * utilisation, formatDuration(timeline.busySeconds), timeline.rows, formatDuration(timeline.end - timeline.start)))
+            print(
+                String(
+                    format:
+                        "slots: %.0f%% busy so far (%@ of training in %d slots × %@; as many slots as stretches ever ran at once)",
+                    100 * utilisation, formatDuration(timeline.busySeconds), timeline.rows,
+                    formatDuration(timeline.end - timeline.start)))
         }
-        print("front of finished trials (\(board.front.count), hypervolume \(String(format: "%.4f", board.hypervolume))): " + (board.front.isEmpty ? "none finished yet" : board.front.map(\.id).joined(separator: ", ")))
+        print(
+            "front of finished trials (\(board.front.count), hypervolume \(String(format: "%.4f", board.hypervolume))): "
+                + (board.front.isEmpty ? "none finished yet" : board.front.map(\.id).joined(separator: ", ")))
         if done.count < planned, scored.contains(where: { $0.status != .finished }) {
             let points = scored.map { objectiveVector($0, state.objectives) }
             let front = zip(scored, paretoRanks(points)).filter { $0.1 == 1 }.map(\.0)
-            print("provisional front of all \(scored.count) scored trials (paused and pruned ones at the epochs they reached): "
-                  + front.map { "\($0.id) (\($0.method), \(board.cell($0, primary.name))\($0.status == .finished ? "" : ", \($0.status.rawValue)"))" }.joined(separator: ", "))
+            print(
+                "provisional front of all \(scored.count) scored trials (paused and pruned ones at the epochs they reached): "
+                    + front.map {
+                        "\($0.id) (\($0.method), \(board.cell($0, primary.name))\($0.status == .finished ? "" : ", \($0.status.rawValue)"))"
+                    }.joined(separator: ", "))
         }
         // ETA: the mean wall time per finished trial so far, over what remains (a rough guide).
         let times = done.compactMap { r in r.startTime.flatMap { s in r.endTime.map { $0 - s } } }
-        if !times.isEmpty, done.count < planned, let first = records.compactMap(\.startTime).min(), let last = done.compactMap(\.endTime).max() {
+        if !times.isEmpty, done.count < planned, let first = records.compactMap(\.startTime).min(),
+            let last = done.compactMap(\.endTime).max()
+        {
             let perTrial = (last - first) / Double(done.count)
             print("ETA about \(formatDuration(perTrial * Double(planned - done.count))) at the pace so far")
         }
         let leases = LeaseKeeper.all(in: (directory as NSString).appendingPathComponent("leases"))
         for (trial, (lease, age)) in leases.sorted(by: { $0.key < $1.key }) {
-            print("  \(trial == "final" ? "final phase" : trial): claimed by \(lease.owner) (lease \(lease.generation), heartbeat \(Int(age)) s ago)")
+            print(
+                "  \(trial == "final" ? "final phase" : trial): claimed by \(lease.owner) (lease \(lease.generation), heartbeat \(Int(age)) s ago)"
+            )
         }
-        if let lock = try? String(contentsOfFile: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".\((directory as NSString).lastPathComponent).lock"), encoding: .utf8),
-           let pid = Int32(lock.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 {
+        if let lock = try? String(
+            contentsOfFile: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+                ".\((directory as NSString).lastPathComponent).lock"), encoding: .utf8),
+            let pid = Int32(lock.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
+        {
             print("running now (pid \(pid))")
         }
     }

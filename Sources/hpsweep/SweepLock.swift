@@ -11,16 +11,28 @@ final class SweepLock {
     init(root: String, name: String, shared: Bool) throws {
         let path = (root as NSString).appendingPathComponent(".\(name).lock")
         fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw JournalError(path: path, line: nil, message: "cannot create the sweep's lock file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw JournalError(
+                path: path, line: nil,
+                message: "cannot create the sweep's lock file: \(String(cString: strerror(errno)))")
+        }
         var request = flock()
         request.l_type = Int16(shared ? F_RDLCK : F_WRLCK)
         request.l_whence = Int16(SEEK_SET)
         if fcntl(fd, F_SETLK, &request) != 0 {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            let holder =
+                (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                ?? "?"
             close(fd)
             let where_ = (root as NSString).appendingPathComponent(name)
-            if shared { throw FileProblem("\(where_) is being run by a plain 'hpsweep run' (pid \(holder)); workers can join only a sweep started with --worker") }
-            throw FileProblem("\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker")
+            if shared {
+                throw FileProblem(
+                    "\(where_) is being run by a plain 'hpsweep run' (pid \(holder)); workers can join only a sweep started with --worker"
+                )
+            }
+            throw FileProblem(
+                "\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker"
+            )
         }
         ftruncate(fd, 0)
         let pid = "\(getpid())\n"
@@ -29,6 +41,6 @@ final class SweepLock {
 
     func release() {
         guard fd >= 0 else { return }
-        close(fd); fd = -1   // closing drops the record lock
+        close(fd); fd = -1  // closing drops the record lock
     }
 }

@@ -6,12 +6,15 @@ import Sweep
 /// `hpsweep table results/<suite>`: the VTAB-1k table of a suite's results.
 enum TableCommand: Command {
     static let path = ["table"]
-    static let summary = "The paper's VTAB-1k table of a suite (per task, group means, both overall means, params): printed, and written as table.csv, table.md, table.tex."
+    static let summary =
+        "The paper's VTAB-1k table of a suite (per task, group means, both overall means, params): printed, and written as table.csv, table.md, table.tex."
     static let usage = "RESULTS_DIR"
     static let options: [OptionSpec] = []
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else { throw UsageError("'\(displayName)' needs one suite results directory; usage: \(displayName) \(usage)") }
+        guard arguments.positionals.count == 1 else {
+            throw UsageError("'\(displayName)' needs one suite results directory; usage: \(displayName) \(usage)")
+        }
         let directory = arguments.positionals[0]
         let table = try SuiteTable(directory: directory)
         print(table.markdown, terminator: "")

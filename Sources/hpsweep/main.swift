@@ -8,20 +8,23 @@ import Sweep
 // hpsweep's entry point: argument dispatch and error reporting only; the work lives in the modules.
 
 let commands: [any Command.Type] = [
-    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, TableCommand.self, PredictCommand.self,
+    RunCommand.self, ValidateCommand.self, StatusCommand.self, LeaderboardCommand.self, CompareCommand.self,
+    ReportCommand.self, ExportCommand.self, TableCommand.self, PredictCommand.self,
     CacheBuildCommand.self, CacheVerifyCommand.self, CacheImportCommand.self,
-    BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, BenchScheduleCommand.self, BenchGEMMCommand.self, InspectWeightsCommand.self,
+    BenchBackboneCommand.self, BenchSideNetCommand.self, BenchPoolCommand.self, BenchScheduleCommand.self,
+    BenchGEMMCommand.self, InspectWeightsCommand.self,
 ]
 let version = "0.1.0" + (buildCommit.map { " (\($0))" } ?? "")
 
 func printTopLevelHelp() {
-    print("""
-    hpsweep \(version): hyperparameter sweeps of side-tuned vision transformers.
+    print(
+        """
+        hpsweep \(version): hyperparameter sweeps of side-tuned vision transformers.
 
-    Usage: hpsweep <command> [options]
+        Usage: hpsweep <command> [options]
 
-    Commands:
-    """)
+        Commands:
+        """)
     for command in commands {
         let name = command.path.joined(separator: " ")
         print("  " + name.padding(toLength: max(name.count + 2, 20), withPad: " ", startingAt: 0) + command.summary)
@@ -50,7 +53,7 @@ if words == ["--help"] || words == ["-h"] || words == ["help"] {
     printTopLevelHelp()
     exit(0)
 }
-if words.isEmpty {   // a command is missing: a usage error (2), with the list of commands
+if words.isEmpty {  // a command is missing: a usage error (2), with the list of commands
     printTopLevelHelp()
     exit(2)
 }
@@ -60,13 +63,17 @@ if let problem = BLASKernel.current.problem {
     FileHandle.standardError.write(Data("hpsweep: warning: BLAS kernel \(BLASKernel.current.core): \(problem)\n".utf8))
 }
 guard BLASKernel.selfCheckPasses() else {
-    fail("OpenBLAS's \(BLASKernel.current.core) kernel gives wrong sgemm results on this CPU (\(CPUDescription.current.summary)); set OPENBLAS_CORETYPE to another core type (Haswell, SkylakeX, Zen, …)", status: 1)
+    fail(
+        "OpenBLAS's \(BLASKernel.current.core) kernel gives wrong sgemm results on this CPU (\(CPUDescription.current.summary)); set OPENBLAS_CORETYPE to another core type (Haswell, SkylakeX, Zen, …)",
+        status: 1)
 }
 if words == ["--version"] || words == ["version"] {
     print("hpsweep \(version)")
     print("BLAS: \(BLASKernel.current.summary)")
     print("CPU: \(CPUDescription.current.summary)")
-    print("bf16 GEMM: \(BFloat16GEMM.amxAvailable ? "AMX tiles" : BFloat16GEMM.hardwareAvailable ? "vdpbf16ps (AVX512_BF16)" : "none (fp32 only)")")
+    print(
+        "bf16 GEMM: \(BFloat16GEMM.amxAvailable ? "AMX tiles" : BFloat16GEMM.hardwareAvailable ? "vdpbf16ps (AVX512_BF16)" : "none (fp32 only)")"
+    )
     exit(0)
 }
 // `hpsweep help run`, `hpsweep --help run`; a command's own `--help` is found by its parser, where an

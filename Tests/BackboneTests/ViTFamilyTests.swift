@@ -7,13 +7,18 @@ import _TestSupport
 /// QuickGELU, DeiT III), read from timm and HuggingFace state dicts and run tap by tap against timm's (or transformers') own modules in
 /// float64 (scripts/make_family_fixtures.py): every tap within 1e-5 relative on F32 weights.
 final class ViTFamilyTests: XCTestCase {
-    func check(_ family: String, taps tapsFile: String? = nil, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil,
-               convention: WeightConvention = .timm, expect: (ViTConfig) -> Void) throws {
-        let loaded = try LoadedViT(path: fixturePath("families/\(family).safetensors"), heads: 2, imageSize: imageSize, activation: activation)
+    func check(
+        _ family: String, taps tapsFile: String? = nil, imageSize: Int? = nil, activation: ViTConfig.Activation? = nil,
+        convention: WeightConvention = .timm, expect: (ViTConfig) -> Void
+    ) throws {
+        let loaded = try LoadedViT(
+            path: fixturePath("families/\(family).safetensors"), heads: 2, imageSize: imageSize, activation: activation)
         XCTAssertEqual(loaded.convention, convention)
         expect(loaded.config)
         let reference = try SafeTensorsFile(path: fixturePath("families/\(tapsFile ?? family)_taps.safetensors"))
-        let output = ViT(loaded).forward(images: try reference.tensor("images"), taps: Array(0...loaded.config.depth), normalizedFinal: true, threads: 2)
+        let output = ViT(loaded).forward(
+            images: try reference.tensor("images"), taps: Array(0...loaded.config.depth), normalizedFinal: true,
+            threads: 2)
         var worst: Float = 0
         for i in 0...loaded.config.depth {
             let expected = try reference.tensor("z\(i)")
@@ -50,7 +55,8 @@ final class ViTFamilyTests: XCTestCase {
 
     func testCLIPHasAPreNormNoPatchBiasAndPyTorchsEps() throws {
         try check("clip") { c in
-            XCTAssertTrue(c.preNorm); XCTAssertFalse(c.layerScale); XCTAssertEqual(c.layerNormEps, 1e-5); XCTAssertEqual(c.activation, .gelu)
+            XCTAssertTrue(c.preNorm); XCTAssertFalse(c.layerScale); XCTAssertEqual(c.layerNormEps, 1e-5);
+            XCTAssertEqual(c.activation, .gelu)
         }
     }
 
@@ -64,7 +70,9 @@ final class ViTFamilyTests: XCTestCase {
     }
 
     func testDeiT3HasNoClassPositionAndLayerScale() throws {
-        try check("deit3") { c in XCTAssertFalse(c.embedsPrefix); XCTAssertTrue(c.layerScale); XCTAssertEqual(c.tokens, 10) }
+        try check("deit3") { c in
+            XCTAssertFalse(c.embedsPrefix); XCTAssertTrue(c.layerScale); XCTAssertEqual(c.tokens, 10)
+        }
     }
 
     func testHuggingFaceDINOv2UnderTransformers5AndTransformers4Names() throws {
@@ -95,13 +103,18 @@ final class UnsupportedArchitectureTests: XCTestCase {
         let source = try SafeTensorsFile(path: fixturePath("families/dinov2.safetensors"))
         let tensors = try source.names.map { (name: $0, tensor: try source.tensor($0)) }
         let dir = temporaryDirectory(self)
-        for (k, (extra, architecture)) in [("rope.periods", "rotary position embeddings"), ("blocks.0.attn.relative_position_bias_table", "relative position bias"),
-                                      ("blocks.0.mlp.fc1_g.weight", "SwiGLU"), ("blocks.0.attn.q_norm.weight", "query/key normalisation")].enumerated() {
+        for (k, (extra, architecture)) in [
+            ("rope.periods", "rotary position embeddings"),
+            ("blocks.0.attn.relative_position_bias_table", "relative position bias"),
+            ("blocks.0.mlp.fc1_g.weight", "SwiGLU"), ("blocks.0.attn.q_norm.weight", "query/key normalisation"),
+        ].enumerated() {
             let path = dir.appendingPathComponent("variant\(k).safetensors").path
             try SafeTensorsWriter.write(tensors + [(name: extra, tensor: Tensor(shape: [4], repeating: 1))], to: path)
             XCTAssertThrowsError(try LoadedViT(path: path, heads: 2)) { error in
                 let text = "\(error)"
-                XCTAssertTrue(text.contains(architecture) && text.contains(extra) && text.contains(path) && !text.contains("\n"), text)
+                XCTAssertTrue(
+                    text.contains(architecture) && text.contains(extra) && text.contains(path) && !text.contains("\n"),
+                    text)
             }
         }
     }

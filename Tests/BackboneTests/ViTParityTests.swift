@@ -10,18 +10,23 @@ final class ViTParityTests: XCTestCase {
         let loaded = try LoadedViT(path: fixturePath("vit_tiny_\(dtype.lowercased()).safetensors"), heads: 3)
         XCTAssertEqual(loaded.convention, .timm, file: file, line: line)
         XCTAssertEqual(loaded.scalarType.rawValue, dtype, file: file, line: line)
-        XCTAssertEqual(loaded.config, ViTConfig(imageSize: 32, patchSize: 8, width: 96, depth: 4, heads: 3), file: file, line: line)
+        XCTAssertEqual(
+            loaded.config, ViTConfig(imageSize: 32, patchSize: 8, width: 96, depth: 4, heads: 3), file: file, line: line
+        )
         let reference = try SafeTensorsFile(path: fixturePath("vit_tiny_taps.safetensors"))
         let vit = ViT(loaded)
-        let output = vit.forward(images: try reference.tensor("images"), taps: Array(0...4), normalizedFinal: true, threads: threads)
+        let output = vit.forward(
+            images: try reference.tensor("images"), taps: Array(0...4), normalizedFinal: true, threads: threads)
         var worst: Float = 0
         for i in 0...4 {
             worst = max(worst, output.taps[i]!.relativeError(to: try reference.tensor("\(dtype.lowercased()).z\(i)")))
-            assertClose(output.taps[i]!, try reference.tensor("\(dtype.lowercased()).z\(i)"), rtol: 1e-4,
-                        "\(dtype) tap z\(i), \(threads) threads", file: file, line: line)
+            assertClose(
+                output.taps[i]!, try reference.tensor("\(dtype.lowercased()).z\(i)"), rtol: 1e-4,
+                "\(dtype) tap z\(i), \(threads) threads", file: file, line: line)
         }
-        assertClose(output.normalizedFinal!, try reference.tensor("\(dtype.lowercased()).norm"), rtol: 1e-4,
-                    "\(dtype) final norm", file: file, line: line)
+        assertClose(
+            output.normalizedFinal!, try reference.tensor("\(dtype.lowercased()).norm"), rtol: 1e-4,
+            "\(dtype) final norm", file: file, line: line)
         print("ViT parity \(dtype), \(threads) threads: worst relative error over taps z0…z4 = \(worst)")
     }
 
@@ -41,7 +46,9 @@ final class ViTParityTests: XCTestCase {
         let first = Tensor(shape: [1, 3, 32, 32], storage: Array(images.storage[0..<(3 * 32 * 32)]))
         let single = vit.forward(images: first, taps: [4], threads: 2)
         let rows = 17 * 96
-        assertClose(single.taps[4]!, Tensor(shape: [1, 17, 96], storage: Array(one.taps[4]!.storage[0..<rows])), rtol: 1e-6, "single image")
+        assertClose(
+            single.taps[4]!, Tensor(shape: [1, 17, 96], storage: Array(one.taps[4]!.storage[0..<rows])), rtol: 1e-6,
+            "single image")
     }
 
     func testBF16ComputeStaysNearTheReferenceAndDoesNotDependOnChunking() throws {
@@ -64,7 +71,8 @@ final class ViTParityTests: XCTestCase {
     }
 
     func testEmptyBatch() throws {
-        let vit = ViT(config: .preset(named: "vit-tiny-test")!, parameters: .random(.preset(named: "vit-tiny-test")!, seed: 1))
+        let vit = ViT(
+            config: .preset(named: "vit-tiny-test")!, parameters: .random(.preset(named: "vit-tiny-test")!, seed: 1))
         let output = vit.forward(images: Tensor(shape: [0, 3, 32, 32]), taps: [0, 4])
         XCTAssertEqual(output.taps[4]?.shape, [0, 17, 96])
     }

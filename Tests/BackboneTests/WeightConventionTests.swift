@@ -8,19 +8,24 @@ import _TestSupport
 final class WeightConventionTests: XCTestCase {
     let micro = ViTConfig(imageSize: 16, patchSize: 8, width: 48, depth: 2, heads: 4)
 
-    func check(_ file: String, heads: Int?, convention: WeightConvention, taps prefix: String, eps: Float,
-               line: UInt = #line) throws {
+    func check(
+        _ file: String, heads: Int?, convention: WeightConvention, taps prefix: String, eps: Float,
+        line: UInt = #line
+    ) throws {
         let loaded = try LoadedViT(path: fixturePath(file), heads: heads)
         XCTAssertEqual(loaded.convention, convention, line: line)
         var expected = micro
         expected.layerNormEps = eps
         XCTAssertEqual(loaded.config, expected, line: line)
         let reference = try SafeTensorsFile(path: fixturePath("vit_micro_taps.safetensors"))
-        let output = ViT(loaded).forward(images: try reference.tensor("images"), taps: [0, 1, 2], normalizedFinal: true)
+        let output = ViT(loaded).forward(
+            images: try reference.tensor("images"), taps: [0, 1, 2], normalizedFinal: true)
         for i in 0...2 {
-            assertClose(output.taps[i]!, try reference.tensor("\(prefix).z\(i)"), rtol: 1e-4, "\(file) z\(i)", line: line)
+            assertClose(
+                output.taps[i]!, try reference.tensor("\(prefix).z\(i)"), rtol: 1e-4, "\(file) z\(i)", line: line)
         }
-        assertClose(output.normalizedFinal!, try reference.tensor("\(prefix).norm"), rtol: 1e-4, "\(file) norm", line: line)
+        assertClose(
+            output.normalizedFinal!, try reference.tensor("\(prefix).norm"), rtol: 1e-4, "\(file) norm", line: line)
     }
 
     func testTimmNames() throws {

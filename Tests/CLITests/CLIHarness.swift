@@ -36,7 +36,9 @@ struct CLI {
         let lines = result.stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, "exactly one line on stderr: \(result.stderr)", line: line)
         XCTAssertTrue(result.stderr.hasPrefix("hpsweep: error: "), result.stderr, line: line)
-        for text in texts { XCTAssertTrue(result.stderr.contains(text), "'\(text)' not in: \(result.stderr)", line: line) }
+        for text in texts {
+            XCTAssertTrue(result.stderr.contains(text), "'\(text)' not in: \(result.stderr)", line: line)
+        }
     }
 
 }

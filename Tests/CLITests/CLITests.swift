@@ -18,10 +18,15 @@ final class CLITests: XCTestCase {
     }
 
     func testUnknownOptionSuggestsTheNearestOne() throws {
-        cli.assertOneLineError(try cli.run("bench", "backbone", "--bach", "4"), status: 2,
-                           containing: ["unknown option '--bach'", "did you mean '--batch'?"])
-        cli.assertOneLineError(try cli.run("bench", "backbone", "--batch", "zero"), status: 2, containing: ["'--batch'", "positive integer"])
-        cli.assertOneLineError(try cli.run("bench", "backbone", "--config", "vit-b61"), status: 2, containing: ["unknown ViT config", "vit-b16"])
+        cli.assertOneLineError(
+            try cli.run("bench", "backbone", "--bach", "4"), status: 2,
+            containing: ["unknown option '--bach'", "did you mean '--batch'?"])
+        cli.assertOneLineError(
+            try cli.run("bench", "backbone", "--batch", "zero"), status: 2,
+            containing: ["'--batch'", "positive integer"])
+        cli.assertOneLineError(
+            try cli.run("bench", "backbone", "--config", "vit-b61"), status: 2,
+            containing: ["unknown ViT config", "vit-b16"])
         cli.assertOneLineError(try cli.run("bench", "backbone", "--batch"), status: 2, containing: ["needs a value"])
     }
 
@@ -31,15 +36,21 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try cli.run("inspect", "weights", "--bogus", "--help").stdout, help.stdout)
         XCTAssertEqual(try cli.run("inspect", "weights", "x.npz", "-h").stdout, help.stdout)
         // As an option's value, -h is that value.
-        cli.assertOneLineError(try cli.run("inspect", "weights", fixturePath("vit_micro_hf.safetensors"), "--heads", "-h"), status: 2,
-                               containing: ["option '--heads' needs a positive integer, got '-h'"])
+        cli.assertOneLineError(
+            try cli.run("inspect", "weights", fixturePath("vit_micro_hf.safetensors"), "--heads", "-h"), status: 2,
+            containing: ["option '--heads' needs a positive integer, got '-h'"])
         // After --, every word is positional: a file named --help.
-        cli.assertOneLineError(try cli.run("inspect", "weights", "--", "--help"), status: 1, containing: ["--help", "cannot open"])
-        cli.assertOneLineError(try cli.run("bench", "sidenet", "last", "--rank", "0"), status: 2, containing: ["option '--rank' needs a positive integer, got '0'"])
+        cli.assertOneLineError(
+            try cli.run("inspect", "weights", "--", "--help"), status: 1, containing: ["--help", "cannot open"])
+        cli.assertOneLineError(
+            try cli.run("bench", "sidenet", "last", "--rank", "0"), status: 2,
+            containing: ["option '--rank' needs a positive integer, got '0'"])
     }
 
     func testUnknownCommand() throws {
-        cli.assertOneLineError(try cli.run("bench", "backbon"), status: 2, containing: ["unknown command", "did you mean 'bench backbone'?"])
+        cli.assertOneLineError(
+            try cli.run("bench", "backbon"), status: 2,
+            containing: ["unknown command", "did you mean 'bench backbone'?"])
     }
 
     func testInspectWeights() throws {
@@ -56,12 +67,16 @@ final class CLITests: XCTestCase {
         let cut = dir.appendingPathComponent("cut.safetensors")
         let original = try Data(contentsOf: URL(fileURLWithPath: fixturePath("vit_micro_timm.safetensors")))
         try original.prefix(1000).write(to: cut)
-        cli.assertOneLineError(try cli.run("inspect", "weights", cut.path), status: 1, containing: [cut.path, "truncated"])
-        cli.assertOneLineError(try cli.run("inspect", "weights", "/nonexistent.safetensors"), status: 1, containing: ["/nonexistent.safetensors", "cannot open"])
+        cli.assertOneLineError(
+            try cli.run("inspect", "weights", cut.path), status: 1, containing: [cut.path, "truncated"])
+        cli.assertOneLineError(
+            try cli.run("inspect", "weights", "/nonexistent.safetensors"), status: 1,
+            containing: ["/nonexistent.safetensors", "cannot open"])
     }
 
     func testBenchOnTinyConfig() throws {
-        let result = try cli.run("bench", "backbone", "--config", "vit-tiny-test", "--batch", "4", "--iterations", "1", "--threads", "2")
+        let result = try cli.run(
+            "bench", "backbone", "--config", "vit-tiny-test", "--batch", "4", "--iterations", "1", "--threads", "2")
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("images/s"), result.stdout)
         XCTAssertTrue(result.stdout.contains("forward / sgemm:"), result.stdout)

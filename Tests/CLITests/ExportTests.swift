@@ -40,21 +40,30 @@ final class ExportTests: XCTestCase {
             let size = ["last": "rank", "lst": "reduction", "adapter": "bottleneck"][method]
             if let size {
                 XCTAssertEqual(distributions[size]?["name"] as? String, "CategoricalDistribution", method)
-                XCTAssertEqual((distributions[size]?["attributes"] as? [String: Any])?["choices"] as? [Int], size == "bottleneck" ? [8, 16] : [4, 8], method)
+                XCTAssertEqual(
+                    (distributions[size]?["attributes"] as? [String: Any])?["choices"] as? [Int],
+                    size == "bottleneck" ? [8, 16] : [4, 8], method)
             }
-            XCTAssertEqual(Set(distributions.keys), Set(["method", "lr"] + (size.map { [$0] } ?? [])), "\(method): only what its space searches")
+            XCTAssertEqual(
+                Set(distributions.keys), Set(["method", "lr"] + (size.map { [$0] } ?? [])),
+                "\(method): only what its space searches")
         }
         // Accuracies as the leaderboard prints them: float32's shortest decimal, not its binary expansion.
         for trial in complete {
             let accuracy = try XCTUnwrap((trial["values"] as? [Double])?.first)
             XCTAssertEqual(accuracy, Double("\(Float(accuracy))"), "no float32 expansion such as 0.9100000262260437")
         }
-        cli.assertOneLineError(try cli.run("export", dir.path + "/results/small", out), status: 2, containing: ["--optuna"])
+        cli.assertOneLineError(
+            try cli.run("export", dir.path + "/results/small", out), status: 2, containing: ["--optuna"])
 
-        guard try Subprocess("python3", ["-c", "import optuna"]).wait(timeout: 120).status == 0 else { throw XCTSkip("Python with Optuna is not installed: the export was checked for format only") }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        guard try Subprocess("python3", ["-c", "import optuna"]).wait(timeout: 120).status == 0 else {
+            throw XCTSkip("Python with Optuna is not installed: the export was checked for format only")
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("scripts/check_optuna_export.py").path
-        let check = try Subprocess("python3", [script, dir.path + "/results/small", out], mergeOutput: true).wait(timeout: 300)
+        let check = try Subprocess("python3", [script, dir.path + "/results/small", out], mergeOutput: true).wait(
+            timeout: 300)
         let output = check.stdout
         XCTAssertEqual(check.status, 0, output)
         XCTAssertTrue(output.contains("every trial, state, parameter and value matches"), output)

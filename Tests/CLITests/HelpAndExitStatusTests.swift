@@ -15,7 +15,8 @@ final class HelpAndExitStatusTests: XCTestCase {
         let section = help.stdout.components(separatedBy: "Commands:\n").last ?? ""
         let names = section.split(separator: "\n").prefix { $0.hasPrefix("  ") }.map { line in
             // "  cache build         Build …": the words before the two-space gap.
-            line.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ").first!.split(separator: " ").map(String.init)
+            line.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ").first!.split(separator: " ").map(
+                String.init)
         }
         XCTAssertGreaterThan(names.count, 10, help.stdout)
         return names
@@ -27,14 +28,19 @@ final class HelpAndExitStatusTests: XCTestCase {
             XCTAssertEqual(help.status, 0, "\(command)")
             let usage = help.stdout.split(separator: "\n").first { $0.hasPrefix("Usage: ") }.map(String.init) ?? ""
             XCTAssertTrue(usage.hasPrefix("Usage: hpsweep \(command.joined(separator: " "))"), "\(command): \(usage)")
-            let options = help.stdout.components(separatedBy: "\nOptions:\n").dropFirst().first?.split(separator: "\n")
+            let options =
+                help.stdout.components(separatedBy: "\nOptions:\n").dropFirst().first?.split(separator: "\n")
                 .compactMap { line -> String? in
-                    let word = line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
+                    let word =
+                        line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
                     return word.hasPrefix("--") && word != "--" ? word : nil
                 } ?? []
             for option in options {
-                XCTAssertTrue(usage.contains(option + " ") || usage.contains(option + "]") || usage.hasSuffix(option) || usage.contains(option + "="),
-                              "\(command.joined(separator: " ")): \(option) is accepted but missing from the usage line: \(usage)")
+                XCTAssertTrue(
+                    usage.contains(option + " ") || usage.contains(option + "]") || usage.hasSuffix(option)
+                        || usage.contains(option + "="),
+                    "\(command.joined(separator: " ")): \(option) is accepted but missing from the usage line: \(usage)"
+                )
             }
             // And the parser accepts each listed option (an unknown one is a usage error, 2).
             let unknown = try cli.run(command + ["--no-such-option"])
@@ -55,7 +61,8 @@ final class HelpAndExitStatusTests: XCTestCase {
         // A wrong command line: 2.
         let usage: [[String]] = [
             ["run"], ["validate"], ["status"], ["leaderboard"], ["compare", "a.csv"], ["report"], ["export"], ["table"],
-            ["predict"], ["cache"], ["cache", "verify"], ["cache", "import"], ["inspect", "weights"], ["bench", "sidenet"],
+            ["predict"], ["cache"], ["cache", "verify"], ["cache", "import"], ["inspect", "weights"],
+            ["bench", "sidenet"],
             ["no-such-command"], ["run", "a.json", "b.json"], ["run", "x.json", "--workers", "0"],
         ]
         for arguments in usage {
@@ -70,7 +77,8 @@ final class HelpAndExitStatusTests: XCTestCase {
             ["report", missing], ["report", empty], ["table", missing], ["table", empty],
             ["compare", missing + ".csv", missing + "2.csv"], ["export", "--optuna", empty, dir.path + "/out.log"],
             ["predict", missing + ".safetensors", missing + ".png"], ["inspect", "weights", missing + ".safetensors"],
-            ["cache", missing + ".json"], ["cache", "verify", missing], ["cache", "verify", empty], ["cache", "import", missing],
+            ["cache", missing + ".json"], ["cache", "verify", missing], ["cache", "verify", empty],
+            ["cache", "import", missing],
         ]
         for arguments in files {
             let result = try cli.run(arguments)
@@ -86,12 +94,16 @@ final class HelpAndExitStatusTests: XCTestCase {
     /// The README's "Commands" block is each command's usage line, as its --help prints it.
     func testTheReadmeCommandListIsTheUsageOfEveryCommand() throws {
         let text = try String(contentsOf: Self.readme, encoding: .utf8)
-        let block = text.components(separatedBy: "## Commands\n\n```\n").dropFirst().first?.components(separatedBy: "```").first ?? ""
+        let block =
+            text.components(separatedBy: "## Commands\n\n```\n").dropFirst().first?.components(separatedBy: "```").first
+            ?? ""
         let listed = block.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("hpsweep help") }
         var expected: [String] = []
         for command in try commands() {
             let help = try cli.run(command + ["--help"])
-            expected += help.stdout.split(separator: "\n").filter { $0.hasPrefix("Usage: ") }.map { String($0.dropFirst("Usage: ".count)) }
+            expected += help.stdout.split(separator: "\n").filter { $0.hasPrefix("Usage: ") }.map {
+                String($0.dropFirst("Usage: ".count))
+            }
         }
         XCTAssertEqual(listed.count, expected.count)
         for (line, usage) in zip(listed, expected) { XCTAssertEqual(line, usage) }
@@ -107,10 +119,15 @@ final class HelpAndExitStatusTests: XCTestCase {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard let prefix = prefixes.first(where: { line.hasPrefix($0) }) else { continue }
             // A synopsis ([optional], a|b, …) or prose is not an example.
-            let command = line.dropFirst(prefix.count).components(separatedBy: " #").first!.trimmingCharacters(in: .whitespaces)
-            if command.contains("[") || command.contains("|") || command.contains("…") || command.contains("`") || command.hasPrefix("help") { continue }
+            let command = line.dropFirst(prefix.count).components(separatedBy: " #").first!.trimmingCharacters(
+                in: .whitespaces)
+            if command.contains("[") || command.contains("|") || command.contains("…") || command.contains("`")
+                || command.hasPrefix("help")
+            {
+                continue
+            }
             let words = command.split(separator: " ").map(String.init)
-            if words.contains(where: { $0.hasSuffix(":") }) { continue }   // a line of output ("hpsweep run: demo …")
+            if words.contains(where: { $0.hasSuffix(":") }) { continue }  // a line of output ("hpsweep run: demo …")
             let result = try cli.run(words + ["--help"])
             XCTAssertEqual(result.status, 0, "README: '\(line)': \(result.stderr)")
             checked += 1

@@ -19,21 +19,29 @@ final class HostileInputTests: XCTestCase {
     func testNoOutputOptionWritesOntoASweepsJournal() throws {
         let sweep = try fakeSweep()
         let journal = sweep.appendingPathComponent("journal.jsonl").path
-        for arguments in [["export", "--optuna", sweep.path, journal], ["report", sweep.path, "--output", journal],
-                          ["compare", "a.csv", "b.csv", "--csv", journal]] {
+        for arguments in [
+            ["export", "--optuna", sweep.path, journal], ["report", sweep.path, "--output", journal],
+            ["compare", "a.csv", "b.csv", "--csv", journal],
+        ] {
             let result = try cli.run(arguments)
             cli.assertOneLineError(result, status: 1, containing: ["refusing to write", journal])
-            XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8), "the journal\n", arguments.joined(separator: " "))
+            XCTAssertEqual(
+                try String(contentsOfFile: journal, encoding: .utf8), "the journal\n", arguments.joined(separator: " "))
         }
     }
 
     func testFreshMovesNothingWhenAnOptionIsRejected() throws {
         let sweep = try fakeSweep()
         let root = sweep.deletingLastPathComponent().path
-        for bad in [["--memory", "0.5B"], ["--memory", "1e12GiB"], ["--workers", "0"], ["--threads", "-1"], ["--shared-reads", "maybe"]] {
+        for bad in [
+            ["--memory", "0.5B"], ["--memory", "1e12GiB"], ["--workers", "0"], ["--threads", "-1"],
+            ["--shared-reads", "maybe"],
+        ] {
             let result = try cli.run(["run", demo, "--results", root, "--fresh"] + bad)
             cli.assertOneLineError(result, status: 2, containing: [bad[0]])
-            XCTAssertTrue(FileManager.default.fileExists(atPath: sweep.appendingPathComponent("journal.jsonl").path), bad.joined(separator: " "))
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: sweep.appendingPathComponent("journal.jsonl").path),
+                bad.joined(separator: " "))
             let entries = try FileManager.default.contentsOfDirectory(atPath: root)
             XCTAssertFalse(entries.contains { $0.contains(".old-") }, "\(entries)")
         }
@@ -41,7 +49,9 @@ final class HostileInputTests: XCTestCase {
 
     func testCompareNeedsAnObjective() throws {
         for list in ["", ","] {
-            cli.assertOneLineError(try cli.run(["compare", "a.csv", "b.csv", "--objectives", list]), status: 2, containing: ["--objectives"])
+            cli.assertOneLineError(
+                try cli.run(["compare", "a.csv", "b.csv", "--objectives", list]), status: 2,
+                containing: ["--objectives"])
         }
     }
 
@@ -49,12 +59,20 @@ final class HostileInputTests: XCTestCase {
     /// for ever), and a sweep in which nothing trained says so and exits non-zero.
     func testTrialsLargerThanTheBudgetFailOnceAndTheRunSaysNothingTrained() throws {
         let dir = temporaryDirectory(self)
-        let result = try cli.run(["run", demo, "--results", dir.path + "/results", "--cache-dir", dir.path + "/cache", "--memory", "1KiB"], timeout: 300)
-        cli.assertOneLineError(result, status: 1, containing: ["no trial of sweep 'demo' trained (24 failed)", "more than the whole budget of 0.0 MiB"])
+        let result = try cli.run(
+            ["run", demo, "--results", dir.path + "/results", "--cache-dir", dir.path + "/cache", "--memory", "1KiB"],
+            timeout: 300)
+        cli.assertOneLineError(
+            result, status: 1,
+            containing: ["no trial of sweep 'demo' trained (24 failed)", "more than the whole budget of 0.0 MiB"])
         let journal = try String(contentsOfFile: dir.path + "/results/demo/journal.jsonl", encoding: .utf8)
-        let events = journal.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let events = journal.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         XCTAssertEqual(events.filter { $0["event"] as? String == "failed" }.count, 24, "each trial failed exactly once")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/results/demo/leaderboard.csv"), "the leaderboard is still written")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.path + "/results/demo/leaderboard.csv"),
+            "the leaderboard is still written")
     }
 
     /// `validate` of a large plan lists its first configurations and counts the rest.
@@ -78,16 +96,26 @@ final class HostileInputTests: XCTestCase {
         let sweep = try fakeSweep()
         let root = sweep.deletingLastPathComponent()
         let formatter = ISO8601DateFormatter()
-        for second in 0..<4 {   // the asides of this second and the next few already exist
-            let stamp = formatter.string(from: Date().addingTimeInterval(Double(second))).replacingOccurrences(of: ":", with: "")
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("demo.old-" + stamp), withIntermediateDirectories: true)
+        for second in 0..<4 {  // the asides of this second and the next few already exist
+            let stamp = formatter.string(from: Date().addingTimeInterval(Double(second))).replacingOccurrences(
+                of: ":", with: "")
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("demo.old-" + stamp), withIntermediateDirectories: true)
         }
-        let result = try cli.run(["run", demo, "--results", root.path, "--cache-dir", root.path + "/../cache", "--fresh", "--memory", "1KiB"], timeout: 300)
+        let result = try cli.run(
+            [
+                "run", demo, "--results", root.path, "--cache-dir", root.path + "/../cache", "--fresh", "--memory",
+                "1KiB",
+            ], timeout: 300)
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("no trial of sweep 'demo' trained"), result.stderr)
-        let asides = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("demo.old-") && $0.hasSuffix("-2") }
+        let asides = try FileManager.default.contentsOfDirectory(atPath: root.path).filter {
+            $0.hasPrefix("demo.old-") && $0.hasSuffix("-2")
+        }
         let entries = try FileManager.default.contentsOfDirectory(atPath: root.path)
         XCTAssertEqual(asides.count, 1, "\(entries)")
-        XCTAssertEqual(try String(contentsOfFile: root.path + "/" + asides[0] + "/journal.jsonl", encoding: .utf8), "the journal\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: root.path + "/" + asides[0] + "/journal.jsonl", encoding: .utf8), "the journal\n"
+        )
     }
 }

@@ -7,7 +7,11 @@ final class MultiWorkerTests: XCTestCase {
     let cli = CLI()
 
     func workerProcess(_ sweep: String, results: String, leaseSeconds: Int = 3) throws -> Subprocess {
-        try cli.start(["run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds", String(leaseSeconds)], mergeOutput: true)
+        try cli.start(
+            [
+                "run", sweep, "--worker", "--results", results, "--workers", "1", "--lease-seconds",
+                String(leaseSeconds),
+            ], mergeOutput: true)
     }
 
     func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
@@ -23,7 +27,9 @@ final class MultiWorkerTests: XCTestCase {
         while Date() < deadline && workers.contains(where: { $0.isRunning }) {
             for (i, process) in workers.enumerated() where process.isRunning {
                 let lines = text(journal(process, in: sweepDir)).split(separator: "\n")
-                if lines.contains(where: { $0.contains("\"event\":\"started\"") }), lines.last?.contains("\"event\":\"epoch\"") == true {
+                if lines.contains(where: { $0.contains("\"event\":\"started\"") }),
+                    lines.last?.contains("\"event\":\"epoch\"") == true
+                {
                     process.signal(signal)
                     return i
                 }
@@ -43,7 +49,8 @@ final class MultiWorkerTests: XCTestCase {
 
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<3).map { _ in try workerProcess(sweep, results: results) }
-        let index = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGKILL), "a worker was caught mid-trial")
+        let index = try XCTUnwrap(
+            signalFirstMidTrial(workers, sweepDir: sweepDir, SIGKILL), "a worker was caught mid-trial")
         let victim = workers.remove(at: index)
         try victim.wait()
         let victimJournal = journal(victim, in: sweepDir)
@@ -86,10 +93,16 @@ final class MultiWorkerTests: XCTestCase {
         let interrupted = victimStarted.subtracting(victimEnded)
         XCTAssertFalse(interrupted.isEmpty, "the victim was killed with a trial in progress")
         for trial in interrupted {
-            XCTAssertTrue(trainedBy[trial, default: []].contains { $0 != victimName }, "\(trial) was taken over by another worker")
+            XCTAssertTrue(
+                trainedBy[trial, default: []].contains { $0 != victimName }, "\(trial) was taken over by another worker"
+            )
         }
-        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(sweepDir), try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: sweepDir + "/leases").filter { $0.hasSuffix(".lease") }, [], "no lease left")
+        XCTAssertEqual(
+            try SweepCommandTests.deterministicLeaderboard(sweepDir),
+            try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: sweepDir + "/leases").filter { $0.hasSuffix(".lease") },
+            [], "no lease left")
     }
 
     func testPlainRunAndWorkersExcludeEachOther() throws {
@@ -100,8 +113,9 @@ final class MultiWorkerTests: XCTestCase {
         defer { worker.signal(SIGKILL); _ = try? worker.wait() }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.pid)") { usleep(5_000) }
-        cli.assertOneLineError(try cli.run("run", sweep, "--results", results), status: 1,
-                               containing: ["in use by another hpsweep run", "add --worker to join it"])
+        cli.assertOneLineError(
+            try cli.run("run", sweep, "--results", results), status: 1,
+            containing: ["in use by another hpsweep run", "add --worker to join it"])
         while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
         let second = try cli.run("status", results + "/small")
         XCTAssertEqual(second.status, 0, second.stderr)
@@ -117,7 +131,9 @@ final class MultiWorkerTests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         let results = dir.path + "/shared", sweepDir = results + "/small"
         var workers = try (0..<2).map { _ in try workerProcess(sweep, results: results, leaseSeconds: 2) }
-        let stopped = try XCTUnwrap(signalFirstMidTrial(workers, sweepDir: sweepDir, SIGSTOP).map { workers[$0] }, "a worker was caught mid-trial")
+        let stopped = try XCTUnwrap(
+            signalFirstMidTrial(workers, sweepDir: sweepDir, SIGSTOP).map { workers[$0] },
+            "a worker was caught mid-trial")
         let other = try workers.first { $0 !== stopped }!.wait()
         XCTAssertEqual(other.status, 0, other.stdout)
         stopped.signal(SIGCONT)
@@ -139,6 +155,8 @@ final class MultiWorkerTests: XCTestCase {
         }
         XCTAssertEqual(Set(ends.values), [1], "every trial ended exactly once: \(ends)")
         XCTAssertTrue(startedBy.values.contains { $0.count == 2 }, "the frozen worker's trial was taken over")
-        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(sweepDir), try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
+        XCTAssertEqual(
+            try SweepCommandTests.deterministicLeaderboard(sweepDir),
+            try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
     }
 }

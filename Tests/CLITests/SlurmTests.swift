@@ -6,13 +6,18 @@ import _TestSupport
 /// scripts/slurm-local (skipped, saying why, where Slurm cannot run: not root, not installed).
 final class SlurmTests: XCTestCase {
     let cli = CLI()
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    func shell(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    func shell(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
         let result = try Subprocess(executable, arguments, environment: environment).wait(timeout: 120)
         return (result.status, result.stdout, result.stderr)
     }
 
-    func tool(_ name: String) -> String { ["/usr/bin/\(name)", "/usr/sbin/\(name)"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? name }
+    func tool(_ name: String) -> String {
+        ["/usr/bin/\(name)", "/usr/sbin/\(name)"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
+    }
 
     func testJobArrayExampleRunsForReal() throws {
         let dir = temporaryDirectory(self)
@@ -28,11 +33,17 @@ final class SlurmTests: XCTestCase {
         let single = try cli.run("run", sweep, "--results", dir.path + "/single")
         XCTAssertEqual(single.status, 0, single.stderr)
         let results = dir.path + "/cluster"
-        let submit = try shell(tool("sbatch"), ["--parsable", "--array=0-2", "--cpus-per-task=1", "--chdir=\(dir.path)",
-                                                "--export=ALL,SWEEP=\(sweep),HPSWEEP=\(cli.executable.path),RESULTS=\(results)",
-                                                Self.repository.path + "/sweeps/slurm/hpsweep-array.sbatch"], environment: environment)
+        let submit = try shell(
+            tool("sbatch"),
+            [
+                "--parsable", "--array=0-2", "--cpus-per-task=1", "--chdir=\(dir.path)",
+                "--export=ALL,SWEEP=\(sweep),HPSWEEP=\(cli.executable.path),RESULTS=\(results)",
+                Self.repository.path + "/sweeps/slurm/hpsweep-array.sbatch",
+            ], environment: environment)
         XCTAssertEqual(submit.status, 0, submit.err)
-        let job = submit.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+        let job =
+            submit.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init)
+            ?? ""
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             let queue = try shell(tool("squeue"), ["-h", "-j", job], environment: environment)
@@ -40,7 +51,9 @@ final class SlurmTests: XCTestCase {
             if queue.status == 0 && queue.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        let outputs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("slurm-\(job)_") }
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasPrefix("slurm-\(job)_")
+        }
         XCTAssertEqual(outputs.count, 3, "one output per array task: \(outputs)")
         for output in outputs {
             let text = try String(contentsOfFile: dir.path + "/" + output, encoding: .utf8)
@@ -50,8 +63,11 @@ final class SlurmTests: XCTestCase {
         }
         let status = try cli.run("status", results + "/small")
         XCTAssertTrue(status.stdout.contains("8 of 8 trials done"), status.stdout)
-        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(results + "/small"),
-                       try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
-        print("Slurm job \(job): 3 array tasks as hpsweep workers; the sweep finished with the single-process leaderboard")
+        XCTAssertEqual(
+            try SweepCommandTests.deterministicLeaderboard(results + "/small"),
+            try SweepCommandTests.deterministicLeaderboard(dir.path + "/single/small"))
+        print(
+            "Slurm job \(job): 3 array tasks as hpsweep workers; the sweep finished with the single-process leaderboard"
+        )
     }
 }

@@ -22,7 +22,9 @@ final class StorageFailureTests: XCTestCase {
     func mountedDirectory(_ name: String, in dir: URL, options: String, simulating what: String) throws -> String {
         let path = dir.path + "/" + name
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        guard mount(options, at: path) else { throw XCTSkip("cannot mount a tmpfs here (needs root): \(what) not simulated") }
+        guard mount(options, at: path) else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root): \(what) not simulated")
+        }
         addTeardownBlock { self.unmount(path) }
         return path
     }
@@ -45,8 +47,9 @@ final class StorageFailureTests: XCTestCase {
         remount("size=64m", results)
         let resumed = try cli.run("run", sweep, "--results", results)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertEqual(try SweepCommandTests.deterministicLeaderboard(results + "/small"),
-                       try SweepCommandTests.deterministicLeaderboard(dir.path + "/reference/small"))
+        XCTAssertEqual(
+            try SweepCommandTests.deterministicLeaderboard(results + "/small"),
+            try SweepCommandTests.deterministicLeaderboard(dir.path + "/reference/small"))
     }
 
     /// A cache root without room for the cache: `validate` says so, `cache` and `run` refuse in one
@@ -55,14 +58,16 @@ final class StorageFailureTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let sweep = try writeSmallSweep(in: dir, epochs: 4)
         let root = try mountedDirectory("small-disk", in: dir, options: "size=4m", simulating: "a small disk")
-        let text = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(of: #""cache": {"dir": "cache"}"#, with: #""cache": {"dir": "small-disk"}"#)
+        let text = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(
+            of: #""cache": {"dir": "cache"}"#, with: #""cache": {"dir": "small-disk"}"#)
         try text.write(toFile: sweep, atomically: true, encoding: .utf8)
 
         let validate = try cli.run("validate", sweep)
         XCTAssertEqual(validate.status, 0, validate.stderr)
         XCTAssertTrue(validate.stdout.contains("free there: run and cache will refuse"), validate.stdout)
         for command in [["cache", sweep], ["run", sweep, "--results", dir.path + "/results"]] {
-            cli.assertOneLineError(try cli.run(command), status: 1, containing: [root, "needs", "MiB and this filesystem has", "free"])
+            cli.assertOneLineError(
+                try cli.run(command), status: 1, containing: [root, "needs", "MiB and this filesystem has", "free"])
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasPrefix(".lock-") }, [])
     }
@@ -77,6 +82,8 @@ final class StorageFailureTests: XCTestCase {
         let refused = try cli.run("run", sweep, "--results", results)
         cli.assertOneLineError(refused, status: 1, containing: ["Read-only file system"])
         remount("rw", results)
-        XCTAssertEqual(try String(contentsOfFile: results + "/small/journal.jsonl", encoding: .utf8), before, "nothing written before is damaged")
+        XCTAssertEqual(
+            try String(contentsOfFile: results + "/small/journal.jsonl", encoding: .utf8), before,
+            "nothing written before is damaged")
     }
 }

@@ -15,9 +15,12 @@ final class SubprocessTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("started"), "the error shows the last output: \(error)")
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
-        let grandchild = try XCTUnwrap(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let grandchild = try XCTUnwrap(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/proc/\(grandchild)/cmdline") && !isZombie(grandchild), "the grandchild was killed too")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: "/proc/\(grandchild)/cmdline") && !isZombie(grandchild),
+            "the grandchild was killed too")
     }
 
     func testDaemonHoldingOutputDoesNotDelayTheResult() throws {

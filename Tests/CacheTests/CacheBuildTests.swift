@@ -10,8 +10,12 @@ import _TestSupport
 final class CacheBuildTests: XCTestCase {
     /// The VTAB fixture tree through the tiny timm fixture ViT.
     func vtabPlan(dtype: ScalarType, policy: TokenPolicy = .all) throws -> CachePlan {
-        let splits = try ["train800", "val200"].map { try VTABSplit(root: fixturePath("vtab"), task: "tiny-task", split: $0, classes: 3) }
-        var request = CacheRequest(backbone: .weights(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3, layerNormEps: nil), splits: splits)
+        let splits = try ["train800", "val200"].map {
+            try VTABSplit(root: fixturePath("vtab"), task: "tiny-task", split: $0, classes: 3)
+        }
+        var request = CacheRequest(
+            backbone: .weights(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3, layerNormEps: nil),
+            splits: splits)
         request.taps = [.block(0), .block(2), .block(4), .normalized]
         request.dtype = dtype
         request.tokenPolicy = policy
@@ -23,7 +27,9 @@ final class CacheBuildTests: XCTestCase {
         let size = plan.vit.config.imageSize
         var images = Tensor(shape: [split.count, 3, size, size])
         try images.withUnsafeMutablePointer { base in
-            for i in 0..<split.count { try split.loadImage(at: i, preprocessing: plan.preprocessing, into: base + i * 3 * size * size) }
+            for i in 0..<split.count {
+                try split.loadImage(at: i, preprocessing: plan.preprocessing, into: base + i * 3 * size * size)
+            }
         }
         return plan.vit.forward(images: images, taps: [0, 2, 4], normalizedFinal: true, threads: 1)
     }
@@ -33,17 +39,20 @@ final class CacheBuildTests: XCTestCase {
             let root = temporaryDirectory(self).path
             let plan = try vtabPlan(dtype: dtype)
             var builder = CacheBuilder(root: root)
-            builder.batchSize = 3           // 4 and 2 images: a partial last batch
+            builder.batchSize = 3  // 4 and 2 images: a partial last batch
             let cache = try builder.build(plan)
             try cache.verify()
             XCTAssertEqual(cache.directory, root + "/" + plan.key)
             for split in plan.request.splits {
                 let direct = try directTaps(plan, split: split)
                 let all = Array(0..<split.count)
-                for (tap, expected) in [(Tap.block(0), direct.taps[0]!), (.block(2), direct.taps[2]!), (.block(4), direct.taps[4]!),
-                                        (.normalized, direct.normalizedFinal!)] {
-                    assertClose(try cache.tensor(split: split.name, tap: tap, indices: all), expected, rtol: tolerance,
-                                "\(dtype) \(split.name) \(tap)")
+                for (tap, expected) in [
+                    (Tap.block(0), direct.taps[0]!), (.block(2), direct.taps[2]!), (.block(4), direct.taps[4]!),
+                    (.normalized, direct.normalizedFinal!),
+                ] {
+                    assertClose(
+                        try cache.tensor(split: split.name, tap: tap, indices: all), expected, rtol: tolerance,
+                        "\(dtype) \(split.name) \(tap)")
                 }
                 XCTAssertEqual(try cache.labels(split.name), split.labels)
             }
@@ -57,8 +66,12 @@ final class CacheBuildTests: XCTestCase {
     /// stored once, and reads back the same through every split naming it. Equal contents under other
     /// names count as one image (a copied file, a repeated array row); the key does not change.
     func testEachDistinctImageIsComputedAndStoredOnce() throws {
-        let splits = try ["train800", "val200", "train800val200"].map { try VTABSplit(root: fixturePath("vtab"), task: "tiny-task", split: $0, classes: 3) }
-        var request = CacheRequest(backbone: .weights(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3, layerNormEps: nil), splits: splits)
+        let splits = try ["train800", "val200", "train800val200"].map {
+            try VTABSplit(root: fixturePath("vtab"), task: "tiny-task", split: $0, classes: 3)
+        }
+        var request = CacheRequest(
+            backbone: .weights(path: fixturePath("vit_tiny_f32.safetensors"), heads: 3, layerNormEps: nil),
+            splits: splits)
         request.taps = [.block(0), .normalized]
         let plan = try CachePlan(request)
         let counts = splits.map(\.count)
@@ -72,30 +85,37 @@ final class CacheBuildTests: XCTestCase {
         XCTAssertEqual(cache.header.array(split: nil, tap: "z0")?.shape.first, plan.images.count)
         for split in splits {
             let direct = try directTaps(plan, split: split)
-            assertClose(try cache.tensor(split: split.name, tap: .block(0), indices: Array(0..<split.count)), direct.taps[0]!, rtol: 5e-4, split.name)
+            assertClose(
+                try cache.tensor(split: split.name, tap: .block(0), indices: Array(0..<split.count)), direct.taps[0]!,
+                rtol: 5e-4, split.name)
             XCTAssertEqual(try cache.labels(split.name), split.labels)
         }
-        XCTAssertEqual(try cache.tensor(split: "train800val200", tap: .normalized, indices: [counts[0]]).storage,
-                       try cache.tensor(split: "val200", tap: .normalized, indices: [0]).storage)
+        XCTAssertEqual(
+            try cache.tensor(split: "train800val200", tap: .normalized, indices: [counts[0]]).storage,
+            try cache.tensor(split: "val200", tap: .normalized, indices: [0]).storage)
 
         // NumPy rows: a split whose rows repeat another's (and itself) shares them.
         let dir = temporaryDirectory(self)
         let first = try writeRandomSplit("first", count: 4, seed: 9, in: dir)
         let pixels = try Data(contentsOf: URL(fileURLWithPath: first.imagesPath)).suffix(4 * 8 * 8 * 3)
         let row = 8 * 8 * 3
-        var repeated = Data(pixels.prefix(row * 2))                     // rows 0, 1 of `first`
-        repeated += Data(pixels.prefix(row))                            // row 0 again
-        repeated += Data((0..<row).map { UInt8($0 % 251) })            // a new image
-        let images = dir.appendingPathComponent("second_images.npy").path, labels = dir.appendingPathComponent("second_labels.npy").path
+        var repeated = Data(pixels.prefix(row * 2))  // rows 0, 1 of `first`
+        repeated += Data(pixels.prefix(row))  // row 0 again
+        repeated += Data((0..<row).map { UInt8($0 % 251) })  // a new image
+        let images = dir.appendingPathComponent("second_images.npy").path,
+            labels = dir.appendingPathComponent("second_labels.npy").path
         try npyFile(descr: "|u1", shape: [4, 8, 8, 3], data: repeated).write(to: URL(fileURLWithPath: images))
-        try npyFile(descr: "<i8", shape: [4], data: [Int64](repeating: 1, count: 4).withUnsafeBytes { Data($0) }).write(to: URL(fileURLWithPath: labels))
+        try npyFile(descr: "<i8", shape: [4], data: [Int64](repeating: 1, count: 4).withUnsafeBytes { Data($0) }).write(
+            to: URL(fileURLWithPath: labels))
         let second = try NumpySplit(name: "second", images: images, labels: labels, classes: 3)
-        let numpyPlan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [first, second]))
+        let numpyPlan = try CachePlan(
+            CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [first, second]))
         XCTAssertEqual(numpyPlan.rows, [[0, 1, 2, 3], [0, 1, 0, 4]])
         let numpyCache = try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(numpyPlan)
         XCTAssertEqual(numpyCache.header.images, 5)
-        XCTAssertEqual(try numpyCache.tensor(split: "second", tap: .block(1), indices: [2]).storage,
-                       try numpyCache.tensor(split: "first", tap: .block(1), indices: [0]).storage)
+        XCTAssertEqual(
+            try numpyCache.tensor(split: "second", tap: .block(1), indices: [2]).storage,
+            try numpyCache.tensor(split: "first", tap: .block(1), indices: [0]).storage)
         XCTAssertEqual(try numpyCache.labels("second"), [1, 1, 1, 1], "labels stay the split's own")
     }
 
@@ -105,8 +125,8 @@ final class CacheBuildTests: XCTestCase {
         let cls = try CacheBuilder(root: root).build(try vtabPlan(dtype: .float32, policy: .cls))
         let mean = try CacheBuilder(root: root).build(try vtabPlan(dtype: .float32, policy: .mean))
         XCTAssertEqual(Set([all.key, cls.key, mean.key]).count, 3)
-        let full = try all.tensor(split: "val200", tap: .block(4), indices: [0, 1])     // (2, 17, 96)
-        let first = try cls.tensor(split: "val200", tap: .block(4), indices: [0, 1])    // (2, 1, 96)
+        let full = try all.tensor(split: "val200", tap: .block(4), indices: [0, 1])  // (2, 17, 96)
+        let first = try cls.tensor(split: "val200", tap: .block(4), indices: [0, 1])  // (2, 1, 96)
         let pooled = try mean.tensor(split: "val200", tap: .block(4), indices: [0, 1])
         XCTAssertEqual(first.shape, [2, 1, 96])
         for e in 0..<2 {
@@ -141,9 +161,16 @@ final class CacheBuildTests: XCTestCase {
         try Data("broken".utf8).write(to: URL(fileURLWithPath: task + "/t/images/train800/d.png"))
         let split = try VTABSplit(root: task, task: "t", split: "train800")
         let root = temporaryDirectory(self).path
-        let plan = try CachePlan(CacheRequest(backbone: .random(config: ViTConfig(imageSize: 32, patchSize: 8, width: 24, depth: 1, heads: 2), seed: 0), splits: [split]))
+        let plan = try CachePlan(
+            CacheRequest(
+                backbone: .random(
+                    config: ViTConfig(imageSize: 32, patchSize: 8, width: 24, depth: 1, heads: 2), seed: 0),
+                splits: [split]))
         XCTAssertThrowsError(try CacheBuilder(root: root).build(plan)) { error in
-            XCTAssertEqual("\(error)", "\(task)/t/images/train800/d.png: cannot decode image: not a JPEG or PNG file (listed in \(task)/t/train800.txt line 4)")
+            XCTAssertEqual(
+                "\(error)",
+                "\(task)/t/images/train800/d.png: cannot decode image: not a JPEG or PNG file (listed in \(task)/t/train800.txt line 4)"
+            )
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), [], "nothing left behind")
     }

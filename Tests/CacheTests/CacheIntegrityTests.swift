@@ -22,7 +22,7 @@ final class CacheIntegrityTests: XCTestCase {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         bytes[100] ^= 0x40
         try bytes.write(to: URL(fileURLWithPath: file))
-        let reopened = try ActivationCache(directory: cache.directory)    // sizes still fine
+        let reopened = try ActivationCache(directory: cache.directory)  // sizes still fine
         XCTAssertThrowsError(try reopened.verify()) { error in
             guard case CacheError.checksumMismatch(let path, _, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, file)
@@ -35,7 +35,7 @@ final class CacheIntegrityTests: XCTestCase {
         let cache = try buildSmall()
         let file = cache.directory + "/images.z1.bin"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-        bytes[20] = 0x00; bytes[21] = 0x7E                     // F16 NaN at element 10
+        bytes[20] = 0x00; bytes[21] = 0x7E  // F16 NaN at element 10
         try bytes.write(to: URL(fileURLWithPath: file))
         let headerURL = URL(fileURLWithPath: cache.directory + "/header.json")
         var header = try JSONSerialization.jsonObject(with: Data(contentsOf: headerURL)) as! [String: Any]
@@ -55,8 +55,9 @@ final class CacheIntegrityTests: XCTestCase {
     func testNonFiniteActivationStopsTheBuild() throws {
         let dir = temporaryDirectory(self)
         var pixels = [Float](repeating: 0.25, count: 2 * 3 * 16 * 16)
-        pixels[3 * 16 * 16 + 5] = .nan                          // image 1
-        let images = dir.appendingPathComponent("train800_images.npy"), labels = dir.appendingPathComponent("train800_labels.npy")
+        pixels[3 * 16 * 16 + 5] = .nan  // image 1
+        let images = dir.appendingPathComponent("train800_images.npy"),
+            labels = dir.appendingPathComponent("train800_labels.npy")
         try npyFile(descr: "<f4", shape: [2, 3, 16, 16], data: pixels.withUnsafeBytes { Data($0) }).write(to: images)
         try npyFile(descr: "<i8", shape: [2], data: [Int64(0), 1].withUnsafeBytes { Data($0) }).write(to: labels)
         let split = try NumpySplit(name: "train800", images: images.path, labels: labels.path, classes: 3)
@@ -66,7 +67,9 @@ final class CacheIntegrityTests: XCTestCase {
             XCTAssertTrue(detail.contains("image 1 of split train800"), detail)
         }
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []
-        XCTAssertFalse(leftovers.contains { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") && !$0.contains("staging") }, "no cache published: \(leftovers)")
+        XCTAssertFalse(
+            leftovers.contains { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") && !$0.contains("staging") },
+            "no cache published: \(leftovers)")
     }
 
     func testTruncatedOrMissingArrayFailsToOpen() throws {
@@ -76,7 +79,8 @@ final class CacheIntegrityTests: XCTestCase {
         try handle.truncate(atOffset: 10)
         try handle.close()
         XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
-            XCTAssertEqual(error as? CacheError, .truncatedArray(path: file, expectedBytes: 6 * 5 * 24 * 2, actualBytes: 10))
+            XCTAssertEqual(
+                error as? CacheError, .truncatedArray(path: file, expectedBytes: 6 * 5 * 24 * 2, actualBytes: 10))
         }
         try FileManager.default.removeItem(atPath: file)
         XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
@@ -101,11 +105,12 @@ final class CacheIntegrityTests: XCTestCase {
         try expect({ $0["dtype"] = "F64" }, { $0.contains("'dtype'") })
         try expect({ $0["width"] = 25 }, { $0.contains("arrays[0].shape") && $0.contains("expected [6, 5, 25]") })
         try expect({ $0["arrays"] = [] }, { $0.contains("needs exactly one array for split 'train800'") })
-        try expect({ o in
-            var arrays = o["arrays"] as! [[String: Any]]
-            arrays[0]["file"] = "../../etc/passwd"
-            o["arrays"] = arrays
-        }, { $0.contains("plain file name") })
+        try expect(
+            { o in
+                var arrays = o["arrays"] as! [[String: Any]]
+                arrays[0]["file"] = "../../etc/passwd"
+                o["arrays"] = arrays
+            }, { $0.contains("plain file name") })
         try Data("{".utf8).write(to: URL(fileURLWithPath: headerPath))
         XCTAssertThrowsError(try ActivationCache(directory: cache.directory)) { error in
             XCTAssertTrue("\(error)".contains("not a JSON object"), "\(error)")
@@ -117,8 +122,9 @@ final class CacheIntegrityTests: XCTestCase {
         let source = fixturePath("python-cache")
         let (cache, present) = try CacheImporter.importCache(from: source, into: root)
         XCTAssertFalse(present)
-        XCTAssertEqual(cache.key, "822f93ff529e59c33381adb4efb6e73ac7a8a8f0ccbb75e946022892268243dc",
-                       "the key Python computed is SHA-256 of the same canonical JSON")
+        XCTAssertEqual(
+            cache.key, "822f93ff529e59c33381adb4efb6e73ac7a8a8f0ccbb75e946022892268243dc",
+            "the key Python computed is SHA-256 of the same canonical JSON")
         XCTAssertEqual(cache.directory, root + "/" + cache.key)
         XCTAssertEqual(cache.header.taps, [.block(0), .block(2), .normalized])
         XCTAssertEqual(try cache.labels("val200"), [0, 1, 0])
@@ -157,14 +163,19 @@ final class CacheIntegrityTests: XCTestCase {
         let copy = temporaryDirectory(self).path + "/c"
         try FileManager.default.copyItem(atPath: fixturePath("python-cache-v2"), toPath: copy)
         let index = copy + "/val200.index.bin"
-        var rows = [Int64(5), 6, 8].map(\.littleEndian)   // row 8 of 8 images
+        var rows = [Int64(5), 6, 8].map(\.littleEndian)  // row 8 of 8 images
         try Data(bytes: &rows, count: 24).write(to: URL(fileURLWithPath: index))
         XCTAssertThrowsError(try ActivationCache(directory: copy)) { error in
-            XCTAssertEqual("\(error)", "\(index): example 2 names image row 8, outside the cache's 8 images (damaged cache; delete the directory to rebuild)")
+            XCTAssertEqual(
+                "\(error)",
+                "\(index): example 2 names image row 8, outside the cache's 8 images (damaged cache; delete the directory to rebuild)"
+            )
         }
         rows = [Int64(5), 6, -1].map(\.littleEndian)
         try Data(bytes: &rows, count: 24).write(to: URL(fileURLWithPath: index))
-        XCTAssertThrowsError(try ActivationCache(directory: copy)) { XCTAssertTrue("\($0)".contains("image row -1"), "\($0)") }
+        XCTAssertThrowsError(try ActivationCache(directory: copy)) {
+            XCTAssertTrue("\($0)".contains("image row -1"), "\($0)")
+        }
 
         let headerPath = copy + "/header.json"
         let original = try Data(contentsOf: URL(fileURLWithPath: headerPath))
@@ -172,24 +183,36 @@ final class CacheIntegrityTests: XCTestCase {
             var header = try JSONSerialization.jsonObject(with: original) as! [String: Any]
             change(&header)
             try JSONSerialization.data(withJSONObject: header).write(to: URL(fileURLWithPath: headerPath))
-            XCTAssertThrowsError(try ActivationCache(directory: copy)) { XCTAssertTrue("\($0)".contains(text), "\($0) lacks \(text)") }
+            XCTAssertThrowsError(try ActivationCache(directory: copy)) {
+                XCTAssertTrue("\($0)".contains(text), "\($0) lacks \(text)")
+            }
         }
         try expect({ $0["images"] = nil }, "'images'")
-        try expect({ $0["arrays"] = ($0["arrays"] as! [[String: Any]]).filter { $0["tap"] as? String != "index" } }, "needs exactly one array for split")
-        try expect({ o in
-            o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in var a = a; if a["split"] == nil { a["split"] = "train800" }; return a }
-        }, "must be absent")
-        try expect({ o in
-            o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in var a = a; if a["tap"] as? String == "z0" { a["shape"] = [5, 3, 4]; a["bytes"] = 120 }; return a }
-        }, "expected [8, 3, 4]")
+        try expect(
+            { $0["arrays"] = ($0["arrays"] as! [[String: Any]]).filter { $0["tap"] as? String != "index" } },
+            "needs exactly one array for split")
+        try expect(
+            { o in
+                o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in
+                    var a = a; if a["split"] == nil { a["split"] = "train800" }; return a
+                }
+            }, "must be absent")
+        try expect(
+            { o in
+                o["arrays"] = (o["arrays"] as! [[String: Any]]).map { a in
+                    var a = a; if a["tap"] as? String == "z0" { a["shape"] = [5, 3, 4]; a["bytes"] = 120 }; return a
+                }
+            }, "expected [8, 3, 4]")
     }
 
     func testImportRefusesTamperedCache() throws {
         let copy = temporaryDirectory(self).path + "/c"
         try FileManager.default.copyItem(atPath: fixturePath("python-cache"), toPath: copy)
-        var header = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: copy + "/header.json"))) as! [String: Any]
+        var header =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: copy + "/header.json")))
+            as! [String: Any]
         var ingredients = header["ingredients"] as! [String: Any]
-        ingredients["dtype"] = "F32"       // claims other ingredients than those the key was made from
+        ingredients["dtype"] = "F32"  // claims other ingredients than those the key was made from
         header["ingredients"] = ingredients
         try JSONSerialization.data(withJSONObject: header).write(to: URL(fileURLWithPath: copy + "/header.json"))
         let root = temporaryDirectory(self).path

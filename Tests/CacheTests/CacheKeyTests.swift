@@ -28,7 +28,12 @@ final class CacheKeyTests: XCTestCase {
             ("mean", { $0.mean = [0.5, 0.5, 0.5] }),
             ("std", { $0.std = [0.5, 0.5, 0.5] }),
             ("backbone seed", { $0.backbone = .random(config: tinyConfig, seed: 1) }),
-            ("backbone config", { var c = tinyConfig; c.layerNormEps = 1e-5; $0.backbone = .random(config: c, seed: 0) }),
+            (
+                "backbone config",
+                {
+                    var c = tinyConfig; c.layerNormEps = 1e-5; $0.backbone = .random(config: c, seed: 0)
+                }
+            ),
         ]
         var seen: Set<String> = [base]
         for (name, change) in variants {
@@ -38,10 +43,14 @@ final class CacheKeyTests: XCTestCase {
         }
         // fp32 compute adds no ingredient: caches built before bf16 existed keep their keys.
         var request = CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split])
-        guard case .object(let fields) = try CachePlan(request).ingredients else { return XCTFail("ingredients are an object") }
+        guard case .object(let fields) = try CachePlan(request).ingredients else {
+            return XCTFail("ingredients are an object")
+        }
         XCTAssertNil(fields["compute"])
         request.compute = .bf16
-        guard case .object(let bf16Fields) = try CachePlan(request).ingredients else { return XCTFail("ingredients are an object") }
+        guard case .object(let bf16Fields) = try CachePlan(request).ingredients else {
+            return XCTFail("ingredients are an object")
+        }
         XCTAssertEqual(bf16Fields["compute"], .string("bf16"))
         // Taps listed in another order or twice are the same request.
         XCTAssertEqual(try key { $0.taps = [.block(2), .block(0), .block(1), .block(0)] }, base)
@@ -50,7 +59,7 @@ final class CacheKeyTests: XCTestCase {
     func testKeyFollowsFileContentsNotNames() throws {
         let a = temporaryDirectory(self), b = temporaryDirectory(self)
         let original = try writeRandomSplit("train800", count: 4, seed: 1, in: a)
-        let copy = try writeRandomSplit("train800", count: 4, seed: 1, in: b)       // same bytes elsewhere
+        let copy = try writeRandomSplit("train800", count: 4, seed: 1, in: b)  // same bytes elsewhere
         let changed = try writeRandomSplit("train800", count: 4, seed: 2, in: temporaryDirectory(self))
         func key(_ split: NumpySplit) throws -> String {
             try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split])).key
@@ -71,7 +80,8 @@ final class CacheKeyTests: XCTestCase {
         let weights = dir.appendingPathComponent("w.safetensors").path
         try FileManager.default.copyItem(atPath: fixturePath("vit_micro_timm.safetensors"), toPath: weights)
         func key() throws -> String {
-            try CachePlan(CacheRequest(backbone: .weights(path: weights, heads: 4, layerNormEps: nil), splits: [split])).key
+            try CachePlan(CacheRequest(backbone: .weights(path: weights, heads: 4, layerNormEps: nil), splits: [split]))
+                .key
         }
         let before = try key()
         // Rewrite one weight value (same size, same names): the key must change.
@@ -94,10 +104,12 @@ final class CacheKeyTests: XCTestCase {
     func testSHA256KnownAnswers() {
         XCTAssertEqual(SHA256.hash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         var streamed = SHA256()
         for _ in 0..<1000 { streamed.update(String(repeating: "a", count: 1000)) }
-        XCTAssertEqual(streamed.finalize(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "one million 'a'")
+        XCTAssertEqual(
+            streamed.finalize(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "one million 'a'")
     }
 }

@@ -1,7 +1,7 @@
-import Essentials
 import Backbone
 import Cache
 import Datasets
+import Essentials
 import Foundation
 import Numerics
 import XCTest
@@ -15,7 +15,8 @@ func writeRandomSplit(_ name: String, count: Int, size: Int = 8, seed: UInt64, i
     let images = dir.appendingPathComponent("\(name)_images.npy").path
     let labelsPath = dir.appendingPathComponent("\(name)_labels.npy").path
     try npyFile(descr: "|u1", shape: [count, size, size, 3], data: Data(pixels)).write(to: URL(fileURLWithPath: images))
-    try npyFile(descr: "<i8", shape: [count], data: labels.withUnsafeBytes { Data($0) }).write(to: URL(fileURLWithPath: labelsPath))
+    try npyFile(descr: "<i8", shape: [count], data: labels.withUnsafeBytes { Data($0) }).write(
+        to: URL(fileURLWithPath: labelsPath))
     return try NumpySplit(name: name, images: images, labels: labelsPath, classes: 3)
 }
 

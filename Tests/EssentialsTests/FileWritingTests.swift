@@ -70,6 +70,8 @@ final class AtomicWriteTemporaryTests: XCTestCase {
         try replaceAtomically(path, with: Data("whole\n".utf8))
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "whole\n")
         XCTAssertEqual(try String(contentsOfFile: path + ".tmp-999999", encoding: .utf8), "another writer")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["trial.ckpt", "trial.ckpt.tmp-999999"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted(),
+            ["trial.ckpt", "trial.ckpt.tmp-999999"])
     }
 }

@@ -28,17 +28,20 @@ final class JSONValueTests: XCTestCase {
     }
 
     func testCodableRoundTripKeepsValueAndCanonicalText() throws {
-        let value = try parse(#"{"lr": 0.0055, "rank": 8, "names": ["a", null], "deep": {"x": false}, "big": 123456789012}"#)
+        let value = try parse(
+            #"{"lr": 0.0055, "rank": 8, "names": ["a", null], "deep": {"x": false}, "big": 123456789012}"#)
         let decoded = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
         XCTAssertEqual(decoded, value)
         XCTAssertEqual(decoded.canonicalText, value.canonicalText)
         // And back to Foundation objects, as a JSONSerialization document embeds it.
-        let again = JSONValue(any: try JSONSerialization.jsonObject(with: try JSONSerialization.data(withJSONObject: value.any)))
+        let again = JSONValue(
+            any: try JSONSerialization.jsonObject(with: try JSONSerialization.data(withJSONObject: value.any)))
         XCTAssertEqual(again, value)
     }
 
     func testKeyMaterialHasNoBareFloatsOrNulls() throws {
-        XCTAssertTrue(JSONValue.object(["mean": .array([.float32(0.485)]), "n": .int(4), "ok": .bool(true)]).isKeyMaterial)
+        XCTAssertTrue(
+            JSONValue.object(["mean": .array([.float32(0.485)]), "n": .int(4), "ok": .bool(true)]).isKeyMaterial)
         XCTAssertFalse(try parse(#"{"mean": [0.485]}"#).isKeyMaterial)
         XCTAssertFalse(try parse(#"{"x": null}"#).isKeyMaterial)
         XCTAssertTrue(try parse(#"{"x": 4.0}"#).isKeyMaterial, "an integral number is an integer")

@@ -30,6 +30,7 @@ final class NameSuggestionsTests: XCTestCase {
     func testTiesDoNotDependOnOrder() {
         let names: Set = ["cab", "bab", "aab"]
         for _ in 0..<5 { XCTAssertEqual(nearestName(to: "xab", among: names), "aab") }
-        XCTAssertEqual(nearestName(to: "xab", among: ["cab", "bab", "aab"]), nearestName(to: "xab", among: ["aab", "cab", "bab"]))
+        XCTAssertEqual(
+            nearestName(to: "xab", among: ["cab", "bab", "aab"]), nearestName(to: "xab", among: ["aab", "cab", "bab"]))
     }
 }

@@ -6,18 +6,24 @@ final class RNGTests: XCTestCase {
     func testSplitMix64KnownAnswer() {
         // Published first outputs of SplitMix64 for seed 1234567.
         var mixer = SplitMix64(seed: 1_234_567)
-        XCTAssertEqual([mixer.next(), mixer.next(), mixer.next()],
-                       [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423])
+        XCTAssertEqual(
+            [mixer.next(), mixer.next(), mixer.next()],
+            [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423])
     }
 
     func testXoshiroMatchesIndependentImplementation() {
         // Values from a separate Python implementation of xoshiro256** seeded through SplitMix64.
         var rng = SeededRNG(seed: 42)
-        XCTAssertEqual((0..<4).map { _ in rng.next() },
-                       [1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009, 17_057_574_109_182_124_193])
+        XCTAssertEqual(
+            (0..<4).map { _ in rng.next() },
+            [
+                1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009,
+                17_057_574_109_182_124_193,
+            ])
         var stream = SeededRNG(seed: 42, stream: 7)
-        XCTAssertEqual((0..<4).map { _ in stream.next() },
-                       [12_324_983_354_704_563_866, 327_361_404_529_169_866, 10_333_031_322_192_220_770, 481_284_209_650_591_596])
+        XCTAssertEqual(
+            (0..<4).map { _ in stream.next() },
+            [12_324_983_354_704_563_866, 327_361_404_529_169_866, 10_333_031_322_192_220_770, 481_284_209_650_591_596])
     }
 
     func testStateRoundTripResumesTheStream() {

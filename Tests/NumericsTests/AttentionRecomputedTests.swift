@@ -8,29 +8,38 @@ import _TestSupport
 final class AttentionRecomputedTests: XCTestCase {
     /// Forward and backward of both pairs on one input; `dqkv` of the recomputed pair starts as NaN,
     /// to prove it is overwritten whole.
-    func compare(batch B: Int, tokens N: Int, heads H: Int, headDim Dh: Int, seed: UInt64,
-                 file: StaticString = #filePath, line: UInt = #line) {
+    func compare(
+        batch B: Int, tokens N: Int, heads H: Int, headDim Dh: Int, seed: UInt64,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let W = H * Dh, scale = 1 / Float(Dh).squareRoot()
         let qkv = randomArray(B * N * 3 * W, seed: seed, scale: 2), dout = randomArray(B * N * W, seed: seed + 1)
         var reference = [Float](repeating: 0, count: B * N * W), probs = [Float](repeating: 0, count: B * H * N * N)
-        attentionForward(out: &reference, probs: &probs, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
+        attentionForward(
+            out: &reference, probs: &probs, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
         var referenceGradient = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: N * N)
-        attentionBackward(dqkv: &referenceGradient, scratch: &scratch, dout: dout, qkv: qkv, probs: probs,
-                          batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
+        attentionBackward(
+            dqkv: &referenceGradient, scratch: &scratch, dout: dout, qkv: qkv, probs: probs,
+            batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
 
         var out = [Float](repeating: .nan, count: B * N * W), logSumExp = [Float](repeating: .nan, count: B * H * N)
-        attentionForward(out: &out, logSumExp: &logSumExp, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
+        attentionForward(
+            out: &out, logSumExp: &logSumExp, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
         var dqkv = [Float](repeating: .nan, count: qkv.count)
-        attentionBackward(dqkv: &dqkv, dout: dout, out: out, qkv: qkv, logSumExp: logSumExp,
-                          batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
+        attentionBackward(
+            dqkv: &dqkv, dout: dout, out: out, qkv: qkv, logSumExp: logSumExp,
+            batch: B, tokens: N, heads: H, headDim: Dh, scale: scale)
         assertClose(out, reference, rtol: 1e-5, "out, N \(N)", file: file, line: line)
         assertClose(dqkv, referenceGradient, rtol: 1e-4, "dqkv, N \(N)", file: file, line: line)
         // lse_i = log Σ_j exp(s_ij) exactly where p_ii = exp(s_ii − lse_i) is the reference's diagonal.
         let W3 = 3 * W
         for (b, h, i) in [(0, 0, 0), (B - 1, H - 1, N - 1)] {
-            let q = qkv[(b * N + i) * W3 + h * Dh ..< (b * N + i) * W3 + h * Dh + Dh], k = qkv[(b * N + i) * W3 + W + h * Dh ..< (b * N + i) * W3 + W + h * Dh + Dh]
+            let q = qkv[(b * N + i) * W3 + h * Dh..<(b * N + i) * W3 + h * Dh + Dh],
+                k = qkv[(b * N + i) * W3 + W + h * Dh..<(b * N + i) * W3 + W + h * Dh + Dh]
             let s = scale * zip(q, k).map(*).reduce(0, +)
-            XCTAssertEqual(exp(s - logSumExp[(b * H + h) * N + i]), probs[((b * H + h) * N + i) * N + i], accuracy: 1e-5, file: file, line: line)
+            XCTAssertEqual(
+                exp(s - logSumExp[(b * H + h) * N + i]), probs[((b * H + h) * N + i) * N + i], accuracy: 1e-5,
+                file: file, line: line)
         }
     }
 

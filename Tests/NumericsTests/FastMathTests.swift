@@ -14,7 +14,7 @@ final class FastMathTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 3e-7)
         XCTAssertEqual(fastExp(0), 1)
-        XCTAssertLessThan(fastExp(-.infinity), 1e-37)   // clamped, never NaN
+        XCTAssertLessThan(fastExp(-.infinity), 1e-37)  // clamped, never NaN
         XCTAssertFalse(fastExp(.infinity).isNaN)
     }
 
@@ -32,13 +32,17 @@ final class FastMathTests: XCTestCase {
             var row = (0..<n).map { Float($0 % 23) * 0.37 - 4 }
             let expected = row.map { fastExp($0 - 1.5) }
             let input = row
-            let total = row.withUnsafeMutableBufferPointer { exponentiateShifted($0.baseAddress!, into: $0.baseAddress!, count: n, shift: 1.5) }
+            let total = row.withUnsafeMutableBufferPointer {
+                exponentiateShifted($0.baseAddress!, into: $0.baseAddress!, count: n, shift: 1.5)
+            }
             XCTAssertEqual(row, expected, "n = \(n)")
             // Scaled, into another buffer: softmax's e^(scale·x − shift).
             var scaled = [Float](repeating: .nan, count: n)
             _ = exponentiateShifted(input, into: &scaled, count: n, scale: 0.7, shift: 1.5)
             XCTAssertEqual(scaled, input.map { fastExp($0 * 0.7 - 1.5) }, "n = \(n), scaled")
-            XCTAssertEqual(Double(total), expected.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-5 * max(1, Double(total)), "n = \(n)")
+            XCTAssertEqual(
+                Double(total), expected.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-5 * max(1, Double(total)),
+                "n = \(n)")
         }
     }
 
@@ -47,7 +51,7 @@ final class FastMathTests: XCTestCase {
     func testSixteenLaneNormalEqualsScalar() {
         var x: Float = -12
         while x <= 12 {
-            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0371 } )
+            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0371 })
             let cdf = normalCDF(lanes), pdf = normalPDF(lanes)
             for i in 0..<16 {
                 XCTAssertEqual(cdf[i].bitPattern, normalCDF(lanes[i]).bitPattern, "Φ(\(lanes[i]))")

@@ -13,10 +13,12 @@ final class GEMMTests: XCTestCase {
                 let a = randomArray((transA ? k : m) * lda, seed: 1), b = randomArray((transB ? n : k) * ldb, seed: 2)
                 let c0 = randomArray(m * ldc, seed: 3)
                 var fast = c0, reference = c0
-                BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
-                           beta: 2, c: &fast, ldc: ldc)
-                BLAS.referenceGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
-                                   beta: 2, c: &reference, ldc: ldc)
+                BLAS.sgemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
+                    beta: 2, c: &fast, ldc: ldc)
+                BLAS.referenceGEMM(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
+                    beta: 2, c: &reference, ldc: ldc)
                 assertClose(fast, reference, rtol: 1e-6, "transA \(transA) transB \(transB)")
             }
         }
@@ -26,18 +28,23 @@ final class GEMMTests: XCTestCase {
         let (m, n, k, batch) = (3, 4, 5, 3)
         let a = randomArray(batch * m * k, seed: 4), b = randomArray(batch * k * n, seed: 5)
         var batched = [Float](repeating: 0, count: batch * m * n)
-        BLAS.sgemmStridedBatched(m: m, n: n, k: k, a: a, lda: k, strideA: m * k, b: b, ldb: n, strideB: k * n,
-                                 c: &batched, ldc: n, strideC: m * n, batch: batch)
+        BLAS.sgemmStridedBatched(
+            m: m, n: n, k: k, a: a, lda: k, strideA: m * k, b: b, ldb: n, strideB: k * n,
+            c: &batched, ldc: n, strideC: m * n, batch: batch)
         for i in 0..<batch {
             var single = [Float](repeating: 0, count: m * n)
-            BLAS.referenceGEMM(m: m, n: n, k: k, a: Array(a[(i * m * k)...]), lda: k, b: Array(b[(i * k * n)...]), ldb: n, c: &single, ldc: n)
+            BLAS.referenceGEMM(
+                m: m, n: n, k: k, a: Array(a[(i * m * k)...]), lda: k, b: Array(b[(i * k * n)...]), ldb: n, c: &single,
+                ldc: n)
             assertClose(Array(batched[(i * m * n)..<((i + 1) * m * n)]), single, rtol: 1e-6, "item \(i)")
         }
     }
 
     func testEmptyProductLeavesOutputAlone() {
         var c: [Float] = [1, 2, 3]
-        BLAS.sgemm(m: 0, n: 3, k: 4, a: [Float](repeating: 0, count: 4), lda: 4, b: [Float](repeating: 0, count: 12), ldb: 3, c: &c, ldc: 3)
+        BLAS.sgemm(
+            m: 0, n: 3, k: 4, a: [Float](repeating: 0, count: 4), lda: 4, b: [Float](repeating: 0, count: 12), ldb: 3,
+            c: &c, ldc: 3)
         XCTAssertEqual(c, [1, 2, 3])
     }
 

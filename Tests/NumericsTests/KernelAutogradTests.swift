@@ -15,13 +15,17 @@ final class KernelAutogradTests: XCTestCase {
     private func array(_ name: String) throws -> [Float] { try fixture.tensor(name).storage }
 
     func testLinear() throws {
-        let inp = try array("linear.inp"), weight = try array("linear.weight"), bias = try array("linear.bias"), dout = try array("linear.dout")
+        let inp = try array("linear.inp"), weight = try array("linear.weight"), bias = try array("linear.bias"),
+            dout = try array("linear.dout")
         let (M, I, O) = (5, 7, 3)
         var out = [Float](repeating: 0, count: M * O)
         linearForward(out: &out, inp: inp, weight: weight, bias: bias, rows: M, inFeatures: I, outFeatures: O)
         assertClose(out, try array("linear.out"), rtol: 1e-5, "out")
-        var dinp = [Float](repeating: 0, count: M * I), dweight = [Float](repeating: 0, count: O * I), dbias = [Float](repeating: 0, count: O)
-        linearBackward(dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: dout, inp: inp, weight: weight, rows: M, inFeatures: I, outFeatures: O)
+        var dinp = [Float](repeating: 0, count: M * I), dweight = [Float](repeating: 0, count: O * I),
+            dbias = [Float](repeating: 0, count: O)
+        linearBackward(
+            dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: dout, inp: inp, weight: weight, rows: M, inFeatures: I,
+            outFeatures: O)
         assertClose(dinp, try array("linear.dinp"), rtol: 1e-5, "dinp")
         assertClose(dweight, try array("linear.dweight"), rtol: 1e-5, "dweight")
         assertClose(dbias, try array("linear.dbias"), rtol: 1e-5, "dbias")
@@ -31,11 +35,16 @@ final class KernelAutogradTests: XCTestCase {
         let inp = try array("layernorm.inp"), weight = try array("layernorm.weight"), bias = try array("layernorm.bias")
         let dout = try array("layernorm.dout")
         let (M, C) = (4, 11)
-        var out = [Float](repeating: 0, count: M * C), mean = [Float](repeating: 0, count: M), rstd = [Float](repeating: 0, count: M)
-        layerNormForward(out: &out, mean: &mean, rstd: &rstd, inp: inp, weight: weight, bias: bias, rows: M, cols: C, eps: 1e-6)
+        var out = [Float](repeating: 0, count: M * C), mean = [Float](repeating: 0, count: M),
+            rstd = [Float](repeating: 0, count: M)
+        layerNormForward(
+            out: &out, mean: &mean, rstd: &rstd, inp: inp, weight: weight, bias: bias, rows: M, cols: C, eps: 1e-6)
         assertClose(out, try array("layernorm.out"), rtol: 1e-5, "out")
-        var dinp = [Float](repeating: 0, count: M * C), dweight = [Float](repeating: 0, count: C), dbias = [Float](repeating: 0, count: C)
-        layerNormBackward(dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: dout, inp: inp, weight: weight, mean: mean, rstd: rstd, rows: M, cols: C)
+        var dinp = [Float](repeating: 0, count: M * C), dweight = [Float](repeating: 0, count: C),
+            dbias = [Float](repeating: 0, count: C)
+        layerNormBackward(
+            dinp: &dinp, dweight: &dweight, dbias: &dbias, dout: dout, inp: inp, weight: weight, mean: mean, rstd: rstd,
+            rows: M, cols: C)
         assertClose(dinp, try array("layernorm.dinp"), rtol: 1e-5, "dinp")
         assertClose(dweight, try array("layernorm.dweight"), rtol: 1e-5, "dweight")
         assertClose(dbias, try array("layernorm.dbias"), rtol: 1e-5, "dbias")
@@ -63,19 +72,26 @@ final class KernelAutogradTests: XCTestCase {
         let qkv = try array("attention.qkv"), dout = try array("attention.dout")
         let (B, N, H, Dh) = (2, 5, 2, 3)
         var out = [Float](repeating: 0, count: B * N * H * Dh), probs = [Float](repeating: 0, count: B * H * N * N)
-        attentionForward(out: &out, probs: &probs, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        attentionForward(
+            out: &out, probs: &probs, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh,
+            scale: 1 / Float(Dh).squareRoot())
         assertClose(out, try array("attention.out"), rtol: 1e-5, "out")
         var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: N * N)
-        attentionBackward(dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, batch: B, tokens: N, heads: H,
-                          headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        attentionBackward(
+            dqkv: &dqkv, scratch: &scratch, dout: dout, qkv: qkv, probs: probs, batch: B, tokens: N, heads: H,
+            headDim: Dh, scale: 1 / Float(Dh).squareRoot())
         assertClose(dqkv, try array("attention.dqkv"), rtol: 1e-5, "dqkv")
         // The training pair that keeps each query's log-sum-exp instead of the probabilities.
         var recomputedOut = [Float](repeating: 0, count: out.count), logSumExp = [Float](repeating: 0, count: B * H * N)
-        attentionForward(out: &recomputedOut, logSumExp: &logSumExp, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        attentionForward(
+            out: &recomputedOut, logSumExp: &logSumExp, qkv: qkv, batch: B, tokens: N, heads: H, headDim: Dh,
+            scale: 1 / Float(Dh).squareRoot())
         assertClose(recomputedOut, try array("attention.out"), rtol: 1e-5, "out (log-sum-exp)")
         var recomputedGradient = [Float](repeating: .nan, count: qkv.count)
-        attentionBackward(dqkv: &recomputedGradient, dout: dout, out: recomputedOut, qkv: qkv, logSumExp: logSumExp, batch: B, tokens: N,
-                          heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
+        attentionBackward(
+            dqkv: &recomputedGradient, dout: dout, out: recomputedOut, qkv: qkv, logSumExp: logSumExp, batch: B,
+            tokens: N,
+            heads: H, headDim: Dh, scale: 1 / Float(Dh).squareRoot())
         assertClose(recomputedGradient, try array("attention.dqkv"), rtol: 1e-5, "dqkv (log-sum-exp)")
     }
 
@@ -83,7 +99,8 @@ final class KernelAutogradTests: XCTestCase {
         let logits = try array("xent.logits")
         let labels = try array("xent.labels").map { Int32($0) }
         var losses = [Float](repeating: 0, count: 4), probs = [Float](repeating: 0, count: 24)
-        let loss = crossEntropyForward(losses: &losses, probs: &probs, logits: logits, labels: labels, rows: 4, classes: 6, labelSmoothing: 0.1)
+        let loss = crossEntropyForward(
+            losses: &losses, probs: &probs, logits: logits, labels: labels, rows: 4, classes: 6, labelSmoothing: 0.1)
         XCTAssertEqual(loss, try array("xent.loss")[0], accuracy: 1e-5)
         var dlogits = [Float](repeating: 0, count: 24)
         crossEntropyBackward(dlogits: &dlogits, probs: probs, labels: labels, rows: 4, classes: 6, labelSmoothing: 0.1)

@@ -9,7 +9,9 @@ final class DataParallelTests: XCTestCase {
     func testShardedStepEqualsWholeBatchStep() {
         let (B, N, D, L, C) = (5, 4, 6, 4, 3)
         var taps: [Tap: Tensor] = [:]
-        for i in 0...L { taps[.block(i)] = Tensor(shape: [B, N, D], storage: randomArray(B * N * D, seed: UInt64(40 + i))) }
+        for i in 0...L {
+            taps[.block(i)] = Tensor(shape: [B, N, D], storage: randomArray(B * N * D, seed: UInt64(40 + i)))
+        }
         let batch = TapBatch(taps: taps, labels: [0, 1, 2, 1, 0])
         let makers: [() -> SideNetwork] = [
             { LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: 2, heads: 1, gap: 2) },
@@ -29,8 +31,11 @@ final class DataParallelTests: XCTestCase {
             // The shard count is fixed: on 3 threads (or 2) the same bits as on 1.
             for threads in [2, 3] {
                 var again = [Float](repeating: 0, count: p.count)
-                XCTAssertEqual(step.lossAndGradients(p, gradients: &again, batch, threads: threads).bitPattern, shardedLoss.bitPattern, single.name)
-                XCTAssertEqual(again.map(\.bitPattern), sharded.map(\.bitPattern), "\(single.name) on \(threads) threads")
+                XCTAssertEqual(
+                    step.lossAndGradients(p, gradients: &again, batch, threads: threads).bitPattern,
+                    shardedLoss.bitPattern, single.name)
+                XCTAssertEqual(
+                    again.map(\.bitPattern), sharded.map(\.bitPattern), "\(single.name) on \(threads) threads")
             }
         }
     }

@@ -1,10 +1,11 @@
-import Essentials
 import Backbone
 import Cache
+import Essentials
 import Numerics
-@testable import SideNets
 import XCTest
 import _TestSupport
+
+@testable import SideNets
 
 /// LST's pruning initialisation from the backbone's blocks.
 final class LadderPruningTests: XCTestCase {

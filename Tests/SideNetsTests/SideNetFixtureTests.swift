@@ -45,11 +45,17 @@ final class SideNetFixtureTests: XCTestCase {
         var p = try parameters(network)
         var g = [Float](repeating: 0, count: p.count)
         let (loss, logits) = network.lossAndGradients(p, gradients: &g, batch)
-        XCTAssertEqual(loss, try fixture.tensor("\(network.name).loss").storage[0], accuracy: tolerance / 10, "\(label) loss", line: line)
-        assertClose(logits, try fixture.tensor("\(network.name).logits").storage, rtol: tolerance, "\(label) logits", line: line)
+        XCTAssertEqual(
+            loss, try fixture.tensor("\(network.name).loss").storage[0], accuracy: tolerance / 10, "\(label) loss",
+            line: line)
+        assertClose(
+            logits, try fixture.tensor("\(network.name).logits").storage, rtol: tolerance, "\(label) logits", line: line
+        )
         for entry in network.layout.entries {
-            assertClose(Array(g[entry.range]), try fixture.tensor("\(network.name).grad.\(entry.name)").storage, rtol: tolerance,
-                        "\(label) d\(entry.name)", line: line)
+            assertClose(
+                Array(g[entry.range]), try fixture.tensor("\(network.name).grad.\(entry.name)").storage,
+                rtol: tolerance,
+                "\(label) d\(entry.name)", line: line)
         }
         // 20 AdamW steps, lr 1e-2, weight decay 0.1 on weights only, as the fixture.
         var optimizer = AdamW(parameterCount: p.count, weightDecay: 0.1, decayMask: network.layout.decayMask)
@@ -79,10 +85,17 @@ final class SideNetFixtureTests: XCTestCase {
     }
 
     func testLST() throws {
-        try check { LadderSideTuning(width: Self.D, depth: Self.L, heads: 2, classes: Self.C, reduction: 2, layers: [2, 4], compute: $0) }
+        try check {
+            LadderSideTuning(
+                width: Self.D, depth: Self.L, heads: 2, classes: Self.C, reduction: 2, layers: [2, 4], compute: $0)
+        }
     }
 
     func testLAST() throws {
-        try check { LowRankAttentionSideTuning(width: Self.D, depth: Self.L, classes: Self.C, rank: 4, heads: 2, gap: 2, modulesPerGroup: 2, compute: $0) }
+        try check {
+            LowRankAttentionSideTuning(
+                width: Self.D, depth: Self.L, classes: Self.C, rank: 4, heads: 2, gap: 2, modulesPerGroup: 2,
+                compute: $0)
+        }
     }
 }

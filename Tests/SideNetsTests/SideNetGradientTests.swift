@@ -1,5 +1,5 @@
-import Essentials
 import Cache
+import Essentials
 import Numerics
 import SideNets
 import XCTest
@@ -12,7 +12,10 @@ final class SideNetGradientTests: XCTestCase {
 
     func randomBatch(seed: UInt64) -> TapBatch {
         var taps: [Tap: Tensor] = [:]
-        for i in 0...Self.L { taps[.block(i)] = Tensor(shape: [Self.B, Self.N, Self.D], storage: randomArray(Self.B * Self.N * Self.D, seed: seed + UInt64(i))) }
+        for i in 0...Self.L {
+            taps[.block(i)] = Tensor(
+                shape: [Self.B, Self.N, Self.D], storage: randomArray(Self.B * Self.N * Self.D, seed: seed + UInt64(i)))
+        }
         return TapBatch(taps: taps, labels: [1, 2])
     }
 
@@ -28,42 +31,55 @@ final class SideNetGradientTests: XCTestCase {
         let gateNumeric = finiteDifferenceGradient(p, eps: eps / 10) { Double(network.loss($0, batch)) }
         for entry in network.layout.entries {
             let reference = entry.name.hasPrefix("gates.") ? gateNumeric : numeric
-            assertClose(Array(g[entry.range]), Array(reference[entry.range]), rtol: rtol, "\(network.name) d\(entry.name)", line: line)
+            assertClose(
+                Array(g[entry.range]), Array(reference[entry.range]), rtol: rtol, "\(network.name) d\(entry.name)",
+                line: line)
         }
     }
 
     func testLinearProbeGradients() { checkGradients(LinearProbe(width: Self.D, depth: Self.L, classes: Self.C)) }
-    func testAdapterGradients() { checkGradients(SideAdapters(width: Self.D, depth: Self.L, classes: Self.C, bottleneck: 2)) }
+    func testAdapterGradients() {
+        checkGradients(SideAdapters(width: Self.D, depth: Self.L, classes: Self.C, bottleneck: 2))
+    }
     func testLASTGradients() {
-        checkGradients(LowRankAttentionSideTuning(width: Self.D, depth: Self.L, classes: Self.C, rank: 4, heads: 2, gap: 1))
-        checkGradients(LowRankAttentionSideTuning(width: Self.D, depth: Self.L, classes: Self.C, rank: 2, heads: 1, gap: 2,
-                                                  modulesPerGroup: 2, includeFinalTap: false))
+        checkGradients(
+            LowRankAttentionSideTuning(width: Self.D, depth: Self.L, classes: Self.C, rank: 4, heads: 2, gap: 1))
+        checkGradients(
+            LowRankAttentionSideTuning(
+                width: Self.D, depth: Self.L, classes: Self.C, rank: 2, heads: 1, gap: 2,
+                modulesPerGroup: 2, includeFinalTap: false))
     }
 
     func testLSTGradients() {
         // Three side blocks deep the smallest gradients are ~1e-5 while the Float loss carries ~1e-7 of
         // rounding, so a larger step and a looser tolerance (5%) than the other networks; the exact
         // check is the float64 autograd fixture (1e-4).
-        checkGradients(LadderSideTuning(width: Self.D, depth: Self.L, heads: 1, classes: Self.C, reduction: 2, layers: [1, 3, 4]),
-                       eps: 3e-2, rtol: 5e-2)
+        checkGradients(
+            LadderSideTuning(width: Self.D, depth: Self.L, heads: 1, classes: Self.C, reduction: 2, layers: [1, 3, 4]),
+            eps: 3e-2, rtol: 5e-2)
     }
 
     func testParameterCountsMatchClosedForms() {
         let (D, L, C) = (768, 12, 100)
         XCTAssertEqual(LinearProbe(width: D, depth: L, classes: C).trainableParameterCount, C * D + C)
         for m in [8, 32] {
-            XCTAssertEqual(SideAdapters(width: D, depth: L, classes: C, bottleneck: m).trainableParameterCount,
-                           L * (2 * m * D + D + m) + C * D + C, "adapter: 2mD + D + m per block")
+            XCTAssertEqual(
+                SideAdapters(width: D, depth: L, classes: C, bottleneck: m).trainableParameterCount,
+                L * (2 * m * D + D + m) + C * D + C, "adapter: 2mD + D + m per block")
         }
         for r in [4, 8, 16] {
             let d = D / r
-            let block = 12 * d * d + 13 * d        // qkv, proj, fc1, fc2 and their biases; two LayerNorms
-            XCTAssertEqual(LadderSideTuning(width: D, depth: L, heads: 12, classes: C, reduction: r).trainableParameterCount,
-                           (L + 1) * (D * d + d) + L * (1 + block) + 2 * d + (D * d + D) + C * D + C, "lst, r = \(r)")
+            let block = 12 * d * d + 13 * d  // qkv, proj, fc1, fc2 and their biases; two LayerNorms
+            XCTAssertEqual(
+                LadderSideTuning(width: D, depth: L, heads: 12, classes: C, reduction: r).trainableParameterCount,
+                (L + 1) * (D * d + d) + L * (1 + block) + 2 * d + (D * d + D) + C * D + C, "lst, r = \(r)")
         }
         for (R, g, T) in [(32, 1, 1), (8, 3, 2)] {
-            XCTAssertEqual(LowRankAttentionSideTuning(width: D, depth: L, classes: C, rank: R, heads: 4, gap: g, modulesPerGroup: T).trainableParameterCount,
-                           (L / g) * T * 4 * D * R + C * D + C, "last: 4DR per LSA module")
+            XCTAssertEqual(
+                LowRankAttentionSideTuning(
+                    width: D, depth: L, classes: C, rank: R, heads: 4, gap: g, modulesPerGroup: T
+                ).trainableParameterCount,
+                (L / g) * T * 4 * D * R + C * D + C, "last: 4DR per LSA module")
         }
     }
 

@@ -6,25 +6,36 @@ import _TestSupport
 
 /// Writes a leaderboard CSV (hpsweep's columns, or `columns`) of `rows` into `dir/name/leaderboard.csv`,
 /// with a summary.json naming `objectives` when given.
-func writeLeaderboard(_ rows: [[String: String]], in dir: URL, name: String, columns: [String] = Leaderboard.columns(SideTuningCatalogue.catalogue),
-                      objectives: [String]? = nil) throws -> String {
+func writeLeaderboard(
+    _ rows: [[String: String]], in dir: URL, name: String,
+    columns: [String] = Leaderboard.columns(SideTuningCatalogue.catalogue),
+    objectives: [String]? = nil
+) throws -> String {
     let folder = dir.appendingPathComponent(name)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     var text = columns.joined(separator: ",") + "\n"
     for row in rows { text += columns.map { row[$0] ?? "" }.joined(separator: ",") + "\n" }
     try text.write(to: folder.appendingPathComponent("leaderboard.csv"), atomically: true, encoding: .utf8)
     if let objectives {
-        let summary = ["objectives": objectives.map { ["metric": $0, "direction": $0 == "val_acc" ? "maximize" : "minimize"] }]
+        let summary = [
+            "objectives": objectives.map { ["metric": $0, "direction": $0 == "val_acc" ? "maximize" : "minimize"] }
+        ]
         try JSONSerialization.data(withJSONObject: summary).write(to: folder.appendingPathComponent("summary.json"))
     }
     return folder.appendingPathComponent("leaderboard.csv").path
 }
 
 /// A finished trial of `method` with its hyperparameters.
-func trial(_ id: String, _ method: String, seed: Int, acc: Double, params: Int, status: String = "finished", _ values: [String: String]) -> [String: String] {
-    var row = ["trial": id, "method": method, "status": status, "seed": String(seed), "val_acc": String(acc), "params": String(params),
-               "train_seconds": "1.0", "weight_decay": "0.0001", "batch_size": "64", "warmup": "0.1", "decay": "cosine",
-               "lr_floor": "0", "label_smoothing": "0", "gradient_clip": "0"]
+func trial(
+    _ id: String, _ method: String, seed: Int, acc: Double, params: Int, status: String = "finished",
+    _ values: [String: String]
+) -> [String: String] {
+    var row = [
+        "trial": id, "method": method, "status": status, "seed": String(seed), "val_acc": String(acc),
+        "params": String(params),
+        "train_seconds": "1.0", "weight_decay": "0.0001", "batch_size": "64", "warmup": "0.1", "decay": "cosine",
+        "lr_floor": "0", "label_smoothing": "0", "gradient_clip": "0",
+    ]
     if method == "last" { row["heads"] = "1"; row["gap"] = "1"; row["modules_per_group"] = "1" }
     for (k, v) in values { row[k] = v }
     return row
@@ -33,34 +44,46 @@ func trial(_ id: String, _ method: String, seed: Int, acc: Double, params: Int, 
 final class ComparisonTests: XCTestCase {
     func files() throws -> (String, String) {
         let dir = temporaryDirectory(self)
-        let a = try writeLeaderboard([
-            trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"]),
-            trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]),
-            trial("t2", "last", seed: 2, acc: 0.84, params: 13258, ["lr": "0.01", "rank": "8"]),
-            trial("t3", "last", seed: 0, acc: 0.76, params: 13258, ["lr": "0.001", "rank": "8"]),
-            trial("t4", "linear", seed: 0, acc: 0.30, params: 970, ["lr": "0.1"]),
-            trial("t5", "adapter", seed: 0, acc: 0.2, params: 5000, status: "pruned", ["lr": "0.01", "bottleneck": "8"]),
-        ], in: dir, name: "a", objectives: ["val_acc", "params"])
+        let a = try writeLeaderboard(
+            [
+                trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"]),
+                trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]),
+                trial("t2", "last", seed: 2, acc: 0.84, params: 13258, ["lr": "0.01", "rank": "8"]),
+                trial("t3", "last", seed: 0, acc: 0.76, params: 13258, ["lr": "0.001", "rank": "8"]),
+                trial("t4", "linear", seed: 0, acc: 0.30, params: 970, ["lr": "0.1"]),
+                trial(
+                    "t5", "adapter", seed: 0, acc: 0.2, params: 5000, status: "pruned",
+                    ["lr": "0.01", "bottleneck": "8"]),
+            ], in: dir, name: "a", objectives: ["val_acc", "params"])
         // B: written without the gradient_clip and test_acc columns, swept on three objectives;
         // 1e-2 is the same learning rate as A's 0.01.
-        let columns = Leaderboard.columns(SideTuningCatalogue.catalogue).filter { $0 != "gradient_clip" && $0 != "test_acc" }
-        let b = try writeLeaderboard([
-            trial("u0", "last", seed: 0, acc: 0.84, params: 13258, ["lr": "1e-2", "rank": "8"]),
-            trial("u1", "last", seed: 1, acc: 0.80, params: 13258, ["lr": "1e-2", "rank": "8"]),
-            trial("u2", "last", seed: 2, acc: 0.86, params: 13258, ["lr": "1e-2", "rank": "8"]),
-            trial("u3", "last", seed: 0, acc: 0.78, params: 13258, ["lr": "0.001", "rank": "8"]),
-            trial("u4", "last", seed: 0, acc: 0.83, params: 7114, ["lr": "0.01", "rank": "4"]),
-        ], in: dir, name: "b", columns: columns, objectives: ["val_acc", "params", "train_seconds"])
+        let columns = Leaderboard.columns(SideTuningCatalogue.catalogue).filter {
+            $0 != "gradient_clip" && $0 != "test_acc"
+        }
+        let b = try writeLeaderboard(
+            [
+                trial("u0", "last", seed: 0, acc: 0.84, params: 13258, ["lr": "1e-2", "rank": "8"]),
+                trial("u1", "last", seed: 1, acc: 0.80, params: 13258, ["lr": "1e-2", "rank": "8"]),
+                trial("u2", "last", seed: 2, acc: 0.86, params: 13258, ["lr": "1e-2", "rank": "8"]),
+                trial("u3", "last", seed: 0, acc: 0.78, params: 13258, ["lr": "0.001", "rank": "8"]),
+                trial("u4", "last", seed: 0, acc: 0.83, params: 7114, ["lr": "0.01", "rank": "4"]),
+            ], in: dir, name: "b", columns: columns, objectives: ["val_acc", "params", "train_seconds"])
         return (a, b)
     }
 
     func testAlignmentStatisticsAndFronts() throws {
         let (a, b) = try files()
-        let c = try Comparison(files: [try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue), try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue)])
+        let c = try Comparison(files: [
+            try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue),
+            try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue),
+        ])
         XCTAssertEqual(c.objectives.map(\.name), ["val_acc", "params"], "the first file's objectives")
         XCTAssertTrue(c.notes.contains { $0.contains("was swept on val_acc, params, train_seconds") }, "\(c.notes)")
-        XCTAssertTrue(c.notes.contains { $0.contains("has no column gradient_clip: taken as the default value") }, "\(c.notes)")
-        XCTAssertEqual(c.configurations.count, 4, "last lr .01 r8 (both), last lr .001 r8 (both), linear (A), last r4 (B); pruned trials ignored")
+        XCTAssertTrue(
+            c.notes.contains { $0.contains("has no column gradient_clip: taken as the default value") }, "\(c.notes)")
+        XCTAssertEqual(
+            c.configurations.count, 4,
+            "last lr .01 r8 (both), last lr .001 r8 (both), linear (A), last r4 (B); pruned trials ignored")
         XCTAssertEqual(c.varying, ["lr", "rank"])
         let shared = try XCTUnwrap(c.configurations.first { c.value($0, "lr") == "0.01" && c.value($0, "rank") == "8" })
         XCTAssertEqual(c.cells[0][shared]?.bySeed.count, 3)
@@ -71,7 +94,9 @@ final class ComparisonTests: XCTestCase {
         let header = c.alignedHeader
         XCTAssertEqual(Double(row[header.firstIndex(of: "delta_val_acc_2")!])!, 0.02, accuracy: 1e-9)
         XCTAssertEqual(row[header.firstIndex(of: "delta_params_2")!], "0")
-        XCTAssertEqual(Double(row[header.firstIndex(of: "val_acc_std_1")!])!, Statistics.standardDeviation([0.81, 0.79, 0.84]), accuracy: 1e-5)
+        XCTAssertEqual(
+            Double(row[header.firstIndex(of: "val_acc_std_1")!])!, Statistics.standardDeviation([0.81, 0.79, 0.84]),
+            accuracy: 1e-5)
 
         // Seeds: scipy.stats.ttest_rel([.84, .80, .86], [.81, .79, .84]) = (3.4641016, p 0.0741799).
         let seedTest = try XCTUnwrap(c.seedTests.first { $0.configuration == shared }?.test)
@@ -109,10 +134,16 @@ final class ComparisonTests: XCTestCase {
         XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { error in
             XCTAssertTrue("\(error)".hasPrefix(other + ": not an hpsweep leaderboard (no column 'trial'"), "\(error)")
         }
-        try "trial,method,status,seed,val_acc,params,pareto_rank\n\"t0,last\n".write(toFile: other, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { XCTAssertTrue("\($0)".contains("quoted field is not closed"), "\($0)") }
-        try "trial,method,status,seed,val_acc,params,pareto_rank\nt0,last\n".write(toFile: other, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) { XCTAssertTrue("\($0)".contains("line 2 has 2 fields, the header 7"), "\($0)") }
+        try "trial,method,status,seed,val_acc,params,pareto_rank\n\"t0,last\n".write(
+            toFile: other, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) {
+            XCTAssertTrue("\($0)".contains("quoted field is not closed"), "\($0)")
+        }
+        try "trial,method,status,seed,val_acc,params,pareto_rank\nt0,last\n".write(
+            toFile: other, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try LeaderboardFile(path: other, catalogue: SideTuningCatalogue.catalogue)) {
+            XCTAssertTrue("\($0)".contains("line 2 has 2 fields, the header 7"), "\($0)")
+        }
     }
 
     /// Rows whose objective is not a finite number are left out, and the reader is told how many; and
@@ -121,14 +152,22 @@ final class ComparisonTests: XCTestCase {
         let dir = temporaryDirectory(self)
         var good = trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"])
         good["blas"] = "OpenBLAS 0.3.21 Zen"
-        var infinite = trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]); infinite["val_acc"] = "inf"
-        var text = trial("t2", "last", seed: 2, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]); text["val_acc"] = "n/a"
+        var infinite = trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
+        infinite["val_acc"] = "inf"
+        var text = trial("t2", "last", seed: 2, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
+        text["val_acc"] = "n/a"
         let a = try writeLeaderboard([good, infinite, text], in: dir, name: "a")
         var other = good; other["blas"] = "OpenBLAS 0.3.21 SkylakeX"
         let b = try writeLeaderboard([other], in: dir, name: "b")
-        let c = try Comparison(files: [try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue), try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue)])
-        XCTAssertTrue(c.notes.contains { $0.hasPrefix("\(a): 2 finished rows have") && $0.contains("left out") }, "\(c.notes)")
-        XCTAssertTrue(c.notes.contains { $0.contains("different BLAS kernels") && $0.contains("SkylakeX") && $0.contains("Zen") }, "\(c.notes)")
+        let c = try Comparison(files: [
+            try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue),
+            try LeaderboardFile(path: b, catalogue: SideTuningCatalogue.catalogue),
+        ])
+        XCTAssertTrue(
+            c.notes.contains { $0.hasPrefix("\(a): 2 finished rows have") && $0.contains("left out") }, "\(c.notes)")
+        XCTAssertTrue(
+            c.notes.contains { $0.contains("different BLAS kernels") && $0.contains("SkylakeX") && $0.contains("Zen") },
+            "\(c.notes)")
         XCTAssertEqual(c.cells[0].values.first?.bySeed.count, 1, "only the finite row counts")
     }
 }

@@ -1,26 +1,34 @@
 import Essentials
 import Foundation
-@testable import Sweep
 import Training
 import XCTest
 import _TestSupport
 
+@testable import Sweep
+
 final class JournalTests: XCTestCase {
     func planned(_ trial: String) -> JournalEvent {
-        .planned(TrialPlan(trial: trial, generation: 0, config: 0, method: "last", params: ["lr": .number(0.01), "decay": .text("cosine")],
-                           seed: 0, trialSeed: 42, key: nil, time: 1000))
+        .planned(
+            TrialPlan(
+                trial: trial, generation: 0, config: 0, method: "last",
+                params: ["lr": .number(0.01), "decay": .text("cosine")],
+                seed: 0, trialSeed: 42, key: nil, time: 1000))
     }
 
     func stopped(_ epochs: Int) -> TrialResult {
-        TrialResult(status: .stopped, epochsRun: epochs, bestEpoch: epochs, bestValAccuracy: 0.5, finalValAccuracy: 0.5, finalValLoss: 1,
-                    history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
+        TrialResult(
+            status: .stopped, epochsRun: epochs, bestEpoch: epochs, bestValAccuracy: 0.5, finalValAccuracy: 0.5,
+            finalValLoss: 1,
+            history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
     }
 
     func testRoundTripTornLastLineAndCorruption() throws {
         let path = temporaryDirectory(self).appendingPathComponent("journal.jsonl").path
-        let result = TrialResult(status: .finished, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.75, finalValAccuracy: 0.5,
-                                 finalValLoss: .nan, history: [EpochRecord(epoch: 1, trainLoss: 1.5, learningRate: 1e-3, valAccuracy: 0.75, valLoss: 0.3)],
-                                 trainableParameters: 10, trainingFLOPs: 1e9, workingMemoryBytes: 100, trainSeconds: 1.25)
+        let result = TrialResult(
+            status: .finished, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.75, finalValAccuracy: 0.5,
+            finalValLoss: .nan,
+            history: [EpochRecord(epoch: 1, trainLoss: 1.5, learningRate: 1e-3, valAccuracy: 0.75, valLoss: 0.3)],
+            trainableParameters: 10, trainingFLOPs: 1e9, workingMemoryBytes: 100, trainSeconds: 1.25)
         let finished = JournalEvent.finished(StretchOutcome(trial: "a", result: result, time: 1000))
         do {
             let journal = try Journal(path: path)
@@ -56,8 +64,10 @@ final class JournalTests: XCTestCase {
     func testStateReplaysTrialLifecycles() {
         let rung = JournalEvent.rung(StretchOutcome(trial: "a", result: stopped(2), rung: 2, time: 1000))
         let failed = JournalEvent.failed(TrialFailure(trial: "b", error: "boom", time: 1000))
-        let state = SweepState(events: [planned("a"), planned("b"), planned("c"), rung, failed,
-                                        .pruned(TrialPruning(trial: "a", rung: 2, time: 1000)), planned("a")])
+        let state = SweepState(events: [
+            planned("a"), planned("b"), planned("c"), rung, failed,
+            .pruned(TrialPruning(trial: "a", rung: 2, time: 1000)), planned("a"),
+        ])
         XCTAssertEqual(state.records.map(\.id), ["a", "b", "c"], "a trial is planned once")
         XCTAssertEqual(state.records.map(\.status), [.pruned, .failed, .planned])
         XCTAssertEqual(state.trials["a"]!.epochsDone, 2)
@@ -67,31 +77,41 @@ final class JournalTests: XCTestCase {
 
 /// Each kind of journal line: what it carries, decoded back whole, and lines that hold no event.
 final class JournalEventTests: XCTestCase {
-    let result = TrialResult(status: .stopped, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.5, finalValAccuracy: 0.25, finalValLoss: 1.5,
-                             history: [EpochRecord(epoch: 1, trainLoss: 2, learningRate: 0.01, valAccuracy: 0.5, valLoss: 1)],
-                             trainableParameters: 7, trainingFLOPs: 3e9, workingMemoryBytes: 11, trainSeconds: 0.5)
+    let result = TrialResult(
+        status: .stopped, epochsRun: 2, bestEpoch: 1, bestValAccuracy: 0.5, finalValAccuracy: 0.25, finalValLoss: 1.5,
+        history: [EpochRecord(epoch: 1, trainLoss: 2, learningRate: 0.01, valAccuracy: 0.5, valLoss: 1)],
+        trainableParameters: 7, trainingFLOPs: 3e9, workingMemoryBytes: 11, trainSeconds: 0.5)
     let reporter = Reporter(lease: 3, host: "h", version: "0.1.0", cpu: "cpu", blas: "kernel")
 
     var everyKind: [JournalEvent] {
         var opened = SweepOpened(specSha256: "abc", time: 1)
         opened.hpsweepVersion = "0.1.0"; opened.cacheKey = "k"; opened.sweepName = "s"; opened.specFile = "s.json"
-        opened.objectives = ["val_acc:maximize"]; opened.trialsPlanned = 4; opened.spec = .object(["trials": .number(4)])
+        opened.objectives = ["val_acc:maximize"]; opened.trialsPlanned = 4;
+        opened.spec = .object(["trials": .number(4)])
         opened.revision = 2; opened.costBasis = ["cache_seconds": 1.5]
-        let warm = WarmStart(sources: ["../a"], enqueued: [.init(method: "last", params: ["lr": .number(0.01)])], priors: [])
+        let warm = WarmStart(
+            sources: ["../a"], enqueued: [.init(method: "last", params: ["lr": .number(0.01)])], priors: [])
         return [
             .sweep(opened), .warmStart(warm, time: 2),
-            .planned(TrialPlan(trial: "t", generation: 1, config: 2, method: "last", params: ["lr": .number(0.01), "decay": .text("cosine")],
-                               seed: 3, trialSeed: 1 << 60, key: "key", time: 3)),
+            .planned(
+                TrialPlan(
+                    trial: "t", generation: 1, config: 2, method: "last",
+                    params: ["lr": .number(0.01), "decay": .text("cosine")],
+                    seed: 3, trialSeed: 1 << 60, key: "key", time: 3)),
             .rejected(TrialRejection(trial: "t", reason: "params 9 > 8", costs: result, time: 4)),
             .started(TrialStart(trial: "t", towards: 2, lease: 3, host: "h", time: 5)),
             .epoch(TrialEpoch(trial: "t", record: result.history[0], time: 6)),
             .rung(StretchOutcome(trial: "t", result: result, rung: 2, reporter: reporter, time: 7)),
-            .finished(StretchOutcome(trial: "t", result: result, modelFile: "models/search/t.safetensors", reporter: reporter, time: 8)),
+            .finished(
+                StretchOutcome(
+                    trial: "t", result: result, modelFile: "models/search/t.safetensors", reporter: reporter, time: 8)),
             .diverged(StretchOutcome(trial: "t", result: result, reporter: reporter, time: 9)),
             .failed(TrialFailure(trial: "t", error: "boom", reporter: reporter, time: 10)),
             .pruned(TrialPruning(trial: "t", rung: 2, time: 11)),
-            .final(FinalScore(trial: "t", testAccuracy: 0.75, testLoss: 0.5, confusion: [[1, 0], [0, 1]], result: result,
-                              modelFile: "models/t.safetensors", reporter: reporter, time: 12)),
+            .final(
+                FinalScore(
+                    trial: "t", testAccuracy: 0.75, testLoss: 0.5, confusion: [[1, 0], [0, 1]], result: result,
+                    modelFile: "models/t.safetensors", reporter: reporter, time: 12)),
         ]
     }
 
@@ -102,8 +122,13 @@ final class JournalEventTests: XCTestCase {
         let kinds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
             (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
         }
-        XCTAssertEqual(kinds, ["sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "finished", "diverged", "failed",
-                               "pruned", "final"])
+        XCTAssertEqual(
+            kinds,
+            [
+                "sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "finished", "diverged",
+                "failed",
+                "pruned", "final",
+            ])
     }
 
     /// Journals written by hpsweep 0.1.0 before events were one case per kind (Fixtures/journal-0.1.0):
@@ -120,15 +145,25 @@ final class JournalEventTests: XCTestCase {
             XCTAssertEqual(contents.undecodable.map(\.description), [])
             XCTAssertEqual(contents.events.count, lines.count)
             for (event, line) in zip(contents.events, lines) {
-                XCTAssertEqual(String(decoding: try Journal.line(event), as: UTF8.self), String(decoding: line, as: UTF8.self) + "\n")
+                XCTAssertEqual(
+                    String(decoding: try Journal.line(event), as: UTF8.self),
+                    String(decoding: line, as: UTF8.self) + "\n")
                 kinds.insert(JournalLineFields(event).event)
             }
         }
-        XCTAssertEqual(kinds, ["sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "pruned", "finished", "final",
-                               "failed"])
+        XCTAssertEqual(
+            kinds,
+            [
+                "sweep", "warm_start", "planned", "rejected", "started", "epoch", "rung", "pruned", "finished", "final",
+                "failed",
+            ])
         let search = SweepState(events: try Journal.read(fixtures.appendingPathComponent("search.jsonl").path))
-        XCTAssertEqual(search.records.map(\.status.rawValue).sorted(), ["finished", "finished", "pruned", "pruned", "rejected", "rejected",
-                                                                         "rejected", "rejected"], "as that run's summary said")
+        XCTAssertEqual(
+            search.records.map(\.status.rawValue).sorted(),
+            [
+                "finished", "finished", "pruned", "pruned", "rejected", "rejected",
+                "rejected", "rejected",
+            ], "as that run's summary said")
         XCTAssertEqual(search.records.filter { $0.testAccuracy != nil }.count, 1)
         XCTAssertNotNil(search.warmStart)
     }
@@ -169,8 +204,10 @@ final class JournalEventTests: XCTestCase {
 
 final class DuplicateResultTests: XCTestCase {
     func result(_ accuracy: Float) -> TrialResult {
-        TrialResult(status: .finished, epochsRun: 2, bestEpoch: 2, bestValAccuracy: accuracy, finalValAccuracy: accuracy, finalValLoss: 1,
-                    history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
+        TrialResult(
+            status: .finished, epochsRun: 2, bestEpoch: 2, bestValAccuracy: accuracy, finalValAccuracy: accuracy,
+            finalValLoss: 1,
+            history: [], trainableParameters: 1, trainingFLOPs: 1, workingMemoryBytes: 1, trainSeconds: 1)
     }
 
     func finished(_ trial: String, _ accuracy: Float, lease: Int?) -> JournalEvent {
@@ -180,12 +217,18 @@ final class DuplicateResultTests: XCTestCase {
     /// The first result of a trial wins and later ones are counted as duplicates, in any order of the
     /// journals — except that a result under a newer lease fences out one under an older lease.
     func testFirstResultWinsAndNewerLeasesFenceOutOlderOnes() {
-        let planned = JournalEvent.planned(TrialPlan(trial: "a", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
-                                                     trialSeed: 1, key: nil, time: 1))
-        let plannedB = JournalEvent.planned(TrialPlan(trial: "b", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
-                                                      trialSeed: 1, key: nil, time: 1))
-        let events = [planned, plannedB, finished("a", 0.5, lease: 1), finished("a", 0.7, lease: 1),
-                      finished("b", 0.4, lease: 1), finished("b", 0.6, lease: 2)]
+        let planned = JournalEvent.planned(
+            TrialPlan(
+                trial: "a", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
+                trialSeed: 1, key: nil, time: 1))
+        let plannedB = JournalEvent.planned(
+            TrialPlan(
+                trial: "b", generation: 0, config: 0, method: "linear", params: [:], seed: 0,
+                trialSeed: 1, key: nil, time: 1))
+        let events = [
+            planned, plannedB, finished("a", 0.5, lease: 1), finished("a", 0.7, lease: 1),
+            finished("b", 0.4, lease: 1), finished("b", 0.6, lease: 2),
+        ]
         let state = SweepState(events: events)
         XCTAssertEqual(state.trials["a"]?.result?.bestValAccuracy, 0.5, "first wins")
         XCTAssertEqual(state.trials["b"]?.result?.bestValAccuracy, 0.6, "the newer lease wins")
@@ -202,7 +245,7 @@ final class DuplicateResultTests: XCTestCase {
         try journal.append(finished("a", 0.5, lease: 1))
         try journal.append(finished("a", 0.25, lease: 1))
         var text = try String(contentsOfFile: path, encoding: .utf8)
-        text = text.replacingOccurrences(of: "0.25", with: "0.75")   // still valid JSON
+        text = text.replacingOccurrences(of: "0.25", with: "0.75")  // still valid JSON
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try Journal.read(path)) { error in
             XCTAssertTrue("\(error)".hasPrefix(path + ":2: corrupt journal line (CRC-32"), "\(error)")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Sweep
 
 final class MachineryClockTests: XCTestCase {

@@ -12,14 +12,20 @@ final class SamplerTests: XCTestCase {
         let points = json["points"] as! [[Double]]
         let sobol = SobolSequence(dimensions: 16)
         for (i, expected) in points.enumerated() { XCTAssertEqual(sobol.point(i), expected, "point \(i)") }
-        XCTAssertEqual(SobolSequence(dimensions: 3).point(77), Array(points[77].prefix(3)), "fewer dimensions: a prefix")
+        XCTAssertEqual(
+            SobolSequence(dimensions: 3).point(77), Array(points[77].prefix(3)), "fewer dimensions: a prefix")
     }
 
     func search(_ sampler: String, trials: Int = 12) throws -> SearchSpec {
-        try XCTUnwrap(try SweepSpec.load(try writeDigitsSweep(in: temporaryDirectory(self), search: """
-        "methods": {"last": {"rank": {"choice": [4, 8, 16]}, "lr": {"loguniform": [1e-4, 1e-1]}}, "linear": {"lr": {"loguniform": [1e-4, 1e-1]}}},
-        "sampler": \(sampler), "trials": \(trials), "space": {"label_smoothing": {"uniform": [0, 0.2]}, "batch_size": {"int": [16, 128], "log": true}}
-        """)).search)
+        try XCTUnwrap(
+            try SweepSpec.load(
+                try writeDigitsSweep(
+                    in: temporaryDirectory(self),
+                    search: """
+                        "methods": {"last": {"rank": {"choice": [4, 8, 16]}, "lr": {"loguniform": [1e-4, 1e-1]}}, "linear": {"lr": {"loguniform": [1e-4, 1e-1]}}},
+                        "sampler": \(sampler), "trials": \(trials), "space": {"label_smoothing": {"uniform": [0, 0.2]}, "batch_size": {"int": [16, 128], "log": true}}
+                        """)
+            ).search)
     }
 
     func testProposalsAreReproducibleAndInsideTheirDomains() throws {
@@ -31,14 +37,20 @@ final class SamplerTests: XCTestCase {
             XCTAssertEqual(a.count, 12)
             XCTAssertEqual(a.map(\.method), (0..<12).map { $0 % 2 == 0 ? "last" : "linear" }, "methods alternate")
             for p in a {
-                let lr = p.values["lr"]!.number!, bs = p.values["batch_size"]!.number!, ls = p.values["label_smoothing"]!.number!
+                let lr = p.values["lr"]!.number!, bs = p.values["batch_size"]!.number!,
+                    ls = p.values["label_smoothing"]!.number!
                 XCTAssertTrue((1e-4...1e-1).contains(lr), "\(kind): lr \(lr)")
                 XCTAssertTrue((16...128).contains(bs) && bs == bs.rounded(), "\(kind): batch \(bs)")
                 XCTAssertTrue((0...0.2).contains(ls), "\(kind): smoothing \(ls)")
-                if p.method == "last" { XCTAssertTrue([4, 8, 16].contains(p.values["rank"]!.number!)) } else { XCTAssertNil(p.values["rank"]) }
+                if p.method == "last" {
+                    XCTAssertTrue([4, 8, 16].contains(p.values["rank"]!.number!))
+                } else {
+                    XCTAssertNil(p.values["rank"])
+                }
             }
             // Sobol (and TPE's startup) give each method the same points over shared dimensions: a paired design.
-            XCTAssertEqual(Set(a.filter { $0.method == "last" }.map { $0.values["lr"]! }).count, 6, "\(kind): proposals differ")
+            XCTAssertEqual(
+                Set(a.filter { $0.method == "last" }.map { $0.values["lr"]! }).count, 6, "\(kind): proposals differ")
         }
     }
 
@@ -50,14 +62,21 @@ final class SamplerTests: XCTestCase {
         for i in 0..<40 {
             let lr = pow(10, -4 + 3 * Double(i * 7 % 40) / 39), rank = [4.0, 8, 16][(i / 2) % 3]
             let accuracy = lr > 0.003 && rank == 16 ? 0.9 : 0.2 + Double(i * 37 % 11) / 100
-            history.append(Observation(method: i % 2 == 0 ? "last" : "linear", values: ["lr": .number(lr), "rank": .number(rank),
-                                                                                          "batch_size": .number(64), "label_smoothing": .number(0.1)],
-                                       objectives: [-accuracy], completed: true))
+            history.append(
+                Observation(
+                    method: i % 2 == 0 ? "last" : "linear",
+                    values: [
+                        "lr": .number(lr), "rank": .number(rank),
+                        "batch_size": .number(64), "label_smoothing": .number(0.1),
+                    ],
+                    objectives: [-accuracy], completed: true))
         }
         let proposals = Sampler(s).propose(generation: 1, history: history).filter { $0.method == "last" }
         XCTAssertEqual(proposals.count, 10)
         let good = proposals.filter { $0.values["lr"]!.number! > 0.003 && $0.values["rank"]! == .number(16) }
-        XCTAssertGreaterThanOrEqual(good.count, 6, "TPE concentrates on the good region: \(proposals.map { "\($0.values["lr"]!) \($0.values["rank"]!)" })")
+        XCTAssertGreaterThanOrEqual(
+            good.count, 6,
+            "TPE concentrates on the good region: \(proposals.map { "\($0.values["lr"]!) \($0.values["rank"]!)" })")
     }
 
     func testParetoRanks() {

@@ -1,16 +1,22 @@
 import Essentials
-@testable import Sweep
 import XCTest
 import _TestSupport
 
+@testable import Sweep
+
 /// The synthetic objective's methods and hyperparameters in these tests: "narrow" and "wide" (with a width).
-let syntheticCatalogue = SearchCatalogue(methods: ["narrow", "wide"], hyperparameters: [
-    Hyperparameter(name: "lr", methods: nil, kind: .real(lower: 0, upper: 1, lowerOpen: true), defaultValue: .number(0.1)),
-    Hyperparameter(name: "width", methods: ["wide"], kind: .integer(minimum: 1), defaultValue: .number(8)),
-])
+let syntheticCatalogue = SearchCatalogue(
+    methods: ["narrow", "wide"],
+    hyperparameters: [
+        Hyperparameter(
+            name: "lr", methods: nil, kind: .real(lower: 0, upper: 1, lowerOpen: true), defaultValue: .number(0.1)),
+        Hyperparameter(name: "width", methods: ["wide"], kind: .integer(minimum: 1), defaultValue: .number(8)),
+    ])
 
 extension SyntheticObjective {
-    convenience init(epochs: Int, slots: Int = 1) { self.init(epochs: epochs, methods: ["narrow", "wide"], slots: slots) }
+    convenience init(epochs: Int, slots: Int = 1) {
+        self.init(epochs: epochs, methods: ["narrow", "wide"], slots: slots)
+    }
 }
 
 final class SchedulerTests: XCTestCase {
@@ -18,24 +24,34 @@ final class SchedulerTests: XCTestCase {
     /// objectives accuracy and parameters, the best 1 of each method to the final phase.
     func search(extra: String = "", trials: Int = 12) throws -> SearchSpec {
         let text = """
-        {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
-         "sampler": {"type": "tpe", "startup": \(trials / 2), "generation_size": \(trials / 2)}, "trials": \(trials), "epochs": 9, "seed": 3,
-         "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(extra)}, "objectives": ["val_acc", "params"]}
-        """
-        var reader = SpecReader(file: "synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+            {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
+             "sampler": {"type": "tpe", "startup": \(trials / 2), "generation_size": \(trials / 2)}, "trials": \(trials), "epochs": 9, "seed": 3,
+             "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(extra)}, "objectives": ["val_acc", "params"]}
+            """
+        var reader = SpecReader(
+            file: "synthetic.json", path: "$",
+            object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
         return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
-    func runner(_ directory: String, _ search: SearchSpec, _ objective: SyntheticObjective, worker: String? = nil, leaseSeconds: Double = 60) throws -> SweepRunner {
-        let identity = SweepIdentity(name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": 12])
-        return try SweepRunner(identity: identity, search: search, objective: objective, directory: directory, hpsweepVersion: "test",
-                               worker: worker, leaseSeconds: leaseSeconds, shouldStop: { objective.stopped }) { _ in }
+    func runner(
+        _ directory: String, _ search: SearchSpec, _ objective: SyntheticObjective, worker: String? = nil,
+        leaseSeconds: Double = 60
+    ) throws -> SweepRunner {
+        let identity = SweepIdentity(
+            name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": 12])
+        return try SweepRunner(
+            identity: identity, search: search, objective: objective, directory: directory, hpsweepVersion: "test",
+            worker: worker, leaseSeconds: leaseSeconds, shouldStop: { objective.stopped }
+        ) { _ in }
     }
 
     /// What a sweep decided: each trial's status, epochs, accuracy and test score (by trial id: workers
     /// may journal generations in another order).
     func outcome(_ state: SweepState) -> [String] {
-        state.records.sorted { $0.id < $1.id }.map { "\($0.id) \($0.status.rawValue) \($0.epochsDone) \($0.result?.bestValAccuracy ?? -1) \($0.testAccuracy ?? -1)" }
+        state.records.sorted { $0.id < $1.id }.map {
+            "\($0.id) \($0.status.rawValue) \($0.epochsDone) \($0.result?.bestValAccuracy ?? -1) \($0.testAccuracy ?? -1)"
+        }
     }
 
     func testHalvingKeepsACeilingOfNOverEtaAtEachRungAndTheFinalPhaseTakesTheBestOfEachMethod() throws {
@@ -104,7 +120,9 @@ final class SchedulerTests: XCTestCase {
             let objective = SyntheticObjective(epochs: 9)
             // Stop before every fourth stretch of this run (and then go on in a new run).
             var count = 0
-            objective.interruptBefore = { _ in count += 1; return count % 4 == 0 }
+            objective.interruptBefore = { _ in
+                count += 1; return count % 4 == 0
+            }
             let outcome = try runner(directory, search, objective).run()
             trained += objective.stretches.map { "\($0.id)@\($0.rung)" }
             if outcome == .completed { break }
@@ -112,7 +130,8 @@ final class SchedulerTests: XCTestCase {
         }
         XCTAssertGreaterThan(interrupts, 3)
         XCTAssertEqual(Set(trained).count, trained.count, "no stretch trained twice across \(interrupts) interruptions")
-        let reference = try runner(temporaryDirectory(self).appendingPathComponent("whole").path, search, SyntheticObjective(epochs: 9))
+        let reference = try runner(
+            temporaryDirectory(self).appendingPathComponent("whole").path, search, SyntheticObjective(epochs: 9))
         try FileManager.default.createDirectory(atPath: reference.directory, withIntermediateDirectories: true)
         XCTAssertEqual(try reference.run(), .completed)
         let state = SweepState(try Journal.readAll(directory: directory))
@@ -125,7 +144,9 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(try single.run(), .completed)
         let shared = temporaryDirectory(self).appendingPathComponent("shared").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
-        let workers = try (0..<3).map { try runner(shared, search, SyntheticObjective(epochs: 9), worker: "w\($0)", leaseSeconds: 0.4) }
+        let workers = try (0..<3).map {
+            try runner(shared, search, SyntheticObjective(epochs: 9), worker: "w\($0)", leaseSeconds: 0.4)
+        }
         final class Outcomes: @unchecked Sendable {
             let lock = NSLock()
             var values: [SweepRunner.Outcome?] = [nil, nil, nil]
@@ -150,26 +171,36 @@ final class SchedulerTests: XCTestCase {
     /// 1, 3 and 9: several generations train at once.
     func pipelinedSearch(pareto: Bool = false) throws -> SearchSpec {
         let text = """
-        {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
-         "sampler": {"type": "tpe", "startup": 8, "generation_size": 4, "lag": 2}, "trials": 24, "epochs": 9, "seed": 5,
-         "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(pareto ? #", "type": "pareto""# : "")}, "objectives": ["val_acc", "params"]}
-        """
-        var reader = SpecReader(file: "synthetic.json", path: "$", object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+            {"methods": {"narrow": {}, "wide": {"width": {"choice": [4, 8, 16]}}}, "space": {"lr": {"loguniform": [0.001, 0.5]}},
+             "sampler": {"type": "tpe", "startup": 8, "generation_size": 4, "lag": 2}, "trials": 24, "epochs": 9, "seed": 5,
+             "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(pareto ? #", "type": "pareto""# : "")}, "objectives": ["val_acc", "params"]}
+            """
+        var reader = SpecReader(
+            file: "synthetic.json", path: "$",
+            object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
         return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
     func testTheOutcomeIsTheSingleSlotRunsAtAnyNumberOfSlotsAndWorkers() throws {
         for pareto in [false, true] {
             let search = try pipelinedSearch(pareto: pareto)
-            let single = try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path)
+            let single = try ScheduleMeasurement.run(
+                search, directory: temporaryDirectory(self).appendingPathComponent("single").path)
             let expected = ScheduleMeasurement.outcome(single.state)
             XCTAssertEqual(single.state.records.count, 24)
-            if !pareto { XCTAssertEqual(single.state.records.filter { $0.status == .finished }.count, 6, "⌈⌈4 / 3⌉ / 3⌉ of each generation") }
+            if !pareto {
+                XCTAssertEqual(
+                    single.state.records.filter { $0.status == .finished }.count, 6, "⌈⌈4 / 3⌉ / 3⌉ of each generation")
+            }
             for (workers, slots) in [(1, 2), (1, 4), (1, 8), (1, 16), (2, 4), (4, 4)] {
                 let directory = temporaryDirectory(self).appendingPathComponent("w\(workers)s\(slots)-\(pareto)").path
                 // (Epochs of 2 ms: slots and workers really interleave.)
-                let run = try ScheduleMeasurement.run(search, directory: directory, workers: workers, slots: slots, epochSeconds: 0.002, leaseSeconds: 0.4)
-                XCTAssertEqual(ScheduleMeasurement.outcome(run.state), expected, "\(workers) workers × \(slots) slots, pareto \(pareto)")
+                let run = try ScheduleMeasurement.run(
+                    search, directory: directory, workers: workers, slots: slots, epochSeconds: 0.002, leaseSeconds: 0.4
+                )
+                XCTAssertEqual(
+                    ScheduleMeasurement.outcome(run.state), expected,
+                    "\(workers) workers × \(slots) slots, pareto \(pareto)")
                 XCTAssertEqual(run.state.duplicates, 0)
             }
         }
@@ -179,11 +210,13 @@ final class SchedulerTests: XCTestCase {
         // On 8 slots, a later generation starts before an earlier one has finished its top rung: the
         // barrier of whole generations is gone.
         let search = try pipelinedSearch()
-        let run = try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).path, slots: 8, epochSeconds: 0.002)
+        let run = try ScheduleMeasurement.run(
+            search, directory: temporaryDirectory(self).path, slots: 8, epochSeconds: 0.002)
         let records = run.state.records
         let overlapping = records.contains { later in
             records.contains { earlier in
-                earlier.generation < later.generation && earlier.status == .finished && (later.startTime ?? .infinity) < (earlier.endTime ?? 0)
+                earlier.generation < later.generation && earlier.status == .finished
+                    && (later.startTime ?? .infinity) < (earlier.endTime ?? 0)
             }
         }
         XCTAssertTrue(overlapping, "no generation started before an earlier one finished")
@@ -191,7 +224,10 @@ final class SchedulerTests: XCTestCase {
 
     func testKilledMultiSlotRunsResumeToTheSingleSlotRunsSweep() throws {
         let search = try pipelinedSearch(pareto: true)
-        let expected = ScheduleMeasurement.outcome(try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path).state)
+        let expected = ScheduleMeasurement.outcome(
+            try ScheduleMeasurement.run(
+                search, directory: temporaryDirectory(self).appendingPathComponent("single").path
+            ).state)
         for slots in [2, 4, 8, 16] {
             let directory = temporaryDirectory(self).appendingPathComponent("killed\(slots)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -208,14 +244,20 @@ final class SchedulerTests: XCTestCase {
                 if outcome == .completed { break }
             }
             XCTAssertGreaterThan(runs, 3, "\(slots) slots")
-            XCTAssertEqual(Set(trained).count, trained.count, "\(slots) slots: no stretch trained twice across \(runs) runs")
-            XCTAssertEqual(ScheduleMeasurement.outcome(SweepState(try Journal.readAll(directory: directory))), expected, "\(slots) slots")
+            XCTAssertEqual(
+                Set(trained).count, trained.count, "\(slots) slots: no stretch trained twice across \(runs) runs")
+            XCTAssertEqual(
+                ScheduleMeasurement.outcome(SweepState(try Journal.readAll(directory: directory))), expected,
+                "\(slots) slots")
         }
     }
 
     func testAJournalOfAMultiSlotRunCutAnywhereResumesToTheSameSweep() throws {
         let search = try pipelinedSearch()
-        let expected = ScheduleMeasurement.outcome(try ScheduleMeasurement.run(search, directory: temporaryDirectory(self).appendingPathComponent("single").path).state)
+        let expected = ScheduleMeasurement.outcome(
+            try ScheduleMeasurement.run(
+                search, directory: temporaryDirectory(self).appendingPathComponent("single").path
+            ).state)
         let whole = temporaryDirectory(self).appendingPathComponent("whole").path
         _ = try ScheduleMeasurement.run(search, directory: whole, slots: 4, epochSeconds: 0.001)
         let journal = try String(contentsOfFile: SweepRunner.journalPath(whole), encoding: .utf8)

@@ -15,7 +15,8 @@ final class SuiteTableTests: XCTestCase {
             best["test_acc"] = String(Double(k + 1) / 100)
             var worse = trial("t\(k)b", "linear", seed: 0, acc: 0.5, params: 7, ["lr": "0.1"])
             worse["test_acc"] = "0.99"
-            _ = try writeLeaderboard([best, worse], in: dir, name: k == 0 ? "cifar100" : task.name, objectives: ["val_acc", "params"])
+            _ = try writeLeaderboard(
+                [best, worse], in: dir, name: k == 0 ? "cifar100" : task.name, objectives: ["val_acc", "params"])
         }
         let table = try SuiteTable(directory: dir.path)
         let row = try XCTUnwrap(table.rows.first { $0.method == "linear" })
@@ -45,8 +46,10 @@ final class SuiteTableTests: XCTestCase {
     /// suites compared task by task against a hand computation.
     func testOwnTasksGapsAndASuiteComparison() throws {
         let root = temporaryDirectory(self)
-        let tasks = [SuiteTask(name: "a", classes: 2, group: "g1"), SuiteTask(name: "b", classes: 3, group: "g1"),
-                     SuiteTask(name: "c", classes: 4, group: "g2"), SuiteTask(name: "d", classes: 5, group: "g2")]
+        let tasks = [
+            SuiteTask(name: "a", classes: 2, group: "g1"), SuiteTask(name: "b", classes: 3, group: "g1"),
+            SuiteTask(name: "c", classes: 4, group: "g2"), SuiteTask(name: "d", classes: 5, group: "g2"),
+        ]
         func suite(_ name: String, _ accuracies: [Double]) throws -> String {
             let dir = root.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -54,7 +57,8 @@ final class SuiteTableTests: XCTestCase {
             for (task, accuracy) in zip(tasks, accuracies) {
                 var best = trial("\(task.name)1", "linear", seed: 0, acc: 0.9, params: 100, ["lr": "0.01"])
                 best["test_acc"] = String(accuracy / 100)
-                var pruned = trial("\(task.name)2", "adapter", seed: 0, acc: 0.4, params: 500, ["lr": "0.01", "bottleneck": "8"])
+                var pruned = trial(
+                    "\(task.name)2", "adapter", seed: 0, acc: 0.4, params: 500, ["lr": "0.01", "bottleneck": "8"])
                 pruned["status"] = "pruned"
                 _ = try writeLeaderboard([best, pruned], in: dir, name: task.name, objectives: ["val_acc", "params"])
             }
@@ -63,18 +67,22 @@ final class SuiteTableTests: XCTestCase {
         let first = try SuiteTable(directory: try suite("first", [60, 70, 80, 90]))
         XCTAssertEqual(first.tasks.map(\.name), ["a", "b", "c", "d"])
         XCTAssertEqual(first.groups, ["g1", "g2"])
-        XCTAssertTrue(first.csv.hasPrefix("method,a,b,c,d,g1 mean,g2 mean,mean of group means,mean over tasks,params (M)\n"), first.csv)
+        XCTAssertTrue(
+            first.csv.hasPrefix("method,a,b,c,d,g1 mean,g2 mean,mean of group means,mean over tasks,params (M)\n"),
+            first.csv)
         let linear = try XCTUnwrap(first.rows.first { $0.method == "linear" })
         XCTAssertEqual(first.groupMean(linear, "g1") ?? -1, 65, accuracy: 1e-9)
         XCTAssertEqual(first.meanOfGroups(linear) ?? -1, 75, accuracy: 1e-9)
-        XCTAssertEqual(first.gapNotes, ["adapter: no trial trained to the end (all pruned, failed or rejected) on every task"])
+        XCTAssertEqual(
+            first.gapNotes, ["adapter: no trial trained to the end (all pruned, failed or rejected) on every task"])
 
         // The second suite: +2, +4, +6, +8 points; d not run yet.
         let secondDir = try suite("second", [62, 74, 86, 98])
         try FileManager.default.removeItem(atPath: secondDir + "/d")
         let comparison = SuiteComparison(tables: [first, try SuiteTable(directory: secondDir)])
         let rows = comparison.aligned.rows.filter { $0[0] == "linear" }
-        XCTAssertEqual(rows.map { $0[1] }, ["a", "b", "c", "d", "g1 mean", "g2 mean", "mean of group means", "mean over tasks"])
+        XCTAssertEqual(
+            rows.map { $0[1] }, ["a", "b", "c", "d", "g1 mean", "g2 mean", "mean of group means", "mean over tasks"])
         XCTAssertEqual(rows[0], ["linear", "a", "60.0", "62.0", "+2.0"])
         XCTAssertEqual(rows[3], ["linear", "d", "90.0", "", ""], "a task not run in one suite has no difference")
         XCTAssertEqual(rows[4], ["linear", "g1 mean", "65.0", "68.0", "+3.0"])

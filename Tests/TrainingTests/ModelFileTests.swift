@@ -12,8 +12,10 @@ import _TestSupport
 final class ModelFileTests: XCTestCase {
     func model(_ method: SideTuningMethod) -> SideNetworkModel {
         var settings = TrialSettings(method: method)
-        settings.rank = 4; settings.heads = 2; settings.bottleneck = 8; settings.reduction = 4; settings.learningRate = 0.0055
-        var model = SideNetworkModel(settings: settings, classes: 5, backboneWidth: 24, backboneDepth: 2, backboneHeads: 2, parameters: [])
+        settings.rank = 4; settings.heads = 2; settings.bottleneck = 8; settings.reduction = 4;
+        settings.learningRate = 0.0055
+        var model = SideNetworkModel(
+            settings: settings, classes: 5, backboneWidth: 24, backboneDepth: 2, backboneHeads: 2, parameters: [])
         model.parameters = randomArray(model.network().layout.count, seed: 3)
         model.extra = ["trial": "t0123456789", "test_acc": "0.5"]
         return model
@@ -48,7 +50,9 @@ final class ModelFileTests: XCTestCase {
             let model = try SideNetworkModel(path: fixturePath("models/\(method.rawValue).safetensors"))
             XCTAssertEqual(model.settings.method, method)
             let logits = model.network().forward(model.parameters, batch)
-            assertClose(logits, try fixture.tensor("\(method.rawValue).logits").storage, rtol: 1e-4, "\(method.rawValue) logits")
+            assertClose(
+                logits, try fixture.tensor("\(method.rawValue).logits").storage, rtol: 1e-4, "\(method.rawValue) logits"
+            )
         }
     }
 
@@ -57,27 +61,42 @@ final class ModelFileTests: XCTestCase {
         let good = model(.linear), path = dir.path + "/m.safetensors"
         try good.write(to: path)
         let file = try SafeTensorsFile(path: path)
-        func rewrite(metadata change: (inout [String: String]) -> Void = { _ in }, tensors: [(name: String, tensor: Tensor)]? = nil) throws -> String {
+        func rewrite(
+            metadata change: (inout [String: String]) -> Void = { _ in },
+            tensors: [(name: String, tensor: Tensor)]? = nil
+        ) throws -> String {
             var metadata = file.metadata
             change(&metadata)
             let out = dir.path + "/bad-\(UUID().uuidString).safetensors"
-            try SafeTensorsWriter.write(try tensors ?? file.names.map { (name: $0, tensor: try file.tensor($0)) }, metadata: metadata, to: out)
+            try SafeTensorsWriter.write(
+                try tensors ?? file.names.map { (name: $0, tensor: try file.tensor($0)) }, metadata: metadata, to: out)
             return out
         }
         func refused(_ path: String, _ text: String, line: UInt = #line) {
             XCTAssertThrowsError(try SideNetworkModel(path: path), line: line) { error in
                 let message = "\(error)"
-                XCTAssertTrue(message.hasPrefix(path) && message.contains(text) && !message.contains("\n"), message, line: line)
+                XCTAssertTrue(
+                    message.hasPrefix(path) && message.contains(text) && !message.contains("\n"), message, line: line)
             }
         }
         refused(try rewrite { $0["format"] = nil }, "not an hpsweep model file")
         refused(try rewrite { $0["format_version"] = "2" }, "model format version 2 is not supported")
         refused(try rewrite { $0["settings"] = "{}" }, "metadata 'settings'")
         refused(try rewrite { $0["classes"] = "0" }, "'classes' must be a positive integer")
-        refused(try rewrite(tensors: [(name: "head.weight", tensor: try file.tensor("head.weight"))]), "missing tensor 'head.bias'")
-        refused(try rewrite(tensors: [(name: "head.weight", tensor: Tensor(shape: [5, 23])), (name: "head.bias", tensor: try file.tensor("head.bias"))]),
-                "tensor 'head.weight' has shape [5, 23], the network needs [5, 24]")
-        refused(try rewrite(tensors: file.names.map { (name: $0, tensor: try file.tensor($0)) } + [(name: "extra", tensor: Tensor(shape: [1]))]),
-                "tensor 'extra' is not a parameter")
+        refused(
+            try rewrite(tensors: [(name: "head.weight", tensor: try file.tensor("head.weight"))]),
+            "missing tensor 'head.bias'")
+        refused(
+            try rewrite(tensors: [
+                (name: "head.weight", tensor: Tensor(shape: [5, 23])),
+                (name: "head.bias", tensor: try file.tensor("head.bias")),
+            ]),
+            "tensor 'head.weight' has shape [5, 23], the network needs [5, 24]")
+        refused(
+            try rewrite(
+                tensors: file.names.map { (name: $0, tensor: try file.tensor($0)) } + [
+                    (name: "extra", tensor: Tensor(shape: [1]))
+                ]),
+            "tensor 'extra' is not a parameter")
     }
 }

@@ -20,16 +20,20 @@ final class SideTuningMethodTests: XCTestCase {
     func testImpossibleSettingsAreNamed() {
         var last = TrialSettings(method: .last)
         last.rank = 6; last.heads = 4
-        XCTAssertEqual(last.problem(width: 32, depth: 4, backboneHeads: 2), "last: rank 6 must be a positive multiple of heads 4")
+        XCTAssertEqual(
+            last.problem(width: 32, depth: 4, backboneHeads: 2), "last: rank 6 must be a positive multiple of heads 4")
         last.rank = 8; last.gap = 3
-        XCTAssertEqual(last.problem(width: 32, depth: 4, backboneHeads: 2), "last: gap 3 must divide the backbone depth 4")
+        XCTAssertEqual(
+            last.problem(width: 32, depth: 4, backboneHeads: 2), "last: gap 3 must divide the backbone depth 4")
         var lst = TrialSettings(method: .lst)
         lst.reduction = 5
-        XCTAssertEqual(lst.problem(width: 32, depth: 4, backboneHeads: 2), "lst: reduction 5 must divide the backbone width 32")
+        XCTAssertEqual(
+            lst.problem(width: 32, depth: 4, backboneHeads: 2), "lst: reduction 5 must divide the backbone width 32")
         lst.reduction = 8
         XCTAssertNotNil(lst.problem(width: 32, depth: 4, backboneHeads: 3), "side width 4 is not divisible by 3 heads")
         lst.reduction = 4; lst.lstLayers = [3, 2]
-        XCTAssertEqual(lst.problem(width: 32, depth: 4, backboneHeads: 2), "lst: layers [3, 2] must be increasing, within 1...4")
+        XCTAssertEqual(
+            lst.problem(width: 32, depth: 4, backboneHeads: 2), "lst: layers [3, 2] must be increasing, within 1...4")
         var adapter = TrialSettings(method: .adapter)
         adapter.bottleneck = 0
         XCTAssertEqual(adapter.problem(width: 32, depth: 4, backboneHeads: 2), "adapter: bottleneck must be positive")

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process for tests, built so that no child can hang the suite:
@@ -33,22 +34,27 @@ public final class Subprocess {
     /// Starts `executable` (a path, or a name looked up in PATH) with `arguments`; `environment`
     /// entries are added to this process's environment and `unsetting` ones removed from it. With
     /// `mergeOutput`, stderr goes to stdout.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], unsetting: Set<String> = [],
-                mergeOutput: Bool = false) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], unsetting: Set<String> = [],
+        mergeOutput: Bool = false
+    ) throws {
         command = ([executable] + arguments).joined(separator: " ")
         mergedOutput = mergeOutput
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hpsweep-subprocess-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hpsweep-subprocess-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, directory.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(
+            &actions, 1, directory.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if mergeOutput {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         } else {
-            posix_spawn_file_actions_addopen(&actions, 2, directory.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(
+                &actions, 2, directory.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -60,7 +66,7 @@ public final class Subprocess {
             .merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = variables.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for pointer in argv + envp { free(pointer) } }
         var child: pid_t = 0
         let error = posix_spawnp(&child, executable, &actions, &attributes, argv, envp)
         guard error == 0 else {
@@ -99,7 +105,9 @@ public final class Subprocess {
                 kill(pid, SIGKILL)
                 while poll() == nil { usleep(1_000) }
                 let tail = (stdout + stderr).split(separator: "\n").suffix(5).joined(separator: "\n")
-                throw Failure(description: "\(command) did not end within \(Int(timeout)) s and was killed; its last output:\n\(tail)")
+                throw Failure(
+                    description:
+                        "\(command) did not end within \(Int(timeout)) s and was killed; its last output:\n\(tail)")
             }
             usleep(2_000)
         }
@@ -114,12 +122,14 @@ public final class Subprocess {
             let signal = raw & 0x7f
             status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
         } else if result < 0 && errno == ECHILD {
-            status = -1   // reaped elsewhere: ended, status unknown
+            status = -1  // reaped elsewhere: ended, status unknown
         }
         return status
     }
 
     private func read(_ name: String) -> String {
-        FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map {
+            String(decoding: $0, as: UTF8.self)
+        } ?? ""
     }
 }

@@ -19,8 +19,10 @@ public func temporaryDirectory(_ testCase: XCTestCase) -> URL {
 
 /// Asserts `max|actual − expected| / max|expected| <= rtol` (the parity measure of this project),
 /// printing the worst element when it fails.
-public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float, _ message: String = "",
-                        file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: Tensor, _ expected: Tensor, rtol: Float, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     guard actual.shape == expected.shape else {
         XCTFail("\(message): shape \(actual.shape) vs expected \(expected.shape)", file: file, line: line)
         return
@@ -28,17 +30,24 @@ public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float, _ mes
     let error = actual.relativeError(to: expected)
     if !(error <= rtol) {
         var worst = 0
-        for i in 0..<actual.count where abs(actual.storage[i] - expected.storage[i]) > abs(actual.storage[worst] - expected.storage[worst]) { worst = i }
-        XCTFail("\(message): relative error \(error) > \(rtol); worst at flat index \(worst): \(actual.storage[worst]) vs \(expected.storage[worst])",
-                file: file, line: line)
+        for i in 0..<actual.count
+        where abs(actual.storage[i] - expected.storage[i]) > abs(actual.storage[worst] - expected.storage[worst]) {
+            worst = i
+        }
+        XCTFail(
+            "\(message): relative error \(error) > \(rtol); worst at flat index \(worst): \(actual.storage[worst]) vs \(expected.storage[worst])",
+            file: file, line: line)
     }
 }
 
 /// Asserts arrays are close in the same measure as `assertClose`.
-public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float, _ message: String = "",
-                        file: StaticString = #filePath, line: UInt = #line) {
-    assertClose(Tensor(shape: [actual.count], storage: actual), Tensor(shape: [expected.count], storage: expected),
-                rtol: rtol, message, file: file, line: line)
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], rtol: Float, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    assertClose(
+        Tensor(shape: [actual.count], storage: actual), Tensor(shape: [expected.count], storage: expected),
+        rtol: rtol, message, file: file, line: line)
 }
 
 /// Random normal values from a fixed seed.
@@ -79,7 +88,9 @@ public func npyFile(descr: String, shape: [Int], data: Data) -> Data {
     var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
     while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
     header += "\n"
-    var out = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+    var out = Data([
+        0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8),
+    ])
     out.append(Data(header.utf8))
     out.append(data)
     return out
