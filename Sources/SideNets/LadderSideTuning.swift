@@ -44,6 +44,25 @@ public final class LadderSideTuning: SideNetwork {
     /// The Linear layers, at the trial's compute precision.
     let linear: LinearCompute
 
+    /// What keeps these sizes from making a network on a backbone of `width`, `depth` and `heads`, or
+    /// nil: the one check the initialiser and the sweep's spec check (SideTuningMethod) share.
+    public static func problem(width: Int, depth: Int, heads: Int, reduction: Int, layers: [Int]?) -> String? {
+        if reduction < 1 || width % reduction != 0 {
+            return "lst: reduction \(reduction) must divide the backbone width \(width)"
+        }
+        if (width / reduction) % heads != 0 {
+            return
+                "lst: side width \(width / reduction) (width \(width) / reduction \(reduction)) must be divisible by the backbone's \(heads) heads"
+        }
+        if let layers,
+            layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted()
+                || Set(layers).count != layers.count
+        {
+            return "lst: layers \(layers) must be increasing, within 1...\(depth)"
+        }
+        return nil
+    }
+
     /// - Parameters: reduction factor r (d = D / r); `layers` defaults to every layer 1…L; `rule` draws
     ///   the weights of the random initialisation (pruning replaces the side blocks' afterwards);
     ///   `compute` is the Linear layers' precision.
@@ -51,14 +70,11 @@ public final class LadderSideTuning: SideNetwork {
         width: Int, depth: Int, heads: Int, classes: Int, reduction: Int, layers: [Int]? = nil, rule: InitRule = .timm,
         compute: ComputePrecision = .fp32
     ) {
-        precondition(reduction > 0 && width % reduction == 0, "LST: reduction \(reduction) must divide width \(width)")
+        if let problem = Self.problem(width: width, depth: depth, heads: heads, reduction: reduction, layers: layers) {
+            preconditionFailure(problem)
+        }
         let d = width / reduction
-        precondition(d % heads == 0, "LST: side width \(d) not divisible by \(heads) heads")
         let kept = layers ?? Array(1...depth)
-        precondition(
-            !kept.isEmpty && kept.allSatisfy { (1...depth).contains($0) } && kept == kept.sorted()
-                && Set(kept).count == kept.count,
-            "LST: layers \(kept) must be increasing, within 1…\(depth)")
         var layout = ParameterLayout()
         let linear = LinearCompute(compute)
         self.linear = linear

@@ -41,16 +41,27 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
+    /// What keeps these sizes from making a network on a backbone of `depth` blocks, or nil: the one
+    /// check the initialiser and the sweep's spec check (SideTuningMethod) share.
+    public static func problem(depth: Int, rank: Int, heads: Int, gap: Int, modulesPerGroup: Int) -> String? {
+        if rank < 1 || heads < 1 || rank % heads != 0 {
+            return "last: rank \(rank) must be a positive multiple of heads \(heads)"
+        }
+        if gap < 1 || depth % gap != 0 { return "last: gap \(gap) must divide the backbone depth \(depth)" }
+        if modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
+        return nil
+    }
+
     public init(
         width: Int, depth: Int, classes: Int, rank: Int, heads: Int = 1, gap: Int = 1, modulesPerGroup: Int = 1,
         includeFinalTap: Bool = true, rule: InitRule = .timm, normAffine: Bool = false,
         compute: ComputePrecision = .fp32
     ) {
-        precondition(
-            rank > 0 && heads > 0 && rank % heads == 0,
-            "LAST: rank \(rank) must be a positive multiple of heads \(heads)")
-        precondition(gap > 0 && depth % gap == 0, "LAST: gap \(gap) must divide depth \(depth)")
-        precondition(modulesPerGroup > 0, "LAST: modules per group must be positive")
+        if let problem = Self.problem(
+            depth: depth, rank: rank, heads: heads, gap: gap, modulesPerGroup: modulesPerGroup)
+        {
+            preconditionFailure(problem)
+        }
         var layout = ParameterLayout()
         let linear = LinearCompute(compute)
         self.linear = linear

@@ -57,11 +57,18 @@ public final class SideAdapters: SideNetwork {
         return z.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
+    /// What keeps this size from making a network, or nil: the one check the initialiser and the
+    /// sweep's spec check (SideTuningMethod) share.
+    public static func problem(bottleneck: Int) -> String? {
+        bottleneck < 1 ? "adapter: bottleneck must be positive" : nil
+    }
+
     public init(
         width: Int, depth: Int, classes: Int, bottleneck: Int, includeFinalTap: Bool = true, initStd: Float = 1e-3,
         rule: InitRule = .timm, normAffine: Bool = false, compute: ComputePrecision = .fp32
     ) {
-        precondition(bottleneck > 0 && width > 0 && depth > 0, "SideAdapters: sizes must be positive")
+        if let problem = Self.problem(bottleneck: bottleneck) { preconditionFailure(problem) }
+        precondition(width > 0 && depth > 0, "SideAdapters: the backbone's sizes must be positive")
         var layout = ParameterLayout()
         let linear = LinearCompute(compute)
         self.linear = linear

@@ -22,35 +22,19 @@ public enum SideTuningMethod: String, CaseIterable, Codable, Sendable {
     public static var names: [String] { allCases.map(\.rawValue) }
 
     /// What keeps `s` from building this method's network on a backbone of `width`, `depth` and
-    /// `backboneHeads`, or nil (the networks' own preconditions, checked before any work).
+    /// `backboneHeads`, or nil: each network's own check, which its initialiser enforces, asked before any work.
     func problem(_ s: TrialSettings, width: Int, depth: Int, backboneHeads: Int) -> String? {
         switch self {
         case .linear:
             return nil
         case .last:
-            if s.rank < 1 || s.heads < 1 || s.rank % s.heads != 0 {
-                return "last: rank \(s.rank) must be a positive multiple of heads \(s.heads)"
-            }
-            if s.gap < 1 || depth % s.gap != 0 { return "last: gap \(s.gap) must divide the backbone depth \(depth)" }
-            if s.modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
-            return nil
+            return LowRankAttentionSideTuning.problem(
+                depth: depth, rank: s.rank, heads: s.heads, gap: s.gap, modulesPerGroup: s.modulesPerGroup)
         case .adapter:
-            return s.bottleneck < 1 ? "adapter: bottleneck must be positive" : nil
+            return SideAdapters.problem(bottleneck: s.bottleneck)
         case .lst:
-            if s.reduction < 1 || width % s.reduction != 0 {
-                return "lst: reduction \(s.reduction) must divide the backbone width \(width)"
-            }
-            if (width / s.reduction) % backboneHeads != 0 {
-                return
-                    "lst: side width \(width / s.reduction) (width \(width) / reduction \(s.reduction)) must be divisible by the backbone's \(backboneHeads) heads"
-            }
-            if let layers = s.lstLayers,
-                layers.isEmpty || !layers.allSatisfy({ (1...depth).contains($0) }) || layers != layers.sorted()
-                    || Set(layers).count != layers.count
-            {
-                return "lst: layers \(layers) must be increasing, within 1...\(depth)"
-            }
-            return nil
+            return LadderSideTuning.problem(
+                width: width, depth: depth, heads: backboneHeads, reduction: s.reduction, layers: s.lstLayers)
         }
     }
 
