@@ -45,7 +45,7 @@ struct ClassifierHead {
     struct Saved {
         var input: [Float] = []  // (B, D) the class-token rows fed in
         var normalized: [Float] = []  // (B, D)
-        var mean: [Float] = [], rstd: [Float] = []
+        var mean: [Float] = [], rstd: [Float] = []  // (B) each
     }
 
     /// logits (B, C) from `cls` (B, D).

@@ -27,13 +27,18 @@ public final class LadderSideTuning: SideNetwork {
     let normWeight, normBias, upWeight, upBias, headWeight, headBias: Int
     static let eps: Float = 1e-6
 
+    /// Per rung, with M = B·N rows and d = D / r the side width:
     private struct RungSaved {
-        var before: [Float] = []; var projected: [Float] = []; var block = SideTransformerBlock.Saved()
+        var before: [Float] = []  // (M, d) the side state entering the rung
+        var projected: [Float] = []  // (M, d) the backbone tap, projected down
+        var block = SideTransformerBlock.Saved()
     }
     // Kept from step to step (same batch shape, same storage: no fresh pages to fault in each step).
     private var saved: [RungSaved] = []
     private var scratch = SideTransformerBlock.Scratch()
+    // The side state and its gradients, (M, d) each.
     private var state: [Float] = [], dstate: [Float] = [], dprojected: [Float] = []
+    // The head's input: class tokens (B, d), normalised (B, d), statistics (B), Up's output (B, D).
     private var finalInput: [Float] = [], finalNormalized: [Float] = [], finalMean: [Float] = [],
         finalRstd: [Float] = [], upOutput: [Float] = []
     private var tokens = 0

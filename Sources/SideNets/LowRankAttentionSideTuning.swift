@@ -30,13 +30,19 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     /// saved: backward recomputes them from q|k and each query's log-sum-exp (AttentionRecomputed.swift).
     /// The module's normalised input x̂ is kept (it is the q|k|v Linear's input, and LayerNorm's backward
     /// needs only x̂ and rstd), not the input itself: no copy forward, no recomputation backward.
+    /// Shapes, with M = B·N rows and R the rank:
     struct Saved {
-        var normalized: [Float]; var rstd: [Float]; var qkv: [Float]; var attended: [Float]; var logSumExp: [Float]
+        var normalized: [Float]  // (M, D) the LayerNorm's output x̂
+        var rstd: [Float]  // (M)
+        var qkv: [Float]  // (M, 3R) q | k | v
+        var attended: [Float]  // (M, R) softmax(q kᵀ / √(R/H)) v, heads side by side
+        var logSumExp: [Float]  // (B, H, N) each query's log Σ exp of its scores
         static let empty = Saved(normalized: [], rstd: [], qkv: [], attended: [], logSumExp: [])
     }
     private var saved: [Saved] = []
     private var savedShape: [Int] = []
-    private var u: [Float] = []
+    private var u: [Float] = []  // (M, D) the side stream: Σ of the modules' outputs
+    // Backward scratch: du (M, D), dnormalized (M, D), dattended (M, R), dqkv (M, 3R).
     private var du: [Float] = [], dnormalized: [Float] = [], dattended: [Float] = [], dqkv: [Float] = []
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0

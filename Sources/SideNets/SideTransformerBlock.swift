@@ -57,6 +57,8 @@ struct SideTransformerBlock {
     /// The attention probabilities are not kept: backward recomputes them from each query's
     /// log-sum-exp (AttentionRecomputed.swift; B·H·N² floats a block would otherwise hold: 60 MB at
     /// d = 96, H = 12, 32 examples).
+    /// Shapes, with M = B·N rows, d the width and H heads: input and mid (M, d), the LayerNorm
+    /// statistics (M), qkv (M, 3d), attended (M, d), logSumExp (B, H, N), pre and act (M, F).
     struct Saved {
         var input: [Float] = [], mean1: [Float] = [], rstd1: [Float] = []
         var qkv: [Float] = [], attended: [Float] = [], logSumExp: [Float] = []
@@ -65,6 +67,7 @@ struct SideTransformerBlock {
     }
 
     /// Working buffers of forward and backward, shared by the blocks of a network (they run one after another).
+    /// normalized and dnormalized (M, d), dact (M, F), dattended (M, d), dqkv (M, 3d).
     struct Scratch {
         var normalized: [Float] = [], dnormalized: [Float] = [], dact: [Float] = []
         var dattended: [Float] = [], dqkv: [Float] = []
