@@ -214,23 +214,3 @@ static void hpsweep_choose_blas_kernel(int argc, char **argv, char **envp) {
     origin = HPSWEEP_KERNEL_REEXEC_FAILED;
     snprintf(problem, sizeof problem, "OpenBLAS chose its %s kernel on a CPU that can run %s, and this process could not re-execute with OPENBLAS_CORETYPE=%s (%s); set it yourself", seen, better, better, strerror(error));
 }
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
-void hpsweep_flush_subnormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040); }   // FTZ (bit 15) | DAZ (bit 6)
-int hpsweep_flushes_subnormals(void) { return (_mm_getcsr() & 0x8040) == 0x8040; }
-#elif defined(__aarch64__)
-void hpsweep_flush_subnormals(void) {
-    unsigned long fpcr;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr | (1UL << 24)));
-}
-int hpsweep_flushes_subnormals(void) {
-    unsigned long fpcr;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    return (fpcr >> 24) & 1;
-}
-#else
-void hpsweep_flush_subnormals(void) {}
-int hpsweep_flushes_subnormals(void) { return 0; }
-#endif

@@ -19,16 +19,11 @@ enum ProcessInfoCores {
 #endif
 
 /// Runs `body(i)` for i in 0..<count on up to `count` threads and waits for all of them.
-/// With count == 1 it runs inline on the caller's thread. Every thread flushes subnormals to zero
-/// (Subnormals.swift): Dispatch's threads need not inherit the setting from the thread that made them.
+/// With count == 1 it runs inline on the caller's thread.
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
-    Subnormals.flushToZero()
     if count == 1 { body(0); return }
-    DispatchQueue.concurrentPerform(iterations: count) { i in
-        Subnormals.flushToZero()
-        body(i)
-    }
+    DispatchQueue.concurrentPerform(iterations: count, execute: body)
 }
 
 /// Runs `body(i)` for each i in 0..<count, once, on at most `threads` threads that take the next

@@ -47,8 +47,6 @@ func fail(_ message: String, status: Int32) -> Never {
 
 // Progress lines must reach a pipe or log file as they are printed, not when the buffer fills.
 setvbuf(stdout, nil, _IOLBF, 0)
-// Subnormal floats cost a microcode assist each (Subnormals.swift); threads made from here on inherit this.
-Subnormals.flushToZero()
 
 var words = Array(CommandLine.arguments.dropFirst())
 if words == ["--help"] || words == ["-h"] || words == ["help"] {

@@ -63,12 +63,6 @@ const char *hpsweep_blas_kernel_problem(void);
 /// A 24x20x28 sgemm on small integers (exact in float) against a naive loop: 1 if equal.
 int hpsweep_blas_sgemm_self_check(void);
 
-/// Makes this thread's float arithmetic flush subnormal results to zero and read subnormal inputs as
-/// zero (x86 MXCSR FTZ|DAZ, AArch64 FPCR.FZ). Threads created afterwards by this one inherit it.
-void hpsweep_flush_subnormals(void);
-/// Whether this thread flushes subnormals.
-int hpsweep_flushes_subnormals(void);
-
 #ifdef __cplusplus
 }
 #endif
