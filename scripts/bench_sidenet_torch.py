@@ -1,6 +1,6 @@
 """Peer benchmark for `hpsweep bench sidenet NAME`: the same side network and training step in PyTorch.
 
-    python3 scripts/bench_sidenet_torch.py NAME [--batch 64] [--rank 32] [--heads 4] [--bottleneck 32] [--reduction 8] [--threads 2] [--compute fp32|bf16]
+    python3 scripts/bench_sidenet_torch.py NAME [--batch 64] [--rank 32] [--heads 4] [--bottleneck 32] [--reduction 8] [--backbone-heads 12] [--threads 2] [--compute fp32|bf16]
 
 Random taps of ViT-B/16 shape (197 tokens, width 768, z0..z12), 100 classes, float32; one step =
 zero_grad, forward, cross-entropy, backward, AdamW step (with --compute bf16, forward and loss under CPU
@@ -125,14 +125,22 @@ def main():
     p.add_argument("--gap", type=int, default=1)
     p.add_argument("--bottleneck", type=int, default=32)
     p.add_argument("--reduction", type=int, default=8)
+    p.add_argument("--backbone-heads", type=int, default=12)
+    # The rest of the methods' hyperparameters, which hpsweep passes as it has them: the peer builds
+    # only their defaults.
+    p.add_argument("--modules-per-group", type=int, default=1)
+    p.add_argument("--lst-init", default="random")
+    p.add_argument("--layers", default=None)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--compute", default="fp32", choices=["fp32", "bf16"])
     a = p.parse_args()
+    if a.modules_per_group != 1 or a.lst_init != "random" or a.layers is not None:
+        sys.exit("bench_sidenet_torch.py: the peer builds modules_per_group 1, lst_init random and every layer only")
     torch.set_num_threads(a.threads)
     B, N, D, L, C = a.batch, 197, 768, 12, 100
     net = {"linear": lambda: LinearProbe(D, L, C), "adapter": lambda: Adapters(D, L, C, a.bottleneck),
-           "last": lambda: LAST(D, L, C, a.rank, a.heads or 4, a.gap), "lst": lambda: LST(D, L, C, a.reduction, a.heads or 12)}[a.name]()
+           "last": lambda: LAST(D, L, C, a.rank, a.heads or 4, a.gap), "lst": lambda: LST(D, L, C, a.reduction, a.backbone_heads)}[a.name]()
     z = {i: torch.randn(B, N, D) for i in net.taps}
     labels = torch.arange(B) % C
     decay = [q for n, q in net.named_parameters() if n.endswith("weight") and "norm" not in n]

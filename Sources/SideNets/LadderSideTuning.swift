@@ -12,8 +12,7 @@ import Numerics
 /// head count and MLP 4d; Downᵢ: Linear D → d with bias; T = 0.1, αᵢ = 0 at start (gates ½); LN has
 /// affine parameters; Up: Linear d → D. Layer dropping = the choice of kept layers.
 /// Legend: B batch, N tokens, D backbone width, d side width, L depth, C classes, M = B·N.
-public final class LadderSideTuning: SideNetwork {
-    public let name = "lst"
+public final class LadderSideTuning: SideTuningMethod {
     public let layout: ParameterLayout
     public let classes: Int
     public let width: Int, sideWidth: Int, depth: Int, heads: Int
@@ -49,8 +48,54 @@ public final class LadderSideTuning: SideNetwork {
     /// The Linear layers, at the trial's compute precision.
     let linear: LinearCompute
 
+    public static let methodName = "lst"
+    public static let chartColor = 2
+    public static let defaultInitRule = InitRule.xavier
+    /// No head LayerNorm of the kind `norm_affine` sets: the ladder's final norm is always affine.
+    public static let hasHeadNorm = false
+    public static let hyperparameters = [
+        MethodHyperparameter(
+            "reduction", kind: .integer(minimum: 1), defaultValue: 8, help: "the width reduction r: side width D / r"),
+        MethodHyperparameter(
+            "layers", settingsKey: "lstLayers", kind: .integers, defaultValue: nil,
+            help: "the backbone blocks feeding the ladder, increasing (default: every one)"),
+        MethodHyperparameter(
+            "lst_init", settingsKey: "lstInit", kind: .word(LadderInitialization.allCases.map(\.rawValue)),
+            defaultValue: .word(LadderInitialization.random.rawValue), group: .initialization,
+            help: "random, or pruned from the backbone's blocks"),
+    ]
+
+    public static func problem(_ v: MethodValues, backbone: BackboneShape) -> String? {
+        problem(
+            width: backbone.width, depth: backbone.depth, heads: backbone.heads, reduction: v.int("reduction"),
+            layers: v.ints("layers"))
+    }
+
+    public static func makeNetwork(_ v: MethodValues, backbone: BackboneShape, classes: Int, shared: SharedOptions)
+        -> LadderSideTuning
+    {
+        LadderSideTuning(
+            width: backbone.width, depth: backbone.depth, heads: backbone.heads, classes: classes,
+            reduction: v.int("reduction"), layers: v.ints("layers"), rule: shared.rule, compute: shared.compute)
+    }
+
+    public static func needsBackboneWeights(_ v: MethodValues) -> Bool {
+        v.word("lst_init") == LadderInitialization.pruned.rawValue
+    }
+
+    /// Pruned from the backbone's blocks with `lst_init` "pruned" (the caller checked it has weights).
+    public func initialize(
+        _ p: UnsafeMutablePointer<Float>, values: MethodValues, backbone: ViTParameters?, rng: inout SeededRNG
+    ) {
+        if Self.needsBackboneWeights(values), let backbone {
+            initializeByPruning(p, backbone: backbone, rng: &rng)
+        } else {
+            initialize(p, rng: &rng)
+        }
+    }
+
     /// What keeps these sizes from making a network on a backbone of `width`, `depth` and `heads`, or
-    /// nil: the one check the initialiser and the sweep's spec check (SideTuningMethod) share.
+    /// nil: the one check the initialiser and the sweep's spec check share.
     public static func problem(width: Int, depth: Int, heads: Int, reduction: Int, layers: [Int]?) -> String? {
         if reduction < 1 || width % reduction != 0 {
             return "lst: reduction \(reduction) must divide the backbone width \(width)"

@@ -4,13 +4,27 @@ import Numerics
 
 /// `linear`: the linear probe every paper reports as baseline (shared/METHODS.md):
 /// logits = W · LN(z_L)[cls] + b. Trainable: C·D + C (+ 2D with an affine LayerNorm).
-public final class LinearProbe: SideNetwork {
-    public let name = "linear"
+public final class LinearProbe: SideTuningMethod {
     public let layout: ParameterLayout
     public let classes: Int
     let depth: Int
     let head: ClassifierHead
     private var saved = ClassifierHead.Saved()
+
+    public static let methodName = "linear"
+    public static let chartColor = 4
+    public static let defaultInitRule = InitRule.timm
+    public static let hyperparameters: [MethodHyperparameter] = []
+
+    public static func problem(_ v: MethodValues, backbone: BackboneShape) -> String? { nil }
+
+    public static func makeNetwork(_ v: MethodValues, backbone: BackboneShape, classes: Int, shared: SharedOptions)
+        -> LinearProbe
+    {
+        LinearProbe(
+            width: backbone.width, depth: backbone.depth, classes: classes, rule: shared.rule,
+            normAffine: shared.normAffine, compute: shared.compute)
+    }
 
     /// - Parameters: width D and depth L of the backbone; classes C; the head's initialisation and
     ///   whether its LayerNorm is affine (then C·D + C + 2D parameters); the head's compute precision.

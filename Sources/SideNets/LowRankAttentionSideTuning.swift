@@ -12,8 +12,7 @@ import Numerics
 /// the head's is affine with `normAffine`.
 /// Stored as Linear weights: A_{Q|K|V}ᵀ stacked as qkv (3R, D), A_O as out (D, R).
 /// Legend: B batch, N tokens, D width, R rank, H heads, M = B·N rows.
-public final class LowRankAttentionSideTuning: SideNetwork {
-    public let name = "last"
+public final class LowRankAttentionSideTuning: SideTuningMethod {
     public let layout: ParameterLayout
     public let classes: Int
     public let width: Int, depth: Int, rank: Int, heads: Int, gap: Int, modulesPerGroup: Int
@@ -47,8 +46,39 @@ public final class LowRankAttentionSideTuning: SideNetwork {
     private var headSaved = ClassifierHead.Saved()
     private var tokens = 0
 
+    public static let methodName = "last"
+    public static let chartColor = 0
+    public static let defaultInitRule = InitRule.xavier
+    public static let hyperparameters = [
+        MethodHyperparameter(
+            "rank", kind: .integer(minimum: 1), defaultValue: 32, help: "the rank R of each attention module"),
+        MethodHyperparameter(
+            "heads", kind: .integer(minimum: 1), defaultValue: 1,
+            help: "heads H of each attention module, dividing R"),
+        MethodHyperparameter(
+            "gap", kind: .integer(minimum: 1), defaultValue: 1, help: "backbone blocks per group g, dividing L"),
+        MethodHyperparameter(
+            "modules_per_group", settingsKey: "modulesPerGroup", kind: .integer(minimum: 1), defaultValue: 1,
+            help: "attention modules T stacked per group"),
+    ]
+
+    public static func problem(_ v: MethodValues, backbone: BackboneShape) -> String? {
+        problem(
+            depth: backbone.depth, rank: v.int("rank"), heads: v.int("heads"), gap: v.int("gap"),
+            modulesPerGroup: v.int("modules_per_group"))
+    }
+
+    public static func makeNetwork(_ v: MethodValues, backbone: BackboneShape, classes: Int, shared: SharedOptions)
+        -> LowRankAttentionSideTuning
+    {
+        LowRankAttentionSideTuning(
+            width: backbone.width, depth: backbone.depth, classes: classes, rank: v.int("rank"), heads: v.int("heads"),
+            gap: v.int("gap"), modulesPerGroup: v.int("modules_per_group"), rule: shared.rule,
+            normAffine: shared.normAffine, compute: shared.compute)
+    }
+
     /// What keeps these sizes from making a network on a backbone of `depth` blocks, or nil: the one
-    /// check the initialiser and the sweep's spec check (SideTuningMethod) share.
+    /// check the initialiser and the sweep's spec check share.
     public static func problem(depth: Int, rank: Int, heads: Int, gap: Int, modulesPerGroup: Int) -> String? {
         if rank < 1 || heads < 1 || rank % heads != 0 {
             return "last: rank \(rank) must be a positive multiple of heads \(heads)"

@@ -12,8 +12,7 @@ import Numerics
 /// is per token, so only the class token can reach the logits: the
 /// network runs on class-token rows alone (B rows, not B·N), which a `cls` cache is enough for.
 /// Legend: B batch, D width, m bottleneck, L depth, C classes.
-public final class SideAdapters: SideNetwork {
-    public let name = "adapter"
+public final class SideAdapters: SideTuningMethod {
     public let layout: ParameterLayout
     public let classes: Int
     public let width: Int, depth: Int, bottleneck: Int
@@ -57,8 +56,28 @@ public final class SideAdapters: SideNetwork {
         return z.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
+    public static let methodName = "adapter"
+    public static let chartColor = 3
+    public static let defaultInitRule = InitRule.fanIn
+    public static let hyperparameters = [
+        MethodHyperparameter(
+            "bottleneck", kind: .integer(minimum: 1), defaultValue: 32, help: "the bottleneck width m of each adapter")
+    ]
+
+    public static func problem(_ v: MethodValues, backbone: BackboneShape) -> String? {
+        problem(bottleneck: v.int("bottleneck"))
+    }
+
+    public static func makeNetwork(_ v: MethodValues, backbone: BackboneShape, classes: Int, shared: SharedOptions)
+        -> SideAdapters
+    {
+        SideAdapters(
+            width: backbone.width, depth: backbone.depth, classes: classes, bottleneck: v.int("bottleneck"),
+            rule: shared.rule, normAffine: shared.normAffine, compute: shared.compute)
+    }
+
     /// What keeps this size from making a network, or nil: the one check the initialiser and the
-    /// sweep's spec check (SideTuningMethod) share.
+    /// sweep's spec check share.
     public static func problem(bottleneck: Int) -> String? {
         bottleneck < 1 ? "adapter: bottleneck must be positive" : nil
     }

@@ -57,7 +57,9 @@ extension SideTuningObjective {
         if !cached {
             let split = try spec.openSplit(spec.data.finalEval)
             let models = pending.map {
-                TrainedModel(network: trainers[$0.id]!.network, parameters: trainers[$0.id]!.trainedParameters!)
+                TrainedModel(
+                    network: trainers[$0.id]!.network, parameters: trainers[$0.id]!.trainedParameters!,
+                    evaluationBatch: trainers[$0.id]!.settings.batchSize)
             }
             let streamed = try StreamingEvaluation.evaluate(
                 models, stream: BackboneStream(plan: plan, split: split, batchSize: spec.cache.batchSize))

@@ -37,7 +37,7 @@ extension SearchSpec {
                 if let problem = settings.effectiveCompute.unavailability {
                     throw top.fail(top.has("methods") ? "methods" : "method", "\(space.method): \(problem)")
                 }
-                if settings.method.needsBackboneWeights(settings) && !backbone.hasWeights {
+                if settings.needsBackboneWeights && !backbone.hasWeights {
                     throw top.fail(
                         "methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
                 }

@@ -79,13 +79,19 @@ extension ActivationCache {
 public struct TrainedModel {
     public let network: SideNetwork
     public let parameters: [Float]
-    public init(network: SideNetwork, parameters: [Float]) { self.network = network; self.parameters = parameters }
+    /// The batch its evaluation on a cache runs in (its trial's batch size): a streamed evaluation
+    /// scores it in the same batches, since BLAS may round a product differently in a matrix of other
+    /// height. nil: the stream's batches.
+    public let evaluationBatch: Int?
+    public init(network: SideNetwork, parameters: [Float], evaluationBatch: Int? = nil) {
+        self.network = network; self.parameters = parameters; self.evaluationBatch = evaluationBatch
+    }
 }
 
 /// Evaluates many trained side networks on a split too large to cache: the backbone runs over it
 /// once (`BackboneStream`), and every model scores each batch while it is in memory. The taps are
-/// decoded from the cache dtype, so the scores equal those of the same split read from a cache
-/// built in the same batch size (BLAS may round a product differently in a matrix of other height).
+/// decoded from the cache dtype, and each model scores batches of its `evaluationBatch` examples, so
+/// the scores equal those of the same split read from a cache built in the stream's batch size.
 public enum StreamingEvaluation {
     public static func evaluate(
         _ models: [TrainedModel], stream: BackboneStream,
@@ -109,52 +115,86 @@ public enum StreamingEvaluation {
         return all
     }
 
+    /// The models that score in batches of one size, and the encoded tap rows of the examples they
+    /// have not scored yet (the stream's batches need not line up with theirs).
+    private struct Cohort {
+        let batch: Int
+        var members: [Int] = []
+        var taps: [Tap] = []
+        var pending: [Tap: [UInt8]] = [:]
+        var first = 0, count = 0
+    }
+
     /// Runs the backbone over the stream once and calls `body(model index, examples, logits)` for every
-    /// model on every batch, then `progress(examples done)`.
+    /// model on every batch of its own size, in order, and `progress(examples streamed)` after each
+    /// batch of the stream.
     static func forEachBatch(
         _ models: [TrainedModel], stream: BackboneStream, progress: (Int) -> Void,
         _ body: (Int, Range<Int>, [Float]) throws -> Void
     ) throws {
         let plan = stream.plan, width = plan.vit.config.width, tokens = stream.tokens
+        let dtype = plan.request.dtype, rowBytes = tokens * width * dtype.byteCount
         let tapIndex = Dictionary(uniqueKeysWithValues: plan.taps.enumerated().map { ($1, $0) })
-        for model in models {
+        var cohorts: [Cohort] = []
+        for (i, model) in models.enumerated() {
             for tap in model.network.requiredTaps where tapIndex[tap] == nil {
                 throw TrialError("\(model.network.name) needs tap \(tap), which the streamed backbone does not emit")
             }
             if tokens == 1 && !model.network.classTokenOnly {
                 throw TrialError("\(model.network.name) needs all tokens; the stream keeps one per example")
             }
+            let batch = max(1, model.evaluationBatch ?? stream.batchSize)
+            if !cohorts.contains(where: { $0.batch == batch }) { cohorts.append(Cohort(batch: batch)) }
+            let c = cohorts.firstIndex { $0.batch == batch }!
+            cohorts[c].members.append(i)
+            cohorts[c].taps = Array(Set(cohorts[c].taps + model.network.requiredTaps)).sorted()
         }
-        try stream.forEachBatch { range, encoded in
-            // Each tap decoded once for all models, and its class-token rows gathered once for the
-            // cls-only ones (they train on such rows: the same inputs give the same arithmetic).
+
+        // Scores the cohort's first `n` pending examples: each tap decoded once for its members, and its
+        // class-token rows gathered once for the cls-only ones (they train on such rows).
+        func score(_ cohort: inout Cohort, _ n: Int) throws {
             var decoded: [Tap: FloatBuffer] = [:], classRows: [Tap: FloatBuffer] = [:]
-            let count = range.count * tokens * width
-            for (i, model) in models.enumerated() {
+            for tap in cohort.taps {
+                let t = FloatBuffer(count: n * tokens * width)
+                cohort.pending[tap]!.withUnsafeBytes {
+                    dtype.decode($0.baseAddress!, count: n * tokens * width, into: t.pointer)
+                }
+                decoded[tap] = t
+            }
+            let range = cohort.first..<(cohort.first + n)
+            for i in cohort.members {
+                let model = models[i]
                 var taps: [Tap: FloatBuffer] = [:]
                 for tap in model.network.requiredTaps {
-                    if decoded[tap] == nil {
-                        let t = FloatBuffer(count: count)
-                        plan.request.dtype.decode(encoded[tapIndex[tap]!].baseAddress!, count: count, into: t.pointer)
-                        decoded[tap] = t
-                    }
                     guard model.network.classTokenOnly && tokens > 1 else { taps[tap] = decoded[tap]; continue }
                     if classRows[tap] == nil {
-                        let rows = FloatBuffer(count: range.count * width)
+                        let rows = FloatBuffer(count: n * width)
                         gatherClassTokens(
-                            decoded[tap]!.pointer, batch: range.count, tokens: tokens, width: width, into: rows.pointer)
+                            decoded[tap]!.pointer, batch: n, tokens: tokens, width: width, into: rows.pointer)
                         classRows[tap] = rows
                     }
                     taps[tap] = classRows[tap]
                 }
-                let rowTokens = model.network.classTokenOnly ? 1 : tokens
                 let batch = TapBatch(
-                    buffers: taps, batch: range.count, tokens: rowTokens, width: width,
-                    labels: [Int32](repeating: 0, count: range.count))
+                    buffers: taps, batch: n, tokens: model.network.classTokenOnly ? 1 : tokens, width: width,
+                    labels: [Int32](repeating: 0, count: n))
                 try body(i, range, model.network.forward(model.parameters, batch))
+            }
+            for tap in cohort.taps { cohort.pending[tap]!.removeFirst(n * rowBytes) }
+            cohort.first += n; cohort.count -= n
+        }
+
+        try stream.forEachBatch { range, encoded in
+            for c in cohorts.indices {
+                for tap in cohorts[c].taps {
+                    cohorts[c].pending[tap, default: []] += encoded[tapIndex[tap]!].prefix(range.count * rowBytes)
+                }
+                cohorts[c].count += range.count
+                while cohorts[c].count >= cohorts[c].batch { try score(&cohorts[c], cohorts[c].batch) }
             }
             progress(range.upperBound)
         }
+        for c in cohorts.indices where cohorts[c].count > 0 { try score(&cohorts[c], cohorts[c].count) }
         for model in models { model.network.releaseBuffers() }
     }
 }

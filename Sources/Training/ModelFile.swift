@@ -49,7 +49,7 @@ public struct SideNetworkModel {
         var metadata = extra
         metadata["format"] = Self.format
         metadata["format_version"] = String(Self.formatVersion)
-        metadata["method"] = settings.method.rawValue
+        metadata["method"] = settings.method
         metadata["settings"] = String(decoding: try encoder.encode(settings), as: UTF8.self)
         metadata["classes"] = String(classes)
         metadata["backbone_width"] = String(backboneWidth)
@@ -96,7 +96,7 @@ public struct SideNetworkModel {
         var parameters = [Float](repeating: 0, count: layout.count)
         for entry in layout.entries {
             guard let shape = file.shape(of: entry.name) else {
-                throw fail("missing tensor '\(entry.name)' of the \(settings.method.rawValue) network")
+                throw fail("missing tensor '\(entry.name)' of the \(settings.method) network")
             }
             guard shape == entry.shape else {
                 throw fail("tensor '\(entry.name)' has shape \(shape), the network needs \(entry.shape)")
@@ -106,7 +106,7 @@ public struct SideNetworkModel {
         }
         let unknown = Set(file.names).subtracting(layout.entries.map(\.name))
         if let name = unknown.sorted().first {
-            throw fail("tensor '\(name)' is not a parameter of the \(settings.method.rawValue) network")
+            throw fail("tensor '\(name)' is not a parameter of the \(settings.method) network")
         }
         self.parameters = parameters
         let own: Set<String> = [

@@ -4,16 +4,19 @@ import Foundation
 import Numerics
 import SideNets
 
-/// Everything one trial trains with: the method and its size, and the optimisation recipe.
+/// Everything one trial trains with: the method and its own values, and the optimisation recipe.
 /// Defaults follow the VTAB-1k recipe of NOAH/FacT (METHODS.md): batch 64, lr 1e-3, wd 1e-4, cosine.
-public struct TrialSettings: Codable, Equatable, Sendable {
-    public var method: SideTuningMethod
-    // Method sizes (each method reads its own).
-    public var rank = 32, heads = 1, gap = 1, modulesPerGroup = 1  // last
-    public var bottleneck = 32  // adapter
-    public var reduction = 8  // lst
-    public var lstLayers: [Int]? = nil
-    public var lstInit = LadderInitialization.random
+/// As JSON (checkpoints, model files) the method's values sit beside the recipe's, each under its
+/// `settingsKey` (docs/formats.md).
+public struct TrialSettings: Equatable, Sendable {
+    /// One of `SideTuningMethods.names`.
+    public let method: String
+    /// The method's own hyperparameters (`SideTuningMethod.hyperparameters`), defaults filled in.
+    public var values: MethodValues
+    public var definition: any SideTuningMethod.Type {
+        guard let known = SideTuningMethods.named(method) else { preconditionFailure("unknown method '\(method)'") }
+        return known
+    }
     /// The `init` and `norm_affine` hyperparameters: nil in journals, checkpoints and model files
     /// written before they existed, which trained with `timm` and a head LayerNorm without γ, β.
     public var initRule: InitRule? = nil
@@ -52,7 +55,17 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     public var dataSeed: UInt64? = nil
     public var dataOrderSeed: UInt64 { dataSeed ?? seed }
 
-    public init(method: SideTuningMethod) { self.method = method }
+    /// Settings of `method` (one of `SideTuningMethods.names`) with every value at its default.
+    public init(method: String) {
+        guard let known = SideTuningMethods.named(method) else { preconditionFailure("unknown method '\(method)'") }
+        self.method = method
+        values = known.defaults
+    }
+
+    /// Sets those of `sizes` that the method declares (a test's or benchmark's sizes for every method).
+    public mutating func setDeclared(_ sizes: [String: MethodValue]) {
+        for parameter in definition.hyperparameters { if let v = sizes[parameter.name] { values[parameter.name] = v } }
+    }
 
     /// What is wrong with the settings, or nil.
     public var problem: String? {
@@ -72,12 +85,27 @@ public struct TrialSettings: Codable, Equatable, Sendable {
     /// What keeps these settings from building a network on a backbone of `width`, `depth` and
     /// `backboneHeads`, or nil (the networks' own preconditions, checked before any work).
     public func problem(width: Int, depth: Int, backboneHeads: Int) -> String? {
-        problem ?? method.problem(self, width: width, depth: depth, backboneHeads: backboneHeads)
+        problem ?? definition.problem(values, backbone: BackboneShape(width: width, depth: depth, heads: backboneHeads))
     }
 
     /// The side network these settings describe, on a backbone of `width`, `depth`, `backboneHeads`.
-    public func makeNetwork(width: Int, depth: Int, backboneHeads: Int, classes: Int) -> SideNetwork {
-        method.makeNetwork(self, width: width, depth: depth, backboneHeads: backboneHeads, classes: classes)
+    public func makeNetwork(width: Int, depth: Int, backboneHeads: Int, classes: Int) -> any SideTuningMethod {
+        definition.makeNetwork(
+            values, backbone: BackboneShape(width: width, depth: depth, heads: backboneHeads), classes: classes,
+            shared: SharedOptions(rule: effectiveInitRule, normAffine: effectiveNormAffine, compute: effectiveCompute))
+    }
+
+    /// Whether these settings start from the backbone's weights (a random backbone has none).
+    public var needsBackboneWeights: Bool { definition.needsBackboneWeights(values) }
+
+    /// Writes `network`'s starting parameters into `p`: the method's initialisation, from `backbone`
+    /// where it needs one (the caller checked that it is there).
+    func initialize(
+        _ network: any SideTuningMethod, _ p: inout [Float], backbone: ViTParameters?, rng: inout SeededRNG
+    ) {
+        p.withUnsafeMutableBufferPointer {
+            network.initialize($0.baseAddress!, values: values, backbone: backbone, rng: &rng)
+        }
     }
 }
 

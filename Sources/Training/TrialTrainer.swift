@@ -24,7 +24,7 @@ public struct TrialData {
 public final class TrialTrainer {
     public let settings: TrialSettings
     public let data: TrialData
-    public let network: SideNetwork
+    public let network: any SideTuningMethod
     public let checkpointPath: String?
     /// The parameters at the end of the last `run` (for final evaluation).
     public private(set) var trainedParameters: [Float]?
@@ -73,7 +73,7 @@ public final class TrialTrainer {
                 "\(settings.method) needs all tokens; the cache keeps only one per example (token_policy \(data.cache.header.tokenPolicy.rawValue))"
             )
         }
-        if settings.method.needsBackboneWeights(settings) && backboneParameters == nil {
+        if settings.needsBackboneWeights && backboneParameters == nil {
             throw TrialError(
                 "lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
         }
@@ -252,8 +252,7 @@ public final class TrialTrainer {
         } else {
             var parameters = [Float](repeating: 0, count: network.layout.count)
             var rng = SeededRNG(seed: settings.seed, stream: 0xC0FFEE)
-            settings.method.initialize(
-                network, &parameters, settings: settings, backbone: backboneParameters, rng: &rng)
+            settings.initialize(network, &parameters, backbone: backboneParameters, rng: &rng)
             state = TrainingState(
                 settings: settings, parameters: parameters,
                 optimizer: AdamW(

@@ -1,4 +1,5 @@
 import Essentials
+import SideNets
 import Sweep
 
 /// A user's mistake on the command line: printed as one line, exit status 2.
@@ -72,6 +73,31 @@ extension Option where Value: RawRepresentable & CaseIterable, Value.RawValue ==
             name, names.joined(separator: "|"), help: help,
             expected: "takes " + names.dropLast().joined(separator: ", ") + " or " + names.last!
         ) { Value(rawValue: $0) }
+    }
+}
+
+extension Option where Value == MethodValue {
+    /// A value of a method's hyperparameter, as its kind reads it (`--modules-per-group` for `modules_per_group`).
+    static func methodValue(_ parameter: MethodHyperparameter, help: String) -> Option {
+        let name = parameter.name.replacingOccurrences(of: "_", with: "-")
+        switch parameter.kind {
+        case .integer(let minimum):
+            let expected = minimum == 1 ? "needs a positive integer" : "needs an integer of at least \(minimum)"
+            return Option(name, "N", help: help, expected: expected) {
+                Int($0).flatMap { $0 >= minimum && $0 <= 1 << 20 ? .int($0) : nil }
+            }
+        case .word(let words):
+            return Option(
+                name, words.joined(separator: "|"), help: help, expected: "takes " + words.joined(separator: ", ")
+            ) {
+                words.contains($0) ? .word($0) : nil
+            }
+        case .integers:
+            return Option(name, "I,J,…", help: help, expected: "needs integers separated by commas") { text in
+                let items = text.split(separator: ",").map { Int($0) }
+                return items.isEmpty || items.contains(nil) ? nil : .ints(items.map { $0! })
+            }
+        }
     }
 }
 

@@ -26,7 +26,7 @@ enum BenchPoolCommand: Command {
     static let summary =
         "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
     static let usage =
-        "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--compute fp32|bf16] [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
+        "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] \(BenchSideNetCommand.networkUsage) [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
     static let options =
         BenchSideNetCommand.networkOptions + [
             trials.spec,
@@ -123,17 +123,8 @@ enum BenchPoolCommand: Command {
         let heads = ViTConfig.conventionalHeads(forWidth: cache.header.width) ?? 1
         let data = TrialData(cache: cache, trainSplit: split, evalSplit: split, classes: classes)
         let trainers = try (0..<K).map { k -> TrialTrainer in
-            guard let method = SideTuningMethod(rawValue: name) else {
-                throw UsageError("unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names))")
-            }
-            var settings = TrialSettings(method: method)
+            var settings = try BenchSideNetCommand.settings(name, arguments)
             settings.learningRate = 1e-3 * Float(1 + k % 4)
-            settings.rank = try arguments.value(BenchSideNetCommand.rank, default: 32)
-            settings.heads = try arguments.value(BenchSideNetCommand.heads, default: 4)
-            settings.bottleneck = try arguments.value(BenchSideNetCommand.bottleneck, default: 32)
-            settings.reduction = try arguments.value(BenchSideNetCommand.reduction, default: 8)
-            let precision = try arguments.value(BenchSideNetCommand.compute, default: .fp32)
-            settings.compute = precision == .fp32 ? nil : precision
             settings.batchSize = B; settings.epochs = epochs; settings.seed = 0
             return try TrialTrainer(
                 settings: settings, data: data, backboneWidth: cache.header.width, backboneDepth: depth,

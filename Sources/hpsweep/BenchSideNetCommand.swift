@@ -9,14 +9,27 @@ import Training
 
 /// `hpsweep bench sidenet NAME`: training steps/s of one side network on cached-shaped random input.
 enum BenchSideNetCommand: Command {
-    static let rank = Option<Int>.positiveInteger("rank", "R", help: "last: rank (default 32).")
-    static let heads = Option<Int>.positiveInteger(
-        "heads", "H", help: "last: heads (default 4); lst: side heads (default 12).")
-    static let gap = Option<Int>.positiveInteger("gap", "G", help: "last: gap between tapped layers (default 1).")
-    static let bottleneck = Option<Int>.positiveInteger(
-        "bottleneck", "M", help: "adapter: bottleneck size (default 32).")
-    static let reduction = Option<Int>.positiveInteger(
-        "reduction", "R", help: "lst: width reduction factor (default 8).")
+    /// One option per method hyperparameter the registry declares (`--rank`, `--modules-per-group`, …).
+    static let methodOptions: [(parameter: MethodHyperparameter, option: Option<MethodValue>)] = {
+        var seen = Set<String>(), options: [(MethodHyperparameter, Option<MethodValue>)] = []
+        for method in SideTuningMethods.all {
+            for parameter in method.hyperparameters where seen.insert(parameter.name).inserted {
+                let users = SideTuningMethods.all.filter { $0.hyperparameters.contains { $0.name == parameter.name } }
+                let help = users.map { m in
+                    let d =
+                        benchDefaults[parameter.name]
+                        ?? m.hyperparameters.first { $0.name == parameter.name }!.defaultValue
+                    return "\(m.methodName): \(parameter.help)" + (d.map { " (default \($0))" } ?? "")
+                }.joined(separator: "; ")
+                options.append((parameter, Option.methodValue(parameter, help: help + ".")))
+            }
+        }
+        return options
+    }()
+    /// Where the benchmark's shapes differ from the methods' defaults: LAST at ViT-B/16 with 4 heads.
+    static let benchDefaults: [String: MethodValue] = ["heads": 4]
+    static let backboneHeads = Option<Int>.positiveInteger(
+        "backbone-heads", "H", help: "The backbone's heads, which lst's side blocks have (default 12).")
     static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
     static let tokens = Option<Int>.positiveInteger("tokens", "N", help: "Tokens per example (default 197).")
     static let width = Option<Int>.positiveInteger("width", "D", help: "Backbone width (default 768).")
@@ -41,18 +54,13 @@ enum BenchSideNetCommand: Command {
     )
     static let path = ["bench", "sidenet"]
     static let summary =
-        "Measure training steps/s of a side network (linear, last, lst, adapter) on ViT-B/16-shaped taps."
+        "Measure training steps/s of a side network (\(SideTuningMethods.names.joined(separator: ", "))) on ViT-B/16-shaped taps."
     static let usage =
-        "NAME [--batch N] [--rank R] [--heads H] [--gap G] [--bottleneck M] [--reduction R] [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--compute fp32|bf16] [--torch]"
-    /// The size options of the four networks (shared with `bench pool`).
-    static let networkOptions = [
-        rank.spec,
-        heads.spec,
-        gap.spec,
-        bottleneck.spec,
-        reduction.spec,
-        compute.spec,
-    ]
+        "NAME [--batch N] \(networkUsage) [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--torch]"
+    /// The methods' options in a usage line (shared with `bench pool`).
+    static let networkUsage = networkOptions.map { "[--\($0.name) \($0.valueName!)]" }.joined(separator: " ")
+    /// The methods' options (shared with `bench pool`).
+    static let networkOptions = methodOptions.map(\.option.spec) + [backboneHeads.spec, compute.spec]
 
     /// Random taps (batch, tokens, width) for every tap `network` reads.
     static func randomTaps(for network: SideNetwork, batch B: Int, tokens N: Int, width D: Int, rng: inout SeededRNG)
@@ -85,30 +93,44 @@ enum BenchSideNetCommand: Command {
     static func makeNetwork(_ name: String, _ arguments: ParsedArguments, width D: Int, depth L: Int, classes C: Int)
         throws -> SideNetwork
     {
-        guard let method = SideTuningMethod(rawValue: name) else {
-            throw UsageError(
-                "unknown side network '\(name)'\(didYouMean(name, among: SideTuningMethod.names)) (\(SideTuningMethod.names.joined(separator: ", ")))"
-            )
-        }
-        var settings = TrialSettings(method: method)
-        settings.rank = try arguments.value(rank, default: 32)
-        settings.heads = try arguments.value(heads, default: 4)
-        settings.gap = try arguments.value(gap, default: 1)
-        settings.bottleneck = try arguments.value(bottleneck, default: 32)
-        settings.reduction = try arguments.value(reduction, default: 8)
-        let precision = try arguments.value(compute, default: .fp32)
-        if let problem = precision.unavailability { throw UsageError(problem) }
-        settings.compute = precision
-        let backboneHeads = method == .lst ? try arguments.value(heads, default: 12) : 12
+        let settings = try settings(name, arguments)
+        let backboneHeads = try arguments.value(backboneHeads, default: 12)
         if let problem = settings.problem(width: D, depth: L, backboneHeads: backboneHeads) {
             throw UsageError(problem)
         }
         return settings.makeNetwork(width: D, depth: L, backboneHeads: backboneHeads, classes: C)
     }
 
+    /// The settings of method `name` with the values the options give (the bench's defaults elsewhere).
+    static func settings(_ name: String, _ arguments: ParsedArguments) throws -> TrialSettings {
+        guard let method = SideTuningMethods.named(name) else {
+            let names = SideTuningMethods.names
+            throw UsageError(
+                "unknown side network '\(name)'\(didYouMean(name, among: names)) (\(names.joined(separator: ", ")))")
+        }
+        var settings = TrialSettings(method: name)
+        for (parameter, option) in methodOptions {
+            let declared = method.hyperparameters.contains { $0.name == parameter.name }
+            if let value = try arguments.value(option) {
+                guard declared else { throw UsageError("--\(option.spec.name) is not a hyperparameter of \(name)") }
+                settings.values[parameter.name] = value
+            } else if declared, let value = benchDefaults[parameter.name] {
+                settings.values[parameter.name] = value
+            }
+        }
+        if settings.needsBackboneWeights {
+            throw UsageError("\(name) with these values starts from a backbone's weights; the bench has none")
+        }
+        let precision = try arguments.value(compute, default: .fp32)
+        if let problem = precision.unavailability { throw UsageError(problem) }
+        settings.compute = precision == .fp32 ? nil : precision
+        return settings
+    }
+
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else {
-            throw UsageError("'\(displayName)' needs a network name: linear, last, lst or adapter")
+            throw UsageError(
+                "'\(displayName)' needs a network name: \(SideTuningMethods.names.joined(separator: ", "))")
         }
         let B = try arguments.value(BenchSideNetCommand.batch, default: 64),
             N = try arguments.value(BenchSideNetCommand.tokens, default: 197)
@@ -179,11 +201,13 @@ enum BenchSideNetCommand: Command {
                 network.requiredTaps.count))
         if arguments.isSet(BenchSideNetCommand.torch) {
             var peerArguments = [name, "--batch", String(B), "--steps", String(steps), "--threads", String(threads)]
-            for option in [rank, heads, gap, bottleneck, reduction] {
-                if let value = try arguments.value(option) {
-                    peerArguments += ["--\(option.spec.name)", String(value)]
+            let settings = try settings(name, arguments)
+            for (parameter, option) in methodOptions where parameter.kind != .integers {
+                if let value = settings.values[parameter.name] {
+                    peerArguments += ["--\(option.spec.name)", "\(value)"]
                 }
             }
+            peerArguments += ["--backbone-heads", String(try arguments.value(backboneHeads, default: 12))]
             let peer = try TorchPeer.run("bench_sidenet_torch.py", peerArguments, rate: "steps/s")
             print(
                 String(

@@ -71,7 +71,7 @@ enum PredictCommand: Command {
         let model = try SideNetworkModel(path: modelPath)
         let classes = model.classes
         print(
-            "hpsweep predict: \(modelPath): \(model.settings.method.rawValue), \(classes) classes, trial \(model.extra["trial"] ?? "?") of sweep \(model.extra["sweep"] ?? "?")"
+            "hpsweep predict: \(modelPath): \(model.settings.method), \(classes) classes, trial \(model.extra["trial"] ?? "?") of sweep \(model.extra["sweep"] ?? "?")"
         )
         let logits: [Float], labels: [Int], names: [String], source: String
         if let cacheDirectory = arguments[PredictCommand.cache] {
@@ -92,7 +92,8 @@ enum PredictCommand: Command {
                 throw ModelFileError(path: modelPath, message: "the backbone pass's \(problem)")
             }
             print("  backbone: \(plan.vit.config) over \(split.count) images, batch \(model.settings.batchSize)")
-            let trained = TrainedModel(network: model.network(), parameters: model.parameters)
+            let trained = TrainedModel(
+                network: model.network(), parameters: model.parameters, evaluationBatch: model.settings.batchSize)
             let printer = ProgressPrinter()
             let start = Date()
             logits = try StreamingEvaluation.logits(

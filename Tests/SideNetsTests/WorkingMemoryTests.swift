@@ -67,17 +67,22 @@ final class WorkingMemoryTests: XCTestCase {
             file: file, line: line)
     }
 
+    /// Every registered method, so a new one is checked without a line here (small sizes where it has them).
     func testEveryNetworksEstimateMatchesWhatItHolds() {
+        let small: [String: MethodValue] = ["rank": 8, "heads": 2, "bottleneck": 8, "reduction": 4]
         for compute in [ComputePrecision.fp32, .bf16] {
-            check(LinearProbe(width: Self.D, depth: Self.L, classes: Self.C, compute: compute))
-            check(SideAdapters(width: Self.D, depth: Self.L, classes: Self.C, bottleneck: 8, compute: compute))
-            check(
-                LowRankAttentionSideTuning(
-                    width: Self.D, depth: Self.L, classes: Self.C, rank: 8, heads: 2, gap: 1,
-                    compute: compute))
-            check(
-                LadderSideTuning(
-                    width: Self.D, depth: Self.L, heads: 2, classes: Self.C, reduction: 4, compute: compute))
+            for method in SideTuningMethods.all {
+                var values = method.defaults
+                for parameter in method.hyperparameters {
+                    if let v = small[parameter.name] { values[parameter.name] = v }
+                }
+                let backbone = BackboneShape(width: Self.D, depth: Self.L, heads: 2)
+                XCTAssertNil(method.problem(values, backbone: backbone), method.methodName)
+                check(
+                    method.makeNetwork(
+                        values, backbone: backbone, classes: Self.C,
+                        shared: SharedOptions(rule: .timm, normAffine: true, compute: compute)))
+            }
         }
     }
 }

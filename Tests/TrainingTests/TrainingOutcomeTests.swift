@@ -23,7 +23,7 @@ final class TrainingOutcomeTests: XCTestCase {
     /// One trial per method, with its `init` and `norm_affine` varied across cases.
     static var cases: [(name: String, settings: TrialSettings)] {
         func make(
-            _ method: SideTuningMethod, lr: Float, rule: InitRule, affine: Bool?,
+            _ method: String, lr: Float, rule: InitRule, affine: Bool?,
             _ sizes: (inout TrialSettings) -> Void = { _ in }
         ) -> TrialSettings {
             var s = TrialSettings(method: method)
@@ -33,16 +33,16 @@ final class TrainingOutcomeTests: XCTestCase {
             return s
         }
         return [
-            ("linear", make(.linear, lr: 0.05, rule: .fanIn, affine: true)),
-            ("linear-timm-plain", make(.linear, lr: 0.05, rule: .timm, affine: false)),
-            ("adapter", make(.adapter, lr: 0.01, rule: .xavier, affine: true) { $0.bottleneck = 4 }),
+            ("linear", make("linear", lr: 0.05, rule: .fanIn, affine: true)),
+            ("linear-timm-plain", make("linear", lr: 0.05, rule: .timm, affine: false)),
+            ("adapter", make("adapter", lr: 0.01, rule: .xavier, affine: true) { $0.values["bottleneck"] = 4 }),
             (
                 "last",
-                make(.last, lr: 0.02, rule: .fanIn, affine: true) {
-                    $0.rank = 4; $0.heads = 2
+                make("last", lr: 0.02, rule: .fanIn, affine: true) {
+                    $0.values["rank"] = 4; $0.values["heads"] = 2
                 }
             ),
-            ("lst", make(.lst, lr: 0.01, rule: .fanIn, affine: nil) { $0.reduction = 2 }),
+            ("lst", make("lst", lr: 0.01, rule: .fanIn, affine: nil) { $0.values["reduction"] = 2 }),
         ]
     }
 

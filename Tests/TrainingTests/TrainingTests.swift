@@ -41,9 +41,9 @@ final class TrainingTests: XCTestCase {
     }
 
     func settings(_ method: String, lr: Float = 3e-3, epochs: Int = 3, seed: UInt64 = 1) -> TrialSettings {
-        var s = TrialSettings(method: SideTuningMethod(rawValue: method)!)
+        var s = TrialSettings(method: method)
         s.learningRate = lr; s.epochs = epochs; s.seed = seed; s.batchSize = 64
-        s.rank = 4; s.heads = 1; s.bottleneck = 8; s.reduction = 4
+        s.setDeclared(["rank": 4, "heads": 1, "bottleneck": 8, "reduction": 4])
         return s
     }
 
@@ -132,7 +132,7 @@ final class TrainingTests: XCTestCase {
             settings("last", lr: 3e-3, epochs: 3), settings("last", lr: 1e-2, epochs: 3),
             settings("last", lr: 1e30, epochs: 3),
         ]
-        trials[1].rank = 8
+        trials[1].values["rank"] = 8
         // Alone as in the pool: single-threaded BLAS.
         let alone = try BLAS.withThreadCount(1) { try trials.map { try trainer($0).run() } }
         XCTAssertEqual(alone[2].status, .diverged)
@@ -182,7 +182,9 @@ final class TrainingTests: XCTestCase {
             let result = try t.run()
             cached += [result.finalValAccuracy, result.finalValLoss]
             cachedScores.append(try t.evaluateTrained(on: "val200"))
-            models.append(TrainedModel(network: t.network, parameters: try XCTUnwrap(t.trainedParameters)))
+            models.append(
+                TrainedModel(
+                    network: t.network, parameters: try XCTUnwrap(t.trainedParameters), evaluationBatch: s.batchSize))
         }
         let split = Self.plan.request.splits.first { $0.name == "val200" }!
         var batchesSeen = 0
