@@ -141,7 +141,7 @@ public enum MethodValue: Hashable, Sendable, CustomStringConvertible, Expressibl
 }
 
 /// A method's own values by hyperparameter name.
-public struct MethodValues: Hashable, Sendable {
+public struct MethodValues: Hashable, Sendable, CustomStringConvertible {
     private var byName: [String: MethodValue] = [:]
     public init() {}
     public subscript(_ name: String) -> MethodValue? {
@@ -156,6 +156,10 @@ public struct MethodValues: Hashable, Sendable {
     public func word(_ name: String) -> String {
         guard case .word(let w) = byName[name] else { preconditionFailure("no word '\(name)' in \(byName)") }
         return w
+    }
+    /// "lst_init pruned, reduction 8".
+    public var description: String {
+        byName.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
     public func ints(_ name: String) -> [Int]? {
         guard case .ints(let list) = byName[name] else { return nil }

@@ -39,7 +39,8 @@ extension SearchSpec {
                 }
                 if settings.needsBackboneWeights && !backbone.hasWeights {
                     throw top.fail(
-                        "methods", "lst_init 'pruned' needs backbone weights; a random backbone has none to prune")
+                        top.has("methods") ? "methods" : "method",
+                        "\(space.method) with \(settings.values) needs backbone weights; a random backbone has none")
                 }
             }
         }

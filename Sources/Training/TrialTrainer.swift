@@ -75,7 +75,8 @@ public final class TrialTrainer {
         }
         if settings.needsBackboneWeights && backboneParameters == nil {
             throw TrialError(
-                "lst with pruned initialisation needs the backbone weights file (a random backbone has none to prune)")
+                "\(settings.method) with \(settings.values) needs the backbone weights file (a random backbone has none)"
+            )
         }
     }
 
