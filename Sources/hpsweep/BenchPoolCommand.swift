@@ -27,6 +27,7 @@ enum BenchPoolCommand: Command {
         "Measure the trial pool: K trials (default 8 × last, ViT-B/16 shapes) in parallel vs one after another."
     static let usage =
         "[NAME] [--trials K] [--steps N] [--workers N] [--batch N] \(BenchSideNetCommand.networkUsage) [--cache DIR [--epochs N] [--shared-reads [--cohort N]]]"
+    static var methodOptions: [OptionSpec] { BenchSideNetCommand.methodOptions }
     static let options =
         BenchSideNetCommand.networkOptions + [
             trials.spec,

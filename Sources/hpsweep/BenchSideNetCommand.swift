@@ -10,7 +10,7 @@ import Training
 /// `hpsweep bench sidenet NAME`: training steps/s of one side network on cached-shaped random input.
 enum BenchSideNetCommand: Command {
     /// One option per method hyperparameter the registry declares (`--rank`, `--modules-per-group`, …).
-    static let methodOptions: [(parameter: MethodHyperparameter, option: Option<MethodValue>)] = {
+    static let hyperparameterOptions: [(parameter: MethodHyperparameter, option: Option<MethodValue>)] = {
         var seen = Set<String>(), options: [(MethodHyperparameter, Option<MethodValue>)] = []
         for method in SideTuningMethods.all {
             for parameter in method.hyperparameters where seen.insert(parameter.name).inserted {
@@ -57,10 +57,11 @@ enum BenchSideNetCommand: Command {
         "Measure training steps/s of a side network (\(SideTuningMethods.names.joined(separator: ", "))) on ViT-B/16-shaped taps."
     static let usage =
         "NAME [--batch N] \(networkUsage) [--classes C] [--tokens N] [--width D] [--depth L] [--steps N] [--threads N] [--shards S] [--torch]"
-    /// The methods' options in a usage line (shared with `bench pool`).
-    static let networkUsage = networkOptions.map { "[--\($0.name) \($0.valueName!)]" }.joined(separator: " ")
-    /// The methods' options (shared with `bench pool`).
-    static let networkOptions = methodOptions.map(\.option.spec) + [backboneHeads.spec, compute.spec]
+    /// The network options in a usage line (shared with `bench pool`).
+    static let networkUsage = "[--HYPERPARAMETER VALUE]… [--backbone-heads H] [--compute fp32|bf16]"
+    /// The network options besides the methods' hyperparameters (shared with `bench pool`).
+    static let networkOptions = [backboneHeads.spec, compute.spec]
+    static var methodOptions: [OptionSpec] { hyperparameterOptions.map(\.option.spec) }
 
     /// Random taps (batch, tokens, width) for every tap `network` reads.
     static func randomTaps(for network: SideNetwork, batch B: Int, tokens N: Int, width D: Int, rng: inout SeededRNG)
@@ -109,7 +110,7 @@ enum BenchSideNetCommand: Command {
                 "unknown side network '\(name)'\(didYouMean(name, among: names)) (\(names.joined(separator: ", ")))")
         }
         var settings = TrialSettings(method: name)
-        for (parameter, option) in methodOptions {
+        for (parameter, option) in hyperparameterOptions {
             let declared = method.hyperparameters.contains { $0.name == parameter.name }
             if let value = try arguments.value(option) {
                 guard declared else { throw UsageError("--\(option.spec.name) is not a hyperparameter of \(name)") }
@@ -202,7 +203,7 @@ enum BenchSideNetCommand: Command {
         if arguments.isSet(BenchSideNetCommand.torch) {
             var peerArguments = [name, "--batch", String(B), "--steps", String(steps), "--threads", String(threads)]
             let settings = try settings(name, arguments)
-            for (parameter, option) in methodOptions where parameter.kind != .integers {
+            for (parameter, option) in hyperparameterOptions where parameter.kind != .integers {
                 if let value = settings.values[parameter.name] {
                     peerArguments += ["--\(option.spec.name)", "\(value)"]
                 }

@@ -7,24 +7,37 @@ protocol Command {
     static var summary: String { get }
     static var usage: String { get }
     static var options: [OptionSpec] { get }
+    /// Options named after the registered methods' hyperparameters (`bench sidenet|pool`): listed in
+    /// their own help section and in the usage line as `[--HYPERPARAMETER VALUE]…`, so that a new
+    /// method changes no usage line.
+    static var methodOptions: [OptionSpec] { get }
     static func run(_ arguments: ParsedArguments) throws
 }
 
 extension Command {
+    static var methodOptions: [OptionSpec] { [] }
+    static var acceptedOptions: [OptionSpec] { options + methodOptions }
     static var displayName: String { "hpsweep " + path.joined(separator: " ") }
 
     static var help: String {
         var text = "\(summary)\n\nUsage: \(displayName) \(usage)\n"
-        if !options.isEmpty {
-            text += "\nOptions:\n"
-            for option in options {
+        func list(_ specs: [OptionSpec]) {
+            for option in specs {
                 let left = "  --\(option.name)" + (option.valueName.map { " \($0)" } ?? "")
                 text +=
                     left.padding(toLength: max(left.count + 2, 26), withPad: " ", startingAt: 0) + option.help + "\n"
             }
         }
+        if !options.isEmpty {
+            text += "\nOptions:\n"
+            list(options)
+        }
         text += "  -h, --help              Show this help.\n"
         text += "  --                      End of options: every word after it is positional.\n"
+        if !methodOptions.isEmpty {
+            text += "\nHyperparameters of the methods (--HYPERPARAMETER VALUE):\n"
+            list(methodOptions)
+        }
         return text
     }
 }

@@ -91,7 +91,7 @@ if wantsHelp {
     exit(0)
 }
 do {
-    let arguments = try ParsedArguments(rest, specs: command.options, command: command.displayName)
+    let arguments = try ParsedArguments(rest, specs: command.acceptedOptions, command: command.displayName)
     if arguments.wantsHelp {
         print(command.help, terminator: "")
         exit(0)

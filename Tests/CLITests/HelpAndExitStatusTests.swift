@@ -28,13 +28,20 @@ final class HelpAndExitStatusTests: XCTestCase {
             XCTAssertEqual(help.status, 0, "\(command)")
             let usage = help.stdout.split(separator: "\n").first { $0.hasPrefix("Usage: ") }.map(String.init) ?? ""
             XCTAssertTrue(usage.hasPrefix("Usage: hpsweep \(command.joined(separator: " "))"), "\(command): \(usage)")
-            let options =
-                help.stdout.components(separatedBy: "\nOptions:\n").dropFirst().first?.split(separator: "\n")
-                .compactMap { line -> String? in
+            func optionNames(after heading: String) -> [String] {
+                let section = help.stdout.components(separatedBy: "\n\(heading)\n").dropFirst().first?
+                    .components(separatedBy: "\n\n").first
+                return section?.split(separator: "\n").compactMap { line -> String? in
                     let word =
                         line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
                     return word.hasPrefix("--") && word != "--" ? word : nil
                 } ?? []
+            }
+            let options = optionNames(after: "Options:")
+            // The methods' hyperparameters stand in the usage line as one placeholder.
+            let hyperparameters = optionNames(after: "Hyperparameters of the methods (--HYPERPARAMETER VALUE):")
+            XCTAssertEqual(
+                !hyperparameters.isEmpty, usage.contains("[--HYPERPARAMETER VALUE]…"), "\(command): \(usage)")
             for option in options {
                 XCTAssertTrue(
                     usage.contains(option + " ") || usage.contains(option + "]") || usage.hasSuffix(option)
