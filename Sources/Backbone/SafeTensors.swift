@@ -38,13 +38,11 @@ public final class SafeTensorsFile: TensorArchive {
                 detail: "header claims \(headerLength) bytes but the file has \(file.count - 8) after the length")
         }
         dataStart = 8 + Int(headerLength)
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: file.data(in: 8..<dataStart)!, options: [])
-        } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(file.data(in: 8..<dataStart)!) } catch {
             throw WeightsError.badHeader(path: path, detail: "header is not valid JSON")
         }
-        guard let header = json as? [String: Any] else {
+        guard let header = json.object else {
             throw WeightsError.badHeader(path: path, detail: "header is not a JSON object")
         }
         var metadata: [String: String] = [:]
@@ -52,9 +50,7 @@ public final class SafeTensorsFile: TensorArchive {
         let dataBytes = file.count - dataStart
         for (name, value) in header {
             if name == "__metadata__" {
-                if let object = value as? [String: Any] {
-                    for (k, v) in object { metadata[k] = v as? String ?? "\(v)" }
-                }
+                for (k, v) in value.object ?? [:] { metadata[k] = v.text }
                 continue
             }
             let entry = try Self.parseEntry(name: name, value: value, path: path)
@@ -69,22 +65,22 @@ public final class SafeTensorsFile: TensorArchive {
         self.entries = entries
     }
 
-    private static func parseEntry(name: String, value: Any, path: String) throws -> Entry {
-        guard let object = value as? [String: Any] else {
+    private static func parseEntry(name: String, value: JSONValue, path: String) throws -> Entry {
+        guard let object = value.object else {
             throw WeightsError.badHeader(path: path, detail: "entry '\(name)' is not an object")
         }
-        guard let dtypeName = object["dtype"] as? String else {
+        guard let dtypeName = object["dtype"]?.string else {
             throw WeightsError.badHeader(path: path, detail: "entry '\(name)' has no dtype")
         }
         guard let dtype = ScalarType(rawValue: dtypeName) else {
             throw WeightsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shapeValues = object["shape"] as? [Any], let shape = integers(shapeValues),
+        guard let shapeValues = object["shape"]?.array, let shape = integers(shapeValues),
             shape.allSatisfy({ $0 >= 0 })
         else {
             throw WeightsError.badHeader(path: path, detail: "entry '\(name)' has no valid shape")
         }
-        guard let offsetValues = object["data_offsets"] as? [Any], let offsets = integers(offsetValues),
+        guard let offsetValues = object["data_offsets"]?.array, let offsets = integers(offsetValues),
             offsets.count == 2,
             offsets[0] >= 0, offsets[1] >= offsets[0]
         else {
@@ -111,15 +107,9 @@ public final class SafeTensorsFile: TensorArchive {
     }
 
     /// JSON numbers as Ints, rejecting fractions and values beyond Int.
-    private static func integers(_ values: [Any]) -> [Int]? {
-        var result: [Int] = []
-        for value in values {
-            guard let number = value as? NSNumber else { return nil }
-            let double = number.doubleValue
-            guard double.rounded() == double, abs(double) < 9.0e15 else { return nil }
-            result.append(number.intValue)
-        }
-        return result
+    private static func integers(_ values: [JSONValue]) -> [Int]? {
+        let result = values.compactMap(\.integer)
+        return result.count == values.count ? result : nil
     }
 
     public var names: [String] { entries.keys.sorted() }
@@ -143,17 +133,18 @@ public enum SafeTensorsWriter {
         _ tensors: [(name: String, tensor: Tensor)], dtype: ScalarType = .float32,
         metadata: [String: String] = [:], to path: String
     ) throws {
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var header: [String: JSONValue] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata.jsonValue }
         var offset = 0
         for (name, tensor) in tensors {
             let bytes = tensor.count * dtype.byteCount
-            header[name] =
-                ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
-                as [String: Any]
+            header[name] = .object([
+                "dtype": .string(dtype.rawValue), "shape": tensor.shape.jsonValue,
+                "data_offsets": [offset, offset + bytes].jsonValue,
+            ])
             offset += bytes
         }
-        var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var headerData = try JSONValue.object(header).data()
         while headerData.count % 8 != 0 { headerData.append(0x20) }  // pad with spaces, as the spec allows
         var output = Data(capacity: 8 + headerData.count + offset)
         withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { output.append(contentsOf: $0) }

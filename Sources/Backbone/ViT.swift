@@ -1,3 +1,6 @@
+// Over 300 lines because the backbone's forward pass, block by block, with the tap hooks and its workspace reuse,
+// reads best as one listing (weights are ViTParameters.swift).
+
 import Foundation
 import Numerics
 

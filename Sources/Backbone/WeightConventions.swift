@@ -1,3 +1,6 @@
+// Over 300 lines because one table per checkpoint convention (timm, DINOv2, CLIP, HF ViT, …); each maps names onto
+// timm's, and they are compared with each other when one is added.
+
 import Essentials
 import Numerics
 

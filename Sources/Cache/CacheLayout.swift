@@ -1,3 +1,6 @@
+// Over 300 lines because the header's writer and its validating reader live together, so that a field added to one
+// cannot be missed in the other.
+
 import Backbone
 import Essentials
 import Foundation
@@ -115,70 +118,73 @@ public struct CacheHeader: Equatable {
     // MARK: - JSON
 
     public func jsonData() throws -> Data {
-        let object: [String: Any] = [
-            "magic": Self.magic,
-            "format_version": formatVersion,
-            "key": key,
-            "dtype": dtype.rawValue,
+        var object: [String: JSONValue] = [
+            "magic": .string(Self.magic),
+            "format_version": .int(formatVersion),
+            "key": .string(key),
+            "dtype": .string(dtype.rawValue),
             "byte_order": "little",
             "layout": "C order; activations (examples, tokens, width), labels (examples,)",
-            "token_policy": tokenPolicy.rawValue,
-            "tokens": tokens,
-            "width": width,
-            "taps": taps.map(\.description),
-            "splits": splits,
-            "arrays": arrays.map { a in
-                ([
-                    "tap": a.tap, "file": a.file, "shape": a.shape, "dtype": a.dtype, "bytes": a.bytes,
-                    "crc32": Int(a.crc32),
-                ] as [String: Any])
-                .merging(a.split.map { ["split": $0] } ?? [:]) { x, _ in x }
-            },
-            "ingredients": ingredients.any,
-            "created_by": createdBy,
-        ].merging(buildSeconds.map { ["build_seconds": $0] } ?? [:]) { a, _ in a }
-            .merging(images.map { ["images": $0] } ?? [:]) { a, _ in a }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            "token_policy": .string(tokenPolicy.rawValue),
+            "tokens": .int(tokens),
+            "width": .int(width),
+            "taps": taps.map(\.description).jsonValue,
+            "splits": splits.jsonValue,
+            "arrays": .array(
+                arrays.map { a in
+                    var entry: [String: JSONValue] = [
+                        "tap": .string(a.tap), "file": .string(a.file), "shape": a.shape.jsonValue,
+                        "dtype": .string(a.dtype), "bytes": .int(a.bytes), "crc32": .int(Int(a.crc32)),
+                    ]
+                    entry["split"] = a.split.map(JSONValue.string)
+                    return .object(entry)
+                }),
+            "ingredients": ingredients,
+            "created_by": .string(createdBy),
+        ]
+        object["build_seconds"] = buildSeconds.map(JSONValue.number)
+        object["images"] = images.map(JSONValue.int)
+        return try JSONValue.object(object).data(pretty: true)
     }
 
     /// Parses and checks a header; `path` names the file in errors.
     public init(json data: Data, path: String) throws {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let object = (try? JSONValue.parse(data))?.object else {
             throw CacheError.notACache(path: path, detail: "header is not a JSON object")
         }
-        guard object["magic"] as? String == Self.magic else {
+        guard object["magic"]?.string == Self.magic else {
             throw CacheError.notACache(path: path, detail: "magic is not '\(Self.magic)'")
         }
-        func field<T>(_ name: String, _ type: T.Type) throws -> T {
-            guard let value = object[name] as? T else {
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
+            guard let value = object[name].flatMap(read) else {
                 throw CacheError.badHeader(
                     path: path, field: name, detail: object[name] == nil ? "missing" : "has the wrong type")
             }
             return value
         }
-        func integer(_ value: Any?, _ name: String, minimum: Int = 0) throws -> Int {
-            guard let n = value as? NSNumber, n.doubleValue.rounded() == n.doubleValue, n.intValue >= minimum else {
+        func integer(_ value: JSONValue?, _ name: String, minimum: Int = 0) throws -> Int {
+            guard let n = value?.integer, n >= minimum else {
                 throw CacheError.badHeader(path: path, field: name, detail: "must be an integer >= \(minimum)")
             }
-            return n.intValue
+            return n
         }
         let version = try integer(object["format_version"], "format_version")
         guard Self.readableVersions.contains(version) else {
             throw CacheError.unsupportedVersion(path: path, version: version)
         }
         formatVersion = version
-        key = try field("key", String.self)
+        key = try field("key", \.string)
         guard key.count == 64, key.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
             throw CacheError.badHeader(path: path, field: "key", detail: "must be 64 lowercase hex digits (a SHA-256)")
         }
-        guard let dtype = ScalarType(rawValue: try field("dtype", String.self)) else {
+        guard let dtype = ScalarType(rawValue: try field("dtype", \.string)) else {
             throw CacheError.badHeader(path: path, field: "dtype", detail: "must be F16, BF16 or F32")
         }
         self.dtype = dtype
-        if let order = object["byte_order"] as? String, order != "little" {
+        if let order = object["byte_order"]?.string, order != "little" {
             throw CacheError.badHeader(path: path, field: "byte_order", detail: "must be 'little'")
         }
-        guard let policy = TokenPolicy(rawValue: try field("token_policy", String.self)) else {
+        guard let policy = TokenPolicy(rawValue: try field("token_policy", \.string)) else {
             throw CacheError.badHeader(path: path, field: "token_policy", detail: "must be all, cls or mean")
         }
         tokenPolicy = policy
@@ -189,15 +195,15 @@ public struct CacheHeader: Equatable {
                 path: path, field: "tokens", detail: "must be 1 with token_policy \(policy.rawValue)")
         }
         var taps: [Tap] = []
-        for name in try field("taps", [Any].self) {
-            guard let text = name as? String, let tap = Tap(text) else {
-                throw CacheError.badHeader(path: path, field: "taps", detail: "'\(name)' is not z<i> or norm")
+        for name in try field("taps", \.array) {
+            guard let text = name.string, let tap = Tap(text) else {
+                throw CacheError.badHeader(path: path, field: "taps", detail: "'\(name.text)' is not z<i> or norm")
             }
             taps.append(tap)
         }
         self.taps = taps
         var splits: [String: Int] = [:]
-        for (name, count) in try field("splits", [String: Any].self) {
+        for (name, count) in try field("splits", \.object) {
             splits[name] = try integer(count, "splits.\(name)", minimum: 1)
         }
         self.splits = splits
@@ -205,11 +211,11 @@ public struct CacheHeader: Equatable {
         let images = version == 1 ? nil : try integer(object["images"], "images", minimum: 1)
         self.images = images
         var arrays: [CacheArray] = []
-        for (index, raw) in try field("arrays", [Any].self).enumerated() {
+        for (index, raw) in try field("arrays", \.array).enumerated() {
             let name = "arrays[\(index)]"
-            guard let entry = raw as? [String: Any], let tap = entry["tap"] as? String,
-                let file = entry["file"] as? String, let shapeValues = entry["shape"] as? [Any],
-                let dtype = entry["dtype"] as? String
+            guard let entry = raw.object, let tap = entry["tap"]?.string,
+                let file = entry["file"]?.string, let shapeValues = entry["shape"]?.array,
+                let dtype = entry["dtype"]?.string
             else {
                 throw CacheError.badHeader(
                     path: path, field: name,
@@ -217,7 +223,7 @@ public struct CacheHeader: Equatable {
             }
             // In format 2 a tap's array holds the images (no split); labels and index belong to a split.
             let perSplit = version == 1 || tap == "labels" || tap == "index"
-            let split = entry["split"] as? String
+            let split = entry["split"]?.string
             guard (split != nil) == perSplit else {
                 throw CacheError.badHeader(
                     path: path, field: name + ".split",
@@ -290,14 +296,13 @@ public struct CacheHeader: Equatable {
             throw CacheError.badHeader(path: path, field: "arrays", detail: "needs exactly one array for \(which)")
         }
         self.arrays = arrays
-        guard let raw = object["ingredients"], case let ingredients = JSONValue(any: raw), ingredients.isKeyMaterial
-        else {
+        guard let ingredients = object["ingredients"], ingredients.isKeyMaterial else {
             throw CacheError.badHeader(
                 path: path, field: "ingredients", detail: "missing or not canonical JSON (floats must be strings)")
         }
         self.ingredients = ingredients
-        createdBy = object["created_by"] as? String ?? "unknown"
-        buildSeconds = (object["build_seconds"] as? NSNumber)?.doubleValue
+        createdBy = object["created_by"]?.string ?? "unknown"
+        buildSeconds = object["build_seconds"]?.number
     }
 
     /// A format-2 header: `images` distinct images, each split's examples rows of them.

@@ -18,6 +18,56 @@ public indirect enum JSONValue: Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Parses JSON text: the one place hpsweep turns JSON into values (through JSONSerialization, whose
+    /// errors name the position). Throws `JSONValue.ParseError` with its description.
+    public static func parse(_ data: Data) throws -> JSONValue {
+        do {
+            return JSONValue(any: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+        } catch {
+            throw ParseError(detail: (error as NSError).userInfo["NSDebugDescription"] as? String ?? "malformed JSON")
+        }
+    }
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public let detail: String
+        public var description: String { detail }
+    }
+
+    /// The JSON text of this value (`sortedKeys`, `prettyPrinted` as JSONSerialization writes them).
+    public func data(sortedKeys: Bool = true, pretty: Bool = false) throws -> Data {
+        var options: JSONSerialization.WritingOptions = [.fragmentsAllowed]
+        if sortedKeys { options.insert(.sortedKeys) }
+        if pretty { options.insert(.prettyPrinted) }
+        return try JSONSerialization.data(withJSONObject: any, options: options)
+    }
+
+    public var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+    public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var string: String? { if case .string(let s) = self { s } else { nil } }
+    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// A number (not a boolean).
+    public var number: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .number(let x): x
+        default: nil
+        }
+    }
+    /// An integral number below 9e15 in magnitude.
+    public var integer: Int? { if case .int(let i) = self { i } else { nil } }
+    public subscript(key: String) -> JSONValue? { object?[key] }
+    /// A string as itself, a number or boolean as written, anything else as canonical JSON.
+    public var text: String {
+        switch self {
+        case .string(let s): s
+        case .int(let i): String(i)
+        case .number(let x): "\(x)"
+        case .bool(let b): b ? "true" : "false"
+        case .null: "null"
+        case .array, .object: canonicalText
+        }
+    }
+
     /// A Float32 as its shortest round-trip decimal string.
     public static func float32(_ value: Float) -> JSONValue { .string("\(value)") }
 
@@ -139,4 +189,25 @@ extension JSONValue: Equatable {
         default: return false
         }
     }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+/// A Swift value as the JSON value it writes as (for building documents: summaries, exports).
+public protocol JSONRepresentable { var jsonValue: JSONValue { get } }
+extension JSONValue: JSONRepresentable { public var jsonValue: JSONValue { self } }
+extension Int: JSONRepresentable { public var jsonValue: JSONValue { .int(self) } }
+extension Double: JSONRepresentable { public var jsonValue: JSONValue { .number(self) } }
+extension String: JSONRepresentable { public var jsonValue: JSONValue { .string(self) } }
+extension Bool: JSONRepresentable { public var jsonValue: JSONValue { .bool(self) } }
+extension Array: JSONRepresentable where Element: JSONRepresentable {
+    public var jsonValue: JSONValue { .array(map(\.jsonValue)) }
+}
+extension Dictionary: JSONRepresentable where Key == String, Value: JSONRepresentable {
+    public var jsonValue: JSONValue { .object(mapValues(\.jsonValue)) }
+}
+extension Optional: JSONRepresentable where Wrapped: JSONRepresentable {
+    public var jsonValue: JSONValue { map(\.jsonValue) ?? .null }
 }

@@ -1,3 +1,6 @@
+// Over 300 lines because the ladder's forward and backward passes mirror each other step for step and are checked
+// against each other by eye; splitting them would separate what must change together (pruning is LadderPruning.swift).
+
 import Backbone
 import Cache
 import Essentials

@@ -42,8 +42,7 @@ public struct SuiteSpec {
         var top = try SpecReader.load(file)
         guard let name = try top.string("name") else { throw top.fail("name", "is required") }
         let tasks = try parseTasks(&top)
-        guard case let data as [String: Any] = top.raw("data"), data["format"] as? String == "vtab",
-            let root = data["root"] as? String
+        guard let data = top.raw("data")?.object, data["format"]?.string == "vtab", let root = data["root"]?.string
         else {
             throw top.fail(
                 "data",
@@ -55,8 +54,8 @@ public struct SuiteSpec {
                 "a suite sets each task's 'task' and 'classes' itself; remove them (use 'overrides' for one task)")
         }
         top.mark("overrides")
-        let overrides = top.raw("overrides") as? [String: Any] ?? [:]
-        if top.raw("overrides") != nil && !(top.raw("overrides") is [String: Any]) {
+        let overrides = top.raw("overrides")?.object ?? [:]
+        if top.raw("overrides") != nil && top.raw("overrides")?.object == nil {
             throw top.fail("overrides", "must be an object of task name → sweep fields")
         }
         for key in overrides.keys where !tasks.contains(where: { $0.name == key || $0.aliases.contains(key) }) {
@@ -66,17 +65,17 @@ public struct SuiteSpec {
         let specs = try tasks.map { task -> (SuiteTask, SweepSpec) in
             var object = top.object
             object["tasks"] = nil; object["overrides"] = nil
-            object["name"] = task.name
+            object["name"] = .string(task.name)
             var taskData = data
             // The folder as it exists under the root (the NOAH name or an alias), else the NOAH name.
             let folder = ([task.name] + task.aliases).first {
                 FileManager.default.fileExists(atPath: (rootPath as NSString).appendingPathComponent($0))
             }
-            taskData["task"] = folder ?? task.name
-            taskData["classes"] = task.classes
-            object["data"] = taskData
+            taskData["task"] = .string(folder ?? task.name)
+            taskData["classes"] = .int(task.classes)
+            object["data"] = .object(taskData)
             if let override = overrides[task.name] ?? task.aliases.lazy.compactMap({ overrides[$0] }).first {
-                guard let fields = override as? [String: Any] else {
+                guard let fields = override.object else {
                     throw top.fail("overrides", "'\(task.name)' must be an object of sweep fields")
                 }
                 object = merged(object, fields)
@@ -91,10 +90,10 @@ public struct SuiteSpec {
     /// objects (a task of one's own; `group` optional).
     static func parseTasks(_ top: inout SpecReader) throws -> [SuiteTask] {
         top.mark("tasks")
-        let items: [Any]
+        let items: [JSONValue]
         switch top.raw("tasks") {
-        case let word as String where word.lowercased() == "vtab-1k": items = VTABTask.all.map(\.name)
-        case let list as [Any] where !list.isEmpty: items = list
+        case .string(let word)? where word.lowercased() == "vtab-1k": items = VTABTask.all.map { .string($0.name) }
+        case .array(let list)? where !list.isEmpty: items = list
         default:
             throw top.fail(
                 "tasks",
@@ -105,7 +104,7 @@ public struct SuiteSpec {
         for (index, item) in items.enumerated() {
             let task: SuiteTask
             switch item {
-            case let name as String:
+            case .string(let name):
                 guard let known = VTABTask.named(name) else {
                     throw top.fail(
                         "tasks",
@@ -113,7 +112,7 @@ public struct SuiteSpec {
                     )
                 }
                 task = SuiteTask(known)
-            case let object as [String: Any]:
+            case .object(let object):
                 var r = SpecReader(file: top.file, path: "$.tasks[\(index)]", object: object)
                 // The name is a folder under the data root and under results/<suite>/.
                 guard let name = try r.string("name"), !name.isEmpty, !name.hasPrefix("."), name.count <= 200,
@@ -147,11 +146,11 @@ public struct SuiteSpec {
     }
 
     /// `base` with `override`'s fields: objects merged key by key, anything else replaced.
-    static func merged(_ base: [String: Any], _ override: [String: Any]) -> [String: Any] {
+    static func merged(_ base: [String: JSONValue], _ override: [String: JSONValue]) -> [String: JSONValue] {
         var result = base
         for (key, value) in override {
-            if let inner = value as? [String: Any], let old = base[key] as? [String: Any] {
-                result[key] = merged(old, inner)
+            if let inner = value.object, let old = base[key]?.object {
+                result[key] = .object(merged(old, inner))
             } else {
                 result[key] = value
             }

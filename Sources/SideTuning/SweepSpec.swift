@@ -1,3 +1,6 @@
+// Over 300 lines because the backbone, data and cache sections are parsed here together because their checks cross
+// (taps against depth, splits against data, weights against the backbone).
+
 import Backbone
 import Cache
 import Datasets
@@ -50,7 +53,7 @@ public struct SweepSpec {
     /// change between resumes without changing any result).
     public var contentHash: String
     /// The file's parsed JSON.
-    public var json: [String: Any]
+    public var json: [String: JSONValue]
 
     /// Reads and checks a sweep file; every mistake is a `SpecError` naming its JSON path.
     public static func load(_ file: String) throws -> SweepSpec {
@@ -118,7 +121,7 @@ public struct SweepSpec {
         hashed["keep_models"] = nil
         return SweepSpec(
             file: file, name: name, backbone: backbone, data: data, cache: cache, search: search,
-            contentHash: SHA256.hash(JSONValue(any: hashed).canonicalText), json: top.object)
+            contentHash: SHA256.hash(JSONValue.object(hashed).canonicalText), json: top.object)
     }
 
     static func parseBackbone(_ r: inout SpecReader) throws -> BackboneSource {
@@ -262,16 +265,15 @@ public struct SweepSpec {
         }
         r.mark("taps")
         if let taps = r.raw("taps") {
-            if let word = taps as? String, word == "all" {
+            if taps.string == "all" {
                 spec.taps = nil
-            } else if let list = taps as? [Any], !list.isEmpty {
+            } else if let list = taps.array, !list.isEmpty {
                 spec.taps = try list.map { item in
-                    if let n = item as? NSNumber, n.intValue >= 0, n.doubleValue == Double(n.intValue) {
-                        return .block(n.intValue)
-                    }
-                    if let s = item as? String, let t = Tap(s) { return t }
+                    if let n = item.integer, n >= 0 { return .block(n) }
+                    if let s = item.string, let t = Tap(s) { return t }
                     throw r.fail(
-                        "taps", "entries must be block indices (0 = embeddings), 'z<i>' or 'norm'; got \(item)")
+                        "taps",
+                        "entries must be block indices (0 = embeddings), 'z<i>' or 'norm'; got \(item.canonicalText)")
                 }
             } else {
                 throw r.fail("taps", "must be 'all' or a non-empty list such as [0, 4, 8, 12, \"norm\"]")
@@ -280,7 +282,8 @@ public struct SweepSpec {
         spec.batchSize = try r.integer("batch_size", minimum: 1, maximum: 1 << 16) ?? 32
         r.mark("splits")
         if let splits = r.raw("splits") {
-            guard let names = splits as? [String], !names.isEmpty else {
+            guard let names = splits.array?.compactMap(\.string), names.count == splits.array?.count, !names.isEmpty
+            else {
                 throw r.fail("splits", "must be a non-empty list of split names")
             }
             for name in names where !data.splitNames.contains(name) {

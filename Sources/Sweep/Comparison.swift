@@ -1,3 +1,6 @@
+// Over 300 lines because alignment of configurations across files and the statistics run on them share the aligned
+// rows; the printing is in CompareCommand.swift.
+
 import Foundation
 
 /// Several leaderboards side by side (`hpsweep compare`): trials aligned by configuration, the best

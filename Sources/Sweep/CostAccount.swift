@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// Where a sweep's time went, honestly: the backbone once (the cache build, amortised over the
@@ -56,17 +57,18 @@ public struct CostAccount {
             backbone, backbone / Double(max(trials, 1)), sideNetSeconds, trials, total, usual, usual / max(total, 1e-9))
     }
 
-    public var json: [String: Any] {
-        var d: [String: Any] = [
-            "side_net_seconds": sideNetSeconds, "trials": trials,
+    public var json: JSONValue {
+        var d: [String: JSONValue] = [
+            "side_net_seconds": .number(sideNetSeconds), "trials": .int(trials),
             "method":
                 "usual = sum over trials of epochs x (train + eval images) x cache seconds per image + the trial's own seconds",
         ]
         if let b = backboneSeconds {
-            d["backbone_seconds"] = b; d["amortised_backbone_seconds_per_trial"] = b / Double(max(trials, 1))
+            d["backbone_seconds"] = .number(b)
+            d["amortised_backbone_seconds_per_trial"] = .number(b / Double(max(trials, 1)))
         }
-        if let t = totalSeconds { d["total_seconds"] = t }
-        if let u = usualSeconds { d["usual_approach_seconds_estimate"] = u }
-        return d
+        if let t = totalSeconds { d["total_seconds"] = .number(t) }
+        if let u = usualSeconds { d["usual_approach_seconds_estimate"] = .number(u) }
+        return .object(d)
     }
 }

@@ -146,7 +146,7 @@ public final class Journal {
             }
         }
         do { return .success(try decoder.decode(JournalEvent.self, from: line)) } catch {
-            guard (try? JSONSerialization.jsonObject(with: line)) is [String: Any] else {
+            guard (try? JSONValue.parse(line))?.object != nil else {
                 throw JournalError(
                     path: path, line: lineNumber,
                     message: "corrupt journal line (not JSON); the sweep cannot resume from it")

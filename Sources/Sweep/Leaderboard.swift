@@ -134,17 +134,20 @@ public struct Leaderboard {
         try writeResultFile(csv(rows), to: (directory as NSString).appendingPathComponent("leaderboard.csv"))
         try writeResultFile(csv(front), to: (directory as NSString).appendingPathComponent("pareto.csv"))
         let counts = Dictionary(grouping: rows, by: \.status.rawValue).mapValues(\.count)
-        let summary: [String: Any] = [
-            "sweep": sweepName, "trials_planned": planned, "status_counts": counts,
-            "objectives": objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
-            "front": front.map(\.id), "hypervolume": hypervolume, "cost": cost?.json ?? [:],
+        func strings(_ list: [String]) -> JSONValue { .array(list.map(JSONValue.string)) }
+        let summary: JSONValue = .object([
+            "sweep": .string(sweepName), "trials_planned": .int(planned),
+            "status_counts": .object(counts.mapValues(JSONValue.int)),
+            "objectives": .array(
+                objectives.map { .object(["metric": .string($0.name), "direction": .string($0.direction.rawValue)]) }),
+            "front": strings(front.map(\.id)), "hypervolume": .number(hypervolume), "cost": cost?.json ?? .object([:]),
             // Results are bitwise reproducible on one CPU and BLAS kernel only.
-            "cpus": Array(Set(rows.compactMap(\.cpu))).sorted(),
-            "blas_kernels": Array(Set(rows.compactMap(\.blas))).sorted(),
+            "cpus": strings(Array(Set(rows.compactMap(\.cpu))).sorted()),
+            "blas_kernels": strings(Array(Set(rows.compactMap(\.blas))).sorted()),
             "hypervolume_reference":
                 "maximised objectives: 0 (accuracy as is); minimised: 1 after dividing by 1.1 x the largest value among finished trials",
-        ]
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        ])
+        let data = try summary.data(pretty: true)
         try writeResultFile(
             String(decoding: data, as: UTF8.self) + "\n",
             to: (directory as NSString).appendingPathComponent("summary.json"))

@@ -62,12 +62,11 @@ public struct LeaderboardFile {
     static func summaryObjectives(besides path: String) -> [SearchSpec.Objective]? {
         let summary = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
         guard let data = FileManager.default.contents(atPath: summary),
-            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let list = json["objectives"] as? [[String: String]]
+            let list = (try? JSONValue.parse(data))?["objectives"]?.array
         else { return nil }
         let objectives = list.compactMap { item -> SearchSpec.Objective? in
-            guard let metric = item["metric"].flatMap(SearchSpec.Metric.init),
-                let direction = item["direction"].flatMap(SearchSpec.Direction.init)
+            guard let metric = item["metric"]?.string.flatMap(SearchSpec.Metric.init),
+                let direction = item["direction"]?.string.flatMap(SearchSpec.Direction.init)
             else { return nil }
             return SearchSpec.Objective(metric: metric, direction: direction)
         }

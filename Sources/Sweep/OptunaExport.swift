@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A sweep as an Optuna journal-storage file (JSON lines with Optuna's operation codes), so that
@@ -23,6 +24,21 @@ public enum OptunaExport {
         case fail = 3
     }
 
+    /// Optuna's IntDistribution and FloatDistribution as its journal writes them.
+    static func integers(_ low: Int, _ high: Int, log: Bool) -> [String: JSONValue] {
+        [
+            "name": "IntDistribution",
+            "attributes": .object(["low": .int(low), "high": .int(high), "step": .int(1), "log": .bool(log)]),
+        ]
+    }
+
+    static func reals(_ low: Double, _ high: Double, log: Bool) -> [String: JSONValue] {
+        [
+            "name": "FloatDistribution",
+            "attributes": .object(["low": .number(low), "high": .number(high), "step": .null, "log": .bool(log)]),
+        ]
+    }
+
     /// A float32 as the shortest decimal that reads back as it (what the leaderboard prints).
     static func exact(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 
@@ -33,20 +49,21 @@ public enum OptunaExport {
     ) throws -> [String] {
         let workerID = "hpsweep-export"
         var lines: [String] = []
-        func emit(_ object: [String: Any]) throws {
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            lines.append(String(decoding: data, as: UTF8.self))
+        func json(_ object: [String: JSONValue]) throws -> String {
+            String(decoding: try JSONValue.object(object).data(), as: UTF8.self)
         }
+        func emit(_ object: [String: JSONValue]) throws { lines.append(try json(object)) }
         try emit([
-            "op_code": Operation.createStudy.rawValue, "worker_id": workerID, "study_name": studyName,
-            "directions": state.objectives.map { $0.direction == .maximize ? 2 : 1 },
+            "op_code": .int(Operation.createStudy.rawValue), "worker_id": .string(workerID),
+            "study_name": .string(studyName),
+            "directions": .array(state.objectives.map { .int($0.direction == .maximize ? 2 : 1) }),
         ])
 
         let records = state.records, objectives = state.objectives
         // Per method, each searched hyperparameter's distribution: the declared domain, widened to the
         // values trials of earlier revisions of the sweep used. Optuna requires one categorical
         // parameter name to have one set of choices in a study, so choices are pooled over methods.
-        var distributions: [String: [String: [String: Any]]] = [:]  // method → name → distribution
+        var distributions: [String: [String: [String: JSONValue]]] = [:]  // method → name → distribution
         var pooledChoices: [String: [ParameterValue]] = [:]
         for method in Set(records.map(\.method)).sorted() {
             let own = records.filter { $0.method == method }
@@ -65,40 +82,22 @@ public enum OptunaExport {
                     pooledChoices[parameter.name] = pooled
                     distributions[method, default: [:]][parameter.name] = ["name": "CategoricalDistribution"]
                 case let .integer(lo, hi, log)?:
-                    distributions[method, default: [:]][parameter.name] = [
-                        "name": "IntDistribution",
-                        "attributes": [
-                            "low": min(lo, Int(numbers.min() ?? Double(lo))),
-                            "high": max(hi, Int(numbers.max() ?? Double(hi))), "step": 1, "log": log,
-                        ],
-                    ]
+                    distributions[method, default: [:]][parameter.name] = integers(
+                        min(lo, Int(numbers.min() ?? Double(lo))), max(hi, Int(numbers.max() ?? Double(hi))), log: log)
                 case let .uniform(lo, hi)?, let .logUniform(lo, hi)?:
                     var log = false
                     if case .logUniform = domain! { log = true }
-                    distributions[method, default: [:]][parameter.name] = [
-                        "name": "FloatDistribution",
-                        "attributes": [
-                            "low": min(lo, numbers.min() ?? lo), "high": max(hi, numbers.max() ?? hi), "step": NSNull(),
-                            "log": log,
-                        ],
-                    ]
+                    distributions[method, default: [:]][parameter.name] = reals(
+                        min(lo, numbers.min() ?? lo), max(hi, numbers.max() ?? hi), log: log)
                 case .fixed?, nil:
                     // Not declared searched (an older revision searched it, or no spec): the range tried.
                     if numbers.count == values.count, case .integer = parameter.kind {
-                        distributions[method, default: [:]][parameter.name] = [
-                            "name": "IntDistribution",
-                            "attributes": [
-                                "low": Int(numbers.min()!), "high": Int(numbers.max()!), "step": 1, "log": false,
-                            ],
-                        ]
+                        distributions[method, default: [:]][parameter.name] = integers(
+                            Int(numbers.min()!), Int(numbers.max()!), log: false)
                     } else if numbers.count == values.count {
                         let low = numbers.min()!, high = numbers.max()!
-                        distributions[method, default: [:]][parameter.name] = [
-                            "name": "FloatDistribution",
-                            "attributes": [
-                                "low": low, "high": high, "step": NSNull(), "log": low > 0 && high / low >= 10,
-                            ],
-                        ]
+                        distributions[method, default: [:]][parameter.name] = reals(
+                            low, high, log: low > 0 && high / low >= 10)
                     } else {
                         var pooled = pooledChoices[parameter.name] ?? []
                         for c in values where !pooled.contains(c) { pooled.append(c) }
@@ -109,42 +108,39 @@ public enum OptunaExport {
             }
         }
         // Optuna's categorical choices are JSON scalars: numbers stay numbers, words strings.
-        func choiceValue(_ v: ParameterValue) -> Any {
+        func choiceValue(_ v: ParameterValue) -> JSONValue {
             switch v {
-            case .number(let x): return x == x.rounded() && abs(x) < 1e15 ? Int(x) as Any : x as Any;
-            case .text(let t): return t
+            case .number(let x): return x == x.rounded() && abs(x) < 1e15 ? .int(Int(x)) : .number(x)
+            case .text(let t): return .string(t)
             }
         }
         for (method, byName) in distributions {
-            for (name, distribution) in byName where distribution["name"] as? String == "CategoricalDistribution" {
+            for (name, distribution) in byName where distribution["name"] == "CategoricalDistribution" {
                 var d = distribution
-                d["attributes"] = ["choices": pooledChoices[name]!.map(choiceValue)]
+                d["attributes"] = .object(["choices": .array(pooledChoices[name]!.map(choiceValue))])
                 distributions[method]![name] = d
             }
         }
-        let methodDistribution: [String: Any] = [
-            "name": "CategoricalDistribution", "attributes": ["choices": Array(Set(records.map(\.method))).sorted()],
+        let methods = Array(Set(records.map(\.method))).sorted()
+        let methodDistribution: [String: JSONValue] = [
+            "name": "CategoricalDistribution",
+            "attributes": .object(["choices": .array(methods.map(JSONValue.string))]),
         ]
-        func json(_ object: [String: Any]) throws -> String {
-            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
 
         for record in records {
-            var params: [String: Any] = [:], used: [String: String] = [:]
-            params["method"] = (methodDistribution["attributes"] as! [String: Any])["choices"].flatMap {
-                ($0 as! [String]).firstIndex(of: record.method)
-            }!
-            used["method"] = try json(methodDistribution)
+            var params: [String: JSONValue] = [:], used: [String: JSONValue] = [:]
+            params["method"] = .int(methods.firstIndex(of: record.method)!)
+            used["method"] = .string(try json(methodDistribution))
             for (name, distribution) in distributions[record.method] ?? [:] {
                 guard let value = record.values[name] else { continue }
-                if distribution["name"] as? String == "CategoricalDistribution" {
-                    params[name] = pooledChoices[name]!.firstIndex(of: value)!  // Optuna stores a choice's index
+                if distribution["name"] == "CategoricalDistribution" {
+                    params[name] = .int(pooledChoices[name]!.firstIndex(of: value)!)  // Optuna stores a choice's index
                 } else {
-                    params[name] = value.number!
+                    params[name] = .number(value.number!)
                 }
-                used[name] = try json(distribution)
+                used[name] = .string(try json(distribution))
             }
             let trialState: State
             switch record.status {
@@ -153,38 +149,41 @@ public enum OptunaExport {
             case .failed, .diverged, .rejected: trialState = .fail
             case .planned, .paused: trialState = .running
             }
-            var attributes: [String: Any] = [
-                "hpsweep_trial": record.id, "method": record.method, "status": record.status.rawValue,
-                "trial_key": record.key, "seed": record.seed,
+            var attributes: [String: JSONValue] = [
+                "hpsweep_trial": .string(record.id), "method": .string(record.method),
+                "status": .string(record.status.rawValue), "trial_key": .string(record.key), "seed": .int(record.seed),
             ]
             if let r = record.result {
-                attributes["trainable_parameters"] = r.trainableParameters
-                attributes["train_seconds"] = r.trainSeconds
-                attributes["best_val_acc"] = exact(r.bestValAccuracy)
-                attributes["epochs_run"] = r.epochsRun
+                attributes["trainable_parameters"] = .int(r.trainableParameters)
+                attributes["train_seconds"] = .number(r.trainSeconds)
+                attributes["best_val_acc"] = .number(exact(r.bestValAccuracy))
+                attributes["epochs_run"] = .int(r.epochsRun)
             }
-            if let test = record.testAccuracy { attributes["test_acc"] = exact(test) }
-            if let error = record.error { attributes["error"] = error }
+            if let test = record.testAccuracy { attributes["test_acc"] = .number(exact(test)) }
+            if let error = record.error { attributes["error"] = .string(error) }
             let start = record.startTime ?? Date().timeIntervalSince1970
-            var op: [String: Any] = [
-                "op_code": Operation.createTrial.rawValue, "worker_id": workerID, "study_id": 0,
-                "datetime_start": formatter.string(from: Date(timeIntervalSince1970: start)),
-                "state": trialState.rawValue, "params": params, "distributions": used, "user_attrs": attributes,
-                "system_attrs": [String: Any](),
-                "intermediate_values": Dictionary(
-                    uniqueKeysWithValues: record.curve.compactMap { e in
-                        e.valAccuracy.map { (String(e.epoch), exact($0)) }
-                    }),
+            var op: [String: JSONValue] = [
+                "op_code": .int(Operation.createTrial.rawValue), "worker_id": .string(workerID), "study_id": .int(0),
+                "datetime_start": .string(formatter.string(from: Date(timeIntervalSince1970: start))),
+                "state": .int(trialState.rawValue), "params": .object(params), "distributions": .object(used),
+                "user_attrs": .object(attributes), "system_attrs": .object([:]),
+                "intermediate_values": .object(
+                    Dictionary(
+                        uniqueKeysWithValues: record.curve.compactMap { e in
+                            e.valAccuracy.map { (String(e.epoch), JSONValue.number(exact($0))) }
+                        })),
             ]
             if trialState != .running {
-                op["datetime_complete"] = formatter.string(from: Date(timeIntervalSince1970: record.endTime ?? start))
+                op["datetime_complete"] = .string(
+                    formatter.string(from: Date(timeIntervalSince1970: record.endTime ?? start)))
             }
             if trialState == .complete {
-                op["values"] = objectives.map { objective -> Double in
+                func value(_ objective: SearchSpec.Objective) -> Double {
                     if objective.metric == .valAccuracy, let r = record.result { return exact(r.bestValAccuracy) }
                     if objective.metric == .valLoss, let r = record.result { return exact(r.finalValLoss) }
                     return metricValue(record, objective.metric) ?? .nan
                 }
+                op["values"] = .array(objectives.map { .number(value($0)) })
             }
             try emit(op)
         }

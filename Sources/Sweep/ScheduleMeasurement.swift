@@ -21,7 +21,8 @@ public struct ScheduleMeasurement {
     ) throws -> ScheduleMeasurement {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let identity = SweepIdentity(
-            name: "synthetic", file: "synthetic.json", contentHash: "synthetic", recorded: ["trials": search.trials])
+            name: "synthetic", file: "synthetic.json", contentHash: "synthetic",
+            recorded: ["trials": .int(search.trials)])
         let objectives = (0..<workers).map { _ in
             SyntheticObjective(
                 epochs: search.epochs, methods: search.methods.map(\.method), slots: slots, epochSeconds: epochSeconds,

@@ -11,12 +11,12 @@ extension SearchSpec {
         let kinds = SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")
         switch top.raw("sampler") {
         case nil: return (.random, nil, nil, nil)
-        case let name as String:
+        case .string(let name)?:
             guard let kind = SamplerKind(rawValue: name) else {
                 throw top.fail("sampler", "unknown sampler '\(name)' (\(kinds))")
             }
             return (kind, nil, nil, nil)
-        case let object as [String: Any]:
+        case .object(let object)?:
             var r = SpecReader(file: top.file, path: "$.sampler", object: object)
             guard let name = try r.string("type") else { throw r.fail("type", "is required (\(kinds))") }
             guard let kind = SamplerKind(rawValue: name) else {
@@ -42,9 +42,9 @@ extension SearchSpec {
         let source: WarmStartSource
         switch top.raw("warm_start") {
         case nil: return nil
-        case let word as String where word == "previous_tasks": source = .previousTasks
-        case let list as [Any] where !list.isEmpty && list.allSatisfy({ ($0 as? String)?.isEmpty == false }):
-            let paths = (list as! [String]).map(top.resolvePath)
+        case .string("previous_tasks")?: source = .previousTasks
+        case .array(let list)? where !list.isEmpty && list.allSatisfy({ $0.string?.isEmpty == false }):
+            let paths = list.compactMap(\.string).map(top.resolvePath)
             guard Set(paths).count == paths.count else { throw top.fail("warm_start", "lists a sweep twice") }
             source = .sweeps(paths)
         default:
@@ -71,12 +71,10 @@ extension SearchSpec {
         var rungs: [Int]
         r.mark("rungs")
         if let raw = r.raw("rungs") {
-            guard let list = raw as? [NSNumber], !list.isEmpty,
-                list.allSatisfy({ $0.doubleValue == Double($0.intValue) && $0.intValue >= 1 })
-            else {
+            guard let list = raw.array, !list.isEmpty, list.allSatisfy({ ($0.integer ?? 0) >= 1 }) else {
                 throw r.fail("rungs", "must be a non-empty list of epoch counts")
             }
-            rungs = list.map(\.intValue)
+            rungs = list.compactMap(\.integer)
             guard rungs == rungs.sorted(), Set(rungs).count == rungs.count, rungs.last! < epochs else {
                 throw r.fail("rungs", "must increase and stay below epochs (\(epochs)); the last rung is epochs itself")
             }
@@ -98,12 +96,12 @@ extension SearchSpec {
     static func parseConstraints(_ top: inout SpecReader) throws -> [Constraint] {
         top.mark("constraints")
         guard let raw = top.raw("constraints") else { return [] }
-        guard let list = raw as? [Any] else {
+        guard let list = raw.array else {
             throw top.fail("constraints", "must be a list such as [\"params <= 2e6\", \"peak_memory <= 2GiB\"]")
         }
         return try list.enumerated().map { i, item in
             let path = "$.constraints[\(i)]"
-            guard let text = item as? String else {
+            guard let text = item.string else {
                 throw SpecError(file: top.file, path: path, message: "must be a string such as \"params <= 2e6\"")
             }
             let parts = text.components(separatedBy: "<=")
@@ -130,15 +128,15 @@ extension SearchSpec {
     static func parseObjectives(_ top: inout SpecReader) throws -> [Objective] {
         top.mark("objectives")
         guard let raw = top.raw("objectives") else { return [Objective(metric: .valAccuracy, direction: .maximize)] }
-        guard let list = raw as? [Any], !list.isEmpty else { throw top.fail("objectives", "must be a non-empty list") }
+        guard let list = raw.array, !list.isEmpty else { throw top.fail("objectives", "must be a non-empty list") }
         let metrics = Metric.allCases.map(\.rawValue).joined(separator: ", ")
         var objectives: [Objective] = []
         for (i, item) in list.enumerated() {
             let path = "$.objectives[\(i)]"
             var name: String, direction: Direction?
-            if let s = item as? String {
+            if let s = item.string {
                 name = s; direction = nil
-            } else if let o = item as? [String: Any] {
+            } else if let o = item.object {
                 var r = SpecReader(file: top.file, path: path, object: o)
                 guard let n = try r.string("metric") else { throw r.fail("metric", "is required (\(metrics))") }
                 name = n

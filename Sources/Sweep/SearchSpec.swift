@@ -1,3 +1,6 @@
+// Over 300 lines because methods, spaces and domains are parsed with one reader and their checks depend on each other;
+// the smaller sections are SearchSpec+Sections.swift.
+
 import Essentials
 import Foundation
 
@@ -148,18 +151,13 @@ public struct SearchSpec {
         top.mark("seeds")
         switch top.raw("seeds") {
         case nil: seeds = [0]
-        case let n as NSNumber
-        where n.doubleValue == Double(n.intValue) && n.intValue >= 1 && String(cString: n.objCType) != "c":
-            guard n.intValue <= Self.maximumSeeds else {
-                throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(n.intValue)")
+        case .int(let n)? where n >= 1:
+            guard n <= Self.maximumSeeds else {
+                throw top.fail("seeds", "must be at most \(Self.maximumSeeds) seeds, got \(n)")
             }
-            seeds = Array(0..<n.intValue)
-        case let list as [Any]:
-            let values = list.compactMap {
-                ($0 as? NSNumber).flatMap {
-                    $0.doubleValue == Double($0.intValue) && $0.intValue >= 0 ? $0.intValue : nil
-                }
-            }
+            seeds = Array(0..<n)
+        case .array(let list)?:
+            let values = list.compactMap { $0.integer.flatMap { $0 >= 0 ? $0 : nil } }
             guard values.count == list.count, !values.isEmpty, Set(values).count == values.count else {
                 throw top.fail("seeds", "must be a count (>= 1) or a non-empty list of distinct non-negative integers")
             }
@@ -207,13 +205,14 @@ public struct SearchSpec {
         case (nil, nil):
             throw top.fail("methods", "is required: one or more of \(catalogue.methods.joined(separator: ", "))")
         case (.some, .some): throw top.fail("method", "give either 'method' or 'methods', not both")
-        case (let one as String, nil): perMethod = [(one, nil)]
-        case (nil, let list as [Any]):
-            guard !list.isEmpty, let names = list as? [String] else {
+        case (.string(let one)?, nil): perMethod = [(one, nil)]
+        case (nil, .array(let list)?):
+            let names = list.compactMap(\.string)
+            guard !list.isEmpty, names.count == list.count else {
                 throw top.fail("methods", "must be a non-empty list of method names or an object")
             }
             perMethod = names.map { ($0, nil) }
-        case (nil, let object as [String: Any]):
+        case (nil, .object(let object)?):
             guard !object.isEmpty else { throw top.fail("methods", "names no method") }
             let reader = SpecReader(file: top.file, path: "$.methods", object: object)
             perMethod = try reader.keys.map { ($0, try reader.objectValue($0)) }
@@ -276,15 +275,17 @@ public struct SearchSpec {
         return domains
     }
 
-    static func parseDomain(_ raw: Any, parameter: Hyperparameter, reader r: SpecReader, key: String) throws -> Domain {
-        func value(_ item: Any) -> ParameterValue? {
+    static func parseDomain(_ raw: JSONValue, parameter: Hyperparameter, reader r: SpecReader, key: String) throws
+        -> Domain
+    {
+        func value(_ item: JSONValue) -> ParameterValue? {
+            switch item {
             // A JSON boolean is the word "true" or "false" (norm_affine's values).
-            if let n = item as? NSNumber {
-                return String(cString: n.objCType) == "c"
-                    ? .text(n.boolValue ? "true" : "false") : .number(n.doubleValue)
+            case .bool(let b): return .text(b ? "true" : "false")
+            case .int, .number: return .number(item.number!)
+            case .string(let s): return .text(s)
+            default: return nil
             }
-            if let s = item as? String { return .text(s) }
-            return nil
         }
         func checked(_ v: ParameterValue, _ path: String) throws -> ParameterValue {
             if let problem = parameter.problem(v) { throw SpecError(file: r.file, path: path, message: problem) }
@@ -292,11 +293,11 @@ public struct SearchSpec {
         }
         let path = "\(r.path).\(key)"
         if let v = value(raw) { return .fixed(try checked(v, path)) }
-        if raw is [Any] {
+        if raw.array != nil {
             throw r.fail(
                 key, "a list is ambiguous: write {\"choice\": [...]} (sampled) or {\"grid\": [...]} (enumerated)")
         }
-        guard let object = raw as? [String: Any],
+        guard let object = raw.object,
             object.count == 1 || (object.count == 2 && object["log"] != nil && object["int"] != nil),
             let kind = object.keys.first(where: { $0 != "log" })
         else {
@@ -310,7 +311,7 @@ public struct SearchSpec {
         let fail = { (message: String) in SpecError(file: r.file, path: bodyPath, message: message) }
         switch kind {
         case "choice", "grid":
-            guard let items = body as? [Any], !items.isEmpty else { throw fail("must be a non-empty list of values") }
+            guard let items = body.array, !items.isEmpty else { throw fail("must be a non-empty list of values") }
             guard items.count <= SearchSpec.maximumListLength else {
                 throw fail("lists \(items.count) values, more than \(SearchSpec.maximumListLength)")
             }
@@ -322,8 +323,10 @@ public struct SearchSpec {
             if Set(values).count != values.count { throw fail("lists a value twice") }
             return kind == "choice" ? .choice(values) : .grid(values)
         case "uniform", "loguniform", "int":
-            guard let pair = body as? [NSNumber], pair.count == 2 else { throw fail("must be [low, high]") }
-            let (lo, hi) = (pair[0].doubleValue, pair[1].doubleValue)
+            guard let pair = body.array?.compactMap(\.number), pair.count == 2, body.array?.count == 2 else {
+                throw fail("must be [low, high]")
+            }
+            let (lo, hi) = (pair[0], pair[1])
             if case .word = parameter.kind { throw fail("\(key) takes words: use {\"choice\": [...]}") }
             _ = try checked(.number(lo), bodyPath + "[0]")
             _ = try checked(.number(hi), bodyPath + "[1]")
@@ -333,10 +336,10 @@ public struct SearchSpec {
                 }
                 var log = false
                 if let l = object["log"] {
-                    guard let flag = l as? NSNumber, String(cString: flag.objCType) == "c" else {
+                    guard let flag = l.bool else {
                         throw SpecError(file: r.file, path: path + ".log", message: "must be true or false")
                     }
-                    log = flag.boolValue
+                    log = flag
                     if log && lo < 1 { throw fail("a log-scaled integer range must start at 1 or more") }
                 }
                 return .integer(Int(lo), Int(hi), log: log)
@@ -363,21 +366,27 @@ public let maximumBytes = 1 << 50
 
 /// A byte count from a JSON number or a string such as "8GiB", "512MiB" or "100B"; nil unless it is
 /// between 1 byte and `maximumBytes`.
-public func parseBytes(_ raw: Any) -> Int? {
-    var bytes: Double?
-    if let n = raw as? NSNumber, String(cString: n.objCType) != "c" { bytes = n.doubleValue }
-    if let s = raw as? String {
-        let units: [(String, Double)] = [
-            ("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576),
-            ("KiB", 1024), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1),
-        ]
-        if let (suffix, scale) = units.first(where: { s.hasSuffix($0.0) }),
-            let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces))
-        {
-            bytes = x * scale
-        }
-    }
-    // Checked before converting: Int(1e300) traps, and a budget under one byte admits nothing.
-    guard let bytes, bytes.isFinite, bytes >= 1, bytes <= Double(maximumBytes) else { return nil }
-    return Int(bytes)
+public func parseBytes(_ raw: JSONValue) -> Int? {
+    if let s = raw.string { return parseBytes(s) }
+    guard let x = raw.number else { return nil }
+    return bytes(x)
+}
+
+/// A byte count from a string such as "8GiB", "512MiB" or "100B"; nil unless it is between 1 byte and
+/// `maximumBytes`.
+public func parseBytes(_ s: String) -> Int? {
+    let units: [(String, Double)] = [
+        ("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576),
+        ("KiB", 1024), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1),
+    ]
+    guard let (suffix, scale) = units.first(where: { s.hasSuffix($0.0) }),
+        let x = Double(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces))
+    else { return nil }
+    return bytes(x * scale)
+}
+
+/// Checked before converting: Int(1e300) traps, and a budget under one byte admits nothing.
+private func bytes(_ x: Double) -> Int? {
+    guard x.isFinite, x >= 1, x <= Double(maximumBytes) else { return nil }
+    return Int(x)
 }

@@ -6,10 +6,10 @@ import Foundation
 public struct SpecReader {
     public let file: String
     public let path: String
-    public let object: [String: Any]
+    public let object: [String: JSONValue]
     private(set) var known: Set<String> = []
 
-    public init(file: String, path: String, object: [String: Any]) {
+    public init(file: String, path: String, object: [String: JSONValue]) {
         self.file = file; self.path = path; self.object = object
     }
 
@@ -18,12 +18,16 @@ public struct SpecReader {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw SpecError(file: file, path: "$", message: "cannot read the file: \(whyUnreadable(file))")
         }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch {
-            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "malformed JSON"
-            throw SpecError(file: file, path: "$", message: "not valid JSON: \(detail)")
+        return try SpecReader(file: file, json: data)
+    }
+
+    /// Parses JSON text as the top-level object of the sweep file `file` (named in errors).
+    public init(file: String, json data: Data) throws {
+        let json: JSONValue
+        do { json = try JSONValue.parse(data) } catch {
+            throw SpecError(file: file, path: "$", message: "not valid JSON: \(error)")
         }
-        guard let object = json as? [String: Any] else {
+        guard let object = json.object else {
             throw SpecError(file: file, path: "$", message: "must be a JSON object")
         }
         if let duplicate = firstDuplicateKey(in: data) {
@@ -31,7 +35,7 @@ public struct SpecReader {
                 file: file, path: duplicate,
                 message: "is given twice in one object (JSON would silently keep the last); remove one")
         }
-        return SpecReader(file: file, path: "$", object: object)
+        self.init(file: file, path: "$", object: object)
     }
 
     public func fail(_ key: String?, _ message: String) -> SpecError {
@@ -45,7 +49,7 @@ public struct SpecReader {
     public mutating func string(_ key: String) throws -> String? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let s = value as? String, !(value is NSNumber) else { throw fail(key, "must be a string") }
+        guard let s = value.string else { throw fail(key, "must be a string") }
         return s
     }
 
@@ -54,28 +58,29 @@ public struct SpecReader {
     public mutating func integer(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws -> Int? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let n = value as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.rounded() == n.doubleValue,
-            abs(n.doubleValue) < 9e15
-        else { throw fail(key, "must be an integer") }
-        if let minimum, n.intValue < minimum { throw fail(key, "must be at least \(minimum), got \(n.intValue)") }
-        if let maximum, n.intValue > maximum { throw fail(key, "must be at most \(maximum), got \(n.intValue)") }
-        return n.intValue
+        guard let n = value.integer else {
+            if let x = value.number, x.rounded() == x {
+                throw fail(key, "must be at most \(maximum.map(String.init) ?? "9e15"), got \(x)")
+            }
+            throw fail(key, "must be an integer")
+        }
+        if let minimum, n < minimum { throw fail(key, "must be at least \(minimum), got \(n)") }
+        if let maximum, n > maximum { throw fail(key, "must be at most \(maximum), got \(n)") }
+        return n
     }
 
     public mutating func number(_ key: String) throws -> Double? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else {
-            throw fail(key, "must be a number")
-        }
-        return n.doubleValue
+        guard let x = value.number else { throw fail(key, "must be a number") }
+        return x
     }
 
     public mutating func numbers(_ key: String, count: Int) throws -> [Double]? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let items = value as? [Any], items.count == count,
-            let numbers = items.map({ ($0 as? NSNumber)?.doubleValue }) as? [Double]
+        guard let items = value.array, items.count == count,
+            case let numbers = items.compactMap(\.number), numbers.count == count
         else {
             throw fail(key, "must be a list of \(count) numbers")
         }
@@ -85,11 +90,11 @@ public struct SpecReader {
     public mutating func object(_ key: String) throws -> SpecReader? {
         mark(key)
         guard let value = object[key] else { return nil }
-        guard let o = value as? [String: Any] else { throw fail(key, "must be an object") }
+        guard let o = value.object else { throw fail(key, "must be an object") }
         return SpecReader(file: file, path: "\(path).\(key)", object: o)
     }
 
-    public func raw(_ key: String) -> Any? { object[key] }
+    public func raw(_ key: String) -> JSONValue? { object[key] }
 
     /// Keys of this object (for maps such as `data.splits`).
     public var keys: [String] { object.keys.sorted() }
@@ -115,7 +120,7 @@ public struct SpecReader {
 extension SpecReader {
     /// The object under `key` of a map-like object (every key is accepted).
     public func objectValue(_ key: String) throws -> SpecReader {
-        guard let o = raw(key) as? [String: Any] else { throw fail(key, "must be an object") }
+        guard let o = raw(key)?.object else { throw fail(key, "must be an object") }
         return SpecReader(file: file, path: "\(path).\(key)", object: o)
     }
 }

@@ -13,33 +13,36 @@ public enum SpecRevision {
     public static let ignored: Set<String> = ["workers", "memory", "keep_models"]
 
     /// A sweep file's JSON as the journal records it (without the ignored fields).
-    public static func recorded(_ json: [String: Any]) -> [String: Any] {
+    public static func recorded(_ json: [String: JSONValue]) -> [String: JSONValue] {
         json.filter { !ignored.contains($0.key) }
     }
 
     /// Differences between two recorded specs, one readable line each (`$.epochs: 16 → 20`).
-    public static func diff(_ old: Any?, _ new: Any?, path: String = "$") -> [String] {
+    public static func diff(_ old: JSONValue?, _ new: JSONValue?, path: String = "$") -> [String] {
         switch (old, new) {
         case (nil, nil): return []
         case (nil, let n?): return ["\(path): added \(describe(n))"]
         case (let o?, nil): return ["\(path): removed (was \(describe(o)))"]
-        case (let o as [String: Any], let n as [String: Any]):
+        case (.object(let o)?, .object(let n)?):
             return Set(o.keys).union(n.keys).sorted().flatMap { diff(o[$0], n[$0], path: "\(path).\($0)") }
-        case (let o as [Any], let n as [Any]) where o.count == n.count:
+        case (.array(let o)?, .array(let n)?) where o.count == n.count:
             return zip(o, n).enumerated().flatMap { diff($1.0, $1.1, path: "\(path)[\($0)]") }
         case (let o?, let n?):
-            return JSONValue(any: o).canonicalText == JSONValue(any: n).canonicalText
-                ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
+            return o.canonicalText == n.canonicalText ? [] : ["\(path): \(describe(o)) → \(describe(n))"]
         }
     }
 
+    public static func diff(_ old: [String: JSONValue], _ new: [String: JSONValue]) -> [String] {
+        diff(.object(old), .object(new))
+    }
+
     /// The lines of `diff` about fields an extension may not change.
-    public static func incompatibilities(_ old: [String: Any], _ new: [String: Any]) -> [String] {
+    public static func incompatibilities(_ old: [String: JSONValue], _ new: [String: JSONValue]) -> [String] {
         diff(old.filter { !extensible.contains($0.key) }, new.filter { !extensible.contains($0.key) })
     }
 
-    static func describe(_ value: Any) -> String {
-        let text = JSONValue(any: value).canonicalText
+    static func describe(_ value: JSONValue) -> String {
+        let text = value.canonicalText
         return text.count > 60 ? String(text.prefix(57)) + "…" : text
     }
 }

@@ -36,8 +36,8 @@ public struct SweepIdentity {
     public let name: String
     public let file: String
     public let contentHash: String
-    public let recorded: [String: Any]
-    public init(name: String, file: String, contentHash: String, recorded: [String: Any]) {
+    public let recorded: [String: JSONValue]
+    public init(name: String, file: String, contentHash: String, recorded: [String: JSONValue]) {
         self.name = name; self.file = file; self.contentHash = contentHash; self.recorded = recorded
     }
 }

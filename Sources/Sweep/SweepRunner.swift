@@ -1,3 +1,6 @@
+// Over 300 lines because the runner's decisions (plan, rung, final phase) are one state machine over the journals;
+// slots and journaling are its extensions in SweepRunner+Slots.swift and SweepRunner+Journaling.swift.
+
 import Essentials
 import Foundation
 
@@ -107,7 +110,7 @@ public final class SweepRunner {
             opened.sweepName = identity.name; opened.specFile = identity.file
             opened.objectives = search.objectives.map { "\($0.name):\($0.direction.rawValue)" }
             opened.trialsPlanned = search.trials * search.seeds.count
-            opened.spec = JSONValue(any: recorded)
+            opened.spec = .object(recorded)
             opened.costBasis = objective.costBasis
             opened.revision = journaled.revision + 1
             try store.record(.sweep(opened))

@@ -1,3 +1,6 @@
+// Over 300 lines because it is the one fold of the journal: every kind of event is applied here, one function each,
+// and resume correctness depends on reading them side by side.
+
 import Essentials
 import Foundation
 
@@ -81,7 +84,7 @@ public struct SweepState {
     public var objectives: [SearchSpec.Objective] = []
     public var trialsPlanned: Int?
     /// The latest recorded revision of the sweep file, and its number.
-    public var spec: [String: Any]?
+    public var spec: [String: JSONValue]?
     public var revision = 0
     public var costBasis: [String: Double]?
     /// What the sweep took from earlier sweeps (the first `warm_start` line), if it was warm-started.
@@ -181,7 +184,7 @@ public struct SweepState {
 
     private mutating func apply(_ opened: SweepOpened) {
         specHash = specHash ?? opened.specSha256
-        if let spec = opened.spec?.any as? [String: Any], (opened.revision ?? 1) > revision {
+        if let spec = opened.spec?.object, (opened.revision ?? 1) > revision {
             self.spec = spec; revision = opened.revision ?? 1
             specHash = opened.specSha256
         }

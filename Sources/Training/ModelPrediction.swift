@@ -33,10 +33,7 @@ extension SideNetworkModel {
 
     /// The ingredients of the cache the model was trained on (its `cache` metadata), by field.
     var recordedIngredients: [String: JSONValue]? {
-        guard let text = extra["cache"], let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
-            case .object(let fields) = JSONValue(any: parsed)
-        else { return nil }
-        return fields
+        extra["cache"].flatMap { try? JSONValue.parse(Data($0.utf8)) }?.object
     }
 
     /// Logits (examples × classes) of every example of the cached `split`, in batches of the training

@@ -1,3 +1,6 @@
+// Over 300 lines because construction checks, the step, the stretch to a rung and evaluation all share one run's state
+// (checkpoint, optimiser, batch buffers).
+
 import Backbone
 import Cache
 import Essentials

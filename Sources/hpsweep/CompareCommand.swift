@@ -91,8 +91,7 @@ enum CompareCommand: Command {
             }
         }
         if arguments.isSet(CompareCommand.json) {
-            let data = try JSONSerialization.data(
-                withJSONObject: json(comparison), options: [.prettyPrinted, .sortedKeys])
+            let data = try json(comparison).data(pretty: true)
             print(String(decoding: data, as: UTF8.self))
         } else {
             printTables(comparison)
@@ -116,25 +115,25 @@ enum CompareCommand: Command {
             comparison.tables.indices.dropFirst().map { t in (method, t, comparison.test(method: method, against: t)) }
         }
         if arguments.isSet(CompareCommand.json) {
-            let object: [String: Any] = [
-                "suites": directories, "columns": header, "rows": rows,
-                "tests": tests.map { method, t, result -> [String: Any] in
-                    var d: [String: Any] = ["method": method, "suite": t + 1, "shared_tasks": result.tasks]
-                    if let r = result.test {
-                        d["result"] =
-                            [
-                                "test": "paired t-test over tasks (two-sided)", "n": r.n,
-                                "mean_difference": r.meanDifference,
-                                "t": r.t.isFinite ? r.t as Any : String(r.t) as Any, "df": r.degreesOfFreedom, "p": r.p,
-                            ] as [String: Any]
-                    }
-                    return d
-                },
-            ]
-            print(
-                String(
-                    decoding: try JSONSerialization.data(
-                        withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            let object: JSONValue = .object([
+                "suites": directories.jsonValue, "columns": header.jsonValue, "rows": rows.jsonValue,
+                "tests": .array(
+                    tests.map { method, t, result -> JSONValue in
+                        var d: [String: JSONValue] = [
+                            "method": .string(method), "suite": .int(t + 1), "shared_tasks": result.tasks.jsonValue,
+                        ]
+                        if let r = result.test {
+                            d["result"] = .object([
+                                "test": "paired t-test over tasks (two-sided)", "n": .int(r.n),
+                                "mean_difference": .number(r.meanDifference),
+                                "t": r.t.isFinite ? .number(r.t) : .string(String(r.t)),
+                                "df": r.degreesOfFreedom.jsonValue, "p": r.p.jsonValue,
+                            ])
+                        }
+                        return .object(d)
+                    }),
+            ])
+            print(String(decoding: try object.data(pretty: true), as: UTF8.self))
             return
         }
         print(
@@ -270,58 +269,5 @@ enum CompareCommand: Command {
                     format: "  [%d] %@ [%d]: C([%d],[%d]) = %.2f, C([%d],[%d]) = %.2f", r.a + 1, r.verdict, r.b + 1,
                     r.a + 1, r.b + 1, r.coverageAB, r.b + 1, r.a + 1, r.coverageBA))
         }
-    }
-
-    static func json(_ c: Comparison) -> [String: Any] {
-        func configuration(_ k: Comparison.Configuration) -> [String: Any] {
-            var d: [String: Any] = ["method": k.method]
-            for name in c.hyperparameters {
-                let v = c.value(k, name); if !v.isEmpty { d[name] = Double(v) ?? v as Any }
-            }
-            return d
-        }
-        func test(_ t: Statistics.TTest?) -> Any {
-            guard let t else { return NSNull() }
-            return [
-                "test": "paired t-test (two-sided)", "n": t.n, "mean_difference": t.meanDifference,
-                "t": t.t.isFinite ? t.t as Any : String(t.t) as Any,
-                "df": t.degreesOfFreedom, "p": t.p,
-            ]
-        }
-        return [
-            "files": c.files.map(\.path),
-            "objectives": c.objectives.map { ["metric": $0.name, "direction": $0.direction.rawValue] },
-            "notes": c.notes, "ignored": c.ignored, "suggested_ignores": c.suggestedIgnores,
-            "aligned": ["columns": c.alignedHeader, "rows": c.alignedRows],
-            "best": c.best.map {
-                [
-                    "file": $0.file + 1, "objective": c.objectives[$0.objective].name, "configuration_mean": $0.value,
-                    "seeds": $0.seeds,
-                    "trials": $0.trials, "configuration": configuration($0.configuration),
-                    "best_trial": $0.bestTrial, "best_trial_value": $0.bestTrialValue,
-                    "best_trial_configuration": configuration($0.bestTrialConfiguration),
-                ] as [String: Any]
-            },
-            "seed_tests": c.seedTests.map {
-                [
-                    "file": $0.file + 1, "configuration": configuration($0.configuration), "shared_seeds": $0.pairs,
-                    "result": test($0.test),
-                ] as [String: Any]
-            },
-            "across_configurations": c.acrossConfigurations.map {
-                ["file": $0.file + 1, "shared_configurations": $0.shared, "result": test($0.test)] as [String: Any]
-            },
-            "fronts": c.files.indices.map {
-                ["file": $0 + 1, "configurations": c.fronts[$0].map(configuration), "hypervolume": c.hypervolumes[$0]]
-                    as [String: Any]
-            },
-            "hypervolume_reference": c.reference,
-            "front_relations": c.relations.map {
-                [
-                    "a": $0.a + 1, "b": $0.b + 1, "coverage_a_b": $0.coverageAB, "coverage_b_a": $0.coverageBA,
-                    "verdict": $0.verdict,
-                ] as [String: Any]
-            },
-        ]
     }
 }

@@ -28,9 +28,7 @@ final class SchedulerTests: XCTestCase {
              "sampler": {"type": "tpe", "startup": \(trials / 2), "generation_size": \(trials / 2)}, "trials": \(trials), "epochs": 9, "seed": 3,
              "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(extra)}, "objectives": ["val_acc", "params"]}
             """
-        var reader = SpecReader(
-            file: "synthetic.json", path: "$",
-            object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+        var reader = try SpecReader(file: "synthetic.json", json: Data(text.utf8))
         return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
@@ -39,7 +37,7 @@ final class SchedulerTests: XCTestCase {
         leaseSeconds: Double = 60
     ) throws -> SweepRunner {
         let identity = SweepIdentity(
-            name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": 12])
+            name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": .int(12)])
         return try SweepRunner(
             identity: identity, search: search, objective: objective, directory: directory, hpsweepVersion: "test",
             worker: worker, leaseSeconds: leaseSeconds, shouldStop: { objective.stopped }
@@ -175,9 +173,7 @@ final class SchedulerTests: XCTestCase {
              "sampler": {"type": "tpe", "startup": 8, "generation_size": 4, "lag": 2}, "trials": 24, "epochs": 9, "seed": 5,
              "early_stopping": {"min_epochs": 1, "reduction_factor": 3\(pareto ? #", "type": "pareto""# : "")}, "objectives": ["val_acc", "params"]}
             """
-        var reader = SpecReader(
-            file: "synthetic.json", path: "$",
-            object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+        var reader = try SpecReader(file: "synthetic.json", json: Data(text.utf8))
         return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import SideTuning
 import Sweep
@@ -164,19 +165,18 @@ final class SearchSpecTests: XCTestCase {
     func testByteSizes() {
         XCTAssertEqual(parseBytes("8GiB"), 8 << 30)
         XCTAssertEqual(parseBytes("512 MiB"), 512 << 20)
-        XCTAssertEqual(parseBytes(NSNumber(value: 1024)), 1024)
+        XCTAssertEqual(parseBytes(JSONValue.int(1024)), 1024)
         XCTAssertEqual(parseBytes("2TiB"), 2 << 40)
         XCTAssertEqual(parseBytes("1PiB"), maximumBytes)
         XCTAssertEqual(parseBytes("1EiB"), nil, "unknown unit")
         XCTAssertEqual(parseBytes("2PiB"), nil, "above the limit")
-        for bad: Any in [
-            "1e300GiB", "1e12GiB", "0.5B", "0B", "-1GiB", "nanMiB", "infGiB", NSNumber(value: 1e300),
-            NSNumber(value: 0.5), NSNumber(value: true),
+        for bad: JSONValue in [
+            "1e300GiB", "1e12GiB", "0.5B", "0B", "-1GiB", "nanMiB", "infGiB", .number(1e300), .number(0.5), .bool(true),
         ] {
             XCTAssertNil(parseBytes(bad), "\(bad)")
         }
         XCTAssertEqual(parseBytes("1025TiB"), nil)
-        XCTAssertEqual(parseBytes(NSNumber(value: Double(maximumBytes))), maximumBytes)
+        XCTAssertEqual(parseBytes(JSONValue.number(Double(maximumBytes))), maximumBytes)
     }
 
     func testGridEnumeratesEveryCombinationOfEveryMethod() throws {

@@ -17,9 +17,7 @@ final class WarmStartTests: XCTestCase {
              "sampler": \(sampler), "trials": 12, "epochs": 9, "seed": \(seed),
              "objectives": ["val_acc", "params"]\(warmStart.map { #", "warm_start": \#($0)"# } ?? "")}
             """
-        var reader = SpecReader(
-            file: "/synthetic.json", path: "$",
-            object: try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+        var reader = try SpecReader(file: "/synthetic.json", json: Data(text.utf8))
         return try SearchSpec.parse(&reader, catalogue: syntheticCatalogue)
     }
 
@@ -27,7 +25,7 @@ final class WarmStartTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let objective = SyntheticObjective(epochs: 9)
         let identity = SweepIdentity(
-            name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": 12])
+            name: "synthetic", file: "synthetic.json", contentHash: "0123", recorded: ["trials": .int(12)])
         return try SweepRunner(
             identity: identity, search: search, objective: objective, directory: directory, hpsweepVersion: "test",
             warmStartFrom: warmStartFrom, shouldStop: { false }
