@@ -65,13 +65,23 @@ public final class SideTuningObjective: SweepObjective {
         (CPUDescription.current.summary, BLASKernel.current.provenance)
     }
 
-    /// Whether a configuration breaks a declared constraint, judged before training from what is
-    /// known then (TrialCosts); with the costs, for the journal.
+    /// Whether a configuration cannot be trained — its method refuses the combination (`validate`
+    /// tries only the ends of long integer ranges) — or breaks a declared constraint, judged before
+    /// training from what is known then (TrialCosts); with the costs, for the journal.
     public func rejection(method: String, values: [String: ParameterValue], seed: UInt64) -> (
         reason: String, costs: TrialResult
     )? {
-        guard !search.constraints.isEmpty else { return nil }
         let settings = SideTuningCatalogue.settings(method: method, values: values, epochs: search.epochs, seed: seed)
+        if let problem = settings.problem(width: cache.header.width, depth: depth, backboneHeads: heads) {
+            return (
+                problem,
+                TrialResult(
+                    status: .stopped, epochsRun: 0, bestEpoch: 0, bestValAccuracy: 0, finalValAccuracy: 0,
+                    finalValLoss: .nan, history: [], trainableParameters: 0, trainingFLOPs: 0, workingMemoryBytes: 0,
+                    trainSeconds: 0)
+            )
+        }
+        guard !search.constraints.isEmpty else { return nil }
         guard
             let costs = TrialCosts(
                 settings: settings, width: cache.header.width, depth: depth, heads: heads,

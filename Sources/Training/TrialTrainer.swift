@@ -56,7 +56,11 @@ public final class TrialTrainer {
         settings: TrialSettings, data: TrialData, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,
         backboneParameters: ViTParameters? = nil, checkpointPath: String? = nil
     ) throws {
-        if let problem = settings.problem { throw TrialError(problem) }
+        // The method's own check too: a trial planned before its combination was refused at planning
+        // (a journal of 0.1.0) fails with the reason instead of trapping in the network's initialiser.
+        if let problem = settings.problem(width: backboneWidth, depth: backboneDepth, backboneHeads: backboneHeads) {
+            throw TrialError(problem)
+        }
         self.settings = settings
         self.data = data
         self.checkpointPath = checkpointPath

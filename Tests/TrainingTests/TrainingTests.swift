@@ -47,6 +47,16 @@ final class TrainingTests: XCTestCase {
         return s
     }
 
+    /// Settings the method refuses on this backbone (a trial planned by a hpsweep that did not check
+    /// them) fail the trial with the method's reason; they never reach the network's initialiser.
+    func testSettingsTheMethodRefusesFailTheTrialWithItsReason() throws {
+        var s = settings("last")
+        s.values["rank"] = 3; s.values["heads"] = 2
+        XCTAssertThrowsError(try trainer(s)) { error in
+            XCTAssertTrue("\(error)".contains("rank 3 must be a positive multiple of heads 2"), "\(error)")
+        }
+    }
+
     /// A random backbone's class token carries little of the image (near-uniform attention averages
     /// the patches), so cls-only methods stay weak here; LAST attends over all tokens and learns.
     func testTrainingBeatsChanceClearly() throws {
