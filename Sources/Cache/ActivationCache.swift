@@ -19,8 +19,11 @@ public final class ActivationCache: @unchecked Sendable {
     public init(directory: String) throws {
         self.directory = directory
         let headerPath = (directory as NSString).appendingPathComponent(CacheHeader.fileName)
-        guard let data = FileManager.default.contents(atPath: headerPath) else {
-            throw CacheError.notACache(path: directory, detail: "no \(CacheHeader.fileName)")
+        guard let data = contentsOfRegularFile(headerPath) else {
+            let why = whyUnreadable(headerPath)
+            throw CacheError.notACache(
+                path: directory,
+                detail: why == "no such file" ? "no \(CacheHeader.fileName)" : "\(CacheHeader.fileName) \(why)")
         }
         header = try CacheHeader(json: data, path: headerPath)
         for array in header.arrays {

@@ -54,7 +54,7 @@ public struct CacheEstimate {
         for entry in entries where entry.count == 64 {
             let directory = (root as NSString).appendingPathComponent(entry)
             let headerPath = (directory as NSString).appendingPathComponent(CacheHeader.fileName)
-            guard let data = FileManager.default.contents(atPath: headerPath),
+            guard let data = contentsOfRegularFile(headerPath),
                 let header = try? CacheHeader(json: data, path: headerPath),
                 let seconds = header.buildSeconds, seconds > 0, case .object(let theirs) = header.ingredients,
                 ["backbone", "taps", "compute", "preprocessing"].allSatisfy({ theirs[$0] == mine[$0] })

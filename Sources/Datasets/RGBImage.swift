@@ -1,4 +1,5 @@
 import CImageCodecs
+import Essentials
 import Foundation
 
 /// An 8-bit RGB image, row-major height × width × 3.
@@ -15,7 +16,7 @@ public struct RGBImage: Equatable {
     /// Decodes a JPEG or PNG file (recognised by its first bytes, not its name) with the system's
     /// libjpeg-turbo and libpng. Grey images become RGB; PNG alpha is dropped (as PIL's convert("RGB")).
     public static func decode(contentsOf path: String) throws -> RGBImage {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = contentsOfRegularFile(path) else {
             throw DatasetError.missingFile(path: path, referencedFrom: nil, line: nil)
         }
         return try decode(data, path: path)

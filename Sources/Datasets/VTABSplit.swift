@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A VTAB-1k split in the NOAH/FacT layout: `<root>/<task>/<split>.txt` whose lines are
@@ -20,7 +21,7 @@ public struct VTABSplit: ImageSplit {
         directory = (root as NSString).appendingPathComponent(task)
         listFile = (directory as NSString).appendingPathComponent("\(split).txt")
         name = split
-        guard let data = FileManager.default.contents(atPath: listFile) else {
+        guard let data = contentsOfRegularFile(listFile) else {
             throw DatasetError.missingFile(path: listFile, referencedFrom: nil, line: nil)
         }
         guard let text = String(data: data, encoding: .utf8) else {

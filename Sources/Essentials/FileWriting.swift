@@ -70,6 +70,7 @@ public func whyUnreadable(_ path: String) -> String {
         return errno == ENOENT || errno == ENOTDIR ? "no such file" : String(cString: strerror(errno))
     }
     if (info.st_mode & S_IFMT) == S_IFDIR { return "is a directory, not a file" }
+    if let kind = fileKind(info.st_mode) { return "is \(kind), not a regular file" }
     if access(path, R_OK) != 0 { return "permission denied" }
     return "cannot be read"
 }

@@ -184,7 +184,7 @@ public struct SuiteManifest: Codable, Equatable {
 
     public static func read(directory: String) throws -> SuiteManifest? {
         let path = (directory as NSString).appendingPathComponent(fileName)
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = contentsOfRegularFile(path) else { return nil }
         do { return try JSONDecoder().decode(SuiteManifest.self, from: data) } catch {
             throw SpecError(
                 file: path, path: "$",

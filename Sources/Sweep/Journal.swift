@@ -59,7 +59,7 @@ public final class Journal {
     /// Opens (creating) the journal for appending, first cutting off a torn final line.
     public init(path: String) throws {
         self.path = path
-        if let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") {
+        if let data = contentsOfRegularFile(path), let last = data.last, last != UInt8(ascii: "\n") {
             let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
             guard truncate(path, off_t(keep)) == 0 else {
                 throw JournalError(
@@ -109,7 +109,7 @@ public final class Journal {
     public static func readAll(directory: String) throws -> JournalContents {
         var contents = JournalContents()
         for path in files(in: directory) {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let data = contentsOfRegularFile(path) else { continue }
             contents.append(try parseLines(data, path: path, firstLine: 1).contents)
         }
         return contents
@@ -172,7 +172,7 @@ public final class Journal {
     /// (no newline) is ignored, and so is a line that holds no event (`readAll` counts those); damage
     /// anywhere else is an error naming the line.
     public static func read(_ path: String) throws -> [JournalEvent] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        guard let data = contentsOfRegularFile(path) else { return [] }
         return try parseLines(data, path: path, firstLine: 1).contents.events
     }
 

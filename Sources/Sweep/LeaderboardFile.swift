@@ -25,7 +25,7 @@ public struct LeaderboardFile {
 
     public init(path: String, catalogue: SearchCatalogue) throws {
         self.catalogue = catalogue
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = contentsOfRegularFile(path) else {
             throw CompareError(path: path, message: "cannot read the file: \(whyUnreadable(path))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -61,7 +61,7 @@ public struct LeaderboardFile {
 
     static func summaryObjectives(besides path: String) -> [SearchSpec.Objective]? {
         let summary = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("summary.json")
-        guard let data = FileManager.default.contents(atPath: summary),
+        guard let data = contentsOfRegularFile(summary),
             let list = (try? JSONValue.parse(data))?["objectives"]?.array
         else { return nil }
         let objectives = list.compactMap { item -> SearchSpec.Objective? in

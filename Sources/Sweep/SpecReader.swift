@@ -15,7 +15,7 @@ public struct SpecReader {
 
     /// Parses a whole sweep file's top-level object.
     public static func load(_ file: String) throws -> SpecReader {
-        guard let data = FileManager.default.contents(atPath: file) else {
+        guard let data = contentsOfRegularFile(file) else {
             throw SpecError(file: file, path: "$", message: "cannot read the file: \(whyUnreadable(file))")
         }
         return try SpecReader(file: file, json: data)

@@ -43,7 +43,7 @@ struct TrainingState {
     /// damaged one is an error naming the file (never silently restarted or trained on).
     static func load(_ path: String, settings: TrialSettings, decayMask: [Float]) throws -> TrainingState? {
         let parameterCount = decayMask.count
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = contentsOfRegularFile(path) else { return nil }
         func fail(_ detail: String) -> TrialError { TrialError("\(path): \(detail)") }
         guard data.count >= 32, Array(data.prefix(8)) == magic else { throw fail("not an hpsweep checkpoint") }
         let version = data.withUnsafeBytes {
