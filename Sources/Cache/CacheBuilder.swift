@@ -67,16 +67,22 @@ public struct CacheBuilder {
         var request = flock()
         request.l_type = Int16(F_WRLCK)
         request.l_whence = Int16(SEEK_SET)
-        if fcntl(fd, F_SETLK, &request) != 0 {
-            onWait()
-            while fcntl(fd, F_SETLKW, &request) != 0 {
-                guard errno == EINTR else {
-                    throw CacheError.writeFailed(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))")
-                }
+        var waited = false
+        // Polled rather than F_SETLKW, so that a stop request ends the wait.
+        while fcntl(fd, F_SETLK, &request) != 0 {
+            guard errno == EACCES || errno == EAGAIN || errno == EINTR else {
+                throw CacheError.writeFailed(path: path, reason: "cannot lock: \(String(cString: strerror(errno)))")
             }
+            if !waited { onWait(); waited = true }
+            if shouldStop() { throw CacheError.interrupted(path: directory(for: key)) }
+            usleep(100_000)
         }
         return try body()
     }
+
+    /// Asked between batches and while waiting for another builder: true stops the build with
+    /// `CacheError.interrupted` (its staging directory removed, so no valid-looking cache is left).
+    public var shouldStop: () -> Bool = { false }
 
     /// Builds the cache of `plan` (whether or not one exists: callers check `existing` first).
     public func build(_ plan: CachePlan, progress: ((CacheProgress) -> Void)? = nil) throws -> ActivationCache {
@@ -151,6 +157,7 @@ public struct CacheBuilder {
         }
         try BackboneStream(plan: plan, split: split, batchSize: batchSize, threads: threads).forEachBatch {
             range, encoded in
+            if shouldStop() { throw CacheError.interrupted(path: directory(for: plan.key)) }
             for t in plan.taps.indices {
                 if let element = firstNonFinite(encoded[t], dtype: dtype) {
                     let image = plan.images[range.lowerBound + element / (tokens * width)]

@@ -13,6 +13,8 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
     case nonFinite(path: String, element: Int, detail: String)
     case computeUnavailable(detail: String)
     case badIndex(path: String, example: Int, row: Int, images: Int)
+    /// The build was asked to stop (Ctrl-C, SIGTERM): nothing of it is kept.
+    case interrupted(path: String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         case let .unknownTap(tap, available):
             return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
         case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
+        case let .interrupted(path):
+            return "\(path): the cache build was interrupted; nothing of it is kept, and the next run builds it again"
         case let .computeUnavailable(detail):
             return "cannot build the cache here: \(detail) (a cache built elsewhere with the same key is reused)"
         case let .badIndex(path, example, row, images):

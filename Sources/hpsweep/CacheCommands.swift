@@ -62,12 +62,30 @@ enum CacheBuildCommand: Command {
         }
         let spec = try SweepSpec.load(arguments.positionals[0])
         print(machineLine)
-        _ = try buildCache(for: spec, arguments: arguments)
+        let stop = StopFlag(stopping: "stopping the cache build (Ctrl-C again to quit now)")
+        stop.installSignalHandlers()
+        _ = try buildCache(for: spec, arguments: arguments, stop: stop)
     }
 
     /// Builds or reuses the cache of `spec`, as `arguments` say through `CacheOptions`; shared with `hpsweep run`.
-    static func buildCache(for spec: SweepSpec, arguments: ParsedArguments) throws -> (ActivationCache, CachePlan) {
+    /// A stop request (`stop`) ends the build with nothing of it kept, and the command with status 130.
+    static func buildCache(for spec: SweepSpec, arguments: ParsedArguments, stop: StopFlag) throws -> (
+        ActivationCache, CachePlan
+    ) {
+        do { return try buildCache(for: spec, arguments: arguments, shouldStop: { stop.isSet }) } catch let error
+            as CacheError
+        {
+            guard case .interrupted = error else { throw error }
+            FileHandle.standardError.write(Data("hpsweep: \(error)\n".utf8))
+            throw ExitStatus.interrupted
+        }
+    }
+
+    private static func buildCache(
+        for spec: SweepSpec, arguments: ParsedArguments, shouldStop: @escaping () -> Bool
+    ) throws -> (ActivationCache, CachePlan) {
         var builder = CacheBuilder(root: cacheRoot(arguments[CacheOptions.cacheDir], spec: spec))
+        builder.shouldStop = shouldStop
         builder.threads = try arguments.value(CacheOptions.threads, default: availableCores)
         builder.batchSize = try arguments.value(CacheOptions.batch, default: spec.cache.batchSize)
         print("hpsweep cache: \(spec.name): hashing backbone and data…")

@@ -113,7 +113,12 @@ enum RunCommand: Command {
         print("  " + describePlan(search, workers: workers, memory: memory))
         print(machineLine)
 
-        let (cache, plan) = try CacheBuildCommand.buildCache(for: spec, arguments: arguments)
+        // Installed before the cache build: a shell that starts hpsweep in the background has it ignore
+        // SIGINT, and only these handlers make Ctrl-C (or SIGTERM) stop a build.
+        let stop = StopFlag(stopping: "stopping the cache build (Ctrl-C again to quit now)")
+        stop.installSignalHandlers()
+        let (cache, plan) = try CacheBuildCommand.buildCache(for: spec, arguments: arguments, stop: stop)
+        stop.stopping = "stopping at the next epoch boundary (Ctrl-C again to quit now)"
         if let line = try ValidateCommand.finalStreamLine(
             spec, cachedSplits: Set(cache.splitNames),
             imagesPerSecond: cache.header.buildSeconds.map { Double(cache.header.storedImages) / $0 })
@@ -121,8 +126,6 @@ enum RunCommand: Command {
             print(line)
         }
 
-        let stop = StopFlag()
-        stop.installSignalHandlers()
         let progress = RunProgress(spec: spec, workers: workers)
         let workerID = isWorker ? "\(ProcessInfo.processInfo.hostName)-\(getpid())" : nil
         if let workerID { print("  worker \(workerID): journal-\(workerID).jsonl, leases of \(Int(leaseSeconds)) s") }
