@@ -81,6 +81,7 @@ public final class ActivationCache: @unchecked Sendable {
                 )
             }
         }
+        for split in splitNames { _ = try labels(split) }
     }
 
     private func map(_ array: CacheArray) throws -> MappedFile {
@@ -99,12 +100,24 @@ public final class ActivationCache: @unchecked Sendable {
     }
 
     /// The labels of `split`.
-    public func labels(_ split: String) throws -> [Int] {
+    /// The labels of `split`, each checked to be a class: in 0..<`classes` when the reader knows the
+    /// count (a trial, a model), else non-negative and below `maximumClasses` (a cache does not record
+    /// its class count). A label out of range is an error naming the labels file, never an index.
+    public func labels(_ split: String, classes: Int? = nil) throws -> [Int] {
         guard let array = header.array(split: split, tap: "labels") else {
             throw CacheError.unknownSplit(split: split, available: splitNames)
         }
-        return try readIntegers(try map(array), count: array.shape[0])
+        let labels = try readIntegers(try map(array), count: array.shape[0])
+        let bound = classes ?? Self.maximumClasses
+        if let example = labels.firstIndex(where: { !(0..<bound).contains($0) }) {
+            throw CacheError.labelOutOfRange(
+                path: path(of: array), example: example, label: labels[example], classes: classes)
+        }
+        return labels
     }
+
+    /// The most classes a cache's labels may count (as the sweep file's `classes`).
+    public static let maximumClasses = 1 << 20
 
     /// Examples `indices` of (`split`, `tap`) as Floats, each (tokens, width), written consecutively
     /// at `out` (indices.count × tokens × width).

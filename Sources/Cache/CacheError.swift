@@ -13,6 +13,8 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
     case nonFinite(path: String, element: Int, detail: String)
     case computeUnavailable(detail: String)
     case badIndex(path: String, example: Int, row: Int, images: Int)
+    /// A label that is no class: negative, or not below the class count (when known).
+    case labelOutOfRange(path: String, example: Int, label: Int, classes: Int?)
     /// The build was asked to stop (Ctrl-C, SIGTERM): nothing of it is kept.
     case interrupted(path: String)
 
@@ -37,6 +39,9 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         case let .unknownTap(tap, available):
             return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
         case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
+        case let .labelOutOfRange(path, example, label, classes):
+            let range = classes.map { "0..<\($0) (\($0) classes)" } ?? "0..<\(ActivationCache.maximumClasses)"
+            return "\(path): label \(label) of example \(example) is out of range \(range)"
         case let .interrupted(path):
             return "\(path): the cache build was interrupted; nothing of it is kept, and the next run builds it again"
         case let .computeUnavailable(detail):

@@ -241,8 +241,8 @@ public final class TrialTrainer {
 
     /// Loads the checkpoint (or initialises) and sets up the schedule.
     func begin(untilEpoch: Int?) throws -> Run {
-        let trainLabels = try data.cache.labels(data.trainSplit)
-        let evalLabels = try data.evalSplit.map { try data.cache.labels($0) } ?? []
+        let trainLabels = try data.cache.labels(data.trainSplit, classes: data.classes)
+        let evalLabels = try data.evalSplit.map { try data.cache.labels($0, classes: data.classes) } ?? []
         if let bad = (trainLabels + evalLabels).first(where: { $0 < 0 || $0 >= data.classes }) {
             throw TrialError("label \(bad) in the cache is out of range 0..<\(data.classes)")
         }
@@ -342,7 +342,7 @@ public final class TrialTrainer {
     public func evaluateTrained(on split: String) throws -> EvaluationScore {
         guard let parameters = trainedParameters else { throw TrialError("evaluateTrained before run") }
         defer { releaseBuffers(); batchBuffers = [] }
-        return try score(parameters, split: split, labels: try data.cache.labels(split))
+        return try score(parameters, split: split, labels: try data.cache.labels(split, classes: data.classes))
     }
 
     /// The parameters saved in this trial's checkpoint (nil without one).

@@ -80,8 +80,8 @@ enum PredictCommand: Command {
             if let problem = model.incompatibility(with: activations, allowOtherBackbone: allowOther) {
                 throw ModelFileError(path: modelPath, message: "cannot run on \(cacheDirectory): \(problem)")
             }
+            labels = try activations.labels(split, classes: model.classes)
             logits = try model.logits(cache: activations, split: split)
-            labels = try activations.labels(split)
             names = labels.indices.map(String.init)
             source = "\(split) of \(cacheDirectory)"
         } else {

@@ -51,6 +51,38 @@ final class CacheIntegrityTests: XCTestCase {
         }
     }
 
+    /// Labels that are no class, written with matching CRCs (a cache made elsewhere): verify refuses
+    /// a negative or absurd one, and a reader that knows the class count refuses one beyond it, each
+    /// naming the labels file and the example — never an index out of range later.
+    func testLabelsOutOfRangeAreRefusedNamingTheFile() throws {
+        let cache = try buildSmall()
+        let array = try XCTUnwrap(cache.header.array(split: "train800", tap: "labels"))
+        let file = cache.directory + "/" + array.file
+        let headerURL = URL(fileURLWithPath: cache.directory + "/header.json")
+        let original = try Data(contentsOf: headerURL)
+        func relabel(_ label: Int64) throws -> ActivationCache {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            withUnsafeBytes(of: label.littleEndian) { bytes.replaceSubrange(16..<24, with: $0) }  // example 2
+            try bytes.write(to: URL(fileURLWithPath: file))
+            let crc = bytes.withUnsafeBytes { Int(CRC32.of($0)) }
+            let text = String(decoding: original, as: UTF8.self).replacingOccurrences(
+                of: "\"crc32\" : \(array.crc32),", with: "\"crc32\" : \(crc),")
+            try Data(text.utf8).write(to: headerURL)
+            return try ActivationCache(directory: cache.directory)
+        }
+        for bad: Int64 in [-1, 1 << 40] {
+            XCTAssertThrowsError(try relabel(bad).verify()) { error in
+                XCTAssertEqual("\(error)", "\(file): label \(bad) of example 2 is out of range 0..<1048576")
+            }
+        }
+        let twelve = try relabel(12)
+        XCTAssertNoThrow(try twelve.verify(), "a cache does not know its class count")
+        XCTAssertThrowsError(try twelve.labels("train800", classes: 10)) { error in
+            XCTAssertEqual("\(error)", "\(file): label 12 of example 2 is out of range 0..<10 (10 classes)")
+        }
+        XCTAssertEqual(try twelve.labels("train800", classes: 13)[2], 12)
+    }
+
     /// A NaN reaching the backbone (here in preprocessed float images) stops the build, naming the image.
     func testNonFiniteActivationStopsTheBuild() throws {
         let dir = temporaryDirectory(self)
