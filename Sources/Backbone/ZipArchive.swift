@@ -170,9 +170,7 @@ public final class ZipArchive {
                     "member '\(member.name)' uses compression method \(member.method); only stored (0) and deflate (8) are supported"
             )
         }
-        let crc = output.withUnsafeBytes { raw -> UInt32 in
-            UInt32(CZlib.crc32(0, raw.bindMemory(to: Bytef.self).baseAddress, uInt(raw.count)))
-        }
+        let crc = Self.crc32(output)
         guard crc == member.crc32 else {
             throw WeightsError.badHeader(
                 path: path, detail: "member '\(member.name)' fails its CRC-32 check (corrupt file)")
@@ -190,25 +188,59 @@ public final class ZipArchive {
                 detail:
                     "member '\(name)' declares \(expected) bytes, more than \(count) compressed bytes can inflate to")
         }
-        var output = Data(count: expected)
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw WeightsError.badHeader(path: path, detail: "cannot initialise zlib for '\(name)'")
-        }
-        defer { inflateEnd(&stream) }
-        let status: Int32 = output.withUnsafeMutableBytes { out in
-            stream.next_in = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(count)
-            stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
-            stream.avail_out = uInt(expected)
-            return CZlib.inflate(&stream, Z_FINISH)
-        }
-        guard status == Z_STREAM_END, Int(stream.total_out) == expected else {
+        guard let output = Self.inflateRaw(source, count: count, expected: expected) else {
             throw WeightsError.badHeader(
                 path: path,
                 detail: "member '\(name)' does not inflate to its declared \(expected) bytes (corrupt or truncated)")
         }
         return output
+    }
+
+    /// zlib counts in 32 bits (`uInt`): sizes of 4 GiB and more are fed in pieces of at most `piece`.
+    static let zlibPiece = Int(UInt32.max)
+
+    /// Raw deflate data of `count` bytes inflated to exactly `expected` bytes, or nil.
+    static func inflateRaw(_ source: UnsafeRawPointer, count: Int, expected: Int, piece: Int = zlibPiece) -> Data? {
+        var output = Data(count: expected)
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            return nil
+        }
+        defer { inflateEnd(&stream) }
+        let status: Int32 = output.withUnsafeMutableBytes { out in
+            var inputLeft = count, outputLeft = expected
+            stream.next_in = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Bytef.self))
+            stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
+            var status = Z_OK
+            while status == Z_OK {
+                if stream.avail_in == 0 && inputLeft > 0 {
+                    let n = min(inputLeft, piece)
+                    stream.avail_in = uInt(n); inputLeft -= n
+                }
+                if stream.avail_out == 0 && outputLeft > 0 {
+                    let n = min(outputLeft, piece)
+                    stream.avail_out = uInt(n); outputLeft -= n
+                }
+                status = CZlib.inflate(&stream, inputLeft == 0 && outputLeft == 0 ? Z_FINISH : Z_NO_FLUSH)
+            }
+            return status
+        }
+        guard status == Z_STREAM_END, Int(stream.total_out) == expected else { return nil }
+        return output
+    }
+
+    /// CRC-32 of `data`, in pieces that fit zlib's 32-bit counts.
+    static func crc32(_ data: Data, piece: Int = zlibPiece) -> UInt32 {
+        data.withUnsafeBytes { raw -> UInt32 in
+            var crc: uLong = 0
+            var offset = 0
+            repeat {
+                let n = min(raw.count - offset, piece)
+                crc = CZlib.crc32(crc, raw.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + offset }, uInt(n))
+                offset += n
+            } while offset < raw.count
+            return UInt32(crc)
+        }
     }
 }
 
