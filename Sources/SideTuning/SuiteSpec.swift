@@ -78,6 +78,14 @@ public struct SuiteSpec {
                 guard let fields = override.object else {
                     throw top.fail("overrides", "'\(task.name)' must be an object of sweep fields")
                 }
+                // A task's name is its folder under results/<suite>/ and its column in `table`: an
+                // override must not rename it (onto another task's, or away from its own).
+                if fields["name"] != nil {
+                    throw top.fail(
+                        "overrides",
+                        "'\(task.name)' may not set 'name': a suite task's name is its own (results/<suite>/\(task.name))"
+                    )
+                }
                 object = merged(object, fields)
             }
             return (task, try SweepSpec.parse(SpecReader(file: file, path: "$", object: object)))

@@ -102,6 +102,12 @@ public struct SideNetworkModel {
                 throw fail("tensor '\(entry.name)' has shape \(shape), the network needs \(entry.shape)")
             }
             let tensor = try file.tensor(entry.name)
+            // A NaN or infinity would make every prediction "nan" (class 0): refuse it, as backbones are.
+            if let bad = tensor.storage.firstIndex(where: { !$0.isFinite }) {
+                throw fail(
+                    "tensor '\(entry.name)' holds \(tensor.storage[bad]) at element \(bad); a model's parameters must be finite"
+                )
+            }
             parameters.replaceSubrange(entry.range, with: tensor.storage)
         }
         let unknown = Set(file.names).subtracting(layout.entries.map(\.name))

@@ -26,6 +26,17 @@ final class SuiteTests: XCTestCase {
         return path
     }
 
+    /// A task's name is its own: an override that renames it (onto another task's results) is refused.
+    func testAnOverrideCannotRenameATask() throws {
+        let dir = temporaryDirectory(self)
+        for name in ["eurosat", "other"] {
+            let suite = try writeSuite(
+                in: dir, tasks: #"["eurosat", "kitti"]"#, extra: #", "overrides": {"kitti": {"name": "\#(name)"}}"#)
+            cli.assertOneLineError(
+                try cli.run("validate", suite), status: 1, containing: ["$.overrides", "'kitti' may not set 'name'"])
+        }
+    }
+
     func testATaskListRunsAsOneSweepPerTaskAndTablesThem() throws {
         let dir = temporaryDirectory(self)
         let suite = try writeSuite(

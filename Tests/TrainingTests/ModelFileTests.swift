@@ -56,6 +56,20 @@ final class ModelFileTests: XCTestCase {
         }
     }
 
+    /// A NaN or infinite parameter would answer class 0 with probability "nan": the file is refused.
+    func testNonFiniteParametersAreRefused() throws {
+        let dir = temporaryDirectory(self)
+        for bad in [Float.nan, .infinity] {
+            var m = model("last")
+            m.parameters[7] = bad
+            let path = dir.path + "/bad.safetensors"
+            try m.write(to: path)
+            XCTAssertThrowsError(try SideNetworkModel(path: path)) { error in
+                XCTAssertTrue("\(error)".contains(path) && "\(error)".contains("must be finite"), "\(error)")
+            }
+        }
+    }
+
     func testUnusableFilesAreRefusedNamingThem() throws {
         let dir = temporaryDirectory(self)
         let good = model("linear"), path = dir.path + "/m.safetensors"
