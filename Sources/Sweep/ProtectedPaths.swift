@@ -36,11 +36,35 @@ public enum ProtectedPaths {
         return nil
     }
 
-    /// Throws a one-line error when `path` is protected.
-    public static func checkWritable(_ path: String, option: String) throws {
+    /// Throws a one-line error when `path` is protected, is one of the files the command reads
+    /// (`inputs`), or is another of its outputs (`outputs`, by option). Files are compared by identity
+    /// (device and inode, links resolved) where they exist, by resolved path where not yet.
+    public static func checkWritable(
+        _ path: String, option: String, inputs: [String] = [], outputs: [(option: String, path: String)] = []
+    ) throws {
         if let reason = reason(forWriting: path) {
             throw ProtectedPathError(message: "\(option): refusing to write \(reason); choose another file")
         }
+        if let input = inputs.first(where: { sameFile($0, path) }) {
+            throw ProtectedPathError(
+                message:
+                    "\(option): refusing to write \(path): it is \(input == path ? "" : "\(input), ")one of this command's inputs; choose another file"
+            )
+        }
+        if let other = outputs.first(where: { $0.option != option && sameFile($0.path, path) }) {
+            throw ProtectedPathError(
+                message: "\(option): refusing to write \(path): \(other.option) writes it too; choose two files")
+        }
+    }
+
+    /// Whether `a` and `b` name one file.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        if stat(a, &x) == 0 && stat(b, &y) == 0 { return x.st_dev == y.st_dev && x.st_ino == y.st_ino }
+        func resolved(_ p: String) -> String {
+            URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        return resolved(a) == resolved(b)
     }
 
     static func isSweep(_ folder: URL) -> Bool {

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// A self-contained HTML report of one or several sweeps (`hpsweep report`): inline SVG charts, no
@@ -13,6 +14,8 @@ public struct SweepReport {
     }
 
     public let sweeps: [Sweep]
+    /// Every file the report reads: the sweeps' journals and, where found, their sweep files.
+    public private(set) var inputs: [String] = []
 
     /// Loads the sweeps of these results directories (each must hold a journal).
     public init(directories: [String], catalogue: SearchCatalogue) throws {
@@ -34,11 +37,23 @@ public struct SweepReport {
                             as NSString).appendingPathComponent($0),
                     ]
                 } ?? []
-            let specText = candidates.lazy.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.first
+            let specText = candidates.lazy.compactMap {
+                contentsOfRegularFile($0).map { String(decoding: $0, as: UTF8.self) }
+            }.first
             return Sweep(
                 directory: directory, name: state.sweepName ?? (directory as NSString).lastPathComponent, state: state,
                 board: Leaderboard(state: state, objectives: state.objectives, catalogue: catalogue), specText: specText
             )
+        }
+        for (directory, sweep) in zip(directories, sweeps) {
+            inputs += Journal.files(in: directory)
+            if let file = sweep.state.specFile {
+                inputs += [
+                    file,
+                    (((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+                        as NSString).appendingPathComponent(file),
+                ]
+            }
         }
     }
 

@@ -79,7 +79,9 @@ enum CompareCommand: Command {
                 }
                 return name
             }
-        if let out = arguments[CompareCommand.csv] { try ProtectedPaths.checkWritable(out, option: "--csv") }
+        if let out = arguments[CompareCommand.csv] {
+            try ProtectedPaths.checkWritable(out, option: "--csv", inputs: leaderboards)
+        }
         let files = try leaderboards.map { try LeaderboardFile(path: $0, catalogue: SideTuningCatalogue.catalogue) }
         let comparison = try Comparison(files: files, objectives: objectives, ignoring: ignoring)
         if let out = arguments[CompareCommand.csv] {

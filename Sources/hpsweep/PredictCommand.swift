@@ -47,8 +47,13 @@ enum PredictCommand: Command {
         let output = arguments[PredictCommand.out] ?? "predictions.csv"
         let top = try arguments.value(PredictCommand.top, default: 5)
         let confusionFile = arguments[PredictCommand.confusion]
-        for file in [output] + (confusionFile.map { [$0] } ?? []) {
-            try ProtectedPaths.checkWritable(file, option: "predict")
+        // Never onto what it reads (the model, images, lists, labels, weights), nor one output onto the other.
+        let read =
+            [modelPath] + inputs
+            + [PredictCommand.labels, PredictCommand.weights].compactMap { arguments[$0] }
+        let outputs = [("--out", output)] + (confusionFile.map { [("--confusion", $0)] } ?? [])
+        for (option, file) in outputs {
+            try ProtectedPaths.checkWritable(file, option: option, inputs: read, outputs: outputs)
         }
         let allowOther = arguments.isSet(PredictCommand.allowOtherBackbone)
         // Usage first, before any file is read.

@@ -29,6 +29,7 @@ enum ReportCommand: Command {
             arguments[ReportCommand.output] ?? (directories[0] as NSString).appendingPathComponent("report.html")
         try ProtectedPaths.checkWritable(output, option: "--output")
         let report = try SweepReport(directories: directories, catalogue: SideTuningCatalogue.catalogue)
+        try ProtectedPaths.checkWritable(output, option: "--output", inputs: report.inputs)
         let html = report.html()
         do { try replaceAtomically(output, with: html) } catch { throw FileProblem("cannot write \(output): \(error)") }
         print(

@@ -119,3 +119,33 @@ final class HostileInputTests: XCTestCase {
         )
     }
 }
+
+/// No output option writes onto a file the command reads, nor two outputs onto one file, whatever the
+/// name it is given by (a link, another spelling): files are compared by identity.
+final class OutputOntoInputTests: XCTestCase {
+    let cli = CLI()
+
+    func testNoOutputLandsOnAnInputOrAnotherOutput() throws {
+        let dir = temporaryDirectory(self)
+        let images = dir.appendingPathComponent("imgs.npy").path, link = dir.appendingPathComponent("link.npy").path
+        try FileManager.default.copyItem(atPath: "\(digitsDirectory)/val200_images.npy", toPath: images)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: images)
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/models/linear.safetensors").path
+        let before = try Data(contentsOf: URL(fileURLWithPath: images))
+        let csv = dir.appendingPathComponent("out.csv").path
+        let a = dir.appendingPathComponent("a.csv").path
+        try Data("trial,method\n".utf8).write(to: URL(fileURLWithPath: a))
+        for (arguments, text) in [
+            (["predict", model, images, "--out", images], "one of this command's inputs"),
+            (["predict", model, images, "--out", link], "one of this command's inputs"),
+            (["predict", model, images, "--out", model], "one of this command's inputs"),
+            (["predict", model, images, "--out", csv, "--confusion", csv], "--confusion writes it too"),
+            (["compare", a, a, "--csv", a], "one of this command's inputs"),
+        ] {
+            cli.assertOneLineError(try cli.run(arguments), status: 1, containing: [text])
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: images)), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: csv))
+    }
+}
