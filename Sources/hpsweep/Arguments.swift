@@ -50,17 +50,21 @@ extension Option where Value == String {
 }
 
 extension Option where Value == Int {
-    static func positiveInteger(_ name: String, _ valueName: String = "N", help: String) -> Option {
-        Option(name, valueName, help: help, expected: "needs a positive integer") {
-            Int($0).flatMap { $0 > 0 ? $0 : nil }
+    /// A count from 1 to `maximum`: every count sizes an allocation or a loop, so none is unbounded
+    /// (2²⁰ by default, far above any real batch, step or trial count).
+    static func positiveInteger(_ name: String, _ valueName: String = "N", help: String, maximum: Int = 1 << 20)
+        -> Option
+    {
+        Option(name, valueName, help: help, expected: "needs a positive integer up to \(maximum)") {
+            Int($0).flatMap { (1...maximum).contains($0) ? $0 : nil }
         }
     }
 }
 
 extension Option where Value == Double {
-    static func positiveNumber(_ name: String, _ valueName: String, help: String) -> Option {
-        Option(name, valueName, help: help, expected: "needs a positive number") {
-            Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+    static func positiveNumber(_ name: String, _ valueName: String, help: String, maximum: Double = 1e6) -> Option {
+        Option(name, valueName, help: help, expected: "needs a positive number up to \(Int(maximum))") {
+            Double($0).flatMap { $0 > 0 && $0 <= maximum ? $0 : nil }
         }
     }
 }
@@ -82,7 +86,9 @@ extension Option where Value == MethodValue {
         let name = parameter.name.replacingOccurrences(of: "_", with: "-")
         switch parameter.kind {
         case .integer(let minimum):
-            let expected = minimum == 1 ? "needs a positive integer" : "needs an integer of at least \(minimum)"
+            let expected =
+                minimum == 1
+                ? "needs a positive integer up to \(1 << 20)" : "needs an integer from \(minimum) to \(1 << 20)"
             return Option(name, "N", help: help, expected: expected) {
                 Int($0).flatMap { $0 >= minimum && $0 <= 1 << 20 ? .int($0) : nil }
             }

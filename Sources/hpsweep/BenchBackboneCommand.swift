@@ -13,9 +13,10 @@ enum BenchBackboneCommand: Command {
         "weights", "FILE", help: "Use a checkpoint (.safetensors/.npz) instead of random weights.")
     static let heads = Option<Int>.positiveInteger(
         "heads", "N", help: "Attention heads of --weights when they cannot be inferred.")
-    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Images per forward pass (default 32).")
+    static let batch = Option<Int>.positiveInteger(
+        "batch", "N", help: "Images per forward pass (default 32).", maximum: 1 << 16)
     static let threads = Option<Int>.positiveInteger(
-        "threads", "N", help: "Threads (default: all \(availableCores) cores).")
+        "threads", "N", help: "Threads (default: all \(availableCores) cores).", maximum: 4096)
     static let iterations = Option<Int>.positiveInteger(
         "iterations", "N", help: "Timed forward passes after one warm-up (default 3).")
     enum KeptTaps: String, CaseIterable { case all, last }

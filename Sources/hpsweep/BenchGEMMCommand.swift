@@ -7,7 +7,7 @@ import Numerics
 /// shapes hpsweep spends its time in, to decide whether bf16 compute is worth wiring in (issue 14).
 enum BenchGEMMCommand: Command {
     static let threads = Option<Int>.positiveInteger(
-        "threads", "N", help: "Threads for both GEMMs (default: all \(availableCores) cores).")
+        "threads", "N", help: "Threads for both GEMMs (default: all \(availableCores) cores).", maximum: 4096)
     static let repeats = Option<Int>.positiveInteger(
         "repeats", "N", help: "Timed calls per GEMM after one warm-up; the median is shown (default 5).")
     static let path = ["bench", "gemm"]

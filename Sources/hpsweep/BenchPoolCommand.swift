@@ -12,8 +12,9 @@ enum BenchPoolCommand: Command {
     static let trials = Option<Int>.positiveInteger("trials", "K", help: "Number of trials (default 8).")
     static let steps = Option<Int>.positiveInteger("steps", "N", help: "Training steps per trial (default 2).")
     static let workers = Option<Int>.positiveInteger(
-        "workers", "N", help: "Pool workers (default: all \(availableCores) cores).")
-    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
+        "workers", "N", help: "Pool workers (default: all \(availableCores) cores).", maximum: 4096)
+    static let batch = Option<Int>.positiveInteger(
+        "batch", "N", help: "Examples per step (default 64).", maximum: 1 << 16)
     static let cache = Option<String>.text(
         "cache", "DIR", help: "Train real trials on this cache (its first split) instead of random taps; pool only.")
     static let epochs = Option<Int>.positiveInteger("epochs", "N", help: "With --cache: epochs per trial (default 1).")

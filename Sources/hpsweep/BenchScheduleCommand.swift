@@ -9,7 +9,8 @@ enum BenchScheduleCommand: Command {
         "slots", "N[,N…]", help: "Trial slots in all, one figure or a list (default 1,2,4,8,16).")
     static let workers = Option<Int>.positiveInteger(
         "workers", "W",
-        help: "Worker runners sharing the directory, as threads (default 1: one process; slots are split among them).")
+        help: "Worker runners sharing the directory, as threads (default 1: one process; slots are split among them).",
+        maximum: 4096)
     static let epochSeconds = Option<Double>.positiveNumber(
         "epoch-seconds", "S", help: "Simulated seconds per epoch (default 0.01).")
     static let varied = Flag(

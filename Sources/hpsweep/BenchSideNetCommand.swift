@@ -30,7 +30,8 @@ enum BenchSideNetCommand: Command {
     static let benchDefaults: [String: MethodValue] = ["heads": 4]
     static let backboneHeads = Option<Int>.positiveInteger(
         "backbone-heads", "H", help: "The backbone's heads, which lst's side blocks have (default 12).")
-    static let batch = Option<Int>.positiveInteger("batch", "N", help: "Examples per step (default 64).")
+    static let batch = Option<Int>.positiveInteger(
+        "batch", "N", help: "Examples per step (default 64).", maximum: 1 << 16)
     static let tokens = Option<Int>.positiveInteger("tokens", "N", help: "Tokens per example (default 197).")
     static let width = Option<Int>.positiveInteger("width", "D", help: "Backbone width (default 768).")
     static let depth = Option<Int>.positiveInteger("depth", "L", help: "Backbone depth (default 12).")
@@ -38,10 +39,11 @@ enum BenchSideNetCommand: Command {
     static let steps = Option<Int>.positiveInteger(
         "steps", "N", help: "Timed steps after one warm-up step (default 5).")
     static let threads = Option<Int>.positiveInteger(
-        "threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).")
+        "threads", "N", help: "Workers, one batch shard each (default: all \(availableCores) cores).", maximum: 4096)
     static let shards = Option<Int>.positiveInteger(
         "shards", "S",
-        help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).")
+        help: "Batch shards, as a trial's `shards` (default: as many as threads where each carries enough work).",
+        maximum: 64)
     static let compute = Option<ComputePrecision>.choice(
         "compute",
         help:
@@ -142,6 +144,17 @@ enum BenchSideNetCommand: Command {
             threads = try arguments.value(BenchSideNetCommand.threads, default: availableCores)
         let name = arguments.positionals[0]
         let probe = try makeNetwork(name, arguments, width: D, depth: L, classes: C)
+        // The random taps are allocated whole: refuse sizes the machine cannot hold before trying.
+        let tapBytes = [probe.requiredTaps.count, B, N, D, 4].reduce((1, false)) { product, factor in
+            let (value, overflow) = product.0.multipliedReportingOverflow(by: factor)
+            return (value, product.1 || overflow)
+        }
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        if tapBytes.1 || tapBytes.0 > memory / 2 {
+            throw UsageError(
+                "--batch \(B) × --tokens \(N) × --width \(D) over \(probe.requiredTaps.count) taps needs more than half of this machine's \(memory >> 30) GiB; choose smaller sizes"
+            )
+        }
         // As many shards as threads, where each carries enough work (a linear probe stays whole).
         let shards =
             try arguments.value(BenchSideNetCommand.shards)

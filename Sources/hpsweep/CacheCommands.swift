@@ -9,9 +9,10 @@ enum CacheOptions {
     static let cacheDir = Option<String>.text(
         "cache-dir", "DIR", help: "Cache root (default: the sweep's cache.dir, else ./.hpsweep-cache).")
     static let threads = Option<Int>.positiveInteger(
-        "threads", "N", help: "Threads for the backbone while caching (default: all \(availableCores) cores).")
+        "threads", "N", help: "Threads for the backbone while caching (default: all \(availableCores) cores).",
+        maximum: 4096)
     static let batch = Option<Int>.positiveInteger(
-        "batch", "N", help: "Images per backbone pass (default: the sweep's cache.batch_size, 32).")
+        "batch", "N", help: "Images per backbone pass (default: the sweep's cache.batch_size, 32).", maximum: 1 << 16)
     static let noVerify = Flag("no-verify", help: "Reuse an existing cache after checking sizes only (skip CRC-32s).")
 }
 

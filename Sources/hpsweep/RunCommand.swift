@@ -25,7 +25,8 @@ enum RunCommand: Command {
         "task", "NAME|INDEX",
         help: "With a suite: run only this task (a name, or its index from 0: a Slurm array's SLURM_ARRAY_TASK_ID).")
     static let workers = Option<Int>.positiveInteger(
-        "workers", "N", help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores)."
+        "workers", "N",
+        help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores).", maximum: 4096
     )
     static let memory = Option<Int>(
         "memory", "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM).",

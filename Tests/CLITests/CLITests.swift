@@ -38,13 +38,13 @@ final class CLITests: XCTestCase {
         // As an option's value, -h is that value.
         cli.assertOneLineError(
             try cli.run("inspect", "weights", fixturePath("vit_micro_hf.safetensors"), "--heads", "-h"), status: 2,
-            containing: ["option '--heads' needs a positive integer, got '-h'"])
+            containing: ["option '--heads' needs a positive integer up to 1048576, got '-h'"])
         // After --, every word is positional: a file named --help.
         cli.assertOneLineError(
             try cli.run("inspect", "weights", "--", "--help"), status: 1, containing: ["--help", "cannot open"])
         cli.assertOneLineError(
             try cli.run("bench", "sidenet", "last", "--rank", "0"), status: 2,
-            containing: ["option '--rank' needs a positive integer, got '0'"])
+            containing: ["option '--rank' needs a positive integer up to 1048576, got '0'"])
     }
 
     func testUnknownCommand() throws {

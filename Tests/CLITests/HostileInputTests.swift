@@ -149,3 +149,42 @@ final class OutputOntoInputTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: csv))
     }
 }
+
+/// Every numeric option of every command, given 0, −1, 2³¹, 2⁶³−1, 1e300, nan and inf: a usage error
+/// (status 2) or a refusal in one line, never a trap (status ≥ 128) or a hang.
+final class NumericOptionTests: XCTestCase {
+    let cli = CLI()
+
+    func testNoNumericOptionTrapsOrHangs() throws {
+        let help = try cli.run("help")
+        var commands: [[String]] = []
+        for line in help.stdout.split(separator: "\n") where line.hasPrefix("  ") {
+            let words = line.split(separator: " ").map(String.init)
+            if let first = words.first, first.allSatisfy({ $0.isLetter }) {
+                commands.append(words.count > 1 && words[1].allSatisfy({ $0.isLetter }) ? [first, words[1]] : [first])
+            }
+        }
+        XCTAssertGreaterThan(commands.count, 10, help.stdout)
+        var tried = 0
+        for command in commands {
+            let text = try cli.run(command + ["--help"]).stdout
+            // Options whose value name is a number's (N, K, S, …) take numbers.
+            let numeric = text.split(separator: "\n").compactMap { line -> String? in
+                let words = line.split(separator: " ")
+                guard words.count >= 2, words[0].hasPrefix("--"), words[1].count <= 2,
+                    words[1].allSatisfy({ $0.isUppercase })
+                else { return nil }
+                return String(words[0])
+            }
+            for option in numeric {
+                for value in ["0", "-1", "2147483648", "9223372036854775807", "1e300", "nan", "inf"] {
+                    let result = try cli.run(command + ["x", option, value], timeout: 60)
+                    XCTAssertLessThan(result.status, 128, "\(command) \(option) \(value): \(result.stderr)")
+                    XCTAssertNotEqual(result.status, 0, "\(command) \(option) \(value)")
+                    tried += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(tried, 100)
+    }
+}
