@@ -85,6 +85,9 @@ public final class LowRankAttentionSideTuning: SideTuningMethod {
         }
         if gap < 1 || depth % gap != 0 { return "last: gap \(gap) must divide the backbone depth \(depth)" }
         if modulesPerGroup < 1 { return "last: modules_per_group must be positive" }
+        if depth / gap * modulesPerGroup > 4096 {
+            return "last: \(depth / gap) groups × \(modulesPerGroup) modules is more than 4096 attention modules"
+        }
         return nil
     }
 

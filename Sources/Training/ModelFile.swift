@@ -72,9 +72,10 @@ public struct SideNetworkModel {
                 "model format version \(m["format_version"] ?? "missing") is not supported (this hpsweep reads version \(Self.formatVersion))"
             )
         }
-        func integer(_ key: String) throws -> Int {
-            guard let value = m[key].flatMap(Int.init), value > 0 else {
-                throw fail("metadata '\(key)' must be a positive integer")
+        // Each bounded before any network is sized from it (a file may have been edited or forged).
+        func integer(_ key: String, maximum: Int) throws -> Int {
+            guard let value = m[key].flatMap(Int.init), (1...maximum).contains(value) else {
+                throw fail("metadata '\(key)' must be an integer from 1 to \(maximum), got \(m[key] ?? "nothing")")
             }
             return value
         }
@@ -83,8 +84,8 @@ public struct SideNetworkModel {
             throw fail("metadata 'settings' is not the settings of a side network")
         }
         let (classes, width, depth, heads) = (
-            try integer("classes"), try integer("backbone_width"), try integer("backbone_depth"),
-            try integer("backbone_heads")
+            try integer("classes", maximum: 1 << 20), try integer("backbone_width", maximum: 1 << 16),
+            try integer("backbone_depth", maximum: 1024), try integer("backbone_heads", maximum: 4096)
         )
         if let problem = settings.problem(width: width, depth: depth, backboneHeads: heads) {
             throw fail("settings cannot build a network: \(problem)")
@@ -93,7 +94,8 @@ public struct SideNetworkModel {
             settings: settings, classes: classes, backboneWidth: width, backboneDepth: depth, backboneHeads: heads,
             parameters: [])
         let layout = network().layout
-        var parameters = [Float](repeating: 0, count: layout.count)
+        // Every tensor the settings describe is checked against the file before anything is allocated:
+        // settings edited to describe a huge network find no tensors of its size.
         for entry in layout.entries {
             guard let shape = file.shape(of: entry.name) else {
                 throw fail("missing tensor '\(entry.name)' of the \(settings.method) network")
@@ -101,6 +103,9 @@ public struct SideNetworkModel {
             guard shape == entry.shape else {
                 throw fail("tensor '\(entry.name)' has shape \(shape), the network needs \(entry.shape)")
             }
+        }
+        var parameters = [Float](repeating: 0, count: layout.count)
+        for entry in layout.entries {
             let tensor = try file.tensor(entry.name)
             // A NaN or infinity would make every prediction "nan" (class 0): refuse it, as backbones are.
             if let bad = tensor.storage.firstIndex(where: { !$0.isFinite }) {

@@ -29,7 +29,14 @@ extension TrialSettings: Codable {
             guard c.contains(key), try !c.decodeNil(forKey: key) else { continue }
             let value: MethodValue
             switch parameter.kind {
-            case .integer: value = .int(try c.decode(Int.self, forKey: key))
+            case .integer(let minimum):
+                let i = try c.decode(Int.self, forKey: key)
+                guard (minimum...(1 << 20)).contains(i) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key, in: c,
+                        debugDescription: "\(parameter.name) \(i) is not from \(minimum) to \(1 << 20)")
+                }
+                value = .int(i)
             case .word: value = .word(try c.decode(String.self, forKey: key))
             case .integers: value = .ints(try c.decode([Int].self, forKey: key))
             }

@@ -74,6 +74,9 @@ public struct TrialSettings: Equatable, Sendable {
         if batchSize <= 0 || epochs <= 0 || evalEvery <= 0 {
             return "batch size, epochs and eval_every must be positive"
         }
+        if batchSize > 1 << 20 || epochs > 1 << 20 || evalEvery > 1 << 20 {
+            return "batch size, epochs and eval_every must be at most \(1 << 20)"
+        }
         if !(0..<1).contains(labelSmoothing) { return "label smoothing must be in [0, 1)" }
         if effectiveShards < 1 || effectiveShards > min(batchSize, Self.maximumShards) {
             return

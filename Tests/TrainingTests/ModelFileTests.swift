@@ -56,6 +56,37 @@ final class ModelFileTests: XCTestCase {
         }
     }
 
+    /// Numbers in a model file that would size the network (an edited or forged file) are bounded
+    /// before anything is allocated, each named with its bound.
+    func testHugeNumbersInAModelFileAreRefusedBeforeAllocating() throws {
+        let dir = temporaryDirectory(self)
+        let good = dir.path + "/good.safetensors"
+        try model("last").write(to: good)
+        let file = try SafeTensorsFile(path: good)
+        let tensors = try file.names.map { (name: $0, tensor: try file.tensor($0)) }
+        let settings = file.metadata["settings"]!
+        for (key, value, expected) in [
+            ("classes", "\(1 << 62)", "metadata 'classes' must be an integer from 1 to 1048576"),
+            ("backbone_width", "\(1 << 40)", "metadata 'backbone_width' must be an integer from 1 to 65536"),
+            ("backbone_depth", "1000000", "metadata 'backbone_depth' must be an integer from 1 to 1024"),
+            ("settings", settings.replacingOccurrences(of: "\"rank\":4", with: "\"rank\":1000000000"), "settings"),
+            (
+                "settings",
+                settings.replacingOccurrences(of: "\"batchSize\":64", with: "\"batchSize\":4611686018427387904"),
+                "at most 1048576"
+            ),
+            ("classes", "1000", "tensor 'head.weight' has shape [5, 24], the network needs [1000, 24]"),
+        ] {
+            var metadata = file.metadata
+            metadata[key] = value
+            let path = dir.path + "/bad.safetensors"
+            try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
+            XCTAssertThrowsError(try SideNetworkModel(path: path), "\(key) \(value)") { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+
     /// A NaN or infinite parameter would answer class 0 with probability "nan": the file is refused.
     func testNonFiniteParametersAreRefused() throws {
         let dir = temporaryDirectory(self)
@@ -96,7 +127,7 @@ final class ModelFileTests: XCTestCase {
         refused(try rewrite { $0["format"] = nil }, "not an hpsweep model file")
         refused(try rewrite { $0["format_version"] = "2" }, "model format version 2 is not supported")
         refused(try rewrite { $0["settings"] = "{}" }, "metadata 'settings'")
-        refused(try rewrite { $0["classes"] = "0" }, "'classes' must be a positive integer")
+        refused(try rewrite { $0["classes"] = "0" }, "'classes' must be an integer from 1 to 1048576, got 0")
         refused(
             try rewrite(tensors: [(name: "head.weight", tensor: try file.tensor("head.weight"))]),
             "missing tensor 'head.bias'")
