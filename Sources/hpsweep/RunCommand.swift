@@ -61,6 +61,7 @@ enum RunCommand: Command {
             arguments.value(RunCommand.sharedReads), arguments.value(CacheOptions.threads)
         )
         let root = arguments[RunCommand.results] ?? "results"
+        if root.isEmpty { throw UsageError("option '--results' needs a directory, got ''") }
         guard SuiteSpec.isSuite(file) else {
             if arguments[RunCommand.task] != nil {
                 throw UsageError("--task applies to a suite (a sweep file with 'tasks'); \(file) has none")
@@ -81,7 +82,14 @@ enum RunCommand: Command {
                 file: spec.file, path: "$", message: "has no 'methods': nothing to search (see docs/sweep-spec.md)")
         }
         let directory = (resultsRoot as NSString).appendingPathComponent(spec.name)
-        try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true) } catch {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: resultsRoot, isDirectory: &isDirectory)
+            throw FileProblem(
+                "--results: cannot use \(resultsRoot) as the results directory: "
+                    + (exists && !isDirectory.boolValue
+                        ? "it is a file" : (error as NSError).localizedDescription))
+        }
         let isWorker = arguments.isSet(RunCommand.worker)
         if isWorker && arguments.isSet(RunCommand.fresh) {
             throw UsageError("--fresh cannot be combined with --worker (other workers may be running)")

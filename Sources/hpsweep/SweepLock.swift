@@ -20,9 +20,12 @@ final class SweepLock {
         request.l_type = Int16(shared ? F_RDLCK : F_WRLCK)
         request.l_whence = Int16(SEEK_SET)
         if fcntl(fd, F_SETLK, &request) != 0 {
-            let holder =
-                (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-                ?? "?"
+            // Who holds it: F_GETLK names the conflicting lock's process and kind (a plain run writes,
+            // workers read), which the file's pid may not yet (its writer truncates, then writes).
+            var held = request
+            let known = fcntl(fd, F_GETLK, &held) == 0 && held.l_type != Int16(F_UNLCK)
+            let holder = known ? "\(held.l_pid)" : "unknown"
+            let plainRunHolds = !known || held.l_type == Int16(F_WRLCK)
             close(fd)
             let where_ = (root as NSString).appendingPathComponent(name)
             if shared {
@@ -31,7 +34,9 @@ final class SweepLock {
                 )
             }
             throw FileProblem(
-                "\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first, or add --worker to join it as a worker"
+                plainRunHolds
+                    ? "\(where_) is in use by another hpsweep run (pid \(holder)); wait for it or stop it first"
+                    : "\(where_) is being run by workers (pid \(holder) among them); add --worker to join them, or wait for them"
             )
         }
         ftruncate(fd, 0)

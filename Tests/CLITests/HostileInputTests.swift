@@ -47,6 +47,16 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// `--results` that is a file, or empty, is one line naming it, not a Foundation error dump.
+    func testResultsThatIsNoDirectoryIsOneTrueLine() throws {
+        let file = temporaryDirectory(self).appendingPathComponent("a-file").path
+        try Data().write(to: URL(fileURLWithPath: file))
+        cli.assertOneLineError(
+            try cli.run("run", demo, "--results", file), status: 1,
+            containing: ["--results: cannot use \(file) as the results directory: it is a file"])
+        cli.assertOneLineError(try cli.run("run", demo, "--results", ""), status: 2, containing: ["'--results'"])
+    }
+
     func testCompareNeedsAnObjective() throws {
         for list in ["", ","] {
             cli.assertOneLineError(

@@ -115,7 +115,7 @@ final class MultiWorkerTests: XCTestCase {
         while Date() < deadline && !text(results + "/.small.lock").contains("\(worker.pid)") { usleep(5_000) }
         cli.assertOneLineError(
             try cli.run("run", sweep, "--results", results), status: 1,
-            containing: ["in use by another hpsweep run", "add --worker to join it"])
+            containing: ["is being run by workers (pid \(worker.pid) among them)", "add --worker to join them"])
         while Date() < deadline && !FileManager.default.fileExists(atPath: results + "/small/leases") { usleep(5_000) }
         let second = try cli.run("status", results + "/small")
         XCTAssertEqual(second.status, 0, second.stderr)
