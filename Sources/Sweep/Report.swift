@@ -25,9 +25,7 @@ public struct SweepReport {
                 throw CompareError(path: directory, message: "not a sweep results directory (no journal.jsonl)")
             }
             let state = SweepState(try Journal.readAll(directory: directory))
-            guard !state.objectives.isEmpty else {
-                throw CompareError(path: path, message: "the journal has no sweep header")
-            }
+            if let problem = state.headerProblem { throw CompareError(path: path, message: problem) }
             let specFile = state.specFile
             let candidates =
                 specFile.map {

@@ -83,6 +83,16 @@ public struct SweepState {
     public var specFile: String?
     public var objectives: [SearchSpec.Objective] = []
     public var trialsPlanned: Int?
+    /// Objectives the sweep header names that this hpsweep does not know (a newer one wrote it).
+    public var unknownObjectives: [String] = []
+    /// Why this state cannot be read as a sweep's (no header, or objectives it does not know), or nil.
+    public var headerProblem: String? {
+        if !unknownObjectives.isEmpty {
+            return "the journal's sweep header names objectives this hpsweep does not know: "
+                + unknownObjectives.joined(separator: ", ") + " (was it written by a newer hpsweep?)"
+        }
+        return objectives.isEmpty ? "the journal has no sweep header" : nil
+    }
     /// The latest recorded revision of the sweep file, and its number.
     public var spec: [String: JSONValue]?
     public var revision = 0
@@ -194,6 +204,11 @@ public struct SweepState {
         trialsPlanned = opened.trialsPlanned ?? trialsPlanned
         costBasis = opened.costBasis ?? costBasis
         if let names = opened.objectives {
+            unknownObjectives = names.filter { item in
+                let parts = item.split(separator: ":").map(String.init)
+                return parts.count != 2 || SearchSpec.Metric(rawValue: parts[0]) == nil
+                    || SearchSpec.Direction(rawValue: parts[1]) == nil
+            }
             objectives = names.compactMap { item in
                 let parts = item.split(separator: ":").map(String.init)
                 guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),

@@ -13,9 +13,7 @@ func loadState(_ directory: String) throws -> SweepState {
         throw FileProblem("\(directory) is not a sweep results directory (no journal.jsonl)")
     }
     let state = SweepState(try Journal.readAll(directory: directory))
-    guard !state.objectives.isEmpty else {
-        throw JournalError(path: files[0], line: 1, message: "the journal has no sweep header")
-    }
+    if let problem = state.headerProblem { throw JournalError(path: files[0], line: 1, message: problem) }
     return state
 }
 

@@ -83,6 +83,19 @@ final class JournalEventTests: XCTestCase {
         trainableParameters: 7, trainingFLOPs: 3e9, workingMemoryBytes: 11, trainSeconds: 0.5)
     let reporter = Reporter(lease: 3, host: "h", version: "0.1.0", cpu: "cpu", blas: "kernel")
 
+    /// A header naming an objective this hpsweep does not know says so, not "no sweep header".
+    func testAHeaderWithAnUnknownObjectiveSaysWhichOne() {
+        var opened = SweepOpened(specSha256: "abc", time: 1)
+        opened.objectives = ["val_acc:maximize", "energy:minimize"]
+        let state = SweepState(events: [.sweep(opened)])
+        XCTAssertEqual(state.unknownObjectives, ["energy:minimize"])
+        XCTAssertTrue(
+            state.headerProblem?.contains("does not know: energy:minimize") == true, "\(state.headerProblem ?? "")")
+        XCTAssertEqual(SweepState(events: []).headerProblem, "the journal has no sweep header")
+        opened.objectives = ["val_acc:maximize"]
+        XCTAssertNil(SweepState(events: [.sweep(opened)]).headerProblem)
+    }
+
     var everyKind: [JournalEvent] {
         var opened = SweepOpened(specSha256: "abc", time: 1)
         opened.hpsweepVersion = "0.1.0"; opened.cacheKey = "k"; opened.sweepName = "s"; opened.specFile = "s.json"
