@@ -15,10 +15,11 @@ public struct SweepReport {
 
     public let sweeps: [Sweep]
     /// Every file the report reads: the sweeps' journals and, where found, their sweep files.
-    public private(set) var inputs: [String] = []
+    public let inputs: [String]
 
     /// Loads the sweeps of these results directories (each must hold a journal).
     public init(directories: [String], catalogue: SearchCatalogue) throws {
+        var inputs: [String] = []
         sweeps = try directories.map { directory in
             let path = SweepRunner.journalPath(directory)
             guard !Journal.files(in: directory).isEmpty else {
@@ -35,6 +36,7 @@ public struct SweepReport {
                             as NSString).appendingPathComponent($0),
                     ]
                 } ?? []
+            inputs += Journal.files(in: directory) + candidates
             let specText = candidates.lazy.compactMap {
                 contentsOfRegularFile($0).map { String(decoding: $0, as: UTF8.self) }
             }.first
@@ -43,16 +45,7 @@ public struct SweepReport {
                 board: Leaderboard(state: state, objectives: state.objectives, catalogue: catalogue), specText: specText
             )
         }
-        for (directory, sweep) in zip(directories, sweeps) {
-            inputs += Journal.files(in: directory)
-            if let file = sweep.state.specFile {
-                inputs += [
-                    file,
-                    (((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-                        as NSString).appendingPathComponent(file),
-                ]
-            }
-        }
+        self.inputs = inputs
     }
 
     static func label(_ r: TrialRecord) -> String {

@@ -204,18 +204,15 @@ public struct SweepState {
         trialsPlanned = opened.trialsPlanned ?? trialsPlanned
         costBasis = opened.costBasis ?? costBasis
         if let names = opened.objectives {
-            unknownObjectives = names.filter { item in
-                let parts = item.split(separator: ":").map(String.init)
-                return parts.count != 2 || SearchSpec.Metric(rawValue: parts[0]) == nil
-                    || SearchSpec.Direction(rawValue: parts[1]) == nil
-            }
-            objectives = names.compactMap { item in
+            let parsed = names.map { item -> SearchSpec.Objective? in
                 let parts = item.split(separator: ":").map(String.init)
                 guard parts.count == 2, let metric = SearchSpec.Metric(rawValue: parts[0]),
                     let direction = SearchSpec.Direction(rawValue: parts[1])
                 else { return nil }
                 return SearchSpec.Objective(metric: metric, direction: direction)
             }
+            objectives = parsed.compactMap { $0 }
+            unknownObjectives = zip(names, parsed).filter { $0.1 == nil }.map(\.0)
         }
     }
 
