@@ -9,6 +9,8 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
     case keyMismatch(path: String, declared: String, computed: String)
     case writeFailed(path: String, reason: String)
     case unknownTap(tap: String, available: [String])
+    /// A tap the request asks for that the backbone cannot give: it has fewer blocks.
+    case tapBeyondDepth(tap: String, depth: Int)
     case unknownSplit(split: String, available: [String])
     case nonFinite(path: String, element: Int, detail: String)
     case computeUnavailable(detail: String)
@@ -38,6 +40,8 @@ public enum CacheError: Error, Equatable, CustomStringConvertible {
         case let .writeFailed(path, reason): return "\(path): cannot write: \(reason)"
         case let .unknownTap(tap, available):
             return "tap '\(tap)' is not in the cache (it has \(available.joined(separator: ", ")))"
+        case let .tapBeyondDepth(tap, depth):
+            return "tap '\(tap)' is beyond the backbone's \(depth) blocks (its taps are z0 to z\(depth) and norm)"
         case let .nonFinite(path, element, detail): return "\(path): element \(element) is NaN or infinite: \(detail)"
         case let .labelOutOfRange(path, example, label, classes):
             let range = classes.map { "0..<\($0) (\($0) classes)" } ?? "0..<\(ActivationCache.maximumClasses)"

@@ -145,7 +145,7 @@ public struct CachePlan {
         let depth = vit.config.depth
         let taps = (request.taps ?? (0...depth).map { Tap.block($0) }).sorted()
         for case .block(let i) in taps where i > depth {
-            throw CacheError.unknownTap(tap: "z\(i)", available: (0...depth).map { "z\($0)" } + ["norm"])
+            throw CacheError.tapBeyondDepth(tap: "z\(i)", depth: depth)
         }
         self.taps = Array(Set(taps)).sorted()
         preprocessing = Preprocessing(imageSize: vit.config.imageSize, mean: request.mean, std: request.std)

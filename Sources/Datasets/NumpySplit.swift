@@ -146,19 +146,27 @@ public struct NumpySplit: ImageSplit {
             }
             if !header.fortranOrder {
                 ScalarType.float32.decode(base + index * 3 * size * size * 4, count: 3 * size * size, into: out)
-                return
-            }
-            var k = 0
-            for c in 0..<3 {
-                for y in 0..<size {
-                    for x in 0..<size {
-                        let offset = 4 * (index * strides[0] + c * strides[1] + y * strides[2] + x * strides[3])
-                        out[k] = Float(
-                            bitPattern: UInt32(
-                                littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                        k += 1
+            } else {
+                var k = 0
+                for c in 0..<3 {
+                    for y in 0..<size {
+                        for x in 0..<size {
+                            let offset = 4 * (index * strides[0] + c * strides[1] + y * strides[2] + x * strides[3])
+                            out[k] = Float(
+                                bitPattern: UInt32(
+                                    littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                            k += 1
+                        }
                     }
                 }
+            }
+            // Caught here, a NaN is named in its input; in the taps it would look like a cache defect.
+            if let k = (0..<3 * size * size).first(where: { !out[$0].isFinite }) {
+                let (c, y, x) = (k / (size * size), k / size % size, k % size)
+                throw DatasetError.badArray(
+                    path: imagesPath,
+                    reason:
+                        "image \(index) holds \(out[k]) at channel \(c), row \(y), column \(x) (images must be finite)")
             }
         }
     }

@@ -34,6 +34,8 @@ public indirect enum JSONValue: Codable {
     }
 
     /// The JSON text of this value (`sortedKeys`, `prettyPrinted` as JSONSerialization writes them).
+    /// JSON has no NaN or infinity: those are written as the strings "nan", "inf" and "-inf", as the
+    /// journal writes them (docs/formats.md).
     public func data(sortedKeys: Bool = true, pretty: Bool = false) throws -> Data {
         var options: JSONSerialization.WritingOptions = [.fragmentsAllowed]
         if sortedKeys { options.insert(.sortedKeys) }
@@ -91,6 +93,7 @@ public indirect enum JSONValue: Codable {
         case .null: return NSNull()
         case .bool(let b): return b
         case .int(let i): return i
+        case .number(let x) where !x.isFinite: return x.isNaN ? "nan" : x > 0 ? "inf" : "-inf"
         case .number(let x): return x == x.rounded() && abs(x) < 9e15 ? Int(x) as Any : x as Any
         case .string(let s): return s
         case .array(let a): return a.map(\.any)

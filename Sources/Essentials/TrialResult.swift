@@ -13,6 +13,12 @@ public struct EpochRecord: Codable, Equatable, Sendable {
         self.valAccuracy = valAccuracy; self.valLoss = valLoss
     }
 
+    /// What is wrong with a record read from a file, or nil: an epoch outside 1 to 2²⁰.
+    public var problem: String? {
+        (1...TrialResult.limits.epochs).contains(epoch)
+            ? nil : "epoch \(epoch) is not from 1 to \(TrialResult.limits.epochs)"
+    }
+
     enum CodingKeys: String, CodingKey {
         case epoch
         case trainLoss = "train_loss"
@@ -68,6 +74,34 @@ public struct TrialResult: Codable, Equatable, Sendable {
         self.finalValAccuracy = finalValAccuracy; self.finalValLoss = finalValLoss; self.history = history
         self.trainableParameters = trainableParameters; self.trainingFLOPs = trainingFLOPs
         self.workingMemoryBytes = workingMemoryBytes; self.trainSeconds = trainSeconds
+    }
+
+    /// The most epochs a trial can run (2²⁰) and the largest count or byte size it can report (2⁵³).
+    public static let limits = (epochs: 1 << 20, count: 1 << 53)
+
+    /// What is wrong with a result read from a file (a journal another program or an editor wrote),
+    /// or nil: epochs beyond 2²⁰, counts that are negative or beyond 2⁵³, a cost that is negative or not
+    /// finite. Accuracies and losses may be NaN (a diverged trial has them).
+    public var problem: String? {
+        for (name, value) in [("epochs_run", epochsRun), ("best_epoch", bestEpoch)]
+        where !(0...Self.limits.epochs).contains(value) {
+            return "\(name) \(value) is not from 0 to \(Self.limits.epochs)"
+        }
+        for (name, value) in [
+            ("trainable_parameters", trainableParameters), ("working_memory_bytes", workingMemoryBytes),
+        ]
+        where !(0...Self.limits.count).contains(value) {
+            return "\(name) \(value) is not from 0 to 2^53"
+        }
+        for (name, value) in [
+            ("training_flops", trainingFLOPs), ("train_seconds", trainSeconds), ("read_seconds", readSeconds),
+        ]
+        where !(value >= 0 && value <= 1e30) {
+            return "\(name) \(value) is not a number from 0 to 1e30"
+        }
+        if history.count > Self.limits.epochs { return "history has \(history.count) epochs" }
+        if let record = history.first(where: { $0.problem != nil }) { return "history: " + record.problem! }
+        return nil
     }
 
     /// Equality of everything deterministic (wall time excluded).

@@ -109,6 +109,11 @@ public struct Comparison {
             for column in chosen.map(\.name) where !file.columns.contains(column) {
                 throw CompareError(path: file.path, message: "has no column '\(column)' to compare on")
             }
+            if file.repeatedTrials > 0 {
+                notes.append(
+                    "\(file.path): \(file.repeatedTrials) \(file.repeatedTrials == 1 ? "row repeats" : "rows repeat") an earlier row's trial id: ignored (a trial's first row wins)"
+                )
+            }
             let missingHyper = catalogue.names.filter { file.missingColumns.contains($0) }
             if !missingHyper.isEmpty {
                 notes.append(

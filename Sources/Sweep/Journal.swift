@@ -83,7 +83,19 @@ public final class Journal {
     public func append(contentsOf events: [JournalEvent]) throws {
         guard !events.isEmpty else { return }
         var lines = Data()
-        for event in events { lines.append(try Self.line(event)) }
+        for event in events {
+            let line = try Self.line(event)
+            // What this hpsweep writes it must read back: a line it would skip (a value out of the
+            // ranges reading enforces) would leave the sweep planning the same trial for ever.
+            if case .failure(let why) = try Self.parse(line.dropLast(), path: path, lineNumber: 0) {
+                throw JournalError(
+                    path: path, line: nil,
+                    message:
+                        "refusing to write a line this hpsweep could not read back (\(why.message.replacingOccurrences(of: "skipped ", with: "")))"
+                )
+            }
+            lines.append(line)
+        }
         lock.lock()
         defer { lock.unlock() }
         do { try lines.withUnsafeBytes { try writeAll(fd, $0) } } catch {

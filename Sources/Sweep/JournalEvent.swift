@@ -228,4 +228,25 @@ public struct FinalScore: Equatable {
         self.confusion = confusion
         self.result = result; self.modelFile = modelFile; self.reporter = reporter
     }
+
+    /// The most classes and the largest count a confusion matrix may hold (2²⁰ and 2⁴⁰), so that no row
+    /// sum can overflow and no table be sized beyond what a cache can label.
+    public static let confusionLimits = (classes: 1 << 20, count: 1 << 40)
+
+    /// What is wrong with a confusion matrix read from a journal (not square, too many classes, a count
+    /// out of range), or nil.
+    public static func problem(confusion matrix: [[Int]]) -> String? {
+        if matrix.count > confusionLimits.classes {
+            return "has \(matrix.count) rows (at most \(confusionLimits.classes) classes)"
+        }
+        if let row = matrix.firstIndex(where: { $0.count != matrix.count }) {
+            return "is not square (row \(row) has \(matrix[row].count) counts for \(matrix.count) classes)"
+        }
+        for (row, counts) in matrix.enumerated() {
+            if let column = counts.firstIndex(where: { $0 < 0 || $0 > confusionLimits.count }) {
+                return "holds \(counts[column]) at [\(row)][\(column)] (counts are 0 to 2^40)"
+            }
+        }
+        return nil
+    }
 }

@@ -89,13 +89,37 @@ extension JournalEvent: Codable {
         try JournalLineFields(self).encode(to: encoder)
     }
 
+    /// The latest time a line may carry (10¹¹ s after 1970, in the year 5138).
+    static let latestTime = 1e11
+
     /// The event a line's fields describe; throws `UndecodableEvent` naming what is missing.
     init(_ f: JournalLineFields) throws {
         func need<T>(_ value: T?, _ field: String) throws -> T {
             guard let value else { throw UndecodableEvent(description: "a '\(f.event)' line without '\(field)'") }
             return value
         }
+        // Times and counts size loops and durations downstream (ETAs, charts, tables): bounded here.
         let time = f.time
+        guard time.isFinite, time >= 0, time <= Self.latestTime else {
+            throw UndecodableEvent(description: "a '\(f.event)' line whose time \(time) is not a Unix time")
+        }
+        func refuse(_ problem: String) -> UndecodableEvent {
+            UndecodableEvent(description: "a '\(f.event)' line whose \(problem)")
+        }
+        if let matrix = f.confusion, let problem = FinalScore.problem(confusion: matrix) {
+            throw refuse("confusion matrix \(problem)")
+        }
+        if let problem = f.result?.problem { throw refuse("result's \(problem)") }
+        if let problem = f.record?.problem { throw refuse("record's \(problem)") }
+        let counts: [(String, Int?, ClosedRange<Int>)] = [
+            ("epochs", f.epochs, 0...TrialResult.limits.epochs), ("generation", f.generation, 0...1 << 40),
+            ("config", f.config, 0...1 << 40), ("seed", f.seed, 0...TrialResult.limits.count),
+            ("lease", f.lease, 0...TrialResult.limits.count), ("trials_planned", f.trialsPlanned, 0...1 << 40),
+            ("revision", f.revision, 1...1 << 20),
+        ]
+        for case let (name, value?, range) in counts where !range.contains(value) {
+            throw refuse("\(name) \(value) is not from \(range.lowerBound) to \(range.upperBound)")
+        }
         switch f.event {
         case "sweep":
             var opened = SweepOpened(specSha256: try need(f.specSha256, "spec_sha256"), time: time)

@@ -44,17 +44,30 @@ public struct LeaderboardFile {
             )
         }
         if Set(header).count != header.count { throw CompareError(path: path, message: "repeats a column name") }
-        var rows: [Row] = []
+        // The journal's rules: a trial's first row wins and repeats are counted; a value no trial can
+        // have is refused (the file was edited, or is not a leaderboard).
+        var rows: [Row] = [], trials: Set<String> = [], repeated = 0
         for (i, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
             guard record.count == header.count else {
                 throw CompareError(
                     path: path, message: "line \(i + 2) has \(record.count) fields, the header \(header.count)")
             }
-            rows.append(Row(cells: Dictionary(uniqueKeysWithValues: zip(header, record))))
+            let row = Row(cells: Dictionary(uniqueKeysWithValues: zip(header, record)))
+            for (column, text) in zip(header, record) {
+                if let problem = Self.problem(column: column, text, catalogue: catalogue) {
+                    throw CompareError(path: path, message: "line \(i + 2): \(column) \(problem)")
+                }
+            }
+            guard trials.insert(row.value("trial")).inserted else {
+                repeated += 1
+                continue
+            }
+            rows.append(row)
         }
         self.path = path
         columns = header
         self.rows = rows
+        repeatedTrials = repeated
         missingColumns = Leaderboard.columns(catalogue).filter { !header.contains($0) }
         objectives = Self.summaryObjectives(besides: path)
     }
@@ -71,6 +84,40 @@ public struct LeaderboardFile {
             return SearchSpec.Objective(metric: metric, direction: direction)
         }
         return objectives.isEmpty ? nil : objectives
+    }
+
+    /// Rows whose trial id an earlier row had (ignored: the first row of a trial wins).
+    public let repeatedTrials: Int
+
+    /// Columns of counts (non-negative integers up to 2⁵³), of accuracies (0 to 1) and of other
+    /// non-negative quantities, as the leaderboard writes them (docs/formats.md).
+    static let countColumns: Set = [
+        "generation", "config", "seed", "epochs_run", "best_epoch", "params", "peak_memory", "pareto_rank", "attempts",
+    ]
+    static let accuracyColumns: Set = ["val_acc", "test_acc"]
+    static let quantityColumns: Set = ["val_loss", "test_loss", "flops", "train_seconds"]
+
+    /// What is wrong with `text` in `column`, or nil. Empty cells are allowed (a trial without the value),
+    /// and "nan" where a diverged trial has one; a hyperparameter must be a value its catalogue allows.
+    static func problem(column: String, _ text: String, catalogue: SearchCatalogue) -> String? {
+        guard !text.isEmpty else { return nil }
+        let x = Double(text)
+        if countColumns.contains(column) {
+            guard let x, x == x.rounded(), x >= 0, x <= 9_007_199_254_740_992 else {
+                return "'\(text)' is not a count (an integer from 0 to 2^53)"
+            }
+        } else if accuracyColumns.contains(column) {
+            guard let x, x.isNaN || (0...1).contains(x) else { return "'\(text)' is not an accuracy (0 to 1, or nan)" }
+        } else if quantityColumns.contains(column) {
+            guard let x, x.isNaN || (x >= 0 && (x <= 1e30 || (x.isInfinite && column.hasSuffix("loss")))) else {
+                return "'\(text)' is not a non-negative number (up to 1e30, or nan)"
+            }
+        } else if let parameter = catalogue.named(column) {
+            if case .word = parameter.kind { return nil }  // (a word a newer hpsweep added reads as itself)
+            guard let x else { return "'\(text)' is not a number" }
+            return parameter.problem(.number(x))
+        }
+        return nil
     }
 
     /// The hyperparameter columns of the catalog this file has.

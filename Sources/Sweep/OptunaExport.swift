@@ -42,6 +42,13 @@ public enum OptunaExport {
     /// A float32 as the shortest decimal that reads back as it (what the leaderboard prints).
     static func exact(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 
+    /// A trial's value of an objective, as the leaderboard has it (NaN when it has none).
+    static func value(of objective: SearchSpec.Objective, _ record: TrialRecord) -> Double {
+        if objective.metric == .valAccuracy, let r = record.result { return exact(r.bestValAccuracy) }
+        if objective.metric == .valLoss, let r = record.result { return exact(r.finalValLoss) }
+        return metricValue(record, objective.metric) ?? .nan
+    }
+
     /// `search`: the sweep's declared spaces (from the journal's recorded sweep file); without it, the
     /// ranges the trials span are used.
     public static func lines(
@@ -65,6 +72,12 @@ public enum OptunaExport {
         // parameter name to have one set of choices in a study, so choices are pooled over methods.
         var distributions: [String: [String: [String: JSONValue]]] = [:]  // method → name → distribution
         var pooledChoices: [String: [ParameterValue]] = [:]
+        func pool(_ name: String, _ values: [ParameterValue], method: String) {
+            var pooled = pooledChoices[name] ?? []
+            for c in values where !pooled.contains(c) { pooled.append(c) }
+            pooledChoices[name] = pooled
+            distributions[method, default: [:]][name] = ["name": "CategoricalDistribution"]
+        }
         for method in Set(records.map(\.method)).sorted() {
             let own = records.filter { $0.method == method }
             let declared = search?.methods.first { $0.method == method }
@@ -74,35 +87,36 @@ public enum OptunaExport {
                 let domain = declared?.parameters.first { $0.name == parameter.name }?.domain
                 if let domain, !domain.isSearched, Set(values).count == 1 { continue }  // fixed: not a search dimension
                 if domain == nil, Set(values).count < 2 { continue }
+                // A distribution must hold every value trials had: a hand-edited journal may give a
+                // numeric hyperparameter a word, or an integer one a fraction. Those pool as choices.
                 let numbers = values.compactMap(\.number)
+                let allNumbers = numbers.count == values.count
+                let allIntegers = allNumbers && numbers.allSatisfy { $0 == $0.rounded() }
                 switch domain {
                 case .choice(let choices)?, .grid(let choices)?:
-                    var pooled = pooledChoices[parameter.name] ?? []
-                    for c in choices + values where !pooled.contains(c) { pooled.append(c) }
-                    pooledChoices[parameter.name] = pooled
-                    distributions[method, default: [:]][parameter.name] = ["name": "CategoricalDistribution"]
-                case let .integer(lo, hi, log)?:
+                    pool(parameter.name, choices + values, method: method)
+                case let .integer(lo, hi, log)? where allIntegers:
                     distributions[method, default: [:]][parameter.name] = integers(
-                        min(lo, Int(numbers.min() ?? Double(lo))), max(hi, Int(numbers.max() ?? Double(hi))), log: log)
-                case let .uniform(lo, hi)?, let .logUniform(lo, hi)?:
+                        min(lo, Int(numbers.min() ?? Double(lo))), max(hi, Int(numbers.max() ?? Double(hi))),
+                        log: log && numbers.allSatisfy { $0 >= 1 })
+                case let .uniform(lo, hi)? where allNumbers, let .logUniform(lo, hi)? where allNumbers:
                     var log = false
                     if case .logUniform = domain! { log = true }
                     distributions[method, default: [:]][parameter.name] = reals(
-                        min(lo, numbers.min() ?? lo), max(hi, numbers.max() ?? hi), log: log)
-                case .fixed?, nil:
-                    // Not declared searched (an older revision searched it, or no spec): the range tried.
-                    if numbers.count == values.count, case .integer = parameter.kind {
+                        min(lo, numbers.min() ?? lo), max(hi, numbers.max() ?? hi),
+                        log: log && numbers.allSatisfy { $0 > 0 })
+                case .fixed?, nil, .integer?, .uniform?, .logUniform?:
+                    // Not declared searched (an older revision searched it, or no spec), or values the
+                    // declared domain cannot hold: the range tried, or the values as choices.
+                    if allIntegers, case .integer = parameter.kind {
                         distributions[method, default: [:]][parameter.name] = integers(
                             Int(numbers.min()!), Int(numbers.max()!), log: false)
-                    } else if numbers.count == values.count {
+                    } else if allNumbers {
                         let low = numbers.min()!, high = numbers.max()!
                         distributions[method, default: [:]][parameter.name] = reals(
                             low, high, log: low > 0 && high / low >= 10)
                     } else {
-                        var pooled = pooledChoices[parameter.name] ?? []
-                        for c in values where !pooled.contains(c) { pooled.append(c) }
-                        pooledChoices[parameter.name] = pooled
-                        distributions[method, default: [:]][parameter.name] = ["name": "CategoricalDistribution"]
+                        pool(parameter.name, values, method: method)
                     }
                 }
             }
@@ -142,7 +156,7 @@ public enum OptunaExport {
                 }
                 used[name] = .string(try json(distribution))
             }
-            let trialState: State
+            var trialState: State
             switch record.status {
             case .finished: trialState = .complete
             case .pruned: trialState = .pruned
@@ -169,22 +183,23 @@ public enum OptunaExport {
                 "user_attrs": .object(attributes), "system_attrs": .object([:]),
                 "intermediate_values": .object(
                     Dictionary(
-                        uniqueKeysWithValues: record.curve.compactMap { e in
-                            e.valAccuracy.map { (String(e.epoch), JSONValue.number(exact($0))) }
-                        })),
+                        record.curve.compactMap { e in
+                            e.valAccuracy.flatMap { $0.isFinite ? (String(e.epoch), JSONValue.number(exact($0))) : nil }
+                        }, uniquingKeysWith: { first, _ in first })),  // (an edited history may repeat an epoch)
             ]
+            // Optuna fails a trial whose objective value is not finite; so does its export.
+            let values = objectives.map { value(of: $0, record) }
+            if trialState == .complete, let bad = values.firstIndex(where: { !$0.isFinite }) {
+                trialState = .fail
+                attributes["error"] = .string("\(objectives[bad].metric.rawValue) is \(values[bad])")
+            }
+            op["state"] = .int(trialState.rawValue)
+            op["user_attrs"] = .object(attributes)
             if trialState != .running {
                 op["datetime_complete"] = .string(
                     formatter.string(from: Date(timeIntervalSince1970: record.endTime ?? start)))
             }
-            if trialState == .complete {
-                func value(_ objective: SearchSpec.Objective) -> Double {
-                    if objective.metric == .valAccuracy, let r = record.result { return exact(r.bestValAccuracy) }
-                    if objective.metric == .valLoss, let r = record.result { return exact(r.finalValLoss) }
-                    return metricValue(record, objective.metric) ?? .nan
-                }
-                op["values"] = .array(objectives.map { .number(value($0)) })
-            }
+            if trialState == .complete { op["values"] = .array(values.map(JSONValue.number)) }
             try emit(op)
         }
         return lines

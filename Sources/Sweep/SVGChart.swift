@@ -47,8 +47,8 @@ public struct SVGChart {
             ? min(150.0, 24 + 6.5 * Double(series.map(\.name.count).max() ?? 0)) : 0
         let left = 64.0, right = 16.0 + legendWidth, top = 34.0, bottom = 48.0
         let plotW = width - left - right, plotH = height - top - bottom
-        let xs = series.flatMap { $0.points.map(\.x) }.filter { xScale == .linear || $0 > 0 }
-        let ys = series.flatMap { $0.points.map(\.y) }.filter { yScale == .linear || $0 > 0 }
+        let xs = series.flatMap { $0.points.map(\.x) }.filter { $0.isFinite && (xScale == .linear || $0 > 0) }
+        let ys = series.flatMap { $0.points.map(\.y) }.filter { $0.isFinite && (yScale == .linear || $0 > 0) }
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
         svg += "<title>\(escape(title))</title><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
@@ -131,6 +131,8 @@ public struct SVGChart {
 
     /// About five round ticks (1, 2, 5 × 10^k) inside [lo, hi]; powers of ten on a log scale.
     static func ticks(_ lo: Double, _ hi: Double, _ scale: Scale) -> [Double] {
+        // (An axis over values a hand-edited journal made extreme gets no ticks rather than a trap.)
+        guard lo.isFinite, hi.isFinite, lo < hi, (hi - lo).isFinite, scale == .linear || lo > 0 else { return [] }
         if scale == .log {
             // Powers of ten; within less than a decade or two, also 2× and 5× them.
             let decades = (Int(floor(log10(lo)))...Int(ceil(log10(hi))))

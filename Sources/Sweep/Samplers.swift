@@ -133,8 +133,9 @@ public struct Sampler {
         for _ in 0..<24 {
             var point: [Double] = [], score = 0.0
             for (name, domain) in dims {
-                let goodPositions = good.map { domain.position(of: $0.values[name]!) }
-                let badPositions = bad.map { domain.position(of: $0.values[name]!) }
+                // (A trial an edited journal left without the value sits at the centre.)
+                let goodPositions = good.map { $0.values[name].map(domain.position) ?? 0.5 }
+                let badPositions = bad.map { $0.values[name].map(domain.position) ?? 0.5 }
                 let x: Double
                 if domain.isCategorical {
                     let count = domain.gridValues!.count

@@ -13,9 +13,23 @@ public enum ParameterValue: Equatable, Hashable, Codable, CustomStringConvertibl
     }
     public var number: Double? { if case .number(let x) = self { return x }; return nil }
 
+    /// The largest magnitude a number read from a file may have (10¹⁵, far above any hyperparameter's
+    /// range), so that no count, index or chart axis computed from one can overflow.
+    public static let magnitudeLimit = 1e15
+
+    /// Reads a value from a journal or checkpoint: a number must be finite and within `magnitudeLimit`
+    /// (a journal writes NaN as the string "nan", which its decoder turns back into a number).
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let x = try? c.decode(Double.self) { self = .number(x) } else { self = .text(try c.decode(String.self)) }
+        guard let x = try? c.decode(Double.self) else {
+            self = .text(try c.decode(String.self))
+            return
+        }
+        guard x.isFinite, abs(x) <= Self.magnitudeLimit else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "\(x) is not a finite number of magnitude at most 1e15")
+        }
+        self = .number(x)
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -53,7 +67,7 @@ public enum Domain: Equatable {
 
     /// The value at `u` in [0, 1): the inverse CDF of the domain's sampling distribution.
     public func value(at u: Double) -> ParameterValue {
-        let u = min(max(u, 0), 0.999_999_999_999)
+        let u = u.isNaN ? 0.5 : min(max(u, 0), 0.999_999_999_999)
         switch self {
         case .fixed(let v): return v
         case .choice(let vs), .grid(let vs): return vs[min(vs.count - 1, Int(u * Double(vs.count)))]
@@ -70,7 +84,14 @@ public enum Domain: Equatable {
 
     /// The position in [0, 1] of a value (inverse of `value(at:)`, to the centre of discrete cells);
     /// model-based samplers fit densities in this space.
+    /// A value outside the domain (an earlier revision's wider range) may lie outside [0, 1]; one the
+    /// scale cannot place (zero or negative on a log scale, an edited journal's) is put at the low end.
     public func position(of value: ParameterValue) -> Double {
+        let p = unclampedPosition(of: value)
+        return p.isFinite ? p : p == .infinity ? 1 : 0
+    }
+
+    private func unclampedPosition(of value: ParameterValue) -> Double {
         switch self {
         case .fixed: return 0.5
         case .choice(let vs), .grid(let vs):

@@ -92,7 +92,15 @@ enum PredictCommand: Command {
         } else {
             let split = try inputSplit(inputs, labels: arguments[PredictCommand.labels], classes: classes)
             let request = try model.cacheRequest(for: split, weights: arguments[PredictCommand.weights])
-            let plan = try CachePlan(request)
+            let plan: CachePlan
+            do { plan = try CachePlan(request) } catch CacheError.tapBeyondDepth(let tap, let depth) {
+                // Only another backbone than the model's can lack a tap the model trained on.
+                throw ModelFileError(
+                    path: modelPath,
+                    message:
+                        "the backbone \(arguments[PredictCommand.weights].map { "of --weights \($0) " } ?? "")differs from the one the model was trained on: it has \(depth) blocks, and the model reads tap \(tap)"
+                )
+            }
             if !allowOther, let problem = model.mismatch(with: plan.ingredients) {
                 throw ModelFileError(path: modelPath, message: "the backbone pass's \(problem)")
             }

@@ -86,7 +86,7 @@ enum StatusCommand: Command {
         }
         if state.duplicates > 0 {
             print(
-                "\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (the first result of a trial wins)"
+                "\(state.duplicates) duplicate result\(state.duplicates == 1 ? "" : "s") ignored (a trial keeps its result under the newest lease, and of those the first)"
             )
         }
         if let first = state.undecodable.first {

@@ -114,6 +114,16 @@ final class ModelCommandTests: XCTestCase {
                 "predict", model, images, "--weights", fixturePath("vit_tiny_f32.safetensors"), "--out",
                 dir.path + "/x.csv"),
             status: 1, containing: ["backbone differs", "--allow-other-backbone"])
+        // A backbone of fewer blocks than the model's reads (the micro ViT has two) is another backbone,
+        // and is named as such, not as a tap missing from some cache.
+        cli.assertOneLineError(
+            try cli.run(
+                "predict", model, images, "--weights", fixturePath("vit_micro_hf.safetensors"), "--out",
+                dir.path + "/x.csv"),
+            status: 1,
+            containing: [
+                model, "the backbone of --weights", "differs from the one the model was trained on: it has 2 blocks",
+            ])
         // A cache without a tap the model reads (z4 only) is refused when the model reads others.
         XCTAssertTrue(
             ["last", "lst"].contains(row["method"]),

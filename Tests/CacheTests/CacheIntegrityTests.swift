@@ -83,25 +83,37 @@ final class CacheIntegrityTests: XCTestCase {
         XCTAssertEqual(try twelve.labels("train800", classes: 13)[2], 12)
     }
 
-    /// A NaN reaching the backbone (here in preprocessed float images) stops the build, naming the image.
+    /// A NaN reaching the taps stops the build, naming the image: here a finite but huge pixel of
+    /// preprocessed float images overflows in the backbone. A NaN in the input itself is refused
+    /// earlier, naming the input array (not a staging file). Neither publishes a cache.
     func testNonFiniteActivationStopsTheBuild() throws {
         let dir = temporaryDirectory(self)
-        var pixels = [Float](repeating: 0.25, count: 2 * 3 * 16 * 16)
-        pixels[3 * 16 * 16 + 5] = .nan  // image 1
-        let images = dir.appendingPathComponent("train800_images.npy"),
-            labels = dir.appendingPathComponent("train800_labels.npy")
-        try npyFile(descr: "<f4", shape: [2, 3, 16, 16], data: pixels.withUnsafeBytes { Data($0) }).write(to: images)
-        try npyFile(descr: "<i8", shape: [2], data: [Int64(0), 1].withUnsafeBytes { Data($0) }).write(to: labels)
-        let split = try NumpySplit(name: "train800", images: images.path, labels: labels.path, classes: 3)
-        let plan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split]))
-        XCTAssertThrowsError(try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(plan)) { error in
-            guard case CacheError.nonFinite(_, _, let detail) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(detail.contains("image 1 of split train800"), detail)
+        for bad: Float in [3e38, .nan] {
+            var pixels = [Float](repeating: 0.25, count: 2 * 3 * 16 * 16)
+            pixels[3 * 16 * 16 + 5] = bad  // image 1
+            let images = dir.appendingPathComponent("train800_images.npy"),
+                labels = dir.appendingPathComponent("train800_labels.npy")
+            try npyFile(descr: "<f4", shape: [2, 3, 16, 16], data: pixels.withUnsafeBytes { Data($0) }).write(
+                to: images)
+            try npyFile(descr: "<i8", shape: [2], data: [Int64(0), 1].withUnsafeBytes { Data($0) }).write(to: labels)
+            let split = try NumpySplit(name: "train800", images: images.path, labels: labels.path, classes: 3)
+            let plan = try CachePlan(CacheRequest(backbone: .random(config: tinyConfig, seed: 0), splits: [split]))
+            XCTAssertThrowsError(try CacheBuilder(root: dir.appendingPathComponent("cache").path).build(plan)) {
+                error in
+                if bad.isNaN {
+                    XCTAssertEqual(
+                        "\(error)",
+                        "\(images.path): image 1 holds nan at channel 0, row 0, column 5 (images must be finite)")
+                } else {
+                    guard case CacheError.nonFinite(_, _, let detail) = error else { return XCTFail("\(error)") }
+                    XCTAssertTrue(detail.contains("image 1 of split train800"), detail)
+                }
+            }
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []
+            XCTAssertFalse(
+                leftovers.contains { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") && !$0.contains("staging") },
+                "no cache published: \(leftovers)")
         }
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []
-        XCTAssertFalse(
-            leftovers.contains { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") && !$0.contains("staging") },
-            "no cache published: \(leftovers)")
     }
 
     func testTruncatedOrMissingArrayFailsToOpen() throws {

@@ -165,4 +165,27 @@ final class SplitTests: XCTestCase {
             XCTAssertEqual(x, y, "image \(a)")
         }
     }
+
+    /// A NaN or infinity in float32 (already preprocessed) images is refused where it is read, naming
+    /// the array, the image and the pixel: in the taps it would pass for a damaged cache.
+    func testNonFiniteFloatImagesAreRefusedNamingTheInput() throws {
+        let dir = temporaryDirectory(self)
+        for (bad, text) in [(Float.nan, "nan"), (-Float.infinity, "-inf")] {
+            var pixels = [Float](repeating: 0.5, count: 2 * 3 * 8 * 8)
+            pixels[3 * 8 * 8 + 2 * 8 * 8 + 3 * 8 + 4] = bad  // image 1, channel 2, row 3, column 4
+            let images = dir.path + "/images.npy", labels = dir.path + "/labels.npy"
+            try npyFile(descr: "<f4", shape: [2, 3, 8, 8], data: pixels.withUnsafeBytes { Data($0) }).write(
+                to: URL(fileURLWithPath: images))
+            try npyFile(descr: "<i8", shape: [2], data: [Int64(0), 1].withUnsafeBytes { Data($0) }).write(
+                to: URL(fileURLWithPath: labels))
+            let split = try NumpySplit(name: "s", images: images, labels: labels)
+            var out = [Float](repeating: 0, count: 3 * 8 * 8)
+            XCTAssertNoThrow(try split.loadImage(at: 0, preprocessing: Preprocessing(imageSize: 8), into: &out))
+            XCTAssertThrowsError(try split.loadImage(at: 1, preprocessing: Preprocessing(imageSize: 8), into: &out)) {
+                XCTAssertEqual(
+                    "\($0)",
+                    "\(images): image 1 holds \(text) at channel 2, row 3, column 4 (images must be finite)")
+            }
+        }
+    }
 }

@@ -146,17 +146,17 @@ final class ComparisonTests: XCTestCase {
         }
     }
 
-    /// Rows whose objective is not a finite number are left out, and the reader is told how many; and
-    /// files from different BLAS kernels are flagged.
+    /// Rows whose objective is NaN (what a leaderboard writes for a trial that has none) are left out,
+    /// and the reader is told how many; and files from different BLAS kernels are flagged.
     func testUnusableValuesAndDifferentKernelsAreNoted() throws {
         let dir = temporaryDirectory(self)
         var good = trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"])
         good["blas"] = "OpenBLAS 0.3.21 Zen"
-        var infinite = trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
-        infinite["val_acc"] = "inf"
-        var text = trial("t2", "last", seed: 2, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
-        text["val_acc"] = "n/a"
-        let a = try writeLeaderboard([good, infinite, text], in: dir, name: "a")
+        var nan = trial("t1", "last", seed: 1, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
+        nan["val_acc"] = "nan"
+        var nanAgain = trial("t2", "last", seed: 2, acc: 0.79, params: 13258, ["lr": "0.01", "rank": "8"]);
+        nanAgain["val_acc"] = "nan"
+        let a = try writeLeaderboard([good, nan, nanAgain], in: dir, name: "a")
         var other = good; other["blas"] = "OpenBLAS 0.3.21 SkylakeX"
         let b = try writeLeaderboard([other], in: dir, name: "b")
         let c = try Comparison(files: [
@@ -169,5 +169,54 @@ final class ComparisonTests: XCTestCase {
             c.notes.contains { $0.contains("different BLAS kernels") && $0.contains("SkylakeX") && $0.contains("Zen") },
             "\(c.notes)")
         XCTAssertEqual(c.cells[0].values.first?.bySeed.count, 1, "only the finite row counts")
+    }
+
+    /// A hand-edited leaderboard follows the journal's rules: a trial's first row wins and repeats are
+    /// counted in a note; a value no trial can have (an accuracy of 1e308, a negative count, a learning
+    /// rate its catalogue refuses, a word where a count belongs) is refused, naming the file and line.
+    func testRepeatedTrialsAreIgnoredAndImpossibleValuesRefused() throws {
+        let dir = temporaryDirectory(self)
+        let first = trial("t0", "last", seed: 0, acc: 0.81, params: 13258, ["lr": "0.01", "rank": "8"])
+        let again = trial("t0", "last", seed: 1, acc: 0.99, params: 13258, ["lr": "0.01", "rank": "8"])
+        let a = try writeLeaderboard([first, again, again], in: dir, name: "a")
+        let file = try LeaderboardFile(path: a, catalogue: SideTuningCatalogue.catalogue)
+        XCTAssertEqual(file.rows.map { $0.value("seed") }, ["0"], "the first row of a trial wins")
+        XCTAssertEqual(file.repeatedTrials, 2)
+        let c = try Comparison(files: [file])
+        XCTAssertEqual(c.cells[0].values.first?.bySeed.count, 1, "a repeat is not a second seed")
+        XCTAssertTrue(
+            c.notes.contains {
+                $0 == "\(a): 2 rows repeat an earlier row's trial id: ignored (a trial's first row wins)"
+            },
+            "\(c.notes)")
+
+        let impossible: [(column: String, value: String, message: String)] = [
+            ("val_acc", "1e308", "val_acc '1e308' is not an accuracy (0 to 1, or nan)"),
+            ("val_acc", "inf", "val_acc 'inf' is not an accuracy (0 to 1, or nan)"),
+            ("test_acc", "-0.5", "test_acc '-0.5' is not an accuracy (0 to 1, or nan)"),
+            ("params", "-5", "params '-5' is not a count (an integer from 0 to 2^53)"),
+            ("params", "2.5", "params '2.5' is not a count (an integer from 0 to 2^53)"),
+            ("seed", "1e300", "seed '1e300' is not a count (an integer from 0 to 2^53)"),
+            ("generation", "n/a", "generation 'n/a' is not a count (an integer from 0 to 2^53)"),
+            ("train_seconds", "-1", "train_seconds '-1' is not a non-negative number (up to 1e30, or nan)"),
+            ("flops", "1e300", "flops '1e300' is not a non-negative number (up to 1e30, or nan)"),
+            ("lr", "-0.1", "lr must be > 0 and <= 10, got -0.1"),
+            ("rank", "1e9", "rank must be at most 1048576, got 1000000000"),
+            ("rank", "eight", "rank 'eight' is not a number"),
+        ]
+        for (column, value, message) in impossible {
+            var row = first
+            row[column] = value
+            let path = try writeLeaderboard([first, row], in: dir, name: "bad")
+            XCTAssertThrowsError(try LeaderboardFile(path: path, catalogue: SideTuningCatalogue.catalogue)) {
+                XCTAssertEqual("\($0)", "\(path): line 3: \(message)")
+            }
+        }
+        // What a leaderboard does write stays readable: NaN and infinite losses, empty cells.
+        var diverged = trial("t1", "last", seed: 1, acc: 0, params: 13258, status: "diverged", ["lr": "0.01"])
+        diverged["val_acc"] = "nan"; diverged["val_loss"] = "inf"; diverged["test_loss"] = "nan"
+        diverged["rank"] = ""
+        let path = try writeLeaderboard([first, diverged], in: dir, name: "good")
+        XCTAssertEqual(try LeaderboardFile(path: path, catalogue: SideTuningCatalogue.catalogue).rows.count, 2)
     }
 }

@@ -215,6 +215,102 @@ final class JournalEventTests: XCTestCase {
     }
 }
 
+extension JournalEventTests {
+    /// Numbers in a journal that size loops, tables or durations downstream are bounded where the line
+    /// is read: a parameter that is not finite or beyond 10¹⁵, a time that is no Unix time, a confusion
+    /// matrix that is not square or holds a count beyond 2⁴⁰. Such a line is skipped and reported with
+    /// its file and line, as any line that holds no event; the lines around it still count.
+    func testNumbersOutOfRangeMakeTheLineSkippedNamingTheField() throws {
+        let directory = temporaryDirectory(self).path
+        let path = directory + "/journal.jsonl"
+        try Journal(path: path).append(everyKind[2])
+        let good = try String(contentsOfFile: path, encoding: .utf8)
+        let planned = { (params: String, time: String) in
+            #"{"config":0,"event":"planned","generation":0,"method":"last","params":"# + params
+                + #","seed":0,"time":"# + time + #","trial":"b","trial_seed":1}"#
+        }
+        let final = { (confusion: String) in
+            #"{"confusion":"# + confusion + #","event":"final","test_acc":0.5,"test_loss":1,"time":3,"trial":"t"}"#
+        }
+        let finished = { (field: String) in
+            let fields = [
+                #""best_epoch":1"#, #""best_val_accuracy":0.5"#, #""epochs_run":2"#, #""final_val_accuracy":0.5"#,
+                #""final_val_loss":1"#, #""history":[]"#, #""read_seconds":0"#, #""status":"finished""#,
+                #""train_seconds":1"#,
+                #""trainable_parameters":7"#, #""training_flops":1"#, #""working_memory_bytes":1"#,
+            ].map { $0.hasPrefix(field.prefix { $0 != ":" }) ? field : $0 }
+            return #"{"event":"finished","result":{"# + fields.joined(separator: ",") + #"},"time":3,"trial":"t"}"#
+        }
+        let bad: [(line: String, message: String)] = [
+            (planned(#"{"lr":"nan"}"#, "1"), "params.lr: nan is not a finite number of magnitude at most 1e15"),
+            (planned(#"{"rank":1e300}"#, "1"), "params.rank: 1e+300 is not a finite number of magnitude at most 1e15"),
+            (planned(#"{"lr":"-inf"}"#, "1"), "params.lr: -inf is not a finite number"),
+            (planned(#"{"lr":0.01}"#, "1e19"), "a 'planned' line whose time 1e+19 is not a Unix time"),
+            (planned(#"{"lr":0.01}"#, #""nan""#), "a 'planned' line whose time nan is not a Unix time"),
+            (planned(#"{"lr":0.01}"#, "-5"), "a 'planned' line whose time -5.0 is not a Unix time"),
+            (final("[[1,2],[3]]"), "confusion matrix is not square (row 1 has 1 counts for 2 classes)"),
+            (final("[[1,4611686018427387904],[0,1]]"), "holds 4611686018427387904 at [0][1] (counts are 0 to 2^40)"),
+            (final("[[1,-1],[0,1]]"), "holds -1 at [0][1]"),
+            (
+                #"{"epochs":-1,"event":"started","time":2,"trial":"t"}"#,
+                "a 'started' line whose epochs -1 is not from 0 to 1048576"
+            ),
+            (
+                #"{"event":"epoch","record":{"epoch":2147483648,"learning_rate":0.1,"train_loss":1},"time":2,"trial":"t"}"#,
+                "a 'epoch' line whose record's epoch 2147483648 is not from 1 to 1048576"
+            ),
+            (
+                finished(#""epochs_run":4611686018427387904"#),
+                "a 'finished' line whose result's epochs_run 4611686018427387904 is not from 0 to 1048576"
+            ),
+            (
+                finished(#""trainable_parameters":-7"#),
+                "a 'finished' line whose result's trainable_parameters -7 is not from 0 to 2^53"
+            ),
+            (
+                finished(#""train_seconds":"inf""#),
+                "a 'finished' line whose result's train_seconds inf is not a number from 0 to 1e30"
+            ),
+        ]
+        try (good + bad.map(\.line).joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let contents = try Journal.readAll(directory: directory)
+        XCTAssertEqual(contents.events.count, 1)
+        XCTAssertEqual(contents.undecodable.map(\.line), Array(2...(bad.count + 1)))
+        for (error, expected) in zip(contents.undecodable, bad) {
+            XCTAssertTrue("\(error)".hasPrefix("\(path):\(error.line ?? 0): skipped "), "\(error)")
+            XCTAssertTrue("\(error)".contains(expected.message), "\(error) lacks \(expected.message)")
+        }
+        let state = SweepState(contents)
+        XCTAssertEqual(state.records.map(\.id), ["t"])
+        XCTAssertNil(state.records[0].confusion)
+    }
+}
+
+extension JournalEventTests {
+    /// What hpsweep writes it reads back: a line that reading would skip is refused before it is
+    /// written (a planned trial that never read back would be planned again for ever), and nothing of
+    /// the batch is written.
+    func testALineThatWouldNotReadBackIsNotWritten() throws {
+        let path = temporaryDirectory(self).path + "/journal.jsonl"
+        let journal = try Journal(path: path)
+        let plan = { (lr: Double) in
+            JournalEvent.planned(
+                TrialPlan(
+                    trial: "t", generation: 0, config: 0, method: "last", params: ["lr": .number(lr)], seed: 0,
+                    trialSeed: 1, key: nil, time: 1))
+        }
+        XCTAssertThrowsError(try journal.append(contentsOf: [everyKind[0], plan(.nan)])) { error in
+            XCTAssertTrue(
+                "\(error)".hasPrefix(path + ": refusing to write a line this hpsweep could not read back"), "\(error)")
+            XCTAssertTrue("\(error)".contains("params.lr"), "\(error)")
+        }
+        XCTAssertEqual(try Journal.read(path), [], "nothing of the batch")
+        try journal.append(plan(0.01))
+        XCTAssertEqual(try Journal.read(path), [plan(0.01)])
+    }
+}
+
 final class DuplicateResultTests: XCTestCase {
     func result(_ accuracy: Float) -> TrialResult {
         TrialResult(

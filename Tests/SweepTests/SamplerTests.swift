@@ -79,6 +79,31 @@ final class SamplerTests: XCTestCase {
             "TPE concentrates on the good region: \(proposals.map { "\($0.values["lr"]!) \($0.values["rank"]!)" })")
     }
 
+    /// Observations no domain can place (a learning rate of −1 or 0 on a log scale, NaN, a missing
+    /// value: an edited journal's) still give proposals inside the domains, never NaN (which a journal
+    /// could not hold, and a resumed sweep would propose again and again).
+    func testTPEProposesInsideTheDomainWhateverTheObservations() throws {
+        let s = try search("{\"type\": \"tpe\", \"startup\": 2, \"generation_size\": 20}", trials: 42)
+        let odd: [ParameterValue?] = [.number(-1), .number(0), .number(.nan), .number(-.infinity), .text("x"), nil]
+        var history: [Observation] = []
+        for i in 0..<12 {
+            var values: [String: ParameterValue] = [
+                "lr": .number(0.01), "rank": .number(8), "batch_size": .number(64), "label_smoothing": .number(0.1),
+            ]
+            values["lr"] = i < odd.count ? odd[i] : .number(0.001 * Double(i))
+            values["batch_size"] = i < odd.count ? odd[odd.count - 1 - i] : .number(32)
+            history.append(
+                Observation(method: "last", values: values, objectives: [-Double(i) / 12], completed: true))
+        }
+        let proposals = Sampler(s).propose(generation: 1, history: history).filter { $0.method == "last" }
+        XCTAssertEqual(proposals.count, 10)
+        for p in proposals {
+            let lr = try XCTUnwrap(p.values["lr"]?.number), batch = try XCTUnwrap(p.values["batch_size"]?.number)
+            XCTAssertTrue((1e-4...1e-1).contains(lr), "lr \(lr)")
+            XCTAssertTrue((16...128).contains(batch), "batch \(batch)")
+        }
+    }
+
     func testParetoRanks() {
         let points: [[Double]] = [[1, 3], [2, 2], [3, 1], [2, 3], [3, 3], [1, 3]]
         XCTAssertEqual(paretoRanks(points), [1, 1, 1, 2, 3, 1], "equal points share a front")
