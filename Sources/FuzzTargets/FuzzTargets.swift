@@ -53,7 +53,21 @@ public enum FuzzTarget: String, CaseIterable {
         case .cacheHeader:
             _ = try? CacheHeader(json: data, path: "header.json")
         case .journal:
-            _ = try? Journal.read(Self.file("journal.jsonl", data))
+            // Read as every command reads a journal: state, leaderboard, costs, schedule, export, report.
+            let sweep = (Self.scratch as NSString).appendingPathComponent("sweep")
+            try? FileManager.default.createDirectory(atPath: sweep, withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(
+                atPath: (sweep as NSString).appendingPathComponent("journal.jsonl"), contents: data)
+            guard let contents = try? Journal.readAll(directory: sweep) else { return }
+            let state = SweepState(contents)
+            _ = CostAccount(state: state).description
+            _ = ScheduleTimeline(state).utilisation
+            guard state.headerProblem == nil else { return }
+            let catalogue = SideTuningCatalogue.catalogue
+            let board = Leaderboard(state: state, objectives: state.objectives, catalogue: catalogue)
+            for record in board.rows { for column in board.columns { _ = board.cell(record, column) } }
+            _ = try? OptunaExport.lines(state: state, studyName: "fuzz", catalogue: catalogue)
+            _ = (try? SweepReport(directories: [sweep], catalogue: catalogue))?.html()
         case .leaderboard:
             guard
                 let file = try? LeaderboardFile(
