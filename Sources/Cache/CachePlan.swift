@@ -161,7 +161,9 @@ public struct CachePlan {
             // Contents, in order, not names: moving or renaming the dataset keeps its caches.
             var hasher = SHA256()
             for file in split.files { hasher.update(try fileDigest(file) + "\n") }
-            data[split.name] = .object(["count": .int(split.count), "files_sha256": .string(hasher.finalize())])
+            var entry: [String: JSONValue] = ["count": .int(split.count), "files_sha256": .string(hasher.finalize())]
+            if let labels = split.labelDigest { entry["labels_sha256"] = .string(labels) }
+            data[split.name] = .object(entry)
         }
         // One row per distinct image: train800val200 is train800 and val200 again, and runs through
         // the backbone once.

@@ -9,6 +9,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case emptySplit(path: String)
     case badArray(path: String, reason: String)
     case mismatchedCounts(images: String, labels: String, imageCount: Int, labelCount: Int)
+    /// A class folder with no JPEG or PNG image.
+    case emptyClass(path: String)
+    /// A split whose class folders are not those of the first split (`reference`).
+    case classMismatch(path: String, missing: [String], extra: [String], reference: String)
 
     public var description: String {
         func at(_ file: String?, _ line: Int?) -> String {
@@ -30,6 +34,18 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .mismatchedCounts(images, labels, imageCount, labelCount):
             return "\(labels): \(labelCount) labels for \(imageCount) images in \(images)"
+        case let .emptyClass(path):
+            return "\(path): the class folder holds no JPEG or PNG image"
+        case let .classMismatch(path, missing, extra, reference):
+            let parts =
+                (missing.isEmpty ? [] : ["lacks class folder\(missing.count == 1 ? "" : "s") \(list(missing))"])
+                + (extra.isEmpty ? [] : ["has class folder\(extra.count == 1 ? "" : "s") \(list(extra))"])
+            return
+                "\(path): \(parts.joined(separator: " and ")) that \(reference) \(missing.isEmpty ? "lacks" : "has") (every split needs the same classes)"
         }
     }
+}
+
+private func list(_ names: [String]) -> String {
+    names.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
 }

@@ -15,9 +15,17 @@ public protocol ImageSplit {
     /// each distinct image through the backbone once): the digest of its file, from `fileDigest`, for an
     /// example that is a file of its own; the SHA-256 of its array row otherwise.
     func exampleDigest(at index: Int, fileDigest: (String) throws -> String) throws -> String
+    /// A digest of the labels when no file in `files` records them (class folders), else nil: it joins
+    /// the cache key, so that moving an image to another class makes another cache.
+    var labelDigest: String? { get }
+    /// The class names, in label order, when the data names its classes, else nil.
+    var classNames: [String]? { get }
 }
 
 extension ImageSplit {
+    public var labelDigest: String? { nil }
+    public var classNames: [String]? { nil }
+
     /// Checks every label lies in 0..<classes; `source` names the file in the error.
     func validateLabels(classes: Int, source: String, lines: [Int]? = nil) throws {
         for (i, label) in labels.enumerated() where label < 0 || label >= classes {

@@ -24,6 +24,9 @@ extension SideTuningObjective {
         extra["token_policy"] = cache.header.tokenPolicy.rawValue
         extra["tokens"] = String(cache.header.tokens)
         if case .weights(let path, _, _, _, _) = spec.backbone { extra["backbone_path"] = absolute(path) }
+        if let names = spec.data.classNames {
+            extra["class_names"] = JSONValue.array(names.map(JSONValue.string)).canonicalText
+        }
         let model = SideNetworkModel(
             settings: trainer.settings, classes: spec.data.classes, backboneWidth: cache.header.width,
             backboneDepth: depth, backboneHeads: heads, parameters: parameters, extra: extra)

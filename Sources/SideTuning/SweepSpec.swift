@@ -17,12 +17,19 @@ public struct SweepSpec {
         public enum Source {
             case vtab(root: String, task: String)
             case numpy(splits: [String: (images: String, labels: String)])
+            /// `<root>/<split>/<class>/<image>` (torchvision's ImageFolder).
+            case folders(root: String)
         }
         public var source: Source
         public var classes: Int
         public var searchTrain: String, searchEval: String
         public var finalTrain: String, finalEval: String
         public var mean: [Float], std: [Float]
+        /// Where each split name came from, for errors: "data.search.train" or, for a default,
+        /// "data.final.train's default".
+        public var splitOrigins: [String: String] = [:]
+        /// The class names, in label order, when the data names them (class folders).
+        public var classNames: [String]?
 
         /// Every split the sweep names, in a stable order.
         public var splitNames: [String] {
@@ -177,20 +184,71 @@ public struct SweepSpec {
     )
 
     /// `normalization`: the mean/std when the section gives none (ImageNet's, or CLIP's for CLIP weights).
+    /// The split names each format uses when `search`/`final` leave them out.
+    static func defaultSplits(_ format: String) -> (
+        searchTrain: String, searchEval: String, finalTrain: String, finalEval: String
+    ) {
+        format == "folders"
+            ? ("train", "val", "train", "test") : ("train800", "val200", "train800val200", "test")
+    }
+
+    static let formats = ["vtab", "numpy", "folders"]
+
     static func parseData(_ r: inout SpecReader, normalization: (mean: [Float], std: [Float])) throws -> DataSpec {
-        let format = try r.string("format") ?? ""
+        var format = try r.string("format") ?? ""
+        if format == "imagefolder" { format = "folders" }  // torchvision's name for the layout
+        guard formats.contains(format) else {
+            throw r.fail(
+                "format",
+                r.has("format")
+                    ? "must be 'vtab', 'numpy' or 'folders' (<root>/<split>/<class>/<image>)\(didYouMean(format, among: formats))"
+                    : "is required ('vtab', 'numpy' or 'folders')")
+        }
+        // Which splits the sweep uses, and where each name came from (errors name the field, or its default).
+        let defaults = defaultSplits(format)
+        var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
+        var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
+        var origins: [String: String] = [:]
+        func role(_ reader: inout SpecReader, _ key: String, _ fallback: String) throws -> String {
+            let given = try reader.string(key)
+            let name = given ?? fallback
+            let field = "\(reader.path.dropFirst(2)).\(key)"  // "data.search.train", without "$."
+            origins[name] = origins[name] ?? (given == nil ? "\(field)'s default" : field)
+            return name
+        }
+        let searchTrain = try role(&search, "train", defaults.searchTrain)
+        let searchEval = try role(&search, "eval", defaults.searchEval)
+        let finalTrain = try role(&final, "train", defaults.finalTrain)
+        let finalEval = try role(&final, "eval", defaults.finalEval)
+        try search.rejectUnknownKeys()
+        try final.rejectUnknownKeys()
+        let names = [searchTrain, searchEval, finalTrain, finalEval].reduce(into: [String]()) {
+            if !$0.contains($1) { $0.append($1) }
+        }
+        func origin(_ split: String) -> String { origins[split].map { "named by \($0)" } ?? "" }
+
         let source: DataSpec.Source
+        var classNames: [String]? = nil
         switch format {
         case "vtab":
             guard let root = try r.string("root") else { throw r.fail("root", "is required for format 'vtab'") }
             guard let task = try r.string("task") else { throw r.fail("task", "is required for format 'vtab'") }
             let url = try r.string("url")
-            let list = (r.resolvePath(root) as NSString).appendingPathComponent("\(task)/train800.txt")
-            guard FileManager.default.fileExists(atPath: list) else {
+            let directory = (r.resolvePath(root) as NSString).appendingPathComponent(task)
+            guard FileManager.default.fileExists(atPath: directory) else {
+                let list = (directory as NSString).appendingPathComponent("\(searchTrain).txt")
                 let how =
                     url.map { "get the VTAB-1k data (\($0)) and unpack it so that \(absolute(list)) exists" }
                     ?? "unpack VTAB-1k so that \(absolute(list)) exists (docs/sweep-spec.md, 'data')"
                 throw r.fail("root", "no VTAB-1k task '\(task)' under \(r.resolvePath(root)): \(how)")
+            }
+            for split in names
+            where !FileManager.default.fileExists(
+                atPath: (directory as NSString).appendingPathComponent("\(split).txt"))
+            {
+                throw r.fail(
+                    "task",
+                    "\(absolute(directory)) has no list file \(split).txt for split '\(split)' (\(origin(split)))")
             }
             source = .vtab(root: r.resolvePath(root), task: task)
         case "numpy":
@@ -206,34 +264,57 @@ public struct SweepSpec {
                 try s.rejectUnknownKeys()
                 splits[name] = (s.resolvePath(images), s.resolvePath(labels))
             }
-            source = .numpy(splits: splits)
-        default:
-            throw r.fail("format", r.has("format") ? "must be 'vtab' or 'numpy'" : "is required ('vtab' or 'numpy')")
-        }
-        guard let classes = try r.integer("classes", minimum: 2, maximum: 1 << 20) else {
-            throw r.fail("classes", "is required (number of classes)")
-        }
-        var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
-        var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
-        let spec = DataSpec(
-            source: source, classes: classes,
-            searchTrain: try search.string("train", default: "train800"),
-            searchEval: try search.string("eval", default: "val200"),
-            finalTrain: try final.string("train", default: "train800val200"),
-            finalEval: try final.string("eval", default: "test"),
-            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? normalization.mean,
-            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? normalization.std)
-        try search.rejectUnknownKeys()
-        try final.rejectUnknownKeys()
-        if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
-        if case .numpy(let splits) = source {
-            for name in spec.splitNames where splits[name] == nil {
+            for name in names where splits[name] == nil {
                 throw r.fail(
                     "splits",
-                    "has no split '\(name)' (named by search/final); it has \(splits.keys.sorted().joined(separator: ", "))"
+                    "has no split '\(name)' (\(origin(name))); it has \(splits.keys.sorted().joined(separator: ", "))")
+            }
+            source = .numpy(splits: splits)
+        default:  // folders
+            guard let root = try r.string("root") else {
+                throw r.fail("root", "is required for format 'folders' (the folder holding <split>/<class>/<image>)")
+            }
+            let directory = r.resolvePath(root)
+            for split in names {
+                let path = (directory as NSString).appendingPathComponent(split)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+                else {
+                    throw r.fail("root", "\(absolute(path)): no folder for split '\(split)' (\(origin(split)))")
+                }
+            }
+            do {
+                classNames = try FolderSplit.classNames(root: directory, split: searchTrain)
+            } catch { throw r.fail("root", "\(error)") }
+            guard classNames!.count >= 2 else {
+                throw r.fail(
+                    "root",
+                    "\(absolute((directory as NSString).appendingPathComponent(searchTrain))) has \(classNames!.count) class folder\(classNames!.count == 1 ? "" : "s"); a classifier needs at least 2"
                 )
             }
+            source = .folders(root: directory)
         }
+        let classes: Int
+        if let names = classNames {
+            // The folders say how many; a `classes` given as well must agree.
+            if let given = try r.integer("classes", minimum: 2, maximum: 1 << 20), given != names.count {
+                throw r.fail("classes", "is \(given), but \(searchTrain) has \(names.count) class folders")
+            }
+            classes = names.count
+        } else {
+            guard let given = try r.integer("classes", minimum: 2, maximum: 1 << 20) else {
+                throw r.fail("classes", "is required (number of classes)")
+            }
+            classes = given
+        }
+        var spec = DataSpec(
+            source: source, classes: classes, searchTrain: searchTrain, searchEval: searchEval, finalTrain: finalTrain,
+            finalEval: finalEval,
+            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? normalization.mean,
+            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? normalization.std)
+        spec.splitOrigins = origins
+        spec.classNames = classNames
+        if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
         try r.rejectUnknownKeys()
         return spec
     }
@@ -306,6 +387,9 @@ public struct SweepSpec {
         case let .numpy(splits):
             let (images, labels) = splits[name]!
             return try NumpySplit(name: name, images: images, labels: labels, classes: data.classes)
+        case let .folders(root):
+            return try FolderSplit(
+                root: root, split: name, classNames: data.classNames, classesFrom: "split '\(data.searchTrain)'")
         }
     }
 

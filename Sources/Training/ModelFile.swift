@@ -1,4 +1,5 @@
 import Backbone
+import Essentials
 import Foundation
 import Numerics
 import SideNets
@@ -19,6 +20,16 @@ public struct SideNetworkModel {
     public var parameters: [Float]
     /// Everything else the file records, as written (strings; JSON text where structured).
     public var extra: [String: String]
+
+    /// The class names in label order, when the sweep's data named its classes (class folders):
+    /// the metadata's `class_names`, a JSON list of as many strings as classes.
+    public var classNames: [String]? {
+        guard let text = extra["class_names"], let items = (try? JSONValue.parse(Data(text.utf8)))?.array,
+            items.count == classes
+        else { return nil }
+        let names = items.compactMap(\.string)
+        return names.count == classes ? names : nil
+    }
 
     public init(
         settings: TrialSettings, classes: Int, backboneWidth: Int, backboneDepth: Int, backboneHeads: Int,

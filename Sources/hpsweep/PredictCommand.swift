@@ -40,9 +40,10 @@ enum PredictCommand: Command {
     ]
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard let modelPath = arguments.positionals.first else {
+        guard let given = arguments.positionals.first else {
             throw UsageError("'\(displayName)' needs a model file; usage: \(displayName) \(usage)")
         }
+        let modelPath = try bestModel(given) ?? given
         let inputs = Array(arguments.positionals.dropFirst())
         let output = arguments[PredictCommand.out] ?? "predictions.csv"
         let top = try arguments.value(PredictCommand.top, default: 5)
@@ -90,7 +91,8 @@ enum PredictCommand: Command {
             names = labels.indices.map(String.init)
             source = "\(split) of \(cacheDirectory)"
         } else {
-            let split = try inputSplit(inputs, labels: arguments[PredictCommand.labels], classes: classes)
+            let split = try inputSplit(
+                inputs, labels: arguments[PredictCommand.labels], classes: classes, names: model.classNames)
             let request = try model.cacheRequest(for: split, weights: arguments[PredictCommand.weights])
             let plan: CachePlan
             do { plan = try CachePlan(request) } catch CacheError.tapBeyondDepth(let tap, let depth) {
@@ -120,7 +122,8 @@ enum PredictCommand: Command {
             }
             labels = split.labels
             names =
-                (split as? FileImageSplit)?.files ?? (split as? VTABSplit)?.imagePaths
+                (split as? FileImageSplit)?.files ?? (split as? VTABSplit)?.imagePaths ?? (split as? FolderSplit)?
+                .imagePaths
                 ?? labels.indices.map(String.init)
             source = inputs.count == 1 ? inputs[0] : "\(inputs.count) inputs"
         }
@@ -129,9 +132,14 @@ enum PredictCommand: Command {
 
         var probabilities = [Float](repeating: 0, count: logits.count)
         softmaxForward(out: &probabilities, inp: logits, rows: count, cols: classes)
+        // Classes by name where the model's data named them (class folders), else by number; the CSV
+        // keeps the numbers and adds the names in its last two columns.
+        let classNames = model.classNames
+        func className(_ c: Int) -> String { classNames?[c] ?? String(c) }
         var csv =
             "example,label,predicted,probability"
-            + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined() + "\n"
+            + (1..<min(top, classes)).map { ",top\($0 + 1),probability\($0 + 1)" }.joined()
+            + (classNames == nil ? "" : ",label_name,predicted_name") + "\n"
         for example in 0..<count {
             let row = probabilities[(example * classes)..<((example + 1) * classes)]
             let ranked = row.indices.sorted { (row[$0], $1) > (row[$1], $0) }.map { $0 - example * classes }
@@ -140,7 +148,10 @@ enum PredictCommand: Command {
                 "\(csvField(names[example])),\(label >= 0 ? String(label) : ""),"
                 + ranked.prefix(top).map {
                     "\($0),\(String(format: "%.6g", row[example * classes + $0]))"
-                }.joined(separator: ",") + "\n"
+                }.joined(separator: ",")
+                + (classNames == nil
+                    ? "" : ",\(label >= 0 ? csvField(className(label)) : ""),\(csvField(className(ranked[0])))")
+                + "\n"
         }
         do { try replaceAtomically(output, with: csv) } catch { throw FileProblem("cannot write \(output): \(error)") }
         print("  \(count) examples from \(source); predictions: \(output)")
@@ -156,18 +167,23 @@ enum PredictCommand: Command {
                 + (0..<classes).map { c -> String in
                     let n = confusion[c].reduce(0, +)
                     return n == 0
-                        ? "\(c): -" : String(format: "%d: %.3f (%d)", c, Double(confusion[c][c]) / Double(n), n)
+                        ? "\(className(c)): -"
+                        : "\(className(c)): " + String(format: "%.3f (%d)", Double(confusion[c][c]) / Double(n), n)
                 }.joined(separator: ", "))
         if classes <= 20 {
             print("  confusion (rows: true class, columns: predicted):")
-            print("        " + (0..<classes).map { String(format: "%5d", $0) }.joined())
+            let width = max(5, (0..<classes).map { className($0).count + 1 }.max() ?? 5)
+            func cell(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            print("  " + cell("") + " " + (0..<classes).map { cell(className($0)) }.joined())
             for c in 0..<classes {
-                print(String(format: "  %5d ", c) + confusion[c].map { String(format: "%5d", $0) }.joined())
+                print("  " + cell(className(c)) + " " + confusion[c].map { cell(String($0)) }.joined())
             }
         }
         if let confusionFile {
-            var text = "true\\predicted," + (0..<classes).map { String($0) }.joined(separator: ",") + "\n"
-            for c in 0..<classes { text += "\(c)," + confusion[c].map { String($0) }.joined(separator: ",") + "\n" }
+            var text = "true\\predicted," + (0..<classes).map { csvField(className($0)) }.joined(separator: ",") + "\n"
+            for c in 0..<classes {
+                text += "\(csvField(className(c)))," + confusion[c].map { String($0) }.joined(separator: ",") + "\n"
+            }
             do { try replaceAtomically(confusionFile, with: text) } catch {
                 throw FileProblem("cannot write \(confusionFile): \(error)")
             }
@@ -177,7 +193,8 @@ enum PredictCommand: Command {
 
     /// The images to predict: one NumPy images array (with `--labels`), one VTAB-1k list file (with its
     /// labels), or image files and directories of them (labels unknown).
-    static func inputSplit(_ inputs: [String], labels: String?, classes: Int) throws -> any ImageSplit {
+    static func inputSplit(_ inputs: [String], labels: String?, classes: Int, names: [String]?) throws -> any ImageSplit
+    {
         if inputs.count == 1, inputs[0].hasSuffix(".npy") {
             guard let labels else {
                 throw UsageError("a .npy images input needs --labels LABELS.npy (its classes, for accuracy)")
@@ -193,8 +210,58 @@ enum PredictCommand: Command {
                 root: task.deletingLastPathComponent().path, task: task.lastPathComponent,
                 split: list.deletingPathExtension().lastPathComponent, classes: classes)
         }
+        if inputs.count == 1, let folder = try classFolderSplit(inputs[0], classes: classes, names: names) {
+            return folder
+        }
         let split = try FileImageSplit(paths: inputs)
         guard split.count > 0 else { throw FileProblem("no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
         return split
+    }
+
+    /// A directory of class folders and no images of its own (`test/<class>/<image>`), labelled by the
+    /// folder names: the model's class names, or (a model whose data named no classes) the folders'
+    /// sorted order. nil for any other input.
+    static func classFolderSplit(_ path: String, classes: Int, names: [String]?) throws -> FolderSplit? {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path),
+            !entries.contains(where: { FileImageSplit.extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+            ),
+            let folders = try? FolderSplit.classNames(
+                root: url.deletingLastPathComponent().path, split: url.lastPathComponent),
+            !folders.isEmpty
+        else { return nil }
+        if names == nil, folders.count > classes {
+            throw FileProblem("\(path): \(folders.count) class folders, but the model has \(classes) classes")
+        }
+        return try FolderSplit(
+            root: url.deletingLastPathComponent().path, split: url.lastPathComponent,
+            classNames: names ?? folders, classesFrom: "the model's classes", someClasses: true)
+    }
+
+    /// A results directory's best final model (the first leaderboard row with a kept model file and a
+    /// test score, else with a kept model file), said aloud; nil when `path` is no directory.
+    static func bestModel(_ path: String) throws -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return nil
+        }
+        let board = (path as NSString).appendingPathComponent("leaderboard.csv")
+        guard FileManager.default.fileExists(atPath: board) else {
+            throw FileProblem(
+                "\(path) is a directory without a leaderboard.csv: give a model file, or a sweep's results directory")
+        }
+        let file = try LeaderboardFile(path: board, catalogue: SideTuningCatalogue.catalogue)
+        let kept = file.rows.filter { !$0.value("model_file").isEmpty }
+        guard let best = kept.first(where: { !$0.value("test_acc").isEmpty }) ?? kept.first else {
+            throw FileProblem("\(board): no trial kept a model file (keep_models \"none\"?)")
+        }
+        let model = (path as NSString).appendingPathComponent(best.value("model_file"))
+        let primary = file.objectives?.first?.name ?? "val_acc"
+        print(
+            "hpsweep predict: \(path): using \(best.value("model_file")), trial \(best.value("trial")) (\(best.value("method"))), the best by \(primary)\(best.value("test_acc").isEmpty ? "" : " of the final models (test_acc \(best.value("test_acc")))")"
+        )
+        return model
     }
 }
