@@ -76,3 +76,10 @@ extension XCTestCase {
         return killed
     }
 }
+
+/// The rows of `directory/leaderboard.csv` by column (the leaderboard quotes no field of these tests).
+func leaderboardRows(_ directory: String) throws -> [[String: String]] {
+    let rows = try String(contentsOfFile: directory + "/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+        .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(rows[0], $0)) }
+}

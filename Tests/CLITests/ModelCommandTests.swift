@@ -7,11 +7,7 @@ import _TestSupport
 final class ModelCommandTests: XCTestCase {
     let cli = CLI()
 
-    func leaderboard(_ directory: String) throws -> [[String: String]] {
-        let rows = try String(contentsOfFile: directory + "/leaderboard.csv", encoding: .utf8).split(separator: "\n")
-            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(rows[0], $0)) }
-    }
+    func leaderboard(_ directory: String) throws -> [[String: String]] { try leaderboardRows(directory) }
 
     func testFinalModelsAreKeptAndPredictReproducesTheirTestAccuracy() throws {
         let dir = temporaryDirectory(self)
