@@ -43,8 +43,8 @@ public final class TrialPool: @unchecked Sendable {
     private var activeRuns = 0
     private var blasThreadsBefore = 1
 
-    /// A safe default budget: 70% of physical memory.
-    public static var defaultMemoryBudget: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.7) }
+    /// A safe default budget: 70% of the memory the process may use (MemoryLimit).
+    public static var defaultMemoryBudget: Int { MemoryLimit.detect().defaultBudget }
 
     public init(workers: Int = availableCores, memoryBudget: Int = TrialPool.defaultMemoryBudget) {
         precondition(workers > 0 && memoryBudget > 0, "TrialPool: workers \(workers), budget \(memoryBudget)")

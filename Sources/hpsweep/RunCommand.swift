@@ -29,7 +29,9 @@ enum RunCommand: Command {
         help: "Trials trained at once (default: the sweep's workers, else all \(availableCores) cores).", maximum: 4096
     )
     static let memory = Option<Int>(
-        "memory", "SIZE", help: "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of RAM).",
+        "memory", "SIZE",
+        help:
+            "Working-memory budget, e.g. 8GiB (default: the sweep's memory, else 70% of the least of RAM, the cgroup limit and Slurm's allocation).",
         expected: "needs a size from 1B to 1PiB such as 8GiB or 512MiB", parse: parseBytes)
     static let path = ["run"]
     static let summary = "Run a sweep, or resume it where it stopped: cache, trials, leaderboard and Pareto front."
@@ -98,7 +100,9 @@ enum RunCommand: Command {
         let sharing = try arguments.value(RunCommand.sharedReads, default: .auto)
         // Every option is checked before anything is moved, locked or written.
         let workers = try arguments.value(RunCommand.workers) ?? search.workers ?? availableCores
-        let memory = try arguments.value(RunCommand.memory) ?? search.memoryBytes ?? TrialPool.defaultMemoryBudget
+        let given = try arguments.value(RunCommand.memory) ?? search.memoryBytes
+        let limit = MemoryLimit.detect()
+        let memory = given ?? limit.defaultBudget
         _ = try arguments.value(CacheOptions.threads)
         let lock = try SweepLock(root: resultsRoot, name: spec.name, shared: isWorker)
         defer { lock.release() }
@@ -120,6 +124,15 @@ enum RunCommand: Command {
 
         print("hpsweep run: \(spec.name) (\(spec.file))")
         print("  " + describePlan(search, workers: workers, memory: memory))
+        if given == nil {
+            print(
+                "  memory budget: 70% of \(limit.source), \(String(format: "%.1f", Double(limit.bytes) / 1_073_741_824)) GiB"
+            )
+        } else if memory > limit.bytes {
+            print(
+                "  warning: the memory budget is more than \(limit.source) (\(String(format: "%.1f", Double(limit.bytes) / 1_073_741_824)) GiB): trials may be killed"
+            )
+        }
         print(machineLine)
 
         // Installed before the cache build: a shell that starts hpsweep in the background has it ignore

@@ -156,4 +156,23 @@ final class FolderDataTests: XCTestCase {
                 "has no split 'train800val200' (named by data.final.train's default); it has test, train800, val200",
             ])
     }
+
+    /// `run` takes its default memory budget from the cgroup limit (here a fake one) and says so.
+    func testRunSaysWhichMemoryLimitItsBudgetComesFrom() throws {
+        let dir = temporaryDirectory(self)
+        let (sweep, _) = try folderSweep(in: dir)
+        let root = dir.appendingPathComponent("fake-sys").path
+        try FileManager.default.createDirectory(atPath: root + "/proc/self", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/sys/fs/cgroup", withIntermediateDirectories: true)
+        try "0::/\n".write(toFile: root + "/proc/self/cgroup", atomically: true, encoding: .utf8)
+        try "1073741824\n".write(toFile: root + "/sys/fs/cgroup/memory.max", atomically: true, encoding: .utf8)
+        let run = try cli.run(
+            ["run", sweep, "--results", dir.path + "/results"], environment: ["HPSWEEP_SYS_ROOT": root],
+            unsetting: ["SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("memory budget 0.7 GiB"), run.stdout)
+        XCTAssertTrue(
+            run.stdout.contains("memory budget: 70% of the cgroup limit (\(root)/sys/fs/cgroup/memory.max), 1.0 GiB"),
+            run.stdout)
+    }
 }
