@@ -85,7 +85,8 @@ extension SideTuningObjective {
             guard
                 try runner.recordFinal(
                     record.id, testAccuracy: score.accuracy, testLoss: score.loss, confusion: score.confusion,
-                    result: results[record.id], modelFile: modelFile, leaseGeneration: leaseGeneration)
+                    result: results[record.id], modelFile: modelFile, classNames: spec.data.classNames,
+                    leaseGeneration: leaseGeneration)
             else { return true }
         }
         return true

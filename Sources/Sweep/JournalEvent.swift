@@ -214,6 +214,8 @@ public struct FinalScore: Equatable {
     public var testLoss: Float
     /// Examples of the final eval split by true class (row) and predicted class (column).
     public var confusion: [[Int]]?
+    /// The class names in label order, when the data names them (class folders).
+    public var classNames: [String]?
     /// The retraining's result.
     public var result: TrialResult?
     public var modelFile: String?
@@ -221,11 +223,11 @@ public struct FinalScore: Equatable {
 
     public init(
         trial: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
-        modelFile: String?,
+        modelFile: String?, classNames: [String]? = nil,
         reporter: Reporter = Reporter(), time: Double = Date().timeIntervalSince1970
     ) {
         self.time = time; self.trial = trial; self.testAccuracy = testAccuracy; self.testLoss = testLoss;
-        self.confusion = confusion
+        self.confusion = confusion; self.classNames = classNames
         self.result = result; self.modelFile = modelFile; self.reporter = reporter
     }
 

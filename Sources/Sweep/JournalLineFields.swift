@@ -37,6 +37,7 @@ struct JournalLineFields: Codable {
     var testLoss: Float?
     var modelFile: String?
     var confusion: [[Int]]?
+    var classNames: [String]?
     var warmStart: WarmStart?
 
     enum CodingKeys: String, CodingKey {
@@ -59,6 +60,7 @@ struct JournalLineFields: Codable {
         case testLoss = "test_loss"
         case modelFile = "model_file"
         case confusion
+        case classNames = "class_names"
         case warmStart = "warm_start"
     }
 
@@ -108,6 +110,9 @@ extension JournalEvent: Codable {
         }
         if let matrix = f.confusion, let problem = FinalScore.problem(confusion: matrix) {
             throw refuse("confusion matrix \(problem)")
+        }
+        if let names = f.classNames, let matrix = f.confusion, names.count != matrix.count {
+            throw refuse("class_names has \(names.count) names for \(matrix.count) classes")
         }
         if let problem = f.result?.problem { throw refuse("result's \(problem)") }
         if let problem = f.record?.problem { throw refuse("record's \(problem)") }
@@ -164,7 +169,7 @@ extension JournalEvent: Codable {
                 FinalScore(
                     trial: try need(f.trial, "trial"), testAccuracy: try need(f.testAcc, "test_acc"),
                     testLoss: try need(f.testLoss, "test_loss"), confusion: f.confusion, result: f.result,
-                    modelFile: f.modelFile, reporter: f.reporter, time: time))
+                    modelFile: f.modelFile, classNames: f.classNames, reporter: f.reporter, time: time))
         default:
             throw UndecodableEvent(description: "an event of unknown kind '\(f.event)' (written by a newer hpsweep?)")
         }
@@ -213,6 +218,7 @@ extension JournalLineFields {
         case .final(let e):
             self.init("final", time: e.time, trial: e.trial)
             testAcc = e.testAccuracy; testLoss = e.testLoss; confusion = e.confusion; result = e.result;
+            classNames = e.classNames
             modelFile = e.modelFile
             set(e.reporter)
         }

@@ -16,14 +16,15 @@ extension SweepReport {
                 html += "<p>(No confusion matrix: the final phase ran before hpsweep recorded one.)</p>"; continue
             }
             let classes = matrix.count
+            func name(_ c: Int) -> String { escape(record.classNames?[c] ?? String(c)) }
             html +=
-                "<table><thead><tr><th>true \\ predicted</th>" + (0..<classes).map { "<th>\($0)</th>" }.joined()
+                "<table><thead><tr><th>true \\ predicted</th>" + (0..<classes).map { "<th>\(name($0))</th>" }.joined()
                 + "<th>examples</th><th>accuracy</th></tr></thead><tbody>"
             for (c, row) in matrix.enumerated() {
                 let examples = row.reduce(0, +)
                 let accuracy = examples == 0 ? "–" : String(format: "%.3f", Double(row[c]) / Double(examples))
                 html +=
-                    "<tr><th>\(c)</th>"
+                    "<tr><th>\(name(c))</th>"
                     + row.enumerated().map { p, n in
                         p == c ? "<td><b>\(n)</b></td>" : "<td>\(n == 0 ? "" : String(n))</td>"
                     }.joined() + "<td>\(examples)</td><td>\(accuracy)</td></tr>"

@@ -54,7 +54,10 @@ public struct SweepReport {
         return "\(r.id) \(r.method) \(r.status.rawValue) \(accuracy) \(settings)"
     }
 
-    func scatter(_ sweep: Sweep, title: String, x metric: SearchSpec.Metric, xLabel: String, log: Bool) -> SVGChart {
+    /// `front`: join the trials of these two axes' Pareto front (a sweep of one objective has no front).
+    func scatter(
+        _ sweep: Sweep, title: String, x metric: SearchSpec.Metric, xLabel: String, log: Bool, front withFront: Bool
+    ) -> SVGChart {
         var chart = SVGChart(title: title, xLabel: xLabel, yLabel: "val_acc", xScale: log ? .log : .linear)
         let finished = sweep.state.records.filter { $0.status == .finished }
         for method in Set(finished.map(\.method)).sorted() {
@@ -66,6 +69,7 @@ public struct SweepReport {
                         return (x, y, Self.label(r))
                     }))
         }
+        guard withFront else { return chart }
         // The front of these two axes (maximise accuracy, minimise x), joined as a staircase of points.
         let points = finished.compactMap { r -> (TrialRecord, [Double])? in
             guard let x = metricValue(r, metric), let y = metricValue(r, .valAccuracy) else { return nil }
@@ -156,8 +160,12 @@ public struct SweepReport {
         var html =
             "<p><b>\(sweep.board.rows.count)</b> of \(sweep.state.trialsPlanned ?? sweep.board.rows.count) trials: "
         html += counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        html += ". Objectives: \(escape(objectives)). Front: \(sweep.board.front.count) trials, hypervolume "
-        html += String(format: "%.4f", sweep.board.hypervolume) + ".</p>"
+        if sweep.state.objectives.count > 1 {
+            html += ". Objectives: \(escape(objectives)). Front: \(sweep.board.front.count) trials, hypervolume "
+            html += String(format: "%.4f", sweep.board.hypervolume) + ".</p>"
+        } else {
+            html += ". Objective: \(escape(objectives)) (one objective: no Pareto front).</p>"
+        }
         // Results are bitwise reproducible on one CPU and BLAS kernel only: say which.
         let machines = Set(sweep.board.rows.compactMap { r in r.cpu.map { "\($0); \(r.blas ?? "BLAS unknown")" } })
             .sorted()
@@ -176,14 +184,15 @@ public struct SweepReport {
 
     func section(_ sweep: Sweep) -> String {
         var html = "<h2>\(escape(sweep.name))</h2><p class=\"path\">\(escape(sweep.directory))</p>" + summary(sweep)
-        html += "<h3>Pareto front</h3><div class=\"charts\">"
+        let multi = sweep.state.objectives.count > 1
+        html += "<h3>\(multi ? "Pareto front" : "Finished trials")</h3><div class=\"charts\">"
         html += scatter(
             sweep, title: "Finished trials: val_acc vs parameters", x: .params, xLabel: "trainable parameters",
-            log: true
+            log: true, front: multi
         ).render()
         html += scatter(
             sweep, title: "Finished trials: val_acc vs train time", x: .trainSeconds, xLabel: "train seconds",
-            log: false
+            log: false, front: multi
         ).render()
         html += "</div><h3>Sensitivity</h3><div class=\"charts\">"
         var any = false
@@ -203,7 +212,9 @@ public struct SweepReport {
             html += timeline.render()
         }
         html += finalModels(sweep)
-        html += "<h3>Leaderboard</h3><p>Rows of the first Pareto front are shaded.</p>" + table(sweep)
+        html +=
+            "<h3>Leaderboard</h3><p>\(multi ? "Rows of the first Pareto front are shaded" : "The best finished trial's row is shaded").</p>"
+            + table(sweep)
         html += "<h3>Sweep settings</h3>"
         html +=
             sweep.specText.map { "<pre>\(escape($0))</pre>" }

@@ -88,7 +88,7 @@ extension SweepRunner {
     /// another worker took the final lease over; whether it was journaled.
     public func recordFinal(
         _ id: String, testAccuracy: Float, testLoss: Float, confusion: [[Int]]?, result: TrialResult?,
-        modelFile: String?, leaseGeneration: Int
+        modelFile: String?, classNames: [String]? = nil, leaseGeneration: Int
     ) throws -> Bool {
         // Fenced: another worker took the final phase over.
         guard store.leases.owns("final", generation: leaseGeneration) else { return false }
@@ -96,7 +96,7 @@ extension SweepRunner {
             .final(
                 FinalScore(
                     trial: id, testAccuracy: testAccuracy, testLoss: testLoss, confusion: confusion, result: result,
-                    modelFile: modelFile, reporter: reporter(lease: leaseGeneration))))
+                    modelFile: modelFile, classNames: classNames, reporter: reporter(lease: leaseGeneration))))
         try? FileManager.default.removeItem(atPath: store.checkpoint(id + "-final"))
         return true
     }

@@ -35,6 +35,8 @@ public struct TrialRecord {
     public var modelFile: String?
     /// The final model's confusion matrix on the final eval split (rows: true class, columns: predicted).
     public var confusion: [[Int]]?
+    /// Its classes' names in label order, when the data names them.
+    public var classNames: [String]?
     public var startTime: Double?
     public var endTime: Double?
 
@@ -273,6 +275,7 @@ public struct SweepState {
         record.finalSeconds = score.result?.trainSeconds
         record.modelFile = score.modelFile ?? record.modelFile
         record.confusion = score.confusion
+        record.classNames = score.classNames
     }
 
     private func endsStretch(_ event: JournalEvent) -> Bool {

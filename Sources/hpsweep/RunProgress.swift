@@ -82,6 +82,10 @@ func describeOutcome(_ outcome: TrialOutcome) -> String {
     case .completed(let r):
         switch r.status {
         case .diverged: return "diverged after \(r.epochsRun) epochs"
+        case .stopped where r.history.allSatisfy({ $0.valAccuracy == nil }):
+            // A final-phase run scores no validation split: there is no val_acc to show.
+            return
+                "interrupted after \(r.epochsRun) epoch\(r.epochsRun == 1 ? "" : "s"); the next run resumes it from its checkpoint"
         case .stopped: return String(format: "val_acc %.4f at %d epochs (paused)", r.bestValAccuracy, r.epochsRun)
         case .finished:
             if r.history.allSatisfy({ $0.valAccuracy == nil }) {

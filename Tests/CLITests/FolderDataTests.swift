@@ -55,6 +55,14 @@ final class FolderDataTests: XCTestCase {
         XCTAssertEqual(accuracy, Float(final["test_acc"]!)!, "the final phase's test accuracy, streamed")
         XCTAssertTrue(
             try String(contentsOfFile: confusion, encoding: .utf8).hasPrefix("true\\predicted,one,two,zero\n"))
+        // The report's confusion matrix by name; one objective: no Pareto front drawn or counted.
+        let html = dir.path + "/report.html"
+        let report = try cli.run("report", dir.path + "/results/folders-demo", "--output", html)
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(page.contains("<th>one</th><th>two</th><th>zero</th>"), "class names in the confusion matrix")
+        XCTAssertTrue(page.contains("one objective: no Pareto front"))
+        XCTAssertFalse(page.contains("Pareto front</"), "no front section or series")
     }
 
     /// What a class-folder dataset can get wrong is refused in one line naming the folder or file: a
