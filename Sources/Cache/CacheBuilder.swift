@@ -122,6 +122,7 @@ public struct CacheBuilder {
             splits: Dictionary(uniqueKeysWithValues: request.splits.map { ($0.name, $0.count) }),
             arrays: arrays, ingredients: plan.ingredients, createdBy: "hpsweep")
         header.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        header.classNames = request.classNames
         let headerPath = (staging as NSString).appendingPathComponent(CacheHeader.fileName)
         try writeSynced(try header.jsonData(), to: headerPath)
         syncDirectory(staging)

@@ -101,6 +101,9 @@ public struct CacheHeader: Equatable {
     public var createdBy: String
     /// Wall seconds the build took (the backbone's whole cost, for cost accounting); nil if unknown.
     public var buildSeconds: Double?
+    /// The classes' names in label order, when the data names them (not key material: class folders
+    /// put them in the key through their splits' label digests).
+    public var classNames: [String]?
 
     public func array(split: String?, tap: String) -> CacheArray? {
         arrays.first { $0.split == split && $0.tap == tap }
@@ -144,6 +147,7 @@ public struct CacheHeader: Equatable {
         ]
         object["build_seconds"] = buildSeconds.map(JSONValue.number)
         object["images"] = images.map(JSONValue.int)
+        object["class_names"] = classNames.map { .array($0.map(JSONValue.string)) }
         return try JSONValue.object(object).data(pretty: true)
     }
 
@@ -303,6 +307,14 @@ public struct CacheHeader: Equatable {
         self.ingredients = ingredients
         createdBy = object["created_by"]?.string ?? "unknown"
         buildSeconds = object["build_seconds"]?.number
+        if let names = object["class_names"] {
+            guard let list = names.array, list.count <= ActivationCache.maximumClasses,
+                case let strings = list.compactMap(\.string), strings.count == list.count
+            else {
+                throw CacheError.badHeader(path: path, field: "class_names", detail: "must be a list of strings")
+            }
+            classNames = strings
+        }
     }
 
     /// A format-2 header: `images` distinct images, each split's examples rows of them.

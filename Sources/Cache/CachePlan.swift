@@ -111,6 +111,8 @@ public struct CacheRequest {
     public var dtype: ScalarType = .float16
     /// The backbone's GEMM precision (bf16 changes the taps, so it is part of the key when chosen).
     public var compute: ComputePrecision = .fp32
+    /// The classes' names in label order, when the data names them: written into the header.
+    public var classNames: [String]?
 
     public init(backbone: BackboneSource, splits: [any ImageSplit]) {
         self.backbone = backbone

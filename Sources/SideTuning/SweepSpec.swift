@@ -307,6 +307,44 @@ public struct SweepSpec {
             }
             classes = given
         }
+        // Names for classes that the data does not name itself: a list, or a text file of one per line
+        // (`class_names`; for vtab, `<task>/classes.txt` when present).
+        r.mark("class_names")
+        var namesFile: String? = nil
+        if let raw = r.raw("class_names") {
+            if format == "folders" {
+                throw r.fail("class_names", "is not used with format 'folders': the class folders name the classes")
+            }
+            if let list = raw.array {
+                let names = list.compactMap(\.string)
+                guard names.count == list.count else { throw r.fail("class_names", "must be a list of strings") }
+                classNames = names
+            } else if let file = raw.string {
+                namesFile = r.resolvePath(file)
+            } else {
+                throw r.fail("class_names", "must be a list of names or a text file of one name per line")
+            }
+        } else if case .vtab(let root, let task) = source {
+            let file = ((root as NSString).appendingPathComponent(task) as NSString).appendingPathComponent(
+                "classes.txt")
+            if FileManager.default.fileExists(atPath: file) { namesFile = file }
+        }
+        if let namesFile {
+            guard let data = contentsOfRegularFile(namesFile), let text = String(data: data, encoding: .utf8) else {
+                throw r.fail("class_names", "\(absolute(namesFile)): \(whyUnreadable(namesFile))")
+            }
+            classNames = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        if format != "folders", let names = classNames {
+            let origin = namesFile.map { absolute($0) } ?? "the list"
+            guard names.count == classes else {
+                throw r.fail("class_names", "\(origin) has \(names.count) names for \(classes) classes")
+            }
+            guard Set(names).count == names.count else {
+                throw r.fail("class_names", "\(origin) names a class twice")
+            }
+        }
         var spec = DataSpec(
             source: source, classes: classes, searchTrain: searchTrain, searchEval: searchEval, finalTrain: finalTrain,
             finalEval: finalEval,
@@ -402,6 +440,7 @@ public struct SweepSpec {
         request.tokenPolicy = cache.tokenPolicy
         request.dtype = cache.dtype
         request.compute = cache.compute
+        request.classNames = data.classNames
         return request
     }
 }

@@ -14,9 +14,10 @@ final class FolderDataTests: XCTestCase {
         let sweeps = dir.appendingPathComponent("sweeps")
         try FileManager.default.createDirectory(
             at: sweeps.appendingPathComponent("data"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            atPath: repository.appendingPathComponent("sweeps/folders-demo.json").path,
-            toPath: sweeps.appendingPathComponent("folders-demo.json").path)
+        // Its cache beside it, not in the directory the tests run in.
+        try String(contentsOf: repository.appendingPathComponent("sweeps/folders-demo.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"sampler\"", with: "\"cache\": {\"dir\": \"cache\"},\n  \"sampler\"")
+            .write(to: sweeps.appendingPathComponent("folders-demo.json"), atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(
             atPath: repository.appendingPathComponent("sweeps/data/digit-folders").path,
             toPath: sweeps.appendingPathComponent("data/digit-folders").path)
@@ -55,6 +56,14 @@ final class FolderDataTests: XCTestCase {
         XCTAssertEqual(accuracy, Float(final["test_acc"]!)!, "the final phase's test accuracy, streamed")
         XCTAssertTrue(
             try String(contentsOfFile: confusion, encoding: .utf8).hasPrefix("true\\predicted,one,two,zero\n"))
+        let caches = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/sweeps/cache").filter {
+            !$0.hasPrefix(".")
+        }
+        let header = try XCTUnwrap(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir.path + "/sweeps/cache/\(caches[0])/header.json")))
+                as? [String: Any])
+        XCTAssertEqual(header["class_names"] as? [String], ["one", "two", "zero"])
         // The report's confusion matrix by name; one objective: no Pareto front drawn or counted.
         let html = dir.path + "/report.html"
         let report = try cli.run("report", dir.path + "/results/folders-demo", "--output", html)
@@ -129,13 +138,33 @@ final class FolderDataTests: XCTestCase {
             {"name": "mine", "backbone": {"random": "vit-tiny-test", "seed": 0},
              "data": {"format": "vtab", "root": "vtab", "task": "task", "classes": 4,
                       "search": {"train": "train", "eval": "val"}\(final)},
-             "methods": {"linear": {"lr": 0.01}}, "trials": 1, "epochs": 1}
+             "cache": {"dir": "cache"}, "methods": {"linear": {"lr": 0.01}}, "trials": 1, "epochs": 1}
             """.write(toFile: sweep, atomically: true, encoding: .utf8)
         }
         try write(final: #", "final": {"train": "train", "eval": "test"}"#)
         let valid = try cli.run("validate", sweep)
         XCTAssertEqual(valid.status, 0, valid.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: task.appendingPathComponent("train800.txt").path))
+        // Names for the list files' classes: <task>/classes.txt, into the cache header.
+        try "cat\ndog\nfox\nowl\n".write(
+            to: task.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        let cached = try cli.run("cache", sweep)
+        XCTAssertEqual(cached.status, 0, cached.stderr)
+        let cacheRoot = dir.appendingPathComponent("cache").path
+        let headers = try FileManager.default.contentsOfDirectory(atPath: cacheRoot).filter { !$0.hasPrefix(".") }
+            .compactMap { try? Data(contentsOf: URL(fileURLWithPath: cacheRoot + "/" + $0 + "/header.json")) }
+            .compactMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        XCTAssertTrue(
+            headers.contains { $0["class_names"] as? [String] == ["cat", "dog", "fox", "owl"] }, "\(headers)")
+        try "cat\ndog\ncat\nowl\n".write(
+            to: task.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        cli.assertOneLineError(
+            try cli.run("validate", sweep), status: 1,
+            containing: ["$.data.class_names", "classes.txt names a class twice"])
+        try "cat\ndog\n".write(to: task.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        cli.assertOneLineError(
+            try cli.run("validate", sweep), status: 1, containing: ["classes.txt has 2 names for 4 classes"])
+        try FileManager.default.removeItem(at: task.appendingPathComponent("classes.txt"))
         try write(final: "")
         cli.assertOneLineError(
             try cli.run("validate", sweep), status: 1,
