@@ -303,6 +303,11 @@ final class SweepCommandTests: XCTestCase {
         let second = try cli.run("run", sweep, "--results", dir.path + "/results")
         cli.assertOneLineError(
             second, status: 1, containing: ["results/small is in use by another hpsweep run (pid \(first.pid))"])
+        // The hints agree: a plain run cannot be joined, so nothing suggests --worker, which says so too.
+        XCTAssertFalse(second.stderr.contains("--worker"), second.stderr)
+        cli.assertOneLineError(
+            try cli.run("run", sweep, "--results", dir.path + "/results", "--worker"), status: 1,
+            containing: ["is being run by a plain 'hpsweep run' (pid \(first.pid))", "started with --worker"])
     }
 
     func testChangedSpecIsRefusedUnlessFresh() throws {
