@@ -310,6 +310,28 @@ final class SweepCommandTests: XCTestCase {
             containing: ["is being run by a plain 'hpsweep run' (pid \(first.pid))", "started with --worker"])
     }
 
+    /// Ctrl-C in the final phase: its retraining scores no validation split, so its progress line says
+    /// it was interrupted and resumes, not "val_acc 0.0000 (paused)"; the rerun completes it.
+    func testAnInterruptedFinalPhaseSaysWhatItIs() throws {
+        let dir = temporaryDirectory(self)
+        let sweep = try writeSmallSweep(in: dir, epochs: 30, extra: ", \"final_top\": 1")
+        let checkpoints = dir.path + "/results/small/checkpoints"
+        let run = try cli.start(["run", sweep, "--results", dir.path + "/results"])
+        defer { run.signal(SIGKILL); _ = try? run.wait() }
+        XCTAssertTrue(
+            wait(for: run) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
+                    $0.hasSuffix("-final.ckpt")
+                }
+            }, "the final phase checkpointed an epoch")
+        run.signal(SIGINT)
+        let stopped = try run.wait(timeout: 120)
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        XCTAssertTrue(stopped.stdout.contains("-final: interrupted after"), stopped.stdout)
+        XCTAssertFalse(stopped.stdout.contains("-final: val_acc"), stopped.stdout)
+        XCTAssertEqual(try cli.run("run", sweep, "--results", dir.path + "/results").status, 0)
+    }
+
     func testChangedSpecIsRefusedUnlessFresh() throws {
         let dir = temporaryDirectory(self)
         let sweep = try writeSweep(in: dir, epochs: 3)
