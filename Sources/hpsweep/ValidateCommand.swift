@@ -66,6 +66,7 @@ enum ValidateCommand: Command {
     static func validate(_ spec: SweepSpec) throws -> (String, Int)? {
         let splits = try spec.openSplits()  // list files, images and labels exist and agree
         print("\(spec.file): ok (spec hash \(spec.contentHash.prefix(12)))")
+        print("  " + describeData(spec.data, splits: splits))
         let toBuild = try describeCost(spec)
         if spec.cache.compute != .fp32 {
             print(
@@ -229,5 +230,18 @@ enum ValidateCommand: Command {
     static func format(_ value: ParameterValue) -> String {
         if case .number(let x) = value, x != x.rounded() { return String(format: "%.4g", x) }
         return value.description
+    }
+
+    /// The data in one line: classes (by name, when named), and the splits searched and retrained on.
+    static func describeData(_ data: SweepSpec.DataSpec, splits: [any ImageSplit]) -> String {
+        func count(_ name: String) -> String {
+            splits.first { $0.name == name }.map { "\(name) (\($0.count))" } ?? name
+        }
+        var classes = "\(data.classes) classes"
+        if let names = data.classNames {
+            classes += " (" + names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", …" : "") + ")"
+        }
+        return "data: \(classes); search trains on \(count(data.searchTrain)), scores on \(count(data.searchEval)); "
+            + "final retrains on \(count(data.finalTrain)), scores on \(count(data.finalEval))"
     }
 }

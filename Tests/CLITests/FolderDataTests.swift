@@ -86,7 +86,12 @@ final class FolderDataTests: XCTestCase {
         let fm = FileManager.default
 
         try write(text.replacingOccurrences(of: "\"folders\"", with: "\"imagefolder\""))
-        XCTAssertEqual(try cli.run("validate", sweep).status, 0)
+        let valid = try cli.run("validate", sweep)
+        XCTAssertEqual(valid.status, 0, valid.stderr)
+        XCTAssertTrue(
+            valid.stdout.contains(
+                "data: 3 classes (one, two, zero); search trains on train (90), scores on val (30); final retrains on train (90), scores on test (30)"
+            ), valid.stdout)
         try write(text.replacingOccurrences(of: "\"folders\"", with: "\"folder\""))
         cli.assertOneLineError(
             try cli.run("validate", sweep), status: 1, containing: ["$.data.format", "did you mean 'folders'"])
