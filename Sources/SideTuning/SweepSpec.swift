@@ -1,5 +1,5 @@
-// Over 300 lines because the backbone, data and cache sections are parsed here together because their checks cross
-// (taps against depth, splits against data, weights against the backbone).
+// The backbone and cache sections are parsed here, the data section in SweepSpec+Data.swift; their
+// checks cross (taps against depth, cache splits against the data's, weights against the backbone).
 
 import Backbone
 import Cache
@@ -13,32 +13,6 @@ import Training
 /// The parts of a sweep file that say what to cache: `backbone`, `data` and `cache`
 /// (docs/sweep-spec.md). Paths are relative to the sweep file.
 public struct SweepSpec {
-    public struct DataSpec {
-        public enum Source {
-            case vtab(root: String, task: String)
-            case numpy(splits: [String: (images: String, labels: String)])
-            /// `<root>/<split>/<class>/<image>` (torchvision's ImageFolder).
-            case folders(root: String)
-        }
-        public var source: Source
-        public var classes: Int
-        public var searchTrain: String, searchEval: String
-        public var finalTrain: String, finalEval: String
-        public var mean: [Float], std: [Float]
-        /// Where each split name came from, for errors: "data.search.train" or, for a default,
-        /// "data.final.train's default".
-        public var splitOrigins: [String: String] = [:]
-        /// The class names, in label order, when the data names them (class folders).
-        public var classNames: [String]?
-
-        /// Every split the sweep names, in a stable order.
-        public var splitNames: [String] {
-            var seen: [String] = []
-            for s in [searchTrain, searchEval, finalTrain, finalEval] where !seen.contains(s) { seen.append(s) }
-            return seen
-        }
-    }
-
     public struct CacheSpec {
         public var dtype: ScalarType = .float16
         public var compute: ComputePrecision = .fp32
@@ -183,180 +157,6 @@ public struct SweepSpec {
         [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
     )
 
-    /// `normalization`: the mean/std when the section gives none (ImageNet's, or CLIP's for CLIP weights).
-    /// The split names each format uses when `search`/`final` leave them out.
-    static func defaultSplits(_ format: String) -> (
-        searchTrain: String, searchEval: String, finalTrain: String, finalEval: String
-    ) {
-        format == "folders"
-            ? ("train", "val", "train", "test") : ("train800", "val200", "train800val200", "test")
-    }
-
-    static let formats = ["vtab", "numpy", "folders"]
-
-    static func parseData(_ r: inout SpecReader, normalization: (mean: [Float], std: [Float])) throws -> DataSpec {
-        var format = try r.string("format") ?? ""
-        if format == "imagefolder" { format = "folders" }  // torchvision's name for the layout
-        guard formats.contains(format) else {
-            throw r.fail(
-                "format",
-                r.has("format")
-                    ? "must be 'vtab', 'numpy' or 'folders' (<root>/<split>/<class>/<image>)\(didYouMean(format, among: formats))"
-                    : "is required ('vtab', 'numpy' or 'folders')")
-        }
-        // Which splits the sweep uses, and where each name came from (errors name the field, or its default).
-        let defaults = defaultSplits(format)
-        var search = try r.object("search") ?? SpecReader(file: r.file, path: r.path + ".search", object: [:])
-        var final = try r.object("final") ?? SpecReader(file: r.file, path: r.path + ".final", object: [:])
-        var origins: [String: String] = [:]
-        func role(_ reader: inout SpecReader, _ key: String, _ fallback: String) throws -> String {
-            let given = try reader.string(key)
-            let name = given ?? fallback
-            let field = "\(reader.path.dropFirst(2)).\(key)"  // "data.search.train", without "$."
-            origins[name] = origins[name] ?? (given == nil ? "\(field)'s default" : field)
-            return name
-        }
-        let searchTrain = try role(&search, "train", defaults.searchTrain)
-        let searchEval = try role(&search, "eval", defaults.searchEval)
-        let finalTrain = try role(&final, "train", defaults.finalTrain)
-        let finalEval = try role(&final, "eval", defaults.finalEval)
-        try search.rejectUnknownKeys()
-        try final.rejectUnknownKeys()
-        let names = [searchTrain, searchEval, finalTrain, finalEval].reduce(into: [String]()) {
-            if !$0.contains($1) { $0.append($1) }
-        }
-        func origin(_ split: String) -> String { origins[split].map { "named by \($0)" } ?? "" }
-
-        let source: DataSpec.Source
-        var classNames: [String]? = nil
-        switch format {
-        case "vtab":
-            guard let root = try r.string("root") else { throw r.fail("root", "is required for format 'vtab'") }
-            guard let task = try r.string("task") else { throw r.fail("task", "is required for format 'vtab'") }
-            let url = try r.string("url")
-            let directory = (r.resolvePath(root) as NSString).appendingPathComponent(task)
-            guard FileManager.default.fileExists(atPath: directory) else {
-                let list = (directory as NSString).appendingPathComponent("\(searchTrain).txt")
-                let how =
-                    url.map { "get the VTAB-1k data (\($0)) and unpack it so that \(absolute(list)) exists" }
-                    ?? "unpack VTAB-1k so that \(absolute(list)) exists (docs/sweep-spec.md, 'data')"
-                throw r.fail("root", "no VTAB-1k task '\(task)' under \(r.resolvePath(root)): \(how)")
-            }
-            for split in names
-            where !FileManager.default.fileExists(
-                atPath: (directory as NSString).appendingPathComponent("\(split).txt"))
-            {
-                throw r.fail(
-                    "task",
-                    "\(absolute(directory)) has no list file \(split).txt for split '\(split)' (\(origin(split)))")
-            }
-            source = .vtab(root: r.resolvePath(root), task: task)
-        case "numpy":
-            guard let splitsReader = try r.object("splits") else {
-                throw r.fail("splits", "is required for format 'numpy'")
-            }
-            var splits: [String: (String, String)] = [:]
-            for name in splitsReader.keys {
-                var s = try splitsReader.objectValue(name)
-                guard let images = try s.string("images"), let labels = try s.string("labels") else {
-                    throw s.fail(nil, "needs 'images' and 'labels' (.npy files)")
-                }
-                try s.rejectUnknownKeys()
-                splits[name] = (s.resolvePath(images), s.resolvePath(labels))
-            }
-            for name in names where splits[name] == nil {
-                throw r.fail(
-                    "splits",
-                    "has no split '\(name)' (\(origin(name))); it has \(splits.keys.sorted().joined(separator: ", "))")
-            }
-            source = .numpy(splits: splits)
-        default:  // folders
-            guard let root = try r.string("root") else {
-                throw r.fail("root", "is required for format 'folders' (the folder holding <split>/<class>/<image>)")
-            }
-            let directory = r.resolvePath(root)
-            for split in names {
-                let path = (directory as NSString).appendingPathComponent(split)
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-                else {
-                    throw r.fail("root", "\(absolute(path)): no folder for split '\(split)' (\(origin(split)))")
-                }
-            }
-            do {
-                classNames = try FolderSplit.classNames(root: directory, split: searchTrain)
-            } catch { throw r.fail("root", "\(error)") }
-            guard classNames!.count >= 2 else {
-                throw r.fail(
-                    "root",
-                    "\(absolute((directory as NSString).appendingPathComponent(searchTrain))) has \(classNames!.count) class folder\(classNames!.count == 1 ? "" : "s"); a classifier needs at least 2"
-                )
-            }
-            source = .folders(root: directory)
-        }
-        let classes: Int
-        if let names = classNames {
-            // The folders say how many; a `classes` given as well must agree.
-            if let given = try r.integer("classes", minimum: 2, maximum: 1 << 20), given != names.count {
-                throw r.fail("classes", "is \(given), but \(searchTrain) has \(names.count) class folders")
-            }
-            classes = names.count
-        } else {
-            guard let given = try r.integer("classes", minimum: 2, maximum: 1 << 20) else {
-                throw r.fail("classes", "is required (number of classes)")
-            }
-            classes = given
-        }
-        // Names for classes that the data does not name itself: a list, or a text file of one per line
-        // (`class_names`; for vtab, `<task>/classes.txt` when present).
-        r.mark("class_names")
-        var namesFile: String? = nil
-        if let raw = r.raw("class_names") {
-            if format == "folders" {
-                throw r.fail("class_names", "is not used with format 'folders': the class folders name the classes")
-            }
-            if let list = raw.array {
-                let names = list.compactMap(\.string)
-                guard names.count == list.count else { throw r.fail("class_names", "must be a list of strings") }
-                classNames = names
-            } else if let file = raw.string {
-                namesFile = r.resolvePath(file)
-            } else {
-                throw r.fail("class_names", "must be a list of names or a text file of one name per line")
-            }
-        } else if case .vtab(let root, let task) = source {
-            let file = ((root as NSString).appendingPathComponent(task) as NSString).appendingPathComponent(
-                "classes.txt")
-            if FileManager.default.fileExists(atPath: file) { namesFile = file }
-        }
-        if let namesFile {
-            guard let data = contentsOfRegularFile(namesFile), let text = String(data: data, encoding: .utf8) else {
-                throw r.fail("class_names", "\(absolute(namesFile)): \(whyUnreadable(namesFile))")
-            }
-            classNames = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-        }
-        if format != "folders", let names = classNames {
-            let origin = namesFile.map { absolute($0) } ?? "the list"
-            guard names.count == classes else {
-                throw r.fail("class_names", "\(origin) has \(names.count) names for \(classes) classes")
-            }
-            guard Set(names).count == names.count else {
-                throw r.fail("class_names", "\(origin) names a class twice")
-            }
-        }
-        var spec = DataSpec(
-            source: source, classes: classes, searchTrain: searchTrain, searchEval: searchEval, finalTrain: finalTrain,
-            finalEval: finalEval,
-            mean: try r.numbers("mean", count: 3)?.map { Float($0) } ?? normalization.mean,
-            std: try r.numbers("std", count: 3)?.map { Float($0) } ?? normalization.std)
-        spec.splitOrigins = origins
-        spec.classNames = classNames
-        if spec.std.contains(where: { !($0 > 0) }) { throw r.fail("std", "values must be positive") }
-        try r.rejectUnknownKeys()
-        return spec
-    }
-
     static func parseCache(_ r: inout SpecReader, data: DataSpec, top: SpecReader) throws -> CacheSpec {
         // An explicit dir is relative to the sweep file; the default is ./.hpsweep-cache where hpsweep runs.
         let directory =
@@ -416,20 +216,6 @@ public struct SweepSpec {
 
     /// Opens the splits to cache, checking list files, images and labels before any work.
     public func openSplits() throws -> [any ImageSplit] { try (cache.splits ?? data.splitNames).map(openSplit) }
-
-    /// Opens one split of the data by name.
-    public func openSplit(_ name: String) throws -> any ImageSplit {
-        switch data.source {
-        case let .vtab(root, task):
-            return try VTABSplit(root: root, task: task, split: name, classes: data.classes)
-        case let .numpy(splits):
-            let (images, labels) = splits[name]!
-            return try NumpySplit(name: name, images: images, labels: labels, classes: data.classes)
-        case let .folders(root):
-            return try FolderSplit(
-                root: root, split: name, classNames: data.classNames, classesFrom: "split '\(data.searchTrain)'")
-        }
-    }
 
     /// The cache request of this sweep.
     public func cacheRequest() throws -> CacheRequest {
