@@ -6,6 +6,14 @@ import SideTuning
 import Sweep
 import Training
 
+/// The one results directory a command was given, and its state.
+func loadState(_ arguments: ParsedArguments, command: String) throws -> (String, SweepState) {
+    guard arguments.positionals.count == 1 else {
+        throw UsageError("'\(command)' needs one results directory (results/<name>)")
+    }
+    return (arguments.positionals[0], try loadState(arguments.positionals[0]))
+}
+
 /// Reads the journal of a results directory (refusing a directory that has none).
 func loadState(_ directory: String) throws -> SweepState {
     let files = Journal.files(in: directory)
@@ -26,11 +34,7 @@ enum LeaderboardCommand: Command {
     static let options: [OptionSpec] = []
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else {
-            throw UsageError("'\(displayName)' needs one results directory (results/<name>)")
-        }
-        let directory = arguments.positionals[0]
-        let state = try loadState(directory)
+        let (directory, state) = try loadState(arguments, command: displayName)
         let board = Leaderboard(state: state, objectives: state.objectives, catalogue: SideTuningCatalogue.catalogue)
         let cost = CostAccount(state: state)
         try board.write(
@@ -49,11 +53,7 @@ enum StatusCommand: Command {
     static let options: [OptionSpec] = []
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 1 else {
-            throw UsageError("'\(displayName)' needs one results directory (results/<name>)")
-        }
-        let directory = arguments.positionals[0]
-        let state = try loadState(directory)
+        let (directory, state) = try loadState(arguments, command: displayName)
         let records = state.records
         let planned = state.trialsPlanned ?? records.count
         let done = records.filter(\.isDone)
